@@ -1,0 +1,93 @@
+// The `accrue` command. Every command reads the same configuration as the server and works whether
+// or not a server is running on the same data directory (the embedded database is then shared).
+import { parseArgs } from 'node:util';
+import { readConfigOrExit, serve } from './main.js';
+import { createApiKey, listApiKeys, revokeApiKey } from './modules/organizations/index.js';
+import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
+import { migrate } from './platform/db/migrate.js';
+import { DomainError } from './platform/errors.js';
+import { createLogger } from './platform/logger.js';
+
+const usage = `usage: accrue <command>
+
+  serve                     run the HTTP server (the same as npm start)
+  migrate                   apply pending database migrations
+  keys create --org NAME    create a key (and the organization if needed); prints the key last
+  keys list                 list keys (never the secrets)
+  keys revoke ID            revoke a key; it stops working on the next request
+`;
+
+type Command = (database: DatabaseHandle, args: string[]) => Promise<void>;
+
+const commands: Record<string, Command> = {
+  migrate: async (database) => {
+    const { applied } = await migrate(database.connectionString);
+    print(applied.length === 0 ? 'database is up to date' : `applied ${applied.join(', ')}`);
+  },
+  'keys create': async (database, args) => {
+    const { values } = parseArgs({ args, options: { org: { type: 'string' } } });
+    if (values.org === undefined) throw new UsageError('keys create needs --org NAME');
+    await migrate(database.connectionString);
+    const key = await createApiKey(database.db, values.org);
+    print(`organization ${key.organizationName} (${key.organizationId}), key id ${key.apiKeyId}`);
+    print(key.secret);
+  },
+  'keys list': async (database) => {
+    await migrate(database.connectionString);
+    for (const key of await listApiKeys(database.db)) {
+      const state = key.revoked_at === null ? 'active' : `revoked ${key.revoked_at.toISOString()}`;
+      print(
+        `${key.id}  ${key.key_prefix}...  ${key.organization_name}  ${key.created_at.toISOString()}  ${state}`,
+      );
+    }
+  },
+  'keys revoke': async (database, args) => {
+    const id = args[0];
+    if (id === undefined || !/^[0-9a-f-]{36}$/i.test(id))
+      throw new UsageError('keys revoke needs a key id (a UUID)');
+    await revokeApiKey(database.db, id);
+    print(`revoked ${id}`);
+  },
+};
+
+class UsageError extends Error {}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [first, second, ...rest] = argv;
+  if (first === 'serve') {
+    await serve();
+    return -1;
+  }
+  const twoWords = commands[`${first} ${second}`];
+  const command = twoWords ?? (first === undefined ? undefined : commands[first]);
+  if (command === undefined) {
+    process.stderr.write(usage);
+    return 2;
+  }
+  const args = twoWords ? rest : argv.slice(1);
+  const config = readConfigOrExit();
+  const database = await openDatabase(
+    config,
+    'cli',
+    createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
+  );
+  try {
+    await command(database, args);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof DomainError) {
+      process.stderr.write(`accrue: ${error.message}\n`);
+      return error instanceof UsageError ? 2 : 1;
+    }
+    throw error;
+  } finally {
+    await database.close();
+  }
+}
+
+const code = await run(process.argv.slice(2));
+if (code >= 0) process.exit(code);

@@ -1,0 +1,83 @@
+// The only reader of process.env. Every setting is typed, has a default, and an invalid value stops
+// the start with a message that names the variable.
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  apiKey: string | undefined;
+  logLevel: LogLevel;
+  workerCount: number;
+  poolSizeMax: number;
+}
+
+export class ConfigError extends Error {}
+
+const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function readConfig(env: Env = process.env): Config {
+  return {
+    port: readInteger(env, 'PORT', 3000, 0, 65535),
+    host: readString(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: readDatabaseUrl(env),
+    dataDir: path.resolve(readString(env, 'ACCRUE_DATA_DIR') ?? './data'),
+    apiKey: readApiKey(env),
+    logLevel: readLogLevel(env),
+    workerCount: readInteger(env, 'ACCRUE_WORKERS', 2, 0, 64),
+    poolSizeMax: readInteger(env, 'ACCRUE_POOL_SIZE', 20, 2, 500),
+  };
+}
+
+/** An empty value counts as unset. */
+function readString(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function readDatabaseUrl(env: Env): string | undefined {
+  const raw = readString(env, 'DATABASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a URL such as postgres://user@host:5432/db');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got "${url.protocol}"`);
+  }
+  return raw;
+}
+
+export const apiKeyPattern = /^sk_[A-Za-z0-9_-]{32,200}$/;
+
+function readApiKey(env: Env): string | undefined {
+  const raw = readString(env, 'ACCRUE_API_KEY');
+  if (raw !== undefined && !apiKeyPattern.test(raw)) {
+    throw new ConfigError('ACCRUE_API_KEY must be "sk_" followed by at least 32 letters, digits, "-" or "_"');
+  }
+  return raw;
+}
+
+function readLogLevel(env: Env): LogLevel {
+  const raw = readString(env, 'LOG_LEVEL') ?? 'info';
+  const level = logLevels.find((candidate) => candidate === raw);
+  if (level === undefined)
+    throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${raw}"`);
+  return level;
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { apiKeyPattern } from '../../config.js';
+import type { Database } from '../../platform/db/database.js';
+import { withTransaction } from '../../platform/db/transaction.js';
+import { DomainError, invalidField } from '../../platform/errors.js';
+import type { Caller } from '../../platform/http/auth.js';
+import { newApiKeySecret, newId } from '../../platform/ids.js';
+import { organizationNameLengthMax } from '../../platform/limits.js';
+import * as store from './organizations.store.js';
+
+export const defaultOrganizationName = 'default';
+
+/** Keys carry 256 bits of entropy, so one SHA-256 is enough; nothing can be guessed from the hash. */
+function hashKey(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+export async function authenticate(db: Database, secret: string): Promise<Caller | undefined> {
+  if (!apiKeyPattern.test(secret)) return undefined;
+  const row = await store.findCallerByKeyHash(db, hashKey(secret));
+  return row === undefined ? undefined : { organizationId: row.organization_id, apiKeyId: row.id };
+}
+
+export interface CreatedKey {
+  organizationId: string;
+  organizationName: string;
+  apiKeyId: string;
+  secret: string;
+}
+
+/** Creates the organization if needed, and a new key for it. */
+export async function createApiKey(
+  db: Database,
+  organizationName: string,
+  secret = newApiKeySecret(),
+): Promise<CreatedKey> {
+  const name = organizationName.trim();
+  if (name.length < 1 || name.length > organizationNameLengthMax) {
+    throw invalidField('org', `must be 1-${organizationNameLengthMax} characters`);
+  }
+  return withTransaction(db, async (trx) => {
+    await store.insertOrganizationIfAbsent(trx, newId(), name);
+    const organization = await store.findOrganizationByName(trx, name);
+    if (organization === undefined)
+      throw new DomainError('conflict', `organization ${name} could not be created`);
+    const apiKeyId = newId();
+    await store.insertApiKey(trx, {
+      organization_id: organization.id,
+      id: apiKeyId,
+      key_hash: hashKey(secret),
+      key_prefix: secret.slice(0, 10),
+    });
+    return { organizationId: organization.id, organizationName: name, apiKeyId, secret };
+  });
+}
+
+export async function listApiKeys(db: Database) {
+  return store.listApiKeys(db);
+}
+
+export async function revokeApiKey(db: Database, id: string): Promise<void> {
+  if (!(await store.revokeApiKey(db, id))) throw new DomainError('not_found', `no active API key ${id}`);
+}
+
+/**
+ * At start: a configured key must belong to an organization; with none configured and no key at
+ * all, the first start creates one and returns it so it can be printed once.
+ */
+export async function ensureStartupKey(
+  db: Database,
+  configuredKey: string | undefined,
+): Promise<CreatedKey | undefined> {
+  if (configuredKey !== undefined) {
+    if (!(await store.keyHashExists(db, hashKey(configuredKey)))) {
+      await createApiKey(db, defaultOrganizationName, configuredKey);
+    }
+    return undefined;
+  }
+  if ((await store.countApiKeys(db)) > 0) return undefined;
+  return createApiKey(db, defaultOrganizationName);
+}

@@ -1,0 +1,147 @@
+import { type Static, Type } from 'typebox';
+import { ListQueryFields, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  attributeKeyLengthMax,
+  attributesPerParticipantMax,
+  attributeValueLengthMax,
+  externalIdLengthMax,
+  phoneLengthMax,
+  profileFieldLengthMax,
+  searchLengthMax,
+  tagLengthMax,
+  tagsPerParticipantMax,
+} from '../../platform/limits.js';
+
+export const ParticipantStatus = Type.Enum(['ACTIVE', 'SUSPENDED', 'CLOSED']);
+
+const ExternalId = Type.String({
+  minLength: 1,
+  maxLength: externalIdLengthMax,
+  description: 'Your id for this user',
+});
+const ProfileField = Type.String({ maxLength: profileFieldLengthMax });
+const profileFields = {
+  email: Type.Optional(
+    Type.String({
+      maxLength: profileFieldLengthMax,
+      pattern: '^$|^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$',
+      description: 'Email address; an empty string clears it',
+    }),
+  ),
+  phone: Type.Optional(Type.String({ maxLength: phoneLengthMax })),
+  first_name: Type.Optional(ProfileField),
+  last_name: Type.Optional(ProfileField),
+  display_name: Type.Optional(ProfileField),
+};
+export type ProfileFieldName = 'email' | 'phone' | 'first_name' | 'last_name' | 'display_name';
+export const profileFieldNames: ProfileFieldName[] = [
+  'email',
+  'phone',
+  'first_name',
+  'last_name',
+  'display_name',
+];
+
+export const Attributes = Type.Record(
+  Type.String({ minLength: 1, maxLength: attributeKeyLengthMax }),
+  Type.String({ maxLength: attributeValueLengthMax }),
+  {
+    maxProperties: attributesPerParticipantMax,
+    propertyNames: { minLength: 1, maxLength: attributeKeyLengthMax },
+    description: 'String key-value metadata, readable in rules as participant.attributes.<key>',
+  },
+);
+export const Tags = Type.Array(Type.String({ minLength: 1, maxLength: tagLengthMax }), {
+  maxItems: tagsPerParticipantMax,
+  description: 'Labels, lower-cased on write',
+});
+
+export const Balance = Type.Object({
+  asset_id: Uuid,
+  available: Type.String(),
+  held: Type.String(),
+  deferred: Type.String(),
+});
+
+const summaryFields = {
+  id: Uuid,
+  external_id: Type.String(),
+  status: ParticipantStatus,
+  ...profileFields,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+};
+
+export const ParticipantSummary = Type.Object(summaryFields, { $id: 'ParticipantSummary' });
+export type ParticipantSummary = Static<typeof ParticipantSummary>;
+
+export const Participant = Type.Object(
+  {
+    ...summaryFields,
+    attributes: Type.Record(Type.String(), Type.String()),
+    tags: Type.Array(Type.String()),
+    counters: Type.Record(Type.String(), Type.String(), { description: 'Counter values as decimal strings' }),
+    balances: Type.Array(Balance),
+    tiers: Type.Record(Type.String(), Type.Object({ level: Type.String(), rank: Type.Integer() })),
+    program_ids: Type.Array(Uuid),
+  },
+  { $id: 'Participant' },
+);
+export type Participant = Static<typeof Participant>;
+
+export const CreateParticipantBody = Type.Object(
+  {
+    external_id: ExternalId,
+    program_id: Type.Optional(Uuid),
+    status: Type.Optional(ParticipantStatus),
+    ...profileFields,
+    attributes: Type.Optional(Attributes),
+    tags: Type.Optional(Tags),
+  },
+  { additionalProperties: false },
+);
+export type CreateParticipantBody = Static<typeof CreateParticipantBody>;
+
+export const UpdateParticipantBody = Type.Object(
+  {
+    external_id: Type.Optional(ExternalId),
+    ...profileFields,
+    attributes: Type.Optional(Attributes),
+    tags: Type.Optional(Tags),
+    status: Type.Optional(
+      Type.Enum(['ACTIVE', 'SUSPENDED', 'CLOSED'], {
+        description: 'Accepted for compatibility and ignored: use PATCH /v1/participants/{id}/status',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type UpdateParticipantBody = Static<typeof UpdateParticipantBody>;
+
+export const UpdateParticipantStatusBody = Type.Object(
+  { status: ParticipantStatus },
+  { additionalProperties: false },
+);
+
+export const ListParticipantsQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    external_id: Type.Optional(
+      Type.String({ minLength: 1, maxLength: externalIdLengthMax, description: 'Exact match' }),
+    ),
+    search: Type.Optional(
+      Type.String({
+        maxLength: searchLengthMax,
+        description: 'Partial match on external_id, email, phone and names',
+      }),
+    ),
+    status: Type.Optional(ParticipantStatus),
+    program_id: Type.Optional(Uuid),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    sort_by: Type.Optional(Type.Enum(['created_at', 'external_id', 'status'], { default: 'created_at' })),
+    sort_dir: Type.Optional(SortDir),
+  },
+  { additionalProperties: false },
+);
+export type ListParticipantsQuery = Static<typeof ListParticipantsQuery>;

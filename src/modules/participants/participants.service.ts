@@ -1,0 +1,211 @@
+import type { Clock } from '../../platform/clock.js';
+import { toIso } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import { isUniqueViolation, withTransaction } from '../../platform/db/transaction.js';
+import { DomainError, notFound } from '../../platform/errors.js';
+import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { newId } from '../../platform/ids.js';
+import { pageSizeDefault } from '../../platform/limits.js';
+import { findProgramRow } from '../programs/index.js';
+import {
+  type CreateParticipantBody,
+  type ListParticipantsQuery,
+  type Participant,
+  type ParticipantSummary,
+  profileFieldNames,
+  type UpdateParticipantBody,
+} from './participants.schemas.js';
+import type { ParticipantChanges, ParticipantRow, ParticipantStatus } from './participants.store.js';
+import * as store from './participants.store.js';
+
+/** State that other modules own but the participant view shows (balances, counters, tiers). */
+export type ParticipantStateReader = (
+  db: Database,
+  organizationId: string,
+  participantId: string,
+) => Promise<Partial<Pick<Participant, 'balances' | 'counters' | 'tiers'>>>;
+
+export function toParticipantSummary(row: ParticipantRow): ParticipantSummary {
+  const summary: ParticipantSummary = {
+    id: row.id,
+    external_id: row.external_id,
+    status: row.status,
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+  };
+  for (const field of profileFieldNames) {
+    const value = row[field];
+    if (value !== null) summary[field] = value;
+  }
+  return summary;
+}
+
+export function normalizeTags(tags: string[]): string[] {
+  return [...new Set(tags.map((tag) => tag.trim().toLowerCase()))];
+}
+
+/** Profile fields present in the body; an empty string clears the field. */
+function profileChanges(
+  body: Partial<Record<(typeof profileFieldNames)[number], string>>,
+): ParticipantChanges {
+  const changes: ParticipantChanges = {};
+  for (const field of profileFieldNames) {
+    const value = body[field];
+    if (value !== undefined) changes[field] = value === '' ? null : value;
+  }
+  return changes;
+}
+
+export interface UpsertResult {
+  participant: Participant;
+  created: boolean;
+}
+
+export async function upsertParticipant(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  body: CreateParticipantBody,
+  readers: ParticipantStateReader[],
+): Promise<UpsertResult> {
+  const { row, created } = await withTransaction(db, async (trx) => {
+    if (body.program_id !== undefined) await findProgramRow(trx, organizationId, body.program_id);
+    const now = clock();
+    const inserted = await store.insertParticipantIfAbsent(trx, {
+      organization_id: organizationId,
+      id: newId(),
+      external_id: body.external_id,
+      status: body.status ?? 'ACTIVE',
+      email: null,
+      phone: null,
+      first_name: null,
+      last_name: null,
+      display_name: null,
+      ...profileChanges(body),
+      attributes: body.attributes ?? {},
+      tags: normalizeTags(body.tags ?? []),
+      created_at: now,
+      updated_at: now,
+    });
+    const upserted = inserted ?? (await updateExisting(trx, now, organizationId, body));
+    if (body.program_id !== undefined)
+      await store.enroll(trx, organizationId, upserted.id, body.program_id, now);
+    return { row: upserted, created: inserted !== undefined };
+  });
+  return { participant: await toParticipant(db, row, readers), created };
+}
+
+async function updateExisting(db: Database, now: Date, organizationId: string, body: CreateParticipantBody) {
+  const existing = await store.findParticipantByExternalIdForUpdate(db, organizationId, body.external_id);
+  if (existing === undefined) throw new DomainError('conflict', 'participant changed concurrently; retry');
+  const changes: ParticipantChanges = { ...profileChanges(body), updated_at: now };
+  if (body.status !== undefined) changes.status = body.status;
+  if (body.tags !== undefined) changes.tags = normalizeTags(body.tags);
+  const updated = await store.updateParticipant(db, organizationId, existing.id, changes, body.attributes);
+  if (updated === undefined) throw notFound('participant');
+  return updated;
+}
+
+export async function findParticipantRow(
+  db: Database,
+  organizationId: string,
+  id: string,
+): Promise<ParticipantRow> {
+  const row = await store.findParticipant(db, organizationId, id);
+  if (row === undefined) throw notFound('participant');
+  return row;
+}
+
+export async function toParticipant(db: Database, row: ParticipantRow, readers: ParticipantStateReader[]) {
+  const [programIds, ...parts] = await Promise.all([
+    store.listProgramIds(db, row.organization_id, row.id),
+    ...readers.map((read) => read(db, row.organization_id, row.id)),
+  ]);
+  const participant: Participant = {
+    ...toParticipantSummary(row),
+    attributes: row.attributes,
+    tags: row.tags,
+    counters: {},
+    balances: [],
+    tiers: {},
+    program_ids: programIds,
+  };
+  return Object.assign(participant, ...parts) as Participant;
+}
+
+export async function getParticipant(
+  db: Database,
+  organizationId: string,
+  id: string,
+  readers: ParticipantStateReader[],
+) {
+  return toParticipant(db, await findParticipantRow(db, organizationId, id), readers);
+}
+
+export async function updateParticipant(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+  body: UpdateParticipantBody,
+  readers: ParticipantStateReader[],
+): Promise<Participant> {
+  // status is accepted by the schema for compatibility but only the status endpoint changes it.
+  const changes: ParticipantChanges = { ...profileChanges(body), updated_at: clock() };
+  if (body.external_id !== undefined) changes.external_id = body.external_id;
+  if (body.tags !== undefined) changes.tags = normalizeTags(body.tags);
+  let row: ParticipantRow | undefined;
+  try {
+    row = await store.updateParticipant(db, organizationId, id, changes, body.attributes);
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new DomainError('conflict', `external_id ${body.external_id} belongs to another participant`, {
+        field: 'external_id',
+        reason: 'conflict',
+      });
+    }
+    throw error;
+  }
+  if (row === undefined) throw notFound('participant');
+  return toParticipant(db, row, readers);
+}
+
+export async function updateParticipantStatus(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+  status: ParticipantStatus,
+  readers: ParticipantStateReader[],
+): Promise<Participant> {
+  const row = await store.updateParticipant(db, organizationId, id, { status, updated_at: clock() });
+  if (row === undefined) throw notFound('participant');
+  return toParticipant(db, row, readers);
+}
+
+export async function listParticipants(
+  db: Database,
+  organizationId: string,
+  query: ListParticipantsQuery,
+): Promise<PageResult<ParticipantSummary>> {
+  const sortBy = query.sort_by ?? 'created_at';
+  const sortDir = query.sort_dir ?? 'desc';
+  const limit = query.limit ?? pageSizeDefault;
+  const scope = `participants:${sortBy}:${sortDir}`;
+  const after = decodeCursor(query.cursor, scope);
+  const rows = await store.listParticipants(db, organizationId, {
+    externalId: query.external_id,
+    search: query.search,
+    status: query.status,
+    programId: query.program_id,
+    from: query.from === undefined ? undefined : new Date(query.from),
+    to: query.to === undefined ? undefined : new Date(query.to),
+    sortBy,
+    sortDir,
+    after: after && [sortBy === 'created_at' ? new Date(String(after[0])) : after[0], after[1]],
+    limit,
+  });
+  const sortValueOf = (row: ParticipantRow) =>
+    sortBy === 'created_at' ? toIso(row.created_at) : row[sortBy];
+  return toPage(rows, limit, scope, (row) => [sortValueOf(row), row.id], toParticipantSummary);
+}

@@ -1,0 +1,183 @@
+import { type Generated, sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { containsPattern } from '../../platform/db/search.js';
+
+export type ParticipantStatus = 'ACTIVE' | 'SUSPENDED' | 'CLOSED';
+
+export interface ParticipantTable {
+  organization_id: string;
+  id: string;
+  external_id: string;
+  status: ParticipantStatus;
+  email: string | null;
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string | null;
+  attributes: Record<string, string>;
+  tags: string[];
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface EnrollmentTable {
+  organization_id: string;
+  program_id: string;
+  participant_id: string;
+  status: Generated<string>;
+  created_at: Date;
+}
+
+type Tables = {
+  participants: ParticipantTable;
+  enrollments: EnrollmentTable;
+};
+
+export type ParticipantRow = ParticipantTable;
+export type ParticipantChanges = Partial<Omit<ParticipantRow, 'organization_id' | 'id' | 'created_at'>>;
+
+const tables = (db: Database) => db.withTables<Tables>();
+
+/** Inserts unless the external_id exists; answers the new row, or undefined when it existed. */
+export async function insertParticipantIfAbsent(
+  db: Database,
+  row: ParticipantRow,
+): Promise<ParticipantRow | undefined> {
+  return tables(db)
+    .insertInto('participants')
+    .values({ ...row, attributes: JSON.stringify(row.attributes) as never })
+    .onConflict((conflict) => conflict.columns(['organization_id', 'external_id']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function findParticipant(db: Database, organizationId: string, id: string) {
+  return tables(db)
+    .selectFrom('participants')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function findParticipantByExternalIdForUpdate(
+  db: Database,
+  organizationId: string,
+  externalId: string,
+) {
+  return tables(db)
+    .selectFrom('participants')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('external_id', '=', externalId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Applies changes; `mergeAttributes` is merged into the stored attributes rather than replacing them. */
+export async function updateParticipant(
+  db: Database,
+  organizationId: string,
+  id: string,
+  changes: ParticipantChanges,
+  mergeAttributes?: Record<string, string>,
+): Promise<ParticipantRow | undefined> {
+  const { attributes: _ignored, ...plain } = changes;
+  let query = tables(db).updateTable('participants').set(plain);
+  if (mergeAttributes !== undefined) {
+    query = query.set({ attributes: sql`attributes || ${JSON.stringify(mergeAttributes)}::jsonb` });
+  }
+  return query
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function enroll(
+  db: Database,
+  organizationId: string,
+  participantId: string,
+  programId: string,
+  now: Date,
+): Promise<void> {
+  await tables(db)
+    .insertInto('enrollments')
+    .values({
+      organization_id: organizationId,
+      participant_id: participantId,
+      program_id: programId,
+      created_at: now,
+    })
+    .onConflict((conflict) =>
+      conflict.columns(['organization_id', 'participant_id', 'program_id']).doNothing(),
+    )
+    .execute();
+}
+
+export async function listProgramIds(
+  db: Database,
+  organizationId: string,
+  participantId: string,
+): Promise<string[]> {
+  const rows = await tables(db)
+    .selectFrom('enrollments')
+    .select('program_id')
+    .where('organization_id', '=', organizationId)
+    .where('participant_id', '=', participantId)
+    .orderBy('created_at')
+    .orderBy('program_id')
+    .execute();
+  return rows.map((row) => row.program_id);
+}
+
+export interface ParticipantFilter {
+  externalId: string | undefined;
+  search: string | undefined;
+  status: ParticipantStatus | undefined;
+  programId: string | undefined;
+  from: Date | undefined;
+  to: Date | undefined;
+  sortBy: 'created_at' | 'external_id' | 'status';
+  sortDir: SortDirection;
+  after: [unknown, unknown] | undefined;
+  limit: number;
+}
+
+export async function listParticipants(db: Database, organizationId: string, filter: ParticipantFilter) {
+  let query = tables(db).selectFrom('participants').selectAll().where('organization_id', '=', organizationId);
+  if (filter.externalId !== undefined) query = query.where('external_id', '=', filter.externalId);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.from !== undefined) query = query.where('created_at', '>=', filter.from);
+  if (filter.to !== undefined) query = query.where('created_at', '<=', filter.to);
+  if (filter.search) {
+    const pattern = containsPattern(filter.search);
+    query = query.where((eb) =>
+      eb.or(
+        (['external_id', 'email', 'phone', 'first_name', 'last_name', 'display_name'] as const).map(
+          (column) => eb(column, 'ilike', pattern),
+        ),
+      ),
+    );
+  }
+  const programId = filter.programId;
+  if (programId !== undefined) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('enrollments')
+          .select('enrollments.program_id')
+          .whereRef('enrollments.organization_id', '=', 'participants.organization_id')
+          .whereRef('enrollments.participant_id', '=', 'participants.id')
+          .where('enrollments.program_id', '=', programId),
+      ),
+    );
+  }
+  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
+  return query
+    .orderBy(filter.sortBy, filter.sortDir)
+    .orderBy('id', filter.sortDir)
+    .limit(filter.limit + 1)
+    .execute();
+}

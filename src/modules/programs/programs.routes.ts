@@ -1,0 +1,73 @@
+import { Type } from 'typebox';
+import type { RoutePlugin } from '../../platform/http/route-deps.js';
+import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import { CreateProgramBody, ListProgramsQuery, Program, UpdateProgramBody } from './programs.schemas.js';
+import * as service from './programs.service.js';
+
+const tags = ['Programs'];
+
+export const programRoutes: RoutePlugin = async (app, { db, clock }) => {
+  app.post(
+    '/v1/programs',
+    {
+      schema: {
+        tags,
+        summary: 'Create a program',
+        body: CreateProgramBody,
+        response: { 201: Type.Ref('Program'), ...errorResponses() },
+      },
+    },
+    async (request, reply) => {
+      const program = await service.createProgram(db, clock, request.caller.organizationId, request.body);
+      return reply.status(201).send(program);
+    },
+  );
+
+  app.get(
+    '/v1/programs',
+    {
+      schema: {
+        tags,
+        summary: 'List programs',
+        description:
+          'Archived programs are left out unless `status` or `include_archived=true` asks for them.',
+        querystring: ListProgramsQuery,
+        response: { 200: Page(Type.Ref('Program')), ...errorResponses('invalid_cursor') },
+      },
+    },
+    async (request) => service.listPrograms(db, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/programs/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a program',
+        params: IdParams,
+        response: { 200: Type.Ref('Program'), ...errorResponses('not_found') },
+      },
+    },
+    async (request) => service.getProgram(db, request.caller.organizationId, request.params.id),
+  );
+
+  app.patch(
+    '/v1/programs/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Update a program',
+        description:
+          'SUSPENDED rejects new events; ARCHIVED also hides the program from lists and sets deleted_at. ' +
+          'Both can return to ACTIVE.',
+        params: IdParams,
+        body: UpdateProgramBody,
+        response: { 200: Type.Ref('Program'), ...errorResponses('not_found') },
+      },
+    },
+    async (request) =>
+      service.updateProgram(db, clock, request.caller.organizationId, request.params.id, request.body),
+  );
+};
+
+export const programSchemas = [Program];

@@ -1,0 +1,60 @@
+// The database handle every module uses: a node-postgres pool behind Kysely. PostgreSQL only:
+// the embedded server by default, DATABASE_URL when it is set.
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../../config.js';
+import type { Logger } from '../logger.js';
+import { type EmbeddedRole, openEmbeddedServer } from './embedded-server.js';
+
+// Kysely knows no table until a store declares its own with `db.withTables<...>()`, so the tables
+// a module owns are typed in that module.
+// biome-ignore lint/complexity/noBannedTypes: the empty table set, widened by each store
+export type Database = Kysely<{}>;
+
+export interface DatabaseHandle {
+  db: Database;
+  pool: pg.Pool;
+  connectionString: string;
+  close(): Promise<void>;
+}
+
+// NUMERIC and BIGINT arrive as strings: exact, and the money module parses them.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+
+export async function openDatabase(config: Config, role: EmbeddedRole, log: Logger): Promise<DatabaseHandle> {
+  if (config.databaseUrl !== undefined) {
+    return connect(config.databaseUrl, config.poolSizeMax, log, async () => {});
+  }
+  const embedded = await openEmbeddedServer(config.dataDir, role, log);
+  return connect(embedded.connectionString, config.poolSizeMax, log, () => embedded.release());
+}
+
+export function connect(
+  connectionString: string,
+  poolSizeMax: number,
+  log: Logger,
+  onClose: () => Promise<void>,
+): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString, max: poolSizeMax, connectionTimeoutMillis: 10_000 });
+  // An idle client that loses its connection (a database restart) must not crash the process.
+  pool.on('error', (error) => log.warn({ err: error }, 'idle database connection lost'));
+  const db: Database = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    pool,
+    connectionString,
+    async close() {
+      await db.destroy();
+      await onClose();
+    },
+  };
+}
+
+export async function isDatabaseReachable(db: Database): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

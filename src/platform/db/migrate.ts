@@ -1,0 +1,44 @@
+// Migrations are plain SQL files in ./migrations, applied in file-name order, each recorded in
+// schema_migrations. All of them run in one transaction that first locks schema_migrations, so two
+// processes starting at once apply each file exactly once, and running them twice changes nothing.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const migrationsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export interface MigrationResult {
+  applied: string[];
+}
+
+export async function migrate(connectionString: string): Promise<MigrationResult> {
+  const files = (await fs.readdir(migrationsDir)).filter((file) => file.endsWith('.sql')).sort();
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    await client.query('begin');
+    await client.query(
+      'create table if not exists schema_migrations (version text primary key, applied_at timestamptz not null default now())',
+    );
+    await client.query('lock table schema_migrations in exclusive mode');
+    const done = new Set(
+      (await client.query<{ version: string }>('select version from schema_migrations')).rows.map(
+        (r) => r.version,
+      ),
+    );
+    const applied: string[] = [];
+    for (const file of files.filter((candidate) => !done.has(candidate))) {
+      await client.query(await fs.readFile(path.join(migrationsDir, file), 'utf8'));
+      await client.query('insert into schema_migrations (version) values ($1)', [file]);
+      applied.push(file);
+    }
+    await client.query('commit');
+    return { applied };
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    await client.end();
+  }
+}

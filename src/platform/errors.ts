@@ -1,0 +1,64 @@
+// One error type for every expected failure. The code is stable and documented; the HTTP status
+// comes from one table so that services never think in HTTP.
+
+export const errorStatusByCode = {
+  validation_error: 400,
+  invalid_json: 400,
+  invalid_cursor: 400,
+  invalid_scale: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  idempotency_conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  insufficient_balance: 422,
+  too_many_requests: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatusByCode;
+
+export interface FieldProblem {
+  field: string;
+  reason: string;
+  message: string;
+}
+
+export interface ErrorDetails {
+  field?: string;
+  reason?: string;
+  fields?: FieldProblem[];
+  [key: string]: unknown;
+}
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get statusCode(): number {
+    return errorStatusByCode[this.code];
+  }
+}
+
+export function notFound(resource: string): DomainError {
+  return new DomainError('not_found', `${resource} not found`);
+}
+
+/** A validation error about one field, shaped like the ones the schema validator produces. */
+export function invalidField(field: string, message: string, reason = 'invalid'): DomainError {
+  return new DomainError('validation_error', `${field}: ${message}`, {
+    field,
+    reason,
+    fields: [{ field, reason, message }],
+  });
+}

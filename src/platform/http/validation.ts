@@ -1,0 +1,58 @@
+// Request validation with Ajv. Query strings and path params are coerced from strings (limit=50);
+// bodies are not, so a number where a string belongs is an error rather than silently converted.
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { FieldProblem } from '../errors.js';
+
+function createAjv(coerceTypes: boolean | 'array'): Ajv {
+  const ajv = new Ajv({
+    coerceTypes,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: true,
+    strict: false,
+  });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+const bodyAjv = createAjv(false);
+const paramsAjv = createAjv('array');
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema as object);
+
+/** Names the field each validation error is about, in the request's own terms. */
+export function describeValidationErrors(errors: ErrorObject[], part: string | undefined): FieldProblem[] {
+  const problems = new Map<string, FieldProblem>();
+  for (const error of errors) {
+    const problem = describe(error, part);
+    if (!problems.has(problem.field)) problems.set(problem.field, problem);
+  }
+  return [...problems.values()];
+}
+
+function describe(error: ErrorObject, part: string | undefined): FieldProblem {
+  const base = error.instancePath.slice(1).replaceAll('/', '.');
+  const join = (child: string) => (base === '' ? child : `${base}.${child}`);
+  const where = part === 'body' || part === undefined ? '' : `${part} `;
+  switch (error.keyword) {
+    case 'required': {
+      const field = join(String(error.params.missingProperty));
+      return { field, reason: 'required', message: `${where}${field} is required` };
+    }
+    case 'additionalProperties': {
+      const field = join(String(error.params.additionalProperty));
+      return { field, reason: 'unknown', message: `${where}${field} is not a known field` };
+    }
+    case 'enum': {
+      const allowed = (error.params.allowedValues as unknown[]).join(', ');
+      return { field: base, reason: 'invalid', message: `${where}${base} must be one of ${allowed}` };
+    }
+    default: {
+      const field = base === '' ? (part ?? 'body') : base;
+      return { field, reason: 'invalid', message: `${where}${field} ${error.message ?? 'is invalid'}` };
+    }
+  }
+}

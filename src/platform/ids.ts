@@ -1,0 +1,38 @@
+// One id scheme: UUIDv7 (RFC 9562). Time-ordered, so new rows land at the end of primary-key indexes
+// and ids sort by creation.
+import { randomBytes, randomUUID } from 'node:crypto';
+
+let lastMs = 0;
+let sequence = 0;
+
+export function newId(): string {
+  const bytes = randomBytes(16);
+  let ms = Date.now();
+  if (ms <= lastMs) {
+    // Keep ids from one process strictly increasing within a millisecond (12-bit counter in rand_a).
+    sequence += 1;
+    if (sequence > 0xfff) {
+      lastMs += 1;
+      sequence = 0;
+    }
+    ms = lastMs;
+  } else {
+    lastMs = ms;
+    sequence = 0;
+  }
+  bytes.writeUIntBE(ms, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function newRequestId(): string {
+  return `req_${randomUUID().replaceAll('-', '')}`;
+}
+
+/** An API key: "sk_" and 43 characters of base64url, 256 bits of entropy. */
+export function newApiKeySecret(): string {
+  return `sk_${randomBytes(32).toString('base64url')}`;
+}
