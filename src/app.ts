@@ -10,6 +10,7 @@ import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
 import { registerErrorHandlers } from './platform/http/error-handler.js';
 import { registerOpenApi } from './platform/http/openapi.js';
+import { type RateLimit, registerRateLimit } from './platform/http/rate-limit.js';
 import { validatorCompiler } from './platform/http/validation.js';
 import { newRequestId } from './platform/ids.js';
 import { requestBodyBytesMax } from './platform/limits.js';
@@ -20,6 +21,7 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   version: string;
+  rateLimit: RateLimit;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -42,6 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(async (v1) => {
     registerAuthentication(v1, (secret) => authenticate(deps.db, secret));
+    registerRateLimit(v1, deps.db, deps.rateLimit);
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
     await v1.register(participantRoutes, { ...routeDeps, stateReaders: [] });

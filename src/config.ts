@@ -13,6 +13,7 @@ export interface Config {
   logLevel: LogLevel;
   workerCount: number;
   poolSizeMax: number;
+  rateLimit: { ratePerSecond: number; burst: number };
 }
 
 export class ConfigError extends Error {}
@@ -31,6 +32,11 @@ export function readConfig(env: Env = process.env): Config {
     logLevel: readLogLevel(env),
     workerCount: readInteger(env, 'ACCRUE_WORKERS', 2, 0, 64),
     poolSizeMax: readInteger(env, 'ACCRUE_POOL_SIZE', 20, 2, 500),
+    // Generous for self-hosting: a single tenant sending batches should never meet it.
+    rateLimit: {
+      ratePerSecond: readInteger(env, 'ACCRUE_RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000),
+      burst: readInteger(env, 'ACCRUE_RATE_LIMIT_BURST', 2000, 1, 10_000_000),
+    },
   };
 }
 

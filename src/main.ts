@@ -19,7 +19,13 @@ export async function serve(): Promise<void> {
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const created = await ensureStartupKey(database.db, config.apiKey);
     if (created !== undefined) printFirstKey(created.secret, created.organizationName);
-    const app = await buildApp({ db: database.db, clock: systemClock, logger, version });
+    const app = await buildApp({
+      db: database.db,
+      clock: systemClock,
+      logger,
+      version,
+      rateLimit: config.rateLimit,
+    });
     const shutdown = async (signal: string) => {
       if (stopping.value) return;
       stopping.value = true;

@@ -7,6 +7,7 @@ import { buildApp } from '../src/app.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
 import type { Clock } from '../src/platform/clock.js';
 import { connect, type DatabaseHandle } from '../src/platform/db/database.js';
+import type { RateLimit } from '../src/platform/http/rate-limit.js';
 import { createLogger } from '../src/platform/logger.js';
 import { adminQuery, withDatabase } from './global-setup.js';
 
@@ -61,7 +62,11 @@ export interface Tenant {
   request(method: string, url: string, body?: unknown): Promise<LightMyRequestResponse>;
 }
 
-export async function buildTestApp(): Promise<TestApp> {
+export interface TestAppOptions {
+  rateLimit?: RateLimit;
+}
+
+export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const testClock = createTestClock();
   const app = await buildApp({
@@ -69,6 +74,7 @@ export async function buildTestApp(): Promise<TestApp> {
     clock: testClock.clock,
     logger: createLogger('silent'),
     version: 'test',
+    rateLimit: options.rateLimit ?? { ratePerSecond: 0, burst: 1 },
   });
   afterAll(async () => {
     await app.close();

@@ -1,0 +1,72 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { buildApp } from '../../app.js';
+import { createApiKey } from '../../modules/organizations/index.js';
+import { createLogger } from '../logger.js';
+
+let t: TestApp;
+let acme: Tenant;
+
+const rateLimit = { ratePerSecond: 1, burst: 3 };
+
+beforeAll(async () => {
+  t = await buildTestApp({ rateLimit });
+  acme = await t.createOrganization();
+});
+
+describe('rate limiting per organization', () => {
+  it('lets a burst through with the X-RateLimit headers, then answers 429 with Retry-After', async () => {
+    const remaining: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const response = await acme.request('GET', '/v1/programs');
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['x-ratelimit-limit']).toBe('3');
+      expect(Number(response.headers['x-ratelimit-reset'])).toBeGreaterThan(Date.now() / 1000 - 1);
+      remaining.push(String(response.headers['x-ratelimit-remaining']));
+    }
+    expect(remaining).toEqual(['2', '1', '0']);
+    const limited = await acme.request('GET', '/v1/programs');
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json().code).toBe('too_many_requests');
+    expect(limited.headers['retry-after']).toBe('1');
+    expect(limited.headers['x-ratelimit-remaining']).toBe('0');
+  });
+
+  it('refills over time', async () => {
+    const org = await t.createOrganization();
+    for (let i = 0; i < 3; i += 1) await org.request('GET', '/v1/programs');
+    expect((await org.request('GET', '/v1/programs')).statusCode).toBe(429);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await org.request('GET', '/v1/programs')).statusCode).toBe(200);
+  });
+
+  it('shares one bucket between the keys of an organization and between server instances', async () => {
+    const first = await createApiKey(t.database.handle.db, 'shared-bucket');
+    const second = await createApiKey(t.database.handle.db, 'shared-bucket');
+    const otherInstance = await buildApp({
+      db: t.database.handle.db,
+      clock: t.testClock.clock,
+      logger: createLogger('silent'),
+      version: 'test',
+      rateLimit,
+    });
+    const call = (app: typeof otherInstance, key: string) =>
+      app.inject({ method: 'GET', url: '/v1/programs', headers: { 'x-api-key': key } });
+    const statuses = [
+      (await call(t.app, first.secret)).statusCode,
+      (await call(otherInstance, second.secret)).statusCode,
+      (await call(t.app, second.secret)).statusCode,
+      (await call(otherInstance, first.secret)).statusCode,
+    ];
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    await otherInstance.close();
+  });
+
+  it('keeps organizations apart: one at its limit does not limit another', async () => {
+    const busy = await t.createOrganization();
+    const quiet = await t.createOrganization();
+    for (let i = 0; i < 4; i += 1) await busy.request('GET', '/v1/programs');
+    expect((await busy.request('GET', '/v1/programs')).statusCode).toBe(429);
+    expect((await quiet.request('GET', '/v1/programs')).statusCode).toBe(200);
+  });
+});
