@@ -3,6 +3,9 @@
 /** Request bodies: large enough for a full batch of 100 events with 8 KiB of data each. */
 export const requestBodyBytesMax = 1024 * 1024;
 
+/** JSON nesting in a request body: far above any real payload, far below what exhausts a stack. */
+export const bodyDepthMax = 32;
+
 /** Page sizes: bounded so that one request cannot read an unbounded number of rows. */
 export const pageSizeDefault = 50;
 export const pageSizeMax = 200;

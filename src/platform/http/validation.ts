@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldProblem } from '../errors.js';
+import { bodyDepthMax } from '../limits.js';
 
 function createAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({
@@ -20,8 +21,47 @@ function createAjv(coerceTypes: boolean | 'array'): Ajv {
 const bodyAjv = createAjv(false);
 const paramsAjv = createAjv('array');
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema as object);
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const validate = (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema as object);
+  const validateBody = (data: unknown) => {
+    const problem = findUnstorableValue(data);
+    validateBody.errors = problem === undefined ? null : [problem];
+    if (problem !== undefined) return false;
+    const valid = validate(data);
+    validateBody.errors = validate.errors ?? null;
+    return valid;
+  };
+  validateBody.errors = null as ErrorObject[] | null;
+  return validateBody;
+};
+
+/**
+ * JSON and query strings can carry what PostgreSQL cannot store (NUL characters, unpaired surrogates) and nesting
+ * deep enough to exhaust a recursive walk; both are refused before anything else looks at the body.
+ */
+function findUnstorableValue(data: unknown): ErrorObject | undefined {
+  const pending: { value: unknown; path: string; depth: number }[] = [{ value: data, path: '', depth: 0 }];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const { value, path, depth } = item;
+    if (depth > bodyDepthMax) return unstorable(path, `must not nest deeper than ${bodyDepthMax} levels`);
+    if (typeof value === 'string') {
+      if (!value.isWellFormed() || value.includes('\u0000')) {
+        return unstorable(path, 'must not contain NUL characters or unpaired surrogates');
+      }
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        if (!key.isWellFormed() || key.includes('\u0000'))
+          return unstorable(path, 'has a key that cannot be stored');
+        pending.push({ value: child, path: `${path}/${key}`, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+function unstorable(instancePath: string, message: string): ErrorObject {
+  return { instancePath, schemaPath: '#', keyword: 'unstorable', params: {}, message };
+}
 
 /** Names the field each validation error is about, in the request's own terms. */
 export function describeValidationErrors(errors: ErrorObject[], part: string | undefined): FieldProblem[] {

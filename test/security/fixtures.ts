@@ -1,0 +1,32 @@
+// Real resources of one organization, for filling path parameters with ids that exist. Each path
+// segment before a parameter names the resource its id belongs to.
+import type { Tenant } from '../harness.js';
+
+export type Fixtures = Record<string, string>;
+
+export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
+  const program = (await tenant.request('POST', '/v1/programs', { name: 'fixture program' })).json();
+  const participant = (
+    await tenant.request('POST', '/v1/participants', {
+      external_id: 'fixture-participant',
+      program_id: program.id,
+    })
+  ).json();
+  return { programs: program.id, participants: participant.id };
+}
+
+/** The id for each path parameter, from the segment before it (…/programs/{id} -> a program id). */
+export function pathValues(path: string, fixtures: Fixtures): Record<string, string> {
+  const values: Record<string, string> = {};
+  const segments = path.split('/');
+  segments.forEach((segment, index) => {
+    const param = /^\{(\w+)\}$/.exec(segment)?.[1];
+    if (param === undefined) return;
+    const resource = segments[index - 1] ?? '';
+    const id = fixtures[resource];
+    if (id === undefined)
+      throw new Error(`no fixture for ${resource} (${path}); add one to test/security/fixtures.ts`);
+    values[param] = id;
+  });
+  return values;
+}

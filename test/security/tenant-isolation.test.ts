@@ -1,0 +1,51 @@
+// Tenant isolation for every route, generated from the OpenAPI document: with a second
+// organization's key, every route that takes an id answers 404 for the first organization's ids,
+// and no list returns the first organization's rows.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type Tenant, type TestApp } from '../harness.js';
+import { createFixtures, type Fixtures, pathValues } from './fixtures.js';
+import { exampleOf, fillPath, loadOperations, type Operation } from './openapi-walk.js';
+
+let t: TestApp;
+let owner: Tenant;
+let intruder: Tenant;
+let fixtures: Fixtures;
+let operations: Operation[];
+let doc: Awaited<ReturnType<typeof loadOperations>>['doc'];
+const checked: string[] = [];
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  owner = await t.createOrganization();
+  intruder = await t.createOrganization();
+  fixtures = await createFixtures(owner);
+  await createFixtures(intruder);
+  ({ operations, doc } = await loadOperations(t.app));
+});
+
+afterAll(() => {
+  process.stdout.write(`tenant isolation: ${checked.length} routes checked\n`);
+});
+
+describe('tenant isolation on every route', () => {
+  it("answers 404 for another organization's ids on every route that takes one", async () => {
+    for (const operation of operations.filter((op) => op.pathParams.length > 0)) {
+      const url = fillPath(operation.path, pathValues(operation.path, fixtures));
+      const body = operation.body === undefined ? undefined : exampleOf(operation.body, doc);
+      const response = await intruder.request(operation.method, url, body);
+      expect(response.statusCode, `${operation.method} ${operation.path}`).toBe(404);
+      expect(response.json().code).toBe('not_found');
+      checked.push(`${operation.method} ${operation.path}`);
+    }
+  });
+
+  it("never lists another organization's rows", async () => {
+    const ownerIds = Object.values(fixtures);
+    for (const operation of operations.filter((op) => op.method === 'GET' && op.pathParams.length === 0)) {
+      const response = await intruder.request('GET', operation.path);
+      expect(response.statusCode, operation.path).toBe(200);
+      for (const id of ownerIds) expect(response.body, operation.path).not.toContain(id);
+      checked.push(`GET ${operation.path}`);
+    }
+  });
+});
