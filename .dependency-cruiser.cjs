@@ -4,7 +4,7 @@ const layers = [
   ['programs', 'assets', 'organizations'],
   ['participants', 'ledger'],
   ['rules', 'tiers', 'rewards', 'transfers', 'groups'],
-  ['events', 'automations', 'webhooks', 'reporting'],
+  ['events', 'automations', 'webhooks', 'reporting', 'logs'],
 ];
 
 const upward = [];

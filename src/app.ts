@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } from './modules/logs/index.js';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
@@ -39,15 +40,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerErrorHandlers(app);
   await registerOpenApi(app, deps.version);
-  for (const schema of [...programSchemas, ...participantSchemas]) app.addSchema(schema);
+  for (const schema of [...programSchemas, ...participantSchemas, ...logSchemas]) app.addSchema(schema);
+  const recorder = new RequestLogRecorder(deps.db, deps.logger);
+  app.addHook('onClose', async () => recorder.flush());
   registerProbes(app, deps.db);
 
   await app.register(async (v1) => {
     registerAuthentication(v1, (secret) => authenticate(deps.db, secret));
     registerRateLimit(v1, deps.db, deps.rateLimit);
+    registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
     await v1.register(participantRoutes, { ...routeDeps, stateReaders: [] });
+    await v1.register(logRoutes, { ...routeDeps, recorder });
   });
   return app;
 }

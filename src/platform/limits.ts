@@ -27,3 +27,11 @@ export const attributeValueLengthMax = 1000;
 
 /** Organization names given to the CLI. */
 export const organizationNameLengthMax = 100;
+
+/** Request logs: bodies are kept up to this size (enough to debug, small per batch request). */
+export const loggedBodyBytesMax = 4096;
+/** Request logs are written in batches of at most this many rows, at most this long after the request. */
+export const requestLogBatchMax = 500;
+export const requestLogFlushMs = 200;
+/** Page size of the logs listing (spec 6.10). */
+export const logPageSizeMax = 100;

@@ -12,7 +12,8 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
       program_id: program.id,
     })
   ).json();
-  return { programs: program.id, participants: participant.id };
+  const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
+  return { programs: program.id, participants: participant.id, logs: log.id };
 }
 
 /** The id for each path parameter, from the segment before it (…/programs/{id} -> a program id). */

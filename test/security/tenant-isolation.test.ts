@@ -28,6 +28,17 @@ afterAll(() => {
 });
 
 describe('tenant isolation on every route', () => {
+  // Lists first: the intruder's own request log will later hold the paths it probed.
+  it("never lists another organization's rows", async () => {
+    const ownerIds = Object.values(fixtures);
+    for (const operation of operations.filter((op) => op.method === 'GET' && op.pathParams.length === 0)) {
+      const response = await intruder.request('GET', operation.path);
+      expect(response.statusCode, operation.path).toBe(200);
+      for (const id of ownerIds) expect(response.body, operation.path).not.toContain(id);
+      checked.push(`GET ${operation.path}`);
+    }
+  });
+
   it("answers 404 for another organization's ids on every route that takes one", async () => {
     for (const operation of operations.filter((op) => op.pathParams.length > 0)) {
       const url = fillPath(operation.path, pathValues(operation.path, fixtures));
@@ -36,16 +47,6 @@ describe('tenant isolation on every route', () => {
       expect(response.statusCode, `${operation.method} ${operation.path}`).toBe(404);
       expect(response.json().code).toBe('not_found');
       checked.push(`${operation.method} ${operation.path}`);
-    }
-  });
-
-  it("never lists another organization's rows", async () => {
-    const ownerIds = Object.values(fixtures);
-    for (const operation of operations.filter((op) => op.method === 'GET' && op.pathParams.length === 0)) {
-      const response = await intruder.request('GET', operation.path);
-      expect(response.statusCode, operation.path).toBe(200);
-      for (const id of ownerIds) expect(response.body, operation.path).not.toContain(id);
-      checked.push(`GET ${operation.path}`);
     }
   });
 });

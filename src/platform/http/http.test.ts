@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { buildApp } from '../../app.js';
 import { revokeApiKey } from '../../modules/organizations/index.js';
+import { createLogger } from '../logger.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -52,6 +54,29 @@ describe('authentication', () => {
     expect(dump).not.toContain(acme.key);
     expect(dump).not.toContain(acme.key.slice(12));
     expect(rows.every((row) => row.key_hash.length === 32)).toBe(true);
+  });
+});
+
+describe('logging', () => {
+  it('never writes a key to the log, even at trace level and on failed authentication', async () => {
+    const lines: string[] = [];
+    const app = await buildApp({
+      db: t.database.handle.db,
+      clock: t.testClock.clock,
+      logger: createLogger('trace', { write: (line: string) => lines.push(line) }),
+      version: 'test',
+      rateLimit: { ratePerSecond: 0, burst: 1 },
+    });
+    await app.inject({ method: 'GET', url: '/v1/programs', headers: { 'x-api-key': acme.key } });
+    await app.inject({
+      method: 'GET',
+      url: '/v1/programs',
+      headers: { authorization: `Bearer ${acme.key}` },
+    });
+    await app.inject({ method: 'GET', url: '/v1/programs', headers: { 'x-api-key': `${acme.key}x` } });
+    await app.close();
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines.join('\n')).not.toContain(acme.key);
   });
 });
 

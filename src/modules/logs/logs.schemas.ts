@@ -1,0 +1,80 @@
+import { type Static, Type } from 'typebox';
+import { ListQueryFields, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { logPageSizeMax } from '../../platform/limits.js';
+
+const logFields = {
+  id: Uuid,
+  request_id: Type.String(),
+  method: Type.String(),
+  path: Type.String(),
+  route_pattern: Type.String(),
+  status_code: Type.Integer(),
+  duration_ms: Type.Number(),
+  auth_type: Type.String(),
+  error_code: Type.Union([Type.String(), Type.Null()]),
+  created_at: Timestamp,
+};
+
+export const RequestLog = Type.Object(logFields, { $id: 'RequestLog' });
+export type RequestLog = Static<typeof RequestLog>;
+
+export const RequestLogDetail = Type.Object(
+  {
+    ...logFields,
+    created_by_api_key_id: Type.Union([Uuid, Type.Null()]),
+    ip_address: Type.Union([Type.String(), Type.Null()]),
+    user_agent: Type.Union([Type.String(), Type.Null()]),
+    request_body: Type.Union([Type.String(), Type.Null()], {
+      description: 'Redacted of secrets, at most 4 KiB',
+    }),
+    response_body: Type.Union([Type.String(), Type.Null()], {
+      description: 'Redacted of secrets, at most 4 KiB',
+    }),
+  },
+  { $id: 'RequestLogDetail' },
+);
+export type RequestLogDetail = Static<typeof RequestLogDetail>;
+
+export const ListLogsQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: logPageSizeMax, default: 50 })),
+    method: Type.Optional(Type.Enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])),
+    route_pattern: Type.Optional(Type.String({ maxLength: 255, description: 'e.g. /v1/participants/{id}' })),
+    request_id: Type.Optional(Type.String({ maxLength: 64, description: 'With or without the req_ prefix' })),
+    auth_type: Type.Optional(Type.Enum(['api_key', 'jwt'])),
+    status_min: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    status_max: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    sort_by: Type.Optional(
+      Type.Enum(['created_at', 'duration_ms', 'status_code'], { default: 'created_at' }),
+    ),
+    sort_dir: Type.Optional(SortDir),
+  },
+  { additionalProperties: false },
+);
+export type ListLogsQuery = Static<typeof ListLogsQuery>;
+
+export const UsageQuery = Type.Object(
+  { from: Type.Optional(Timestamp), to: Type.Optional(Timestamp) },
+  { additionalProperties: false },
+);
+export type UsageQuery = Static<typeof UsageQuery>;
+
+export const Usage = Type.Object(
+  {
+    from: Timestamp,
+    to: Timestamp,
+    data: Type.Array(
+      Type.Object({
+        date: Type.String({ description: 'UTC day, YYYY-MM-DD' }),
+        request_count: Type.Integer(),
+        error_count: Type.Integer({ description: 'Responses with status 400 or above' }),
+        average_latency_ms: Type.Number(),
+      }),
+    ),
+  },
+  { $id: 'Usage' },
+);
+export type Usage = Static<typeof Usage>;
