@@ -12,7 +12,7 @@ export interface Config {
   apiKey: string | undefined;
   logLevel: LogLevel;
   workerCount: number;
-  poolSizeMax: number;
+  pool: { sizeMax: number; waitMs: number };
   rateLimit: { ratePerSecond: number; burst: number };
 }
 
@@ -31,7 +31,10 @@ export function readConfig(env: Env = process.env): Config {
     apiKey: readApiKey(env),
     logLevel: readLogLevel(env),
     workerCount: readInteger(env, 'ACCRUE_WORKERS', 2, 0, 64),
-    poolSizeMax: readInteger(env, 'ACCRUE_POOL_SIZE', 20, 2, 500),
+    pool: {
+      sizeMax: readInteger(env, 'ACCRUE_POOL_SIZE', 20, 2, 500),
+      waitMs: readInteger(env, 'ACCRUE_POOL_WAIT_MS', 5000, 100, 600_000),
+    },
     // Generous for self-hosting: a single tenant sending batches should never meet it.
     rateLimit: {
       ratePerSecond: readInteger(env, 'ACCRUE_RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000),

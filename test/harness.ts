@@ -6,7 +6,7 @@ import { afterAll, inject } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
 import type { Clock } from '../src/platform/clock.js';
-import { connect, type DatabaseHandle } from '../src/platform/db/database.js';
+import { connect, type DatabaseHandle, type PoolSettings } from '../src/platform/db/database.js';
 import type { RateLimit } from '../src/platform/http/rate-limit.js';
 import { createLogger } from '../src/platform/logger.js';
 import { adminQuery, withDatabase } from './global-setup.js';
@@ -17,12 +17,14 @@ export interface TestDatabase {
 }
 
 /** A database of its own for the calling test file, dropped when the file ends. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(
+  pool: PoolSettings = { sizeMax: 10, waitMs: 10_000 },
+): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
   const name = `accrue_test_${randomBytes(6).toString('hex')}`;
   await adminQuery(adminUrl, `create database ${name} template ${inject('templateDatabase')}`);
   const url = withDatabase(adminUrl, name);
-  const handle = connect(url, 10, createLogger('silent'), async () => {
+  const handle = connect(url, pool, createLogger('silent'), async () => {
     await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
   });
   return { handle, url };
@@ -64,10 +66,11 @@ export interface Tenant {
 
 export interface TestAppOptions {
   rateLimit?: RateLimit;
+  pool?: PoolSettings;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(options.pool);
   const testClock = createTestClock();
   const app = await buildApp({
     db: database.handle.db,

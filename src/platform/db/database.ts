@@ -23,21 +23,35 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 
 export async function openDatabase(config: Config, role: EmbeddedRole, log: Logger): Promise<DatabaseHandle> {
   if (config.databaseUrl !== undefined) {
-    return connect(config.databaseUrl, config.poolSizeMax, log, async () => {});
+    return connect(config.databaseUrl, config.pool, log, async () => {});
   }
   const embedded = await openEmbeddedServer(config.dataDir, role, log);
-  return connect(embedded.connectionString, config.poolSizeMax, log, () => embedded.release());
+  return connect(embedded.connectionString, config.pool, log, () => embedded.release());
+}
+
+export interface PoolSettings {
+  sizeMax: number;
+  /** How long a request waits for a free connection before it answers 503. */
+  waitMs: number;
 }
 
 export function connect(
   connectionString: string,
-  poolSizeMax: number,
+  poolSettings: PoolSettings,
   log: Logger,
   onClose: () => Promise<void>,
 ): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString, max: poolSizeMax, connectionTimeoutMillis: 10_000 });
-  // An idle client that loses its connection (a database restart) must not crash the process.
-  pool.on('error', (error) => log.warn({ err: error }, 'idle database connection lost'));
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSettings.sizeMax,
+    connectionTimeoutMillis: poolSettings.waitMs,
+  });
+  // A connection lost to a database restart must not crash the process: pg emits 'error' on the
+  // client (idle or checked out), and an 'error' event without a listener throws. The query in flight
+  // rejects on its own and its request answers 503.
+  const onLost = (error: Error) => log.warn({ reason: error.message }, 'database connection lost');
+  pool.on('error', onLost);
+  pool.on('connect', (client) => client.on('error', onLost));
   const db: Database = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

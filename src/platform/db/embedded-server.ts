@@ -174,9 +174,33 @@ async function stopPostmaster(pid: number, log: Logger): Promise<void> {
   log.info({ pid, stopped }, 'embedded PostgreSQL stopped');
 }
 
+/** Connects once PostgreSQL accepts sessions: a listening socket may still answer "starting up". */
+async function connectWhenReady(port: number, password: string): Promise<pg.Client> {
+  const deadline = Date.now() + startTimeoutMs;
+  for (;;) {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      password,
+      database: 'postgres',
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => {});
+      const code = (error as { code?: string }).code;
+      const starting = code === '57P03' || code === 'ECONNREFUSED';
+      if (!starting || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 async function ensureDatabase(port: number, password: string): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
-  await client.connect();
+  const client = await connectWhenReady(port, password);
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [databaseName]);
     if (found.rowCount === 0) {
