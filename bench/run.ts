@@ -1,0 +1,191 @@
+// `npm run bench [-- --quick]`: starts Accrue as its own process on a fresh embedded database (or on
+// DATABASE_URL), measures the machine's baselines on the same database, loads the standard workload
+// over HTTP from this process, and prints the figures with their ratios. Writes
+// bench/results/<date>.json. Figures never fail anything: this is a measurement, not a test.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { runCli, type ServerProcess, startServer } from '../test/process/run-process.js';
+import { measureDatabaseBaselines, measureParseOnlyBaseline } from './baselines.js';
+import { ingest, measureSteadyLatency, waitForProcessing } from './drive.js';
+import { setUpProgram, verifyBalances } from './setup.js';
+import { generateEvents } from './workload.js';
+
+const quick = process.argv.includes('--quick');
+const plan = quick
+  ? { events: 20_000, participants: 2_000, steadyEvents: 4_000, baselineSeconds: 2 }
+  : { events: 200_000, participants: 10_000, steadyEvents: 20_000, baselineSeconds: 5 };
+const connections = 8;
+const poolSize = 20;
+
+async function main(): Promise<void> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'accrue-bench-'));
+  await fs.chmod(dataDir, 0o755);
+  const env = { ACCRUE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...externalDatabase() };
+  const server = await startServer(env);
+  const rss = sampleRss(server);
+  try {
+    const key = runCli(['keys', 'create', '--org', 'bench'], env).stdout.trim().split('\n').pop() ?? '';
+    const databaseUrl = process.env.DATABASE_URL || (await embeddedUrl(dataDir));
+    const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    const sizeBefore = await databaseSize(db);
+    log(`baselines (${plan.baselineSeconds}s each) ...`);
+    const baselines = {
+      ...(await measureDatabaseBaselines(databaseUrl, poolSize, plan.baselineSeconds)),
+      ...(await measureParseOnlyBaseline(JSON.stringify(sampleBatch()), connections, 5_000)),
+    };
+    const ids = await setUpProgram(server.port, key);
+    const { events, expected } = generateEvents(ids.programId, plan.events, plan.participants);
+    log(`ingesting ${events.length} events in batches of 100 over ${connections} connections ...`);
+    const ingested = await ingest(server.port, key, events, connections);
+    const processed = await waitForProcessing(db, events.length);
+    const steady = await measureSteadyLatency(server.port, key, ids.programId, db, plan.steadyEvents, 2_000);
+    const sizeAfter = await databaseSize(db);
+    const verify = runCli(['ledger', 'verify'], env);
+    const balances = await verifyBalances(server.port, key, ids, expected);
+    await db.end();
+    const figures = {
+      plan,
+      ingested,
+      processed,
+      steady,
+      baselines,
+      rssPeakMb: rss.peakMb(),
+      bytesPerEvent: (sizeAfter - sizeBefore) / (events.length + plan.steadyEvents),
+      ledgerVerify: verify.code === 0 ? 'passed' : `FAILED: ${verify.stdout}${verify.stderr}`,
+      balances,
+    };
+    report(figures);
+    await writeResults(figures);
+  } finally {
+    rss.stop();
+    server.child.kill('SIGTERM');
+    await server.exited;
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function externalDatabase(): Record<string, string> {
+  return process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {};
+}
+
+async function embeddedUrl(dataDir: string): Promise<string> {
+  const pid = await fs.readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8');
+  const password = (await fs.readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pid.split('\n')[3]}/accrue`;
+}
+
+async function databaseSize(db: pg.Pool): Promise<number> {
+  return Number((await db.query('select pg_database_size(current_database()) as size')).rows[0].size);
+}
+
+function sampleRss(server: ServerProcess) {
+  let peakKb = 0;
+  const timer = setInterval(async () => {
+    const status = await fs.readFile(`/proc/${server.child.pid}/status`, 'utf8').catch(() => '');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    peakKb = Math.max(peakKb, kb);
+  }, 100);
+  return { peakMb: () => peakKb / 1024, stop: () => clearInterval(timer) };
+}
+
+function sampleBatch() {
+  return generateEvents('01900000-0000-7000-8000-000000000000', 100, 100).events;
+}
+
+function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+type Figures = Record<string, unknown> & {
+  ingested: Awaited<ReturnType<typeof ingest>>;
+  processed: Awaited<ReturnType<typeof waitForProcessing>>;
+  steady: Awaited<ReturnType<typeof measureSteadyLatency>>;
+  baselines: Record<string, number>;
+  rssPeakMb: number;
+  bytesPerEvent: number;
+  ledgerVerify: string;
+  balances: Awaited<ReturnType<typeof verifyBalances>>;
+};
+
+function report(f: Figures): void {
+  const b = f.baselines;
+  const rows: [string, string, string, string][] = [
+    [
+      'ingest (events accepted/s)',
+      f.ingested.eventsPerSecond.toFixed(0),
+      '>= 20000',
+      `${ratio(f.ingested.eventsPerSecond, b.multiRowInsertRowsPerSecond)} of multi-row INSERT rows/s`,
+    ],
+    [
+      'batch request p50 / p99 (ms)',
+      `${f.ingested.p50Ms.toFixed(1)} / ${f.ingested.p99Ms.toFixed(1)}`,
+      '',
+      `parse-only p99 ${b.parseOnlyP99Ms?.toFixed(1)} ms`,
+    ],
+    [
+      'batch requests/s',
+      f.ingested.requestsPerSecond.toFixed(0),
+      '',
+      `${ratio(f.ingested.requestsPerSecond, b.parseOnlyRequestsPerSecond)} of parse-only route`,
+    ],
+    [
+      'processing (events completed/s)',
+      f.processed.eventsPerSecond.toFixed(0),
+      '>= 5000',
+      `${ratio(f.processed.eventsPerSecond, b.singleRowCommitsPerSecond)} of single-row commits/s`,
+    ],
+    ['events failed', String(f.processed.failed), '0', ''],
+    [
+      'e2e latency p50 / p99 at 2000/s (ms)',
+      `${f.steady.p50Ms.toFixed(0)} / ${f.steady.p99Ms.toFixed(0)}`,
+      'p99 <= 500',
+      '',
+    ],
+    ['peak server RSS (MB)', f.rssPeakMb.toFixed(0), '<= 500', ''],
+    ['database bytes per event', f.bytesPerEvent.toFixed(0), '<= 2048', ''],
+    ['accrue ledger verify', f.ledgerVerify, 'passed', ''],
+    ['balances equal the prediction', `${f.balances.matched}/${f.balances.checked}`, 'all', ''],
+    ['baseline: single-row commits/s', b.singleRowCommitsPerSecond?.toFixed(0) ?? '', '', `pool ${poolSize}`],
+    [
+      'baseline: multi-row INSERT rows/s',
+      b.multiRowInsertRowsPerSecond?.toFixed(0) ?? '',
+      '',
+      '100 rows per statement',
+    ],
+    [
+      'baseline: parse-only requests/s',
+      b.parseOnlyRequestsPerSecond?.toFixed(0) ?? '',
+      '',
+      `${connections} connections`,
+    ],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  process.stdout.write(`\n${'figure'.padEnd(width)}  value            target        ratio / note\n`);
+  for (const [name, value, target, note] of rows) {
+    process.stdout.write(`${name.padEnd(width)}  ${value.padEnd(16)} ${target.padEnd(13)} ${note}\n`);
+  }
+}
+
+function ratio(value: number, baseline: number | undefined): string {
+  return baseline ? `${((value / baseline) * 100).toFixed(0)}%` : 'n/a';
+}
+
+async function writeResults(figures: Figures): Promise<void> {
+  const file = path.join(
+    'bench',
+    'results',
+    `${new Date().toISOString().slice(0, 19).replaceAll(':', '-')}${quick ? '-quick' : ''}.json`,
+  );
+  const machine = {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  await fs.writeFile(file, `${JSON.stringify({ machine, ...figures }, null, 2)}\n`);
+  log(`wrote ${file}`);
+}
+
+await main();
