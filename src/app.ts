@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { assetRoutes, assetSchemas } from './modules/assets/index.js';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
@@ -37,13 +38,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerErrorHandlers(app);
   await registerOpenApi(app, deps.version);
-  for (const schema of [...programSchemas, ...participantSchemas]) app.addSchema(schema);
+  for (const schema of [...programSchemas, ...assetSchemas, ...participantSchemas]) app.addSchema(schema);
   registerProbes(app, deps.db);
 
   await app.register(async (v1) => {
     registerAuthentication(v1, (secret) => authenticate(deps.db, secret));
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
+    await v1.register(assetRoutes, routeDeps);
     await v1.register(participantRoutes, { ...routeDeps, stateReaders: [] });
   });
   return app;
