@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
+import { ledgerRoutes, ledgerSchemas, readParticipantBalances } from './modules/ledger/index.js';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
@@ -38,7 +39,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerErrorHandlers(app);
   await registerOpenApi(app, deps.version);
-  for (const schema of [...programSchemas, ...assetSchemas, ...participantSchemas]) app.addSchema(schema);
+  for (const schema of [...programSchemas, ...assetSchemas, ...participantSchemas, ...ledgerSchemas])
+    app.addSchema(schema);
   registerProbes(app, deps.db);
 
   await app.register(async (v1) => {
@@ -46,7 +48,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
     await v1.register(assetRoutes, routeDeps);
-    await v1.register(participantRoutes, { ...routeDeps, stateReaders: [] });
+    await v1.register(participantRoutes, { ...routeDeps, stateReaders: [readParticipantBalances] });
+    await v1.register(ledgerRoutes, routeDeps);
   });
   return app;
 }
