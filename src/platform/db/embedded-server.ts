@@ -148,6 +148,21 @@ async function stopPostmaster(pid: number, log: Logger): Promise<void> {
 }
 
 async function ensureDatabase(port: number, password: string): Promise<void> {
+  // The port accepts connections a moment before the server does ("the database system is starting
+  // up", 57P03): retry that answer for a bounded time instead of failing the start.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await createDatabaseIfMissing(port, password);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '57P03' || attempt >= startingUpAttemptsMax) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+const startingUpAttemptsMax = 100;
+
+async function createDatabaseIfMissing(port: number, password: string): Promise<void> {
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
   await client.connect();
   try {
