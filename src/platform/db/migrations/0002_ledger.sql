@@ -182,10 +182,16 @@ create constraint trigger journal_entries_balanced after insert on journal_entri
 -- Append-only: postings never change; an entry changes only when it is sealed, once.
 create function refuse_ledger_rewrite() returns trigger language plpgsql as $$
 begin
-  if tg_table_name = 'journal_entries' and tg_op = 'UPDATE' and old.sequence_number is null
-     and (new.id, new.action_type, new.description, new.program_id, new.created_at, new.reference_id)
-         is not distinct from (old.id, old.action_type, old.description, old.program_id, old.created_at,
-                               old.reference_id) then
+  raise exception 'the ledger is append-only: % on % refused', tg_op, tg_table_name using errcode = '23514';
+end $$;
+
+create function allow_sealing_only() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'UPDATE' and old.sequence_number is null
+     and (new.id, new.action_type, new.description, new.program_id, new.event_id, new.rule_id, new.created_at,
+          new.reference_id, new.created_by_api_key_id)
+         is not distinct from (old.id, old.action_type, old.description, old.program_id, old.event_id, old.rule_id,
+                               old.created_at, old.reference_id, old.created_by_api_key_id) then
     return new;
   end if;
   raise exception 'the ledger is append-only: % on % refused', tg_op, tg_table_name using errcode = '23514';
@@ -194,4 +200,4 @@ end $$;
 create trigger postings_append_only before update or delete on postings
   for each row execute function refuse_ledger_rewrite();
 create trigger journal_entries_append_only before update or delete on journal_entries
-  for each row execute function refuse_ledger_rewrite();
+  for each row execute function allow_sealing_only();
