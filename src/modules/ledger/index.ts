@@ -13,7 +13,7 @@
 export { type Bucket, type Owner, participantOwner, programWallet, systemOwner } from './accounts.js';
 export { type HolderBalance, readHolderBalance } from './holder.js';
 export { checkIntegrity, verifyLedger } from './integrity.js';
-export { runExpiry, runMaturity } from './jobs.js';
+export { runExpiry, runMaturity, startLedgerJobs } from './jobs.js';
 export type { ActionType, EntryContext, EntryDraft, PostingDraft } from './journal-entry.js';
 export { ledgerRoutes, ledgerSchemas } from './ledger.routes.js';
 export { readParticipantBalances } from './ledger-reads.service.js';

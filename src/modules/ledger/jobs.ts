@@ -14,6 +14,7 @@ import type { EntryContext } from './journal-entry.js';
 import * as store from './ledger.store.js';
 import * as lotStore from './lots.store.js';
 import { lockAccountsFor } from './post-entry.js';
+import { sealLedger } from './sealer.js';
 
 /** Settles due maturities (and any expiry due on the same holders); answers the lots settled. */
 export async function runMaturity(db: Database, clock: Clock): Promise<number> {
@@ -62,4 +63,41 @@ async function settleHolder(db: Database, holder: lotStore.DueHolder, now: Date)
     const settled = await settleDueLots(trx, context, owner, holder.asset_id);
     return settled.expired + settled.matured;
   });
+}
+
+/** How often a server process seals entries and settles due lots: a few seconds of lag at most. */
+export const ledgerJobIntervalMs = 5000;
+
+export interface JobLogger {
+  error(object: object, message: string): void;
+}
+
+/**
+ * Runs the sealer, maturity and expiry every `intervalMs` until stopped. A run never overlaps the
+ * previous one; a failed run is logged and retried on the next tick. Several processes may run it.
+ */
+export function startLedgerJobs(
+  db: Database,
+  clock: Clock,
+  log: JobLogger,
+  intervalMs = ledgerJobIntervalMs,
+): () => Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = running.then(async () => {
+      try {
+        await runMaturity(db, clock);
+        await runExpiry(db, clock);
+        await sealLedger(db, clock);
+      } catch (error) {
+        log.error({ err: error }, 'ledger jobs failed; retrying on the next tick');
+      }
+    });
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }

@@ -6,7 +6,7 @@ import {
   type Tenant,
   type TestApp,
 } from '../../../test/harness.js';
-import { runExpiry, runMaturity } from './jobs.js';
+import { runExpiry, runMaturity, startLedgerJobs } from './jobs.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -261,5 +261,24 @@ describe('LOT assets', () => {
     expect((await adjust(f, { type: 'CREDIT', amount: '1', expires_at: '30d' })).json().details.field).toBe(
       'expires_at',
     );
+  });
+});
+
+describe('the ledger job loop', () => {
+  it('seals, matures and expires on its own, and stops cleanly', async () => {
+    t.testClock.set('2027-01-01T00:00:00Z');
+    const f = await createLedgerFixture(acme, lotAsset);
+    await adjust(f, { type: 'CREDIT', amount: '3', matures_at: '1h' });
+    t.testClock.set('2027-01-01T02:00:00Z');
+    const errors: object[] = [];
+    const stop = startLedgerJobs(t.database.handle.db, clock(), { error: (o) => errors.push(o) }, 20);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stop();
+    expect(errors).toEqual([]);
+    expect(await balance(f)).toMatchObject({ available: '3', deferred: '0' });
+    const entries = (
+      await acme.request('GET', `/v1/journal-entries?participant_id=${f.participantId}`)
+    ).json().data;
+    expect(entries.every((e: { entry_hash: string | null }) => e.entry_hash !== null)).toBe(true);
   });
 });
