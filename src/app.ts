@@ -2,6 +2,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { assetRoutes, assetSchemas } from './modules/assets/index.js';
+import { ledgerRoutes, ledgerSchemas, readParticipantBalances } from './modules/ledger/index.js';
 import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } from './modules/logs/index.js';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas } from './modules/participants/index.js';
@@ -40,7 +42,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerErrorHandlers(app);
   await registerOpenApi(app, deps.version);
-  for (const schema of [...programSchemas, ...participantSchemas, ...logSchemas]) app.addSchema(schema);
+  const schemas = [
+    ...programSchemas,
+    ...assetSchemas,
+    ...participantSchemas,
+    ...ledgerSchemas,
+    ...logSchemas,
+  ];
+  for (const schema of schemas) app.addSchema(schema);
   const recorder = new RequestLogRecorder(deps.db, deps.logger);
   app.addHook('onClose', async () => recorder.flush());
   registerProbes(app, deps.db);
@@ -51,7 +60,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
-    await v1.register(participantRoutes, { ...routeDeps, stateReaders: [] });
+    await v1.register(assetRoutes, routeDeps);
+    await v1.register(participantRoutes, { ...routeDeps, stateReaders: [readParticipantBalances] });
+    await v1.register(ledgerRoutes, routeDeps);
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });
   return app;

@@ -2,7 +2,9 @@
 // or not a server is running on the same data directory (the embedded database is then shared).
 import { parseArgs } from 'node:util';
 import { readConfigOrExit, serve } from './main.js';
+import { verifyLedger } from './modules/ledger/index.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './modules/organizations/index.js';
+import { systemClock } from './platform/clock.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { DomainError } from './platform/errors.js';
@@ -15,6 +17,8 @@ const usage = `usage: accrue <command>
   keys create --org NAME    create a key (and the organization if needed); prints the key last
   keys list                 list keys (never the secrets)
   keys revoke ID            revoke a key; it stops working on the next request
+  ledger verify             seal pending entries, verify every hash chain and recompute every stored
+                            balance from the postings; exits 1 on any difference
 `;
 
 type Command = (database: DatabaseHandle, args: string[]) => Promise<void>;
@@ -47,6 +51,21 @@ const commands: Record<string, Command> = {
       throw new UsageError('keys revoke needs a key id (a UUID)');
     await revokeApiKey(database.db, id);
     print(`revoked ${id}`);
+  },
+  'ledger verify': async (database) => {
+    await migrate(database.connectionString);
+    const { ok, reports } = await verifyLedger(database.db, systemClock);
+    for (const report of reports) {
+      const failed = Object.entries(report)
+        .filter(([, value]) => typeof value === 'object' && value !== null && 'pass' in value && !value.pass)
+        .map(([name]) => name);
+      const head = report.chain_head === null ? 'empty' : `head #${report.chain_head.sequence_number}`;
+      print(
+        `${report.organization_id}  ${head}  ${failed.length === 0 ? 'ok' : `FAILED: ${failed.join(', ')}`}`,
+      );
+    }
+    if (!ok) throw new DomainError('integrity_violation', 'ledger verification failed');
+    print(`ledger verified: ${reports.length} organization(s), no difference`);
   },
 };
 

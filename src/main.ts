@@ -2,6 +2,7 @@
 // key, HTTP, and graceful shutdown on SIGTERM/SIGINT.
 import { buildApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
+import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
 import { systemClock } from './platform/clock.js';
 import { openDatabase } from './platform/db/database.js';
@@ -26,11 +27,13 @@ export async function serve(): Promise<void> {
       version,
       rateLimit: config.rateLimit,
     });
+    const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger);
     const shutdown = async (signal: string) => {
       if (stopping.value) return;
       stopping.value = true;
       logger.info({ signal }, 'shutting down');
       await app.close();
+      await stopLedgerJobs();
       await database.close();
       process.exit(0);
     };

@@ -103,3 +103,36 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   };
 }
+
+export interface LedgerFixture {
+  programId: string;
+  assetId: string;
+  participantId: string;
+}
+
+let fixtureCounter = 0;
+
+/** A program, an asset linked to it and a participant enrolled in it. */
+export async function createLedgerFixture(
+  tenant: Tenant,
+  asset: Record<string, unknown> = {},
+): Promise<LedgerFixture> {
+  fixtureCounter += 1;
+  const programId = (
+    await tenant.request('POST', '/v1/programs', { name: `program ${fixtureCounter}` })
+  ).json().id;
+  const created = await tenant.request('POST', '/v1/assets', {
+    program_id: programId,
+    name: 'Points',
+    symbol: `P${fixtureCounter}${randomBytes(3).toString('hex')}`,
+    inventory_mode: 'SIMPLE',
+    issuance_policy: 'UNLIMITED',
+    scale: 2,
+    ...asset,
+  });
+  const participant = await tenant.request('POST', '/v1/participants', {
+    external_id: `user-${fixtureCounter}-${randomBytes(3).toString('hex')}`,
+    program_id: programId,
+  });
+  return { programId, assetId: created.json().id, participantId: participant.json().id };
+}

@@ -35,3 +35,29 @@ export const requestLogBatchMax = 500;
 export const requestLogFlushMs = 200;
 /** Page size of the logs listing (spec 6.10). */
 export const logPageSizeMax = 100;
+/**
+ * Amounts: at most 30 significant digits of minor units (e.g. 12 integer digits at scale 18, 30 at
+ * scale 0). Balances are NUMERIC(38, 0), so 10^8 maximal amounts still fit in one balance.
+ */
+export const amountDigitsMax = 30;
+
+/** Assets: symbol 1-16 alphanumeric characters (PTS, NIGHTS, USD). */
+export const symbolLengthMax = 16;
+
+/** Ledger operation descriptions and reference ids, from the Scrip API reference. */
+export const ledgerDescriptionLengthMax = 500;
+export const referenceIdLengthMax = 255;
+export const idempotencyKeyLengthMax = 255;
+
+/** lot_ids in one hold/release/forfeit: bounded so one request locks a bounded number of lots. */
+export const lotIdsPerRequestMax = 100;
+
+/** Lots consumed or moved by one operation: bounds the work of one database transaction. */
+export const lotsPerOperationMax = 10_000;
+
+/** Background jobs (maturity, expiry, sealing) handle at most this many rows per transaction. */
+export const jobBatchSizeMax = 500;
+
+/** Integrity report: how many of the latest sealed entries it re-hashes (default and maximum). */
+export const integrityWindowDefault = 1000;
+export const integrityWindowMax = 10_000;

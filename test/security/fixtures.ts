@@ -12,8 +12,33 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
       program_id: program.id,
     })
   ).json();
+  const asset = (
+    await tenant.request('POST', '/v1/assets', {
+      program_id: program.id,
+      name: 'Fixture points',
+      symbol: `FX${Math.floor(Math.random() * 1e6)}`,
+      inventory_mode: 'SIMPLE',
+      issuance_policy: 'UNLIMITED',
+      scale: 2,
+    })
+  ).json();
+  const credited = await tenant.request('POST', `/v1/participants/${participant.id}/balances/adjust`, {
+    program_id: program.id,
+    asset_id: asset.id,
+    amount: '10.00',
+    type: 'CREDIT',
+    description: 'fixture credit',
+  });
+  if (credited.statusCode >= 300) throw new Error(`fixture credit failed: ${credited.body}`);
+  const entry = (await tenant.request('GET', '/v1/journal-entries?limit=1')).json().data[0];
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
-  return { programs: program.id, participants: participant.id, logs: log.id };
+  return {
+    programs: program.id,
+    participants: participant.id,
+    assets: asset.id,
+    'journal-entries': entry.id,
+    logs: log.id,
+  };
 }
 
 /** The id for each path parameter, from the segment before it (…/programs/{id} -> a program id). */

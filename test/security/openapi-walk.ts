@@ -29,6 +29,7 @@ export interface Operation {
   path: string;
   pathParams: string[];
   query: Record<string, JsonSchema>;
+  requiredQuery: string[];
   body: JsonSchema | undefined;
 }
 
@@ -38,7 +39,7 @@ interface OpenApiDoc {
 }
 
 interface RawOperation {
-  parameters?: { in: string; name: string; schema: JsonSchema }[];
+  parameters?: { in: string; name: string; required?: boolean; schema: JsonSchema }[];
   requestBody?: { content: Record<string, { schema: JsonSchema }> };
 }
 
@@ -57,6 +58,7 @@ export async function loadOperations(
         path,
         pathParams: parameters.filter((p) => p.in === 'path').map((p) => p.name),
         query: Object.fromEntries(parameters.filter((p) => p.in === 'query').map((p) => [p.name, p.schema])),
+        requiredQuery: parameters.filter((p) => p.in === 'query' && p.required).map((p) => p.name),
         body: raw.requestBody?.content['application/json']?.schema,
       });
     }

@@ -27,6 +27,13 @@ afterAll(() => {
   process.stdout.write(`tenant isolation: ${checked.length} routes checked\n`);
 });
 
+/** A required query value: the owner's own resource for an `<resource>_id`, else a minimal example. */
+function requiredValue(operation: Operation, name: string): string {
+  const resource = /^(\w+)_id$/.exec(name)?.[1];
+  const owned = resource === undefined ? undefined : fixtures[`${resource}s`];
+  return owned ?? String(exampleOf(operation.query[name] ?? {}, doc));
+}
+
 describe('tenant isolation on every route', () => {
   // Lists first: the intruder's own request log will later hold the paths it probed.
   it("never lists another organization's rows", async () => {
@@ -41,7 +48,10 @@ describe('tenant isolation on every route', () => {
 
   it("answers 404 for another organization's ids on every route that takes one", async () => {
     for (const operation of operations.filter((op) => op.pathParams.length > 0)) {
-      const url = fillPath(operation.path, pathValues(operation.path, fixtures));
+      const query = operation.requiredQuery
+        .map((name) => `${name}=${encodeURIComponent(requiredValue(operation, name))}`)
+        .join('&');
+      const url = `${fillPath(operation.path, pathValues(operation.path, fixtures))}${query ? `?${query}` : ''}`;
       const body = operation.body === undefined ? undefined : exampleOf(operation.body, doc);
       const response = await intruder.request(operation.method, url, body);
       expect(response.statusCode, `${operation.method} ${operation.path}`).toBe(404);

@@ -1,0 +1,134 @@
+import { Type } from 'typebox';
+import type { RoutePlugin } from '../../platform/http/route-deps.js';
+import { errorResponses, IdParams, ListQueryFields, Page } from '../../platform/http/schemas.js';
+import {
+  Asset,
+  CreateAssetBody,
+  LinkAssetBody,
+  ListAssetsQuery,
+  ProgramAssetParams,
+  ProgramIdParams,
+  UpdateAssetBody,
+} from './assets.schemas.js';
+import * as service from './assets.service.js';
+
+const tags = ['Assets'];
+const ListQuery = Type.Object(ListQueryFields, { additionalProperties: false });
+
+export const assetRoutes: RoutePlugin = async (app, { db, clock }) => {
+  app.post(
+    '/v1/assets',
+    {
+      schema: {
+        tags,
+        summary: 'Create an asset, linked to program_id',
+        body: CreateAssetBody,
+        response: { 201: Type.Ref('Asset'), ...errorResponses('not_found', 'conflict', 'invalid_scale') },
+      },
+    },
+    async (request, reply) => {
+      const asset = await service.createAsset(db, clock, request.caller.organizationId, request.body);
+      return reply.status(201).send(asset);
+    },
+  );
+
+  app.get(
+    '/v1/assets',
+    {
+      schema: {
+        tags,
+        summary: "List the organization's assets, newest first",
+        querystring: ListAssetsQuery,
+        response: { 200: Page(Type.Ref('Asset')), ...errorResponses('invalid_cursor') },
+      },
+    },
+    async (request) => service.listAssets(db, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/assets/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get an asset',
+        params: IdParams,
+        response: { 200: Type.Ref('Asset'), ...errorResponses('not_found') },
+      },
+    },
+    async (request) => service.getAsset(db, request.caller.organizationId, request.params.id),
+  );
+
+  app.patch(
+    '/v1/assets/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Update an asset: name, archive (permanent), max_transaction_amount (null clears)',
+        params: IdParams,
+        body: UpdateAssetBody,
+        response: { 200: Type.Ref('Asset'), ...errorResponses('not_found', 'invalid_scale') },
+      },
+    },
+    async (request) =>
+      service.updateAsset(db, clock, request.caller.organizationId, request.params.id, request.body),
+  );
+
+  app.post(
+    '/v1/programs/:programId/assets',
+    {
+      schema: {
+        tags,
+        summary: 'Link an existing asset to a program',
+        params: ProgramIdParams,
+        body: LinkAssetBody,
+        response: { 200: Type.Ref('Asset'), ...errorResponses('not_found', 'conflict') },
+      },
+    },
+    async (request) =>
+      service.linkAsset(
+        db,
+        clock,
+        request.caller.organizationId,
+        request.params.programId,
+        request.body.asset_id,
+      ),
+  );
+
+  app.get(
+    '/v1/programs/:programId/assets',
+    {
+      schema: {
+        tags,
+        summary: 'List the assets linked to a program',
+        params: ProgramIdParams,
+        querystring: ListQuery,
+        response: { 200: Page(Type.Ref('Asset')), ...errorResponses('not_found', 'invalid_cursor') },
+      },
+    },
+    async (request) =>
+      service.listProgramAssets(db, request.caller.organizationId, request.params.programId, request.query),
+  );
+
+  app.delete(
+    '/v1/programs/:programId/assets/:assetId',
+    {
+      schema: {
+        tags,
+        summary: 'Unlink an asset from a program (refused once ledger entries exist)',
+        params: ProgramAssetParams,
+        response: { 204: Type.Null(), ...errorResponses('not_found', 'conflict') },
+      },
+    },
+    async (request, reply) => {
+      await service.unlinkAsset(
+        db,
+        request.caller.organizationId,
+        request.params.programId,
+        request.params.assetId,
+      );
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+export const assetSchemas = [Asset];

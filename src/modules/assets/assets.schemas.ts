@@ -1,0 +1,83 @@
+import { type Static, Type } from 'typebox';
+import { ListQueryFields, NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { nameLengthMax, searchLengthMax, symbolLengthMax } from '../../platform/limits.js';
+
+export const AssetStatus = Type.Enum(['ACTIVE', 'ARCHIVED']);
+export const InventoryMode = Type.Enum(['SIMPLE', 'LOT']);
+export const IssuancePolicy = Type.Enum(['UNLIMITED', 'PREFUNDED']);
+
+export const Asset = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    symbol: Type.String(),
+    inventory_mode: InventoryMode,
+    issuance_policy: IssuancePolicy,
+    scale: Type.Integer(),
+    max_transaction_amount: Type.Union([Type.String(), Type.Null()]),
+    program_ids: Type.Array(Uuid),
+    status: AssetStatus,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    deleted_at: NullableTimestamp,
+  },
+  { $id: 'Asset' },
+);
+export type Asset = Static<typeof Asset>;
+
+const Name = Type.String({ minLength: 1, maxLength: nameLengthMax, description: 'Asset name (1-255)' });
+const MaxTransactionAmount = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Positive decimal string at the asset scale; any single credit or debit above it is refused',
+});
+
+export const CreateAssetBody = Type.Object(
+  {
+    program_id: Type.String({ format: 'uuid', description: 'The new asset is linked to this program' }),
+    name: Name,
+    symbol: Type.String({
+      minLength: 1,
+      maxLength: symbolLengthMax,
+      pattern: '^[A-Za-z0-9]+$',
+      description: '1-16 letters or digits, unique per organization',
+    }),
+    inventory_mode: InventoryMode,
+    issuance_policy: IssuancePolicy,
+    scale: Type.Integer({ minimum: 0, maximum: 18, description: 'Decimal places (0-18), immutable' }),
+    max_transaction_amount: Type.Optional(Type.Union([MaxTransactionAmount, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type CreateAssetBody = Static<typeof CreateAssetBody>;
+
+export const UpdateAssetBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    status: Type.Optional(Type.Enum(['ARCHIVED'], { description: 'Only ARCHIVED; archiving is permanent' })),
+    max_transaction_amount: Type.Optional(Type.Union([MaxTransactionAmount, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type UpdateAssetBody = Static<typeof UpdateAssetBody>;
+
+export const ListAssetsQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    program_id: Type.Optional(Uuid),
+    status: Type.Optional(AssetStatus),
+    search: Type.Optional(
+      Type.String({ maxLength: searchLengthMax, description: 'Partial match on symbol or name' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListAssetsQuery = Static<typeof ListAssetsQuery>;
+
+export const LinkAssetBody = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
+
+export const ProgramIdParams = Type.Object({ programId: Uuid }, { additionalProperties: false });
+export const ProgramAssetParams = Type.Object(
+  { programId: Uuid, assetId: Uuid },
+  { additionalProperties: false },
+);

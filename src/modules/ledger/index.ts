@@ -1,0 +1,36 @@
+// The ledger: accounts (owner x asset x bucket), journal entries and postings, lots, program wallets,
+// the per-organization hash chain, and the balance endpoints of the API.
+// Invariants: every journal entry has two or more postings that sum to zero per asset (checked in
+// code and by a deferred constraint trigger); a stored balance equals the sum of its account's
+// postings (system accounts: of their sealed postings, folded in by the sealer); only a holder's
+// AVAILABLE may go below zero, and only by an explicit overdraft; accounts are locked holders
+// first, then program wallets, each by id; the remaining value of a holder's lots in a bucket equals
+// that bucket's balance (an overdrawn AVAILABLE has none); journal entries and postings are
+// append-only and sealed into a SHA-256 chain in sequence.
+//
+// Later modules (events, rules) call the operations inside their own transaction, with one
+// EntryContext per event, so many actions commit or roll back together.
+export { type Bucket, type Owner, participantOwner, programWallet, systemOwner } from './accounts.js';
+export { type HolderBalance, readHolderBalance } from './holder.js';
+export { checkIntegrity, verifyLedger } from './integrity.js';
+export { runExpiry, runMaturity, startLedgerJobs } from './jobs.js';
+export type { ActionType, EntryContext, EntryDraft, PostingDraft } from './journal-entry.js';
+export { ledgerRoutes, ledgerSchemas } from './ledger.routes.js';
+export { readParticipantBalances } from './ledger-reads.service.js';
+export {
+  type CreditInput,
+  checkTransactionAmount,
+  credit,
+  type DebitInput,
+  debit,
+  type ForfeitInput,
+  forfeit,
+  hold,
+  type LotSelectionInput,
+  moveWalletValue,
+  type OperationResult,
+  release,
+  voidHold,
+} from './operations.js';
+export { postJournalEntry } from './post-entry.js';
+export { sealLedger } from './sealer.js';

@@ -1,0 +1,331 @@
+import { Type } from 'typebox';
+import type { RoutePlugin } from '../../platform/http/route-deps.js';
+import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import { findProgramRow } from '../programs/index.js';
+import { participantOwner, programWallet } from './accounts.js';
+import { checkIntegrity } from './integrity.js';
+import {
+  ActivityItem,
+  AdjustBody,
+  AdjustResponse,
+  AssetBalance,
+  BalanceOperationBody,
+  BalanceOperationResponse,
+  BalancesQuery,
+  HistoryQuery,
+  IntegrityQuery,
+  IntegrityReport,
+  JournalEntriesQuery,
+  JournalEntry,
+  Lot,
+  LotsQuery,
+  ProgramAssetParams,
+  Statement,
+  StatementLine,
+  StatementQuery,
+  WalletBalance,
+  WalletBody,
+  WalletResponse,
+} from './ledger.schemas.js';
+import * as service from './ledger.service.js';
+import * as reads from './ledger-reads.service.js';
+
+const tags = ['Balances'];
+const operationErrors = errorResponses(
+  'not_found',
+  'invalid_scale',
+  'insufficient_balance',
+  'idempotency_conflict',
+  'participant_inactive',
+  'asset_archived',
+  'asset_not_linked',
+  'unsupported_inventory_mode',
+);
+
+const operations: [string, service.BalanceOperation, string][] = [
+  ['hold', 'HOLD', 'Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots'],
+  ['release', 'RELEASE', 'Release HELD funds back to AVAILABLE, by amount and/or reference_id'],
+  ['forfeit', 'FORFEIT', 'Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required)'],
+  ['void-hold', 'VOID_HOLD', 'Void provisional HELD lots by reference_id, back to their source (LOT only)'],
+];
+
+export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
+  app.get(
+    '/v1/participants/:id/balances',
+    {
+      schema: {
+        tags,
+        summary: "A participant's balances per asset",
+        params: IdParams,
+        querystring: BalancesQuery,
+        response: { 200: Page(Type.Ref('AssetBalance')), ...errorResponses('not_found', 'invalid_cursor') },
+      },
+    },
+    async (request) => {
+      const { organizationId } = request.caller;
+      await reads.requireParticipantExists(db, organizationId, request.params.id);
+      return reads.listBalances(db, organizationId, participantOwner(request.params.id), request.query);
+    },
+  );
+
+  app.get(
+    '/v1/participants/:id/balances/lots',
+    {
+      schema: {
+        tags,
+        summary: "A participant's lots of a LOT asset, newest first",
+        params: IdParams,
+        querystring: LotsQuery,
+        response: {
+          200: Page(Type.Ref('Lot')),
+          ...errorResponses('not_found', 'invalid_cursor', 'unsupported_inventory_mode'),
+        },
+      },
+    },
+    async (request) => {
+      const { organizationId } = request.caller;
+      await reads.requireParticipantExists(db, organizationId, request.params.id);
+      return reads.listLots(db, organizationId, participantOwner(request.params.id), request.query);
+    },
+  );
+
+  app.post(
+    '/v1/participants/:id/balances/adjust',
+    {
+      schema: {
+        tags,
+        summary: 'Credit or debit a participant balance',
+        description:
+          'DEBIT fails with 422 insufficient_balance unless allow_negative. Accrue extensions: idempotency_key, ' +
+          'reference_id, and for LOT credits expires_at / matures_at (Go duration or timestamp).',
+        params: IdParams,
+        body: AdjustBody,
+        response: { 200: Type.Ref('AdjustResponse'), ...operationErrors, ...maxAmountError },
+      },
+    },
+    async (request) => service.adjustBalance(db, clock, request.caller, request.params.id, request.body),
+  );
+
+  for (const [path, operation, summary] of operations) {
+    app.post(
+      `/v1/participants/:id/balances/${path}`,
+      {
+        schema: {
+          tags,
+          summary,
+          params: IdParams,
+          body: BalanceOperationBody,
+          response: { 200: Type.Ref('BalanceOperationResponse'), ...operationErrors },
+        },
+      },
+      async (request) =>
+        service.operateBalance(db, clock, request.caller, request.params.id, operation, request.body),
+    );
+  }
+
+  app.get(
+    '/v1/participants/:id/statement',
+    {
+      schema: {
+        tags,
+        summary: 'Running-balance statement of one asset, oldest first',
+        params: IdParams,
+        querystring: StatementQuery,
+        response: { 200: Type.Ref('Statement'), ...errorResponses('not_found', 'invalid_cursor') },
+      },
+    },
+    async (request) => {
+      const { organizationId } = request.caller;
+      await reads.requireParticipantExists(db, organizationId, request.params.id);
+      return reads.getStatement(db, organizationId, participantOwner(request.params.id), request.query);
+    },
+  );
+
+  app.get(
+    '/v1/participants/:id/activity/history',
+    {
+      schema: {
+        tags,
+        summary: "A participant's ledger history, oldest first",
+        params: IdParams,
+        querystring: HistoryQuery,
+        response: { 200: Page(Type.Ref('ActivityItem')), ...errorResponses('not_found', 'invalid_cursor') },
+      },
+    },
+    async (request) => {
+      const { organizationId } = request.caller;
+      await reads.requireParticipantExists(db, organizationId, request.params.id);
+      return reads.listHistory(db, organizationId, participantOwner(request.params.id), request.query);
+    },
+  );
+
+  await registerWalletRoutes(app, { db, clock });
+  await registerJournalRoutes(app, { db, clock });
+};
+
+const maxAmountError = errorResponses('max_transaction_amount_exceeded');
+
+const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
+  const walletTags = ['Program wallets'];
+  for (const [path, actionType] of [
+    ['fund', 'FUND'],
+    ['burn', 'BURN'],
+  ] as const) {
+    app.post(
+      `/v1/programs/:id/assets/:assetId/${path}`,
+      {
+        schema: {
+          tags: walletTags,
+          summary:
+            actionType === 'FUND' ? 'Fund a PREFUNDED program wallet' : 'Burn wallet balance to breakage',
+          params: ProgramAssetParams,
+          body: WalletBody,
+          response: {
+            200: Type.Ref('WalletResponse'),
+            ...errorResponses(
+              'not_found',
+              'invalid_scale',
+              'insufficient_balance',
+              'asset_not_prefunded',
+              'asset_archived',
+              'asset_not_linked',
+            ),
+          },
+        },
+      },
+      async (request) =>
+        service.moveWallet(
+          db,
+          clock,
+          request.caller,
+          { programId: request.params.id, assetId: request.params.assetId },
+          request.body,
+          actionType,
+        ),
+    );
+  }
+
+  app.get(
+    '/v1/programs/:id/balance',
+    {
+      schema: {
+        tags: walletTags,
+        summary: 'Program wallet balances (PREFUNDED assets)',
+        params: IdParams,
+        querystring: BalancesQuery,
+        response: { 200: Page(Type.Ref('WalletBalance')), ...errorResponses('not_found', 'invalid_cursor') },
+      },
+    },
+    async (request) => {
+      await findProgramRow(db, request.caller.organizationId, request.params.id);
+      return reads.listBalances(
+        db,
+        request.caller.organizationId,
+        programWallet(request.params.id),
+        request.query,
+        true,
+      );
+    },
+  );
+
+  app.get(
+    '/v1/programs/:id/history',
+    {
+      schema: {
+        tags: walletTags,
+        summary: 'Program wallet history: funds, burns and credit draws',
+        params: IdParams,
+        querystring: HistoryQuery,
+        response: { 200: Page(Type.Ref('ActivityItem')), ...errorResponses('not_found', 'invalid_cursor') },
+      },
+    },
+    async (request) => {
+      await findProgramRow(db, request.caller.organizationId, request.params.id);
+      return reads.listHistory(
+        db,
+        request.caller.organizationId,
+        programWallet(request.params.id),
+        request.query,
+      );
+    },
+  );
+
+  app.get(
+    '/v1/programs/:id/statement',
+    {
+      schema: {
+        tags: walletTags,
+        summary: 'Program wallet running-balance statement',
+        params: IdParams,
+        querystring: StatementQuery,
+        response: { 200: Type.Ref('Statement'), ...errorResponses('not_found', 'invalid_cursor') },
+      },
+    },
+    async (request) => {
+      await findProgramRow(db, request.caller.organizationId, request.params.id);
+      return reads.getStatement(
+        db,
+        request.caller.organizationId,
+        programWallet(request.params.id),
+        request.query,
+      );
+    },
+  );
+};
+
+const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
+  const journalTags = ['Ledger'];
+  app.get(
+    '/v1/journal-entries',
+    {
+      schema: {
+        tags: journalTags,
+        summary: 'List journal entries, newest first',
+        querystring: JournalEntriesQuery,
+        response: { 200: Page(Type.Ref('JournalEntry')), ...errorResponses('invalid_cursor') },
+      },
+    },
+    async (request) => reads.listJournalEntries(db, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/journal-entries/:id',
+    {
+      schema: {
+        tags: journalTags,
+        summary: 'Get a journal entry with its postings and seal',
+        params: IdParams,
+        response: { 200: Type.Ref('JournalEntry'), ...errorResponses('not_found') },
+      },
+    },
+    async (request) => reads.getJournalEntry(db, request.caller.organizationId, request.params.id),
+  );
+
+  app.get(
+    '/v1/reports/integrity',
+    {
+      schema: {
+        tags: ['Reports'],
+        summary:
+          'Ledger integrity: hash chain, balanced postings, value conservation, stored balances, sealing',
+        querystring: IntegrityQuery,
+        response: { 200: Type.Ref('IntegrityReport'), ...errorResponses() },
+      },
+    },
+    async (request) => checkIntegrity(db, clock, request.caller.organizationId, request.query.window),
+  );
+};
+
+export const ledgerSchemas = [
+  AssetBalance,
+  AdjustResponse,
+  BalanceOperationResponse,
+  Lot,
+  ActivityItem,
+  StatementLine,
+  Statement,
+  WalletResponse,
+  WalletBalance,
+  JournalEntry,
+  IntegrityReport,
+];

@@ -1,0 +1,327 @@
+import { type Static, Type } from 'typebox';
+import { ListQueryFields, NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  idempotencyKeyLengthMax,
+  integrityWindowDefault,
+  integrityWindowMax,
+  ledgerDescriptionLengthMax,
+  lotIdsPerRequestMax,
+  referenceIdLengthMax,
+} from '../../platform/limits.js';
+
+const Amount = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Positive decimal string, at most the asset scale in decimals ("100.00")',
+});
+const Description = Type.String({ minLength: 1, maxLength: ledgerDescriptionLengthMax });
+const ReferenceId = Type.String({ minLength: 1, maxLength: referenceIdLengthMax });
+const IdempotencyKey = Type.String({ minLength: 1, maxLength: idempotencyKeyLengthMax });
+const TimeOrDuration = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'A Go duration counted from now ("8760h") or an RFC 3339 timestamp',
+});
+export const BucketSchema = Type.Enum(['AVAILABLE', 'HELD', 'DEFERRED']);
+
+export const BalanceSnapshot = Type.Object({
+  available: Type.String(),
+  deferred: Type.String(),
+  held: Type.String(),
+});
+
+export const AssetBalance = Type.Object(
+  { asset_id: Uuid, available: Type.String(), held: Type.String(), deferred: Type.String() },
+  { $id: 'AssetBalance' },
+);
+
+export const AdjustBody = Type.Object(
+  {
+    program_id: Uuid,
+    asset_id: Uuid,
+    type: Type.Enum(['CREDIT', 'DEBIT']),
+    amount: Amount,
+    description: Description,
+    bucket: Type.Optional(Type.Enum(['AVAILABLE', 'HELD'], { default: 'AVAILABLE' })),
+    allow_negative: Type.Optional(
+      Type.Boolean({ description: 'DEBIT from AVAILABLE only: allow an overdraft' }),
+    ),
+    idempotency_key: Type.Optional(IdempotencyKey),
+    reference_id: Type.Optional(ReferenceId),
+    expires_at: Type.Optional(TimeOrDuration),
+    matures_at: Type.Optional(TimeOrDuration),
+  },
+  { additionalProperties: false },
+);
+export type AdjustBody = Static<typeof AdjustBody>;
+
+export const AdjustResponse = Type.Object(
+  {
+    amount: Type.String(),
+    asset_id: Uuid,
+    balance: BalanceSnapshot,
+    bucket: Type.String(),
+    journal_entry_id: Uuid,
+    message: Type.String(),
+    program_id: Uuid,
+    type: Type.String(),
+  },
+  { $id: 'AdjustResponse' },
+);
+export type AdjustResponse = Static<typeof AdjustResponse>;
+
+export const BalanceOperationBody = Type.Object(
+  {
+    program_id: Uuid,
+    asset_id: Uuid,
+    description: Description,
+    amount: Type.Optional(Amount),
+    bucket: Type.Optional(Type.Enum(['AVAILABLE', 'HELD'], { description: 'Required for forfeit' })),
+    earned_from: Type.Optional(Timestamp),
+    earned_to: Type.Optional(Timestamp),
+    lot_ids: Type.Optional(Type.Array(Uuid, { minItems: 1, maxItems: lotIdsPerRequestMax })),
+    reference_id: Type.Optional(ReferenceId),
+    idempotency_key: Type.Optional(IdempotencyKey),
+  },
+  { additionalProperties: false },
+);
+export type BalanceOperationBody = Static<typeof BalanceOperationBody>;
+
+export const BalanceOperationResponse = Type.Object(
+  {
+    amount_processed: Type.String(),
+    asset_id: Uuid,
+    balance: BalanceSnapshot,
+    journal_entry_id: Uuid,
+    lots_processed: Type.Optional(Type.Array(Type.Object({ id: Uuid, amount: Type.String() }))),
+    message: Type.String(),
+    operation: Type.String(),
+    program_id: Uuid,
+    reference_id: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'BalanceOperationResponse' },
+);
+export type BalanceOperationResponse = Static<typeof BalanceOperationResponse>;
+
+export const BalancesQuery = Type.Object(
+  { ...ListQueryFields, asset_id: Type.Optional(Uuid) },
+  { additionalProperties: false },
+);
+
+export const Lot = Type.Object(
+  {
+    id: Uuid,
+    asset_id: Uuid,
+    program_id: Type.Union([Uuid, Type.Null()]),
+    amount: Type.String(),
+    remaining: Type.String(),
+    status: Type.Enum(['AVAILABLE', 'HELD', 'DEFERRED', 'CONSUMED', 'EXPIRED']),
+    reference_id: Type.Union([Type.String(), Type.Null()]),
+    expires_at: NullableTimestamp,
+    matures_at: NullableTimestamp,
+    created_at: Timestamp,
+  },
+  { $id: 'Lot' },
+);
+export type Lot = Static<typeof Lot>;
+
+export const LotsQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    asset_id: Uuid,
+    program_id: Type.Optional(Uuid),
+    status: Type.Optional(Type.Enum(['AVAILABLE', 'HELD', 'DEFERRED', 'CONSUMED', 'EXPIRED'])),
+    expires_before: Type.Optional(Timestamp),
+    expires_after: Type.Optional(Timestamp),
+    reference_id: Type.Optional(ReferenceId),
+  },
+  { additionalProperties: false },
+);
+export type LotsQuery = Static<typeof LotsQuery>;
+
+const activityFields = {
+  action_type: Type.String(),
+  amount: Type.String({ description: 'Signed: + into the account, - out of it' }),
+  bucket: BucketSchema,
+  created_at: Timestamp,
+  created_by_api_key_id: Type.Union([Uuid, Type.Null()]),
+  description: Type.String(),
+  event_id: Type.Union([Uuid, Type.Null()]),
+  event_timestamp: NullableTimestamp,
+  journal_entry_id: Uuid,
+};
+
+export const ActivityItem = Type.Object({ ...activityFields, asset_id: Uuid }, { $id: 'ActivityItem' });
+export type ActivityItem = Static<typeof ActivityItem>;
+
+export const StatementLine = Type.Object(
+  { ...activityFields, posting_id: Uuid, running_balance: Type.String() },
+  { $id: 'StatementLine' },
+);
+export type StatementLine = Static<typeof StatementLine>;
+
+export const StatementQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    asset_id: Uuid,
+    bucket: Type.Optional(BucketSchema),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+  },
+  { additionalProperties: false },
+);
+export type StatementQuery = Static<typeof StatementQuery>;
+
+export const Statement = Type.Object(
+  {
+    asset_id: Uuid,
+    bucket: Type.Optional(BucketSchema),
+    opening_balance: Type.String(),
+    closing_balance: Type.String(),
+    from: NullableTimestamp,
+    to: NullableTimestamp,
+    data: Type.Array(Type.Ref('StatementLine')),
+    pagination: Type.Object({
+      has_more: Type.Boolean(),
+      next_cursor: Type.Union([Type.String(), Type.Null()]),
+    }),
+  },
+  { $id: 'Statement' },
+);
+export type Statement = Static<typeof Statement>;
+
+export const HistoryQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    asset_id: Type.Optional(Uuid),
+    bucket: Type.Optional(BucketSchema),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    event_from: Type.Optional(Timestamp),
+    event_to: Type.Optional(Timestamp),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const WalletBody = Type.Object(
+  { amount: Amount, description: Type.Optional(Description) },
+  { additionalProperties: false },
+);
+export const WalletResponse = Type.Object(
+  { available: Type.String(), journal_entry_id: Uuid, message: Type.String() },
+  { $id: 'WalletResponse' },
+);
+export const WalletBalance = Type.Object(
+  {
+    asset_id: Uuid,
+    available: Type.String(),
+    held: Type.String(),
+    deferred: Type.String(),
+    issuance_policy: Type.String(),
+  },
+  { $id: 'WalletBalance' },
+);
+
+export const Posting = Type.Object({
+  id: Uuid,
+  amount: Type.String(),
+  asset_id: Uuid,
+  asset_symbol: Type.String(),
+  bucket: BucketSchema,
+  entity_type: Type.Enum(['PARTICIPANT', 'GROUP', 'PROGRAM', 'SYSTEM']),
+  system_account: Type.Union([Type.String(), Type.Null()]),
+  participant_id: Type.Union([Uuid, Type.Null()]),
+  group_id: Type.Union([Uuid, Type.Null()]),
+  program_id: Type.Union([Uuid, Type.Null()]),
+  created_at: Timestamp,
+});
+
+export const JournalEntry = Type.Object(
+  {
+    id: Uuid,
+    action_type: Type.String(),
+    description: Type.String(),
+    program_id: Type.Union([Uuid, Type.Null()]),
+    program_name: Type.Union([Type.String(), Type.Null()]),
+    event_id: Type.Union([Uuid, Type.Null()]),
+    rule_id: Type.Union([Uuid, Type.Null()]),
+    reference_id: Type.Union([Type.String(), Type.Null()]),
+    created_by_api_key_id: Type.Union([Uuid, Type.Null()]),
+    sequence_number: Type.Union([Type.String(), Type.Null()]),
+    entry_hash: Type.Union([Type.String(), Type.Null()]),
+    created_at: Timestamp,
+    postings: Type.Array(Posting),
+  },
+  { $id: 'JournalEntry' },
+);
+export type JournalEntry = Static<typeof JournalEntry>;
+
+export const JournalEntriesQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    program_id: Type.Optional(Uuid),
+    event_id: Type.Optional(Uuid),
+    rule_id: Type.Optional(Uuid),
+    participant_id: Type.Optional(Uuid),
+    asset_id: Type.Optional(Uuid),
+    bucket: Type.Optional(BucketSchema),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    action_type: Type.Optional(
+      Type.Enum([
+        'CREDIT',
+        'DEBIT',
+        'HOLD',
+        'RELEASE',
+        'FORFEIT',
+        'VOID_HOLD',
+        'MATURITY',
+        'EXPIRATION',
+        'FUND',
+        'BURN',
+      ]),
+    ),
+    reference_id: Type.Optional(ReferenceId),
+  },
+  { additionalProperties: false },
+);
+export type JournalEntriesQuery = Static<typeof JournalEntriesQuery>;
+
+const Check = Type.Object({ pass: Type.Boolean(), violation_count: Type.Integer() });
+export const IntegrityReport = Type.Object(
+  {
+    all_passed: Type.Boolean(),
+    organization_id: Uuid,
+    verified_at: Timestamp,
+    window: Type.Integer(),
+    chain_head: Type.Union([
+      Type.Object({ sequence_number: Type.String(), hash: Type.String(), created_at: Timestamp }),
+      Type.Null(),
+    ]),
+    hash_chain: Type.Object({
+      anchored_at_genesis: Type.Boolean(),
+      entries_verified: Type.Integer(),
+      pass: Type.Boolean(),
+      violation_count: Type.Integer(),
+    }),
+    postings_balanced: Check,
+    value_conservation: Check,
+    stored_balances: Check,
+    unsealed_entries: Check,
+  },
+  { $id: 'IntegrityReport' },
+);
+export type IntegrityReport = Static<typeof IntegrityReport>;
+
+export const IntegrityQuery = Type.Object(
+  {
+    window: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: integrityWindowMax, default: integrityWindowDefault }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ParticipantParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+export const ProgramAssetParams = Type.Object({ id: Uuid, assetId: Uuid }, { additionalProperties: false });

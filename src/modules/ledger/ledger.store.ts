@@ -1,0 +1,189 @@
+// SQL of the ledger core: accounts, journal entries, postings.
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import type { Bucket, Owner, OwnerType } from './accounts.js';
+
+export interface AccountRow {
+  organization_id: string;
+  id: string;
+  owner_type: OwnerType;
+  owner_id: string;
+  asset_id: string;
+  bucket: Bucket;
+  balance: string;
+}
+
+export interface AccountSpec {
+  owner: Owner;
+  bucket: Bucket;
+}
+
+/** Finds the accounts, creating the missing ones; no lock is taken. */
+export async function ensureAccounts(
+  db: Database,
+  organizationId: string,
+  assetId: string,
+  specs: AccountSpec[],
+  newIds: () => string,
+  now: Date,
+): Promise<AccountRow[]> {
+  const found = await selectAccounts(db, organizationId, assetId, specs);
+  const missing = specs.filter(
+    (spec) =>
+      !found.some(
+        (row) =>
+          row.owner_type === spec.owner.type && row.owner_id === spec.owner.id && row.bucket === spec.bucket,
+      ),
+  );
+  if (missing.length === 0) return found;
+  await sql`insert into ledger_accounts (organization_id, id, owner_type, owner_id, asset_id, bucket, created_at)
+    select ${organizationId}, x.id, x.owner_type, x.owner_id, ${assetId}, x.bucket, ${now}
+    from unnest(${missing.map(newIds)}::uuid[], ${missing.map((s) => s.owner.type)}::text[],
+                ${missing.map((s) => s.owner.id)}::uuid[], ${missing.map((s) => s.bucket)}::text[])
+      as x(id, owner_type, owner_id, bucket)
+    on conflict (organization_id, owner_type, owner_id, asset_id, bucket) do nothing`.execute(db);
+  return selectAccounts(db, organizationId, assetId, specs);
+}
+
+async function selectAccounts(db: Database, organizationId: string, assetId: string, specs: AccountSpec[]) {
+  const result = await sql<AccountRow>`select a.* from ledger_accounts a
+    join unnest(${specs.map((s) => s.owner.type)}::text[], ${specs.map((s) => s.owner.id)}::uuid[],
+                ${specs.map((s) => s.bucket)}::text[]) as x(owner_type, owner_id, bucket)
+      on a.owner_type = x.owner_type and a.owner_id = x.owner_id and a.bucket = x.bucket
+    where a.organization_id = ${organizationId} and a.asset_id = ${assetId}`.execute(db);
+  return result.rows;
+}
+
+/** Locks the accounts in the order given (the caller sorts them) and answers their current rows. */
+export async function lockAccounts(
+  db: Database,
+  organizationId: string,
+  ids: string[],
+): Promise<AccountRow[]> {
+  const rows: AccountRow[] = [];
+  // One statement per row keeps the lock order exactly the order given.
+  for (const id of ids) {
+    const result = await sql<AccountRow>`select * from ledger_accounts
+      where organization_id = ${organizationId} and id = ${id} for update`.execute(db);
+    const row = result.rows[0];
+    if (row !== undefined) rows.push(row);
+  }
+  return rows;
+}
+
+/** Tries to lock one account without waiting; answers false when another transaction holds it. */
+export async function tryLockAccount(db: Database, organizationId: string, id: string): Promise<boolean> {
+  const result = await sql`select id from ledger_accounts
+    where organization_id = ${organizationId} and id = ${id} for update skip locked`.execute(db);
+  return result.rows.length > 0;
+}
+
+export async function addToBalances(
+  db: Database,
+  organizationId: string,
+  deltas: { accountId: string; amount: bigint }[],
+): Promise<void> {
+  if (deltas.length === 0) return;
+  await sql`update ledger_accounts a set balance = a.balance + d.amount
+    from unnest(${deltas.map((d) => d.accountId)}::uuid[], ${deltas.map((d) => d.amount.toString())}::numeric[])
+      as d(id, amount)
+    where a.organization_id = ${organizationId} and a.id = d.id`.execute(db);
+}
+
+export interface JournalEntryInsert {
+  organization_id: string;
+  id: string;
+  action_type: string;
+  description: string;
+  program_id: string | null;
+  event_id: string | null;
+  rule_id: string | null;
+  reference_id: string | null;
+  event_timestamp: Date | null;
+  created_by_api_key_id: string | null;
+  created_at: Date;
+}
+
+export interface PostingInsert {
+  id: string;
+  account_id: string;
+  owner_type: OwnerType;
+  owner_id: string;
+  bucket: Bucket;
+  amount: bigint;
+}
+
+export async function insertJournalEntry(
+  db: Database,
+  entry: JournalEntryInsert,
+  assetId: string,
+  postings: PostingInsert[],
+): Promise<void> {
+  await db
+    .withTables<{ journal_entries: JournalEntryInsert }>()
+    .insertInto('journal_entries')
+    .values(entry)
+    .execute();
+  await sql`insert into postings
+      (organization_id, id, journal_entry_id, account_id, asset_id, owner_type, owner_id, bucket, amount, created_at)
+    select ${entry.organization_id}, p.id, ${entry.id}, p.account_id, ${assetId}, p.owner_type, p.owner_id, p.bucket,
+      p.amount, ${entry.created_at}
+    from unnest(${postings.map((p) => p.id)}::uuid[], ${postings.map((p) => p.account_id)}::uuid[],
+                ${postings.map((p) => p.owner_type)}::text[], ${postings.map((p) => p.owner_id)}::uuid[],
+                ${postings.map((p) => p.bucket)}::text[], ${postings.map((p) => p.amount.toString())}::numeric[])
+      as p(id, account_id, owner_type, owner_id, bucket, amount)`.execute(db);
+}
+
+export interface OwnerStatus {
+  status: string;
+}
+
+/**
+ * Participants sit on this module's layer, so it may not import them: the ledger reads the status
+ * it needs (existence and whether financial actions are allowed) straight from the table.
+ */
+export async function findParticipantStatus(
+  db: Database,
+  organizationId: string,
+  participantId: string,
+): Promise<string | undefined> {
+  const result = await sql<OwnerStatus>`select status from participants
+    where organization_id = ${organizationId} and id = ${participantId}`.execute(db);
+  return result.rows[0]?.status;
+}
+
+export interface BalanceRow {
+  asset_id: string;
+  scale: number;
+  available: string;
+  held: string;
+  deferred: string;
+}
+
+/** Balances of one owner per asset, by asset id. */
+export async function listOwnerBalances(
+  db: Database,
+  organizationId: string,
+  owner: Owner,
+  filter: {
+    assetId?: string | undefined;
+    afterAssetId?: string | undefined;
+    limit: number;
+    prefundedOnly?: boolean;
+  },
+): Promise<BalanceRow[]> {
+  const result = await sql<BalanceRow>`select a.asset_id, s.scale,
+      coalesce(sum(a.balance) filter (where a.bucket = 'AVAILABLE'), 0)::text as available,
+      coalesce(sum(a.balance) filter (where a.bucket = 'HELD'), 0)::text as held,
+      coalesce(sum(a.balance) filter (where a.bucket = 'DEFERRED'), 0)::text as deferred
+    from ledger_accounts a
+    join assets s on s.organization_id = a.organization_id and s.id = a.asset_id
+    where a.organization_id = ${organizationId} and a.owner_type = ${owner.type} and a.owner_id = ${owner.id}
+      ${filter.assetId === undefined ? sql`` : sql`and a.asset_id = ${filter.assetId}`}
+      ${filter.afterAssetId === undefined ? sql`` : sql`and a.asset_id > ${filter.afterAssetId}`}
+      ${filter.prefundedOnly ? sql`and s.issuance_policy = 'PREFUNDED'` : sql``}
+    group by a.asset_id, s.scale
+    order by a.asset_id
+    limit ${filter.limit + 1}`.execute(db);
+  return result.rows;
+}

@@ -1,0 +1,164 @@
+// SQL of lots: one per credit of a LOT asset, consumed FIFO by expiry then age.
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import type { Owner } from './accounts.js';
+
+export type LotStatus = 'DEFERRED' | 'AVAILABLE' | 'HELD' | 'CONSUMED' | 'EXPIRED';
+
+export interface LotRow {
+  organization_id: string;
+  id: string;
+  owner_type: 'PARTICIPANT' | 'GROUP';
+  owner_id: string;
+  asset_id: string;
+  program_id: string | null;
+  journal_entry_id: string;
+  parent_lot_id: string | null;
+  amount: string;
+  remaining: string;
+  status: LotStatus;
+  provisional: boolean;
+  reference_id: string | null;
+  expires_at: Date | null;
+  matures_at: Date | null;
+  created_at: Date;
+}
+
+type Tables = { lots: LotRow };
+const tables = (db: Database) => db.withTables<Tables>();
+
+export async function insertLots(db: Database, rows: LotRow[]): Promise<void> {
+  if (rows.length > 0) await tables(db).insertInto('lots').values(rows).execute();
+}
+
+export interface LotSelection {
+  status: LotStatus;
+  referenceId?: string | undefined;
+  lotIds?: string[] | undefined;
+  earnedFrom?: Date | undefined;
+  earnedTo?: Date | undefined;
+  provisionalOnly?: boolean;
+  /** Only lots whose expiry or maturity is due at this time (background jobs). */
+  dueAt?: Date | undefined;
+  limit: number;
+}
+
+/** Lots with value left, FIFO (soonest expiry first, never-expiring last, then oldest), locked. */
+export async function lockLots(
+  db: Database,
+  organizationId: string,
+  owner: Owner,
+  assetId: string,
+  s: LotSelection,
+) {
+  let query = tables(db)
+    .selectFrom('lots')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('owner_id', '=', owner.id)
+    .where('asset_id', '=', assetId)
+    .where('status', '=', s.status)
+    .where('remaining', '>', '0');
+  if (s.referenceId !== undefined) query = query.where('reference_id', '=', s.referenceId);
+  if (s.lotIds !== undefined) query = query.where('id', 'in', s.lotIds);
+  if (s.earnedFrom !== undefined) query = query.where('created_at', '>=', s.earnedFrom);
+  if (s.earnedTo !== undefined) query = query.where('created_at', '<=', s.earnedTo);
+  if (s.provisionalOnly) query = query.where('provisional', '=', true);
+  return query
+    .orderBy(sql`expires_at asc nulls last`)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(s.limit)
+    .forUpdate()
+    .execute();
+}
+
+export async function lockDueLots(
+  db: Database,
+  organizationId: string,
+  owner: Owner,
+  assetId: string,
+  kind: 'expiry' | 'maturity',
+  now: Date,
+  limit: number,
+) {
+  let query = tables(db)
+    .selectFrom('lots')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('owner_id', '=', owner.id)
+    .where('asset_id', '=', assetId)
+    .where('remaining', '>', '0');
+  query =
+    kind === 'expiry'
+      ? query.where('status', 'in', ['AVAILABLE', 'DEFERRED']).where('expires_at', '<=', now)
+      : query.where('status', '=', 'DEFERRED').where('matures_at', '<=', now);
+  return query.orderBy('created_at').orderBy('id').limit(limit).forUpdate().execute();
+}
+
+export async function updateLot(
+  db: Database,
+  organizationId: string,
+  id: string,
+  changes: Partial<Pick<LotRow, 'remaining' | 'status' | 'reference_id' | 'provisional'>>,
+): Promise<void> {
+  await tables(db)
+    .updateTable('lots')
+    .set(changes)
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .execute();
+}
+
+export interface DueHolder {
+  organization_id: string;
+  owner_type: 'PARTICIPANT' | 'GROUP';
+  owner_id: string;
+  asset_id: string;
+}
+
+/** Holders with lots due, across organizations (the jobs serve every tenant). */
+export async function findDueHolders(db: Database, kind: 'expiry' | 'maturity', now: Date, limit: number) {
+  const condition =
+    kind === 'expiry'
+      ? sql`status in ('AVAILABLE', 'DEFERRED') and expires_at <= ${now}`
+      : sql`status = 'DEFERRED' and matures_at <= ${now}`;
+  const result = await sql<DueHolder>`select distinct organization_id, owner_type, owner_id, asset_id
+    from lots where ${condition} and remaining > 0 limit ${limit}`.execute(db);
+  return result.rows;
+}
+
+export interface LotFilter {
+  assetId: string;
+  programId?: string | undefined;
+  status?: LotStatus | undefined;
+  expiresBefore?: Date | undefined;
+  expiresAfter?: Date | undefined;
+  referenceId?: string | undefined;
+  after?: [Date, string] | undefined;
+  limit: number;
+}
+
+/** Lots of a holder for the listing, newest first. */
+export async function listLots(db: Database, organizationId: string, owner: Owner, f: LotFilter) {
+  let query = tables(db)
+    .selectFrom('lots')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('owner_id', '=', owner.id)
+    .where('asset_id', '=', f.assetId);
+  if (f.programId !== undefined) query = query.where('program_id', '=', f.programId);
+  if (f.status !== undefined) query = query.where('status', '=', f.status);
+  if (f.expiresBefore !== undefined) query = query.where('expires_at', '<', f.expiresBefore);
+  if (f.expiresAfter !== undefined) query = query.where('expires_at', '>', f.expiresAfter);
+  if (f.referenceId !== undefined) query = query.where('reference_id', '=', f.referenceId);
+  if (f.after !== undefined) {
+    const [createdAt, id] = f.after;
+    query = query.where(sql<boolean>`(created_at, id) < (${createdAt}, ${id}::uuid)`);
+  }
+  return query
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
+}

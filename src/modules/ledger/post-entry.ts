@@ -1,0 +1,113 @@
+// Posting a journal entry inside the caller's transaction: accounts are locked in the fixed order,
+// floors are checked, the entry and its postings are inserted and the stored balances updated, all
+// or nothing. System accounts are never locked or updated here (see the sealer).
+
+import type { Database } from '../../platform/db/database.js';
+import { DomainError } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import { type Bucket, hasFloor, lockRank, type Owner } from './accounts.js';
+import { type EntryContext, type EntryDraft, normalizePostings, type PostingDraft } from './journal-entry.js';
+import type { AccountRow } from './ledger.store.js';
+import * as store from './ledger.store.js';
+
+export interface PostOptions {
+  /** Lets the holder's AVAILABLE go below zero (an overdraft). */
+  allowNegative?: boolean;
+}
+
+export interface PostedEntry {
+  journalEntryId: string;
+  /** Balances after the entry of the accounts with a floor, by `owner.type:owner.id:bucket`. */
+  balances: Map<string, bigint>;
+}
+
+const key = (type: string, id: string, bucket: string) => `${type}:${id}:${bucket}`;
+
+/** Ensures and locks accounts with a floor in the fixed order; system accounts come back unlocked. */
+export async function lockAccountsFor(
+  trx: Database,
+  context: EntryContext,
+  assetId: string,
+  specs: { owner: Owner; bucket: Bucket }[],
+): Promise<Map<string, AccountRow>> {
+  const rows = await store.ensureAccounts(
+    trx,
+    context.organizationId,
+    assetId,
+    specs,
+    () => newId(),
+    context.now,
+  );
+  const lockable = rows
+    .filter((row) => hasFloor({ type: row.owner_type, id: row.owner_id }))
+    .sort((a, b) => lockRank(a.owner_type) - lockRank(b.owner_type) || (a.id < b.id ? -1 : 1));
+  const locked = await store.lockAccounts(
+    trx,
+    context.organizationId,
+    lockable.map((row) => row.id),
+  );
+  const byKey = new Map<string, AccountRow>();
+  for (const row of [...rows, ...locked]) byKey.set(key(row.owner_type, row.owner_id, row.bucket), row);
+  return byKey;
+}
+
+export async function postJournalEntry(
+  trx: Database,
+  context: EntryContext,
+  draft: EntryDraft,
+  options: PostOptions = {},
+): Promise<PostedEntry> {
+  const postings = normalizePostings(draft.postings);
+  const accounts = await lockAccountsFor(trx, context, draft.assetId, postings);
+  const balances = new Map<string, bigint>();
+  const deltas: { accountId: string; amount: bigint }[] = [];
+  const inserts: store.PostingInsert[] = postings.map((posting) => {
+    const account = accounts.get(key(posting.owner.type, posting.owner.id, posting.bucket));
+    if (account === undefined) throw new Error(`account missing for ${posting.owner.type} ${posting.bucket}`);
+    if (hasFloor(posting.owner)) {
+      const after = BigInt(account.balance) + posting.amount;
+      checkFloor(posting, after, options);
+      balances.set(key(posting.owner.type, posting.owner.id, posting.bucket), after);
+      deltas.push({ accountId: account.id, amount: posting.amount });
+    }
+    return {
+      id: newId(),
+      account_id: account.id,
+      owner_type: posting.owner.type,
+      owner_id: posting.owner.id,
+      bucket: posting.bucket,
+      amount: posting.amount,
+    };
+  });
+  const journalEntryId = newId();
+  await store.insertJournalEntry(trx, toEntryRow(journalEntryId, context, draft), draft.assetId, inserts);
+  await store.addToBalances(trx, context.organizationId, deltas);
+  return { journalEntryId, balances };
+}
+
+function checkFloor(posting: PostingDraft, after: bigint, options: PostOptions): void {
+  if (after >= 0n || posting.amount > 0n) return;
+  const overdraftable = posting.owner.type !== 'PROGRAM' && posting.bucket === 'AVAILABLE';
+  if (overdraftable && options.allowNegative === true) return;
+  const who = posting.owner.type === 'PROGRAM' ? 'program wallet' : posting.owner.type.toLowerCase();
+  throw new DomainError('insufficient_balance', `insufficient ${posting.bucket} balance in the ${who}`, {
+    bucket: posting.bucket,
+    shortfall: (-after).toString(),
+  });
+}
+
+function toEntryRow(id: string, context: EntryContext, draft: EntryDraft): store.JournalEntryInsert {
+  return {
+    organization_id: context.organizationId,
+    id,
+    action_type: draft.actionType,
+    description: context.description,
+    program_id: draft.actionType === 'EXPIRATION' ? null : context.programId,
+    event_id: context.eventId ?? null,
+    rule_id: context.ruleId ?? null,
+    reference_id: draft.referenceId ?? null,
+    event_timestamp: context.eventTimestamp ?? null,
+    created_by_api_key_id: context.createdByApiKeyId ?? null,
+    created_at: context.now,
+  };
+}
