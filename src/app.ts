@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { authenticate } from './modules/organizations/index.js';
-import { participantRoutes, participantSchemas } from './modules/participants/index.js';
+import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
@@ -45,6 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
     await v1.register(participantRoutes, { ...routeDeps, stateReaders: [] });
+    await v1.register(stateRoutes, routeDeps);
   });
   return app;
 }

@@ -73,7 +73,8 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
         response: { 200: Type.Ref('Participant'), ...errorResponses('not_found') },
       },
     },
-    async (request) => service.getParticipant(db, request.caller.organizationId, request.params.id, readers),
+    async (request) =>
+      service.getParticipant(db, clock, request.caller.organizationId, request.params.id, readers),
   );
 
   app.patch(

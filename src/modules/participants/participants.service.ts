@@ -17,6 +17,8 @@ import {
 } from './participants.schemas.js';
 import type { ParticipantChanges, ParticipantRow, ParticipantStatus } from './participants.store.js';
 import * as store from './participants.store.js';
+import { listCounterValues } from './state.service.js';
+import { normalizeTags } from './tags.js';
 
 /** State that other modules own but the participant view shows (balances, counters, tiers). */
 export type ParticipantStateReader = (
@@ -38,10 +40,6 @@ export function toParticipantSummary(row: ParticipantRow): ParticipantSummary {
     if (value !== null) summary[field] = value;
   }
   return summary;
-}
-
-export function normalizeTags(tags: string[]): string[] {
-  return [...new Set(tags.map((tag) => tag.trim().toLowerCase()))];
 }
 
 /** Profile fields present in the body; an empty string clears the field. */
@@ -92,7 +90,7 @@ export async function upsertParticipant(
       await store.enroll(trx, organizationId, upserted.id, body.program_id, now);
     return { row: upserted, created: inserted !== undefined };
   });
-  return { participant: await toParticipant(db, row, readers), created };
+  return { participant: await toParticipant(db, row, readers, clock()), created };
 }
 
 async function updateExisting(db: Database, now: Date, organizationId: string, body: CreateParticipantBody) {
@@ -116,16 +114,22 @@ export async function findParticipantRow(
   return row;
 }
 
-export async function toParticipant(db: Database, row: ParticipantRow, readers: ParticipantStateReader[]) {
-  const [programIds, ...parts] = await Promise.all([
+export async function toParticipant(
+  db: Database,
+  row: ParticipantRow,
+  readers: ParticipantStateReader[],
+  now: Date,
+) {
+  const [programIds, counters, ...parts] = await Promise.all([
     store.listProgramIds(db, row.organization_id, row.id),
+    listCounterValues(db, { organizationId: row.organization_id, type: 'PARTICIPANT', id: row.id }, now),
     ...readers.map((read) => read(db, row.organization_id, row.id)),
   ]);
   const participant: Participant = {
     ...toParticipantSummary(row),
     attributes: row.attributes,
     tags: row.tags,
-    counters: {},
+    counters,
     balances: [],
     tiers: {},
     program_ids: programIds,
@@ -135,11 +139,12 @@ export async function toParticipant(db: Database, row: ParticipantRow, readers: 
 
 export async function getParticipant(
   db: Database,
+  clock: Clock,
   organizationId: string,
   id: string,
   readers: ParticipantStateReader[],
 ) {
-  return toParticipant(db, await findParticipantRow(db, organizationId, id), readers);
+  return toParticipant(db, await findParticipantRow(db, organizationId, id), readers, clock());
 }
 
 export async function updateParticipant(
@@ -167,7 +172,7 @@ export async function updateParticipant(
     throw error;
   }
   if (row === undefined) throw notFound('participant');
-  return toParticipant(db, row, readers);
+  return toParticipant(db, row, readers, clock());
 }
 
 export async function updateParticipantStatus(
@@ -180,7 +185,7 @@ export async function updateParticipantStatus(
 ): Promise<Participant> {
   const row = await store.updateParticipant(db, organizationId, id, { status, updated_at: clock() });
   if (row === undefined) throw notFound('participant');
-  return toParticipant(db, row, readers);
+  return toParticipant(db, row, readers, clock());
 }
 
 export async function listParticipants(
