@@ -279,3 +279,22 @@ describe('loadStateForRules', () => {
     expect(state.program).toEqual({ tags: [], attributes: {}, counters: {}, counterValues: {} });
   });
 });
+
+describe('concurrent changes to one owner', () => {
+  it('lose no increment and no tag', async () => {
+    const owner = await newParticipantOwner();
+    const now = at('2025-05-01T00:00:00Z');
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        withTransaction(db, async (trx) => {
+          await incrementCounter(trx, { owner, key: 'n', by: '0.1', source: eventSource(), now });
+          await applyTag(trx, { owner, tag: `t${i}`, source: eventSource(), now });
+        }),
+      ),
+    );
+    const detail = (await acme.request('GET', `/v1/participants/${owner.id}`)).json();
+    expect(detail.counters).toEqual({ n: '0.8' });
+    expect(detail.tags).toHaveLength(8);
+    expect(await history(owner, 'limit=100')).toHaveLength(16);
+  });
+});

@@ -417,3 +417,43 @@ describe.each(owners)("another organization's $name and malformed ids", ({ creat
     }
   });
 });
+
+describe('profile writes that carry tags and attributes', () => {
+  it('record their changes in the state history, like the state endpoints', async () => {
+    const created = await acme.request('POST', '/v1/participants', {
+      external_id: 'profile-history',
+      tags: ['VIP'],
+      attributes: { plan: 'a' },
+    });
+    const id = created.json().id;
+    await acme.request('POST', '/v1/participants', {
+      external_id: 'profile-history',
+      attributes: { plan: 'b' },
+    });
+    await acme.request('PATCH', `/v1/participants/${id}`, { tags: ['gold'], first_name: 'Ann' });
+    const history = (await acme.request('GET', `/v1/participants/${id}/activity/state-history`)).json().data;
+    expect(
+      history.map((e: Record<string, unknown>) => [e.key, e.operation, e.old_value, e.new_value]),
+    ).toEqual([
+      ['gold', 'add', null, 'gold'],
+      ['vip', 'remove', 'vip', null],
+      ['plan', 'set', 'a', 'b'],
+      ['plan', 'set', null, 'a'],
+      ['vip', 'add', null, 'vip'],
+    ]);
+    expect(
+      history.every((e: { changed_by_api_key_id: unknown }) => typeof e.changed_by_api_key_id === 'string'),
+    ).toBe(true);
+  });
+
+  it('cannot merge a participant past 100 attributes through PATCH /v1/participants/{id}', async () => {
+    const id = await newParticipant(acme, {
+      attributes: Object.fromEntries(range(100).map((i) => [`a${i}`, 'x'])),
+    });
+    const oneMore = await acme.request('PATCH', `/v1/participants/${id}`, { attributes: { extra: 'x' } });
+    expect(oneMore.statusCode).toBe(400);
+    expect(oneMore.json().details).toMatchObject({ field: 'attributes', reason: 'too_many' });
+    const overwrite = await acme.request('PATCH', `/v1/participants/${id}`, { attributes: { a0: 'y' } });
+    expect(overwrite.json().attributes.a0).toBe('y');
+  });
+});
