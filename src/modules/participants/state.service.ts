@@ -51,7 +51,7 @@ export interface CounterView {
   last_reset_at: string;
 }
 
-interface StateChange {
+export interface StateChange {
   stateType: StateType;
   key: string;
   operation: StateHistoryRow['operation'];
@@ -260,14 +260,19 @@ interface CounterForWrite {
   changes: StateChange[];
 }
 
-async function loadCounterForWrite(trx: Database, owner: StateOwner, key: string, now: Date) {
+async function loadCounterForWrite(
+  trx: Database,
+  owner: StateOwner,
+  key: string,
+  now: Date,
+): Promise<CounterForWrite> {
   if (key.length < 1 || key.length > counterKeyLengthMax)
     throw invalidField('key', `a counter key has 1 to ${counterKeyLengthMax} characters`);
   const row = await store.findCounter(trx, owner, key, true);
   if (row === undefined) {
     if ((await store.countCounters(trx, owner)) >= countersPerOwnerMax)
       throw invalidField('key', `at most ${countersPerOwnerMax} counters are allowed`, 'too_many');
-    return { exists: false, units: 0n, resetAfter: null, lastResetAt: now, changes: [] } as CounterForWrite;
+    return { exists: false, units: 0n, resetAfter: null, lastResetAt: now, changes: [] };
   }
   const resetAfter = resetAfterOf(row);
   if (!isResetDue(resetAfter?.ms ?? null, row.last_reset_at, now)) {
@@ -280,7 +285,7 @@ async function loadCounterForWrite(trx: Database, owner: StateOwner, key: string
     oldValue: formatCounterValue(storedUnits(row)),
     newValue: '0',
   };
-  return { exists: true, units: 0n, resetAfter, lastResetAt: now, changes: [reset] } as CounterForWrite;
+  return { exists: true, units: 0n, resetAfter, lastResetAt: now, changes: [reset] };
 }
 
 async function saveCounter(
@@ -498,18 +503,14 @@ export interface RuleState {
 }
 
 async function loadRuleState(db: Database, owner: StateOwner, now: Date): Promise<RuleState> {
-  const [state, counterRows] = await Promise.all([
+  const [state, counterValues] = await Promise.all([
     store.readTagsAndAttributes(db, owner),
-    store.listCounters(db, owner),
+    listCounterValues(db, owner, now),
   ]);
   if (state === undefined) throw notFound('participant');
-  const counters: Record<string, number> = {};
-  const counterValues: Record<string, string> = {};
-  for (const row of counterRows) {
-    const value = formatCounterValue(effectiveCounterUnits(row, now));
-    counterValues[row.key] = value;
-    counters[row.key] = Number(value);
-  }
+  const counters = Object.fromEntries(
+    Object.entries(counterValues).map(([key, value]) => [key, Number(value)]),
+  );
   return { ...state, counters, counterValues };
 }
 

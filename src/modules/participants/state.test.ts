@@ -457,3 +457,28 @@ describe('profile writes that carry tags and attributes', () => {
     expect(overwrite.json().attributes.a0).toBe('y');
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('lists every state route of both owners with its error responses', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const owner of ['participants', 'programs']) {
+      const paths: [string, string[]][] = [
+        ['state/tags', ['get', 'put']],
+        ['state/tags/{tag}', ['put', 'delete']],
+        ['state/counters', ['get']],
+        ['state/counters/{key}', ['get', 'put', 'delete']],
+        ['state/attributes', ['get', 'patch']],
+        ['state/attributes/{key}', ['put', 'delete']],
+        ['activity/state-history', ['get']],
+      ];
+      for (const [suffix, methods] of paths) {
+        const operations = doc.paths[`/v1/${owner}/{id}/${suffix}`];
+        expect(Object.keys(operations ?? {}).sort(), suffix).toEqual([...methods].sort());
+        for (const method of methods)
+          expect(Object.keys(operations[method].responses)).toEqual(
+            expect.arrayContaining(['400', '401', '404']),
+          );
+      }
+    }
+  });
+});
