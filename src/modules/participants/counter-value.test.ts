@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatCounterValue, isCounterValueInRange, isResetDue, parseCounterValue } from './counter-value.js';
+import {
+  counterValueFromNumber,
+  formatCounterValue,
+  isCounterValueInRange,
+  isResetDue,
+  parseCounterValue,
+} from './counter-value.js';
 
 describe('counter values', () => {
   it('round-trips exact decimals in their shortest form', () => {
@@ -64,5 +70,31 @@ describe('counter values', () => {
     expect(isResetDue(day, last, new Date('2025-01-01T23:59:59.999Z'))).toBe(false);
     expect(isResetDue(day, last, new Date('2025-01-02T00:00:00Z'))).toBe(true);
     expect(isResetDue(null, last, new Date('2099-01-01T00:00:00Z'))).toBe(false);
+  });
+});
+
+describe('counterValueFromNumber', () => {
+  it('writes CEL numbers as plain decimals, exponents expanded, rounded to 18 decimals', () => {
+    const cases: [number, string][] = [
+      [0, '0'],
+      [-0, '0'],
+      [7, '7'],
+      [49.99, '49.99'],
+      [-1.5, '-1.5'],
+      [0.1 + 0.2, '0.30000000000000004'],
+      [1e-7, '0.0000001'],
+      [-2.5e-10, '-0.00000000025'],
+      [1.5e-18, '0.000000000000000002'],
+      [4e-19, '0'],
+      [1e19, '10000000000000000000'],
+      [123456789.123, '123456789.123'],
+    ];
+    for (const [input, output] of cases) expect(counterValueFromNumber(input), String(input)).toBe(output);
+  });
+
+  it('refuses NaN, infinities and values beyond 20 integer digits', () => {
+    for (const input of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e20, -1e21]) {
+      expect(counterValueFromNumber(input), String(input)).toBeUndefined();
+    }
   });
 });

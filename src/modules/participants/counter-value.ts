@@ -41,3 +41,28 @@ export function formatCounterValue(units: bigint): string {
 export function isResetDue(resetAfterMs: number | null, lastResetAt: Date, now: Date): boolean {
   return resetAfterMs !== null && now.getTime() - lastResetAt.getTime() >= resetAfterMs;
 }
+
+/**
+ * A CEL number as a counter value: the shortest decimal that reads back as the same double (what
+ * String() gives), written without an exponent, rounded half away from zero to 18 decimals.
+ * Undefined for NaN, infinities and values out of range. `String(1e-7)` is "1e-7", which the
+ * decimal pattern refuses, so the event processor converts rule results with this.
+ */
+export function counterValueFromNumber(value: number): string | undefined {
+  if (!Number.isFinite(value)) return undefined;
+  const [mantissa = '', exponent = '0'] = String(value).split('e');
+  const negative = mantissa.startsWith('-');
+  const [whole = '', fraction = ''] = (negative ? mantissa.slice(1) : mantissa).split('.');
+  const digits = BigInt(whole + fraction);
+  const fractionDigits = fraction.length - Number(exponent);
+  const shift = counterFractionDigitsMax - fractionDigits;
+  let units: bigint;
+  if (shift >= 0) {
+    units = digits * 10n ** BigInt(shift);
+  } else {
+    const divisor = 10n ** BigInt(-shift);
+    units = digits / divisor + ((digits % divisor) * 2n >= divisor ? 1n : 0n);
+  }
+  const signed = negative ? -units : units;
+  return isCounterValueInRange(signed) ? formatCounterValue(signed) : undefined;
+}

@@ -1,5 +1,5 @@
 // SQL for participant and program state: tags, attributes, counters and the state history.
-import { sql } from 'kysely';
+import { type Generated, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { afterKey } from '../../platform/db/keyset.js';
 import type { ParticipantTable } from './participants.store.js';
@@ -16,8 +16,8 @@ export interface StateOwner {
 interface ProgramStateTable {
   organization_id: string;
   program_id: string;
-  tags: string[];
-  attributes: Record<string, string>;
+  tags: Generated<string[]>;
+  attributes: Generated<Record<string, string>>;
   updated_at: Date;
 }
 
@@ -103,7 +103,7 @@ export async function readTagsAndAttributes(
 export async function ensureProgramState(db: Database, owner: StateOwner, now: Date): Promise<void> {
   await tables(db)
     .insertInto('program_states')
-    .values({ organization_id: owner.organizationId, program_id: owner.id, updated_at: now } as never)
+    .values({ organization_id: owner.organizationId, program_id: owner.id, updated_at: now })
     .onConflict((conflict) => conflict.columns(['organization_id', 'program_id']).doNothing())
     .execute();
 }
