@@ -1,5 +1,6 @@
 // The apply functions the event processor calls, run directly inside a transaction of the test
 // database, with an event as their source.
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import type { Database } from '../../platform/db/database.js';
@@ -296,5 +297,30 @@ describe('concurrent changes to one owner', () => {
     expect(detail.counters).toEqual({ n: '0.8' });
     expect(detail.tags).toHaveLength(8);
     expect(await history(owner, 'limit=100')).toHaveLength(16);
+  });
+});
+
+describe('the database', () => {
+  it('holds the tag bound too: 100 tags on a participant row, not 101', async () => {
+    const owner = await newParticipantOwner();
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+    const update = (n: number) =>
+      sql`update participants set tags = ${tags(n)} where organization_id = ${owner.organizationId} and id = ${owner.id}`.execute(
+        db,
+      );
+    await update(100);
+    await expect(update(101)).rejects.toMatchObject({ constraint: 'participants_tags_max' });
+  });
+
+  it('refuses a history row with no source, or with both', async () => {
+    const owner = await newParticipantOwner();
+    const insert = (eventId: string | null, apiKeyId: string | null) =>
+      sql`insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
+            event_id, event_timestamp, changed_by_api_key_id, changed_at)
+          values (${owner.organizationId}, ${newId()}, 'PARTICIPANT', ${owner.id}, 'tag', 'x', 'add',
+            ${eventId}, ${eventId === null ? null : new Date()}, ${apiKeyId}, now())`.execute(db);
+    await expect(insert(null, null)).rejects.toMatchObject({ code: '23514' });
+    await expect(insert(newId(), newId())).rejects.toMatchObject({ code: '23514' });
+    await insert(newId(), null);
   });
 });

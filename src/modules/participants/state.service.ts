@@ -27,10 +27,14 @@ import { normalizeTags } from './tags.js';
 
 export type { OwnerType, StateOwner } from './state.store.js';
 
-/** Who caused a change: an event (and the rule that acted, if any) or a direct API call. */
+/**
+ * Who caused a change: an event (and the rule that acted, if any) or a direct API call. programId
+ * names the program a participant's change belongs to (the event's, or a tier's); a program's own
+ * state always records that program.
+ */
 export type StateSource =
   | { eventId: string; eventTimestamp: Date; ruleId?: string | undefined; programId?: string | undefined }
-  | { apiKeyId: string };
+  | { apiKeyId: string; programId?: string | undefined };
 
 /** Counter values as the participant view shows them: effective at `now`, exact decimal strings. */
 export async function listCounterValues(
@@ -68,7 +72,7 @@ export async function recordStateChanges(
   changes: StateChange[],
 ): Promise<void> {
   const fromEvent = 'eventId' in source;
-  const programId = owner.type === 'PROGRAM' ? owner.id : fromEvent ? (source.programId ?? null) : null;
+  const programId = owner.type === 'PROGRAM' ? owner.id : (source.programId ?? null);
   await store.insertHistory(
     db,
     changes.map((change) => ({
@@ -502,16 +506,16 @@ export interface RuleState {
   counterValues: Record<string, string>;
 }
 
-async function loadRuleState(db: Database, owner: StateOwner, now: Date): Promise<RuleState> {
+async function loadRuleState(db: Database, owner: StateOwner, now: Date, known?: TagsAndAttributes) {
   const [state, counterValues] = await Promise.all([
-    store.readTagsAndAttributes(db, owner),
+    known ?? store.readTagsAndAttributes(db, owner),
     listCounterValues(db, owner, now),
   ]);
-  if (state === undefined) throw notFound('participant');
+  assert(state !== undefined, 'rule state is read for an owner that exists');
   const counters = Object.fromEntries(
     Object.entries(counterValues).map(([key, value]) => [key, Number(value)]),
   );
-  return { ...state, counters, counterValues };
+  return { tags: state.tags, attributes: state.attributes, counters, counterValues } satisfies RuleState;
 }
 
 /**
@@ -528,7 +532,7 @@ export async function loadStateForRules(
   const participantRow = await findParticipant(trx, organizationId, participantId);
   if (participantRow === undefined) throw notFound('participant');
   const [participant, program] = await Promise.all([
-    loadRuleState(trx, { organizationId, type: 'PARTICIPANT', id: participantId }, now),
+    loadRuleState(trx, { organizationId, type: 'PARTICIPANT', id: participantId }, now, participantRow),
     loadRuleState(trx, { organizationId, type: 'PROGRAM', id: programId }, now),
   ]);
   return { participant: { ...participant, status: participantRow.status }, program };

@@ -55,3 +55,6 @@ create table state_history (
   check (rule_id is null or event_id is not null)
 );
 create index state_history_by_owner on state_history (organization_id, owner_type, owner_id, changed_at, id);
+
+-- The tag bound of platform/limits.ts, held by the database too.
+alter table participants add constraint participants_tags_max check (cardinality(tags) <= 100);
