@@ -6,7 +6,7 @@ import { assetRoutes, assetSchemas } from './modules/assets/index.js';
 import { ledgerRoutes, ledgerSchemas, readParticipantBalances } from './modules/ledger/index.js';
 import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } from './modules/logs/index.js';
 import { authenticate } from './modules/organizations/index.js';
-import { participantRoutes, participantSchemas } from './modules/participants/index.js';
+import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
@@ -63,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(assetRoutes, routeDeps);
     await v1.register(participantRoutes, { ...routeDeps, stateReaders: [readParticipantBalances] });
     await v1.register(ledgerRoutes, routeDeps);
+    await v1.register(stateRoutes, routeDeps);
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });
   return app;

@@ -61,3 +61,22 @@ export const jobBatchSizeMax = 500;
 /** Integrity report: how many of the latest sealed entries it re-hashes (default and maximum). */
 export const integrityWindowDefault = 1000;
 export const integrityWindowMax = 10_000;
+/** Go-style durations (reset_after, delays): 100 years, far beyond any real window, keeps dates valid. */
+export const durationMsMax = 100 * 365 * 24 * 3_600_000;
+
+/**
+ * Counters: NUMERIC(38, 18) in the database, so 20 integer and 18 fractional digits, exact. Wide
+ * enough for money sums in any currency and for fractional rule results, narrow enough to stay exact.
+ */
+export const counterIntegerDigitsMax = 20;
+export const counterFractionDigitsMax = 18;
+export const countersPerOwnerMax = 100;
+export const counterKeyLengthMax = 64;
+
+/** Program state set through the API or by rules: bounded like a participant's. */
+export const tagsPerProgramMax = 100;
+export const attributesPerProgramMax = 100;
+
+/** State history pages: the Scrip reference caps this listing lower than the others. */
+export const stateHistoryPageSizeDefault = 50;
+export const stateHistoryPageSizeMax = 100;

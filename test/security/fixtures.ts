@@ -31,6 +31,11 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
   });
   if (credited.statusCode >= 300) throw new Error(`fixture credit failed: ${credited.body}`);
   const entry = (await tenant.request('GET', '/v1/journal-entries?limit=1')).json().data[0];
+  for (const owner of [`/v1/participants/${participant.id}`, `/v1/programs/${program.id}`]) {
+    await tenant.request('PUT', `${owner}/state/tags/fixture`);
+    await tenant.request('PUT', `${owner}/state/counters/visits`, { value: '3' });
+    await tenant.request('PUT', `${owner}/state/attributes/plan`, { value: 'gold' });
+  }
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
   return {
     programs: program.id,
@@ -38,6 +43,9 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     assets: asset.id,
     'journal-entries': entry.id,
     logs: log.id,
+    tags: 'fixture',
+    counters: 'visits',
+    attributes: 'plan',
   };
 }
 

@@ -102,6 +102,13 @@ function invalidQueryValuesFor(parameter: JsonSchema): string[] {
   return values;
 }
 
+function invalidPathValuesFor(schema: JsonSchema): string[] {
+  if (schema.format === 'uuid') return ['not-a-uuid', '1', 'x'.repeat(300)];
+  const values = ['nul\u0000byte'];
+  if (schema.maxLength !== undefined) values.push('x'.repeat(schema.maxLength + 1));
+  return values;
+}
+
 function queryCases(query: Record<string, JsonSchema>): string[] {
   // Routes that take a query refuse parameters they do not know; routes that take none ignore them.
   const cases = Object.keys(query).length > 0 ? ['unknown_param=1'] : [];
@@ -152,7 +159,7 @@ describe('hostile input on every route', () => {
       }
       for (const query of queryCases(operation.query)) requests.push({ url: `${url}?${query}` });
       for (const param of operation.pathParams) {
-        for (const bad of ['not-a-uuid', '1', 'x'.repeat(300)]) {
+        for (const bad of invalidPathValuesFor(resolve(operation.pathSchemas[param] ?? {}, doc))) {
           const values = { ...pathValues(operation.path, fixtures), [param]: bad };
           requests.push({ url: fillPath(operation.path, values), payload: operation.body ? {} : undefined });
         }

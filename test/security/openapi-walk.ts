@@ -28,6 +28,7 @@ export interface Operation {
   method: string;
   path: string;
   pathParams: string[];
+  pathSchemas: Record<string, JsonSchema>;
   query: Record<string, JsonSchema>;
   requiredQuery: string[];
   body: JsonSchema | undefined;
@@ -57,6 +58,9 @@ export async function loadOperations(
         method: method.toUpperCase(),
         path,
         pathParams: parameters.filter((p) => p.in === 'path').map((p) => p.name),
+        pathSchemas: Object.fromEntries(
+          parameters.filter((p) => p.in === 'path').map((p) => [p.name, p.schema]),
+        ),
         query: Object.fromEntries(parameters.filter((p) => p.in === 'query').map((p) => [p.name, p.schema])),
         requiredQuery: parameters.filter((p) => p.in === 'query' && p.required).map((p) => p.name),
         body: raw.requestBody?.content['application/json']?.schema,

@@ -39,13 +39,7 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
       },
     },
     async (request, reply) => {
-      const result = await service.upsertParticipant(
-        db,
-        clock,
-        request.caller.organizationId,
-        request.body,
-        readers,
-      );
+      const result = await service.upsertParticipant(db, clock, request.caller, request.body, readers);
       return reply.status(result.created ? 201 : 200).send(result.participant);
     },
   );
@@ -73,7 +67,8 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
         response: { 200: Type.Ref('Participant'), ...errorResponses('not_found') },
       },
     },
-    async (request) => service.getParticipant(db, request.caller.organizationId, request.params.id, readers),
+    async (request) =>
+      service.getParticipant(db, clock, request.caller.organizationId, request.params.id, readers),
   );
 
   app.patch(
@@ -91,14 +86,7 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
       },
     },
     async (request) =>
-      service.updateParticipant(
-        db,
-        clock,
-        request.caller.organizationId,
-        request.params.id,
-        request.body,
-        readers,
-      ),
+      service.updateParticipant(db, clock, request.caller, request.params.id, request.body, readers),
   );
 
   app.patch(

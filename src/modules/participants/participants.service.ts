@@ -17,6 +17,7 @@ import {
 } from './participants.schemas.js';
 import type { ParticipantChanges, ParticipantRow, ParticipantStatus } from './participants.store.js';
 import * as store from './participants.store.js';
+import { listCounterValues, mergeAttributes, replaceTags } from './state.service.js';
 
 /** State that other modules own but the participant view shows (balances, counters, tiers). */
 export type ParticipantStateReader = (
@@ -40,10 +41,6 @@ export function toParticipantSummary(row: ParticipantRow): ParticipantSummary {
   return summary;
 }
 
-export function normalizeTags(tags: string[]): string[] {
-  return [...new Set(tags.map((tag) => tag.trim().toLowerCase()))];
-}
-
 /** Profile fields present in the body; an empty string clears the field. */
 function profileChanges(
   body: Partial<Record<(typeof profileFieldNames)[number], string>>,
@@ -61,13 +58,39 @@ export interface UpsertResult {
   created: boolean;
 }
 
+/** Who is calling: the organization and the API key, recorded as the source of state changes. */
+export interface ApiCaller {
+  organizationId: string;
+  apiKeyId: string;
+}
+
+/**
+ * Tags and attributes given with a profile write go through the state functions, so that they are
+ * bounded and recorded in the state history like any other change: tags replace, attributes merge.
+ */
+async function applyProfileState(
+  trx: Database,
+  caller: ApiCaller,
+  participantId: string,
+  body: { tags?: string[] | undefined; attributes?: Record<string, string> | undefined },
+  now: Date,
+): Promise<ParticipantRow> {
+  const owner = { organizationId: caller.organizationId, type: 'PARTICIPANT' as const, id: participantId };
+  const source = { apiKeyId: caller.apiKeyId };
+  if (body.tags !== undefined) await replaceTags(trx, { owner, tags: body.tags, source, now });
+  if (body.attributes !== undefined)
+    await mergeAttributes(trx, { owner, attributes: body.attributes, source, now });
+  return findParticipantRow(trx, caller.organizationId, participantId);
+}
+
 export async function upsertParticipant(
   db: Database,
   clock: Clock,
-  organizationId: string,
+  caller: ApiCaller,
   body: CreateParticipantBody,
   readers: ParticipantStateReader[],
 ): Promise<UpsertResult> {
+  const { organizationId } = caller;
   const { row, created } = await withTransaction(db, async (trx) => {
     if (body.program_id !== undefined) await findProgramRow(trx, organizationId, body.program_id);
     const now = clock();
@@ -82,17 +105,18 @@ export async function upsertParticipant(
       last_name: null,
       display_name: null,
       ...profileChanges(body),
-      attributes: body.attributes ?? {},
-      tags: normalizeTags(body.tags ?? []),
+      attributes: {},
+      tags: [],
       created_at: now,
       updated_at: now,
     });
     const upserted = inserted ?? (await updateExisting(trx, now, organizationId, body));
     if (body.program_id !== undefined)
       await store.enroll(trx, organizationId, upserted.id, body.program_id, now);
-    return { row: upserted, created: inserted !== undefined };
+    const withState = await applyProfileState(trx, caller, upserted.id, body, now);
+    return { row: withState, created: inserted !== undefined };
   });
-  return { participant: await toParticipant(db, row, readers), created };
+  return { participant: await toParticipant(db, row, readers, clock()), created };
 }
 
 async function updateExisting(db: Database, now: Date, organizationId: string, body: CreateParticipantBody) {
@@ -100,8 +124,7 @@ async function updateExisting(db: Database, now: Date, organizationId: string, b
   if (existing === undefined) throw new DomainError('conflict', 'participant changed concurrently; retry');
   const changes: ParticipantChanges = { ...profileChanges(body), updated_at: now };
   if (body.status !== undefined) changes.status = body.status;
-  if (body.tags !== undefined) changes.tags = normalizeTags(body.tags);
-  const updated = await store.updateParticipant(db, organizationId, existing.id, changes, body.attributes);
+  const updated = await store.updateParticipant(db, organizationId, existing.id, changes);
   if (updated === undefined) throw notFound('participant');
   return updated;
 }
@@ -116,16 +139,22 @@ export async function findParticipantRow(
   return row;
 }
 
-export async function toParticipant(db: Database, row: ParticipantRow, readers: ParticipantStateReader[]) {
-  const [programIds, ...parts] = await Promise.all([
+export async function toParticipant(
+  db: Database,
+  row: ParticipantRow,
+  readers: ParticipantStateReader[],
+  now: Date,
+) {
+  const [programIds, counters, ...parts] = await Promise.all([
     store.listProgramIds(db, row.organization_id, row.id),
+    listCounterValues(db, { organizationId: row.organization_id, type: 'PARTICIPANT', id: row.id }, now),
     ...readers.map((read) => read(db, row.organization_id, row.id)),
   ]);
   const participant: Participant = {
     ...toParticipantSummary(row),
     attributes: row.attributes,
     tags: row.tags,
-    counters: {},
+    counters,
     balances: [],
     tiers: {},
     program_ids: programIds,
@@ -135,39 +164,41 @@ export async function toParticipant(db: Database, row: ParticipantRow, readers: 
 
 export async function getParticipant(
   db: Database,
+  clock: Clock,
   organizationId: string,
   id: string,
   readers: ParticipantStateReader[],
 ) {
-  return toParticipant(db, await findParticipantRow(db, organizationId, id), readers);
+  return toParticipant(db, await findParticipantRow(db, organizationId, id), readers, clock());
 }
 
 export async function updateParticipant(
   db: Database,
   clock: Clock,
-  organizationId: string,
+  caller: ApiCaller,
   id: string,
   body: UpdateParticipantBody,
   readers: ParticipantStateReader[],
 ): Promise<Participant> {
+  const now = clock();
   // status is accepted by the schema for compatibility but only the status endpoint changes it.
-  const changes: ParticipantChanges = { ...profileChanges(body), updated_at: clock() };
+  const changes: ParticipantChanges = { ...profileChanges(body), updated_at: now };
   if (body.external_id !== undefined) changes.external_id = body.external_id;
-  if (body.tags !== undefined) changes.tags = normalizeTags(body.tags);
-  let row: ParticipantRow | undefined;
-  try {
-    row = await store.updateParticipant(db, organizationId, id, changes, body.attributes);
-  } catch (error) {
-    if (isUniqueViolation(error)) {
+  const row = await withTransaction(db, async (trx) => {
+    let updated: ParticipantRow | undefined;
+    try {
+      updated = await store.updateParticipant(trx, caller.organizationId, id, changes);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
       throw new DomainError('conflict', `external_id ${body.external_id} belongs to another participant`, {
         field: 'external_id',
         reason: 'conflict',
       });
     }
-    throw error;
-  }
-  if (row === undefined) throw notFound('participant');
-  return toParticipant(db, row, readers);
+    if (updated === undefined) throw notFound('participant');
+    return applyProfileState(trx, caller, id, body, now);
+  });
+  return toParticipant(db, row, readers, now);
 }
 
 export async function updateParticipantStatus(
@@ -180,7 +211,7 @@ export async function updateParticipantStatus(
 ): Promise<Participant> {
   const row = await store.updateParticipant(db, organizationId, id, { status, updated_at: clock() });
   if (row === undefined) throw notFound('participant');
-  return toParticipant(db, row, readers);
+  return toParticipant(db, row, readers, clock());
 }
 
 export async function listParticipants(

@@ -1,4 +1,4 @@
-import { type Generated, sql } from 'kysely';
+import type { Generated } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
@@ -75,20 +75,17 @@ export async function findParticipantByExternalIdForUpdate(
     .executeTakeFirst();
 }
 
-/** Applies changes; `mergeAttributes` is merged into the stored attributes rather than replacing them. */
+/** Applies profile changes; tags and attributes change through the state functions instead. */
 export async function updateParticipant(
   db: Database,
   organizationId: string,
   id: string,
   changes: ParticipantChanges,
-  mergeAttributes?: Record<string, string>,
 ): Promise<ParticipantRow | undefined> {
   const { attributes: _ignored, ...plain } = changes;
-  let query = tables(db).updateTable('participants').set(plain);
-  if (mergeAttributes !== undefined) {
-    query = query.set({ attributes: sql`attributes || ${JSON.stringify(mergeAttributes)}::jsonb` });
-  }
-  return query
+  return tables(db)
+    .updateTable('participants')
+    .set(plain)
     .where('organization_id', '=', organizationId)
     .where('id', '=', id)
     .returningAll()

@@ -1,0 +1,278 @@
+// Tags, counters, attributes and state history of participants (/v1/participants/{id}/...) and of
+// programs (/v1/programs/{id}/...): the same routes, registered once for each owner type.
+import { Type } from 'typebox';
+import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
+import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import {
+  AttributeList,
+  AttributeParams,
+  Attribute as AttributeSchema,
+  AttributesBody,
+  Counter,
+  CounterList,
+  CounterParams,
+  MergeAttributesBody,
+  ReplaceTagsBody,
+  SetAttributeBody,
+  SetCounterBody,
+  StateHistoryEntry,
+  StateHistoryQuery,
+  TagBody,
+  TagList,
+  TagParams,
+  TagsBody,
+} from './state.schemas.js';
+import type { OwnerType, StateOwner } from './state.service.js';
+import * as service from './state-api.service.js';
+
+type App = Parameters<RoutePlugin>[0];
+
+interface OwnerRoutes {
+  type: OwnerType;
+  base: string;
+  tags: string[];
+  noun: string;
+}
+
+const owners: OwnerRoutes[] = [
+  { type: 'PARTICIPANT', base: '/v1/participants/:id', tags: ['Participant state'], noun: 'participant' },
+  { type: 'PROGRAM', base: '/v1/programs/:id', tags: ['Program state'], noun: 'program' },
+];
+
+const noContent = { 204: Type.Null({ description: 'Done (also when there was nothing to remove)' }) };
+
+export const stateRoutes: RoutePlugin = async (app, deps) => {
+  for (const owner of owners) {
+    registerTagRoutes(app, deps, owner);
+    registerCounterRoutes(app, deps, owner);
+    registerAttributeRoutes(app, deps, owner);
+    registerHistoryRoute(app, deps, owner);
+  }
+};
+
+function ownerOf(
+  routes: OwnerRoutes,
+  request: { caller: { organizationId: string }; params: { id: string } },
+) {
+  return {
+    organizationId: request.caller.organizationId,
+    type: routes.type,
+    id: request.params.id,
+  } as StateOwner;
+}
+
+function callerOf(deps: RouteDeps, request: { caller: { apiKeyId: string } }): service.Caller {
+  return { db: deps.db, clock: deps.clock, apiKeyId: request.caller.apiKeyId };
+}
+
+function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void {
+  const { base, tags, noun } = routes;
+  app.get(
+    `${base}/state/tags`,
+    {
+      schema: {
+        tags,
+        summary: `List a ${noun}'s tags`,
+        params: IdParams,
+        response: { 200: TagList, ...errorResponses('not_found') },
+      },
+    },
+    async (request) => service.listTags(deps.db, ownerOf(routes, request)),
+  );
+  app.put(
+    `${base}/state/tags/:tag`,
+    {
+      schema: {
+        tags,
+        summary: `Add one tag to a ${noun}`,
+        description: 'Lower-cased. Answers 201 when the tag is new and 200 when it already existed.',
+        params: TagParams,
+        response: { 200: TagBody, 201: TagBody, ...errorResponses('not_found') },
+      },
+    },
+    async (request, reply) => {
+      const result = await service.addTag(
+        callerOf(deps, request),
+        ownerOf(routes, request),
+        request.params.tag,
+      );
+      return reply.status(result.added ? 201 : 200).send({ tag: result.tag });
+    },
+  );
+  app.put(
+    `${base}/state/tags`,
+    {
+      schema: {
+        tags,
+        summary: `Replace all of a ${noun}'s tags`,
+        params: IdParams,
+        body: ReplaceTagsBody,
+        response: { 200: TagsBody, ...errorResponses('not_found') },
+      },
+    },
+    async (request) =>
+      service.replaceTags(callerOf(deps, request), ownerOf(routes, request), request.body.tags),
+  );
+  app.delete(
+    `${base}/state/tags/:tag`,
+    {
+      schema: {
+        tags,
+        summary: `Remove one tag from a ${noun}`,
+        params: TagParams,
+        response: { ...noContent, ...errorResponses('not_found') },
+      },
+    },
+    async (request, reply) => {
+      await service.removeTag(callerOf(deps, request), ownerOf(routes, request), request.params.tag);
+      return reply.status(204).send(null);
+    },
+  );
+}
+
+function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void {
+  const { base, tags, noun } = routes;
+  app.get(
+    `${base}/state/counters`,
+    {
+      schema: {
+        tags,
+        summary: `List a ${noun}'s counters with their effective values`,
+        params: IdParams,
+        response: { 200: CounterList, ...errorResponses('not_found') },
+      },
+    },
+    async (request) => service.listCounters(deps.db, deps.clock, ownerOf(routes, request)),
+  );
+  app.get(
+    `${base}/state/counters/:key`,
+    {
+      schema: {
+        tags,
+        summary: `Get one of a ${noun}'s counters`,
+        description: 'The value is the effective one: 0 once reset_after has passed since last_reset_at.',
+        params: CounterParams,
+        response: { 200: Counter, ...errorResponses('not_found') },
+      },
+    },
+    async (request) => service.getCounter(deps.db, deps.clock, ownerOf(routes, request), request.params.key),
+  );
+  app.put(
+    `${base}/state/counters/:key`,
+    {
+      schema: {
+        tags,
+        summary: `Set a ${noun}'s counter to an absolute value`,
+        description:
+          'Creates the counter when missing and restarts its auto-reset window. reset_after "" removes ' +
+          'auto-reset; omitting it keeps the current setting.',
+        params: CounterParams,
+        body: SetCounterBody,
+        response: { 200: Counter, ...errorResponses('not_found') },
+      },
+    },
+    async (request) =>
+      service.setCounter(callerOf(deps, request), ownerOf(routes, request), request.params.key, request.body),
+  );
+  app.delete(
+    `${base}/state/counters/:key`,
+    {
+      schema: {
+        tags,
+        summary: `Delete a ${noun}'s counter for good`,
+        description: 'Not a reset: rules then see no counter, and a later increment starts from 0.',
+        params: CounterParams,
+        response: { ...noContent, ...errorResponses('not_found') },
+      },
+    },
+    async (request, reply) => {
+      await service.removeCounter(callerOf(deps, request), ownerOf(routes, request), request.params.key);
+      return reply.status(204).send(null);
+    },
+  );
+}
+
+function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void {
+  const { base, tags, noun } = routes;
+  app.get(
+    `${base}/state/attributes`,
+    {
+      schema: {
+        tags,
+        summary: `List a ${noun}'s attributes`,
+        params: IdParams,
+        response: { 200: AttributeList, ...errorResponses('not_found') },
+      },
+    },
+    async (request) => service.listAttributes(deps.db, ownerOf(routes, request)),
+  );
+  app.put(
+    `${base}/state/attributes/:key`,
+    {
+      schema: {
+        tags,
+        summary: `Set one of a ${noun}'s attributes`,
+        params: AttributeParams,
+        body: SetAttributeBody,
+        response: { 200: AttributeSchema, ...errorResponses('not_found') },
+      },
+    },
+    async (request) =>
+      service.setAttribute(
+        callerOf(deps, request),
+        ownerOf(routes, request),
+        request.params.key,
+        request.body.value,
+      ),
+  );
+  app.patch(
+    `${base}/state/attributes`,
+    {
+      schema: {
+        tags,
+        summary: `Merge attributes into a ${noun}'s`,
+        description:
+          'Given keys are added or overwritten; the others are untouched. Answers every attribute.',
+        params: IdParams,
+        body: MergeAttributesBody,
+        response: { 200: AttributesBody, ...errorResponses('not_found') },
+      },
+    },
+    async (request) =>
+      service.mergeAttributes(callerOf(deps, request), ownerOf(routes, request), request.body.attributes),
+  );
+  app.delete(
+    `${base}/state/attributes/:key`,
+    {
+      schema: {
+        tags,
+        summary: `Remove one of a ${noun}'s attributes`,
+        params: AttributeParams,
+        response: { ...noContent, ...errorResponses('not_found') },
+      },
+    },
+    async (request, reply) => {
+      await service.removeAttribute(callerOf(deps, request), ownerOf(routes, request), request.params.key);
+      return reply.status(204).send(null);
+    },
+  );
+}
+
+function registerHistoryRoute(app: App, deps: RouteDeps, routes: OwnerRoutes): void {
+  app.get(
+    `${routes.base}/activity/state-history`,
+    {
+      schema: {
+        tags: routes.tags,
+        summary: `Every change of a ${routes.noun}'s tags, counters and attributes, newest first`,
+        description:
+          'Each entry names its source: event_id and rule_id when a rule acted, changed_by_api_key_id for ' +
+          'API calls. event_from/event_to compare the event timestamp (changed_at for API changes).',
+        params: IdParams,
+        querystring: StateHistoryQuery,
+        response: { 200: Page(StateHistoryEntry), ...errorResponses('not_found', 'invalid_cursor') },
+      },
+    },
+    async (request) => service.listStateHistory(deps.db, ownerOf(routes, request), request.query),
+  );
+}

@@ -1,0 +1,326 @@
+// The apply functions the event processor calls, run directly inside a transaction of the test
+// database, with an event as their source.
+import { sql } from 'kysely';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import type { Database } from '../../platform/db/database.js';
+import { withTransaction } from '../../platform/db/transaction.js';
+import { newId } from '../../platform/ids.js';
+import {
+  applyTag,
+  applyUntag,
+  deleteAttribute,
+  incrementCounter,
+  loadStateForRules,
+  type StateOwner,
+  type StateSource,
+  setAttribute,
+} from './index.js';
+
+let t: TestApp;
+let acme: Tenant;
+let db: Database;
+let programId: string;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  acme = await t.createOrganization();
+  db = t.database.handle.db;
+  programId = (await acme.request('POST', '/v1/programs', { name: 'Rules' })).json().id;
+});
+
+async function newParticipantOwner(): Promise<StateOwner> {
+  const external_id = `p-${Math.random().toString(36).slice(2)}`;
+  const id = (await acme.request('POST', '/v1/participants', { external_id, program_id: programId })).json()
+    .id;
+  return { organizationId: acme.organizationId, type: 'PARTICIPANT', id };
+}
+
+function eventSource(eventTimestamp = new Date('2025-05-01T12:00:00Z')) {
+  return { eventId: newId(), ruleId: newId(), programId, eventTimestamp } satisfies StateSource;
+}
+
+const at = (iso: string) => new Date(iso);
+
+async function history(owner: StateOwner, query = '') {
+  const base = owner.type === 'PARTICIPANT' ? '/v1/participants' : '/v1/programs';
+  return (await acme.request('GET', `${base}/${owner.id}/activity/state-history?${query}`)).json().data;
+}
+
+describe('incrementCounter', () => {
+  it('creates the counter at 0, adds exactly, and records each increment with its event and rule', async () => {
+    const owner = await newParticipantOwner();
+    const source = eventSource();
+    const now = at('2025-05-01T12:00:01Z');
+    await withTransaction(db, async (trx) => {
+      await incrementCounter(trx, { owner, key: 'spend', by: '340.00', source, now });
+      const view = await incrementCounter(trx, { owner, key: 'spend', by: '49.99', source, now });
+      expect(view).toEqual({
+        key: 'spend',
+        value: '389.99',
+        reset_after: null,
+        last_reset_at: now.toISOString(),
+      });
+    });
+    const rows = await history(owner);
+    expect(rows.map((r: Record<string, unknown>) => [r.operation, r.old_value, r.new_value])).toEqual([
+      ['add', '340', '389.99'],
+      ['add', null, '340'],
+    ]);
+    expect(rows[0]).toMatchObject({
+      state_type: 'counter',
+      event_id: source.eventId,
+      rule_id: source.ruleId,
+      program_id: programId,
+      changed_by_api_key_id: null,
+      changed_at: now.toISOString(),
+    });
+    expect(await history(owner, `program_id=${programId}`)).toHaveLength(2);
+    expect(
+      await history(owner, 'event_from=2025-05-01T12:00:00Z&event_to=2025-05-01T12:00:00Z'),
+    ).toHaveLength(2);
+    expect(await history(owner, 'event_to=2025-05-01T11:59:59Z')).toHaveLength(0);
+  });
+
+  it('applies a due reset_after lazily: records auto_reset, counts from 0 and restarts the window', async () => {
+    const owner = await newParticipantOwner();
+    const source = eventSource();
+    await withTransaction(db, (trx) =>
+      incrementCounter(trx, {
+        owner,
+        key: 'streak',
+        by: '3',
+        resetAfter: '24h',
+        source,
+        now: at('2025-05-01T00:00:00Z'),
+      }),
+    );
+    const later = at('2025-05-02T06:00:00Z');
+    const view = await withTransaction(db, (trx) =>
+      incrementCounter(trx, { owner, key: 'streak', by: '1', source, now: later }),
+    );
+    expect(view).toEqual({
+      key: 'streak',
+      value: '1',
+      reset_after: '24h',
+      last_reset_at: later.toISOString(),
+    });
+    const rows = await history(owner);
+    expect(rows.map((r: Record<string, unknown>) => [r.operation, r.old_value, r.new_value])).toEqual([
+      ['add', '0', '1'],
+      ['auto_reset', '3', '0'],
+      ['add', null, '3'],
+    ]);
+    expect(await history(owner, 'operation=auto_reset')).toHaveLength(1);
+    const sameWindow = await withTransaction(db, (trx) =>
+      incrementCounter(trx, { owner, key: 'streak', by: '1', source, now: at('2025-05-03T05:59:59Z') }),
+    );
+    expect(sameWindow.value).toBe('2');
+  });
+
+  it('sets reset_after from the action without restarting the window, and "" removes it', async () => {
+    const owner = await newParticipantOwner();
+    const source = eventSource();
+    const created = at('2025-05-01T00:00:00Z');
+    await withTransaction(db, (trx) =>
+      incrementCounter(trx, { owner, key: 'k', by: '1', source, now: created }),
+    );
+    const configured = await withTransaction(db, (trx) =>
+      incrementCounter(trx, {
+        owner,
+        key: 'k',
+        by: '1',
+        resetAfter: '720h',
+        source,
+        now: at('2025-05-10T00:00:00Z'),
+      }),
+    );
+    expect(configured).toMatchObject({
+      value: '2',
+      reset_after: '720h',
+      last_reset_at: created.toISOString(),
+    });
+    const cleared = await withTransaction(db, (trx) =>
+      incrementCounter(trx, {
+        owner,
+        key: 'k',
+        by: '1',
+        resetAfter: '',
+        source,
+        now: at('2025-05-20T00:00:00Z'),
+      }),
+    );
+    expect(cleared).toMatchObject({ value: '3', reset_after: null });
+  });
+
+  it('refuses a value that is not a decimal, a bad duration and an overflow, writing nothing', async () => {
+    const owner = await newParticipantOwner();
+    const source = eventSource();
+    const now = at('2025-05-01T00:00:00Z');
+    for (const [input, field] of [
+      [{ by: '1e3' }, 'value'],
+      [{ by: 'NaN' }, 'value'],
+      [{ by: '1', resetAfter: '1d' }, 'reset_after'],
+    ] as const) {
+      await expect(
+        withTransaction(db, (trx) => incrementCounter(trx, { owner, key: 'c', source, now, ...input })),
+      ).rejects.toMatchObject({ code: 'validation_error', details: { field } });
+    }
+    const max = '99999999999999999999.999999999999999999';
+    await withTransaction(db, (trx) => incrementCounter(trx, { owner, key: 'c', by: max, source, now }));
+    await expect(
+      withTransaction(db, (trx) =>
+        incrementCounter(trx, { owner, key: 'c', by: '0.000000000000000001', source, now }),
+      ),
+    ).rejects.toMatchObject({ code: 'validation_error', details: { field: 'value' } });
+    expect(await history(owner)).toHaveLength(1);
+  });
+});
+
+describe('tags and attributes from rules', () => {
+  it('tags, untags and sets attributes on a participant and on the program', async () => {
+    const participant = await newParticipantOwner();
+    const program: StateOwner = { organizationId: acme.organizationId, type: 'PROGRAM', id: programId };
+    const source = eventSource();
+    const now = at('2025-05-01T00:00:00Z');
+    await withTransaction(db, async (trx) => {
+      expect(await applyTag(trx, { owner: participant, tag: 'Welcome_Bonus', source, now })).toEqual({
+        tag: 'welcome_bonus',
+        added: true,
+      });
+      expect((await applyTag(trx, { owner: participant, tag: 'welcome_bonus', source, now })).added).toBe(
+        false,
+      );
+      await applyTag(trx, { owner: program, tag: 'milestone_reached', source, now });
+      await setAttribute(trx, { owner: participant, key: 'region', value: 'eu', source, now });
+      await setAttribute(trx, { owner: program, key: 'season', value: 'summer', source, now });
+      expect((await applyUntag(trx, { owner: participant, tag: 'absent', source, now })).removed).toBe(false);
+      expect(await deleteAttribute(trx, { owner: participant, key: 'absent', source, now })).toBe(false);
+    });
+    const detail = (await acme.request('GET', `/v1/participants/${participant.id}`)).json();
+    expect(detail).toMatchObject({ tags: ['welcome_bonus'], attributes: { region: 'eu' } });
+    expect((await acme.request('GET', `/v1/programs/${programId}/state/tags`)).json().data).toContainEqual({
+      tag: 'milestone_reached',
+    });
+    expect(await history(participant)).toHaveLength(2);
+    await withTransaction(db, async (trx) => {
+      expect((await applyUntag(trx, { owner: participant, tag: 'WELCOME_BONUS', source, now })).removed).toBe(
+        true,
+      );
+    });
+    expect((await history(participant, 'state_type=tag&operation=remove'))[0].rule_id).toBe(source.ruleId);
+  });
+
+  it("rolls back with the caller's transaction: no state, no history", async () => {
+    const owner = await newParticipantOwner();
+    const source = eventSource();
+    const now = at('2025-05-01T00:00:00Z');
+    await expect(
+      withTransaction(db, async (trx) => {
+        await applyTag(trx, { owner, tag: 'vip', source, now });
+        await incrementCounter(trx, { owner, key: 'n', by: '1', source, now });
+        throw new Error('a later action failed');
+      }),
+    ).rejects.toThrow('a later action failed');
+    expect((await acme.request('GET', `/v1/participants/${owner.id}`)).json()).toMatchObject({
+      tags: [],
+      counters: {},
+    });
+    expect(await history(owner)).toEqual([]);
+  });
+
+  it('answers not_found for an unknown participant or program', async () => {
+    const source = eventSource();
+    const now = at('2025-05-01T00:00:00Z');
+    for (const type of ['PARTICIPANT', 'PROGRAM'] as const) {
+      const owner: StateOwner = { organizationId: acme.organizationId, type, id: newId() };
+      await expect(
+        withTransaction(db, (trx) => applyTag(trx, { owner, tag: 'x', source, now })),
+      ).rejects.toMatchObject({ code: 'not_found' });
+    }
+  });
+});
+
+describe('loadStateForRules', () => {
+  it('gives tags, attributes, effective counters as numbers and exact strings, and the status', async () => {
+    const owner = await newParticipantOwner();
+    const program: StateOwner = { organizationId: acme.organizationId, type: 'PROGRAM', id: programId };
+    const source = eventSource();
+    const start = at('2025-05-01T00:00:00Z');
+    await withTransaction(db, async (trx) => {
+      await applyTag(trx, { owner, tag: 'vip', source, now: start });
+      await setAttribute(trx, { owner, key: 'plan', value: 'gold', source, now: start });
+      await incrementCounter(trx, { owner, key: 'spend', by: '0.1', source, now: start });
+      await incrementCounter(trx, { owner, key: 'spend', by: '0.2', source, now: start });
+      await incrementCounter(trx, { owner, key: 'daily', by: '2', resetAfter: '24h', source, now: start });
+      await incrementCounter(trx, { owner: program, key: 'members', by: '7', source, now: start });
+    });
+    await acme.request('PATCH', `/v1/participants/${owner.id}/status`, { status: 'SUSPENDED' });
+    const state = await withTransaction(db, (trx) =>
+      loadStateForRules(trx, acme.organizationId, owner.id, programId, at('2025-05-02T00:00:00Z')),
+    );
+    expect(state.participant).toEqual({
+      status: 'SUSPENDED',
+      tags: ['vip'],
+      attributes: { plan: 'gold' },
+      counters: { daily: 0, spend: 0.3 },
+      counterValues: { daily: '0', spend: '0.3' },
+    });
+    expect(state.program.counters.members).toBe(7);
+    expect(state.program.counterValues.members).toBe('7');
+    expect(state.program.tags).toEqual(expect.any(Array));
+  });
+
+  it('gives empty program state to a program that never had any', async () => {
+    const owner = await newParticipantOwner();
+    const fresh = (await acme.request('POST', '/v1/programs', { name: 'Fresh' })).json().id;
+    const state = await withTransaction(db, (trx) =>
+      loadStateForRules(trx, acme.organizationId, owner.id, fresh, new Date()),
+    );
+    expect(state.program).toEqual({ tags: [], attributes: {}, counters: {}, counterValues: {} });
+  });
+});
+
+describe('concurrent changes to one owner', () => {
+  it('lose no increment and no tag', async () => {
+    const owner = await newParticipantOwner();
+    const now = at('2025-05-01T00:00:00Z');
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        withTransaction(db, async (trx) => {
+          await incrementCounter(trx, { owner, key: 'n', by: '0.1', source: eventSource(), now });
+          await applyTag(trx, { owner, tag: `t${i}`, source: eventSource(), now });
+        }),
+      ),
+    );
+    const detail = (await acme.request('GET', `/v1/participants/${owner.id}`)).json();
+    expect(detail.counters).toEqual({ n: '0.8' });
+    expect(detail.tags).toHaveLength(8);
+    expect(await history(owner, 'limit=100')).toHaveLength(16);
+  });
+});
+
+describe('the database', () => {
+  it('holds the tag bound too: 100 tags on a participant row, not 101', async () => {
+    const owner = await newParticipantOwner();
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+    const update = (n: number) =>
+      sql`update participants set tags = ${tags(n)} where organization_id = ${owner.organizationId} and id = ${owner.id}`.execute(
+        db,
+      );
+    await update(100);
+    await expect(update(101)).rejects.toMatchObject({ constraint: 'participants_tags_max' });
+  });
+
+  it('refuses a history row with no source, or with both', async () => {
+    const owner = await newParticipantOwner();
+    const insert = (eventId: string | null, apiKeyId: string | null) =>
+      sql`insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
+            event_id, event_timestamp, changed_by_api_key_id, changed_at)
+          values (${owner.organizationId}, ${newId()}, 'PARTICIPANT', ${owner.id}, 'tag', 'x', 'add',
+            ${eventId}, ${eventId === null ? null : new Date()}, ${apiKeyId}, now())`.execute(db);
+    await expect(insert(null, null)).rejects.toMatchObject({ code: '23514' });
+    await expect(insert(newId(), newId())).rejects.toMatchObject({ code: '23514' });
+    await insert(newId(), null);
+  });
+});

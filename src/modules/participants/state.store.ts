@@ -1,0 +1,264 @@
+// SQL for participant and program state: tags, attributes, counters and the state history.
+import { type Generated, sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import { afterKey } from '../../platform/db/keyset.js';
+import type { ParticipantTable } from './participants.store.js';
+
+export type OwnerType = 'PARTICIPANT' | 'PROGRAM';
+
+/** Whose state: a participant or a program of one organization. */
+export interface StateOwner {
+  organizationId: string;
+  type: OwnerType;
+  id: string;
+}
+
+interface ProgramStateTable {
+  organization_id: string;
+  program_id: string;
+  tags: Generated<string[]>;
+  attributes: Generated<Record<string, string>>;
+  updated_at: Date;
+}
+
+export interface CounterTable {
+  organization_id: string;
+  owner_type: OwnerType;
+  owner_id: string;
+  key: string;
+  /** NUMERIC(38, 18), read as a string with 18 decimals. */
+  value: string;
+  reset_after: string | null;
+  /** BIGINT, read as a string; see database.ts. */
+  reset_after_ms: string | null;
+  last_reset_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type StateType = 'tag' | 'counter' | 'attribute' | 'tier';
+export type StateOperation = 'set' | 'delete' | 'add' | 'remove' | 'auto_reset';
+
+export interface StateHistoryTable {
+  organization_id: string;
+  id: string;
+  owner_type: OwnerType;
+  owner_id: string;
+  state_type: StateType;
+  key: string;
+  operation: StateOperation;
+  old_value: string | null;
+  new_value: string | null;
+  program_id: string | null;
+  event_id: string | null;
+  event_timestamp: Date | null;
+  rule_id: string | null;
+  changed_by_api_key_id: string | null;
+  changed_at: Date;
+}
+
+type Tables = {
+  participants: ParticipantTable;
+  program_states: ProgramStateTable;
+  counters: CounterTable;
+  state_history: StateHistoryTable;
+};
+
+export type CounterRow = CounterTable;
+export type StateHistoryRow = StateHistoryTable;
+
+/** Tags and attributes: on the participants row for a participant, in program_states for a program. */
+export interface TagsAndAttributes {
+  tags: string[];
+  attributes: Record<string, string>;
+}
+
+const tables = (db: Database) => db.withTables<Tables>();
+
+/** Reads tags and attributes; undefined when the participant does not exist (a program has defaults). */
+export async function readTagsAndAttributes(
+  db: Database,
+  owner: StateOwner,
+  forUpdate = false,
+): Promise<TagsAndAttributes | undefined> {
+  if (owner.type === 'PARTICIPANT') {
+    let query = tables(db)
+      .selectFrom('participants')
+      .select(['tags', 'attributes'])
+      .where('organization_id', '=', owner.organizationId)
+      .where('id', '=', owner.id);
+    if (forUpdate) query = query.forUpdate();
+    return query.executeTakeFirst();
+  }
+  let query = tables(db)
+    .selectFrom('program_states')
+    .select(['tags', 'attributes'])
+    .where('organization_id', '=', owner.organizationId)
+    .where('program_id', '=', owner.id);
+  if (forUpdate) query = query.forUpdate();
+  return (await query.executeTakeFirst()) ?? { tags: [], attributes: {} };
+}
+
+/** Creates the state row of a program (its program must exist) so that it can be locked. */
+export async function ensureProgramState(db: Database, owner: StateOwner, now: Date): Promise<void> {
+  await tables(db)
+    .insertInto('program_states')
+    .values({ organization_id: owner.organizationId, program_id: owner.id, updated_at: now })
+    .onConflict((conflict) => conflict.columns(['organization_id', 'program_id']).doNothing())
+    .execute();
+}
+
+export async function writeTags(db: Database, owner: StateOwner, tags: string[], now: Date): Promise<void> {
+  if (owner.type === 'PARTICIPANT') {
+    await tables(db)
+      .updateTable('participants')
+      .set({ tags, updated_at: now })
+      .where('organization_id', '=', owner.organizationId)
+      .where('id', '=', owner.id)
+      .execute();
+    return;
+  }
+  await tables(db)
+    .updateTable('program_states')
+    .set({ tags, updated_at: now })
+    .where('organization_id', '=', owner.organizationId)
+    .where('program_id', '=', owner.id)
+    .execute();
+}
+
+export async function writeAttributes(
+  db: Database,
+  owner: StateOwner,
+  attributes: Record<string, string>,
+  now: Date,
+): Promise<void> {
+  const json = sql`${JSON.stringify(attributes)}::jsonb`;
+  if (owner.type === 'PARTICIPANT') {
+    await tables(db)
+      .updateTable('participants')
+      .set({ attributes: json as never, updated_at: now })
+      .where('organization_id', '=', owner.organizationId)
+      .where('id', '=', owner.id)
+      .execute();
+    return;
+  }
+  await tables(db)
+    .updateTable('program_states')
+    .set({ attributes: json as never, updated_at: now })
+    .where('organization_id', '=', owner.organizationId)
+    .where('program_id', '=', owner.id)
+    .execute();
+}
+
+export async function listCounters(db: Database, owner: StateOwner): Promise<CounterRow[]> {
+  return tables(db)
+    .selectFrom('counters')
+    .selectAll()
+    .where('organization_id', '=', owner.organizationId)
+    .where('owner_type', '=', owner.type)
+    .where('owner_id', '=', owner.id)
+    .orderBy('key')
+    .execute();
+}
+
+export async function findCounter(
+  db: Database,
+  owner: StateOwner,
+  key: string,
+  forUpdate = false,
+): Promise<CounterRow | undefined> {
+  let query = tables(db)
+    .selectFrom('counters')
+    .selectAll()
+    .where('organization_id', '=', owner.organizationId)
+    .where('owner_type', '=', owner.type)
+    .where('owner_id', '=', owner.id)
+    .where('key', '=', key);
+  if (forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+export async function countCounters(db: Database, owner: StateOwner): Promise<number> {
+  const row = await tables(db)
+    .selectFrom('counters')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('organization_id', '=', owner.organizationId)
+    .where('owner_type', '=', owner.type)
+    .where('owner_id', '=', owner.id)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export async function saveCounter(db: Database, row: CounterRow): Promise<void> {
+  await tables(db)
+    .insertInto('counters')
+    .values(row)
+    .onConflict((conflict) =>
+      conflict.columns(['organization_id', 'owner_type', 'owner_id', 'key']).doUpdateSet({
+        value: row.value,
+        reset_after: row.reset_after,
+        reset_after_ms: row.reset_after_ms,
+        last_reset_at: row.last_reset_at,
+        updated_at: row.updated_at,
+      }),
+    )
+    .execute();
+}
+
+export async function deleteCounter(
+  db: Database,
+  owner: StateOwner,
+  key: string,
+): Promise<CounterRow | undefined> {
+  return tables(db)
+    .deleteFrom('counters')
+    .where('organization_id', '=', owner.organizationId)
+    .where('owner_type', '=', owner.type)
+    .where('owner_id', '=', owner.id)
+    .where('key', '=', key)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function insertHistory(db: Database, rows: StateHistoryRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tables(db).insertInto('state_history').values(rows).execute();
+}
+
+export interface StateHistoryFilter {
+  stateType: StateType | undefined;
+  key: string | undefined;
+  programId: string | undefined;
+  operation: StateOperation | undefined;
+  from: Date | undefined;
+  to: Date | undefined;
+  eventFrom: Date | undefined;
+  eventTo: Date | undefined;
+  after: [Date, string] | undefined;
+  limit: number;
+}
+
+/** Newest first; event_from/event_to compare the event's timestamp, or changed_at for API changes. */
+export async function listHistory(db: Database, owner: StateOwner, filter: StateHistoryFilter) {
+  let query = tables(db)
+    .selectFrom('state_history')
+    .selectAll()
+    .where('organization_id', '=', owner.organizationId)
+    .where('owner_type', '=', owner.type)
+    .where('owner_id', '=', owner.id);
+  if (filter.stateType !== undefined) query = query.where('state_type', '=', filter.stateType);
+  if (filter.key !== undefined) query = query.where('key', '=', filter.key);
+  if (filter.programId !== undefined) query = query.where('program_id', '=', filter.programId);
+  if (filter.operation !== undefined) query = query.where('operation', '=', filter.operation);
+  if (filter.from !== undefined) query = query.where('changed_at', '>=', filter.from);
+  if (filter.to !== undefined) query = query.where('changed_at', '<=', filter.to);
+  const eventTime = sql<Date>`coalesce(event_timestamp, changed_at)`;
+  if (filter.eventFrom !== undefined) query = query.where(eventTime, '>=', filter.eventFrom);
+  if (filter.eventTo !== undefined) query = query.where(eventTime, '<=', filter.eventTo);
+  if (filter.after !== undefined) query = query.where(afterKey('changed_at', 'desc', ...filter.after));
+  return query
+    .orderBy('changed_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit + 1)
+    .execute();
+}
