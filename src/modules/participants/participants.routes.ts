@@ -14,7 +14,7 @@ import * as service from './participants.service.js';
 const tags = ['Participants'];
 
 export interface ParticipantRouteDeps extends RouteDeps {
-  /** Readers of the state other modules own (balances, counters, tiers), for the detail view. */
+  /** Readers of the state other modules own (balances, tiers), for the detail view. */
   stateReaders: service.ParticipantStateReader[];
 }
 

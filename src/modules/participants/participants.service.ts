@@ -19,12 +19,12 @@ import type { ParticipantChanges, ParticipantRow, ParticipantStatus } from './pa
 import * as store from './participants.store.js';
 import { listCounterValues, mergeAttributes, replaceTags } from './state.service.js';
 
-/** State that other modules own but the participant view shows (balances, counters, tiers). */
+/** State other modules own that the participant view shows: balances and tiers (counters are ours). */
 export type ParticipantStateReader = (
   db: Database,
   organizationId: string,
   participantId: string,
-) => Promise<Partial<Pick<Participant, 'balances' | 'counters' | 'tiers'>>>;
+) => Promise<Partial<Pick<Participant, 'balances' | 'tiers'>>>;
 
 export function toParticipantSummary(row: ParticipantRow): ParticipantSummary {
   const summary: ParticipantSummary = {

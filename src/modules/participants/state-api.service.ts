@@ -14,17 +14,17 @@ import * as store from './state.store.js';
 /** State lists are bounded by their limits, so they come whole in one page. */
 const onePage = { has_more: false, next_cursor: null } as const;
 
-export interface Caller {
+export interface WriteContext {
   db: Database;
   clock: Clock;
   apiKeyId: string;
 }
 
 function change<T>(
-  caller: Caller,
+  context: WriteContext,
   work: (trx: Database, source: state.StateSource, now: Date) => Promise<T>,
 ) {
-  return withTransaction(caller.db, (trx) => work(trx, { apiKeyId: caller.apiKeyId }, caller.clock()));
+  return withTransaction(context.db, (trx) => work(trx, { apiKeyId: context.apiKeyId }, context.clock()));
 }
 
 export async function listTags(db: Database, owner: StateOwner) {
@@ -32,19 +32,19 @@ export async function listTags(db: Database, owner: StateOwner) {
   return { data: tags.map((tag) => ({ tag })), pagination: onePage };
 }
 
-export function addTag(caller: Caller, owner: StateOwner, tag: string) {
-  return change(caller, (trx, source, now) => state.applyTag(trx, { owner, tag, source, now }));
+export function addTag(context: WriteContext, owner: StateOwner, tag: string) {
+  return change(context, (trx, source, now) => state.applyTag(trx, { owner, tag, source, now }));
 }
 
-export async function replaceTags(caller: Caller, owner: StateOwner, tags: string[]) {
-  const replaced = await change(caller, (trx, source, now) =>
+export async function replaceTags(context: WriteContext, owner: StateOwner, tags: string[]) {
+  const replaced = await change(context, (trx, source, now) =>
     state.replaceTags(trx, { owner, tags, source, now }),
   );
   return { tags: replaced };
 }
 
-export async function removeTag(caller: Caller, owner: StateOwner, tag: string): Promise<void> {
-  await change(caller, (trx, source, now) => state.applyUntag(trx, { owner, tag, source, now }));
+export async function removeTag(context: WriteContext, owner: StateOwner, tag: string): Promise<void> {
+  await change(context, (trx, source, now) => state.applyUntag(trx, { owner, tag, source, now }));
 }
 
 export async function listCounters(db: Database, clock: Clock, owner: StateOwner) {
@@ -61,14 +61,14 @@ export async function getCounter(db: Database, clock: Clock, owner: StateOwner, 
   return state.toCounterView(row, clock());
 }
 
-export function setCounter(caller: Caller, owner: StateOwner, key: string, body: SetCounterBody) {
-  return change(caller, (trx, source, now) =>
+export function setCounter(context: WriteContext, owner: StateOwner, key: string, body: SetCounterBody) {
+  return change(context, (trx, source, now) =>
     state.setCounter(trx, { owner, key, value: body.value, resetAfter: body.reset_after, source, now }),
   );
 }
 
-export async function removeCounter(caller: Caller, owner: StateOwner, key: string): Promise<void> {
-  await change(caller, (trx, source, now) => state.deleteCounter(trx, { owner, key, source, now }));
+export async function removeCounter(context: WriteContext, owner: StateOwner, key: string): Promise<void> {
+  await change(context, (trx, source, now) => state.deleteCounter(trx, { owner, key, source, now }));
 }
 
 export async function listAttributes(db: Database, owner: StateOwner) {
@@ -79,20 +79,24 @@ export async function listAttributes(db: Database, owner: StateOwner) {
   return { data, pagination: onePage };
 }
 
-export async function setAttribute(caller: Caller, owner: StateOwner, key: string, value: string) {
-  await change(caller, (trx, source, now) => state.setAttribute(trx, { owner, key, value, source, now }));
+export async function setAttribute(context: WriteContext, owner: StateOwner, key: string, value: string) {
+  await change(context, (trx, source, now) => state.setAttribute(trx, { owner, key, value, source, now }));
   return { key, value };
 }
 
-export async function mergeAttributes(caller: Caller, owner: StateOwner, attributes: Record<string, string>) {
-  const merged = await change(caller, (trx, source, now) =>
+export async function mergeAttributes(
+  context: WriteContext,
+  owner: StateOwner,
+  attributes: Record<string, string>,
+) {
+  const merged = await change(context, (trx, source, now) =>
     state.mergeAttributes(trx, { owner, attributes, source, now }),
   );
   return { attributes: merged };
 }
 
-export async function removeAttribute(caller: Caller, owner: StateOwner, key: string): Promise<void> {
-  await change(caller, (trx, source, now) => state.deleteAttribute(trx, { owner, key, source, now }));
+export async function removeAttribute(context: WriteContext, owner: StateOwner, key: string): Promise<void> {
+  await change(context, (trx, source, now) => state.deleteAttribute(trx, { owner, key, source, now }));
 }
 
 function toHistoryEntry(row: StateHistoryRow): StateHistoryEntry {

@@ -61,7 +61,7 @@ function ownerOf(
   } as StateOwner;
 }
 
-function callerOf(deps: RouteDeps, request: { caller: { apiKeyId: string } }): service.Caller {
+function writeContextOf(deps: RouteDeps, request: { caller: { apiKeyId: string } }): service.WriteContext {
   return { db: deps.db, clock: deps.clock, apiKeyId: request.caller.apiKeyId };
 }
 
@@ -92,7 +92,7 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
     },
     async (request, reply) => {
       const result = await service.addTag(
-        callerOf(deps, request),
+        writeContextOf(deps, request),
         ownerOf(routes, request),
         request.params.tag,
       );
@@ -111,7 +111,7 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
       },
     },
     async (request) =>
-      service.replaceTags(callerOf(deps, request), ownerOf(routes, request), request.body.tags),
+      service.replaceTags(writeContextOf(deps, request), ownerOf(routes, request), request.body.tags),
   );
   app.delete(
     `${base}/state/tags/:tag`,
@@ -124,7 +124,7 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
       },
     },
     async (request, reply) => {
-      await service.removeTag(callerOf(deps, request), ownerOf(routes, request), request.params.tag);
+      await service.removeTag(writeContextOf(deps, request), ownerOf(routes, request), request.params.tag);
       return reply.status(204).send(null);
     },
   );
@@ -172,7 +172,12 @@ function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): 
       },
     },
     async (request) =>
-      service.setCounter(callerOf(deps, request), ownerOf(routes, request), request.params.key, request.body),
+      service.setCounter(
+        writeContextOf(deps, request),
+        ownerOf(routes, request),
+        request.params.key,
+        request.body,
+      ),
   );
   app.delete(
     `${base}/state/counters/:key`,
@@ -186,7 +191,11 @@ function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): 
       },
     },
     async (request, reply) => {
-      await service.removeCounter(callerOf(deps, request), ownerOf(routes, request), request.params.key);
+      await service.removeCounter(
+        writeContextOf(deps, request),
+        ownerOf(routes, request),
+        request.params.key,
+      );
       return reply.status(204).send(null);
     },
   );
@@ -219,7 +228,7 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
     },
     async (request) =>
       service.setAttribute(
-        callerOf(deps, request),
+        writeContextOf(deps, request),
         ownerOf(routes, request),
         request.params.key,
         request.body.value,
@@ -239,7 +248,11 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
       },
     },
     async (request) =>
-      service.mergeAttributes(callerOf(deps, request), ownerOf(routes, request), request.body.attributes),
+      service.mergeAttributes(
+        writeContextOf(deps, request),
+        ownerOf(routes, request),
+        request.body.attributes,
+      ),
   );
   app.delete(
     `${base}/state/attributes/:key`,
@@ -252,7 +265,11 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
       },
     },
     async (request, reply) => {
-      await service.removeAttribute(callerOf(deps, request), ownerOf(routes, request), request.params.key);
+      await service.removeAttribute(
+        writeContextOf(deps, request),
+        ownerOf(routes, request),
+        request.params.key,
+      );
       return reply.status(204).send(null);
     },
   );

@@ -79,6 +79,15 @@ describe.each(owners)('$name tags', ({ create, base }) => {
     expect(all.json().details.field).toBe('tags');
   });
 
+  it('trims and lower-cases an encoded tag in the path', async () => {
+    const id = await create();
+    const added = await acme.request('PUT', `${base(id)}/state/tags/%20Caf%C3%A9%20VIP%20`);
+    expect(added.json()).toEqual({ tag: 'café vip' });
+    expect((await acme.request('DELETE', `${base(id)}/state/tags/CAF%C3%89%20VIP`)).statusCode).toBe(204);
+    expect((await acme.request('GET', `${base(id)}/state/tags`)).json().data).toEqual([]);
+    expect((await acme.request('PUT', `${base(id)}/state/tags/%20%20`)).json().details.field).toBe('tag');
+  });
+
   it('accepts a tag of 64 characters and refuses 65', async () => {
     const id = await create();
     expect((await acme.request('PUT', `${base(id)}/state/tags/${'x'.repeat(64)}`)).statusCode).toBe(201);
@@ -137,6 +146,12 @@ describe.each(owners)('$name counters', ({ create, base }) => {
       reset_after: '24h',
       last_reset_at: '2025-06-02T00:00:00.000Z',
     });
+    const resets = (await acme.request('GET', `${base(id)}/activity/state-history?key=daily`)).json().data;
+    expect(resets.map((e: Record<string, unknown>) => [e.operation, e.old_value, e.new_value])).toEqual([
+      ['set', '0', '3'],
+      ['auto_reset', '5', '0'],
+      ['set', null, '5'],
+    ]);
     const removed = await acme.request('PUT', `${base(id)}/state/counters/daily`, {
       value: '3',
       reset_after: '',
