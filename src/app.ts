@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
+import { ruleRoutes, ruleSchemas } from './modules/rules/index.js';
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
@@ -37,7 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerErrorHandlers(app);
   await registerOpenApi(app, deps.version);
-  for (const schema of [...programSchemas, ...participantSchemas]) app.addSchema(schema);
+  for (const schema of [...programSchemas, ...participantSchemas, ...ruleSchemas]) app.addSchema(schema);
   registerProbes(app, deps.db);
 
   await app.register(async (v1) => {
@@ -45,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
     await v1.register(participantRoutes, { ...routeDeps, stateReaders: [] });
+    await v1.register(ruleRoutes, routeDeps);
   });
   return app;
 }

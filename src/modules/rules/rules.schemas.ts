@@ -81,7 +81,7 @@ export const Action = Type.Object(
     level: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     target: Type.Optional(ActionTarget),
   },
-  { additionalProperties: false, $id: 'RuleAction' },
+  { additionalProperties: false },
 );
 export type Action = Static<typeof Action>;
 
@@ -99,18 +99,15 @@ export const BudgetInput = Type.Object(
 );
 export type BudgetInput = Static<typeof BudgetInput>;
 
-export const Budget = Type.Object(
-  {
-    asset_id: Uuid,
-    limit: Type.String(),
-    consumed: Type.String(),
-    schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
-    cron_expression: Type.Union([Type.String(), Type.Null()]),
-    interval: Type.Union([Type.String(), Type.Null()]),
-    next_reset_at: NullableTimestamp,
-  },
-  { $id: 'RuleBudget' },
-);
+export const Budget = Type.Object({
+  asset_id: Uuid,
+  limit: Type.String(),
+  consumed: Type.String(),
+  schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
+  cron_expression: Type.Union([Type.String(), Type.Null()]),
+  interval: Type.Union([Type.String(), Type.Null()]),
+  next_reset_at: NullableTimestamp,
+});
 export type Budget = Static<typeof Budget>;
 
 export const Rule = Type.Object(
@@ -120,13 +117,13 @@ export const Rule = Type.Object(
     name: Type.String(),
     description: Type.Union([Type.String(), Type.Null()]),
     condition: Type.String(),
-    actions: Type.Array(Type.Ref('RuleAction')),
+    actions: Type.Array(Action),
     order: Type.Integer(),
     status: RuleStatus,
     stop_after_match: Type.Boolean(),
     active_from: NullableTimestamp,
     active_to: NullableTimestamp,
-    budgets: Type.Array(Type.Ref('RuleBudget')),
+    budgets: Type.Array(Budget),
     created_at: Timestamp,
     updated_at: Timestamp,
     deleted_at: NullableTimestamp,
@@ -141,7 +138,7 @@ const Condition = Type.String({
   minLength: 1,
   description: `CEL that evaluates to bool; at most ${celExpressionBytesMax} bytes`,
 });
-const Actions = Type.Array(Type.Ref('RuleAction'), { minItems: 1, maxItems: actionsPerRuleMax });
+const Actions = Type.Array(Action, { minItems: 1, maxItems: actionsPerRuleMax });
 const Budgets = Type.Array(BudgetInput, { maxItems: budgetsPerRuleMax });
 const Order = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Lower runs first' });
 
@@ -232,6 +229,7 @@ export const ValidateResult = Type.Object({
   message: Type.String(),
   note: Type.Optional(Type.String()),
 });
+export type ValidateResult = Static<typeof ValidateResult>;
 
 export const ParticipantStateInput = Type.Object(
   {
