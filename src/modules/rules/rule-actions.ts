@@ -11,7 +11,7 @@ import {
   type CompiledExpression,
   compileExpression,
 } from './cel-environment.js';
-import { compareDecimals, isDecimalString, numberToDecimalString } from './decimal.js';
+import { isDecimalString, numberToDecimalString } from './decimal.js';
 import type { Action, ActionType } from './rules.schemas.js';
 import { parseDuration, resolveTimeReference } from './schedules.js';
 
@@ -258,10 +258,13 @@ function resolveNumber(source: NumberSource, field: string, bindings: CelBinding
   return numberToDecimalString(value);
 }
 
+/** A decimal string with a non-zero digit and no sign: cheaper than parsing on the hot path. */
+const positiveDecimalPattern = /^[0-9.]*[1-9][0-9.]*$/;
+
 function resolveAmount(source: NumberSource | undefined, bindings: CelBindings): string {
   if (source === undefined) throw invalidValue('amount is missing');
   const amount = resolveNumber(source, 'amount', bindings);
-  if (compareDecimals(amount, '0') <= 0) throw invalidValue(`amount must be positive, got ${amount}`);
+  if (!positiveDecimalPattern.test(amount)) throw invalidValue(`amount must be positive, got ${amount}`);
   return amount;
 }
 
