@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
-import { actionsPerRuleMax, rulesPerProgramMax } from '../../platform/limits.js';
+import {
+  actionsPerRuleMax,
+  budgetsPerRuleMax,
+  celExpressionBytesMax,
+  rulesPerProgramMax,
+} from '../../platform/limits.js';
 import { consumeRuleBudgets, evaluateRules, loadActiveRules } from './index.js';
 
 let t: TestApp;
@@ -208,6 +213,60 @@ describe('POST /v1/rules', () => {
   it('answers 401 without a key', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/v1/rules', payload: {} });
     expect(response.statusCode).toBe(401);
+  });
+});
+
+describe('limits', () => {
+  it(`accepts a condition of ${celExpressionBytesMax} bytes and refuses one more`, async () => {
+    const programId = await createProgram();
+    const padding = 'x'.repeat(celExpressionBytesMax - 'event.a == ""'.length);
+    await createRule(programId, { condition: `event.a == "${padding}"` });
+    const response = await acme.request(
+      'POST',
+      '/v1/rules',
+      ruleBody(programId, { condition: `event.a == "${padding}x"` }),
+    );
+    expect(response.statusCode).toBe(400);
+    expect(response.json().details.field).toBe('condition');
+  });
+
+  it(`accepts ${budgetsPerRuleMax} budgets and refuses ${budgetsPerRuleMax + 1}`, async () => {
+    const programId = await createProgram();
+    const budgets = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        asset_id: `0192b000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+        limit: '10',
+      }));
+    expect((await createRule(programId, { budgets: budgets(budgetsPerRuleMax) })).budgets).toHaveLength(
+      budgetsPerRuleMax,
+    );
+    const response = await acme.request(
+      'POST',
+      '/v1/rules',
+      ruleBody(programId, { budgets: budgets(budgetsPerRuleMax + 1) }),
+    );
+    expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'budgets' } });
+  });
+
+  it('pages rule history up to 100 a page, filtered by time', async () => {
+    const rule = await createRule(await createProgram());
+    for (let i = 0; i < 3; i += 1) await acme.request('PATCH', `/v1/rules/${rule.id}`, { name: `v${i}` });
+    expect((await acme.request('GET', `/v1/rules/${rule.id}/history?limit=100`)).json().data).toHaveLength(4);
+    expect((await acme.request('GET', `/v1/rules/${rule.id}/history?limit=101`)).statusCode).toBe(400);
+    const page = (await acme.request('GET', `/v1/rules/${rule.id}/history?limit=3`)).json();
+    expect(page.data.map((h: { snapshot: { name: string } }) => h.snapshot.name)).toEqual(['v2', 'v1', 'v0']);
+    const rest = (
+      await acme.request('GET', `/v1/rules/${rule.id}/history?limit=3&cursor=${page.pagination.next_cursor}`)
+    ).json();
+    expect(rest.data.map((h: { change_type: string }) => h.change_type)).toEqual(['created']);
+    const future = (
+      await acme.request('GET', `/v1/rules/${rule.id}/history?from=2999-01-01T00:00:00Z`)
+    ).json();
+    expect(future.data).toEqual([]);
+    const past = (await acme.request('GET', `/v1/rules/${rule.id}/history?to=2000-01-01T00:00:00Z`)).json();
+    expect(past.data).toEqual([]);
+    const ascending = (await acme.request('GET', `/v1/rules/${rule.id}/history?sort_dir=asc&limit=1`)).json();
+    expect(ascending.data[0].change_type).toBe('created');
   });
 });
 
