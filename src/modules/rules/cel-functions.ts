@@ -7,6 +7,7 @@ import {
   type CelMap,
   CelScalar,
   type CelValue,
+  celEnv,
   celFunc,
   celListConcat,
   isCelList,
@@ -128,24 +129,35 @@ function meteredConcatenation(): CelFunc[] {
   ];
 }
 
+/** A function that first charges the meter; over budget it fails, and the meter reports a timeout. */
+function metered(func: CelFunc, costOf: (target: CelValue | undefined, args: CelValue[]) => number): CelFunc {
+  const wrapped = Object.create(func) as CelFunc;
+  wrapped.call = (id, target, args) => {
+    if (!costMeter.charge(costOf(target, args))) return undefined;
+    return func.call(id, target, args);
+  };
+  return wrapped;
+}
+
 /**
  * String extension methods, each charged for the size of its inputs before it runs; `replace` is
  * charged for the largest result it could build, since chained replaces grow a string geometrically.
  */
 function meteredStrings(): CelFunc[] {
-  return strings.map((func) => {
-    const wrapped = Object.create(func) as CelFunc;
-    wrapped.call = (id, target, args) => {
+  return strings.map((func) =>
+    metered(func, (target, args) => {
       const sizes = args.map(sizeOf);
-      const cost =
-        func.name === 'replace'
-          ? sizeOf(target) * (1 + (sizes[1] ?? 0))
-          : sizes.reduce((sum, size) => sum + size, sizeOf(target));
-      if (!costMeter.charge(cost)) return undefined;
-      return func.call(id, target, args);
-    };
-    return wrapped;
-  });
+      if (func.name === 'replace') return sizeOf(target) * (1 + (sizes[1] ?? 0));
+      return sizes.reduce((sum, size) => sum + size, sizeOf(target));
+    }),
+  );
+}
+
+/** `matches` runs RE2 (linear in the text) but a long pattern multiplies the work: charge both. */
+function meteredMatches(): CelFunc[] {
+  return [...celEnv().funcs]
+    .filter((func) => func.name === 'matches')
+    .map((func) => metered(func, (target, args) => sizeOf(target) * Math.ceil(sizeOf(args[0]) / 32)));
 }
 
 function sizeOf(value: CelValue | undefined): number {
@@ -157,6 +169,7 @@ function sizeOf(value: CelValue | undefined): number {
 /** Every function Accrue exposes beyond the CEL standard library. */
 export const accrueFunctions: CelFunc[] = [
   ...meteredStrings(),
+  ...meteredMatches(),
   ...mixedArithmetic(),
   ...meteredConcatenation(),
   celFunc('get', [MAP, DYN, DYN], DYN, getOrDefault),

@@ -196,9 +196,13 @@ describe('evaluateRules', () => {
     const doubling = `[[1]]${'.map(x, x + x)'.repeat(25)}.size() > 0`;
     const strings = `["ab"]${'.map(s, s + s)'.repeat(25)}.size() > 0`;
     const replaced = `"abcdefgh"${'.replace("a", "aaaaaaaaaaaaaaaa")'.repeat(30)} == ""`;
-    for (const condition of [nested, doubling, strings, replaced]) {
+    const regex = `event.text.matches("${'(a|b)'.repeat(200)}")`;
+    for (const condition of [nested, doubling, strings, replaced, regex]) {
       const started = performance.now();
-      const [evaluation] = evaluateRules([rule(condition, [credit('1')])], input({}));
+      const [evaluation] = evaluateRules(
+        [rule(condition, [credit('1')])],
+        input({ text: 'a'.repeat(60_000) }),
+      );
       expect(evaluation).toMatchObject({ status: 'SKIPPED_TIMEOUT', reason: 'COST_LIMIT_EXCEEDED' });
       expect(performance.now() - started).toBeLessThan(1000);
     }
