@@ -16,7 +16,7 @@ import { describeStaticType, inferStaticType } from './cel-static-type.js';
 const environment = celEnv({ funcs: accrueFunctions });
 
 /** The variables of every expression. `now` is the event's event_timestamp, never the wall clock. */
-export const celVariableNames = ['event', 'participant', 'program', 'now'] as const;
+const celVariableNames = ['event', 'participant', 'program', 'now'] as const;
 
 /** Type names are identifiers too: `type(x) == int`. */
 const typeNames = ['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type'];

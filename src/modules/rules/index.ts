@@ -6,11 +6,6 @@
 // Evaluation is pure and returns actions as data: applying them (ledger postings, state changes)
 // belongs to the event processor, inside the event's transaction.
 export {
-  type CelBindings,
-  type CelOutcome,
-  celVariableNames,
-} from './cel-environment.js';
-export {
   type BudgetConsumption,
   type BudgetState,
   type EvaluableRule,

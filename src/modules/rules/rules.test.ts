@@ -553,3 +553,21 @@ describe('budgets', () => {
     });
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every rules route', async () => {
+    const document = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(
+      Object.keys(document.paths)
+        .filter((path) => path.startsWith('/v1/rules'))
+        .sort(),
+    ).toEqual([
+      '/v1/rules',
+      '/v1/rules/validate',
+      '/v1/rules/{id}',
+      '/v1/rules/{id}/history',
+      '/v1/rules/{id}/reset-budget',
+      '/v1/rules/{id}/simulate',
+    ]);
+  });
+});
