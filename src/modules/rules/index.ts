@@ -4,7 +4,9 @@
 // current_history_id, so an evaluation names the exact version that ran; ARCHIVED rules and rules
 // of archived programs are read-only; every expression is compiled and bounded before it is saved.
 // Evaluation is pure and returns actions as data: applying them (ledger postings, state changes)
-// belongs to the event processor, inside the event's transaction.
+// belongs to the event processor, inside the event's transaction; it stores the evaluations here
+// (recordRuleEvaluations) and GET /v1/events/{id} reads them back (listRuleEvaluations, schema
+// $ref 'RuleEvaluation').
 export {
   type BudgetConsumption,
   type BudgetState,
@@ -18,5 +20,7 @@ export {
   type RuleEvaluation,
 } from './evaluate-rules.js';
 export { financialActionTypes, type ResolvedAction, type ResolvedTarget } from './rule-actions.js';
+export { listRuleEvaluations, recordRuleEvaluations } from './rule-evaluations.service.js';
 export { ruleRoutes, ruleSchemas } from './rules.routes.js';
+export type { RuleEvaluationView } from './rules.schemas.js';
 export { consumeRuleBudgets, loadActiveRules } from './rules.service.js';

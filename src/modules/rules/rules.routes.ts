@@ -7,6 +7,7 @@ import {
   ListRulesQuery,
   ResetBudgetQuery,
   Rule,
+  RuleEvaluationView,
   RuleHistoryEntry,
   RuleHistoryQuery,
   SimulateBody,
@@ -153,4 +154,4 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   );
 };
 
-export const ruleSchemas = [Rule, RuleHistoryEntry];
+export const ruleSchemas = [Rule, RuleHistoryEntry, RuleEvaluationView];

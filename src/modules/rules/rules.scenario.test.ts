@@ -2,10 +2,19 @@
 // events with loadActiveRules + evaluateRules. Until the ledger and state modules are merged, a tiny
 // applier in this file stands in for them (balances per participant, tags, counters with a lazy
 // reset_after), so the test pins down what the evaluations ask the processor to do.
+
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import { addDecimals } from './decimal.js';
-import { evaluateRules, loadActiveRules, type ParticipantState, type ResolvedAction } from './index.js';
+import {
+  evaluateRules,
+  listRuleEvaluations,
+  loadActiveRules,
+  type ParticipantState,
+  type ResolvedAction,
+  recordRuleEvaluations,
+} from './index.js';
 import { parseDuration } from './schedules.js';
 
 let t: TestApp;
@@ -141,6 +150,7 @@ describe('a program with the common patterns', () => {
       ['2026-03-08T08:00:00Z', { type: 'daily_login' }],
     ];
     const matchedNames: string[][] = [];
+    const eventIds: string[] = [];
     const names = new Map(rules.map((rule, index) => [rule.id, index]));
     for (const [at, eventData] of script) {
       const eventTimestamp = new Date(at);
@@ -154,13 +164,56 @@ describe('a program with the common patterns', () => {
       matchedNames.push(
         evaluations.filter((e) => e.status === 'MATCHED').map((e) => String(names.get(e.rule_id))),
       );
-      for (const evaluation of evaluations)
+      for (const evaluation of evaluations) {
         for (const action of evaluation.actions) state.apply('ann', action, eventTimestamp);
+      }
+      const eventId = randomUUID();
+      eventIds.push(eventId);
+      await recordRuleEvaluations(
+        t.database.handle.db,
+        acme.organizationId,
+        eventId,
+        evaluations,
+        eventTimestamp,
+      );
     }
     expect(matchedNames).toEqual([['3', '4'], [], ['0'], ['1'], ['2'], ['5'], ['5'], ['5', '6'], ['5']]);
     expect(Object.fromEntries(state.balances)).toEqual({ ann: '738', bob: '1000' });
     expect([...(state.tags.get('ann') ?? [])]).toEqual(['welcome_bonus']);
     expect(state.view('ann', new Date('2026-03-08T08:00:00Z')).counters).toEqual({ streak: 1 });
+
+    // The dining purchase: the dining rule matched and stopped every later rule, hidden by default.
+    const db = t.database.handle.db;
+    const shown = await listRuleEvaluations(db, acme.organizationId, eventIds[2] ?? '', false);
+    expect(shown.map((e) => [e.status, e.reason])).toEqual([['MATCHED', null]]);
+    expect(shown[0]).toMatchObject({ rule_id: dining.id, actions: [{ type: 'CREDIT', amount: '100' }] });
+    const all = await listRuleEvaluations(db, acme.organizationId, eventIds[2] ?? '', true);
+    expect(all).toHaveLength(7);
+    expect(all[1]).toMatchObject({
+      status: 'SKIPPED',
+      reason: 'STOPPED_AFTER_MATCH',
+      stopped_by_rule_id: dining.id,
+    });
+    expect(await listRuleEvaluations(db, acme.organizationId, randomUUID(), true)).toEqual([]);
+    const login = await listRuleEvaluations(db, acme.organizationId, eventIds[5] ?? '', false);
+    expect(login.map((e) => e.status)).toEqual([
+      'NOT_MATCHED',
+      'NOT_MATCHED',
+      'NOT_MATCHED',
+      'NOT_MATCHED',
+      'NOT_MATCHED',
+      'MATCHED',
+      'NOT_MATCHED',
+    ]);
+    expect(login[5]?.actions).toEqual([
+      {
+        type: 'COUNTER',
+        key: 'streak',
+        value: '1',
+        reset_after: '48h',
+        target: { kind: 'event_participant' },
+      },
+    ]);
 
     const simulated = await acme.request('POST', `/v1/rules/${dining.id}/simulate`, {
       event: { type: 'purchase', category: 'dining', amount: 20 },

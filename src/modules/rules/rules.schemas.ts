@@ -280,3 +280,32 @@ export const SimulateResult = Type.Object({
 export type SimulateResult = Static<typeof SimulateResult>;
 
 export const ResetBudgetQuery = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
+
+/** A stored evaluation as GET /v1/events/{id} shows it (statuses and reasons: evaluate-rules.ts). */
+export const RuleEvaluationView = Type.Object(
+  {
+    rule_id: Uuid,
+    rule_history_id: Uuid,
+    status: Type.Enum(['MATCHED', 'NOT_MATCHED', 'SKIPPED', 'SKIPPED_ERROR', 'SKIPPED_TIMEOUT']),
+    reason: Type.Union([
+      Type.Enum([
+        'CONDITION_FALSE',
+        'MISSING_FIELD',
+        'OUTSIDE_TIME_WINDOW',
+        'BUDGET_EXCEEDED',
+        'STOPPED_AFTER_MATCH',
+        'EVALUATION_ERROR',
+        'COST_LIMIT_EXCEEDED',
+      ]),
+      Type.Null(),
+    ]),
+    message: Type.Union([Type.String(), Type.Null()]),
+    stopped_by_rule_id: Type.Union([Uuid, Type.Null()]),
+    actions: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      description: 'The resolved actions applied',
+    }),
+    evaluated_at: Timestamp,
+  },
+  { $id: 'RuleEvaluation' },
+);
+export type RuleEvaluationView = Static<typeof RuleEvaluationView>;

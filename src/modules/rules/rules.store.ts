@@ -49,11 +49,31 @@ export interface HistoryTable {
   snapshot: Record<string, unknown>;
 }
 
-type Tables = { rules: RuleTable; rule_budgets: BudgetTable; rule_history: HistoryTable };
+export interface EvaluationTable {
+  organization_id: string;
+  event_id: string;
+  position: number;
+  rule_id: string;
+  rule_history_id: string;
+  status: string;
+  reason: string | null;
+  message: string | null;
+  stopped_by_rule_id: string | null;
+  actions: unknown[];
+  evaluated_at: Date;
+}
+
+type Tables = {
+  rules: RuleTable;
+  rule_budgets: BudgetTable;
+  rule_history: HistoryTable;
+  rule_evaluations: EvaluationTable;
+};
 
 export type RuleRow = RuleTable;
 export type BudgetRow = BudgetTable;
 export type HistoryRow = HistoryTable;
+export type EvaluationRow = EvaluationTable;
 
 const tables = (db: Database) => db.withTables<Tables>();
 
@@ -250,4 +270,27 @@ export async function listHistory(
     .orderBy('id', filter.sortDir)
     .limit(filter.limit + 1)
     .execute();
+}
+
+export async function insertEvaluations(db: Database, rows: EvaluationRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tables(db)
+    .insertInto('rule_evaluations')
+    .values(rows.map((row) => ({ ...row, actions: asJson(row.actions) })))
+    .execute();
+}
+
+export async function listEvaluations(
+  db: Database,
+  organizationId: string,
+  eventId: string,
+  statuses: string[] | undefined,
+): Promise<EvaluationRow[]> {
+  let query = tables(db)
+    .selectFrom('rule_evaluations')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('event_id', '=', eventId);
+  if (statuses) query = query.where('status', 'in', statuses);
+  return query.orderBy('position').execute();
 }

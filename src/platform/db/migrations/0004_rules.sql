@@ -64,3 +64,23 @@ create table rule_history (
   foreign key (organization_id, rule_id) references rules (organization_id, id)
 );
 create index rule_history_by_rule on rule_history (organization_id, rule_id, changed_at, id);
+
+-- One row per rule per processed event: what ran (the exact version), with what outcome and why.
+-- event_id references the events table of the events module; its foreign key is added with it.
+create table rule_evaluations (
+  organization_id uuid not null,
+  event_id uuid not null,
+  position integer not null check (position >= 0),
+  rule_id uuid not null,
+  rule_history_id uuid not null,
+  status text not null check (status in ('MATCHED', 'NOT_MATCHED', 'SKIPPED', 'SKIPPED_ERROR', 'SKIPPED_TIMEOUT')),
+  reason text check (reason in ('CONDITION_FALSE', 'MISSING_FIELD', 'OUTSIDE_TIME_WINDOW', 'BUDGET_EXCEEDED',
+    'STOPPED_AFTER_MATCH', 'EVALUATION_ERROR', 'COST_LIMIT_EXCEEDED')),
+  message text check (length(message) <= 1000),
+  stopped_by_rule_id uuid,
+  actions jsonb not null default '[]' check (jsonb_typeof(actions) = 'array'),
+  evaluated_at timestamptz not null,
+  primary key (organization_id, event_id, position),
+  foreign key (organization_id, rule_id) references rules (organization_id, id),
+  check ((status = 'MATCHED') = (reason is null))
+);
