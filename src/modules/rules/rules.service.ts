@@ -91,7 +91,26 @@ const orderConflict = () =>
     reason: 'conflict',
   });
 
+/** Concurrent creates with an automatic order can pick the same one; each round one wins, the rest retry. */
+const autoOrderAttemptsMax = 5;
+
 export async function createRule(
+  db: Database,
+  clock: Clock,
+  caller: Caller,
+  body: CreateRuleBody,
+): Promise<Rule> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await insertNewRule(db, clock, caller, body);
+    } catch (error) {
+      if (!isUniqueViolation(error, 'rules_active_order')) throw error;
+      if (body.order !== undefined || attempt >= autoOrderAttemptsMax) throw orderConflict();
+    }
+  }
+}
+
+async function insertNewRule(
   db: Database,
   clock: Clock,
   caller: Caller,
@@ -104,45 +123,40 @@ export async function createRule(
   checkWindow(activeFrom, activeTo);
   const now = clock();
   const organizationId = caller.organizationId;
-  try {
-    return await withTransaction(db, async (trx) => {
-      await findWritableProgram(trx, organizationId, body.program_id);
-      const live = await store.countLiveRules(trx, organizationId, body.program_id);
-      if (live >= rulesPerProgramMax) {
-        throw new DomainError(
-          'conflict',
-          `a program has at most ${rulesPerProgramMax} rules that are not archived`,
-        );
-      }
-      const row: RuleRow = {
-        organization_id: organizationId,
-        id: newId(),
-        program_id: body.program_id,
-        name: body.name,
-        description: body.description ?? null,
-        condition: body.condition,
-        actions: body.actions,
-        order: body.order ?? (await store.findMaxOrder(trx, organizationId, body.program_id)) + 10,
-        status: body.status ?? 'ACTIVE',
-        stop_after_match: body.stop_after_match ?? false,
-        active_from: activeFrom,
-        active_to: activeTo,
-        current_history_id: newId(),
-        created_at: now,
-        updated_at: now,
-        deleted_at: null,
-      };
-      await store.insertRule(trx, row);
-      const budgets = toBudgetRows(organizationId, row.id, body.budgets ?? [], [], now);
-      await store.replaceBudgets(trx, organizationId, row.id, budgets);
-      const rule = toRule(row, budgets, now);
-      await recordHistory(trx, caller, row, 'created', diff({}, rule), rule, now);
-      return rule;
-    });
-  } catch (error) {
-    if (isUniqueViolation(error, 'rules_active_order')) throw orderConflict();
-    throw error;
-  }
+  return withTransaction(db, async (trx) => {
+    await findWritableProgram(trx, organizationId, body.program_id);
+    const live = await store.countLiveRules(trx, organizationId, body.program_id);
+    if (live >= rulesPerProgramMax) {
+      throw new DomainError(
+        'conflict',
+        `a program has at most ${rulesPerProgramMax} rules that are not archived`,
+      );
+    }
+    const row: RuleRow = {
+      organization_id: organizationId,
+      id: newId(),
+      program_id: body.program_id,
+      name: body.name,
+      description: body.description ?? null,
+      condition: body.condition,
+      actions: body.actions,
+      order: body.order ?? (await store.findMaxOrder(trx, organizationId, body.program_id)) + 10,
+      status: body.status ?? 'ACTIVE',
+      stop_after_match: body.stop_after_match ?? false,
+      active_from: activeFrom,
+      active_to: activeTo,
+      current_history_id: newId(),
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    };
+    await store.insertRule(trx, row);
+    const budgets = toBudgetRows(organizationId, row.id, body.budgets ?? [], [], now);
+    await store.replaceBudgets(trx, organizationId, row.id, budgets);
+    const rule = toRule(row, budgets, now);
+    await recordHistory(trx, caller, row, 'created', diff({}, rule), rule, now);
+    return rule;
+  });
 }
 
 async function recordHistory(

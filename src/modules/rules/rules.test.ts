@@ -77,6 +77,17 @@ describe('POST /v1/rules', () => {
     await createRule(otherProgram, { order: 100 });
   });
 
+  it('gives concurrent creates without an order distinct orders', async () => {
+    const programId = await createProgram();
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        acme.request('POST', '/v1/rules', ruleBody(programId, { name: `c${i}` })),
+      ),
+    );
+    expect(responses.map((r) => r.statusCode)).toEqual([201, 201, 201, 201]);
+    expect(new Set(responses.map((r) => r.json().order)).size).toBe(4);
+  });
+
   it('refuses a condition that does not parse or type as bool, pointing at the position', async () => {
     const programId = await createProgram();
     const cases: [string, RegExp][] = [
