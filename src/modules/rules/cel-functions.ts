@@ -166,10 +166,29 @@ function sizeOf(value: CelValue | undefined): number {
   return 1;
 }
 
+/**
+ * `timestamp("2026-09-01")`: a bare date means midnight UTC, as in Scrip's own examples; standard CEL
+ * accepts only full RFC 3339 timestamps. Everything else goes to the standard conversion unchanged.
+ */
+function dateFriendlyTimestamp(): CelFunc[] {
+  return [...celEnv().funcs]
+    .filter((func) => func.name === 'timestamp' && func.arguments[0] === STRING)
+    .map((func) => {
+      const wrapped = Object.create(func) as CelFunc;
+      wrapped.call = (id, target, args) => {
+        const [text] = args;
+        const isDate = typeof text === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(text);
+        return func.call(id, target, isDate ? [`${text}T00:00:00Z`] : args);
+      };
+      return wrapped;
+    });
+}
+
 /** Every function Accrue exposes beyond the CEL standard library. */
 export const accrueFunctions: CelFunc[] = [
   ...meteredStrings(),
   ...meteredMatches(),
+  ...dateFriendlyTimestamp(),
   ...mixedArithmetic(),
   ...meteredConcatenation(),
   celFunc('get', [MAP, DYN, DYN], DYN, getOrDefault),

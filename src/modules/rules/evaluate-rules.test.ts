@@ -111,6 +111,11 @@ describe('evaluateRules', () => {
       credit('1'),
     ]);
     expect(evaluateRules([r], input({}))[0]?.status).toBe('MATCHED');
+    const dateOnly = rule(
+      'now() < timestamp("2026-09-01") && timestamp("2026-09-01") == timestamp("2026-09-01T00:00:00Z")',
+      [credit('1')],
+    );
+    expect(evaluateRules([dateOnly], input({}))[0]?.status).toBe('MATCHED');
     const later = input({}, { eventTimestamp: new Date('2026-10-01T00:00:00Z') });
     expect(evaluateRules([r], later)[0]?.status).toBe('NOT_MATCHED');
   });
