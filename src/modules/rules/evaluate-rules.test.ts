@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../platform/errors.js';
 import { compileRule, type RuleVersion } from './compile-rule.js';
 import { type BudgetState, type EvaluationInput, evaluateRules } from './evaluate-rules.js';
+import { amountScaleFailure } from './rule-actions.js';
 import type { Action } from './rules.schemas.js';
 
 const points = '0192b000-0000-7000-8000-000000000001';
@@ -298,6 +299,22 @@ describe('evaluateRules', () => {
       { type: 'BROADCAST', event_name: 'flash_sale', payload: {} },
       expect.objectContaining({ amount: '500', target: { kind: 'external_id', external_id: 'alice' } }),
     ]);
+  });
+
+  it('tells the processor when an amount has more decimals than the asset scale', () => {
+    const [evaluation] = evaluateRules(
+      [rule('true', [credit('0.1 * 3'), credit('round(0.1 * 3, 2)'), credit('2.50')])],
+      input({}),
+    );
+    const [unrounded, rounded, trailingZero] = evaluation?.actions ?? [];
+    expect(unrounded && amountScaleFailure(unrounded, 2)).toBe(
+      'action CREDIT failed: amount exceeds asset scale',
+    );
+    expect(rounded && amountScaleFailure(rounded, 2)).toBeUndefined();
+    expect(trailingZero && amountScaleFailure(trailingZero, 1)).toBeUndefined();
+    expect(trailingZero && amountScaleFailure(trailingZero, 0)).toBe(
+      'action CREDIT failed: amount exceeds asset scale',
+    );
   });
 
   it('keeps static decimal amounts exact and refuses bad actions at compile time', () => {

@@ -19,7 +19,12 @@ export {
   type ProgramState,
   type RuleEvaluation,
 } from './evaluate-rules.js';
-export { financialActionTypes, type ResolvedAction, type ResolvedTarget } from './rule-actions.js';
+export {
+  amountScaleFailure,
+  financialActionTypes,
+  type ResolvedAction,
+  type ResolvedTarget,
+} from './rule-actions.js';
 export { listRuleEvaluations, recordRuleEvaluations } from './rule-evaluations.service.js';
 export { ruleRoutes, ruleSchemas } from './rules.routes.js';
 export type { RuleEvaluationView } from './rules.schemas.js';

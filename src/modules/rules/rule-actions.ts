@@ -400,3 +400,15 @@ function resolveStateAction(
       return { type: 'BROADCAST', event_name: action.event_name ?? '', payload: action.payload ?? {} };
   }
 }
+
+/**
+ * The processor's check before it posts a resolved amount: an amount with more decimals than the
+ * asset's scale fails the event (ARCHITECTURE.md), with this message; trailing zeros do not count.
+ * Rules use round() to avoid it.
+ */
+export function amountScaleFailure(action: ResolvedAction, assetScale: number): string | undefined {
+  const amount = 'amount' in action ? action.amount : null;
+  if (amount === null) return undefined;
+  const decimals = amount.split('.')[1]?.replace(/0+$/, '').length ?? 0;
+  return decimals > assetScale ? `action ${action.type} failed: amount exceeds asset scale` : undefined;
+}
