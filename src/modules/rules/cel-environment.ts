@@ -216,7 +216,8 @@ function refuse(message: string, expr: Expr, locate: Locate): never {
   throw new CelCompileError(message, line, column);
 }
 
-const missingFieldPattern = /^(field|key) not found|^no such (key|field)/;
+/** Reading a field, key or list element that is not there: the condition is false, not an error. */
+const missingFieldPattern = /^(field|key) not found|^no such (key|field)|^index -?\d+ out of bounds/;
 
 function classify(result: CelResult): CelOutcome {
   if (costMeter.exceeded) return { kind: 'timeout', message: 'evaluation cost limit exceeded' };

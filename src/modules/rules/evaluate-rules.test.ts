@@ -85,6 +85,8 @@ describe('evaluateRules', () => {
     );
     expect(direct).toMatchObject({ status: 'NOT_MATCHED', reason: 'MISSING_FIELD' });
     expect(indexed).toMatchObject({ status: 'NOT_MATCHED', reason: 'MISSING_FIELD' });
+    const [element] = evaluateRules([rule('event.items[0].sku == "x"', [credit('1')])], input({ items: [] }));
+    expect(element).toMatchObject({ status: 'NOT_MATCHED', reason: 'MISSING_FIELD' });
     const [guarded] = evaluateRules(
       [rule('has(event.referrer_id) && event.referrer_id != ""', [credit('1')])],
       input({ type: 'signup' }),
