@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../platform/errors.js';
+import { celNestingDepthMax, rulePayloadBytesMax } from '../../platform/limits.js';
+import { compileExpression } from './cel-environment.js';
 import { compileRule, type RuleVersion } from './compile-rule.js';
 import { type BudgetState, type EvaluationInput, evaluateRules } from './evaluate-rules.js';
 import { amountScaleFailure } from './rule-actions.js';
@@ -301,6 +303,23 @@ describe('evaluateRules', () => {
       { type: 'BROADCAST', event_name: 'flash_sale', payload: {} },
       expect.objectContaining({ amount: '500', target: { kind: 'external_id', external_id: 'alice' } }),
     ]);
+  });
+
+  it(`accepts nesting ${celNestingDepthMax} deep and refuses one level more`, () => {
+    const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+    expect(() => compileExpression(nested(celNestingDepthMax), 'value')).not.toThrow();
+    expect(() => compileExpression(nested(celNestingDepthMax + 1), 'value')).toThrow(/nested more than 64/);
+  });
+
+  it(`accepts an action payload of ${rulePayloadBytesMax} bytes of JSON and refuses one more`, () => {
+    const payload = (bytes: number) => ({ p: 'x'.repeat(bytes - '{"p":""}'.length) });
+    const schedule = (bytes: number): Action => ({
+      type: 'BROADCAST',
+      event_name: 'e',
+      payload: payload(bytes),
+    });
+    expect(() => rule('true', [schedule(rulePayloadBytesMax)])).not.toThrow();
+    expect(() => rule('true', [schedule(rulePayloadBytesMax + 1)])).toThrow(/actions\[0\]\.payload/);
   });
 
   it('tells the processor when an amount has more decimals than the asset scale', () => {
