@@ -8,6 +8,7 @@ import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } fro
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
+import { ruleRoutes, ruleSchemas } from './modules/rules/index.js';
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
@@ -47,6 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...assetSchemas,
     ...participantSchemas,
     ...ledgerSchemas,
+    ...ruleSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -64,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(participantRoutes, { ...routeDeps, stateReaders: [readParticipantBalances] });
     await v1.register(ledgerRoutes, routeDeps);
     await v1.register(stateRoutes, routeDeps);
+    await v1.register(ruleRoutes, routeDeps);
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });
   return app;

@@ -80,3 +80,20 @@ export const attributesPerProgramMax = 100;
 /** State history pages: the Scrip reference caps this listing lower than the others. */
 export const stateHistoryPageSizeDefault = 50;
 export const stateHistoryPageSizeMax = 100;
+/**
+ * Rules are user code run on every event. Expressions are bounded in length (parse time and memory)
+ * and in the work one evaluation may do: loop iterations plus the size of strings and lists that
+ * concatenation builds, and a wall-clock ceiling, so a hostile rule cannot stall a worker.
+ */
+export const celExpressionBytesMax = 4096;
+export const celNestingDepthMax = 64;
+export const celEvaluationCostMax = 100_000;
+export const celEvaluationTimeMaxMs = 20;
+/** Compiled expressions kept in memory; a miss only costs a recompile. */
+export const celCompiledCacheSizeMax = 10_000;
+
+/** Rules: bounded so that evaluating one program's rules stays far inside the per-event budget. */
+export const rulesPerProgramMax = 100;
+export const actionsPerRuleMax = 20;
+export const budgetsPerRuleMax = 10;
+export const rulePayloadBytesMax = 8192;

@@ -36,6 +36,14 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     await tenant.request('PUT', `${owner}/state/counters/visits`, { value: '3' });
     await tenant.request('PUT', `${owner}/state/attributes/plan`, { value: 'gold' });
   }
+  const rule = (
+    await tenant.request('POST', '/v1/rules', {
+      program_id: program.id,
+      name: 'Fixture rule',
+      condition: 'event.amount > 10',
+      actions: [{ type: 'CREDIT', asset_id: asset.id, amount: 'event.amount' }],
+    })
+  ).json();
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
   return {
     programs: program.id,
@@ -43,6 +51,7 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     assets: asset.id,
     'journal-entries': entry.id,
     logs: log.id,
+    rules: rule.id,
     tags: 'fixture',
     counters: 'visits',
     attributes: 'plan',

@@ -4,7 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../harness.js';
 import { createFixtures, type Fixtures, pathValues } from './fixtures.js';
-import { exampleOf, fillPath, loadOperations, type Operation } from './openapi-walk.js';
+import {
+  exampleOf,
+  fillPath,
+  type JsonSchema,
+  loadOperations,
+  type Operation,
+  resolve,
+} from './openapi-walk.js';
 
 let t: TestApp;
 let owner: Tenant;
@@ -34,6 +41,16 @@ function requiredValue(operation: Operation, name: string): string {
   return owned ?? String(exampleOf(operation.query[name] ?? {}, doc));
 }
 
+/** A minimal valid body, with at least one field (a PATCH of nothing is refused before any lookup). */
+function nonEmptyExample(schema: JsonSchema): unknown {
+  const example = exampleOf(schema, doc);
+  const resolved = resolve(schema, doc);
+  const [first] = Object.entries(resolved.properties ?? {});
+  if (typeof example !== 'object' || example === null || Object.keys(example).length > 0 || !first)
+    return example;
+  return { [first[0]]: exampleOf(first[1], doc) };
+}
+
 describe('tenant isolation on every route', () => {
   // Lists first: the intruder's own request log will later hold the paths it probed.
   it("never lists another organization's rows", async () => {
@@ -52,7 +69,7 @@ describe('tenant isolation on every route', () => {
         .map((name) => `${name}=${encodeURIComponent(requiredValue(operation, name))}`)
         .join('&');
       const url = `${fillPath(operation.path, pathValues(operation.path, fixtures))}${query ? `?${query}` : ''}`;
-      const body = operation.body === undefined ? undefined : exampleOf(operation.body, doc);
+      const body = operation.body === undefined ? undefined : nonEmptyExample(operation.body);
       const response = await intruder.request(operation.method, url, body);
       expect(response.statusCode, `${operation.method} ${operation.path}`).toBe(404);
       expect(response.json().code).toBe('not_found');

@@ -1,0 +1,200 @@
+// The functions Accrue adds to standard CEL, and the cost meter that bounds an evaluation.
+// Pure: no I/O. Evaluation is synchronous, so one meter per process is enough: it is reset before
+// each evaluation and read right after it.
+import {
+  type CelFunc,
+  type CelList,
+  type CelMap,
+  CelScalar,
+  type CelValue,
+  celEnv,
+  celFunc,
+  celListConcat,
+  isCelList,
+  isCelMap,
+  listType,
+  mapType,
+} from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
+import { celEvaluationCostMax, celEvaluationTimeMaxMs } from '../../platform/limits.js';
+
+const { BOOL, DOUBLE, DYN, INT, STRING } = CelScalar;
+const LIST = listType(DYN);
+const MAP = mapType(DYN, DYN);
+
+/** Counts work done by one evaluation: loop iterations and the size of what concatenation builds. */
+class CostMeter {
+  private spent = 0;
+  private deadlineMs = 0;
+  exceeded = false;
+
+  reset(): void {
+    this.spent = 0;
+    this.exceeded = false;
+    this.deadlineMs = performance.now() + celEvaluationTimeMaxMs;
+  }
+
+  /** Charges `units`; false once the budget (cost or wall time) is gone. */
+  charge(units: number): boolean {
+    if (this.exceeded) return false;
+    this.spent += units;
+    // The clock is read only now and then: it costs more than the counting itself.
+    if (
+      this.spent > celEvaluationCostMax ||
+      ((this.spent & 0x3ff) === 0 && performance.now() > this.deadlineMs)
+    ) {
+      this.exceeded = true;
+    }
+    return !this.exceeded;
+  }
+}
+
+export const costMeter = new CostMeter();
+
+/** The name of the internal tick the compiler inserts into every macro loop condition. */
+export const loopTickFunction = '@accrue_tick';
+
+const costExceeded = 'evaluation cost limit exceeded';
+
+function chargeOrThrow(units: number): void {
+  if (!costMeter.charge(units)) throw new Error(costExceeded);
+}
+
+function listSize(list: CelList): number {
+  return list.size;
+}
+
+/** `round(x, digits)`: half away from zero, on the decimal representation, so 1.005 rounds to 1.01. */
+export function roundHalfAwayFromZero(value: number, digits: number): number {
+  if (!Number.isFinite(value)) return value;
+  if (!Number.isInteger(digits) || digits < 0 || digits > 15) throw new Error('round: digits must be 0-15');
+  const magnitude = Math.abs(value);
+  const shifted = Math.round(Number(`${magnitude}e${digits}`));
+  return Math.sign(value) * Number(`${shifted}e-${digits}`);
+}
+
+function listItems(value: CelValue): CelValue[] {
+  if (!isCelList(value)) throw new Error('expected a list');
+  return [...value];
+}
+
+function setKey(value: CelValue): unknown {
+  // Numbers compare by value across int and double, as CEL equality does.
+  return typeof value === 'bigint' ? Number(value) : value;
+}
+
+function setsContains(list: CelList, items: CelList): boolean {
+  chargeOrThrow(listSize(list) + listSize(items));
+  const present = new Set(listItems(list).map(setKey));
+  return listItems(items).every((item) => present.has(setKey(item)));
+}
+
+function setsIntersects(list: CelList, items: CelList): boolean {
+  chargeOrThrow(listSize(list) + listSize(items));
+  const present = new Set(listItems(list).map(setKey));
+  return listItems(items).some((item) => present.has(setKey(item)));
+}
+
+function getOrDefault(map: CelMap, key: CelValue, fallback: CelValue): CelValue {
+  if (!isCelMap(map)) throw new Error('get: expected a map');
+  if (typeof key !== 'string' && typeof key !== 'bigint' && typeof key !== 'boolean') return fallback;
+  return map.get(key) ?? fallback;
+}
+
+/** Mixed int/double arithmetic: JSON numbers arrive as doubles, so `event.amount * 10` must work. */
+function mixedArithmetic(): CelFunc[] {
+  const operators: [string, (l: number, r: number) => number][] = [
+    ['_+_', (l, r) => l + r],
+    ['_-_', (l, r) => l - r],
+    ['_*_', (l, r) => l * r],
+    ['_/_', (l, r) => l / r],
+  ];
+  return operators.flatMap(([name, apply]) => [
+    celFunc(name, [DOUBLE, INT], DOUBLE, (l, r) => apply(l, Number(r))),
+    celFunc(name, [INT, DOUBLE], DOUBLE, (l, r) => apply(Number(l), r)),
+  ]);
+}
+
+/** Concatenation replaced by metered versions: their result size is what hostile expressions grow. */
+function meteredConcatenation(): CelFunc[] {
+  return [
+    celFunc('_+_', [STRING, STRING], STRING, (l, r) => {
+      chargeOrThrow(l.length + r.length);
+      return l + r;
+    }),
+    celFunc('_+_', [LIST, LIST], LIST, (l, r) => {
+      chargeOrThrow(listSize(l) + listSize(r));
+      return celListConcat(l, r);
+    }),
+  ];
+}
+
+/** A function that first charges the meter; over budget it fails, and the meter reports a timeout. */
+function metered(func: CelFunc, costOf: (target: CelValue | undefined, args: CelValue[]) => number): CelFunc {
+  const wrapped = Object.create(func) as CelFunc;
+  wrapped.call = (id, target, args) => {
+    if (!costMeter.charge(costOf(target, args))) return undefined;
+    return func.call(id, target, args);
+  };
+  return wrapped;
+}
+
+/**
+ * String extension methods, each charged for the size of its inputs before it runs; `replace` is
+ * charged for the largest result it could build, since chained replaces grow a string geometrically.
+ */
+function meteredStrings(): CelFunc[] {
+  return strings.map((func) =>
+    metered(func, (target, args) => {
+      const sizes = args.map(sizeOf);
+      if (func.name === 'replace') return sizeOf(target) * (1 + (sizes[1] ?? 0));
+      return sizes.reduce((sum, size) => sum + size, sizeOf(target));
+    }),
+  );
+}
+
+/** `matches` runs RE2 (linear in the text) but a long pattern multiplies the work: charge both. */
+function meteredMatches(): CelFunc[] {
+  return [...celEnv().funcs]
+    .filter((func) => func.name === 'matches')
+    .map((func) => metered(func, (target, args) => sizeOf(target) * Math.ceil(sizeOf(args[0]) / 32)));
+}
+
+function sizeOf(value: CelValue | undefined): number {
+  if (typeof value === 'string') return value.length;
+  if (isCelList(value)) return value.size;
+  return 1;
+}
+
+/**
+ * `timestamp("2026-09-01")`: a bare date means midnight UTC, as in Scrip's own examples; standard CEL
+ * accepts only full RFC 3339 timestamps. Everything else goes to the standard conversion unchanged.
+ */
+function dateFriendlyTimestamp(): CelFunc[] {
+  return [...celEnv().funcs]
+    .filter((func) => func.name === 'timestamp' && func.arguments[0] === STRING)
+    .map((func) => {
+      const wrapped = Object.create(func) as CelFunc;
+      wrapped.call = (id, target, args) => {
+        const [text] = args;
+        const isDate = typeof text === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(text);
+        return func.call(id, target, isDate ? [`${text}T00:00:00Z`] : args);
+      };
+      return wrapped;
+    });
+}
+
+/** Every function Accrue exposes beyond the CEL standard library. */
+export const accrueFunctions: CelFunc[] = [
+  ...meteredStrings(),
+  ...meteredMatches(),
+  ...dateFriendlyTimestamp(),
+  ...mixedArithmetic(),
+  ...meteredConcatenation(),
+  celFunc('get', [MAP, DYN, DYN], DYN, getOrDefault),
+  celFunc('round', [DOUBLE, INT], DOUBLE, (x, digits) => roundHalfAwayFromZero(x, Number(digits))),
+  celFunc('round', [INT, INT], DOUBLE, (x, digits) => roundHalfAwayFromZero(Number(x), Number(digits))),
+  celFunc('sets.contains', [LIST, LIST], BOOL, setsContains),
+  celFunc('sets.intersects', [LIST, LIST], BOOL, setsIntersects),
+  celFunc(loopTickFunction, [], BOOL, () => costMeter.charge(1)),
+];

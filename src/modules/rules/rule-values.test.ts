@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { roundHalfAwayFromZero } from './cel-functions.js';
+import { addDecimals, compareDecimals, numberToDecimalString } from './decimal.js';
+import {
+  nextBudgetReset,
+  nextCronTime,
+  parseCron,
+  parseDuration,
+  resolveTimeReference,
+} from './schedules.js';
+
+describe('round', () => {
+  it('rounds half away from zero on the decimal value', () => {
+    expect(roundHalfAwayFromZero(1.005, 2)).toBe(1.01);
+    expect(roundHalfAwayFromZero(2.5, 0)).toBe(3);
+    expect(roundHalfAwayFromZero(-2.5, 0)).toBe(-3);
+    expect(roundHalfAwayFromZero(12.3456, 3)).toBe(12.346);
+    expect(() => roundHalfAwayFromZero(1, 16)).toThrow(/digits/);
+  });
+});
+
+describe('decimals', () => {
+  it('formats CEL numbers as plain decimals and compares and adds exactly', () => {
+    expect(numberToDecimalString(0.1 * 3)).toBe('0.30000000000000004');
+    expect(numberToDecimalString(1e21)).toBe('1000000000000000000000');
+    expect(numberToDecimalString(1.5e-7)).toBe('0.00000015');
+    expect(numberToDecimalString(-0)).toBe('0');
+    expect(numberToDecimalString(12n)).toBe('12');
+    expect(() => numberToDecimalString(Number.NaN)).toThrow();
+    expect(compareDecimals('10.00', '10')).toBe(0);
+    expect(compareDecimals('9.999', '10')).toBe(-1);
+    expect(addDecimals('4500.00', '0.5')).toBe('4500.50');
+    expect(addDecimals('-1', '0.25')).toBe('-0.75');
+  });
+});
+
+describe('schedules', () => {
+  it('parses Go-style durations and time references', () => {
+    expect(parseDuration('720h')).toBe(720 * 3_600_000);
+    expect(parseDuration('1h30m')).toBe(90 * 60_000);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('3d')).toBeUndefined();
+    const from = new Date('2026-01-01T00:00:00Z');
+    expect(resolveTimeReference('24h', from)).toEqual(new Date('2026-01-02T00:00:00Z'));
+    expect(resolveTimeReference('2026-06-01T00:00:00Z', from)).toEqual(new Date('2026-06-01T00:00:00Z'));
+    expect(resolveTimeReference('next week', from)).toBeUndefined();
+  });
+
+  it('finds the next cron time in UTC, with lists, ranges, steps and either-day matching', () => {
+    const after = new Date('2026-03-15T10:20:30Z');
+    expect(nextCronTime(parseCron('0 0 1 * *'), after)).toEqual(new Date('2026-04-01T00:00:00Z'));
+    expect(nextCronTime(parseCron('*/15 * * * *'), after)).toEqual(new Date('2026-03-15T10:30:00Z'));
+    expect(nextCronTime(parseCron('0 9 * * 1-5'), after)).toEqual(new Date('2026-03-16T09:00:00Z'));
+    expect(nextCronTime(parseCron('0 0 13 * 5'), after)).toEqual(new Date('2026-03-20T00:00:00Z'));
+    expect(nextCronTime(parseCron('0 0 30 2 *'), after)).toBeUndefined();
+    expect(() => parseCron('0 0 * *')).toThrow(/five fields/);
+    expect(() => parseCron('60 * * * *')).toThrow(/out of range/);
+  });
+
+  it('computes the next budget reset: none for lifetime budgets', () => {
+    const after = new Date('2026-03-15T10:00:00Z');
+    expect(nextBudgetReset({ schedule_type: null, cron_expression: null, interval: null }, after)).toBeNull();
+    expect(
+      nextBudgetReset({ schedule_type: 'INTERVAL', cron_expression: null, interval: '24h' }, after),
+    ).toEqual(new Date('2026-03-16T10:00:00Z'));
+  });
+});

@@ -1,0 +1,157 @@
+import { Type } from 'typebox';
+import type { RoutePlugin } from '../../platform/http/route-deps.js';
+import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import {
+  Budget,
+  CreateRuleBody,
+  ListRulesQuery,
+  ResetBudgetQuery,
+  Rule,
+  RuleEvaluationView,
+  RuleHistoryEntry,
+  RuleHistoryQuery,
+  SimulateBody,
+  SimulateResult,
+  UpdateRuleBody,
+  ValidateBody,
+  ValidateResult,
+} from './rules.schemas.js';
+import * as service from './rules.service.js';
+
+const tags = ['Rules'];
+
+export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
+  app.post(
+    '/v1/rules',
+    {
+      schema: {
+        tags,
+        summary: 'Create a rule',
+        description:
+          "An omitted order becomes the program's highest order + 10. The condition and every CEL-valued " +
+          'action field are compiled now; a refused expression answers 400 naming the field and position.',
+        body: CreateRuleBody,
+        response: { 201: Type.Ref('Rule'), ...errorResponses('not_found', 'conflict') },
+      },
+    },
+    async (request, reply) => {
+      const rule = await service.createRule(db, clock, request.caller, request.body);
+      return reply.status(201).send(rule);
+    },
+  );
+
+  app.get(
+    '/v1/rules',
+    {
+      schema: {
+        tags,
+        summary: 'List rules',
+        description:
+          'In evaluation order (ascending order) unless sort_by says otherwise; archived rules are left out unless asked for.',
+        querystring: ListRulesQuery,
+        response: { 200: Page(Type.Ref('Rule')), ...errorResponses('invalid_cursor') },
+      },
+    },
+    async (request) => service.listRules(db, clock, request.caller.organizationId, request.query),
+  );
+
+  app.post(
+    '/v1/rules/validate',
+    {
+      schema: {
+        tags,
+        summary: 'Validate a CEL condition',
+        body: ValidateBody,
+        response: { 200: ValidateResult, ...errorResponses() },
+      },
+    },
+    async (request) => service.validateCondition(request.body.condition),
+  );
+
+  app.get(
+    '/v1/rules/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a rule, with the live state of its budgets',
+        params: IdParams,
+        response: { 200: Type.Ref('Rule'), ...errorResponses('not_found') },
+      },
+    },
+    async (request) => service.getRule(db, clock, request.caller.organizationId, request.params.id),
+  );
+
+  app.patch(
+    '/v1/rules/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Update a rule',
+        description:
+          'Partial. budgets replaces the whole list; null clears active_from or active_to. Archived rules and ' +
+          'rules of archived programs are read-only (409). Every change is a new version in the history.',
+        params: IdParams,
+        body: UpdateRuleBody,
+        response: { 200: Type.Ref('Rule'), ...errorResponses('not_found', 'conflict') },
+      },
+    },
+    async (request) => service.updateRule(db, clock, request.caller, request.params.id, request.body),
+  );
+
+  app.get(
+    '/v1/rules/:id/history',
+    {
+      schema: {
+        tags,
+        summary: 'Change history of a rule',
+        params: IdParams,
+        querystring: RuleHistoryQuery,
+        response: {
+          200: Page(Type.Ref('RuleHistoryEntry')),
+          ...errorResponses('not_found', 'invalid_cursor'),
+        },
+      },
+    },
+    async (request) =>
+      service.listRuleHistory(db, request.caller.organizationId, request.params.id, request.query),
+  );
+
+  app.post(
+    '/v1/rules/:id/simulate',
+    {
+      schema: {
+        tags,
+        summary: 'Simulate a rule against an event (nothing is written)',
+        params: IdParams,
+        body: SimulateBody,
+        response: { 200: SimulateResult, ...errorResponses('not_found') },
+      },
+    },
+    async (request) =>
+      service.simulateRule(db, clock, request.caller.organizationId, request.params.id, request.body),
+  );
+
+  app.post(
+    '/v1/rules/:id/reset-budget',
+    {
+      schema: {
+        tags,
+        summary: 'Reset a rule budget',
+        description: 'Sets consumed to 0; a scheduled budget also moves next_reset_at to its next period.',
+        params: IdParams,
+        querystring: ResetBudgetQuery,
+        response: { 200: Budget, ...errorResponses('not_found', 'conflict') },
+      },
+    },
+    async (request) =>
+      service.resetRuleBudget(
+        db,
+        clock,
+        request.caller.organizationId,
+        request.params.id,
+        request.query.asset_id,
+      ),
+  );
+};
+
+export const ruleSchemas = [Rule, RuleHistoryEntry, RuleEvaluationView];

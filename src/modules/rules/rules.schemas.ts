@@ -1,0 +1,311 @@
+import { type Static, Type } from 'typebox';
+import { ListQueryFields, NullableTimestamp, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  actionsPerRuleMax,
+  attributeKeyLengthMax,
+  attributeValueLengthMax,
+  budgetsPerRuleMax,
+  celExpressionBytesMax,
+  descriptionLengthMax,
+  nameLengthMax,
+  searchLengthMax,
+  tagLengthMax,
+} from '../../platform/limits.js';
+
+export const RuleStatus = Type.Enum(['ACTIVE', 'SUSPENDED', 'ARCHIVED']);
+export const ActionType = Type.Enum([
+  'CREDIT',
+  'DEBIT',
+  'HOLD',
+  'RELEASE',
+  'FORFEIT',
+  'VOID_HOLD',
+  'TAG',
+  'UNTAG',
+  'COUNTER',
+  'SET_ATTRIBUTE',
+  'SET_TIER',
+  'SCHEDULE_EVENT',
+  'BROADCAST',
+]);
+export type ActionType = Static<typeof ActionType>;
+
+const Expression = (description: string) =>
+  Type.String({ minLength: 1, maxLength: celExpressionBytesMax, description });
+const DurationOrTimestamp = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'A Go-style duration from the event ("8760h") or an RFC 3339 timestamp',
+});
+const GoDuration = Type.String({
+  minLength: 2,
+  maxLength: 32,
+  description: 'Go-style duration, e.g. "720h"',
+});
+
+export const ActionTarget = Type.Object(
+  {
+    type: Type.Enum(['PARTICIPANT', 'PROGRAM']),
+    id: Type.Optional(Uuid),
+    external_id: Type.Optional(Expression('CEL giving the external id, e.g. "event.referrer_id"')),
+    participant_id: Type.Optional(Expression('CEL giving the participant id')),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * One action. Every type shares this shape; which fields a type needs or allows is checked when the
+ * rule is saved (see rule-actions.ts), so a message can name the exact field.
+ */
+export const Action = Type.Object(
+  {
+    type: ActionType,
+    asset_id: Type.Optional(Uuid),
+    amount: Type.Optional(Expression('A decimal string or CEL giving a number, e.g. "event.amount * 10"')),
+    bucket: Type.Optional(Type.Enum(['AVAILABLE', 'HELD'])),
+    allow_negative: Type.Optional(Type.Boolean()),
+    description: Type.Optional(Type.String({ maxLength: descriptionLengthMax })),
+    reference_id: Type.Optional(Expression('CEL giving the reference id, e.g. "event.order_id"')),
+    expires_at: Type.Optional(DurationOrTimestamp),
+    matures_at: Type.Optional(DurationOrTimestamp),
+    delay: Type.Optional(GoDuration),
+    event_name: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
+    payload: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    key: Type.Optional(Type.String({ minLength: 1, maxLength: attributeKeyLengthMax })),
+    value: Type.Optional(
+      Type.String({ minLength: 1, maxLength: Math.max(attributeValueLengthMax, celExpressionBytesMax) }),
+    ),
+    reset_after: Type.Optional(GoDuration),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: tagLengthMax })),
+    tier: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
+    level: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
+    target: Type.Optional(ActionTarget),
+  },
+  { additionalProperties: false },
+);
+export type Action = Static<typeof Action>;
+
+const Decimal = Type.String({ pattern: '^\\d+(\\.\\d+)?$', maxLength: 40, description: 'Decimal string' });
+
+export const BudgetInput = Type.Object(
+  {
+    asset_id: Uuid,
+    limit: Decimal,
+    schedule_type: Type.Optional(Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()])),
+    cron_expression: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+    interval: Type.Optional(Type.Union([GoDuration, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type BudgetInput = Static<typeof BudgetInput>;
+
+export const Budget = Type.Object({
+  asset_id: Uuid,
+  limit: Type.String(),
+  consumed: Type.String(),
+  schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
+  cron_expression: Type.Union([Type.String(), Type.Null()]),
+  interval: Type.Union([Type.String(), Type.Null()]),
+  next_reset_at: NullableTimestamp,
+});
+export type Budget = Static<typeof Budget>;
+
+export const Rule = Type.Object(
+  {
+    id: Uuid,
+    program_id: Uuid,
+    name: Type.String(),
+    description: Type.Union([Type.String(), Type.Null()]),
+    condition: Type.String(),
+    actions: Type.Array(Action),
+    order: Type.Integer(),
+    status: RuleStatus,
+    stop_after_match: Type.Boolean(),
+    active_from: NullableTimestamp,
+    active_to: NullableTimestamp,
+    budgets: Type.Array(Budget),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    deleted_at: NullableTimestamp,
+  },
+  { $id: 'Rule' },
+);
+export type Rule = Static<typeof Rule>;
+
+const Name = Type.String({ minLength: 1, maxLength: nameLengthMax, description: 'Rule name (1-255)' });
+const Description = Type.String({ maxLength: descriptionLengthMax });
+const Condition = Type.String({
+  minLength: 1,
+  description: `CEL that evaluates to bool; at most ${celExpressionBytesMax} bytes`,
+});
+const Actions = Type.Array(Action, { minItems: 1, maxItems: actionsPerRuleMax });
+const Budgets = Type.Array(BudgetInput, { maxItems: budgetsPerRuleMax });
+const Order = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Lower runs first' });
+
+export const CreateRuleBody = Type.Object(
+  {
+    program_id: Uuid,
+    name: Name,
+    condition: Condition,
+    actions: Actions,
+    description: Type.Optional(Description),
+    order: Type.Optional(Order),
+    stop_after_match: Type.Optional(Type.Boolean()),
+    active_from: Type.Optional(Timestamp),
+    active_to: Type.Optional(Timestamp),
+    budgets: Type.Optional(Budgets),
+    status: Type.Optional(Type.Enum(['ACTIVE', 'SUSPENDED'])),
+  },
+  { additionalProperties: false },
+);
+export type CreateRuleBody = Static<typeof CreateRuleBody>;
+
+export const UpdateRuleBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(Type.Union([Description, Type.Null()])),
+    condition: Type.Optional(Condition),
+    actions: Type.Optional(Actions),
+    order: Type.Optional(Order),
+    stop_after_match: Type.Optional(Type.Boolean()),
+    active_from: Type.Optional(NullableTimestamp),
+    active_to: Type.Optional(NullableTimestamp),
+    budgets: Type.Optional(Budgets),
+    status: Type.Optional(RuleStatus),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateRuleBody = Static<typeof UpdateRuleBody>;
+
+export const ListRulesQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    program_id: Type.Optional(Uuid),
+    include_archived: Type.Optional(Type.Boolean({ default: false })),
+    status: Type.Optional(RuleStatus),
+    search: Type.Optional(Type.String({ maxLength: searchLengthMax, description: 'Partial match on name' })),
+    sort_by: Type.Optional(Type.Enum(['order', 'created_at', 'name'], { default: 'order' })),
+    sort_dir: Type.Optional(Type.Enum(['asc', 'desc'], { default: 'asc' })),
+  },
+  { additionalProperties: false },
+);
+export type ListRulesQuery = Static<typeof ListRulesQuery>;
+
+export const ChangeType = Type.Enum(['created', 'updated', 'archived', 'suspended', 'activated']);
+export type ChangeType = Static<typeof ChangeType>;
+
+export const RuleHistoryEntry = Type.Object(
+  {
+    id: Uuid,
+    rule_id: Uuid,
+    program_id: Uuid,
+    change_type: ChangeType,
+    changed_at: Timestamp,
+    changed_by_api_key_id: Type.Union([Uuid, Type.Null()]),
+    changed_by_user_id: Type.Null(),
+    changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() })),
+    snapshot: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { $id: 'RuleHistoryEntry' },
+);
+export type RuleHistoryEntry = Static<typeof RuleHistoryEntry>;
+
+export const RuleHistoryQuery = Type.Object(
+  {
+    change_type: Type.Optional(ChangeType),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: ListQueryFields.cursor,
+    sort_dir: Type.Optional(SortDir),
+  },
+  { additionalProperties: false },
+);
+export type RuleHistoryQuery = Static<typeof RuleHistoryQuery>;
+
+export const ValidateBody = Type.Object({ condition: Type.String() }, { additionalProperties: false });
+export const ValidateResult = Type.Object({
+  valid: Type.Boolean(),
+  message: Type.String(),
+  note: Type.Optional(Type.String()),
+});
+export type ValidateResult = Static<typeof ValidateResult>;
+
+export const ParticipantStateInput = Type.Object(
+  {
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: tagLengthMax }), { maxItems: 100 })),
+    counters: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    attributes: Type.Optional(Type.Record(Type.String(), Type.String())),
+    tiers: Type.Optional(
+      Type.Record(Type.String(), Type.Object({ level: Type.String(), rank: Type.Integer() })),
+    ),
+    status: Type.Optional(Type.Enum(['ACTIVE', 'SUSPENDED', 'CLOSED'])),
+  },
+  { additionalProperties: false },
+);
+
+export const SimulateBody = Type.Object(
+  {
+    event: Type.Record(Type.String(), Type.Unknown(), { description: 'The event data, as event_data' }),
+    event_timestamp: Type.Optional(Timestamp),
+    participant_state: Type.Optional(ParticipantStateInput),
+  },
+  { additionalProperties: false },
+);
+export type SimulateBody = Static<typeof SimulateBody>;
+
+export const SimulateResult = Type.Object({
+  rule: Type.Object({
+    id: Uuid,
+    name: Type.String(),
+    condition: Type.String(),
+    order: Type.Integer(),
+    stop_after_match: Type.Boolean(),
+  }),
+  evaluation: Type.Object({
+    matched: Type.Boolean(),
+    status: Type.Enum(['evaluated', 'condition_failed']),
+    reason: Type.Optional(Type.String()),
+    message: Type.Optional(Type.String()),
+    results: Type.Optional(
+      Type.Array(
+        Type.Object({
+          action: Type.Record(Type.String(), Type.Unknown()),
+          result: Type.Record(Type.String(), Type.Unknown()),
+        }),
+      ),
+    ),
+  }),
+});
+export type SimulateResult = Static<typeof SimulateResult>;
+
+export const ResetBudgetQuery = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
+
+/** A stored evaluation as GET /v1/events/{id} shows it (statuses and reasons: evaluate-rules.ts). */
+export const RuleEvaluationView = Type.Object(
+  {
+    rule_id: Uuid,
+    rule_history_id: Uuid,
+    status: Type.Enum(['MATCHED', 'NOT_MATCHED', 'SKIPPED', 'SKIPPED_ERROR', 'SKIPPED_TIMEOUT']),
+    reason: Type.Union([
+      Type.Enum([
+        'CONDITION_FALSE',
+        'MISSING_FIELD',
+        'OUTSIDE_TIME_WINDOW',
+        'BUDGET_EXCEEDED',
+        'STOPPED_AFTER_MATCH',
+        'EVALUATION_ERROR',
+        'COST_LIMIT_EXCEEDED',
+      ]),
+      Type.Null(),
+    ]),
+    message: Type.Union([Type.String(), Type.Null()]),
+    stopped_by_rule_id: Type.Union([Uuid, Type.Null()]),
+    actions: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      description: 'The resolved actions applied',
+    }),
+    evaluated_at: Timestamp,
+  },
+  { $id: 'RuleEvaluation' },
+);
+export type RuleEvaluationView = Static<typeof RuleEvaluationView>;

@@ -1,0 +1,503 @@
+import type { Clock } from '../../platform/clock.js';
+import { toIso, toIsoOrNull } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import { isUniqueViolation, withTransaction } from '../../platform/db/transaction.js';
+import { DomainError, invalidField, notFound } from '../../platform/errors.js';
+import type { Caller } from '../../platform/http/auth.js';
+import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { newId } from '../../platform/ids.js';
+import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
+import { normalizeTags } from '../participants/index.js';
+import { findProgramRow } from '../programs/index.js';
+import { compileActions, compileCondition, compileRule } from './compile-rule.js';
+import { addDecimals } from './decimal.js';
+import {
+  buildCelBindings,
+  type EvaluableRule,
+  type EvaluationInput,
+  evaluateRule,
+  type ParticipantState,
+  type RuleEvaluation,
+} from './evaluate-rules.js';
+import { effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
+import type {
+  Budget,
+  ChangeType,
+  CreateRuleBody,
+  ListRulesQuery,
+  Rule,
+  RuleHistoryEntry,
+  RuleHistoryQuery,
+  SimulateBody,
+  SimulateResult,
+  UpdateRuleBody,
+  ValidateResult,
+} from './rules.schemas.js';
+import type { BudgetRow, HistoryRow, RuleRow } from './rules.store.js';
+import * as store from './rules.store.js';
+import { nextBudgetReset } from './schedules.js';
+import { toSimulatedEvaluation } from './simulate-rule.js';
+
+export function toRule(row: RuleRow, budgets: BudgetRow[], now: Date): Rule {
+  return {
+    id: row.id,
+    program_id: row.program_id,
+    name: row.name,
+    description: row.description,
+    condition: row.condition,
+    actions: row.actions,
+    order: row.order,
+    status: row.status,
+    stop_after_match: row.stop_after_match,
+    active_from: toIsoOrNull(row.active_from),
+    active_to: toIsoOrNull(row.active_to),
+    budgets: budgets.map((budget) => toBudget(effectiveBudget(budget, now))),
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+    deleted_at: toIsoOrNull(row.deleted_at),
+  };
+}
+
+export function toBudget(row: BudgetRow): Budget {
+  return {
+    asset_id: row.asset_id,
+    limit: row.limit,
+    consumed: row.consumed,
+    schedule_type: row.schedule_type,
+    cron_expression: row.cron_expression,
+    interval: row.interval,
+    next_reset_at: toIsoOrNull(row.next_reset_at),
+  };
+}
+
+/** Rules of an archived program are read-only, like archived rules themselves. */
+async function findWritableProgram(db: Database, organizationId: string, programId: string) {
+  const program = await findProgramRow(db, organizationId, programId);
+  if (program.status === 'ARCHIVED') {
+    throw new DomainError('conflict', 'the program is archived; its rules are read-only');
+  }
+  return program;
+}
+
+function checkWindow(activeFrom: Date | null, activeTo: Date | null): void {
+  if (activeFrom !== null && activeTo !== null && activeFrom >= activeTo) {
+    throw invalidField('active_to', 'must be later than active_from');
+  }
+}
+
+const orderConflict = () =>
+  new DomainError('conflict', 'another ACTIVE rule of this program has the same order', {
+    field: 'order',
+    reason: 'conflict',
+  });
+
+/** Concurrent creates with an automatic order can pick the same one; each round one wins, the rest retry. */
+const autoOrderAttemptsMax = 5;
+
+export async function createRule(
+  db: Database,
+  clock: Clock,
+  caller: Caller,
+  body: CreateRuleBody,
+): Promise<Rule> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await insertNewRule(db, clock, caller, body);
+    } catch (error) {
+      if (!isUniqueViolation(error, 'rules_active_order')) throw error;
+      if (body.order !== undefined || attempt >= autoOrderAttemptsMax) throw orderConflict();
+    }
+  }
+}
+
+async function insertNewRule(
+  db: Database,
+  clock: Clock,
+  caller: Caller,
+  body: CreateRuleBody,
+): Promise<Rule> {
+  compileCondition(body.condition);
+  compileActions(body.actions);
+  const activeFrom = body.active_from === undefined ? null : new Date(body.active_from);
+  const activeTo = body.active_to === undefined ? null : new Date(body.active_to);
+  checkWindow(activeFrom, activeTo);
+  const now = clock();
+  const organizationId = caller.organizationId;
+  return withTransaction(db, async (trx) => {
+    await findWritableProgram(trx, organizationId, body.program_id);
+    const live = await store.countLiveRules(trx, organizationId, body.program_id);
+    if (live >= rulesPerProgramMax) {
+      throw new DomainError(
+        'conflict',
+        `a program has at most ${rulesPerProgramMax} rules that are not archived`,
+      );
+    }
+    const row: RuleRow = {
+      organization_id: organizationId,
+      id: newId(),
+      program_id: body.program_id,
+      name: body.name,
+      description: body.description ?? null,
+      condition: body.condition,
+      actions: body.actions,
+      order: body.order ?? (await store.findMaxOrder(trx, organizationId, body.program_id)) + 10,
+      status: body.status ?? 'ACTIVE',
+      stop_after_match: body.stop_after_match ?? false,
+      active_from: activeFrom,
+      active_to: activeTo,
+      current_history_id: newId(),
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    };
+    await store.insertRule(trx, row);
+    const budgets = toBudgetRows(organizationId, row.id, body.budgets ?? [], [], now);
+    await store.replaceBudgets(trx, organizationId, row.id, budgets);
+    const rule = toRule(row, budgets, now);
+    await recordHistory(trx, caller, row, 'created', diff({}, rule), rule, now);
+    return rule;
+  });
+}
+
+async function recordHistory(
+  db: Database,
+  caller: Caller,
+  row: RuleRow,
+  changeType: ChangeType,
+  changes: HistoryRow['changes'],
+  snapshot: Rule,
+  now: Date,
+): Promise<void> {
+  await store.insertHistory(db, {
+    organization_id: row.organization_id,
+    id: row.current_history_id,
+    rule_id: row.id,
+    program_id: row.program_id,
+    change_type: changeType,
+    changed_at: now,
+    changed_by_api_key_id: caller.apiKeyId,
+    changes,
+    snapshot: snapshot as unknown as Record<string, unknown>,
+  });
+}
+
+const versionedFields = [
+  'name',
+  'description',
+  'condition',
+  'actions',
+  'order',
+  'status',
+  'stop_after_match',
+  'active_from',
+  'active_to',
+  'budgets',
+] as const;
+
+/** The fields whose value differs, each as {from, to}; budgets compare by configuration only. */
+function diff(before: Partial<Rule>, after: Rule): HistoryRow['changes'] {
+  const changes: HistoryRow['changes'] = {};
+  for (const field of versionedFields) {
+    const from = field === 'budgets' ? budgetConfig(before.budgets) : (before[field] ?? null);
+    const to = field === 'budgets' ? budgetConfig(after.budgets) : after[field];
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[field] = { from, to };
+  }
+  return changes;
+}
+
+function budgetConfig(budgets: Budget[] | undefined) {
+  return (budgets ?? []).map(({ asset_id, limit, schedule_type, cron_expression, interval }) => ({
+    asset_id,
+    limit,
+    schedule_type,
+    cron_expression,
+    interval,
+  }));
+}
+
+async function findRuleRow(db: Database, organizationId: string, id: string, forUpdate = false) {
+  const row = await store.findRule(db, organizationId, id, forUpdate);
+  if (row === undefined) throw notFound('rule');
+  return row;
+}
+
+export async function getRule(db: Database, clock: Clock, organizationId: string, id: string): Promise<Rule> {
+  const row = await findRuleRow(db, organizationId, id);
+  return toRule(row, await store.listBudgets(db, organizationId, [row.id]), clock());
+}
+
+export async function listRules(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  query: ListRulesQuery,
+): Promise<PageResult<Rule>> {
+  const sortBy = query.sort_by ?? 'order';
+  const sortDir = query.sort_dir ?? 'asc';
+  const limit = query.limit ?? pageSizeDefault;
+  const scope = `rules:${sortBy}:${sortDir}`;
+  const after = decodeCursor(query.cursor, scope);
+  const rows = await store.listRules(db, organizationId, {
+    programId: query.program_id,
+    statuses: query.status ? [query.status] : query.include_archived ? undefined : ['ACTIVE', 'SUSPENDED'],
+    search: query.search,
+    sortBy,
+    sortDir,
+    after: after && [sortBy === 'created_at' ? new Date(String(after[0])) : after[0], after[1]],
+    limit,
+  });
+  const budgets = await store.listBudgets(
+    db,
+    organizationId,
+    rows.slice(0, limit).map((row) => row.id),
+  );
+  const now = clock();
+  return toPage(
+    rows,
+    limit,
+    scope,
+    (row) => [sortBy === 'created_at' ? toIso(row.created_at) : row[sortBy], row.id],
+    (row) =>
+      toRule(
+        row,
+        budgets.filter((budget) => budget.rule_id === row.id),
+        now,
+      ),
+  );
+}
+
+function changeTypeOf(before: RuleRow, after: RuleRow): ChangeType {
+  if (before.status === after.status) return 'updated';
+  if (after.status === 'ARCHIVED') return 'archived';
+  return after.status === 'SUSPENDED' ? 'suspended' : 'activated';
+}
+
+function patchOf(body: UpdateRuleBody, current: RuleRow, now: Date): Parameters<typeof store.updateRule>[3] {
+  const changes: Parameters<typeof store.updateRule>[3] = { updated_at: now };
+  if (body.name !== undefined) changes.name = body.name;
+  if (body.description !== undefined) changes.description = body.description;
+  if (body.condition !== undefined) changes.condition = body.condition;
+  if (body.actions !== undefined) changes.actions = body.actions;
+  if (body.order !== undefined) changes.order = body.order;
+  if (body.stop_after_match !== undefined) changes.stop_after_match = body.stop_after_match;
+  if (body.active_from !== undefined)
+    changes.active_from = body.active_from === null ? null : new Date(body.active_from);
+  if (body.active_to !== undefined)
+    changes.active_to = body.active_to === null ? null : new Date(body.active_to);
+  if (body.status !== undefined && body.status !== current.status) {
+    changes.status = body.status;
+    changes.deleted_at = body.status === 'ARCHIVED' ? now : null;
+  }
+  checkWindow(
+    changes.active_from === undefined ? current.active_from : changes.active_from,
+    changes.active_to === undefined ? current.active_to : changes.active_to,
+  );
+  return changes;
+}
+
+export async function updateRule(
+  db: Database,
+  clock: Clock,
+  caller: Caller,
+  id: string,
+  body: UpdateRuleBody,
+): Promise<Rule> {
+  if (body.condition !== undefined) compileCondition(body.condition);
+  if (body.actions !== undefined) compileActions(body.actions);
+  const organizationId = caller.organizationId;
+  try {
+    return await withTransaction(db, async (trx) => {
+      const current = await findRuleRow(trx, organizationId, id, true);
+      if (current.status === 'ARCHIVED')
+        throw new DomainError('conflict', 'the rule is archived and read-only');
+      await findWritableProgram(trx, organizationId, current.program_id);
+      const now = clock();
+      const currentBudgets = await store.listBudgets(trx, organizationId, [id]);
+      const before = toRule(current, currentBudgets, now);
+      const patch = patchOf(body, current, now);
+      const budgets =
+        body.budgets === undefined
+          ? currentBudgets
+          : toBudgetRows(organizationId, id, body.budgets, currentBudgets, now);
+      const changes = diff(before, toRule({ ...current, ...patch }, budgets, now));
+      if (Object.keys(changes).length === 0) return before;
+      if (body.budgets !== undefined) await store.replaceBudgets(trx, organizationId, id, budgets);
+      const row = await store.updateRule(trx, organizationId, id, { ...patch, current_history_id: newId() });
+      const rule = toRule(row, budgets, now);
+      await recordHistory(trx, caller, row, changeTypeOf(current, row), changes, rule, now);
+      return rule;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error, 'rules_active_order')) throw orderConflict();
+    throw error;
+  }
+}
+
+export async function listRuleHistory(
+  db: Database,
+  organizationId: string,
+  id: string,
+  query: RuleHistoryQuery,
+): Promise<PageResult<RuleHistoryEntry>> {
+  await findRuleRow(db, organizationId, id);
+  const sortDir = query.sort_dir ?? 'desc';
+  const limit = query.limit ?? 20;
+  const scope = `rule-history:${sortDir}`;
+  const after = decodeCursor(query.cursor, scope);
+  const rows = await store.listHistory(db, organizationId, id, {
+    changeType: query.change_type,
+    from: query.from === undefined ? undefined : new Date(query.from),
+    to: query.to === undefined ? undefined : new Date(query.to),
+    sortDir,
+    after: after && [new Date(String(after[0])), after[1]],
+    limit,
+  });
+  return toPage(
+    rows,
+    limit,
+    scope,
+    (row) => [toIso(row.changed_at), row.id],
+    (row) => ({
+      id: row.id,
+      rule_id: row.rule_id,
+      program_id: row.program_id,
+      change_type: row.change_type,
+      changed_at: toIso(row.changed_at),
+      changed_by_api_key_id: row.changed_by_api_key_id,
+      changed_by_user_id: null,
+      changes: row.changes,
+      snapshot: row.snapshot,
+    }),
+  );
+}
+
+/** Sets a budget's consumption to zero; a scheduled budget also moves to its next period. */
+export async function resetRuleBudget(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+  assetId: string,
+): Promise<Budget> {
+  return withTransaction(db, async (trx) => {
+    const rule = await findRuleRow(trx, organizationId, id, true);
+    if (rule.status === 'ARCHIVED') throw new DomainError('conflict', 'the rule is archived and read-only');
+    const budget = await store.findBudgetForUpdate(trx, organizationId, id, assetId);
+    if (budget === undefined) throw notFound('budget for this asset');
+    const now = clock();
+    const updated = await store.updateBudget(trx, {
+      ...budget,
+      consumed: '0',
+      next_reset_at: nextBudgetReset(budget, now),
+    });
+    return toBudget(updated);
+  });
+}
+
+const validNote =
+  'The check covers syntax, the functions and variables of the rule environment and the result type; ' +
+  'field references are not checked against any event schema.';
+
+/** Compile check of a condition; never throws for a bad condition, it answers valid: false. */
+export function validateCondition(condition: string): ValidateResult {
+  try {
+    compileCondition(condition);
+    return { valid: true, message: 'CEL condition is valid', note: validNote };
+  } catch (error) {
+    if (error instanceof DomainError)
+      return { valid: false, message: error.message.replace(/^condition: /, '') };
+    throw error;
+  }
+}
+
+function toParticipantState(input: SimulateBody['participant_state']): ParticipantState {
+  return {
+    tags: normalizeTags(input?.tags ?? []),
+    counters: input?.counters ?? {},
+    attributes: input?.attributes ?? {},
+    tiers: input?.tiers ?? {},
+    status: input?.status ?? 'ACTIVE',
+  };
+}
+
+/** A dry run of one rule against a hypothetical event and participant state: nothing is written. */
+export async function simulateRule(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+  body: SimulateBody,
+): Promise<SimulateResult> {
+  const row = await findRuleRow(db, organizationId, id);
+  const budgets = await store.listBudgets(db, organizationId, [id]);
+  const now = clock();
+  const rule = compileRule(
+    { ...row, history_id: row.current_history_id },
+    budgets.map((budget) => toBudgetState(effectiveBudget(budget, now))),
+  );
+  const participant = toParticipantState(body.participant_state);
+  const input: EvaluationInput = {
+    eventData: body.event,
+    eventTimestamp: body.event_timestamp === undefined ? now : new Date(body.event_timestamp),
+    participant,
+    program: { tags: [], counters: {}, attributes: {} },
+  };
+  const evaluation = evaluateRule(rule, buildCelBindings(input), input.eventTimestamp);
+  return {
+    rule: {
+      id: row.id,
+      name: row.name,
+      condition: row.condition,
+      order: row.order,
+      stop_after_match: row.stop_after_match,
+    },
+    // Assets belong to another module; until it is wired in, the asset id stands for its symbol.
+    evaluation: toSimulatedEvaluation(evaluation, row.actions, participant, (assetId) => assetId),
+  };
+}
+
+/**
+ * The program's ACTIVE rules in evaluation order, compiled (cached per version), with their budgets.
+ * Call it inside the event's transaction so that budgets and rules are read consistently.
+ */
+export async function loadActiveRules(
+  db: Database,
+  organizationId: string,
+  programId: string,
+): Promise<EvaluableRule[]> {
+  const rows = await store.listActiveRules(db, organizationId, programId);
+  const budgets = await store.listBudgets(
+    db,
+    organizationId,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) =>
+    compileRule(
+      { ...row, history_id: row.current_history_id },
+      budgets.filter((budget) => budget.rule_id === row.id).map(toBudgetState),
+    ),
+  );
+}
+
+/**
+ * Adds the matched rules' budget consumption, applying a due reset first. Row locks, in a fixed
+ * order (rule, then asset), keep concurrent events from losing an update or deadlocking.
+ */
+export async function consumeRuleBudgets(
+  db: Database,
+  organizationId: string,
+  evaluations: RuleEvaluation[],
+  eventTimestamp: Date,
+): Promise<void> {
+  const items = evaluations
+    .flatMap((evaluation) =>
+      evaluation.budget_consumption.map((item) => ({ ruleId: evaluation.rule_id, ...item })),
+    )
+    .sort((a, b) => (a.ruleId + a.asset_id).localeCompare(b.ruleId + b.asset_id));
+  for (const item of items) {
+    const budget = await store.findBudgetForUpdate(db, organizationId, item.ruleId, item.asset_id);
+    if (budget === undefined) continue;
+    const current = effectiveBudget(budget, eventTimestamp);
+    await store.updateBudget(db, { ...current, consumed: addDecimals(current.consumed, item.amount) });
+  }
+}

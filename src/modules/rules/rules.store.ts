@@ -1,0 +1,296 @@
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { containsPattern } from '../../platform/db/search.js';
+import type { Action, ChangeType } from './rules.schemas.js';
+
+export type RuleStatus = 'ACTIVE' | 'SUSPENDED' | 'ARCHIVED';
+
+export interface RuleTable {
+  organization_id: string;
+  id: string;
+  program_id: string;
+  name: string;
+  description: string | null;
+  condition: string;
+  actions: Action[];
+  order: number;
+  status: RuleStatus;
+  stop_after_match: boolean;
+  active_from: Date | null;
+  active_to: Date | null;
+  current_history_id: string;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export interface BudgetTable {
+  organization_id: string;
+  rule_id: string;
+  asset_id: string;
+  limit: string;
+  consumed: string;
+  schedule_type: 'CRON' | 'INTERVAL' | null;
+  cron_expression: string | null;
+  interval: string | null;
+  next_reset_at: Date | null;
+}
+
+export interface HistoryTable {
+  organization_id: string;
+  id: string;
+  rule_id: string;
+  program_id: string;
+  change_type: ChangeType;
+  changed_at: Date;
+  changed_by_api_key_id: string | null;
+  changes: Record<string, { from: unknown; to: unknown }>;
+  snapshot: Record<string, unknown>;
+}
+
+export interface EvaluationTable {
+  organization_id: string;
+  event_id: string;
+  position: number;
+  rule_id: string;
+  rule_history_id: string;
+  status: string;
+  reason: string | null;
+  message: string | null;
+  stopped_by_rule_id: string | null;
+  actions: unknown[];
+  evaluated_at: Date;
+}
+
+type Tables = {
+  rules: RuleTable;
+  rule_budgets: BudgetTable;
+  rule_history: HistoryTable;
+  rule_evaluations: EvaluationTable;
+};
+
+export type RuleRow = RuleTable;
+export type BudgetRow = BudgetTable;
+export type HistoryRow = HistoryTable;
+export type EvaluationRow = EvaluationTable;
+
+const tables = (db: Database) => db.withTables<Tables>();
+
+/** jsonb columns are written as JSON text: node-postgres would send a JS array as a Postgres array. */
+const asJson = (value: unknown) => sql<never>`${JSON.stringify(value)}::jsonb`;
+
+export async function insertRule(db: Database, rule: RuleRow): Promise<void> {
+  await tables(db)
+    .insertInto('rules')
+    .values({ ...rule, actions: asJson(rule.actions) })
+    .execute();
+}
+
+export async function updateRule(
+  db: Database,
+  organizationId: string,
+  id: string,
+  changes: Partial<Omit<RuleRow, 'organization_id' | 'id' | 'program_id' | 'created_at'>>,
+): Promise<RuleRow> {
+  const values = changes.actions === undefined ? changes : { ...changes, actions: asJson(changes.actions) };
+  return tables(db)
+    .updateTable('rules')
+    .set(values)
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findRule(db: Database, organizationId: string, id: string, forUpdate = false) {
+  let query = tables(db)
+    .selectFrom('rules')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id);
+  if (forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+/** The highest order among the program's rules that are not archived; 0 when there are none. */
+export async function findMaxOrder(db: Database, organizationId: string, programId: string): Promise<number> {
+  const row = await tables(db)
+    .selectFrom('rules')
+    .select((eb) => eb.fn.max('order').as('max_order'))
+    .where('organization_id', '=', organizationId)
+    .where('program_id', '=', programId)
+    .where('status', '!=', 'ARCHIVED')
+    .executeTakeFirst();
+  return Number(row?.max_order ?? 0);
+}
+
+export async function countLiveRules(
+  db: Database,
+  organizationId: string,
+  programId: string,
+): Promise<number> {
+  const row = await tables(db)
+    .selectFrom('rules')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('organization_id', '=', organizationId)
+    .where('program_id', '=', programId)
+    .where('status', '!=', 'ARCHIVED')
+    .executeTakeFirst();
+  return Number(row?.count ?? 0);
+}
+
+export async function listActiveRules(db: Database, organizationId: string, programId: string) {
+  return tables(db)
+    .selectFrom('rules')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('program_id', '=', programId)
+    .where('status', '=', 'ACTIVE')
+    .orderBy('order', 'asc')
+    .execute();
+}
+
+export interface RuleFilter {
+  programId: string | undefined;
+  statuses: RuleStatus[] | undefined;
+  search: string | undefined;
+  sortBy: 'order' | 'created_at' | 'name';
+  sortDir: SortDirection;
+  after: [unknown, unknown] | undefined;
+  limit: number;
+}
+
+export async function listRules(db: Database, organizationId: string, filter: RuleFilter) {
+  let query = tables(db).selectFrom('rules').selectAll().where('organization_id', '=', organizationId);
+  if (filter.programId) query = query.where('program_id', '=', filter.programId);
+  if (filter.statuses) query = query.where('status', 'in', filter.statuses);
+  if (filter.search) query = query.where('name', 'ilike', containsPattern(filter.search));
+  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
+  return query
+    .orderBy(filter.sortBy, filter.sortDir)
+    .orderBy('id', filter.sortDir)
+    .limit(filter.limit + 1)
+    .execute();
+}
+
+export async function listBudgets(
+  db: Database,
+  organizationId: string,
+  ruleIds: string[],
+): Promise<BudgetRow[]> {
+  if (ruleIds.length === 0) return [];
+  return tables(db)
+    .selectFrom('rule_budgets')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('rule_id', 'in', ruleIds)
+    .orderBy('rule_id')
+    .orderBy('asset_id')
+    .execute();
+}
+
+export async function replaceBudgets(
+  db: Database,
+  organizationId: string,
+  ruleId: string,
+  budgets: BudgetRow[],
+): Promise<void> {
+  await tables(db)
+    .deleteFrom('rule_budgets')
+    .where('organization_id', '=', organizationId)
+    .where('rule_id', '=', ruleId)
+    .execute();
+  if (budgets.length > 0) await tables(db).insertInto('rule_budgets').values(budgets).execute();
+}
+
+export async function findBudgetForUpdate(
+  db: Database,
+  organizationId: string,
+  ruleId: string,
+  assetId: string,
+) {
+  return tables(db)
+    .selectFrom('rule_budgets')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('rule_id', '=', ruleId)
+    .where('asset_id', '=', assetId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function updateBudget(
+  db: Database,
+  budget: Pick<BudgetRow, 'organization_id' | 'rule_id' | 'asset_id' | 'consumed' | 'next_reset_at'>,
+): Promise<BudgetRow> {
+  return tables(db)
+    .updateTable('rule_budgets')
+    .set({ consumed: budget.consumed, next_reset_at: budget.next_reset_at })
+    .where('organization_id', '=', budget.organization_id)
+    .where('rule_id', '=', budget.rule_id)
+    .where('asset_id', '=', budget.asset_id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertHistory(db: Database, entry: HistoryRow): Promise<void> {
+  await tables(db)
+    .insertInto('rule_history')
+    .values({ ...entry, changes: asJson(entry.changes), snapshot: asJson(entry.snapshot) })
+    .execute();
+}
+
+export interface HistoryFilter {
+  changeType: ChangeType | undefined;
+  from: Date | undefined;
+  to: Date | undefined;
+  sortDir: SortDirection;
+  after: [unknown, unknown] | undefined;
+  limit: number;
+}
+
+export async function listHistory(
+  db: Database,
+  organizationId: string,
+  ruleId: string,
+  filter: HistoryFilter,
+) {
+  let query = tables(db)
+    .selectFrom('rule_history')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('rule_id', '=', ruleId);
+  if (filter.changeType) query = query.where('change_type', '=', filter.changeType);
+  if (filter.from) query = query.where('changed_at', '>=', filter.from);
+  if (filter.to) query = query.where('changed_at', '<', filter.to);
+  if (filter.after) query = query.where(afterKey('changed_at', filter.sortDir, ...filter.after));
+  return query
+    .orderBy('changed_at', filter.sortDir)
+    .orderBy('id', filter.sortDir)
+    .limit(filter.limit + 1)
+    .execute();
+}
+
+export async function insertEvaluations(db: Database, rows: EvaluationRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tables(db)
+    .insertInto('rule_evaluations')
+    .values(rows.map((row) => ({ ...row, actions: asJson(row.actions) })))
+    .execute();
+}
+
+export async function listEvaluations(
+  db: Database,
+  organizationId: string,
+  eventId: string,
+  statuses: string[] | undefined,
+): Promise<EvaluationRow[]> {
+  let query = tables(db)
+    .selectFrom('rule_evaluations')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('event_id', '=', eventId);
+  if (statuses) query = query.where('status', 'in', statuses);
+  return query.orderBy('position').execute();
+}

@@ -1,0 +1,584 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import {
+  actionsPerRuleMax,
+  budgetsPerRuleMax,
+  celExpressionBytesMax,
+  rulesPerProgramMax,
+} from '../../platform/limits.js';
+import { consumeRuleBudgets, evaluateRules, loadActiveRules } from './index.js';
+
+let t: TestApp;
+let acme: Tenant;
+let other: Tenant;
+
+const points = '0192b000-0000-7000-8000-00000000a001';
+const cash = '0192b000-0000-7000-8000-00000000a002';
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  acme = await t.createOrganization();
+  other = await t.createOrganization();
+});
+
+async function createProgram(tenant: Tenant = acme): Promise<string> {
+  const response = await tenant.request('POST', '/v1/programs', { name: 'Cashback' });
+  return response.json().id;
+}
+
+const credit = (amount: string) => ({ type: 'CREDIT', asset_id: points, amount });
+
+function ruleBody(programId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    program_id: programId,
+    name: 'Dining 5%',
+    condition: 'event.category == "dining"',
+    actions: [credit('round(event.amount * 0.05, 2)')],
+    ...overrides,
+  };
+}
+
+async function createRule(programId: string, overrides: Record<string, unknown> = {}, tenant: Tenant = acme) {
+  const response = await tenant.request('POST', '/v1/rules', ruleBody(programId, overrides));
+  expect(response.statusCode, response.body).toBe(201);
+  return response.json();
+}
+
+describe('POST /v1/rules', () => {
+  it('creates a rule with defaults and auto-assigned orders of max + 10', async () => {
+    const programId = await createProgram();
+    const first = await createRule(programId, { description: 'dining' });
+    expect(first).toMatchObject({
+      program_id: programId,
+      name: 'Dining 5%',
+      description: 'dining',
+      order: 10,
+      status: 'ACTIVE',
+      stop_after_match: false,
+      active_from: null,
+      active_to: null,
+      budgets: [],
+      deleted_at: null,
+    });
+    const explicit = await createRule(programId, { order: 500 });
+    expect(explicit.order).toBe(500);
+    expect((await createRule(programId)).order).toBe(510);
+    expect((await acme.request('GET', `/v1/rules/${first.id}`)).json()).toEqual(first);
+  });
+
+  it('answers 409 when two ACTIVE rules of a program would share an order, but not for SUSPENDED ones', async () => {
+    const programId = await createProgram();
+    await createRule(programId, { order: 100 });
+    const clash = await acme.request('POST', '/v1/rules', ruleBody(programId, { order: 100 }));
+    expect(clash.statusCode).toBe(409);
+    expect(clash.json()).toMatchObject({ code: 'conflict', details: { field: 'order' } });
+    await createRule(programId, { order: 100, status: 'SUSPENDED' });
+    const otherProgram = await createProgram();
+    await createRule(otherProgram, { order: 100 });
+  });
+
+  it('gives concurrent creates without an order distinct orders', async () => {
+    const programId = await createProgram();
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        acme.request('POST', '/v1/rules', ruleBody(programId, { name: `c${i}` })),
+      ),
+    );
+    expect(responses.map((r) => r.statusCode)).toEqual([201, 201, 201, 201]);
+    expect(new Set(responses.map((r) => r.json().order)).size).toBe(4);
+  });
+
+  it('refuses a condition that does not parse or type as bool, pointing at the position', async () => {
+    const programId = await createProgram();
+    const cases: [string, RegExp][] = [
+      ['event.amount > ', /^condition: line 1, column 14: syntax error/],
+      ['event.amount * 2', /must evaluate to bool/],
+      ['evnt.amount > 1', /line 1, column 1: unknown variable 'evnt'/],
+      ['x'.repeat(4097), /4097 bytes; the limit is 4096/],
+    ];
+    for (const [condition, message] of cases) {
+      const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { condition }));
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'condition' } });
+      expect(response.json().message).toMatch(message);
+    }
+  });
+
+  it('accepts every action type with its fields and refuses misplaced or missing fields', async () => {
+    const programId = await createProgram();
+    const actions = [
+      { type: 'CREDIT', asset_id: points, amount: '10', bucket: 'HELD', reference_id: 'event.order_id' },
+      { type: 'CREDIT', asset_id: points, amount: 'event.amount', matures_at: '720h', expires_at: '8760h' },
+      { type: 'DEBIT', asset_id: points, amount: '5', allow_negative: true, description: 'clawback' },
+      { type: 'HOLD', asset_id: points, amount: '3', reference_id: 'event.order_id' },
+      { type: 'RELEASE', asset_id: points, amount: '3', reference_id: 'event.order_id' },
+      { type: 'FORFEIT', asset_id: points, amount: '1', bucket: 'HELD' },
+      { type: 'VOID_HOLD', asset_id: points, reference_id: 'event.order_id' },
+      { type: 'TAG', tag: 'milestone', target: { type: 'PROGRAM' } },
+      { type: 'UNTAG', tag: 'new' },
+      { type: 'COUNTER', key: 'streak', value: '1', reset_after: '48h' },
+      { type: 'SET_ATTRIBUTE', key: 'tier_hint', value: 'gold' },
+      { type: 'SET_TIER', tier: 'loyalty', level: 'gold' },
+      { type: 'SCHEDULE_EVENT', event_name: 'check_status', delay: '24h', payload: { step: 2 } },
+      { type: 'BROADCAST', event_name: 'flash_sale', payload: { pct: 10 } },
+      {
+        type: 'CREDIT',
+        asset_id: points,
+        amount: '500',
+        target: { type: 'PARTICIPANT', external_id: 'event.referrer_id' },
+      },
+    ];
+    const rule = await createRule(programId, { actions });
+    expect(rule.actions).toEqual(actions);
+    const refusals: [Record<string, unknown>, string][] = [
+      [{ type: 'CREDIT', asset_id: points }, 'actions[0].amount'],
+      [{ type: 'TAG', tag: 'x', asset_id: points }, 'actions[0].asset_id'],
+      [{ type: 'COUNTER', key: 'k', value: 'event.' }, 'actions[0].value'],
+      [
+        {
+          type: 'CREDIT',
+          asset_id: points,
+          amount: '1',
+          target: { type: 'PARTICIPANT', external_id: 'referrer(' },
+        },
+        'actions[0].target.external_id',
+      ],
+      [{ type: 'SCHEDULE_EVENT', event_name: 'x', delay: 'tomorrow' }, 'actions[0].delay'],
+      [{ type: 'SET_TIER', tier: 'loyalty' }, 'actions[0].level'],
+      [{ type: 'TELEPORT' }, 'actions.0.type'],
+    ];
+    for (const [action, field] of refusals) {
+      const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { actions: [action] }));
+      expect(response.statusCode, JSON.stringify(action)).toBe(400);
+      expect(response.json().details.field).toBe(field);
+    }
+    const none = await acme.request('POST', '/v1/rules', ruleBody(programId, { actions: [] }));
+    expect(none.json().details.field).toBe('actions');
+  });
+
+  it(`accepts ${actionsPerRuleMax} actions and refuses ${actionsPerRuleMax + 1}`, async () => {
+    const programId = await createProgram();
+    const actions = (n: number) => Array.from({ length: n }, (_, i) => ({ type: 'TAG', tag: `t${i}` }));
+    await createRule(programId, { actions: actions(actionsPerRuleMax) });
+    const response = await acme.request(
+      'POST',
+      '/v1/rules',
+      ruleBody(programId, { actions: actions(actionsPerRuleMax + 1) }),
+    );
+    expect(response.statusCode).toBe(400);
+    expect(response.json().details.field).toBe('actions');
+  });
+
+  it(`accepts ${rulesPerProgramMax} rules in a program and refuses one more`, async () => {
+    const programId = await createProgram();
+    for (let i = 0; i < rulesPerProgramMax; i += 1) await createRule(programId, { name: `r${i}` });
+    const response = await acme.request('POST', '/v1/rules', ruleBody(programId));
+    expect(response.statusCode).toBe(409);
+    expect(response.json().message).toContain(`at most ${rulesPerProgramMax}`);
+  });
+
+  it('validates the active window and budgets', async () => {
+    const programId = await createProgram();
+    const backwards = await acme.request(
+      'POST',
+      '/v1/rules',
+      ruleBody(programId, { active_from: '2026-02-01T00:00:00Z', active_to: '2026-01-01T00:00:00Z' }),
+    );
+    expect(backwards.json()).toMatchObject({ code: 'validation_error', details: { field: 'active_to' } });
+    const budgetCases: [unknown, string][] = [
+      [[{ asset_id: points, limit: '10', schedule_type: 'CRON' }], 'budgets[0].cron_expression'],
+      [
+        [{ asset_id: points, limit: '10', schedule_type: 'CRON', cron_expression: '61 * * * *' }],
+        'budgets[0].cron_expression',
+      ],
+      [
+        [{ asset_id: points, limit: '10', schedule_type: 'INTERVAL', interval: 'weekly' }],
+        'budgets[0].interval',
+      ],
+      [[{ asset_id: points, limit: '10', interval: '24h' }], 'budgets[0].interval'],
+      [
+        [
+          { asset_id: points, limit: '10' },
+          { asset_id: points, limit: '5' },
+        ],
+        'budgets[1].asset_id',
+      ],
+      [[{ asset_id: points, limit: '-1' }], 'budgets.0.limit'],
+    ];
+    for (const [budgets, field] of budgetCases) {
+      const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { budgets }));
+      expect(response.statusCode, JSON.stringify(budgets)).toBe(400);
+      expect(response.json().details.field).toBe(field);
+    }
+  });
+
+  it("answers 404 for another organization's program and 409 for an archived program", async () => {
+    const foreign = await createProgram(other);
+    const response = await acme.request('POST', '/v1/rules', ruleBody(foreign));
+    expect(response.statusCode).toBe(404);
+    const archived = await createProgram();
+    await acme.request('PATCH', `/v1/programs/${archived}`, { status: 'ARCHIVED' });
+    expect((await acme.request('POST', '/v1/rules', ruleBody(archived))).statusCode).toBe(409);
+  });
+
+  it('answers 401 without a key', async () => {
+    const response = await t.app.inject({ method: 'POST', url: '/v1/rules', payload: {} });
+    expect(response.statusCode).toBe(401);
+  });
+});
+
+describe('limits', () => {
+  it(`accepts a condition of ${celExpressionBytesMax} bytes and refuses one more`, async () => {
+    const programId = await createProgram();
+    const padding = 'x'.repeat(celExpressionBytesMax - 'event.a == ""'.length);
+    await createRule(programId, { condition: `event.a == "${padding}"` });
+    const response = await acme.request(
+      'POST',
+      '/v1/rules',
+      ruleBody(programId, { condition: `event.a == "${padding}x"` }),
+    );
+    expect(response.statusCode).toBe(400);
+    expect(response.json().details.field).toBe('condition');
+  });
+
+  it(`accepts ${budgetsPerRuleMax} budgets and refuses ${budgetsPerRuleMax + 1}`, async () => {
+    const programId = await createProgram();
+    const budgets = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        asset_id: `0192b000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+        limit: '10',
+      }));
+    expect((await createRule(programId, { budgets: budgets(budgetsPerRuleMax) })).budgets).toHaveLength(
+      budgetsPerRuleMax,
+    );
+    const response = await acme.request(
+      'POST',
+      '/v1/rules',
+      ruleBody(programId, { budgets: budgets(budgetsPerRuleMax + 1) }),
+    );
+    expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'budgets' } });
+  });
+
+  it('pages rule history up to 100 a page, filtered by time', async () => {
+    const rule = await createRule(await createProgram());
+    for (let i = 0; i < 3; i += 1) await acme.request('PATCH', `/v1/rules/${rule.id}`, { name: `v${i}` });
+    expect((await acme.request('GET', `/v1/rules/${rule.id}/history?limit=100`)).json().data).toHaveLength(4);
+    expect((await acme.request('GET', `/v1/rules/${rule.id}/history?limit=101`)).statusCode).toBe(400);
+    const page = (await acme.request('GET', `/v1/rules/${rule.id}/history?limit=3`)).json();
+    expect(page.data.map((h: { snapshot: { name: string } }) => h.snapshot.name)).toEqual(['v2', 'v1', 'v0']);
+    const rest = (
+      await acme.request('GET', `/v1/rules/${rule.id}/history?limit=3&cursor=${page.pagination.next_cursor}`)
+    ).json();
+    expect(rest.data.map((h: { change_type: string }) => h.change_type)).toEqual(['created']);
+    const future = (
+      await acme.request('GET', `/v1/rules/${rule.id}/history?from=2999-01-01T00:00:00Z`)
+    ).json();
+    expect(future.data).toEqual([]);
+    const past = (await acme.request('GET', `/v1/rules/${rule.id}/history?to=2000-01-01T00:00:00Z`)).json();
+    expect(past.data).toEqual([]);
+    const ascending = (await acme.request('GET', `/v1/rules/${rule.id}/history?sort_dir=asc&limit=1`)).json();
+    expect(ascending.data[0].change_type).toBe('created');
+  });
+});
+
+describe('GET /v1/rules', () => {
+  it('lists in evaluation order by default, with every filter and stable pages', async () => {
+    const programId = await createProgram();
+    await createRule(programId, { name: 'base 1%', order: 1000 });
+    const vip = await createRule(programId, { name: 'vip override', order: 100 });
+    await createRule(programId, { name: 'groceries 3%', order: 200, status: 'SUSPENDED' });
+    const archived = await createRule(programId, { name: 'old promo', order: 300 });
+    await acme.request('PATCH', `/v1/rules/${archived.id}`, { status: 'ARCHIVED' });
+    const names = async (query: string) =>
+      (await acme.request('GET', `/v1/rules?program_id=${programId}&${query}`))
+        .json()
+        .data.map((r: { name: string }) => r.name);
+    expect(await names('')).toEqual(['vip override', 'groceries 3%', 'base 1%']);
+    expect(await names('include_archived=true')).toEqual([
+      'vip override',
+      'groceries 3%',
+      'old promo',
+      'base 1%',
+    ]);
+    expect(await names('status=SUSPENDED')).toEqual(['groceries 3%']);
+    expect(await names('status=ARCHIVED')).toEqual(['old promo']);
+    expect(await names('search=OVERRIDE')).toEqual(['vip override']);
+    expect(await names('sort_by=name&sort_dir=desc')).toEqual(['vip override', 'groceries 3%', 'base 1%']);
+    expect(await names('sort_by=created_at&sort_dir=asc')).toEqual([
+      'base 1%',
+      'vip override',
+      'groceries 3%',
+    ]);
+    expect(await names('sort_by=order&sort_dir=desc')).toEqual(['base 1%', 'groceries 3%', 'vip override']);
+    const first = (await acme.request('GET', `/v1/rules?program_id=${programId}&limit=2`)).json();
+    expect(first.data[0].id).toBe(vip.id);
+    const second = (
+      await acme.request(
+        'GET',
+        `/v1/rules?program_id=${programId}&limit=2&cursor=${first.pagination.next_cursor}`,
+      )
+    ).json();
+    expect(second.data.map((r: { name: string }) => r.name)).toEqual(['base 1%']);
+    expect(second.pagination).toEqual({ has_more: false, next_cursor: null });
+    const bad = await acme.request('GET', `/v1/rules?sort_by=name&cursor=${first.pagination.next_cursor}`);
+    expect(bad.json().code).toBe('invalid_cursor');
+  });
+
+  it("never shows another organization's rules", async () => {
+    const programId = await createProgram(other);
+    const foreign = await createRule(programId, {}, other);
+    const listed = (await acme.request('GET', `/v1/rules?program_id=${programId}`)).json();
+    expect(listed.data).toEqual([]);
+    for (const [method, url, body] of [
+      ['GET', `/v1/rules/${foreign.id}`, undefined],
+      ['PATCH', `/v1/rules/${foreign.id}`, { name: 'mine' }],
+      ['GET', `/v1/rules/${foreign.id}/history`, undefined],
+      ['POST', `/v1/rules/${foreign.id}/simulate`, { event: {} }],
+      ['POST', `/v1/rules/${foreign.id}/reset-budget?asset_id=${points}`, undefined],
+    ] as const) {
+      const response = await acme.request(method, url, body);
+      expect(response.statusCode, url).toBe(404);
+      expect(response.json().code).toBe('not_found');
+    }
+  });
+});
+
+describe('PATCH /v1/rules/{id}', () => {
+  it('updates partially, replaces budgets, clears the window with null, and records history', async () => {
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      active_from: '2026-01-01T00:00:00.000Z',
+      active_to: '2026-12-31T00:00:00.000Z',
+      budgets: [{ asset_id: points, limit: '100.00' }],
+    });
+    const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      name: 'Dining 6%',
+      active_to: null,
+      budgets: [{ asset_id: cash, limit: '50', schedule_type: 'INTERVAL', interval: '720h' }],
+    });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({
+      name: 'Dining 6%',
+      condition: rule.condition,
+      active_from: '2026-01-01T00:00:00.000Z',
+      active_to: null,
+      budgets: [{ asset_id: cash, limit: '50', consumed: '0', schedule_type: 'INTERVAL', interval: '720h' }],
+    });
+    await acme.request('PATCH', `/v1/rules/${rule.id}`, { status: 'SUSPENDED' });
+    await acme.request('PATCH', `/v1/rules/${rule.id}`, { status: 'ACTIVE' });
+    const history = (await acme.request('GET', `/v1/rules/${rule.id}/history`)).json();
+    expect(history.data.map((h: { change_type: string }) => h.change_type)).toEqual([
+      'activated',
+      'suspended',
+      'updated',
+      'created',
+    ]);
+    const update = history.data[2];
+    expect(update.changes).toEqual({
+      name: { from: 'Dining 5%', to: 'Dining 6%' },
+      active_to: { from: '2026-12-31T00:00:00.000Z', to: null },
+      budgets: {
+        from: [
+          { asset_id: points, limit: '100.00', schedule_type: null, cron_expression: null, interval: null },
+        ],
+        to: [
+          { asset_id: cash, limit: '50', schedule_type: 'INTERVAL', cron_expression: null, interval: '720h' },
+        ],
+      },
+    });
+    expect(update.snapshot).toMatchObject({ id: rule.id, name: 'Dining 6%' });
+    expect(update.changed_by_api_key_id).toMatch(/^[0-9a-f-]{36}$/);
+    const created = (await acme.request('GET', `/v1/rules/${rule.id}/history?change_type=created`)).json();
+    expect(created.data).toHaveLength(1);
+    expect(created.data[0].snapshot.name).toBe('Dining 5%');
+  });
+
+  it('writes no version for a change that changes nothing, and refuses an empty body', async () => {
+    const rule = await createRule(await createProgram());
+    await acme.request('PATCH', `/v1/rules/${rule.id}`, { name: rule.name });
+    expect((await acme.request('GET', `/v1/rules/${rule.id}/history`)).json().data).toHaveLength(1);
+    expect((await acme.request('PATCH', `/v1/rules/${rule.id}`, {})).statusCode).toBe(400);
+  });
+
+  it('answers 409 for an order clash, an archived rule and a rule of an archived program', async () => {
+    const programId = await createProgram();
+    await createRule(programId, { order: 10 });
+    const second = await createRule(programId, { order: 20 });
+    const clash = await acme.request('PATCH', `/v1/rules/${second.id}`, { order: 10 });
+    expect(clash.statusCode).toBe(409);
+    await acme.request('PATCH', `/v1/rules/${second.id}`, { status: 'ARCHIVED' });
+    const archived = await acme.request('PATCH', `/v1/rules/${second.id}`, { name: 'revived' });
+    expect(archived.statusCode).toBe(409);
+    const third = await createRule(programId, { order: 30 });
+    await acme.request('PATCH', `/v1/programs/${programId}`, { status: 'ARCHIVED' });
+    const ofArchivedProgram = await acme.request('PATCH', `/v1/rules/${third.id}`, { name: 'x' });
+    expect(ofArchivedProgram.statusCode).toBe(409);
+  });
+
+  it('compiles a new condition and refuses a bad one', async () => {
+    const rule = await createRule(await createProgram());
+    const response = await acme.request('PATCH', `/v1/rules/${rule.id}`, { condition: '"text"' });
+    expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'condition' } });
+    const unknownRule = await acme.request('PATCH', `/v1/rules/${points}`, { name: 'x' });
+    expect(unknownRule.statusCode).toBe(404);
+  });
+});
+
+describe('POST /v1/rules/validate', () => {
+  it('answers valid with a note, or invalid with a positioned message', async () => {
+    const ok = (
+      await acme.request('POST', '/v1/rules/validate', { condition: 'event.amount > 100.0' })
+    ).json();
+    expect(ok).toMatchObject({ valid: true, message: 'CEL condition is valid' });
+    expect(ok.note).toContain('not checked against any event schema');
+    const bad = (await acme.request('POST', '/v1/rules/validate', { condition: 'event.amount = 1' })).json();
+    expect(bad.valid).toBe(false);
+    expect(bad.message).toMatch(/^line 1, column 14: syntax error/);
+    expect(bad.note).toBeUndefined();
+    const notBool = (
+      await acme.request('POST', '/v1/rules/validate', { condition: 'size(event.items)' })
+    ).json();
+    expect(notBool).toMatchObject({ valid: false, message: expect.stringMatching(/evaluates to an int/) });
+  });
+});
+
+describe('POST /v1/rules/{id}/simulate', () => {
+  it('shows each action result of a matched rule and writes nothing', async () => {
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      condition: 'event.type == "purchase"',
+      actions: [
+        credit('event.amount * 10'),
+        { type: 'COUNTER', key: 'spend', value: 'event.amount' },
+        { type: 'TAG', tag: 'Buyer' },
+        { type: 'UNTAG', tag: 'new' },
+        { type: 'SET_ATTRIBUTE', key: 'last', value: 'purchase' },
+        { type: 'SET_TIER', tier: 'loyalty', level: 'gold' },
+        { type: 'VOID_HOLD', asset_id: points, reference_id: '"r1"' },
+      ],
+    });
+    const response = await acme.request('POST', `/v1/rules/${rule.id}/simulate`, {
+      event: { type: 'purchase', amount: 75 },
+      participant_state: { tags: ['new'], counters: { spend: 340 }, attributes: { last: 'signup' } },
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.rule).toEqual({
+      id: rule.id,
+      name: rule.name,
+      condition: rule.condition,
+      order: rule.order,
+      stop_after_match: false,
+    });
+    expect(body.evaluation.matched).toBe(true);
+    expect(body.evaluation.status).toBe('evaluated');
+    expect(body.evaluation.results.map((r: { result: unknown }) => r.result)).toEqual([
+      { amount: '750', asset_symbol: points, description: `Credit 750 ${points} to participant` },
+      {
+        current_value: '340',
+        projected_value: '415',
+        value: '75',
+        description: 'Add 75 to counter spend of participant',
+      },
+      { current_tags: ['new'], would_add: true, description: 'Add tag buyer to participant' },
+      { current_tags: ['new'], would_remove: true, description: 'Remove tag new from participant' },
+      {
+        current_value: 'signup',
+        would_change: true,
+        description: 'Set attribute last of participant to "purchase"',
+      },
+      { description: 'Set tier loyalty of participant to level gold' },
+      { description: 'VOID_HOLD cannot be simulated yet' },
+    ]);
+    expect(body.evaluation.results[0].action).toEqual(credit('event.amount * 10'));
+    expect((await acme.request('GET', `/v1/rules/${rule.id}/history`)).json().data).toHaveLength(1);
+  });
+
+  it('answers condition_failed with the reason', async () => {
+    const rule = await createRule(await createProgram(), { active_to: '2026-01-01T00:00:00Z' });
+    const simulate = (body: unknown) => acme.request('POST', `/v1/rules/${rule.id}/simulate`, body);
+    const falseCondition = (
+      await simulate({ event: { category: 'travel' }, event_timestamp: '2025-06-01T00:00:00Z' })
+    ).json();
+    expect(falseCondition.evaluation).toEqual({
+      matched: false,
+      status: 'condition_failed',
+      reason: 'CONDITION_FALSE',
+    });
+    const missing = (await simulate({ event: {}, event_timestamp: '2025-06-01T00:00:00Z' })).json();
+    expect(missing.evaluation).toMatchObject({ matched: false, reason: 'MISSING_FIELD' });
+    const late = (
+      await simulate({ event: { category: 'dining', amount: 1 }, event_timestamp: '2026-02-01T00:00:00Z' })
+    ).json();
+    expect(late.evaluation).toMatchObject({ matched: false, reason: 'OUTSIDE_TIME_WINDOW' });
+    expect((await simulate({})).statusCode).toBe(400);
+  });
+});
+
+describe('budgets', () => {
+  it('shows live state, is consumed by matched evaluations, skips when exhausted, and resets', async () => {
+    t.testClock.set('2026-03-01T12:00:00Z');
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      condition: 'true',
+      actions: [credit('event.amount')],
+      budgets: [
+        { asset_id: points, limit: '100.00', schedule_type: 'CRON', cron_expression: '0 0 1 * *' },
+        { asset_id: cash, limit: '5' },
+      ],
+    });
+    expect(rule.budgets[0]).toMatchObject({ consumed: '0', next_reset_at: '2026-04-01T00:00:00.000Z' });
+    expect(rule.budgets[1]).toMatchObject({ consumed: '0', next_reset_at: null });
+    const db = t.database.handle.db;
+    const at = new Date('2026-03-02T00:00:00Z');
+    const input = (amount: number) => ({
+      eventData: { amount },
+      eventTimestamp: at,
+      participant: { tags: [], counters: {}, attributes: {}, tiers: {}, status: 'ACTIVE' as const },
+      program: { tags: [], counters: {}, attributes: {} },
+    });
+    const first = evaluateRules(await loadActiveRules(db, acme.organizationId, programId), input(60));
+    expect(first[0]).toMatchObject({ status: 'MATCHED', rule_history_id: expect.any(String) });
+    await consumeRuleBudgets(db, acme.organizationId, first, at);
+    const live = (await acme.request('GET', `/v1/rules/${rule.id}`)).json();
+    expect(live.budgets[0]).toMatchObject({ consumed: '60' });
+    const second = evaluateRules(await loadActiveRules(db, acme.organizationId, programId), input(50));
+    expect(second[0]).toMatchObject({ status: 'SKIPPED', reason: 'BUDGET_EXCEEDED' });
+    const reset = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${points}`);
+    expect(reset.json()).toMatchObject({
+      asset_id: points,
+      consumed: '0',
+      next_reset_at: '2026-04-01T00:00:00.000Z',
+    });
+    const lifetime = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${cash}`);
+    expect(lifetime.json()).toMatchObject({ consumed: '0', next_reset_at: null });
+    const absent = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${programId}`);
+    expect(absent.statusCode).toBe(404);
+    expect((await acme.request('POST', `/v1/rules/${rule.id}/reset-budget`)).statusCode).toBe(400);
+    t.testClock.set('2026-04-01T00:00:01Z');
+    await consumeRuleBudgets(db, acme.organizationId, first, new Date('2026-03-20T00:00:00Z'));
+    const afterPeriod = (await acme.request('GET', `/v1/rules/${rule.id}`)).json();
+    expect(afterPeriod.budgets[0]).toMatchObject({
+      consumed: '0',
+      next_reset_at: '2026-05-01T00:00:00.000Z',
+    });
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every rules route', async () => {
+    const document = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(
+      Object.keys(document.paths)
+        .filter((path) => path.startsWith('/v1/rules'))
+        .sort(),
+    ).toEqual([
+      '/v1/rules',
+      '/v1/rules/validate',
+      '/v1/rules/{id}',
+      '/v1/rules/{id}/history',
+      '/v1/rules/{id}/reset-budget',
+      '/v1/rules/{id}/simulate',
+    ]);
+  });
+});
