@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { eventRoutes, eventSchemas } from './modules/events/index.js';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
@@ -37,7 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerErrorHandlers(app);
   await registerOpenApi(app, deps.version);
-  for (const schema of [...programSchemas, ...participantSchemas]) app.addSchema(schema);
+  for (const schema of [...programSchemas, ...participantSchemas, ...eventSchemas]) app.addSchema(schema);
   registerProbes(app, deps.db);
 
   await app.register(async (v1) => {
@@ -45,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
     await v1.register(participantRoutes, { ...routeDeps, stateReaders: [] });
+    await v1.register(eventRoutes, routeDeps);
   });
   return app;
 }

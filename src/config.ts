@@ -12,6 +12,8 @@ export interface Config {
   apiKey: string | undefined;
   logLevel: LogLevel;
   workerCount: number;
+  /** How long a worker's claim on an event lasts; a crashed worker's events return after it. */
+  eventLeaseMs: number;
   poolSizeMax: number;
 }
 
@@ -30,6 +32,7 @@ export function readConfig(env: Env = process.env): Config {
     apiKey: readApiKey(env),
     logLevel: readLogLevel(env),
     workerCount: readInteger(env, 'ACCRUE_WORKERS', 2, 0, 64),
+    eventLeaseMs: readInteger(env, 'ACCRUE_EVENT_LEASE_MS', 15_000, 500, 600_000),
     poolSizeMax: readInteger(env, 'ACCRUE_POOL_SIZE', 20, 2, 500),
   };
 }

@@ -1,12 +1,13 @@
 // Process entry: configuration, database (embedded unless DATABASE_URL), migrations, the start-up
-// key, HTTP, and graceful shutdown on SIGTERM/SIGINT.
+// key, HTTP, event workers, and graceful shutdown on SIGTERM/SIGINT.
 import { buildApp } from './app.js';
-import { ConfigError, readConfig } from './config.js';
+import { type Config, ConfigError, readConfig } from './config.js';
+import { type EventStep, type EventWorkers, startEventWorkers } from './modules/events/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
 import { systemClock } from './platform/clock.js';
-import { openDatabase } from './platform/db/database.js';
+import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
-import { createLogger } from './platform/logger.js';
+import { createLogger, type Logger } from './platform/logger.js';
 import { version } from './platform/version.js';
 
 export async function serve(): Promise<void> {
@@ -20,11 +21,14 @@ export async function serve(): Promise<void> {
     const created = await ensureStartupKey(database.db, config.apiKey);
     if (created !== undefined) printFirstKey(created.secret, created.organizationName);
     const app = await buildApp({ db: database.db, clock: systemClock, logger, version });
+    const workers = startWorkers(config, database, logger);
     const shutdown = async (signal: string) => {
       if (stopping.value) return;
       stopping.value = true;
       logger.info({ signal }, 'shutting down');
+      // Stop taking requests first, then let the workers finish the events they hold.
       await app.close();
+      await workers.stop();
       await database.close();
       process.exit(0);
     };
@@ -37,6 +41,25 @@ export async function serve(): Promise<void> {
     await database.close();
     process.exit(1);
   }
+}
+
+/**
+ * The steps every event runs after participant resolution, in order, inside its transaction. Rule
+ * evaluation and actions plug in here.
+ */
+const eventSteps: EventStep[] = [];
+
+/** Event workers on this process's database; `ACCRUE_WORKERS=0` runs none (an API-only node). */
+export function startWorkers(config: Config, database: DatabaseHandle, logger: Logger): EventWorkers {
+  return startEventWorkers({
+    db: database.db,
+    connectionString: database.connectionString,
+    clock: systemClock,
+    logger,
+    workerCount: config.workerCount,
+    leaseMs: config.eventLeaseMs,
+    steps: eventSteps,
+  });
 }
 
 export function readConfigOrExit() {
