@@ -1,6 +1,6 @@
 // The work queue over the events table: SQL only. A claim is a lease (claim_token, lease_expires_at)
 // committed on its own, so PROCESSING is visible while a worker holds an event; the worker then
-// applies the event in a transaction that first locks the row and checks its token.
+// applies the claimed events in a transaction that first locks the rows and checks the token.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import type { EventRow } from './events.store.js';
@@ -52,61 +52,58 @@ export async function releaseExpiredLeases(db: Database): Promise<number> {
 }
 
 /**
- * Locks a claimed event for its processing transaction; undefined when the claim was lost (the lease
- * expired and another worker took the event), so the caller must not apply it.
+ * Locks the events of one claim for the transaction that applies them; events whose claim was lost
+ * (the lease expired and another worker took them) are left out and must not be applied.
  */
-export async function lockClaimedEvent(
+export async function lockClaimedEvents(
   db: Database,
-  organizationId: string,
-  id: string,
+  events: Pick<EventRow, 'organization_id' | 'id'>[],
   claimToken: string,
-): Promise<EventRow | undefined> {
+): Promise<EventRow[]> {
   const result = await sql<EventRow>`
-    select * from events
-    where organization_id = ${organizationId} and id = ${id}
-      and status = 'PROCESSING' and claim_token = ${claimToken}::uuid
-    for update`.execute(db);
-  return result.rows[0];
+    select e.* from events e
+    join unnest(${events.map((event) => event.organization_id)}::uuid[], ${events.map((event) => event.id)}::uuid[])
+      as claimed (organization_id, id) on e.organization_id = claimed.organization_id and e.id = claimed.id
+    where e.status = 'PROCESSING' and e.claim_token = ${claimToken}::uuid
+    order by e.ingest_seq
+    for update of e`.execute(db);
+  return result.rows;
 }
 
 export interface EventOutcome {
-  status: 'COMPLETED' | 'FAILED';
+  organizationId: string;
+  id: string;
+  /** PENDING hands the event back to the queue after a transient failure, due after delayMs. */
+  status: 'COMPLETED' | 'FAILED' | 'PENDING';
   errorMessage: string | null;
   participantId: string | null;
   externalId: string | null;
   recipientId: string | null;
-  now: Date;
+  delayMs: number;
 }
 
-/** Ends a claimed event; false when the claim was lost in the meantime. */
-export async function finishClaimedEvent(
+/** Ends the events of one claim in one statement; rows whose claim was lost are not touched. */
+export async function finishClaimedEvents(
   db: Database,
-  event: Pick<EventRow, 'organization_id' | 'id'>,
   claimToken: string,
-  outcome: EventOutcome,
-): Promise<boolean> {
+  outcomes: EventOutcome[],
+  now: Date,
+): Promise<number> {
+  const column = <K extends keyof EventOutcome>(key: K) => outcomes.map((outcome) => outcome[key]);
   const result = await sql`
-    update events set status = ${outcome.status}, error_message = ${outcome.errorMessage},
-      participant_id = coalesce(${outcome.participantId}::uuid, participant_id),
-      external_id = coalesce(${outcome.externalId}, external_id),
-      recipient_id = coalesce(${outcome.recipientId}::uuid, recipient_id),
-      processed_at = ${outcome.now}, updated_at = ${outcome.now},
-      claim_token = null, lease_expires_at = null
-    where organization_id = ${event.organization_id} and id = ${event.id}
-      and status = 'PROCESSING' and claim_token = ${claimToken}::uuid`.execute(db);
-  return Number(result.numAffectedRows ?? 0n) === 1;
-}
-
-/** Hands a claimed event back to the queue after a transient failure, to be tried again later. */
-export async function deferClaimedEvent(
-  db: Database,
-  event: Pick<EventRow, 'organization_id' | 'id'>,
-  claimToken: string,
-  delayMs: number,
-): Promise<void> {
-  await sql`
-    update events set status = 'PENDING', claim_token = null, lease_expires_at = null,
-      available_at = now() + ${delayMs} * interval '1 millisecond'
-    where organization_id = ${event.organization_id} and id = ${event.id}
-      and status = 'PROCESSING' and claim_token = ${claimToken}::uuid`.execute(db);
+    update events e set status = o.status, error_message = o.error_message,
+      participant_id = coalesce(o.participant_id, e.participant_id),
+      external_id = coalesce(o.external_id, e.external_id),
+      recipient_id = coalesce(o.recipient_id, e.recipient_id),
+      processed_at = case when o.status = 'PENDING' then null else ${now}::timestamptz end,
+      available_at = case when o.status = 'PENDING' then now() + o.delay_ms * interval '1 millisecond'
+        else e.available_at end,
+      updated_at = ${now}::timestamptz, claim_token = null, lease_expires_at = null
+    from unnest(${column('organizationId')}::uuid[], ${column('id')}::uuid[], ${column('status')}::text[],
+      ${column('errorMessage')}::text[], ${column('participantId')}::uuid[], ${column('externalId')}::text[],
+      ${column('recipientId')}::uuid[], ${column('delayMs')}::integer[])
+      as o (organization_id, id, status, error_message, participant_id, external_id, recipient_id, delay_ms)
+    where e.organization_id = o.organization_id and e.id = o.id
+      and e.status = 'PROCESSING' and e.claim_token = ${claimToken}::uuid`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }

@@ -8,7 +8,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
-import { type EventStep, processClaimedEvent } from './event-processor.js';
+import { type EventStep, processClaimedEvents } from './event-processor.js';
 import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
 
 export interface EventWorkerOptions {
@@ -23,7 +23,7 @@ export interface EventWorkerOptions {
   leaseMs?: number;
   pollIntervalMs?: number;
   claimBatchSize?: number;
-  /** Events one worker applies at once; each is one transaction on its own connection. */
+  /** Transactions one worker runs at once, each applying a share of its claim. */
   concurrency?: number;
 }
 
@@ -31,7 +31,7 @@ export interface EventWorkers {
   stop(): Promise<void>;
 }
 
-const defaults = { leaseMs: 15_000, pollIntervalMs: 1_000, claimBatchSize: 32, concurrency: 4 };
+const defaults = { leaseMs: 15_000, pollIntervalMs: 1_000, claimBatchSize: 64, concurrency: 4 };
 
 export function startEventWorkers(options: EventWorkerOptions): EventWorkers {
   const settings: Settings = {
@@ -75,9 +75,12 @@ async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState)
       await wakeup.wait(settings.pollIntervalMs);
       continue;
     }
-    await forEachConcurrently(claimed, settings.concurrency, (event) =>
-      processClaimedEvent(settings, event, claimToken),
+    // Split the claim into `concurrency` transactions applied in parallel.
+    const chunkSize = Math.ceil(claimed.length / settings.concurrency);
+    const chunks = Array.from({ length: Math.ceil(claimed.length / chunkSize) }, (_, i) =>
+      claimed.slice(i * chunkSize, (i + 1) * chunkSize),
     );
+    await Promise.all(chunks.map((chunk) => processClaimedEvents(settings, chunk, claimToken)));
   }
 }
 
@@ -92,17 +95,6 @@ async function releaseLeasesNowAndThen(db: Database, settings: Settings, state: 
   state.leasesCheckedAt = now;
   const released = await releaseExpiredLeases(db);
   if (released > 0) settings.logger.info({ released }, 'released events held by a worker that stopped');
-}
-
-async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>) {
-  let next = 0;
-  const lane = async () => {
-    for (let index = next++; index < items.length; index = next++) {
-      const item = items[index];
-      if (item !== undefined) await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 interface Wakeup {
