@@ -2,6 +2,7 @@
 // usage: DATABASE_URL=postgres://.../empty_db npx tsx bench/event-throughput.ts [events] [participants] [clients]
 // The database must be migrated (accrue migrate). The server runs with the environment's settings
 // (ACCRUE_WORKERS, ACCRUE_POOL_SIZE); ingest is measured first with workers off, then processing.
+// BENCH_CPU_PROF_DIR=dir writes CPU profiles of the server.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { sql } from 'kysely';
@@ -22,7 +23,9 @@ const port = await new Promise<number>((resolve) => {
 });
 
 async function startServer(workers: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const profile = process.env.BENCH_CPU_PROF_DIR;
+  const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child = spawn(process.execPath, [...profileArgs, '--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ACCRUE_WORKERS: String(workers) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -71,7 +74,7 @@ const ingestSeconds = (performance.now() - ingestStart) / 1000;
 console.log(
   `ingest: ${eventCount} events in ${ingestSeconds.toFixed(2)} s = ${Math.round(eventCount / ingestSeconds)} events/s (${clients} clients, batches of 100)`,
 );
-server.kill('SIGKILL');
+server.kill('SIGINT');
 
 server = await startServer(Number(process.env.ACCRUE_WORKERS ?? 2));
 const processStart = performance.now();

@@ -483,3 +483,20 @@ describe('GET /v1/participants/{id}/activity/events', () => {
     expect(unknown.statusCode).toBe(404);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every event route with its schemas', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const paths = Object.keys(response.json().paths);
+    for (const path of [
+      '/v1/events',
+      '/v1/events/batch',
+      '/v1/events/{id}',
+      '/v1/events/{id}/retry',
+      '/v1/participants/{id}/activity/events',
+    ]) {
+      expect(paths).toContain(path);
+    }
+  });
+});
