@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import { eventClaimsMax } from '../../platform/limits.js';
 import { createLogger } from '../../platform/logger.js';
 import { claimPendingEvents } from './event-queue.store.js';
 import { type EventStep, type EventWorkers, startEventWorkers } from './index.js';
@@ -185,6 +186,33 @@ describe('processing', () => {
     currentStep = async () => ({ outcome: 'continue' });
     expect(event.status).toBe('COMPLETED');
     expect(calls).toBe(3);
+  });
+
+  it('hands an event back after a lost connection and completes it on a later claim', async () => {
+    let calls = 0;
+    currentStep = async () => {
+      calls += 1;
+      if (calls === 1)
+        throw Object.assign(new Error('terminating connection due to administrator command'), {
+          code: '57P01',
+        });
+      return { outcome: 'continue' };
+    };
+    const id = await send(eventBody());
+    const event = await waitForFinished(id);
+    currentStep = async () => ({ outcome: 'continue' });
+    expect(event.status).toBe('COMPLETED');
+    expect(calls).toBe(2);
+  });
+
+  it('fails an event that was claimed more often than the bound, instead of looping on it', async () => {
+    const id = await send(eventBody());
+    await waitForFinished(id);
+    await sql`update events set status = 'PENDING', processed_at = null, claim_count = ${eventClaimsMax}
+      where id = ${id}`.execute(t.database.handle.db);
+    const event = await waitForFinished(id);
+    expect(event.status).toBe('FAILED');
+    expect(event.error_message).toContain('processing abandoned');
   });
 
   it('applies the events of one participant one at a time in ingestion order, others in parallel', async () => {

@@ -278,6 +278,15 @@ describe('POST /v1/events/batch', () => {
     expect(await countEvents(acme.organizationId)).toBe(before + 100);
   });
 
+  it('answers 413 payload_too_large for a body over 1 MiB and stores nothing', async () => {
+    const before = await countEvents(acme.organizationId);
+    const events = Array.from({ length: 20 }, () => eventBody({ event_data: { f: 'x'.repeat(60 * 1024) } }));
+    const response = await acme.request('POST', '/v1/events/batch', { events });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().code).toBe('payload_too_large');
+    expect(await countEvents(acme.organizationId)).toBe(before);
+  });
+
   it('stores every event once when 20 clients send the same batch at the same time', async () => {
     const events = Array.from({ length: 50 }, (_, i) => eventBody({ external_id: `crowd-${i % 7}` }));
     const before = await countEvents(acme.organizationId);
