@@ -1,7 +1,7 @@
 // The `accrue` command. Every command reads the same configuration as the server and works whether
 // or not a server is running on the same data directory (the embedded database is then shared).
 import { parseArgs } from 'node:util';
-import { readConfigOrExit, serve, startWorkers } from './main.js';
+import { onShutdownSignal, readConfigOrExit, serve, startWorkers } from './main.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './modules/organizations/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
@@ -108,8 +108,7 @@ async function runWorkers(): Promise<void> {
     await database.close();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onShutdownSignal(stop);
 }
 
 const code = await run(process.argv.slice(2));

