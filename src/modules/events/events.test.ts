@@ -152,6 +152,17 @@ describe('POST /v1/events', () => {
     }
   });
 
+  it('accepts an external_id and a recipient_external_id of 255 characters and refuses 256', async () => {
+    for (const field of ['external_id', 'recipient_external_id']) {
+      expect(
+        (await acme.request('POST', '/v1/events', eventBody({ [field]: 'e'.repeat(255) }))).statusCode,
+      ).toBe(202);
+      const response = await acme.request('POST', '/v1/events', eventBody({ [field]: 'e'.repeat(256) }));
+      expect(response.statusCode).toBe(400);
+      expect(response.json().details.field).toBe(field);
+    }
+  });
+
   it('accepts event_data of 64 KiB serialized and refuses one byte more', async () => {
     const filler = (size: number) => ({ f: 'x'.repeat(size - '{"f":""}'.length) });
     const exact = await acme.request('POST', '/v1/events', eventBody({ event_data: filler(64 * 1024) }));
