@@ -98,7 +98,8 @@ async function run(argv: string[]): Promise<number> {
 async function runWorkers(): Promise<void> {
   const config = readConfigOrExit();
   const logger = createLogger(config.logLevel);
-  const database = await openDatabase(config, 'server', logger);
+  // The cli role shares an embedded PostgreSQL with a running server and never takes its pid file.
+  const database = await openDatabase(config, 'cli', logger);
   await migrate(database.connectionString);
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
   logger.info({ workers: Math.max(1, config.workerCount) }, 'Accrue event workers are running');
