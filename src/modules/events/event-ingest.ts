@@ -56,6 +56,12 @@ export async function acceptEventBatch(
   return batch;
 }
 
+/** An event that passed validation; `programError` is set when its program is not ACTIVE. */
+interface Candidate {
+  row: NewEventRow;
+  programError: DomainError | undefined;
+}
+
 async function acceptEvents(
   db: Database,
   clock: Clock,
@@ -65,23 +71,30 @@ async function acceptEvents(
   const receivedAt = clock();
   const checked = items.map(checkEventInput);
   const programs = await findPrograms(db, organizationId, checked);
-  const results: (ItemResult | NewEventRow)[] = checked.map((item) => {
+  const prepared: (ItemResult | Candidate)[] = checked.map((item) => {
     if (item instanceof DomainError) return { error: item };
     const programError = checkProgram(programs.get(item.program_id.toLowerCase()), item.program_id);
-    return programError ? { error: programError } : toNewRow(organizationId, item, receivedAt, clock());
+    return { row: toNewRow(organizationId, item, receivedAt, clock()), programError };
   });
-  const rows = results.filter((result): result is NewEventRow => 'ordering_key' in result);
-  if (rows.length === 0) return results as ItemResult[];
-  const inserted = await store.insertEventsIfAbsent(db, rows);
-  const replays = rows.filter((row) => !inserted.has(row.id));
-  const existing = replays.length === 0 ? [] : await store.findEventsByKeys(db, organizationId, replays);
+  const candidates = prepared.filter((item): item is Candidate => 'row' in item);
+  const insertable = candidates.filter((item) => item.programError === undefined).map((item) => item.row);
+  const inserted =
+    insertable.length === 0 ? new Set<string>() : await store.insertEventsIfAbsent(db, insertable);
+  // Replays, and events of a program that stopped accepting: a key stored earlier still answers
+  // with its original event, so a client's retry never turns into an error.
+  const lookups = candidates.filter((item) => !inserted.has(item.row.id)).map((item) => item.row);
+  const existing = lookups.length === 0 ? [] : await store.findEventsByKeys(db, organizationId, lookups);
   const existingByKey = new Map(existing.map((row) => [keyOf(row), row]));
-  return results.map((result) => {
-    if (!('ordering_key' in result)) return result;
-    if (inserted.has(result.id)) return { event: toAcceptedEvent({ ...pendingDefaults, ...result }) };
-    const original = existingByKey.get(keyOf(result));
-    if (original === undefined) throw new Error('an event key that was not inserted must exist');
-    if (!original.payload_hash.equals(result.payload_hash)) return { error: idempotencyConflict(result) };
+  return prepared.map((item) => {
+    if (!('row' in item)) return item;
+    const { row, programError } = item;
+    if (inserted.has(row.id)) return { event: toAcceptedEvent({ ...pendingDefaults, ...row }) };
+    const original = existingByKey.get(keyOf(row));
+    if (original === undefined) {
+      if (programError === undefined) throw new Error('an event key that was not inserted must exist');
+      return { error: programError };
+    }
+    if (!original.payload_hash.equals(row.payload_hash)) return { error: idempotencyConflict(row) };
     return { event: toAcceptedEvent(original) };
   });
 }

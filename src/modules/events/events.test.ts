@@ -122,6 +122,20 @@ describe('POST /v1/events', () => {
     }
   });
 
+  it('still answers a replay with the original event after its program was suspended', async () => {
+    const id = (await acme.request('POST', '/v1/programs', { name: 'Soon suspended' })).json().id;
+    const body = eventBody({ program_id: id });
+    const original = (await acme.request('POST', '/v1/events', body)).json();
+    await acme.request('PATCH', `/v1/programs/${id}`, { status: 'SUSPENDED' });
+    const replay = await acme.request('POST', '/v1/events', body);
+    expect(replay.statusCode).toBe(202);
+    expect(replay.json()).toEqual(original);
+    const changed = await acme.request('POST', '/v1/events', { ...body, event_data: { other: true } });
+    expect(changed.json().code).toBe('idempotency_conflict');
+    const fresh = await acme.request('POST', '/v1/events', eventBody({ program_id: id }));
+    expect(fresh.json().code).toBe('program_inactive');
+  });
+
   it('needs exactly one of external_id and participant_id, and at most one recipient', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ participant_id: '0190a1b2-0000-7000-8000-000000000001' }, 'external_id'],
