@@ -6,9 +6,12 @@ import type { Database } from '../../platform/db/database.js';
 import type { EventRow } from './events.store.js';
 
 /**
- * Claims up to `limit` pending events, at most one per participant: an event is claimable only when
- * no earlier event of the same participant (ordering_key) is still PENDING or PROCESSING. SKIP LOCKED
- * lets many workers claim at once without waiting on each other.
+ * Claims up to `limit` pending events as runs per participant (ordering_key). A run starts at a head:
+ * a PENDING event with no earlier event of its participant still PENDING or PROCESSING. It continues
+ * with that participant's next pending events in ingestion order, so a participant with a long
+ * backlog moves many events per claim instead of one. Shorter positions come first, so many
+ * participants share a claim before any one of them takes the rest. SKIP LOCKED on the heads lets
+ * many workers claim at once; the events after a head are never heads, so no other claim takes them.
  */
 export async function claimPendingEvents(
   db: Database,
@@ -17,8 +20,8 @@ export async function claimPendingEvents(
   leaseMs: number,
 ): Promise<EventRow[]> {
   const result = await sql<EventRow>`
-    with candidates as (
-      select e.organization_id, e.id from events e
+    with heads as (
+      select e.organization_id, e.ordering_key, e.ingest_seq from events e
       where e.status = 'PENDING' and e.available_at <= now()
         and not exists (
           select 1 from events earlier
@@ -26,11 +29,22 @@ export async function claimPendingEvents(
             and earlier.status in ('PENDING', 'PROCESSING') and earlier.ingest_seq < e.ingest_seq)
       order by e.ingest_seq
       limit ${limit}
-      for update of e skip locked)
+      for update of e skip locked),
+    runs as (
+      select r.organization_id, r.id, r.ingest_seq,
+        row_number() over (partition by r.organization_id, r.ordering_key order by r.ingest_seq) as position
+      from heads h cross join lateral (
+        select n.organization_id, n.id, n.ingest_seq, n.ordering_key from events n
+        where n.organization_id = h.organization_id and n.ordering_key = h.ordering_key
+          and n.status = 'PENDING' and n.ingest_seq >= h.ingest_seq
+        order by n.ingest_seq
+        limit ${limit}
+        for update of n) r),
+    claimed as (select organization_id, id from runs order by position, ingest_seq limit ${limit})
     update events set status = 'PROCESSING', claim_token = ${claimToken}::uuid,
       lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', claim_count = claim_count + 1
-    from candidates
-    where events.organization_id = candidates.organization_id and events.id = candidates.id
+    from claimed
+    where events.organization_id = claimed.organization_id and events.id = claimed.id
     returning events.*`.execute(db);
   return result.rows.sort((a, b) => Number(BigInt(a.ingest_seq) - BigInt(b.ingest_seq)));
 }

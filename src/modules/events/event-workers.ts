@@ -4,12 +4,14 @@
 // claims use SKIP LOCKED and need no coordinator.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { type EventStep, processClaimedEvents } from './event-processor.js';
 import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
+import type { EventRow } from './events.store.js';
 
 export interface EventWorkerOptions {
   db: Database;
@@ -61,7 +63,7 @@ async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState)
   const { db, logger } = settings;
   while (!state.stopping) {
     wakeup.clear();
-    let claimed: Awaited<ReturnType<typeof claimPendingEvents>> = [];
+    let claimed: EventRow[] = [];
     const claimToken = newId();
     try {
       await releaseLeasesNowAndThen(db, settings, state);
@@ -75,13 +77,25 @@ async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState)
       await wakeup.wait(settings.pollIntervalMs);
       continue;
     }
-    // Split the claim into `concurrency` transactions applied in parallel.
-    const chunkSize = Math.ceil(claimed.length / settings.concurrency);
-    const chunks = Array.from({ length: Math.ceil(claimed.length / chunkSize) }, (_, i) =>
-      claimed.slice(i * chunkSize, (i + 1) * chunkSize),
-    );
+    const chunks = splitByParticipant(claimed, settings.concurrency);
     await Promise.all(chunks.map((chunk) => processClaimedEvents(settings, chunk, claimToken)));
   }
+}
+
+/**
+ * Splits a claim into up to `count` chunks applied in parallel transactions. All events of one
+ * participant go to the same chunk, in ingestion order, so they are applied one after the other.
+ */
+function splitByParticipant(claimed: EventRow[], count: number): EventRow[][] {
+  const chunks: EventRow[][] = Array.from({ length: count }, () => []);
+  const chunkOfKey = new Map<string, EventRow[]>();
+  for (const event of claimed) {
+    const chunk = chunkOfKey.get(event.ordering_key) ?? chunks[chunkOfKey.size % count];
+    assert(chunk !== undefined, 'every index below count has a chunk');
+    chunkOfKey.set(event.ordering_key, chunk);
+    chunk.push(event);
+  }
+  return chunks.filter((chunk) => chunk.length > 0);
 }
 
 interface WorkerState {
