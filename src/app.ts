@@ -3,12 +3,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
+import { eventRoutes, eventSchemas } from './modules/events/index.js';
 import { ledgerRoutes, ledgerSchemas, readParticipantBalances } from './modules/ledger/index.js';
 import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } from './modules/logs/index.js';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
-import { ruleRoutes, ruleSchemas } from './modules/rules/index.js';
+import { listRuleEvaluations, ruleRoutes, ruleSchemas } from './modules/rules/index.js';
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
@@ -49,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...participantSchemas,
     ...ledgerSchemas,
     ...ruleSchemas,
+    ...eventSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -67,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(ledgerRoutes, routeDeps);
     await v1.register(stateRoutes, routeDeps);
     await v1.register(ruleRoutes, routeDeps);
+    await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });
   return app;

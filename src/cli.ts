@@ -1,7 +1,7 @@
 // The `accrue` command. Every command reads the same configuration as the server and works whether
 // or not a server is running on the same data directory (the embedded database is then shared).
 import { parseArgs } from 'node:util';
-import { readConfigOrExit, serve } from './main.js';
+import { onShutdownSignal, readConfigOrExit, serve, startWorkers } from './main.js';
 import { verifyLedger } from './modules/ledger/index.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './modules/organizations/index.js';
 import { systemClock } from './platform/clock.js';
@@ -13,6 +13,7 @@ import { createLogger } from './platform/logger.js';
 const usage = `usage: accrue <command>
 
   serve                     run the HTTP server (the same as npm start)
+  worker                    run event workers only, no HTTP (ACCRUE_WORKERS of them, at least 1)
   migrate                   apply pending database migrations
   keys create --org NAME    create a key (and the organization if needed); prints the key last
   keys list                 list keys (never the secrets)
@@ -81,6 +82,10 @@ async function run(argv: string[]): Promise<number> {
     await serve();
     return -1;
   }
+  if (first === 'worker') {
+    await runWorkers();
+    return -1;
+  }
   const twoWords = commands[`${first} ${second}`];
   const command = twoWords ?? (first === undefined ? undefined : commands[first]);
   if (command === undefined) {
@@ -106,6 +111,24 @@ async function run(argv: string[]): Promise<number> {
   } finally {
     await database.close();
   }
+}
+
+/** Workers without HTTP, until SIGTERM/SIGINT; they finish the events they hold before exiting. */
+async function runWorkers(): Promise<void> {
+  const config = readConfigOrExit();
+  const logger = createLogger(config.logLevel);
+  // The cli role shares an embedded PostgreSQL with a running server and never takes its pid file.
+  const database = await openDatabase(config, 'cli', logger);
+  await migrate(database.connectionString);
+  const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
+  logger.info({ workers: Math.max(1, config.workerCount) }, 'Accrue event workers are running');
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await workers.stop();
+    await database.close();
+    process.exit(0);
+  };
+  onShutdownSignal(stop);
 }
 
 const code = await run(process.argv.slice(2));

@@ -14,6 +14,8 @@ export interface Config {
   workerCount: number;
   pool: { sizeMax: number; waitMs: number };
   rateLimit: { ratePerSecond: number; burst: number };
+  /** How long a worker's claim on an event lasts; a crashed worker's events return after it. */
+  eventLeaseMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -40,6 +42,7 @@ export function readConfig(env: Env = process.env): Config {
       ratePerSecond: readInteger(env, 'ACCRUE_RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000),
       burst: readInteger(env, 'ACCRUE_RATE_LIMIT_BURST', 2000, 1, 10_000_000),
     },
+    eventLeaseMs: readInteger(env, 'ACCRUE_EVENT_LEASE_MS', 15_000, 500, 600_000),
   };
 }
 

@@ -1,13 +1,14 @@
 // Process entry: configuration, database (embedded unless DATABASE_URL), migrations, the start-up
-// key, HTTP, and graceful shutdown on SIGTERM/SIGINT.
+// key, HTTP, event workers, and graceful shutdown on SIGTERM/SIGINT.
 import { buildApp } from './app.js';
-import { ConfigError, readConfig } from './config.js';
+import { type Config, ConfigError, readConfig } from './config.js';
+import { type EventStep, type EventWorkers, startEventWorkers } from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
 import { systemClock } from './platform/clock.js';
-import { openDatabase } from './platform/db/database.js';
+import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
-import { createLogger } from './platform/logger.js';
+import { createLogger, type Logger } from './platform/logger.js';
 import { version } from './platform/version.js';
 
 export async function serve(): Promise<void> {
@@ -28,17 +29,19 @@ export async function serve(): Promise<void> {
       rateLimit: config.rateLimit,
     });
     const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger);
+    const workers = startWorkers(config, database, logger);
     const shutdown = async (signal: string) => {
       if (stopping.value) return;
       stopping.value = true;
       logger.info({ signal }, 'shutting down');
+      // Stop taking requests first, then let the workers finish the events they hold.
       await app.close();
       await stopLedgerJobs();
+      await workers.stop();
       await database.close();
       process.exit(0);
     };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    onShutdownSignal(shutdown);
     await app.listen({ port: config.port, host: config.host });
     logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
   } catch (error) {
@@ -46,6 +49,30 @@ export async function serve(): Promise<void> {
     await database.close();
     process.exit(1);
   }
+}
+
+/**
+ * The steps every event runs after participant resolution, in order, inside its transaction. Rule
+ * evaluation and actions plug in here.
+ */
+const eventSteps: EventStep[] = [];
+
+/** Event workers on this process's database; `ACCRUE_WORKERS=0` runs none (an API-only node). */
+export function startWorkers(config: Config, database: DatabaseHandle, logger: Logger): EventWorkers {
+  return startEventWorkers({
+    db: database.db,
+    connectionString: database.connectionString,
+    clock: systemClock,
+    logger,
+    workerCount: config.workerCount,
+    leaseMs: config.eventLeaseMs,
+    steps: eventSteps,
+  });
+}
+
+/** Runs `shutdown` once on SIGTERM or SIGINT: requests drain, workers finish what they hold. */
+export function onShutdownSignal(shutdown: (signal: string) => Promise<void>): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
 }
 
 export function readConfigOrExit() {

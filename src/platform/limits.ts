@@ -97,3 +97,14 @@ export const rulesPerProgramMax = 100;
 export const actionsPerRuleMax = 20;
 export const budgetsPerRuleMax = 10;
 export const rulePayloadBytesMax = 8192;
+/** Events per batch ingest call, from the Scrip API reference: one request stays one short transaction. */
+export const eventBatchSizeMax = 100;
+/** Serialized event_data: rules read it on every evaluation, and 100 of them must fit in one body. */
+export const eventDataBytesMax = 64 * 1024;
+/**
+ * Times an event may be claimed before it is failed: an event that kills its worker every time
+ * (a poison message) must not loop forever.
+ */
+export const eventClaimsMax = 10;
+/** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
+export const eventTransientAttemptsMax = 6;

@@ -44,6 +44,15 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
       actions: [{ type: 'CREDIT', asset_id: asset.id, amount: 'event.amount' }],
     })
   ).json();
+  const event = (
+    await tenant.request('POST', '/v1/events', {
+      program_id: program.id,
+      external_id: 'fixture-participant',
+      idempotency_key: `fixture-${program.id}`,
+      event_timestamp: '2026-01-15T10:30:00Z',
+      event_data: { amount: 12 },
+    })
+  ).json();
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
   return {
     programs: program.id,
@@ -52,6 +61,7 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     'journal-entries': entry.id,
     logs: log.id,
     rules: rule.id,
+    events: event.id,
     tags: 'fixture',
     counters: 'visits',
     attributes: 'plan',

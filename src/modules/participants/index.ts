@@ -12,6 +12,7 @@
 //   rule that acted) or an API key. Writes that change nothing record nothing.
 // - Every state write locks its owner's row first, so one owner's changes apply one at a time.
 export { counterValueFromNumber } from './counter-value.js';
+export { type ParticipantReference, resolveEventParticipant } from './participant-resolution.js';
 export { type ParticipantRouteDeps, participantRoutes, participantSchemas } from './participants.routes.js';
 export {
   findParticipantRow,

@@ -63,6 +63,16 @@ function unstorable(instancePath: string, message: string): ErrorObject {
   return { instancePath, schemaPath: '#', keyword: 'unstorable', params: {}, message };
 }
 
+/**
+ * A validator for one part of a body that the route schema accepts loosely (the items of a batch),
+ * so that each part gets its own errors instead of the whole request failing. Answers the problems,
+ * empty when the value is valid.
+ */
+export function compileBodyPartValidator(schema: object): (value: unknown) => FieldProblem[] {
+  const validate = bodyAjv.compile(schema);
+  return (value) => (validate(value) ? [] : describeValidationErrors(validate.errors ?? [], 'body'));
+}
+
 /** Names the field each validation error is about, in the request's own terms. */
 export function describeValidationErrors(errors: ErrorObject[], part: string | undefined): FieldProblem[] {
   const problems = new Map<string, FieldProblem>();

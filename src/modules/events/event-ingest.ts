@@ -1,0 +1,215 @@
+// Accepting events: validate each one on its own, check its program, and store the batch with one
+// multi-row insert. Idempotency: the unique key (organization, program, idempotency_key) decides which
+// request stored an event; every other request with that key compares its payload hash with the
+// stored one: the same payload answers the original event, another payload idempotency_conflict.
+import type { Clock } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import { DomainError, type ErrorCode, type ErrorDetails, type FieldProblem } from '../../platform/errors.js';
+import { compileBodyPartValidator } from '../../platform/http/validation.js';
+import { newId } from '../../platform/ids.js';
+import { eventDataBytesMax } from '../../platform/limits.js';
+import { findProgramRow, type ProgramRow } from '../programs/index.js';
+import { hashEventPayload } from './canonical-payload.js';
+import { toAcceptedEvent } from './event-views.js';
+import { type AcceptedEvent, type BatchResult, EventInput } from './events.schemas.js';
+import type { NewEventRow } from './events.store.js';
+import * as store from './events.store.js';
+
+const validateEventInput = compileBodyPartValidator(EventInput);
+
+type ItemResult = { event: AcceptedEvent } | { error: DomainError };
+
+export async function acceptSingleEvent(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  body: EventInput,
+): Promise<AcceptedEvent> {
+  const [result] = await acceptEvents(db, clock, organizationId, [body]);
+  if (result === undefined) throw new Error('one event in, one result out');
+  if ('error' in result) throw result.error;
+  return result.event;
+}
+
+export async function acceptEventBatch(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  items: unknown[],
+): Promise<BatchResult> {
+  const results = await acceptEvents(db, clock, organizationId, items);
+  const batch: BatchResult = { total: items.length, success_count: 0, error_count: 0, results: [] };
+  for (const [index, result] of results.entries()) {
+    if ('event' in result) {
+      batch.success_count += 1;
+      batch.results.push({ index, status: 'accepted', event: result.event });
+    } else {
+      batch.error_count += 1;
+      batch.results.push({
+        index,
+        status: 'error',
+        error: result.error.message,
+        error_code: result.error.code,
+      });
+    }
+  }
+  return batch;
+}
+
+/** An event that passed validation; `programError` is set when its program is not ACTIVE. */
+interface Candidate {
+  row: NewEventRow;
+  programError: DomainError | undefined;
+}
+
+async function acceptEvents(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  items: unknown[],
+): Promise<ItemResult[]> {
+  const receivedAt = clock();
+  const checked = items.map(checkEventInput);
+  const programs = await findPrograms(db, organizationId, checked);
+  const prepared: (ItemResult | Candidate)[] = checked.map((item) => {
+    if (item instanceof DomainError) return { error: item };
+    const programError = checkProgram(programs.get(item.program_id.toLowerCase()), item.program_id);
+    return { row: toNewRow(organizationId, item, receivedAt, clock()), programError };
+  });
+  const candidates = prepared.filter((item): item is Candidate => 'row' in item);
+  const insertable = candidates.filter((item) => item.programError === undefined).map((item) => item.row);
+  const inserted =
+    insertable.length === 0 ? new Set<string>() : await store.insertEventsIfAbsent(db, insertable);
+  // Replays, and events of a program that stopped accepting: a key stored earlier still answers
+  // with its original event, so a client's retry never turns into an error.
+  const lookups = candidates.filter((item) => !inserted.has(item.row.id)).map((item) => item.row);
+  const existing = lookups.length === 0 ? [] : await store.findEventsByKeys(db, organizationId, lookups);
+  const existingByKey = new Map(existing.map((row) => [keyOf(row), row]));
+  return prepared.map((item) => {
+    if (!('row' in item)) return item;
+    const { row, programError } = item;
+    if (inserted.has(row.id)) return { event: toAcceptedEvent({ ...pendingDefaults, ...row }) };
+    const original = existingByKey.get(keyOf(row));
+    if (original === undefined) {
+      if (programError === undefined) throw new Error('an event key that was not inserted must exist');
+      return { error: programError };
+    }
+    if (!original.payload_hash.equals(row.payload_hash)) return { error: idempotencyConflict(row) };
+    return { event: toAcceptedEvent(original) };
+  });
+}
+
+const pendingDefaults = {
+  ingest_seq: '0',
+  status: 'PENDING',
+  error_message: null,
+  claim_count: 0,
+  claim_token: null,
+  lease_expires_at: null,
+  processed_at: null,
+} as const;
+
+function keyOf(row: { program_id: string; idempotency_key: string }): string {
+  return `${row.program_id}\u0000${row.idempotency_key}`;
+}
+
+function idempotencyConflict(row: NewEventRow): DomainError {
+  return new DomainError(
+    'idempotency_conflict',
+    `idempotency_key "${row.idempotency_key}" was already used with a different payload in this program`,
+    { field: 'idempotency_key', reason: 'conflict' },
+  );
+}
+
+/** The shape (schema) and the rules between fields that a schema cannot say. */
+function checkEventInput(item: unknown): EventInput | DomainError {
+  const problems = validateEventInput(item);
+  if (problems.length > 0) return validationError(problems);
+  const input = item as EventInput;
+  if ((input.external_id === undefined) === (input.participant_id === undefined)) {
+    return validationError([
+      {
+        field: 'external_id',
+        reason: 'invalid',
+        message: 'exactly one of external_id or participant_id is required',
+      },
+    ]);
+  }
+  if (input.recipient_id !== undefined && input.recipient_external_id !== undefined) {
+    return validationError([
+      {
+        field: 'recipient_id',
+        reason: 'invalid',
+        message: 'give at most one of recipient_id or recipient_external_id',
+      },
+    ]);
+  }
+  if (Buffer.byteLength(JSON.stringify(input.event_data)) > eventDataBytesMax) {
+    return validationError([
+      {
+        field: 'event_data',
+        reason: 'too_large',
+        message: `event_data is larger than ${eventDataBytesMax} bytes`,
+      },
+    ]);
+  }
+  return input;
+}
+
+function validationError(fields: FieldProblem[]): DomainError {
+  const details: ErrorDetails = { field: fields[0]?.field, reason: fields[0]?.reason, fields };
+  return new DomainError('validation_error', fields.map((field) => field.message).join('; '), details);
+}
+
+async function findPrograms(db: Database, organizationId: string, items: (EventInput | DomainError)[]) {
+  const ids = new Set<string>();
+  for (const item of items) if (!(item instanceof DomainError)) ids.add(item.program_id.toLowerCase());
+  const found = await Promise.all(
+    [...ids].map((id) => findProgramRow(db, organizationId, id).catch(undefinedWhenNotFound)),
+  );
+  return new Map(found.flatMap((program) => (program ? [[program.id, program] as const] : [])));
+}
+
+function undefinedWhenNotFound(error: unknown): undefined {
+  if (error instanceof DomainError && error.code === 'not_found') return undefined;
+  throw error;
+}
+
+function checkProgram(program: ProgramRow | undefined, programId: string): DomainError | undefined {
+  if (program === undefined) {
+    return new DomainError('not_found', `invalid program_id: program ${programId} not found`, {
+      field: 'program_id',
+      reason: 'not_found',
+    });
+  }
+  if (program.status === 'ACTIVE') return undefined;
+  const code: ErrorCode = 'program_inactive';
+  return new DomainError(code, `program ${programId} is ${program.status} and accepts no events`, {
+    field: 'program_id',
+    reason: program.status.toLowerCase(),
+  });
+}
+
+function toNewRow(organizationId: string, input: EventInput, receivedAt: Date, now: Date): NewEventRow {
+  const participantId = input.participant_id?.toLowerCase() ?? null;
+  return {
+    organization_id: organizationId,
+    id: newId(),
+    program_id: input.program_id.toLowerCase(),
+    participant_id: participantId,
+    external_id: input.external_id ?? null,
+    recipient_id: input.recipient_id?.toLowerCase() ?? null,
+    recipient_external_id: input.recipient_external_id ?? null,
+    // Events of one participant are applied in ingestion order; the key names the participant as sent.
+    ordering_key: input.external_id !== undefined ? `x:${input.external_id}` : `p:${participantId}`,
+    idempotency_key: input.idempotency_key,
+    payload_hash: hashEventPayload(input),
+    event_type: 'EXTERNAL',
+    event_data: input.event_data,
+    event_timestamp: new Date(input.event_timestamp),
+    available_at: now,
+    received_at: receivedAt,
+    created_at: now,
+    updated_at: now,
+  };
+}

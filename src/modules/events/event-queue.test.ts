@@ -1,0 +1,45 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { newId } from '../../platform/ids.js';
+import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
+
+let t: TestApp;
+let acme: Tenant;
+let programId: string;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  acme = await t.createOrganization();
+  programId = (await acme.request('POST', '/v1/programs', { name: 'Queue' })).json().id;
+});
+
+describe('claiming events', () => {
+  it('claims runs per participant in ingestion order, spreading a small claim over participants first', async () => {
+    const events = ['a', 'a', 'a', 'b', 'a', 'b'].map((who, n) => ({
+      program_id: programId,
+      external_id: who,
+      idempotency_key: `queue-${n}`,
+      event_timestamp: '2024-01-15T10:30:00Z',
+      event_data: { n },
+    }));
+    await acme.request('POST', '/v1/events/batch', { events });
+    const db = t.database.handle.db;
+    const describeClaim = (claimed: { external_id: string | null; event_data: Record<string, unknown> }[]) =>
+      claimed.map((event) => `${event.external_id}${event.event_data.n}`);
+
+    const first = await claimPendingEvents(db, newId(), 3, 60_000);
+    expect(describeClaim(first)).toEqual(['a0', 'a1', 'b3']);
+    // Every remaining event has an earlier one of its participant in PROCESSING: nothing to claim.
+    expect(await claimPendingEvents(db, newId(), 10, 60_000)).toEqual([]);
+
+    // The holder died: once its leases expire, the events return and are claimed again, in order.
+    await db
+      .withTables<{ events: { lease_expires_at: Date } }>()
+      .updateTable('events')
+      .set({ lease_expires_at: new Date(Date.now() - 1000) })
+      .execute();
+    expect(await releaseExpiredLeases(db)).toBe(3);
+    const again = await claimPendingEvents(db, newId(), 10, 60_000);
+    expect(describeClaim(again)).toEqual(['a0', 'a1', 'a2', 'b3', 'a4', 'b5']);
+  });
+});

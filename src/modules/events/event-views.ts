@@ -1,0 +1,36 @@
+// Rows to API objects: the one place where the event's wire shape is built.
+import { toIso, toIsoOrNull } from '../../platform/clock.js';
+import type { AcceptedEvent, Event } from './events.schemas.js';
+import type { EventRow } from './events.store.js';
+
+export function toAcceptedEvent(row: EventRow): AcceptedEvent {
+  return {
+    id: row.id,
+    program_id: row.program_id,
+    participant_id: row.participant_id,
+    external_id: row.external_id,
+    idempotency_key: row.idempotency_key,
+    event_timestamp: toIso(row.event_timestamp),
+    status: row.status,
+  };
+}
+
+export function toEvent(row: EventRow): Event {
+  return {
+    id: row.id,
+    program_id: row.program_id,
+    participant_id: row.participant_id,
+    external_id: row.external_id,
+    recipient_id: row.recipient_id,
+    idempotency_key: row.idempotency_key,
+    event_type: row.event_type,
+    event_data: row.event_data,
+    event_timestamp: toIso(row.event_timestamp),
+    status: row.status,
+    error_message: row.error_message,
+    created_at: toIso(row.created_at),
+    received_at: toIso(row.received_at),
+    processed_at: toIsoOrNull(row.processed_at),
+    updated_at: toIso(row.updated_at),
+  };
+}

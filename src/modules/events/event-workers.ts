@@ -1,0 +1,183 @@
+// Event workers: claim pending events in batches and apply them. Woken by LISTEN/NOTIFY on a
+// dedicated connection (a trigger notifies on insert), with a polling fallback for lost
+// notifications and delayed retries. Several workers per process and several processes may run:
+// claims use SKIP LOCKED and need no coordinator.
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { assert } from '../../platform/assert.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import { newId } from '../../platform/ids.js';
+import type { Logger } from '../../platform/logger.js';
+import { type EventStep, processClaimedEvents } from './event-processor.js';
+import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
+import type { EventRow } from './events.store.js';
+
+export interface EventWorkerOptions {
+  db: Database;
+  /** For the LISTEN connection, which must not come from the pool. */
+  connectionString: string;
+  clock: Clock;
+  logger: Logger;
+  workerCount: number;
+  steps: readonly EventStep[];
+  /** How long a claim holds an event before another worker may take it (the holder died). */
+  leaseMs?: number;
+  pollIntervalMs?: number;
+  claimBatchSize?: number;
+  /** Transactions one worker runs at once, each applying a share of its claim. */
+  concurrency?: number;
+}
+
+export interface EventWorkers {
+  stop(): Promise<void>;
+}
+
+const defaults = { leaseMs: 15_000, pollIntervalMs: 1_000, claimBatchSize: 64, concurrency: 4 };
+
+export function startEventWorkers(options: EventWorkerOptions): EventWorkers {
+  const settings: Settings = {
+    ...options,
+    leaseMs: options.leaseMs ?? defaults.leaseMs,
+    pollIntervalMs: options.pollIntervalMs ?? defaults.pollIntervalMs,
+    claimBatchSize: options.claimBatchSize ?? defaults.claimBatchSize,
+    concurrency: options.concurrency ?? defaults.concurrency,
+  };
+  const wakeup = createWakeup();
+  const state = { stopping: false, leasesCheckedAt: 0 };
+  const listener = listenForEvents(options.connectionString, options.logger, wakeup.wake, state);
+  const loops = Array.from({ length: options.workerCount }, () => runWorker(settings, wakeup, state));
+  return {
+    async stop() {
+      state.stopping = true;
+      wakeup.wakeAll();
+      await Promise.all(loops);
+      await listener.close();
+    },
+  };
+}
+
+type Settings = EventWorkerOptions & typeof defaults;
+
+async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState): Promise<void> {
+  const { db, logger } = settings;
+  while (!state.stopping) {
+    wakeup.clear();
+    let claimed: EventRow[] = [];
+    const claimToken = newId();
+    try {
+      await releaseLeasesNowAndThen(db, settings, state);
+      claimed = await claimPendingEvents(db, claimToken, settings.claimBatchSize, settings.leaseMs);
+    } catch (error) {
+      logger.warn({ err: error }, 'claiming events failed; trying again shortly');
+      await wakeup.wait(settings.pollIntervalMs);
+      continue;
+    }
+    if (claimed.length === 0) {
+      await wakeup.wait(settings.pollIntervalMs);
+      continue;
+    }
+    const chunks = splitByParticipant(claimed, settings.concurrency);
+    await Promise.all(chunks.map((chunk) => processClaimedEvents(settings, chunk, claimToken)));
+  }
+}
+
+/**
+ * Splits a claim into up to `count` chunks applied in parallel transactions. All events of one
+ * participant go to the same chunk, in ingestion order, so they are applied one after the other.
+ */
+function splitByParticipant(claimed: EventRow[], count: number): EventRow[][] {
+  const chunks: EventRow[][] = Array.from({ length: count }, () => []);
+  const chunkOfKey = new Map<string, EventRow[]>();
+  for (const event of claimed) {
+    const chunk = chunkOfKey.get(event.ordering_key) ?? chunks[chunkOfKey.size % count];
+    assert(chunk !== undefined, 'every index below count has a chunk');
+    chunkOfKey.set(event.ordering_key, chunk);
+    chunk.push(event);
+  }
+  return chunks.filter((chunk) => chunk.length > 0);
+}
+
+interface WorkerState {
+  stopping: boolean;
+  leasesCheckedAt: number;
+}
+
+async function releaseLeasesNowAndThen(db: Database, settings: Settings, state: WorkerState) {
+  const now = Date.now();
+  if (now - state.leasesCheckedAt < settings.pollIntervalMs) return;
+  state.leasesCheckedAt = now;
+  const released = await releaseExpiredLeases(db);
+  if (released > 0) settings.logger.info({ released }, 'released events held by a worker that stopped');
+}
+
+interface Wakeup {
+  wake(): void;
+  wakeAll(): void;
+  clear(): void;
+  wait(timeoutMs: number): Promise<void>;
+}
+
+/** A wake-up that is not lost when it arrives while the workers are busy: it is remembered. */
+function createWakeup(): Wakeup {
+  let pending = false;
+  let waiters: (() => void)[] = [];
+  const wakeAll = () => {
+    pending = true;
+    const current = waiters;
+    waiters = [];
+    for (const resolve of current) resolve();
+  };
+  return {
+    wake: wakeAll,
+    wakeAll,
+    clear: () => {
+      pending = false;
+    },
+    wait: (timeoutMs) => {
+      if (pending) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+/** Keeps one LISTEN connection open, reconnecting after a loss; notifications only wake workers. */
+function listenForEvents(connectionString: string, logger: Logger, wake: () => void, state: WorkerState) {
+  let client: pg.Client | undefined;
+  const connectLoop = async () => {
+    while (!state.stopping) {
+      const current = new pg.Client({ connectionString });
+      const lost = new Promise<void>((resolve) => {
+        current.on('error', () => resolve());
+        current.on('end', () => resolve());
+      });
+      try {
+        await current.connect();
+        current.on('notification', wake);
+        await current.query('listen accrue_events');
+        client = current;
+        wake();
+        await lost;
+        if (!state.stopping) logger.warn('event notification connection lost; reconnecting');
+      } catch (error) {
+        if (!state.stopping) logger.warn({ err: error }, 'event notification connection failed');
+      }
+      client = undefined;
+      await current.end().catch(() => {});
+      if (!state.stopping) await sleep(1_000);
+    }
+  };
+  const running = connectLoop();
+  return {
+    async close() {
+      await client?.end().catch(() => {});
+      await running;
+    },
+  };
+}

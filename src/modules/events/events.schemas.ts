@@ -1,0 +1,185 @@
+import { type Static, Type } from 'typebox';
+import { ListQueryFields, NullableTimestamp, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { eventBatchSizeMax, externalIdLengthMax, idempotencyKeyLengthMax } from '../../platform/limits.js';
+
+export const EventStatus = Type.Enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']);
+/** RECEIVED is accepted as a filter for compatibility; Accrue stores no event in that state. */
+const EventStatusFilter = Type.Enum(['RECEIVED', 'PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']);
+export const EventType = Type.Enum(['EXTERNAL', 'SYSTEM']);
+
+const ExternalId = Type.String({ minLength: 1, maxLength: externalIdLengthMax });
+const NullableUuid = Type.Union([Uuid, Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+export const EventInput = Type.Object(
+  {
+    program_id: Uuid,
+    external_id: Type.Optional(ExternalId),
+    participant_id: Type.Optional(Uuid),
+    recipient_id: Type.Optional(Uuid),
+    recipient_external_id: Type.Optional(ExternalId),
+    idempotency_key: Type.String({
+      minLength: 1,
+      maxLength: idempotencyKeyLengthMax,
+      description: 'Unique per program (1-255); a replay with the same payload answers the original event',
+    }),
+    event_timestamp: Type.String({
+      format: 'date-time',
+      description: 'When the event happened (RFC 3339); the logical clock of rule evaluation',
+    }),
+    event_data: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Any JSON object, at most 64 KiB serialized; read in rules as event.*',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Exactly one of external_id or participant_id; at most one of recipient_id or recipient_external_id',
+  },
+);
+export type EventInput = Static<typeof EventInput>;
+
+/** Items are checked one by one with EventInput, so that one bad item does not reject the batch. */
+export const EventBatchBody = Type.Object(
+  {
+    events: Type.Array(Type.Unknown(), {
+      minItems: 1,
+      maxItems: eventBatchSizeMax,
+      description: '1-100 events, each shaped like the body of POST /v1/events',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type EventBatchBody = Static<typeof EventBatchBody>;
+
+export const AcceptedEvent = Type.Object(
+  {
+    id: Uuid,
+    program_id: Uuid,
+    participant_id: NullableUuid,
+    external_id: NullableString,
+    idempotency_key: Type.String(),
+    event_timestamp: Timestamp,
+    status: EventStatus,
+  },
+  { $id: 'AcceptedEvent' },
+);
+export type AcceptedEvent = Static<typeof AcceptedEvent>;
+
+export const BatchItemResult = Type.Object({
+  index: Type.Integer(),
+  status: Type.Enum(['accepted', 'error']),
+  event: Type.Optional(Type.Ref('AcceptedEvent')),
+  error: Type.Optional(Type.String({ description: 'Why the item was rejected' })),
+  error_code: Type.Optional(
+    Type.String({ description: 'The error code the single-event call would answer' }),
+  ),
+});
+export type BatchItemResult = Static<typeof BatchItemResult>;
+
+export const BatchResult = Type.Object(
+  {
+    total: Type.Integer(),
+    success_count: Type.Integer(),
+    error_count: Type.Integer(),
+    results: Type.Array(BatchItemResult),
+  },
+  { $id: 'BatchResult' },
+);
+export type BatchResult = Static<typeof BatchResult>;
+
+export const Event = Type.Object(
+  {
+    id: Uuid,
+    program_id: Uuid,
+    participant_id: NullableUuid,
+    external_id: NullableString,
+    recipient_id: NullableUuid,
+    idempotency_key: Type.String(),
+    event_type: EventType,
+    event_data: Type.Record(Type.String(), Type.Unknown()),
+    event_timestamp: Timestamp,
+    status: EventStatus,
+    error_message: NullableString,
+    created_at: Timestamp,
+    received_at: Timestamp,
+    processed_at: NullableTimestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'Event' },
+);
+export type Event = Static<typeof Event>;
+
+// Rule evaluations are the rules module's schema ($id RuleEvaluation), registered by it.
+export type { RuleEvaluationView as RuleEvaluation } from '../rules/index.js';
+
+export const EventWithEvaluations = Type.Object(
+  { ...Event.properties, rule_evaluations: Type.Array(Type.Ref('RuleEvaluation')) },
+  { $id: 'EventWithEvaluations' },
+);
+export type EventWithEvaluations = Static<typeof EventWithEvaluations>;
+
+export const GetEventQuery = Type.Object(
+  {
+    include_skipped: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Also show SKIPPED_ERROR and SKIPPED_TIMEOUT evaluations',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RetryResult = Type.Object(
+  {
+    event_id: Uuid,
+    message: Type.String(),
+    previous_error: NullableString,
+    previous_status: EventStatus,
+    status: EventStatus,
+  },
+  { $id: 'RetryResult' },
+);
+export type RetryResult = Static<typeof RetryResult>;
+
+const windowFields = {
+  from: Type.Optional(
+    Type.String({ format: 'date-time', description: 'created_at at or after (ingestion)' }),
+  ),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'created_at at or before (ingestion)' })),
+  event_from: Type.Optional(
+    Type.String({ format: 'date-time', description: 'event_timestamp at or after (occurrence)' }),
+  ),
+  event_to: Type.Optional(
+    Type.String({ format: 'date-time', description: 'event_timestamp at or before (occurrence)' }),
+  ),
+};
+
+export const ListEventsQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    program_id: Type.Optional(Uuid),
+    status: Type.Optional(EventStatusFilter),
+    event_type: Type.Optional(EventType),
+    participant_id: Type.Optional(Uuid),
+    external_id: Type.Optional(ExternalId),
+    rule_id: Type.Optional(Uuid),
+    ...windowFields,
+    sort_by: Type.Optional(Type.Enum(['created_at', 'event_timestamp', 'status'], { default: 'created_at' })),
+    sort_dir: Type.Optional(SortDir),
+  },
+  { additionalProperties: false },
+);
+export type ListEventsQuery = Static<typeof ListEventsQuery>;
+
+export const ListParticipantEventsQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    program_id: Type.Optional(Uuid),
+    status: Type.Optional(EventStatus),
+    ...windowFields,
+  },
+  { additionalProperties: false },
+);
+export type ListParticipantEventsQuery = Static<typeof ListParticipantEventsQuery>;

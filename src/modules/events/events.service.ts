@@ -1,0 +1,159 @@
+import type { Clock } from '../../platform/clock.js';
+import { toIso } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import { withTransaction } from '../../platform/db/transaction.js';
+import { DomainError, notFound } from '../../platform/errors.js';
+import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { pageSizeDefault } from '../../platform/limits.js';
+import { findParticipantRow } from '../participants/index.js';
+import { toEvent } from './event-views.js';
+import type {
+  Event,
+  EventWithEvaluations,
+  ListEventsQuery,
+  ListParticipantEventsQuery,
+  RetryResult,
+  RuleEvaluation,
+} from './events.schemas.js';
+import type { EventFilter, EventRow, EventSortColumn } from './events.store.js';
+import * as store from './events.store.js';
+/** Reads the rule evaluations of an event; the rules module provides it. */
+export type RuleEvaluationReader = (
+  db: Database,
+  organizationId: string,
+  eventId: string,
+  includeSkipped: boolean,
+) => Promise<RuleEvaluation[]>;
+
+export async function getEvent(
+  db: Database,
+  organizationId: string,
+  id: string,
+  includeSkipped: boolean,
+  readEvaluations: RuleEvaluationReader | undefined,
+): Promise<EventWithEvaluations> {
+  const row = await store.findEvent(db, organizationId, id);
+  if (row === undefined) throw notFound('event');
+  const evaluations = readEvaluations ? await readEvaluations(db, organizationId, id, includeSkipped) : [];
+  return { ...toEvent(row), rule_evaluations: evaluations };
+}
+
+export async function retryEvent(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+): Promise<RetryResult> {
+  const previous = await withTransaction(db, async (trx) => {
+    const row = await store.findEvent(trx, organizationId, id, true);
+    if (row === undefined) throw notFound('event');
+    if (row.status !== 'FAILED') {
+      throw new DomainError('conflict', `only a FAILED event can be retried; this one is ${row.status}`, {
+        status: row.status,
+      });
+    }
+    const now = clock();
+    // A fresh set of attempts: the claim count restarts and the event is due at once.
+    await store.updateEvent(trx, organizationId, id, {
+      status: 'PENDING',
+      error_message: null,
+      processed_at: null,
+      claim_count: 0,
+      available_at: now,
+      updated_at: now,
+    });
+    await store.notifyEventsPending(trx);
+    return row;
+  });
+  return {
+    event_id: previous.id,
+    message: 'Event queued for retry',
+    previous_error: previous.error_message,
+    previous_status: previous.status,
+    status: 'PENDING',
+  };
+}
+
+interface ListParameters {
+  cursor: string | undefined;
+  limit: number | undefined;
+  sortBy: EventSortColumn;
+  sortDir: 'asc' | 'desc';
+  filter: Omit<EventFilter, 'sortBy' | 'sortDir' | 'after' | 'limit'>;
+}
+
+async function listPage(db: Database, organizationId: string, parameters: ListParameters) {
+  const { sortBy, sortDir } = parameters;
+  const limit = parameters.limit ?? pageSizeDefault;
+  const scope = `events:${sortBy}:${sortDir}`;
+  const after = decodeCursor(parameters.cursor, scope);
+  const isTime = sortBy !== 'status';
+  const rows = await store.listEvents(db, organizationId, {
+    ...parameters.filter,
+    sortBy,
+    sortDir,
+    after: after && [isTime ? new Date(String(after[0])) : after[0], after[1]],
+    limit,
+  });
+  const sortValueOf = (row: EventRow) => (sortBy === 'status' ? row.status : toIso(row[sortBy]));
+  return toPage(rows, limit, scope, (row) => [sortValueOf(row), row.id], toEvent);
+}
+
+const dateOrUndefined = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
+
+function windowFilter(query: { from?: string; to?: string; event_from?: string; event_to?: string }) {
+  return {
+    from: dateOrUndefined(query.from),
+    to: dateOrUndefined(query.to),
+    eventFrom: dateOrUndefined(query.event_from),
+    eventTo: dateOrUndefined(query.event_to),
+  };
+}
+
+export async function listEvents(
+  db: Database,
+  organizationId: string,
+  query: ListEventsQuery,
+): Promise<PageResult<Event>> {
+  // Until rule evaluations are stored, no event has matched any rule.
+  if (query.rule_id !== undefined) return { data: [], pagination: { has_more: false, next_cursor: null } };
+  return listPage(db, organizationId, {
+    cursor: query.cursor,
+    limit: query.limit,
+    sortBy: query.sort_by ?? 'created_at',
+    sortDir: query.sort_dir ?? 'desc',
+    filter: {
+      programId: query.program_id,
+      statuses: query.status === undefined ? undefined : [query.status],
+      eventType: query.event_type,
+      participantId: query.participant_id,
+      participant: undefined,
+      externalId: query.external_id,
+      ...windowFilter(query),
+    },
+  });
+}
+
+export async function listParticipantEvents(
+  db: Database,
+  organizationId: string,
+  participantId: string,
+  query: ListParticipantEventsQuery,
+): Promise<PageResult<Event>> {
+  const participant = await findParticipantRow(db, organizationId, participantId);
+  return listPage(db, organizationId, {
+    cursor: query.cursor,
+    limit: query.limit,
+    sortBy: 'created_at',
+    sortDir: 'desc',
+    filter: {
+      programId: query.program_id,
+      statuses: query.status === undefined ? undefined : [query.status],
+      eventType: undefined,
+      participantId: undefined,
+      participant: { id: participant.id, externalId: participant.external_id },
+      externalId: undefined,
+      ...windowFilter(query),
+    },
+  });
+}

@@ -1,0 +1,170 @@
+import { type Generated, sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+
+export type EventStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+
+export interface EventTable {
+  organization_id: string;
+  id: string;
+  ingest_seq: Generated<string>;
+  program_id: string;
+  participant_id: string | null;
+  external_id: string | null;
+  recipient_id: string | null;
+  recipient_external_id: string | null;
+  ordering_key: string;
+  idempotency_key: string;
+  payload_hash: Buffer;
+  event_type: 'EXTERNAL' | 'SYSTEM';
+  event_data: Record<string, unknown>;
+  event_timestamp: Date;
+  status: EventStatus;
+  error_message: string | null;
+  claim_count: number;
+  claim_token: string | null;
+  lease_expires_at: Date | null;
+  available_at: Date;
+  received_at: Date;
+  created_at: Date;
+  processed_at: Date | null;
+  updated_at: Date;
+}
+
+type Tables = { events: EventTable };
+
+export type EventRow = Omit<EventTable, 'ingest_seq'> & { ingest_seq: string };
+export type NewEventRow = Omit<
+  EventRow,
+  | 'ingest_seq'
+  | 'status'
+  | 'error_message'
+  | 'claim_count'
+  | 'claim_token'
+  | 'lease_expires_at'
+  | 'processed_at'
+>;
+
+const tables = (db: Database) => db.withTables<Tables>();
+
+/**
+ * Inserts the events of one request in one statement: the rows travel as one JSON array parameter
+ * (one native JSON.stringify instead of escaping every value of every column), one round trip and one
+ * parse for the whole batch. A key that exists already, or repeats inside the batch, is skipped; the
+ * answer lists the ids this statement inserted.
+ */
+export async function insertEventsIfAbsent(db: Database, rows: NewEventRow[]): Promise<Set<string>> {
+  const payload = JSON.stringify(
+    rows.map((row) => ({ ...row, payload_hash: row.payload_hash.toString('hex') })),
+  );
+  const inserted = await sql<{ id: string }>`
+    insert into events (organization_id, id, program_id, participant_id, external_id, recipient_id,
+      recipient_external_id, ordering_key, idempotency_key, payload_hash, event_type, event_data,
+      event_timestamp, available_at, received_at, created_at, updated_at)
+    select organization_id, id, program_id, participant_id, external_id, recipient_id,
+      recipient_external_id, ordering_key, idempotency_key, decode(payload_hash, 'hex'), event_type,
+      event_data, event_timestamp, available_at, received_at, created_at, updated_at
+    from rows from (jsonb_to_recordset(${payload}::jsonb) as (organization_id uuid, id uuid,
+      program_id uuid, participant_id uuid, external_id text, recipient_id uuid, recipient_external_id text,
+      ordering_key text, idempotency_key text, payload_hash text, event_type text, event_data jsonb,
+      event_timestamp timestamptz, available_at timestamptz, received_at timestamptz, created_at timestamptz,
+      updated_at timestamptz)) with ordinality as r (organization_id, id, program_id, participant_id,
+      external_id, recipient_id, recipient_external_id, ordering_key, idempotency_key, payload_hash,
+      event_type, event_data, event_timestamp, available_at, received_at, created_at, updated_at, n)
+    order by n
+    on conflict (organization_id, program_id, idempotency_key) do nothing
+    returning id`.execute(db);
+  return new Set(inserted.rows.map((row) => row.id));
+}
+
+export interface EventKey {
+  program_id: string;
+  idempotency_key: string;
+}
+
+export async function findEventsByKeys(db: Database, organizationId: string, keys: EventKey[]) {
+  const result = await sql<EventRow>`
+    select e.* from events e
+    join unnest(${keys.map((key) => key.program_id)}::uuid[], ${keys.map((key) => key.idempotency_key)}::text[])
+      as k (program_id, idempotency_key)
+      on e.program_id = k.program_id and e.idempotency_key = k.idempotency_key
+    where e.organization_id = ${organizationId}`.execute(db);
+  return result.rows;
+}
+
+export async function findEvent(db: Database, organizationId: string, id: string, forUpdate = false) {
+  let query = tables(db)
+    .selectFrom('events')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id);
+  if (forUpdate) query = query.forUpdate();
+  return (await query.executeTakeFirst()) as EventRow | undefined;
+}
+
+export async function updateEvent(
+  db: Database,
+  organizationId: string,
+  id: string,
+  changes: Partial<Omit<EventRow, 'organization_id' | 'id' | 'ingest_seq'>>,
+): Promise<void> {
+  await tables(db)
+    .updateTable('events')
+    .set(changes)
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function notifyEventsPending(db: Database): Promise<void> {
+  await sql`select pg_notify('accrue_events', '')`.execute(db);
+}
+
+export type EventSortColumn = 'created_at' | 'event_timestamp' | 'status';
+
+export interface EventFilter {
+  programId: string | undefined;
+  statuses: string[] | undefined;
+  eventType: 'EXTERNAL' | 'SYSTEM' | undefined;
+  participantId: string | undefined;
+  /** Events of one participant, including those not yet resolved (only external_id known). */
+  participant: { id: string; externalId: string } | undefined;
+  externalId: string | undefined;
+  from: Date | undefined;
+  to: Date | undefined;
+  eventFrom: Date | undefined;
+  eventTo: Date | undefined;
+  sortBy: EventSortColumn;
+  sortDir: SortDirection;
+  after: [unknown, unknown] | undefined;
+  limit: number;
+}
+
+export async function listEvents(db: Database, organizationId: string, filter: EventFilter) {
+  let query = tables(db).selectFrom('events').selectAll().where('organization_id', '=', organizationId);
+  if (filter.programId !== undefined) query = query.where('program_id', '=', filter.programId);
+  if (filter.statuses !== undefined) query = query.where('status', 'in', filter.statuses as EventStatus[]);
+  if (filter.eventType !== undefined) query = query.where('event_type', '=', filter.eventType);
+  if (filter.participantId !== undefined) query = query.where('participant_id', '=', filter.participantId);
+  if (filter.externalId !== undefined) query = query.where('external_id', '=', filter.externalId);
+  const participant = filter.participant;
+  if (participant !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('participant_id', '=', participant.id),
+        eb.and([eb('participant_id', 'is', null), eb('external_id', '=', participant.externalId)]),
+      ]),
+    );
+  }
+  if (filter.from !== undefined) query = query.where('created_at', '>=', filter.from);
+  if (filter.to !== undefined) query = query.where('created_at', '<=', filter.to);
+  if (filter.eventFrom !== undefined) query = query.where('event_timestamp', '>=', filter.eventFrom);
+  if (filter.eventTo !== undefined) query = query.where('event_timestamp', '<=', filter.eventTo);
+  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
+  const rows = await query
+    .orderBy(filter.sortBy, filter.sortDir)
+    .orderBy('id', filter.sortDir)
+    .limit(filter.limit + 1)
+    .execute();
+  return rows as EventRow[];
+}
