@@ -11,6 +11,8 @@ export const errorStatusByCode = {
   not_found: 404,
   conflict: 409,
   idempotency_conflict: 409,
+  tier_archived: 409,
+  participant_inactive: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   insufficient_balance: 422,

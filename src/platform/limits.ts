@@ -44,3 +44,17 @@ export const attributesPerProgramMax = 100;
 /** State history pages: the Scrip reference caps this listing lower than the others. */
 export const stateHistoryPageSizeDefault = 50;
 export const stateHistoryPageSizeMax = 100;
+
+/**
+ * Tiers: every event evaluates every level's criteria of every tier of its program, so these bound
+ * the work added to each event, and the size of a tier definition.
+ */
+export const tiersPerProgramMax = 20;
+export const levelsPerTierMax = 20;
+export const criteriaPerLevelMax = 10;
+/** Tier and level keys, and counter names in criteria. */
+export const tierKeyLengthMax = 64;
+export const levelKeyLengthMax = 100;
+
+/** Rows the tier lifecycle job claims per transaction: short transactions, short row locks. */
+export const tierLifecycleBatchSize = 100;

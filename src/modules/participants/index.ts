@@ -11,9 +11,11 @@
 // - Every change of state is recorded in state_history with exactly one source: an event (with the
 //   rule that acted) or an API key. Writes that change nothing record nothing.
 // - Every state write locks its owner's row first, so one owner's changes apply one at a time.
+export { formatCounterValue, parseCounterValue } from './counter-value.js';
 export { type ParticipantRouteDeps, participantRoutes, participantSchemas } from './participants.routes.js';
 export {
   findParticipantRow,
+  isEnrolled,
   type ParticipantStateReader,
   toParticipantSummary,
 } from './participants.service.js';

@@ -27,10 +27,14 @@ import { normalizeTags } from './tags.js';
 
 export type { OwnerType, StateOwner } from './state.store.js';
 
-/** Who caused a change: an event (and the rule that acted, if any) or a direct API call. */
+/**
+ * Who caused a change: an event (and the rule that acted, if any), a direct API call, or a background
+ * job (the tier lifecycle), which acts on its own schedule.
+ */
 export type StateSource =
   | { eventId: string; eventTimestamp: Date; ruleId?: string | undefined; programId?: string | undefined }
-  | { apiKeyId: string };
+  | { apiKeyId: string; programId?: string | undefined }
+  | { job: string; programId?: string | undefined };
 
 /** Counter values as the participant view shows them: effective at `now`, exact decimal strings. */
 export async function listCounterValues(
@@ -68,7 +72,7 @@ export async function recordStateChanges(
   changes: StateChange[],
 ): Promise<void> {
   const fromEvent = 'eventId' in source;
-  const programId = owner.type === 'PROGRAM' ? owner.id : fromEvent ? (source.programId ?? null) : null;
+  const programId = owner.type === 'PROGRAM' ? owner.id : (source.programId ?? null);
   await store.insertHistory(
     db,
     changes.map((change) => ({
@@ -85,7 +89,8 @@ export async function recordStateChanges(
       event_id: fromEvent ? source.eventId : null,
       event_timestamp: fromEvent ? source.eventTimestamp : null,
       rule_id: fromEvent ? (source.ruleId ?? null) : null,
-      changed_by_api_key_id: fromEvent ? null : source.apiKeyId,
+      changed_by_api_key_id: 'apiKeyId' in source ? source.apiKeyId : null,
+      changed_by_job: 'job' in source ? source.job : null,
       changed_at: now,
     })),
   );
