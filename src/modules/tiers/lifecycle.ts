@@ -93,8 +93,8 @@ export function downgradeEffectiveAt(lifecycle: Lifecycle, boundary: Date): Date
 
 /**
  * The level a holder of `current` falls to under the downgrade policy, given the highest level
- * still qualified for. HOLD keeps the level; min_level is a floor below which nobody drops (a
- * holder already below it stays where it is). Undefined means no level.
+ * still qualified for. HOLD keeps the level; min_level is a floor below which nobody drops (it
+ * never lifts a holder who is already below it). Undefined means no level.
  */
 export function downgradeTarget(
   lifecycle: Lifecycle,

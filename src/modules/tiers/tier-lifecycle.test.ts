@@ -287,3 +287,31 @@ describe('explicit expires_at', () => {
     ]);
   });
 });
+
+describe('several processes', () => {
+  it('two concurrent runs apply each change exactly once', async () => {
+    const programId = await newProgram({
+      retention: { mode: 'PERIOD_BASED' },
+      qualification_period: { type: 'CALENDAR_YEAR' },
+      counters: { rollover: 'NONE' },
+    });
+    t.testClock.set('2026-03-01T00:00:00Z');
+    const holders: Holder[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const h = await newHolder(programId);
+      await processEvent(h, { ytd_spend: '2000', ytd_nights: '10' });
+      holders.push(h);
+    }
+    t.testClock.set('2028-01-01T00:00:00Z');
+    const db = t.database.handle.db;
+    const runs = await Promise.all([
+      runTierLifecycle(db, t.testClock.clock),
+      runTierLifecycle(db, t.testClock.clock),
+    ]);
+    expect(runs[0] + runs[1]).toBeGreaterThanOrEqual(holders.length);
+    for (const h of holders) {
+      expect(await levelOf(h)).toBeNull();
+      expect((await tierHistory(h)).map((row: string[]) => row[0])).toEqual(['upgrade', 'downgrade']);
+    }
+  });
+});
