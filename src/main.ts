@@ -3,6 +3,7 @@
 import { buildApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
+import { startTierLifecycle } from './modules/tiers/index.js';
 import { systemClock } from './platform/clock.js';
 import { openDatabase } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
@@ -20,10 +21,12 @@ export async function serve(): Promise<void> {
     const created = await ensureStartupKey(database.db, config.apiKey);
     if (created !== undefined) printFirstKey(created.secret, created.organizationName);
     const app = await buildApp({ db: database.db, clock: systemClock, logger, version });
+    const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
     const shutdown = async (signal: string) => {
       if (stopping.value) return;
       stopping.value = true;
       logger.info({ signal }, 'shutting down');
+      await tierLifecycle.stop();
       await app.close();
       await database.close();
       process.exit(0);

@@ -11,7 +11,7 @@
 //   source and one participant.tier_changed outbox row, in the caller's transaction.
 // - Period boundaries are 00:00 UTC; the job applies each due moment at its own time, so it is
 //   idempotent and catches up after downtime with the same result.
-export { runTierLifecycle } from './tier-lifecycle.job.js';
+export { runTierLifecycle, startTierLifecycle } from './tier-lifecycle.job.js';
 export {
   loadTiersForRules,
   qualifyTiers,

@@ -7,6 +7,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { tierLifecycleBatchSize } from '../../platform/limits.js';
+import type { Logger } from '../../platform/logger.js';
 import { loadStateForRules, type StateSource, setCounter } from '../participants/index.js';
 import {
   baseLevel,
@@ -207,4 +208,29 @@ async function lapse(
     kind: 'downgrade',
     target,
   });
+}
+
+/**
+ * Every minute: tier lifecycle moments are days apart, so a minute of delay is invisible, and a
+ * quiet run is one indexed query.
+ */
+const lifecycleIntervalMs = 60_000;
+
+/** Runs the job in the background until stop(); a failed run is logged and retried next time. */
+export function startTierLifecycle(db: Database, clock: Clock, logger: Logger): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = runTierLifecycle(db, clock).catch((error: unknown) =>
+      logger.error({ err: error }, 'tier lifecycle run failed'),
+    );
+  };
+  const timer = setInterval(tick, lifecycleIntervalMs);
+  timer.unref();
+  tick();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

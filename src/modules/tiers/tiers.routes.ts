@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import type { RoutePlugin } from '../../platform/http/route-deps.js';
+import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, ListQueryFields, Page } from '../../platform/http/schemas.js';
 import { readParticipantTiers } from './tier-state.service.js';
 import * as stateApi from './tier-state-api.service.js';
@@ -19,31 +19,14 @@ import * as service from './tiers.service.js';
 const tags = ['Tiers'];
 const ListQuery = Type.Object(ListQueryFields, { additionalProperties: false });
 
-export const tierRoutes: RoutePlugin = async (app, { db, clock }) => {
-  app.post(
-    '/v1/programs/:programId/tiers',
-    {
-      schema: {
-        tags,
-        summary: 'Create a tier',
-        params: ProgramParams,
-        body: CreateTierBody,
-        response: { 201: Type.Ref('Tier'), ...errorResponses('not_found', 'conflict') },
-      },
-    },
-    async (request, reply) => {
-      const { organizationId } = request.caller;
-      const tier = await service.createTier(
-        db,
-        clock,
-        organizationId,
-        request.params.programId,
-        request.body,
-      );
-      return reply.status(201).send(tier);
-    },
-  );
+type App = Parameters<RoutePlugin>[0];
 
+export const tierRoutes: RoutePlugin = async (app, deps) => {
+  registerTierReads(app, deps);
+  registerTierWrites(app, deps);
+};
+
+function registerTierReads(app: App, { db }: RouteDeps): void {
   app.get(
     '/v1/programs/:programId/tiers',
     {
@@ -71,6 +54,32 @@ export const tierRoutes: RoutePlugin = async (app, { db, clock }) => {
     },
     async (request) =>
       service.getTier(db, request.caller.organizationId, request.params.programId, request.params.key),
+  );
+}
+
+function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
+  app.post(
+    '/v1/programs/:programId/tiers',
+    {
+      schema: {
+        tags,
+        summary: 'Create a tier',
+        params: ProgramParams,
+        body: CreateTierBody,
+        response: { 201: Type.Ref('Tier'), ...errorResponses('not_found', 'conflict') },
+      },
+    },
+    async (request, reply) => {
+      const { organizationId } = request.caller;
+      const tier = await service.createTier(
+        db,
+        clock,
+        organizationId,
+        request.params.programId,
+        request.body,
+      );
+      return reply.status(201).send(tier);
+    },
   );
 
   app.patch(
@@ -108,21 +117,20 @@ export const tierRoutes: RoutePlugin = async (app, { db, clock }) => {
       return service.archiveTier(db, clock, request.caller.organizationId, programId, key);
     },
   );
+}
+
+const stateTags = ['Participant state'];
+
+function tierTarget(request: { params: { id: string; key: string }; query: { program_id: string } }) {
+  return { participantId: request.params.id, programId: request.query.program_id, key: request.params.key };
+}
+
+export const participantTierRoutes: RoutePlugin = async (app, deps) => {
+  registerParticipantTierReads(app, deps);
+  registerParticipantTierWrites(app, deps);
 };
 
-export const participantTierRoutes: RoutePlugin = async (app, { db, clock }) => {
-  const stateTags = ['Participant state'];
-  const caller = (request: { caller: { organizationId: string; apiKeyId: string } }) => ({
-    db,
-    clock,
-    ...request.caller,
-  });
-  const target = (request: { params: { id: string; key: string }; query: { program_id: string } }) => ({
-    participantId: request.params.id,
-    programId: request.query.program_id,
-    key: request.params.key,
-  });
-
+function registerParticipantTierReads(app: App, { db }: RouteDeps): void {
   app.get(
     '/v1/participants/:id/state/tiers',
     {
@@ -155,9 +163,16 @@ export const participantTierRoutes: RoutePlugin = async (app, { db, clock }) => 
         response: { 200: Type.Ref('TierState'), ...errorResponses('not_found') },
       },
     },
-    async (request) => stateApi.getParticipantTier(db, request.caller.organizationId, target(request)),
+    async (request) => stateApi.getParticipantTier(db, request.caller.organizationId, tierTarget(request)),
   );
+}
 
+function registerParticipantTierWrites(app: App, { db, clock }: RouteDeps): void {
+  const caller = (request: { caller: { organizationId: string; apiKeyId: string } }) => ({
+    db,
+    clock,
+    ...request.caller,
+  });
   app.put(
     '/v1/participants/:id/state/tiers/:key',
     {
@@ -174,7 +189,7 @@ export const participantTierRoutes: RoutePlugin = async (app, { db, clock }) => 
         },
       },
     },
-    async (request) => stateApi.putParticipantTier(caller(request), target(request), request.body),
+    async (request) => stateApi.putParticipantTier(caller(request), tierTarget(request), request.body),
   );
 
   app.delete(
@@ -192,11 +207,11 @@ export const participantTierRoutes: RoutePlugin = async (app, { db, clock }) => 
       },
     },
     async (request, reply) => {
-      await stateApi.deleteParticipantTier(caller(request), target(request));
+      await stateApi.deleteParticipantTier(caller(request), tierTarget(request));
       return reply.status(204).send(null);
     },
   );
-};
+}
 
 export const tierSchemas = [Tier, TierState];
 export { readParticipantTiers as tierStateReader };
