@@ -315,3 +315,20 @@ describe('several processes', () => {
     }
   });
 });
+
+describe('a rules-only tier that becomes period-based', () => {
+  it('starts the periods of existing holders at their next event', async () => {
+    const programId = (await acme.request('POST', '/v1/programs', { name: 'Later' })).json().id;
+    await acme.request('POST', `/v1/programs/${programId}/tiers`, { key: 'hotel', levels });
+    const h = await newHolder(programId);
+    t.testClock.set('2026-03-01T00:00:00Z');
+    const url = `/v1/participants/${h.participantId}/state/tiers/hotel?program_id=${programId}`;
+    await acme.request('PUT', url, { level: 'gold' });
+    await acme.request('PATCH', `/v1/programs/${programId}/tiers/hotel`, {
+      lifecycle: { retention: { mode: 'PERIOD_BASED' }, qualification_period: { type: 'CALENDAR_YEAR' } },
+    });
+    await processEvent(h, { ytd_spend: '0' });
+    await runJobAt('2027-01-01T00:00:00Z');
+    expect(await levelOf(h)).toBeNull();
+  });
+});

@@ -147,16 +147,36 @@ export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<
     } else if (current === undefined) {
       // A period-based tier tracks every active participant, so rollover reaches them at period end.
       await writeLevel(trx, input, tierWithLevels, undefined, { ...input, kind: 'set', target: undefined });
-    } else if (current.downgrade_at !== null && best !== undefined && best.rank >= currentRank) {
-      await store.saveParticipantTier(trx, {
-        ...current,
-        downgrade_level_key: null,
-        downgrade_at: null,
-        updated_at: input.now,
-      });
+    } else {
+      await refreshClocks(trx, tierWithLevels, current, best, input.now);
     }
   }
   return upgraded;
+}
+
+/**
+ * An event that changes no level may still move the lifecycle clocks: meeting the held level's
+ * criteria again cancels a pending downgrade, and a tier that became period-based (PATCH) starts
+ * its periods for holders who had none.
+ */
+async function refreshClocks(
+  trx: Database,
+  { tier }: TierWithLevels,
+  current: ParticipantTierRow,
+  best: LevelRule | undefined,
+  now: Date,
+): Promise<void> {
+  const requalified =
+    current.downgrade_at !== null && best !== undefined && best.rank >= (current.rank ?? -1);
+  const periodEndAt = current.period_end_at ?? nextPeriodEnd(tier.lifecycle, now) ?? null;
+  if (!requalified && periodEndAt === current.period_end_at) return;
+  await store.saveParticipantTier(trx, {
+    ...current,
+    period_end_at: periodEndAt,
+    downgrade_level_key: requalified ? null : current.downgrade_level_key,
+    downgrade_at: requalified ? null : current.downgrade_at,
+    updated_at: now,
+  });
 }
 
 export interface SetTierFromRuleInput extends TierHolder {
