@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import { withTransaction } from '../../platform/db/transaction.js';
@@ -285,6 +286,30 @@ describe('explicit expires_at', () => {
       ['set', null, 'gold', '2026-01-01T00:00:00.000Z'],
       ['expire', 'gold', null, '2026-02-01T00:00:00.000Z'],
     ]);
+    const filtered = await acme.request(
+      'GET',
+      `/v1/participants/${h.participantId}/activity/state-history?operation=expire`,
+    );
+    expect(filtered.json().data).toHaveLength(1);
+    const outbox = await sql<{ topic: string; payload: Record<string, unknown> }>`
+      select topic, payload from outbox
+      where organization_id = ${acme.organizationId} and payload->>'participant_id' = ${h.participantId}
+      order by created_at, id`.execute(t.database.handle.db);
+    expect(outbox.rows.map((row) => row.topic)).toEqual([
+      'participant.tier_changed',
+      'participant.tier_changed',
+    ]);
+    expect(outbox.rows[1]?.payload).toEqual({
+      participant_id: h.participantId,
+      program_id: programId,
+      tier: 'hotel',
+      change: 'expire',
+      previous_level: 'gold',
+      previous_rank: 2,
+      level: null,
+      rank: null,
+      changed_at: '2026-02-01T00:00:00.000Z',
+    });
   });
 });
 

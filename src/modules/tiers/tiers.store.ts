@@ -243,19 +243,23 @@ export async function saveParticipantTier(db: Database, row: ParticipantTierRow)
 }
 
 /**
- * Claims participant tier rows whose lifecycle is due. SKIP LOCKED lets several processes run the
- * job at once: each row is claimed by one of them, and rows an event is changing are left for later.
+ * Claims participant tier rows whose lifecycle is due, with their participants' rows. SKIP LOCKED
+ * lets several processes run the job at once, each row going to one of them, and never waits: a
+ * participant an event is changing is left for the next run. Holding the participant row too keeps
+ * the lock order of state writes (participant first), so the job's counter rollover cannot deadlock
+ * with an event.
  */
 export async function claimDueParticipantTiers(db: Database, now: Date, limit: number) {
-  return tables(db)
-    .selectFrom('participant_tiers')
-    .select(participantTierColumns)
-    .where('due_at', '<=', now)
-    .orderBy('due_at')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked()
-    .execute();
+  const columns = sql.join(participantTierColumns.map((column) => sql.ref(`pt.${column}`)));
+  const result = await sql<ParticipantTierRow>`
+    select ${columns}
+    from participant_tiers pt
+    join participants p on p.organization_id = pt.organization_id and p.id = pt.participant_id
+    where pt.due_at <= ${now}
+    order by pt.due_at
+    limit ${limit}
+    for update of pt, p skip locked`.execute(db);
+  return result.rows;
 }
 
 export async function findTierById(db: Database, organizationId: string, tierId: string) {
