@@ -218,11 +218,16 @@ const lifecycleIntervalMs = 60_000;
 
 /** Runs the job in the background until stop(); a failed run is logged and retried next time. */
 export function startTierLifecycle(db: Database, clock: Clock, logger: Logger): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
+  let running: Promise<void> | undefined;
   const tick = () => {
-    running = runTierLifecycle(db, clock).catch((error: unknown) =>
-      logger.error({ err: error }, 'tier lifecycle run failed'),
-    );
+    // A run longer than the interval is not overlapped by another from this process.
+    if (running !== undefined) return;
+    running = runTierLifecycle(db, clock)
+      .then(() => undefined)
+      .catch((error: unknown) => logger.error({ err: error }, 'tier lifecycle run failed'))
+      .finally(() => {
+        running = undefined;
+      });
   };
   const timer = setInterval(tick, lifecycleIntervalMs);
   timer.unref();

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { newId } from '../../platform/ids.js';
-import { qualifyTiers, recordActivity, runTierLifecycle } from './index.js';
+import { createLogger } from '../../platform/logger.js';
+import { qualifyTiers, recordActivity, runTierLifecycle, startTierLifecycle } from './index.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -354,6 +355,20 @@ describe('a rules-only tier that becomes period-based', () => {
     });
     await processEvent(h, { ytd_spend: '0' });
     await runJobAt('2027-01-01T00:00:00Z');
+    expect(await levelOf(h)).toBeNull();
+  });
+});
+
+describe('the background runner', () => {
+  it('runs at once when started, and stop() waits for the run', async () => {
+    const programId = await newProgram({ retention: { mode: 'PERIOD_BASED' } });
+    const h = await newHolder(programId);
+    t.testClock.set('2026-01-01T00:00:00Z');
+    const url = `/v1/participants/${h.participantId}/state/tiers/hotel?program_id=${programId}`;
+    await acme.request('PUT', url, { level: 'gold', expires_at: '2026-01-02T00:00:00Z' });
+    t.testClock.set('2026-01-03T00:00:00Z');
+    const runner = startTierLifecycle(t.database.handle.db, t.testClock.clock, createLogger('silent'));
+    await runner.stop();
     expect(await levelOf(h)).toBeNull();
   });
 });
