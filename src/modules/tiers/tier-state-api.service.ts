@@ -1,5 +1,6 @@
 // The participant tier endpoints: each write is one transaction around writeLevel, with the calling
 // API key as its source.
+import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
@@ -29,10 +30,11 @@ export interface TierTarget {
 
 function toTierState(tierKey: string, tierWithLevels: TierWithLevels, row: ParticipantTierRow): TierState {
   const level = tierWithLevels.levels.find((candidate) => candidate.key === row.level_key);
+  assert(row.level_key !== null && row.rank !== null, 'tier state is shown only for a held level');
   return {
     key: tierKey,
-    level: row.level_key ?? '',
-    rank: row.rank ?? 0,
+    level: row.level_key,
+    rank: row.rank,
     benefits: level?.benefits ?? {},
     acquired_at: toIso(row.acquired_at ?? row.updated_at),
     expires_at: toIsoOrNull(row.expires_at),

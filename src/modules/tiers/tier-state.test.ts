@@ -132,6 +132,13 @@ describe('auto-qualification (the guide example)', () => {
     expect(await qualify(acme, s, { ytd_spend: '0', ytd_nights: '0' })).toEqual([]);
     const participant = (await acme.request('GET', `/v1/participants/${s.participantId}`)).json();
     expect(participant.tiers).toEqual({ hotel: { level: 'platinum', rank: 3 } });
+    // A PATCH of a level's rank reaches its holders.
+    await acme.request('PATCH', `/v1/programs/${s.programId}/tiers/hotel`, {
+      levels: [{ key: 'platinum', rank: 30 }],
+    });
+    const patched = (await acme.request('GET', `/v1/participants/${s.participantId}`)).json();
+    expect(patched.tiers).toEqual({ hotel: { level: 'platinum', rank: 30 } });
+    expect((await other.request('GET', `/v1/participants/${s.participantId}`)).statusCode).toBe(404);
     const history = await tierHistory(s);
     expect(
       history.map((entry: { operation: string; new_value: string }) => [entry.operation, entry.new_value]),
@@ -149,7 +156,7 @@ describe('auto-qualification (the guide example)', () => {
     ).toEqual(expect.arrayContaining(['silver', 'platinum']));
     await withTransaction(t.database.handle.db, async (trx) => {
       expect(await loadTiersForRules(trx, acme.organizationId, s.participantId, s.programId)).toEqual({
-        hotel: { level: 'platinum', rank: 3 },
+        hotel: { level: 'platinum', rank: 30 },
       });
     });
   });

@@ -287,7 +287,10 @@ export async function updateTier(
     if (body.levels != null) {
       // Ranks may be swapped in one PATCH: park the old ranks first so no unique check trips midway.
       await store.parkLevelRanks(trx, organizationId, tier.id);
-      for (const level of nextLevels) await store.saveLevel(trx, level);
+      for (const level of nextLevels) {
+        await store.saveLevel(trx, level);
+        await store.updateHolderRanks(trx, organizationId, tier.id, level.key, level.rank);
+      }
     }
     return toTier({ tier: next, levels: nextLevels });
   });

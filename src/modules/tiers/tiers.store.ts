@@ -298,3 +298,21 @@ export async function restartLapseTimer(
     .where('level_key', 'is not', null)
     .execute();
 }
+
+/** Holders keep a copy of their level's rank (for reads and comparisons); a PATCH refreshes it. */
+export async function updateHolderRanks(
+  db: Database,
+  organizationId: string,
+  tierId: string,
+  levelKey: string,
+  rank: number,
+): Promise<void> {
+  await tables(db)
+    .updateTable('participant_tiers')
+    .set({ rank })
+    .where('organization_id', '=', organizationId)
+    .where('tier_id', '=', tierId)
+    .where('level_key', '=', levelKey)
+    .where('rank', '<>', rank)
+    .execute();
+}
