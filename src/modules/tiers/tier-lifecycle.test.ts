@@ -272,6 +272,43 @@ describe('ACTIVITY_REFRESH', () => {
   });
 });
 
+describe('ACTIVITY_REFRESH after downtime', () => {
+  it('one late run gives the same history as runs on time', async () => {
+    const programId = await newProgram({
+      retention: { mode: 'ACTIVITY_REFRESH', duration: '720h' },
+      downgrade_policy: { mode: 'DROP_ONE', grace_days: 5 },
+    });
+    const events = async (h: Holder) => {
+      t.testClock.set('2026-01-01T00:00:00Z');
+      await processEvent(h, { ytd_spend: '5000', ytd_nights: '25' });
+      t.testClock.set('2026-01-02T00:00:00Z');
+      await processEvent(h, { ytd_spend: '0', ytd_nights: '0' });
+    };
+    // onTime is looked at every ten days; late, whose events come after those runs, only once.
+    const onTime = await newHolder(programId);
+    await events(onTime);
+    const ticks = Array.from({ length: 18 }, (_, i) => new Date(Date.UTC(2026, 0, 2 + 10 * (i + 1))));
+    for (const tick of ticks) {
+      t.testClock.set(tick);
+      await runTierLifecycle(t.database.handle.db, t.testClock.clock);
+    }
+    const late = await newHolder(programId);
+    await events(late);
+    await runJobAt('2026-07-01T00:00:00Z');
+    expect(await levelOf(onTime)).toBeNull();
+    expect(await levelOf(late)).toBeNull();
+    const history = await tierHistory(onTime);
+    expect(history.map((row: string[]) => row.slice(0, 3))).toEqual([
+      ['upgrade', null, 'platinum'],
+      ['downgrade', 'platinum', 'gold'],
+      ['downgrade', 'gold', 'silver'],
+      ['downgrade', 'silver', null],
+    ]);
+    expect(history[1][3]).toBe('2026-02-06T00:00:00.000Z');
+    expect(await tierHistory(late)).toEqual(history);
+  });
+});
+
 describe('explicit expires_at', () => {
   it('removes the level when it passes, recorded as expire', async () => {
     const programId = await newProgram({ retention: { mode: 'PERIOD_BASED' } });
