@@ -84,29 +84,14 @@ export function ruleBodies(ids: WorkloadIds) {
 }
 
 export function tierBody() {
+  const level = (key: string, rank: number, threshold: number) => ({
+    key,
+    rank,
+    qualification: { mode: 'ALL', criteria: [{ counter: 'ytd_spend', operator: '>=', threshold }] },
+  });
   return {
     key: 'status',
-    name: 'Status',
-    levels: [
-      {
-        key: 'silver',
-        name: 'Silver',
-        rank: 1,
-        qualification: {
-          mode: 'ALL',
-          criteria: [{ counter: 'ytd_spend', operator: 'gte', threshold: '500' }],
-        },
-      },
-      {
-        key: 'gold',
-        name: 'Gold',
-        rank: 2,
-        qualification: {
-          mode: 'ALL',
-          criteria: [{ counter: 'ytd_spend', operator: 'gte', threshold: '2000' }],
-        },
-      },
-    ],
+    levels: [{ key: 'member', rank: 0 }, level('silver', 1, 500), level('gold', 2, 2000)],
   };
 }
 

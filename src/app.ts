@@ -10,6 +10,7 @@ import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
 import { listRuleEvaluations, ruleRoutes, ruleSchemas } from './modules/rules/index.js';
+import { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './modules/tiers/index.js';
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
@@ -51,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...ledgerSchemas,
     ...ruleSchemas,
     ...eventSchemas,
+    ...tierSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -65,10 +67,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
     await v1.register(assetRoutes, routeDeps);
-    await v1.register(participantRoutes, { ...routeDeps, stateReaders: [readParticipantBalances] });
+    await v1.register(participantRoutes, {
+      ...routeDeps,
+      stateReaders: [readParticipantBalances, tierStateReader],
+    });
     await v1.register(ledgerRoutes, routeDeps);
     await v1.register(stateRoutes, routeDeps);
     await v1.register(ruleRoutes, routeDeps);
+    await v1.register(tierRoutes, routeDeps);
+    await v1.register(participantTierRoutes, routeDeps);
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });

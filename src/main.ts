@@ -5,6 +5,7 @@ import { type Config, ConfigError, readConfig } from './config.js';
 import { type EventStep, type EventWorkers, startEventWorkers } from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
+import { startTierLifecycle } from './modules/tiers/index.js';
 import { systemClock } from './platform/clock.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
@@ -30,12 +31,14 @@ export async function serve(): Promise<void> {
     });
     const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger);
     const workers = startWorkers(config, database, logger);
+    const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
     const shutdown = async (signal: string) => {
       if (stopping.value) return;
       stopping.value = true;
       logger.info({ signal }, 'shutting down');
-      // Stop taking requests first, then let the workers finish the events they hold.
+      // Stop taking requests first, then let the workers and jobs finish what they hold.
       await app.close();
+      await tierLifecycle.stop();
       await stopLedgerJobs();
       await workers.stop();
       await database.close();

@@ -17,6 +17,7 @@ export const errorStatusByCode = {
   asset_archived: 409,
   participant_inactive: 409,
   program_inactive: 409,
+  tier_archived: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   insufficient_balance: 422,

@@ -108,3 +108,17 @@ export const eventDataBytesMax = 64 * 1024;
 export const eventClaimsMax = 10;
 /** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
 export const eventTransientAttemptsMax = 6;
+
+/**
+ * Tiers: every event evaluates every level's criteria of every tier of its program, so these bound
+ * the work added to each event, and the size of a tier definition.
+ */
+export const tiersPerProgramMax = 20;
+export const levelsPerTierMax = 20;
+export const criteriaPerLevelMax = 10;
+/** Tier and level keys, and counter names in criteria. */
+export const tierKeyLengthMax = 64;
+export const levelKeyLengthMax = 100;
+
+/** Rows the tier lifecycle job claims per transaction: short transactions, short row locks. */
+export const tierLifecycleBatchSize = 100;

@@ -53,6 +53,17 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
       event_data: { amount: 12 },
     })
   ).json();
+  const tier = await tenant.request('POST', `/v1/programs/${program.id}/tiers`, {
+    key: 'status',
+    levels: [
+      {
+        key: 'silver',
+        rank: 1,
+        qualification: { mode: 'ALL', criteria: [{ counter: 'visits', operator: '>=', threshold: 1 }] },
+      },
+    ],
+  });
+  if (tier.statusCode >= 300) throw new Error(`fixture tier failed: ${tier.body}`);
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
   return {
     programs: program.id,
@@ -61,6 +72,7 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     'journal-entries': entry.id,
     logs: log.id,
     rules: rule.id,
+    tiers: 'status',
     events: event.id,
     tags: 'fixture',
     counters: 'visits',

@@ -9,13 +9,15 @@
 //   has passed since last_reset_at (creation, absolute set, or last auto-reset). Reads never write;
 //   the next write applies the reset, records it as auto_reset and restarts the window.
 // - Every change of state is recorded in state_history with exactly one source: an event (with the
-//   rule that acted) or an API key. Writes that change nothing record nothing.
+//   rule that acted), an API key, or a background job (the tier lifecycle). Writes that change
+//   nothing record nothing. Tier changes (owned by the tiers module) are recorded here too.
 // - Every state write locks its owner's row first, so one owner's changes apply one at a time.
-export { counterValueFromNumber } from './counter-value.js';
+export { counterValueFromNumber, formatCounterValue, parseCounterValue } from './counter-value.js';
 export { type ParticipantReference, resolveEventParticipant } from './participant-resolution.js';
 export { type ParticipantRouteDeps, participantRoutes, participantSchemas } from './participants.routes.js';
 export {
   findParticipantRow,
+  isEnrolled,
   type ParticipantStateReader,
   toParticipantSummary,
 } from './participants.service.js';

@@ -139,6 +139,16 @@ export async function findParticipantRow(
   return row;
 }
 
+/** Whether the participant is enrolled in the program (tier state requires it). */
+export async function isEnrolled(
+  db: Database,
+  organizationId: string,
+  participantId: string,
+  programId: string,
+): Promise<boolean> {
+  return (await store.listProgramIds(db, organizationId, participantId)).includes(programId);
+}
+
 export async function toParticipant(
   db: Database,
   row: ParticipantRow,

@@ -111,6 +111,7 @@ function toHistoryEntry(row: StateHistoryRow): StateHistoryEntry {
     event_id: row.event_id,
     rule_id: row.rule_id,
     changed_by_api_key_id: row.changed_by_api_key_id,
+    changed_by_job: row.changed_by_job,
     changed_at: row.changed_at.toISOString(),
   };
 }

@@ -281,10 +281,11 @@ function registerHistoryRoute(app: App, deps: RouteDeps, routes: OwnerRoutes): v
     {
       schema: {
         tags: routes.tags,
-        summary: `Every change of a ${routes.noun}'s tags, counters and attributes, newest first`,
+        summary: `Every change of a ${routes.noun}'s tags, counters, attributes and tiers, newest first`,
         description:
           'Each entry names its source: event_id and rule_id when a rule acted, changed_by_api_key_id for ' +
-          'API calls. event_from/event_to compare the event timestamp (changed_at for API changes).',
+          'API calls, changed_by_job for background jobs (tier_lifecycle). event_from/event_to compare the ' +
+          'event timestamp (changed_at for other changes).',
         params: IdParams,
         querystring: StateHistoryQuery,
         response: { 200: Page(StateHistoryEntry), ...errorResponses('not_found', 'invalid_cursor') },

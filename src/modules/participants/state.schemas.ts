@@ -66,7 +66,16 @@ export const MergeAttributesBody = Type.Object({ attributes: Attributes }, { add
 export const AttributesBody = Type.Object({ attributes: Type.Record(Type.String(), Type.String()) });
 
 const StateType = Type.Enum(['tag', 'counter', 'attribute', 'tier']);
-const StateOperation = Type.Enum(['set', 'delete', 'add', 'remove', 'auto_reset']);
+const StateOperation = Type.Enum([
+  'set',
+  'delete',
+  'add',
+  'remove',
+  'auto_reset',
+  'upgrade',
+  'downgrade',
+  'expire',
+]);
 const NullableUuid = Type.Union([Uuid, Type.Null()]);
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
@@ -81,6 +90,9 @@ export const StateHistoryEntry = Type.Object({
   event_id: Type.Union([Uuid, Type.Null()], { description: 'Set when an event caused the change' }),
   rule_id: Type.Union([Uuid, Type.Null()], { description: 'Set when a rule of that event acted' }),
   changed_by_api_key_id: Type.Union([Uuid, Type.Null()], { description: 'Set for direct API calls' }),
+  changed_by_job: Type.Union([Type.String(), Type.Null()], {
+    description: 'Set when a background job made the change (e.g. tier_lifecycle)',
+  }),
   changed_at: Timestamp,
 });
 export type StateHistoryEntry = Static<typeof StateHistoryEntry>;

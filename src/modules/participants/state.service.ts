@@ -28,13 +28,13 @@ import { normalizeTags } from './tags.js';
 export type { OwnerType, StateOwner } from './state.store.js';
 
 /**
- * Who caused a change: an event (and the rule that acted, if any) or a direct API call. programId
- * names the program a participant's change belongs to (the event's, or a tier's); a program's own
- * state always records that program.
+ * Who caused a change: an event (and the rule that acted, if any), a direct API call, or a background
+ * job (the tier lifecycle), which acts on its own schedule.
  */
 export type StateSource =
   | { eventId: string; eventTimestamp: Date; ruleId?: string | undefined; programId?: string | undefined }
-  | { apiKeyId: string; programId?: string | undefined };
+  | { apiKeyId: string; programId?: string | undefined }
+  | { job: string; programId?: string | undefined };
 
 /** Counter values as the participant view shows them: effective at `now`, exact decimal strings. */
 export async function listCounterValues(
@@ -89,7 +89,8 @@ export async function recordStateChanges(
       event_id: fromEvent ? source.eventId : null,
       event_timestamp: fromEvent ? source.eventTimestamp : null,
       rule_id: fromEvent ? (source.ruleId ?? null) : null,
-      changed_by_api_key_id: fromEvent ? null : source.apiKeyId,
+      changed_by_api_key_id: 'apiKeyId' in source ? source.apiKeyId : null,
+      changed_by_job: 'job' in source ? source.job : null,
       changed_at: now,
     })),
   );

@@ -37,7 +37,16 @@ export interface CounterTable {
 }
 
 export type StateType = 'tag' | 'counter' | 'attribute' | 'tier';
-export type StateOperation = 'set' | 'delete' | 'add' | 'remove' | 'auto_reset';
+// upgrade, downgrade and expire are tier changes; a manual tier set is 'set', a removal 'delete'.
+export type StateOperation =
+  | 'set'
+  | 'delete'
+  | 'add'
+  | 'remove'
+  | 'auto_reset'
+  | 'upgrade'
+  | 'downgrade'
+  | 'expire';
 
 export interface StateHistoryTable {
   organization_id: string;
@@ -54,6 +63,7 @@ export interface StateHistoryTable {
   event_timestamp: Date | null;
   rule_id: string | null;
   changed_by_api_key_id: string | null;
+  changed_by_job: string | null;
   changed_at: Date;
 }
 

@@ -1,0 +1,259 @@
+// Participant tier state: the one place a level changes (writeLevel), and the commands built on it
+// for the event processor (qualifyTiers, setTierFromRule, recordActivity). All run inside the
+// caller's transaction.
+import type { Database } from '../../platform/db/database.js';
+import { parseDurationMs } from '../../platform/duration.js';
+import { DomainError } from '../../platform/errors.js';
+import { enqueueNotification } from '../../platform/outbox.js';
+import { recordStateChanges, type StateSource } from '../participants/index.js';
+import { addDaysUtc, highestQualifying, type LevelRule, nextPeriodEnd } from './lifecycle.js';
+import type { Lifecycle } from './tiers.schemas.js';
+import { loadProgramTiers, type TierWithLevels } from './tiers.service.js';
+import type { ParticipantTierRow } from './tiers.store.js';
+import * as store from './tiers.store.js';
+
+/** How a level changed, as the state history names it (a manual set is 'set', a removal 'delete'). */
+export type TierChangeKind = 'upgrade' | 'downgrade' | 'expire' | 'set' | 'delete';
+
+export interface TierHolder {
+  organizationId: string;
+  programId: string;
+  participantId: string;
+}
+
+export interface LevelWrite {
+  kind: TierChangeKind;
+  /** undefined: no level. */
+  target: LevelRule | undefined;
+  /** When the change takes effect: the processor's clock, or the due time the lifecycle job caught up. */
+  now: Date;
+  source: StateSource;
+  /** Only for 'set': the explicit expiry, replacing any pending one. */
+  expiresAt?: Date | null | undefined;
+}
+
+/** The ACTIVITY_REFRESH deadline of a level taken or refreshed at `from`: duration plus grace. */
+export function lapseDeadline(lifecycle: Lifecycle | null, from: Date): Date | null {
+  if (lifecycle?.retention.mode !== 'ACTIVITY_REFRESH') return null;
+  const durationMs = parseDurationMs(lifecycle.retention.duration ?? '') ?? 0;
+  return addDaysUtc(new Date(from.getTime() + durationMs), lifecycle.downgrade_policy?.grace_days ?? 0);
+}
+
+function nextRow(
+  holder: TierHolder,
+  { tier }: TierWithLevels,
+  current: ParticipantTierRow | undefined,
+  write: LevelWrite,
+): ParticipantTierRow {
+  const { target, now, kind } = write;
+  const levelChanged = target?.key !== (current?.level_key ?? undefined);
+  let expiresAt = current?.expires_at ?? null;
+  if (kind === 'set') expiresAt = write.expiresAt ?? null;
+  else if (kind !== 'downgrade') expiresAt = null;
+  return {
+    organization_id: holder.organizationId,
+    participant_id: holder.participantId,
+    tier_id: tier.id,
+    program_id: holder.programId,
+    level_key: target?.key ?? null,
+    rank: target?.rank ?? null,
+    acquired_at: target === undefined ? null : levelChanged ? now : (current?.acquired_at ?? now),
+    expires_at: target === undefined ? null : expiresAt,
+    // The qualification period runs on whatever the level does; it starts with the first row.
+    period_end_at: current?.period_end_at ?? nextPeriodEnd(tier.lifecycle, now) ?? null,
+    downgrade_level_key: null,
+    downgrade_at: null,
+    lapses_at: target === undefined ? null : lapseDeadline(tier.lifecycle, now),
+    updated_at: now,
+  };
+}
+
+/**
+ * Writes a level change, records it in the state history and raises participant.tier_changed. A
+ * write that leaves the level as it was records nothing (a PUT may still replace the expiry).
+ */
+export async function writeLevel(
+  trx: Database,
+  holder: TierHolder,
+  tierWithLevels: TierWithLevels,
+  current: ParticipantTierRow | undefined,
+  write: LevelWrite,
+): Promise<ParticipantTierRow> {
+  const row = nextRow(holder, tierWithLevels, current, write);
+  await store.saveParticipantTier(trx, row);
+  const previous = current?.level_key ?? null;
+  if (row.level_key === previous) return row;
+  const tierKey = tierWithLevels.tier.key;
+  const owner = {
+    organizationId: holder.organizationId,
+    type: 'PARTICIPANT' as const,
+    id: holder.participantId,
+  };
+  await recordStateChanges(trx, owner, { ...write.source, programId: holder.programId }, write.now, [
+    { stateType: 'tier', key: tierKey, operation: write.kind, oldValue: previous, newValue: row.level_key },
+  ]);
+  await enqueueNotification(trx, {
+    organizationId: holder.organizationId,
+    topic: 'participant.tier_changed',
+    now: write.now,
+    payload: {
+      participant_id: holder.participantId,
+      program_id: holder.programId,
+      tier: tierKey,
+      change: write.kind,
+      previous_level: previous,
+      previous_rank: current?.rank ?? null,
+      level: row.level_key,
+      rank: row.rank,
+      changed_at: write.now.toISOString(),
+    },
+  });
+  return row;
+}
+
+export interface QualifyInput extends TierHolder {
+  /** The participant's counters after the event's rules, as exact decimal strings. */
+  counters: Record<string, string>;
+  /** Tiers a SET_TIER action changed in this event: the rules took explicit control of them. */
+  skipTierKeys: Set<string>;
+  now: Date;
+  source: StateSource;
+}
+
+/**
+ * Auto-qualification after the rules of an event: for every ACTIVE tier, upgrade to the highest
+ * level whose criteria hold. It never downgrades; meeting the held level's criteria again cancels
+ * a pending period-end downgrade. Answers the keys of the tiers it upgraded.
+ */
+export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<string[]> {
+  const upgraded: string[] = [];
+  for (const tierWithLevels of await loadProgramTiers(trx, input.organizationId, input.programId, true)) {
+    const { tier, levels } = tierWithLevels;
+    if (input.skipTierKeys.has(tier.key)) continue;
+    const best = highestQualifying(levels, input.counters);
+    const tracksPeriods = nextPeriodEnd(tier.lifecycle, input.now) !== undefined;
+    if (best === undefined && !tracksPeriods) continue;
+    const current = await store.findParticipantTier(
+      trx,
+      input.organizationId,
+      input.participantId,
+      tier.id,
+      true,
+    );
+    const currentRank = current?.rank ?? -1;
+    if (best !== undefined && best.rank > currentRank) {
+      await writeLevel(trx, input, tierWithLevels, current, { ...input, kind: 'upgrade', target: best });
+      upgraded.push(tier.key);
+    } else if (current === undefined) {
+      // A period-based tier tracks every active participant, so rollover reaches them at period end.
+      await writeLevel(trx, input, tierWithLevels, undefined, { ...input, kind: 'set', target: undefined });
+    } else {
+      await refreshClocks(trx, tierWithLevels, current, best, input.now);
+    }
+  }
+  return upgraded;
+}
+
+/**
+ * An event that changes no level may still move the lifecycle clocks: meeting the held level's
+ * criteria again cancels a pending downgrade, and a tier that became period-based (PATCH) starts
+ * its periods for holders who had none.
+ */
+async function refreshClocks(
+  trx: Database,
+  { tier }: TierWithLevels,
+  current: ParticipantTierRow,
+  best: LevelRule | undefined,
+  now: Date,
+): Promise<void> {
+  const requalified =
+    current.downgrade_at !== null && best !== undefined && best.rank >= (current.rank ?? -1);
+  const periodEndAt = current.period_end_at ?? nextPeriodEnd(tier.lifecycle, now) ?? null;
+  if (!requalified && periodEndAt === current.period_end_at) return;
+  await store.saveParticipantTier(trx, {
+    ...current,
+    period_end_at: periodEndAt,
+    downgrade_level_key: requalified ? null : current.downgrade_level_key,
+    downgrade_at: requalified ? null : current.downgrade_at,
+    updated_at: now,
+  });
+}
+
+export interface SetTierFromRuleInput extends TierHolder {
+  tier: string;
+  level: string;
+  expiresAt?: Date | null | undefined;
+  now: Date;
+  source: StateSource;
+}
+
+/**
+ * The SET_TIER action. Allowed for inactive participants. An ARCHIVED tier is skipped and the event
+ * still completes; an unknown tier or level fails the event with a readable message.
+ */
+export async function setTierFromRule(
+  trx: Database,
+  input: SetTierFromRuleInput,
+): Promise<'applied' | 'skipped_archived'> {
+  const tiers = await loadProgramTiers(trx, input.organizationId, input.programId, false);
+  const tierWithLevels = tiers.find(({ tier }) => tier.key === input.tier);
+  if (tierWithLevels === undefined)
+    throw new DomainError('not_found', `SET_TIER: tier ${input.tier} is not defined in the program`);
+  if (tierWithLevels.tier.status === 'ARCHIVED') return 'skipped_archived';
+  const target = tierWithLevels.levels.find((level) => level.key === input.level);
+  if (target === undefined)
+    throw new DomainError('not_found', `SET_TIER: level ${input.level} is not a level of tier ${input.tier}`);
+  const current = await store.findParticipantTier(
+    trx,
+    input.organizationId,
+    input.participantId,
+    tierWithLevels.tier.id,
+    true,
+  );
+  await writeLevel(trx, input, tierWithLevels, current, { ...input, kind: 'set', target });
+  return 'applied';
+}
+
+export interface ActivityInput extends TierHolder {
+  now: Date;
+}
+
+/** Every processed event of the participant restarts the ACTIVITY_REFRESH timers of its levels. */
+export async function recordActivity(trx: Database, input: ActivityInput): Promise<void> {
+  for (const { tier } of await loadProgramTiers(trx, input.organizationId, input.programId, true)) {
+    const deadline = lapseDeadline(tier.lifecycle, input.now);
+    if (deadline === null) continue;
+    await store.restartLapseTimer(trx, input.organizationId, input.participantId, tier.id, deadline);
+  }
+}
+
+/** The participant's levels in one program, as CEL reads them: `{tier_key: {level, rank}}`. */
+export async function loadTiersForRules(
+  db: Database,
+  organizationId: string,
+  participantId: string,
+  programId: string,
+): Promise<Record<string, { level: string; rank: number }>> {
+  return tierLevelsOf(db, organizationId, participantId, programId);
+}
+
+async function tierLevelsOf(db: Database, organizationId: string, participantId: string, programId?: string) {
+  const rows = await store.listParticipantTiers(db, organizationId, participantId, programId);
+  const tiers = await store.listTiersByIds(
+    db,
+    organizationId,
+    rows.map((row) => row.tier_id),
+  );
+  const levels: Record<string, { level: string; rank: number }> = {};
+  for (const row of rows) {
+    const tier = tiers.find((candidate) => candidate.id === row.tier_id);
+    if (tier !== undefined && row.level_key !== null && row.rank !== null)
+      levels[tier.key] = { level: row.level_key, rank: row.rank };
+  }
+  return levels;
+}
+
+/** The participant view's tiers across programs (a ParticipantStateReader). */
+export async function readParticipantTiers(db: Database, organizationId: string, participantId: string) {
+  return { tiers: await tierLevelsOf(db, organizationId, participantId) };
+}

@@ -1,0 +1,203 @@
+import { type Static, type TSchema, Type } from 'typebox';
+import { NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  counterKeyLengthMax,
+  criteriaPerLevelMax,
+  levelKeyLengthMax,
+  levelsPerTierMax,
+  nameLengthMax,
+  tierKeyLengthMax,
+} from '../../platform/limits.js';
+
+const Empty = Type.Object({}, { additionalProperties: false, description: '{} clears the field' });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const TierKey = Type.String({
+  pattern: '^[a-z][a-z0-9_]*$',
+  maxLength: tierKeyLengthMax,
+  description: 'Lower-case letters, digits and _; starts with a letter',
+});
+export const LevelKey = Type.String({ minLength: 1, maxLength: levelKeyLengthMax });
+
+export const Criterion = Type.Object(
+  {
+    counter: Type.String({ minLength: 1, maxLength: counterKeyLengthMax }),
+    operator: Type.Enum(['>=', '>', '==', '<=', '<']),
+    // Bounded so that the number converts to an exact decimal (no exponent notation).
+    threshold: Type.Number({ minimum: -1e15, maximum: 1e15 }),
+  },
+  { additionalProperties: false },
+);
+export type Criterion = Static<typeof Criterion>;
+
+export const Qualification = Type.Object(
+  {
+    mode: Type.Enum(['ALL', 'ANY']),
+    criteria: Type.Array(Criterion, { minItems: 1, maxItems: criteriaPerLevelMax }),
+  },
+  { additionalProperties: false },
+);
+export type Qualification = Static<typeof Qualification>;
+
+export const Lifecycle = Type.Object(
+  {
+    retention: Type.Object(
+      {
+        mode: Type.Enum(['PERIOD_BASED', 'ACTIVITY_REFRESH']),
+        duration: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Go duration' })),
+      },
+      { additionalProperties: false },
+    ),
+    qualification_period: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Enum(['CALENDAR_YEAR', 'FIXED_YEAR', 'NONE']),
+          start_month: Type.Optional(Type.Integer({ minimum: 1, maximum: 12 })),
+          start_day: Type.Optional(Type.Integer({ minimum: 1, maximum: 31 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    status_validity: Type.Optional(
+      Type.Object(
+        { extend_months: Type.Optional(Type.Integer({ minimum: 0, maximum: 120 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    downgrade_policy: Type.Optional(
+      Type.Object(
+        {
+          mode: Type.Optional(Type.Enum(['DROP_TO_QUALIFYING', 'DROP_ONE', 'HOLD'])),
+          grace_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 })),
+          min_level: Type.Optional(LevelKey),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    counters: Type.Optional(
+      Type.Object(
+        {
+          qualifying: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: counterKeyLengthMax }), {
+              maxItems: criteriaPerLevelMax,
+            }),
+          ),
+          rollover: Type.Optional(Type.Enum(['NONE', 'EXCESS'])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Lifecycle = Static<typeof Lifecycle>;
+
+const Color = Type.String({ pattern: '^#[0-9A-Fa-f]{6}$', description: 'Hex color, e.g. #FFD700' });
+const IconUrl = Type.String({ minLength: 1, maxLength: 2048 });
+const Benefits = Type.Record(Type.String(), Type.Unknown(), { description: 'Free JSON' });
+const DisplayName = Type.String({ minLength: 1, maxLength: nameLengthMax });
+const Rank = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Higher is better; 0 is the base' });
+
+export const LevelInput = Type.Object(
+  {
+    key: LevelKey,
+    rank: Rank,
+    display_name: Type.Optional(DisplayName),
+    color: Type.Optional(Color),
+    icon_url: Type.Optional(IconUrl),
+    benefits: Type.Optional(Benefits),
+    qualification: Type.Optional(Type.Union([Empty, Qualification])),
+  },
+  { additionalProperties: false },
+);
+export type LevelInput = Static<typeof LevelInput>;
+
+export const CreateTierBody = Type.Object(
+  {
+    key: TierKey,
+    display_name: Type.Optional(DisplayName),
+    levels: Type.Array(LevelInput, { minItems: 1, maxItems: levelsPerTierMax }),
+    lifecycle: Type.Optional(Type.Union([Empty, Lifecycle])),
+  },
+  { additionalProperties: false },
+);
+export type CreateTierBody = Static<typeof CreateTierBody>;
+
+export const LevelPatch = Type.Object(
+  {
+    key: LevelKey,
+    rank: Type.Optional(Nullable(Rank)),
+    display_name: Type.Optional(Nullable(DisplayName)),
+    color: Type.Optional(Nullable(Type.Union([Color, Type.Literal('')]))),
+    icon_url: Type.Optional(Nullable(Type.Union([IconUrl, Type.Literal('')]))),
+    benefits: Type.Optional(Nullable(Benefits)),
+    qualification: Type.Optional(Nullable(Type.Union([Empty, Qualification]))),
+  },
+  { additionalProperties: false },
+);
+export type LevelPatch = Static<typeof LevelPatch>;
+
+export const UpdateTierBody = Type.Object(
+  {
+    display_name: Type.Optional(Nullable(DisplayName)),
+    levels: Type.Optional(Nullable(Type.Array(LevelPatch, { minItems: 1, maxItems: levelsPerTierMax }))),
+    lifecycle: Type.Optional(Nullable(Type.Union([Empty, Lifecycle]))),
+  },
+  { additionalProperties: false },
+);
+export type UpdateTierBody = Static<typeof UpdateTierBody>;
+
+export const Level = Type.Object({
+  id: Uuid,
+  key: Type.String(),
+  rank: Type.Integer(),
+  display_name: Nullable(Type.String()),
+  color: Nullable(Type.String()),
+  icon_url: Nullable(Type.String()),
+  benefits: Benefits,
+  qualification: Nullable(Qualification),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Level = Static<typeof Level>;
+
+export const Tier = Type.Object(
+  {
+    id: Uuid,
+    program_id: Uuid,
+    key: Type.String(),
+    display_name: Nullable(Type.String()),
+    levels: Type.Array(Level),
+    lifecycle: Type.Optional(Lifecycle),
+    status: Type.Enum(['ACTIVE', 'ARCHIVED']),
+    archived_at: Type.Optional(Timestamp),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'Tier' },
+);
+export type Tier = Static<typeof Tier>;
+
+export const ProgramParams = Type.Object({ programId: Uuid }, { additionalProperties: false });
+export const TierParams = Type.Object({ programId: Uuid, key: TierKey }, { additionalProperties: false });
+
+export const TierState = Type.Object(
+  {
+    key: Type.String(),
+    level: Type.String(),
+    rank: Type.Integer(),
+    benefits: Benefits,
+    acquired_at: Timestamp,
+    expires_at: NullableTimestamp,
+  },
+  { $id: 'TierState' },
+);
+export type TierState = Static<typeof TierState>;
+
+export const ParticipantTierParams = Type.Object({ id: Uuid, key: TierKey }, { additionalProperties: false });
+export const ProgramQuery = Type.Object({ program_id: Uuid }, { additionalProperties: false });
+export const SetTierBody = Type.Object(
+  { level: LevelKey, expires_at: Type.Optional(NullableTimestamp) },
+  { additionalProperties: false },
+);
+export type SetTierBody = Static<typeof SetTierBody>;
