@@ -29,6 +29,17 @@ import {
 } from './ledger.schemas.js';
 import * as service from './ledger.service.js';
 import * as reads from './ledger-reads.service.js';
+import * as reports from './reports.js';
+import {
+  ExpirationSchedule,
+  ExpirationScheduleQuery,
+  LedgerSummaryQuery,
+  LedgerSummaryRow,
+  LiabilityQuery,
+  LiabilityReport,
+  RollforwardQuery,
+  RollforwardRow,
+} from './reports.schemas.js';
 
 const tags = ['Balances'];
 const operationErrors = errorResponses(
@@ -161,6 +172,7 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
 
   await registerWalletRoutes(app, { db, clock });
   await registerJournalRoutes(app, { db, clock });
+  await registerReportRoutes(app, { db, clock });
 };
 
 const maxAmountError = errorResponses('max_transaction_amount_exceeded');
@@ -316,7 +328,80 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
   );
 };
 
+const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
+  const reportTags = ['Reports'];
+  app.get(
+    '/v1/reports/ledger-summary',
+    {
+      schema: {
+        tags: reportTags,
+        summary:
+          'Per asset: issued, redeemed, expired, forfeited and outstanding; period figures with from+to',
+        querystring: LedgerSummaryQuery,
+        response: {
+          200: Type.Object({ data: Type.Array(Type.Ref('LedgerSummaryRow')) }),
+          ...errorResponses(),
+        },
+      },
+    },
+    async (request) => reports.ledgerSummary(db, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/reports/liability',
+    {
+      schema: {
+        tags: reportTags,
+        summary: 'Outstanding liability per asset and program (and bucket) as of a time',
+        querystring: LiabilityQuery,
+        response: { 200: Type.Ref('LiabilityReport'), ...errorResponses() },
+      },
+    },
+    async (request) => reports.liability(db, clock, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/reports/liability-rollforward',
+    {
+      schema: {
+        tags: reportTags,
+        summary: 'Movements explaining closing minus opening liability exactly; refused if they do not',
+        querystring: RollforwardQuery,
+        response: {
+          200: Type.Object({
+            from: Type.String(),
+            to: Type.String(),
+            data: Type.Array(Type.Ref('RollforwardRow')),
+          }),
+          ...errorResponses('integrity_violation'),
+        },
+      },
+    },
+    async (request) => reports.rollforward(db, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/reports/expiration-schedule',
+    {
+      schema: {
+        tags: reportTags,
+        summary: 'When outstanding lot value expires, in calendar buckets (LOT assets only)',
+        querystring: ExpirationScheduleQuery,
+        response: {
+          200: Type.Object({ data: Type.Array(Type.Ref('ExpirationSchedule')) }),
+          ...errorResponses('not_found', 'unsupported_inventory_mode'),
+        },
+      },
+    },
+    async (request) => reports.expirationSchedule(db, request.caller.organizationId, request.query),
+  );
+};
+
 export const ledgerSchemas = [
+  LedgerSummaryRow,
+  LiabilityReport,
+  RollforwardRow,
+  ExpirationSchedule,
   AssetBalance,
   AdjustResponse,
   BalanceOperationResponse,
