@@ -42,7 +42,7 @@ import {
 } from './reports.schemas.js';
 
 const tags = ['Balances'];
-const operationErrors = errorResponses(
+const operationErrorCodes = [
   'not_found',
   'invalid_scale',
   'insufficient_balance',
@@ -51,7 +51,9 @@ const operationErrors = errorResponses(
   'asset_archived',
   'asset_not_linked',
   'unsupported_inventory_mode',
-);
+] as const;
+const operationErrors = errorResponses(...operationErrorCodes);
+const adjustErrors = errorResponses(...operationErrorCodes, 'max_transaction_amount_exceeded');
 
 const operations: [string, service.BalanceOperation, string][] = [
   ['hold', 'HOLD', 'Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots'],
@@ -111,7 +113,7 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
           'reference_id, and for LOT credits expires_at / matures_at (Go duration or timestamp).',
         params: IdParams,
         body: AdjustBody,
-        response: { 200: Type.Ref('AdjustResponse'), ...operationErrors, ...maxAmountError },
+        response: { 200: Type.Ref('AdjustResponse'), ...adjustErrors },
       },
     },
     async (request) => service.adjustBalance(db, clock, request.caller, request.params.id, request.body),
@@ -174,8 +176,6 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
   await registerJournalRoutes(app, { db, clock });
   await registerReportRoutes(app, { db, clock });
 };
-
-const maxAmountError = errorResponses('max_transaction_amount_exceeded');
 
 const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
   const walletTags = ['Program wallets'];
