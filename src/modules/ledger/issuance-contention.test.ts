@@ -5,6 +5,7 @@ import { buildTestApp, createLedgerFixture, type Tenant, type TestApp } from '..
 import { findAssetRow } from '../assets/index.js';
 import { participantOwner } from './accounts.js';
 import { credit } from './operations.js';
+import { ensureSystemAccounts } from './post-entry.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -26,16 +27,10 @@ it('a credit to another participant completes while an UNLIMITED credit is still
   const second = (
     await acme.request('POST', '/v1/participants', { external_id: 'second', program_id: f.programId })
   ).json();
-  // The asset's first credit creates its SYSTEM_ISSUANCE account row; that one insert is shared.
-  await acme.request('POST', `/v1/participants/${second.id}/balances/adjust`, {
-    program_id: f.programId,
-    asset_id: f.assetId,
-    description: 'first',
-    type: 'CREDIT',
-    amount: '1',
-  });
   const db = t.database.handle.db;
   const asset = await findAssetRow(db, acme.organizationId, f.assetId);
+  // What the event processor does before its transaction, as the HTTP service does.
+  await ensureSystemAccounts(db, acme.organizationId, f.assetId, new Date());
   let release = () => {};
   const held = new Promise<void>((resolve) => {
     release = resolve;
