@@ -62,7 +62,17 @@ const operations: [string, service.BalanceOperation, string][] = [
   ['void-hold', 'VOID_HOLD', 'Void provisional HELD lots by reference_id, back to their source (LOT only)'],
 ];
 
-export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
+export const ledgerRoutes: RoutePlugin = async (app, deps) => {
+  await registerBalanceRoutes(app, deps);
+  await registerOperationRoutes(app, deps);
+  await registerActivityRoutes(app, deps);
+  await registerWalletRoutes(app, deps);
+  await registerWalletReadRoutes(app, deps);
+  await registerJournalRoutes(app, deps);
+  await registerReportRoutes(app, deps);
+};
+
+const registerBalanceRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.get(
     '/v1/participants/:id/balances',
     {
@@ -118,7 +128,9 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
     },
     async (request) => service.adjustBalance(db, clock, request.caller, request.params.id, request.body),
   );
+};
 
+const registerOperationRoutes: RoutePlugin = async (app, { db, clock }) => {
   for (const [path, operation, summary] of operations) {
     app.post(
       `/v1/participants/:id/balances/${path}`,
@@ -135,7 +147,9 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
         service.operateBalance(db, clock, request.caller, request.params.id, operation, request.body),
     );
   }
+};
 
+const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
   app.get(
     '/v1/participants/:id/statement',
     {
@@ -171,10 +185,6 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
       return reads.listHistory(db, organizationId, participantOwner(request.params.id), request.query);
     },
   );
-
-  await registerWalletRoutes(app, { db, clock });
-  await registerJournalRoutes(app, { db, clock });
-  await registerReportRoutes(app, { db, clock });
 };
 
 const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
@@ -216,7 +226,10 @@ const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
         ),
     );
   }
+};
 
+const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
+  const walletTags = ['Program wallets'];
   app.get(
     '/v1/programs/:id/balance',
     {
