@@ -61,12 +61,6 @@ export function fromNumeric(value: string | bigint | number): bigint {
   return BigInt(typeof value === 'number' ? Math.trunc(value) : (value.split('.')[0] ?? '0'));
 }
 
-export function sumAmounts(amounts: Iterable<bigint>): bigint {
-  let total = 0n;
-  for (const amount of amounts) total += amount;
-  return total;
-}
-
 export function minAmount(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }

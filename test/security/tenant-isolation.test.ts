@@ -17,6 +17,7 @@ let t: TestApp;
 let owner: Tenant;
 let intruder: Tenant;
 let fixtures: Fixtures;
+let intruderFixtures: Fixtures;
 let operations: Operation[];
 let doc: Awaited<ReturnType<typeof loadOperations>>['doc'];
 const checked: string[] = [];
@@ -26,7 +27,7 @@ beforeAll(async () => {
   owner = await t.createOrganization();
   intruder = await t.createOrganization();
   fixtures = await createFixtures(owner);
-  await createFixtures(intruder);
+  intruderFixtures = await createFixtures(intruder);
   ({ operations, doc } = await loadOperations(t.app));
 });
 
@@ -35,9 +36,9 @@ afterAll(() => {
 });
 
 /** A required query value: the owner's own resource for an `<resource>_id`, else a minimal example. */
-function requiredValue(operation: Operation, name: string): string {
+function requiredValue(operation: Operation, name: string, of: Fixtures = fixtures): string {
   const resource = /^(\w+)_id$/.exec(name)?.[1];
-  const owned = resource === undefined ? undefined : fixtures[`${resource}s`];
+  const owned = resource === undefined ? undefined : of[`${resource}s`];
   return owned ?? String(exampleOf(operation.query[name] ?? {}, doc));
 }
 
@@ -56,7 +57,11 @@ describe('tenant isolation on every route', () => {
   it("never lists another organization's rows", async () => {
     const ownerIds = Object.values(fixtures).filter((value) => /^[0-9a-f-]{36}$/.test(value));
     for (const operation of operations.filter((op) => op.method === 'GET' && op.pathParams.length === 0)) {
-      const response = await intruder.request('GET', operation.path);
+      // Required parameters name the intruder's own resources: a list must still show none of the owner's.
+      const query = operation.requiredQuery
+        .map((name) => `${name}=${encodeURIComponent(requiredValue(operation, name, intruderFixtures))}`)
+        .join('&');
+      const response = await intruder.request('GET', `${operation.path}${query ? `?${query}` : ''}`);
       expect(response.statusCode, operation.path).toBe(200);
       for (const id of ownerIds) expect(response.body, operation.path).not.toContain(id);
       checked.push(`GET ${operation.path}`);

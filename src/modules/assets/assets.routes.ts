@@ -15,7 +15,12 @@ import * as service from './assets.service.js';
 const tags = ['Assets'];
 const ListQuery = Type.Object(ListQueryFields, { additionalProperties: false });
 
-export const assetRoutes: RoutePlugin = async (app, { db, clock }) => {
+export const assetRoutes: RoutePlugin = async (app, deps) => {
+  await registerAssetRoutes(app, deps);
+  await registerLinkRoutes(app, deps);
+};
+
+const registerAssetRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
     '/v1/assets',
     {
@@ -72,7 +77,9 @@ export const assetRoutes: RoutePlugin = async (app, { db, clock }) => {
     async (request) =>
       service.updateAsset(db, clock, request.caller.organizationId, request.params.id, request.body),
   );
+};
 
+const registerLinkRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
     '/v1/programs/:programId/assets',
     {

@@ -43,10 +43,6 @@ export function hasFloor(owner: Owner): boolean {
   return owner.type !== 'SYSTEM';
 }
 
-export function accountKey(owner: Owner, bucket: Bucket): string {
-  return `${owner.type}:${owner.id}:${bucket}`;
-}
-
 /** The fixed lock order: holders before program wallets, then by account id (no deadlocks). */
 export function lockRank(ownerType: OwnerType): number {
   return ownerType === 'PROGRAM' ? 1 : 0;

@@ -16,6 +16,7 @@ export { checkIntegrity, verifyLedger } from './integrity.js';
 export { runExpiry, runMaturity, startLedgerJobs } from './jobs.js';
 export type { ActionType, EntryContext, EntryDraft, PostingDraft } from './journal-entry.js';
 export { ledgerRoutes, ledgerSchemas } from './ledger.routes.js';
+export { requireParticipantAllowedTo } from './ledger.service.js';
 export { readParticipantBalances } from './ledger-reads.service.js';
 export {
   type CreditInput,
@@ -32,5 +33,5 @@ export {
   release,
   voidHold,
 } from './operations.js';
-export { postJournalEntry } from './post-entry.js';
+export { ensureSystemAccounts, postJournalEntry } from './post-entry.js';
 export { sealLedger } from './sealer.js';

@@ -1,10 +1,10 @@
 // Queries of the HTTP API: balances, lots, activity, statements and journal entries.
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
-import { DomainError, notFound } from '../../platform/errors.js';
+import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { pageSizeDefault } from '../../platform/limits.js';
-import { formatAmount } from '../../platform/money.js';
+import { formatAmount, parseSignedAmount, scaleMax } from '../../platform/money.js';
 import { findAssetRow } from '../assets/index.js';
 import { type Owner, systemAccountName } from './accounts.js';
 import type {
@@ -230,6 +230,13 @@ export async function listJournalEntries(
   organizationId: string,
   query: JournalEntriesQuery,
 ): Promise<PageResult<JournalEntry>> {
+  const holders = [query.participant_id, query.group_id, query.external_id].filter((v) => v !== undefined);
+  if (holders.length > 1)
+    throw invalidField('participant_id', 'give at most one of participant_id, group_id, external_id');
+  for (const field of ['min_amount', 'max_amount'] as const) {
+    const value = query[field];
+    if (value !== undefined) parseSignedAmount(value, scaleMax, field);
+  }
   const limit = query.limit ?? pageSizeDefault;
   const scope = 'journal-entries';
   const rows = await readStore.listJournalEntries(db, organizationId, {
@@ -237,8 +244,12 @@ export async function listJournalEntries(
     eventId: query.event_id,
     ruleId: query.rule_id,
     participantId: query.participant_id,
+    groupId: query.group_id,
+    externalId: query.external_id,
     assetId: query.asset_id,
     bucket: query.bucket,
+    minAmount: query.min_amount,
+    maxAmount: query.max_amount,
     from: dateOrUndefined(query.from),
     to: dateOrUndefined(query.to),
     actionType: query.action_type,

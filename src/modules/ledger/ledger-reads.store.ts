@@ -91,8 +91,12 @@ export interface EntryFilter {
   eventId?: string | undefined;
   ruleId?: string | undefined;
   participantId?: string | undefined;
+  groupId?: string | undefined;
+  externalId?: string | undefined;
   assetId?: string | undefined;
   bucket?: Bucket | undefined;
+  minAmount?: string | undefined;
+  maxAmount?: string | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
   actionType?: string | undefined;
@@ -101,16 +105,30 @@ export interface EntryFilter {
   limit: number;
 }
 
+function hasPostingFilter(f: EntryFilter): boolean {
+  return [f.participantId, f.groupId, f.externalId, f.assetId, f.bucket, f.minAmount, f.maxAmount].some(
+    (value) => value !== undefined,
+  );
+}
+
 /** Journal entries newest first; posting filters match entries with at least one such posting. */
 export async function listJournalEntries(db: Database, organizationId: string, f: EntryFilter) {
-  const postingFilter =
-    f.participantId === undefined && f.assetId === undefined && f.bucket === undefined
-      ? sql``
-      : sql`and exists (select 1 from postings p where p.organization_id = j.organization_id
-          and p.journal_entry_id = j.id
+  const postingFilter = hasPostingFilter(f)
+    ? sql`and exists (select 1 from postings p join assets s on s.organization_id = p.organization_id
+          and s.id = p.asset_id where p.organization_id = j.organization_id and p.journal_entry_id = j.id
           ${f.participantId === undefined ? sql`` : sql`and p.owner_type = 'PARTICIPANT' and p.owner_id = ${f.participantId}`}
+          ${f.groupId === undefined ? sql`` : sql`and p.owner_type = 'GROUP' and p.owner_id = ${f.groupId}`}
+          ${
+            f.externalId === undefined
+              ? sql``
+              : sql`and p.owner_type = 'PARTICIPANT' and p.owner_id = (select id from participants
+            where organization_id = j.organization_id and external_id = ${f.externalId})`
+          }
           ${f.assetId === undefined ? sql`` : sql`and p.asset_id = ${f.assetId}`}
-          ${f.bucket === undefined ? sql`` : sql`and p.bucket = ${f.bucket}`})`;
+          ${f.bucket === undefined ? sql`` : sql`and p.bucket = ${f.bucket}`}
+          ${f.minAmount === undefined ? sql`` : sql`and p.amount >= ${f.minAmount}::numeric * power(10::numeric, s.scale)`}
+          ${f.maxAmount === undefined ? sql`` : sql`and p.amount <= ${f.maxAmount}::numeric * power(10::numeric, s.scale)`})`
+    : sql``;
   const result = await sql<JournalEntryRow>`select j.id, j.action_type, j.description, j.program_id,
       pr.name as program_name, j.event_id, j.rule_id, j.reference_id, j.created_by_api_key_id,
       j.sequence_number::text as sequence_number, j.entry_hash, j.created_at

@@ -29,9 +29,20 @@ import {
 } from './ledger.schemas.js';
 import * as service from './ledger.service.js';
 import * as reads from './ledger-reads.service.js';
+import * as reports from './reports.js';
+import {
+  ExpirationSchedule,
+  ExpirationScheduleQuery,
+  LedgerSummaryQuery,
+  LedgerSummaryRow,
+  LiabilityQuery,
+  LiabilityReport,
+  RollforwardQuery,
+  RollforwardRow,
+} from './reports.schemas.js';
 
 const tags = ['Balances'];
-const operationErrors = errorResponses(
+const operationErrorCodes = [
   'not_found',
   'invalid_scale',
   'insufficient_balance',
@@ -40,7 +51,9 @@ const operationErrors = errorResponses(
   'asset_archived',
   'asset_not_linked',
   'unsupported_inventory_mode',
-);
+] as const;
+const operationErrors = errorResponses(...operationErrorCodes);
+const adjustErrors = errorResponses(...operationErrorCodes, 'max_transaction_amount_exceeded');
 
 const operations: [string, service.BalanceOperation, string][] = [
   ['hold', 'HOLD', 'Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots'],
@@ -49,7 +62,17 @@ const operations: [string, service.BalanceOperation, string][] = [
   ['void-hold', 'VOID_HOLD', 'Void provisional HELD lots by reference_id, back to their source (LOT only)'],
 ];
 
-export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
+export const ledgerRoutes: RoutePlugin = async (app, deps) => {
+  await registerBalanceRoutes(app, deps);
+  await registerOperationRoutes(app, deps);
+  await registerActivityRoutes(app, deps);
+  await registerWalletRoutes(app, deps);
+  await registerWalletReadRoutes(app, deps);
+  await registerJournalRoutes(app, deps);
+  await registerReportRoutes(app, deps);
+};
+
+const registerBalanceRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.get(
     '/v1/participants/:id/balances',
     {
@@ -100,12 +123,14 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
           'reference_id, and for LOT credits expires_at / matures_at (Go duration or timestamp).',
         params: IdParams,
         body: AdjustBody,
-        response: { 200: Type.Ref('AdjustResponse'), ...operationErrors, ...maxAmountError },
+        response: { 200: Type.Ref('AdjustResponse'), ...adjustErrors },
       },
     },
     async (request) => service.adjustBalance(db, clock, request.caller, request.params.id, request.body),
   );
+};
 
+const registerOperationRoutes: RoutePlugin = async (app, { db, clock }) => {
   for (const [path, operation, summary] of operations) {
     app.post(
       `/v1/participants/:id/balances/${path}`,
@@ -122,7 +147,9 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
         service.operateBalance(db, clock, request.caller, request.params.id, operation, request.body),
     );
   }
+};
 
+const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
   app.get(
     '/v1/participants/:id/statement',
     {
@@ -158,12 +185,7 @@ export const ledgerRoutes: RoutePlugin = async (app, { db, clock }) => {
       return reads.listHistory(db, organizationId, participantOwner(request.params.id), request.query);
     },
   );
-
-  await registerWalletRoutes(app, { db, clock });
-  await registerJournalRoutes(app, { db, clock });
 };
-
-const maxAmountError = errorResponses('max_transaction_amount_exceeded');
 
 const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
   const walletTags = ['Program wallets'];
@@ -204,7 +226,10 @@ const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
         ),
     );
   }
+};
 
+const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
+  const walletTags = ['Program wallets'];
   app.get(
     '/v1/programs/:id/balance',
     {
@@ -316,7 +341,80 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
   );
 };
 
+const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
+  const reportTags = ['Reports'];
+  app.get(
+    '/v1/reports/ledger-summary',
+    {
+      schema: {
+        tags: reportTags,
+        summary:
+          'Per asset: issued, redeemed, expired, forfeited and outstanding; period figures with from+to',
+        querystring: LedgerSummaryQuery,
+        response: {
+          200: Type.Object({ data: Type.Array(Type.Ref('LedgerSummaryRow')) }),
+          ...errorResponses(),
+        },
+      },
+    },
+    async (request) => reports.ledgerSummary(db, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/reports/liability',
+    {
+      schema: {
+        tags: reportTags,
+        summary: 'Outstanding liability per asset and program (and bucket) as of a time',
+        querystring: LiabilityQuery,
+        response: { 200: Type.Ref('LiabilityReport'), ...errorResponses() },
+      },
+    },
+    async (request) => reports.liability(db, clock, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/reports/liability-rollforward',
+    {
+      schema: {
+        tags: reportTags,
+        summary: 'Movements explaining closing minus opening liability exactly; refused if they do not',
+        querystring: RollforwardQuery,
+        response: {
+          200: Type.Object({
+            from: Type.String(),
+            to: Type.String(),
+            data: Type.Array(Type.Ref('RollforwardRow')),
+          }),
+          ...errorResponses('integrity_violation'),
+        },
+      },
+    },
+    async (request) => reports.rollforward(db, request.caller.organizationId, request.query),
+  );
+
+  app.get(
+    '/v1/reports/expiration-schedule',
+    {
+      schema: {
+        tags: reportTags,
+        summary: 'When outstanding lot value expires, in calendar buckets (LOT assets only)',
+        querystring: ExpirationScheduleQuery,
+        response: {
+          200: Type.Object({ data: Type.Array(Type.Ref('ExpirationSchedule')) }),
+          ...errorResponses('not_found', 'unsupported_inventory_mode'),
+        },
+      },
+    },
+    async (request) => reports.expirationSchedule(db, request.caller.organizationId, request.query),
+  );
+};
+
 export const ledgerSchemas = [
+  LedgerSummaryRow,
+  LiabilityReport,
+  RollforwardRow,
+  ExpirationSchedule,
   AssetBalance,
   AdjustResponse,
   BalanceOperationResponse,

@@ -264,10 +264,20 @@ export const JournalEntriesQuery = Type.Object(
     event_id: Type.Optional(Uuid),
     rule_id: Type.Optional(Uuid),
     participant_id: Type.Optional(Uuid),
+    group_id: Type.Optional(Uuid),
+    external_id: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, description: "A participant's external_id" }),
+    ),
     asset_id: Type.Optional(Uuid),
     bucket: Type.Optional(BucketSchema),
     from: Type.Optional(Timestamp),
     to: Type.Optional(Timestamp),
+    min_amount: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Signed posting value at least this (+ credit, - debit)' }),
+    ),
+    max_amount: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Signed posting value at most this' }),
+    ),
     action_type: Type.Optional(
       Type.Enum([
         'CREDIT',

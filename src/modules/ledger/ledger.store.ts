@@ -54,21 +54,20 @@ async function selectAccounts(db: Database, organizationId: string, assetId: str
   return result.rows;
 }
 
-/** Locks the accounts in the order given (the caller sorts them) and answers their current rows. */
+/**
+ * Locks the accounts in the order given (the caller sorts them) and answers their current rows. The
+ * row locks are taken as rows leave the sort, so one statement keeps the order exactly.
+ */
 export async function lockAccounts(
   db: Database,
   organizationId: string,
   ids: string[],
 ): Promise<AccountRow[]> {
-  const rows: AccountRow[] = [];
-  // One statement per row keeps the lock order exactly the order given.
-  for (const id of ids) {
-    const result = await sql<AccountRow>`select * from ledger_accounts
-      where organization_id = ${organizationId} and id = ${id} for update`.execute(db);
-    const row = result.rows[0];
-    if (row !== undefined) rows.push(row);
-  }
-  return rows;
+  if (ids.length === 0) return [];
+  const result = await sql<AccountRow>`select * from ledger_accounts
+    where organization_id = ${organizationId} and id = any(${ids}::uuid[])
+    order by array_position(${ids}::uuid[], id) for update`.execute(db);
+  return result.rows;
 }
 
 /** Tries to lock one account without waiting; answers false when another transaction holds it. */

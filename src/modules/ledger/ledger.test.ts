@@ -273,3 +273,41 @@ describe('concurrency', () => {
     expect((await integrity(acme)).all_passed).toBe(true);
   });
 });
+
+describe('limits', () => {
+  it('takes idempotency_key and reference_id of 255 characters and refuses 256', async () => {
+    const f = await createLedgerFixture(acme);
+    await adjust(acme, f, { type: 'CREDIT', amount: '10' });
+    const ok = await operate(acme, f, 'hold', {
+      amount: '1',
+      idempotency_key: 'k'.repeat(255),
+      reference_id: 'r'.repeat(255),
+    });
+    expect(ok.statusCode).toBe(200);
+    for (const field of ['idempotency_key', 'reference_id']) {
+      const response = await operate(acme, f, 'hold', { amount: '1', [field]: 'x'.repeat(256) });
+      expect(response.json().details.field).toBe(field);
+    }
+  });
+
+  it('takes 100 lot_ids and refuses 101', async () => {
+    const f = await createLedgerFixture(acme, { inventory_mode: 'LOT' });
+    await adjust(acme, f, { type: 'CREDIT', amount: '10' });
+    const ids = Array.from(
+      { length: 101 },
+      (_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+    );
+    const hundred = await operate(acme, f, 'hold', { lot_ids: ids.slice(0, 100) });
+    expect(hundred.json().code).toBe('insufficient_balance');
+    const tooMany = await operate(acme, f, 'hold', { lot_ids: ids });
+    expect(tooMany.json().details.field).toBe('lot_ids');
+  });
+
+  it('takes 30 significant digits of minor units and refuses 31', async () => {
+    const f = await createLedgerFixture(acme, { scale: 0 });
+    expect((await adjust(acme, f, { type: 'CREDIT', amount: '9'.repeat(30) })).statusCode).toBe(200);
+    expect((await adjust(acme, f, { type: 'CREDIT', amount: '1'.repeat(31) })).json().details.field).toBe(
+      'amount',
+    );
+  });
+});

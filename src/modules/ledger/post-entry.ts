@@ -5,7 +5,7 @@
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import { type Bucket, hasFloor, lockRank, type Owner } from './accounts.js';
+import { type Bucket, hasFloor, lockRank, type Owner, systemOwner } from './accounts.js';
 import { type EntryContext, type EntryDraft, normalizePostings, type PostingDraft } from './journal-entry.js';
 import type { AccountRow } from './ledger.store.js';
 import * as store from './ledger.store.js';
@@ -111,3 +111,23 @@ function toEntryRow(id: string, context: EntryContext, draft: EntryDraft): store
     created_at: context.now,
   };
 }
+
+const systemAccountsReady = new Set<string>();
+
+/**
+ * Creates an asset's system accounts in their own short transaction, once per process. Created
+ * inside a request's transaction instead, the row would make every concurrent first credit of the
+ * asset wait for that transaction to commit. Call it before opening the transaction.
+ */
+export async function ensureSystemAccounts(db: Database, organizationId: string, assetId: string, now: Date) {
+  const key = `${organizationId}:${assetId}`;
+  if (systemAccountsReady.has(key)) return;
+  const specs = systemAccountNames.map((name) => ({
+    owner: systemOwner(name),
+    bucket: 'AVAILABLE' as const,
+  }));
+  await store.ensureAccounts(db, organizationId, assetId, specs, () => newId(), now);
+  systemAccountsReady.add(key);
+}
+
+const systemAccountNames = ['SYSTEM_ISSUANCE', 'SYSTEM_BREAKAGE', 'SYSTEM_REDEMPTION'] as const;

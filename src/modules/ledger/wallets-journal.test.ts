@@ -155,6 +155,19 @@ describe('journal entries', () => {
     expect(await list(`program_id=${f.programId}&action_type=CREDIT`)).toEqual(['CREDIT']);
     expect(await list('reference_id=ref-7')).toEqual(['HOLD']);
     expect(await list(`asset_id=${f.assetId}&bucket=HELD`)).toEqual(['HOLD']);
+    expect(await list(`participant_id=${f.participantId}&min_amount=3`)).toEqual(['HOLD', 'CREDIT']);
+    expect(await list(`participant_id=${f.participantId}&max_amount=-3`)).toEqual(['HOLD']);
+    expect(await list(`participant_id=${f.participantId}&min_amount=3.01`)).toEqual([]);
+    const externalId = (await acme.request('GET', `/v1/participants/${f.participantId}`)).json().external_id;
+    expect(await list(`external_id=${externalId}`)).toEqual(['HOLD', 'CREDIT']);
+    const both = await acme.request(
+      'GET',
+      `/v1/journal-entries?participant_id=${f.participantId}&external_id=x`,
+    );
+    expect(both.statusCode).toBe(400);
+    expect((await acme.request('GET', '/v1/journal-entries?min_amount=1e5')).json().details.field).toBe(
+      'min_amount',
+    );
     const entry = (await acme.request('GET', `/v1/journal-entries/${credit.journal_entry_id}`)).json();
     expect(entry).toMatchObject({ program_id: f.programId, event_id: null, rule_id: null });
     expect(entry.program_name).toMatch(/^program/);

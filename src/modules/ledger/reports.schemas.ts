@@ -1,0 +1,137 @@
+import { type Static, Type } from 'typebox';
+import { Timestamp, Uuid } from '../../platform/http/schemas.js';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const LedgerSummaryQuery = Type.Object(
+  { program_id: Type.Optional(Uuid), from: Type.Optional(Timestamp), to: Type.Optional(Timestamp) },
+  { additionalProperties: false },
+);
+export type LedgerSummaryQuery = Static<typeof LedgerSummaryQuery>;
+
+export const LedgerSummaryRow = Type.Object(
+  {
+    asset_id: Uuid,
+    asset_name: Type.String(),
+    asset_symbol: Type.String(),
+    total_issued: Type.String(),
+    total_redeemed: Type.String(),
+    total_expired: Type.String(),
+    total_forfeited: Type.String(),
+    current_balance: Type.String(),
+    participant_count: Type.Integer(),
+    opening_balance: Type.Optional(Type.String()),
+    closing_balance: Type.Optional(Type.String()),
+    period_issued: Type.Optional(Type.String()),
+    period_redeemed: Type.Optional(Type.String()),
+    period_expired: Type.Optional(Type.String()),
+    period_forfeited: Type.Optional(Type.String()),
+    other_adjustments_net: Type.Optional(Type.String()),
+  },
+  { $id: 'LedgerSummaryRow' },
+);
+export type LedgerSummaryRow = Static<typeof LedgerSummaryRow>;
+
+export const LiabilityQuery = Type.Object(
+  {
+    as_of: Type.Optional(Timestamp),
+    program_id: Type.Optional(Uuid),
+    asset_id: Type.Optional(Uuid),
+    by_bucket: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+export type LiabilityQuery = Static<typeof LiabilityQuery>;
+
+export const LiabilityReport = Type.Object(
+  {
+    as_of: Timestamp,
+    data: Type.Array(
+      Type.Object({
+        asset_id: Uuid,
+        asset_name: Type.String(),
+        asset_symbol: Type.String(),
+        scale: Type.Integer(),
+        program_id: Nullable(Type.String()),
+        program_name: Nullable(Type.String()),
+        balance: Type.String(),
+        bucket: Type.Optional(Type.String()),
+      }),
+    ),
+    pagination: Type.Object({ has_more: Type.Boolean(), next_cursor: Nullable(Type.String()) }),
+  },
+  { $id: 'LiabilityReport' },
+);
+export type LiabilityReport = Static<typeof LiabilityReport>;
+
+export const RollforwardQuery = Type.Object(
+  { from: Timestamp, to: Timestamp, program_id: Type.Optional(Uuid), asset_id: Type.Optional(Uuid) },
+  { additionalProperties: false },
+);
+export type RollforwardQuery = Static<typeof RollforwardQuery>;
+
+export const rollforwardMovements = [
+  'issued',
+  'redeemed',
+  'forfeited',
+  'expired',
+  'debited',
+  'transfers_net',
+  'adjustments_net',
+  'bucket_movements_net',
+  'holds_voided',
+  'issuance_returns',
+  'redemption_receipts',
+  'redemption_reversals',
+  'reversal_clawbacks',
+] as const;
+
+export const RollforwardRow = Type.Object(
+  {
+    asset_id: Uuid,
+    asset_name: Type.String(),
+    asset_symbol: Type.String(),
+    scale: Type.Integer(),
+    program_id: Nullable(Type.String()),
+    program_name: Nullable(Type.String()),
+    opening_balance: Type.String(),
+    closing_balance: Type.String(),
+    ...Object.fromEntries(rollforwardMovements.map((name) => [name, Type.String()])),
+  },
+  { $id: 'RollforwardRow' },
+);
+
+export const ExpirationScheduleQuery = Type.Object(
+  {
+    from: Timestamp,
+    to: Timestamp,
+    granularity: Type.Optional(Type.Enum(['day', 'week', 'month'], { default: 'month' })),
+    program_id: Type.Optional(Uuid),
+    asset_id: Type.Optional(Uuid),
+  },
+  { additionalProperties: false },
+);
+export type ExpirationScheduleQuery = Static<typeof ExpirationScheduleQuery>;
+
+export const ExpirationSchedule = Type.Object(
+  {
+    asset_id: Uuid,
+    asset_name: Type.String(),
+    asset_symbol: Type.String(),
+    scale: Type.Integer(),
+    total_outstanding: Type.String(),
+    never_expiring: Type.String(),
+    expiring_before_window: Type.String(),
+    expiring_after_window: Type.String(),
+    buckets: Type.Array(
+      Type.Object({
+        bucket_start: Timestamp,
+        bucket_end: Timestamp,
+        amount: Type.String(),
+        lot_count: Type.Integer(),
+      }),
+    ),
+  },
+  { $id: 'ExpirationSchedule' },
+);
+export type ExpirationSchedule = Static<typeof ExpirationSchedule>;
