@@ -2,7 +2,7 @@
 // key, HTTP, event workers, and graceful shutdown on SIGTERM/SIGINT.
 import { buildApp } from './app.js';
 import { type Config, ConfigError, readConfig } from './config.js';
-import { type EventStep, type EventWorkers, startEventWorkers } from './modules/events/index.js';
+import { createRulesStep, type EventWorkers, startEventWorkers } from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
 import { startTierLifecycle } from './modules/tiers/index.js';
@@ -54,12 +54,6 @@ export async function serve(): Promise<void> {
   }
 }
 
-/**
- * The steps every event runs after participant resolution, in order, inside its transaction. Rule
- * evaluation and actions plug in here.
- */
-const eventSteps: EventStep[] = [];
-
 /** Event workers on this process's database; `ACCRUE_WORKERS=0` runs none (an API-only node). */
 export function startWorkers(config: Config, database: DatabaseHandle, logger: Logger): EventWorkers {
   return startEventWorkers({
@@ -69,7 +63,8 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
     logger,
     workerCount: config.workerCount,
     leaseMs: config.eventLeaseMs,
-    steps: eventSteps,
+    // After participant resolution, inside the event's transaction: rules, their actions, tiers.
+    steps: [createRulesStep({ db: database.db, clock: systemClock })],
   });
 }
 

@@ -11,3 +11,4 @@ export type { EventParties, EventStep, ProcessingEvent, StepResult } from './eve
 export { type EventWorkers, startEventWorkers } from './event-workers.js';
 export { type EventRouteDeps, eventRoutes, eventSchemas } from './events.routes.js';
 export type { RuleEvaluationReader } from './events.service.js';
+export { createRulesStep } from './rules-step.js';

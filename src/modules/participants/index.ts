@@ -16,8 +16,10 @@ export { counterValueFromNumber, formatCounterValue, parseCounterValue } from '.
 export { type ParticipantReference, resolveEventParticipant } from './participant-resolution.js';
 export { type ParticipantRouteDeps, participantRoutes, participantSchemas } from './participants.routes.js';
 export {
+  findParticipantByExternalId,
   findParticipantRow,
   isEnrolled,
+  listEnrolledParticipantIds,
   type ParticipantStateReader,
   toParticipantSummary,
 } from './participants.service.js';

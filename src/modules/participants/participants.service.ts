@@ -129,6 +129,16 @@ async function updateExisting(db: Database, now: Date, organizationId: string, b
   return updated;
 }
 
+/** Rules target participants by external id (a referrer, say); undefined when there is none. */
+export async function findParticipantByExternalId(db: Database, organizationId: string, externalId: string) {
+  return store.findParticipantByExternalId(db, organizationId, externalId);
+}
+
+/** Who a BROADCAST reaches: every participant enrolled in the program. */
+export async function listEnrolledParticipantIds(db: Database, organizationId: string, programId: string) {
+  return store.listEnrolledParticipantIds(db, organizationId, programId);
+}
+
 export async function findParticipantRow(
   db: Database,
   organizationId: string,

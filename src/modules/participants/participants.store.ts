@@ -113,6 +113,26 @@ export async function enroll(
     .execute();
 }
 
+export async function findParticipantByExternalId(db: Database, organizationId: string, externalId: string) {
+  return tables(db)
+    .selectFrom('participants')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('external_id', '=', externalId)
+    .executeTakeFirst();
+}
+
+export async function listEnrolledParticipantIds(db: Database, organizationId: string, programId: string) {
+  const rows = await tables(db)
+    .selectFrom('enrollments')
+    .select('participant_id')
+    .where('organization_id', '=', organizationId)
+    .where('program_id', '=', programId)
+    .orderBy('participant_id')
+    .execute();
+  return rows.map((row) => row.participant_id);
+}
+
 export async function listProgramIds(
   db: Database,
   organizationId: string,

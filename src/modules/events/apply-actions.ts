@@ -1,0 +1,268 @@
+// Applies the resolved actions of matched rules, inside the event's transaction: ledger postings
+// through the ledger module, state changes through the participants module, tier changes through
+// the tiers module, follow-up events as SYSTEM events. Any failure fails the whole event.
+
+import type { Database } from '../../platform/db/database.js';
+import { DomainError } from '../../platform/errors.js';
+import { parseAmount } from '../../platform/money.js';
+import { type AssetRow, requireUsableAsset } from '../assets/index.js';
+import {
+  credit,
+  debit,
+  type EntryContext,
+  ensureSystemAccounts,
+  forfeit,
+  hold,
+  participantOwner,
+  release,
+  requireParticipantAllowedTo,
+  voidHold,
+} from '../ledger/index.js';
+import {
+  applyTag,
+  applyUntag,
+  findParticipantByExternalId,
+  findParticipantRow,
+  incrementCounter,
+  type StateOwner,
+  type StateSource,
+  setAttribute,
+} from '../participants/index.js';
+import {
+  amountScaleFailure,
+  financialActionTypes,
+  type ResolvedAction,
+  type ResolvedTarget,
+} from '../rules/index.js';
+import { setTierFromRule } from '../tiers/index.js';
+import { type SystemEventDraft, scheduleSystemEvents } from './system-events.js';
+
+export interface ActionScope {
+  /** The database outside the event's transaction, for idempotent set-up (system accounts). */
+  rootDb: Database;
+  organizationId: string;
+  programId: string;
+  eventId: string;
+  eventTimestamp: Date;
+  /** Who an action without a target lands on: the event's recipient, or its participant. */
+  defaultParticipantId: string;
+  now: Date;
+}
+
+export interface AppliedEffects {
+  /** Tiers a SET_TIER action changed: auto-qualification leaves them alone for this event. */
+  setTierKeys: Set<string>;
+  /** Participants whose state the actions touched, for tier qualification. */
+  touchedParticipantIds: Set<string>;
+}
+
+/** Thrown with the message the FAILED event shows. */
+export class ActionFailure extends Error {}
+
+export async function applyActions(
+  trx: Database,
+  scope: ActionScope,
+  ruleId: string,
+  actions: ResolvedAction[],
+  effects: AppliedEffects,
+): Promise<void> {
+  for (const action of actions) {
+    try {
+      await applyAction(trx, scope, ruleId, action, effects);
+    } catch (error) {
+      if (error instanceof DomainError)
+        throw new ActionFailure(`action ${action.type} failed: ${error.message}`);
+      throw error;
+    }
+  }
+}
+
+async function applyAction(
+  trx: Database,
+  scope: ActionScope,
+  ruleId: string,
+  action: ResolvedAction,
+  effects: AppliedEffects,
+): Promise<void> {
+  if (action.type === 'BROADCAST') {
+    await scheduleSystemEvents(trx, scope, [{ ...broadcastDraft(action), ruleId }]);
+    return;
+  }
+  const owner = await resolveOwner(trx, scope, action.target);
+  const source: StateSource = {
+    eventId: scope.eventId,
+    eventTimestamp: scope.eventTimestamp,
+    ruleId,
+    programId: scope.programId,
+  };
+  if (owner.type === 'PARTICIPANT') {
+    effects.touchedParticipantIds.add(owner.id);
+    if (financialActionTypes.has(action.type)) {
+      await requireParticipantAllowedTo(trx, scope.organizationId, owner.id, action.type);
+    }
+  }
+  switch (action.type) {
+    case 'TAG':
+      await applyTag(trx, { owner, tag: action.tag, source, now: scope.now });
+      return;
+    case 'UNTAG':
+      await applyUntag(trx, { owner, tag: action.tag, source, now: scope.now });
+      return;
+    case 'COUNTER':
+      await incrementCounter(trx, {
+        owner,
+        key: action.key,
+        by: action.value,
+        ...(action.reset_after === null ? {} : { resetAfter: action.reset_after }),
+        source,
+        now: scope.now,
+      });
+      return;
+    case 'SET_ATTRIBUTE':
+      await setAttribute(trx, { owner, key: action.key, value: action.value, source, now: scope.now });
+      return;
+    case 'SET_TIER':
+      await applySetTier(trx, scope, owner, action, source, effects);
+      return;
+    case 'SCHEDULE_EVENT':
+      await scheduleSystemEvents(trx, scope, [
+        {
+          participantId: owner.id,
+          eventName: action.event_name,
+          payload: action.payload,
+          processAt: action.process_at,
+          ruleId,
+        },
+      ]);
+      return;
+    default:
+      await applyLedgerAction(trx, scope, ruleId, owner, action);
+  }
+}
+
+async function applySetTier(
+  trx: Database,
+  scope: ActionScope,
+  owner: StateOwner,
+  action: Extract<ResolvedAction, { type: 'SET_TIER' }>,
+  source: StateSource,
+  effects: AppliedEffects,
+): Promise<void> {
+  const outcome = await setTierFromRule(trx, {
+    organizationId: scope.organizationId,
+    programId: scope.programId,
+    participantId: owner.id,
+    tier: action.tier,
+    level: action.level,
+    now: scope.now,
+    source,
+  });
+  // SET_TIER on an archived tier is skipped and the event still completes.
+  if (outcome === 'applied') effects.setTierKeys.add(action.tier);
+}
+
+type LedgerAction = Extract<
+  ResolvedAction,
+  { type: 'CREDIT' | 'DEBIT' | 'HOLD' | 'RELEASE' | 'FORFEIT' | 'VOID_HOLD' }
+>;
+
+async function applyLedgerAction(
+  trx: Database,
+  scope: ActionScope,
+  ruleId: string,
+  owner: StateOwner,
+  action: LedgerAction,
+): Promise<void> {
+  if (owner.type !== 'PARTICIPANT')
+    throw new DomainError('validation_error', 'ledger actions need a participant');
+  const asset = await ledgerAsset(trx, scope, action.asset_id);
+  const scaleFailure = amountScaleFailure(action, asset.scale);
+  if (scaleFailure !== undefined) throw new ActionFailure(scaleFailure);
+  const context: EntryContext = {
+    organizationId: scope.organizationId,
+    programId: scope.programId,
+    description: action.description ?? `${action.type} by rule`,
+    now: scope.now,
+    eventId: scope.eventId,
+    ruleId,
+    eventTimestamp: scope.eventTimestamp,
+  };
+  const target = { owner: participantOwner(owner.id), asset };
+  const amountOf = (text: string) => parseAmount(text, asset.scale, 'amount');
+  const referenceId = action.reference_id ?? undefined;
+  switch (action.type) {
+    case 'CREDIT':
+      await credit(trx, context, {
+        ...target,
+        amount: amountOf(action.amount),
+        ...(action.bucket === 'HELD' ? { bucket: 'HELD' as const } : {}),
+        referenceId,
+        expiresAt: action.expires_at,
+        maturesAt: action.matures_at,
+      });
+      return;
+    case 'DEBIT':
+      await debit(trx, context, {
+        ...target,
+        amount: amountOf(action.amount),
+        allowNegative: action.allow_negative,
+        referenceId,
+      });
+      return;
+    case 'HOLD':
+      await hold(trx, context, { ...target, amount: amountOf(action.amount), referenceId });
+      return;
+    case 'RELEASE':
+      await release(trx, context, {
+        ...target,
+        ...(action.amount === null ? {} : { amount: amountOf(action.amount) }),
+        referenceId,
+      });
+      return;
+    case 'FORFEIT':
+      await forfeit(trx, context, {
+        ...target,
+        amount: amountOf(action.amount),
+        bucket: action.bucket,
+        referenceId,
+      });
+      return;
+    case 'VOID_HOLD':
+      await voidHold(trx, context, { ...target, referenceId: action.reference_id });
+  }
+}
+
+async function ledgerAsset(trx: Database, scope: ActionScope, assetId: string): Promise<AssetRow> {
+  const asset = await requireUsableAsset(trx, scope.organizationId, scope.programId, assetId, scope.now);
+  // Idempotent and cached per process; outside the event's transaction so a rollback cannot undo it.
+  await ensureSystemAccounts(scope.rootDb, scope.organizationId, asset.id, scope.now);
+  return asset;
+}
+
+async function resolveOwner(trx: Database, scope: ActionScope, target: ResolvedTarget): Promise<StateOwner> {
+  const { organizationId } = scope;
+  switch (target.kind) {
+    case 'program':
+      return { organizationId, type: 'PROGRAM', id: scope.programId };
+    case 'event_participant':
+      return { organizationId, type: 'PARTICIPANT', id: scope.defaultParticipantId };
+    case 'participant_id':
+      return {
+        organizationId,
+        type: 'PARTICIPANT',
+        id: (await findParticipantRow(trx, organizationId, target.participant_id)).id,
+      };
+    case 'external_id': {
+      const row = await findParticipantByExternalId(trx, organizationId, target.external_id);
+      if (row === undefined)
+        throw new DomainError('not_found', `target participant ${target.external_id} not found`);
+      return { organizationId, type: 'PARTICIPANT', id: row.id };
+    }
+  }
+}
+
+function broadcastDraft(
+  action: Extract<ResolvedAction, { type: 'BROADCAST' }>,
+): Omit<SystemEventDraft, 'ruleId'> {
+  return { participantId: null, eventName: action.event_name, payload: action.payload, processAt: null };
+}

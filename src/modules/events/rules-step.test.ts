@@ -1,0 +1,234 @@
+// Rules through real events: a program with the spec's common patterns (a streak counter with
+// reset_after, a sign-up bonus gated by a tag, a referral credit to event.referrer_id, a category
+// multiplier with stop_after_match, a base earn), a scripted sequence of events, and exactly the
+// balances, counters, tags, tiers and evaluations they must produce.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { createLogger } from '../../platform/logger.js';
+import { verifyLedger } from '../ledger/index.js';
+import { createRulesStep, type EventWorkers, startEventWorkers } from './index.js';
+
+let t: TestApp;
+let acme: Tenant;
+let programId: string;
+let pointsId: string;
+let workers: EventWorkers;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  acme = await t.createOrganization();
+  programId = (await acme.request('POST', '/v1/programs', { name: 'Loyalty' })).json().id;
+  pointsId = (
+    await acme.request('POST', '/v1/assets', {
+      program_id: programId,
+      name: 'Points',
+      symbol: 'PTS',
+      inventory_mode: 'SIMPLE',
+      issuance_policy: 'UNLIMITED',
+      scale: 2,
+    })
+  ).json().id;
+  for (const rule of patternRules()) {
+    const created = await acme.request('POST', '/v1/rules', { program_id: programId, ...rule });
+    expect(created.statusCode, created.body).toBe(201);
+  }
+  const tier = await acme.request('POST', `/v1/programs/${programId}/tiers`, {
+    key: 'status',
+    levels: [
+      { key: 'member', rank: 0 },
+      {
+        key: 'silver',
+        rank: 1,
+        qualification: { mode: 'ALL', criteria: [{ counter: 'spend', operator: '>=', threshold: 30 }] },
+      },
+    ],
+  });
+  expect(tier.statusCode, tier.body).toBe(201);
+  workers = startEventWorkers({
+    db: t.database.handle.db,
+    connectionString: t.database.url,
+    clock: t.testClock.clock,
+    logger: createLogger('silent'),
+    workerCount: 1,
+    steps: [createRulesStep({ db: t.database.handle.db, clock: t.testClock.clock })],
+    leaseMs: 10_000,
+    pollIntervalMs: 50,
+  });
+});
+
+afterAll(async () => {
+  await workers.stop();
+});
+
+function patternRules() {
+  const credit = (amount: string, extra: Record<string, unknown> = {}) => ({
+    type: 'CREDIT',
+    asset_id: pointsId,
+    amount,
+    ...extra,
+  });
+  return [
+    {
+      name: 'Purchase streak',
+      order: 10,
+      condition: 'event.type == "purchase"',
+      actions: [
+        { type: 'COUNTER', key: 'streak', value: '1', reset_after: '48h' },
+        { type: 'COUNTER', key: 'spend', value: 'event.amount' },
+      ],
+    },
+    {
+      name: 'Sign-up bonus',
+      order: 20,
+      condition: '!("welcomed" in participant.tags)',
+      actions: [credit('100'), { type: 'TAG', tag: 'Welcomed' }],
+    },
+    {
+      name: 'Referral',
+      order: 30,
+      condition: 'has(event.referrer_id)',
+      actions: [credit('50', { target: { type: 'PARTICIPANT', external_id: 'event.referrer_id' } })],
+    },
+    {
+      name: 'Travel triple',
+      order: 500,
+      stop_after_match: true,
+      condition: 'event.category == "travel"',
+      actions: [credit('event.amount * 3.0')],
+    },
+    {
+      name: 'Base earn',
+      order: 1000,
+      condition: 'event.type == "purchase"',
+      actions: [credit('event.amount')],
+    },
+  ];
+}
+
+let sequence = 0;
+
+/** Sends one event at `time` (the processing clock follows it) and waits until it is processed. */
+async function process(externalId: string, time: string, data: Record<string, unknown>) {
+  t.testClock.set(time);
+  sequence += 1;
+  const accepted = await acme.request('POST', '/v1/events', {
+    program_id: programId,
+    external_id: externalId,
+    idempotency_key: `scenario-${sequence}`,
+    event_timestamp: time,
+    event_data: data,
+  });
+  expect(accepted.statusCode, accepted.body).toBe(202);
+  const id = accepted.json().id;
+  for (let attempt = 0; attempt < 400; attempt += 1) {
+    const event = (await acme.request('GET', `/v1/events/${id}?include_skipped=true`)).json();
+    if (event.status === 'COMPLETED' || event.status === 'FAILED') return event;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`event ${id} was not processed`);
+}
+
+async function participant(externalId: string) {
+  const [found] = (await acme.request('GET', `/v1/participants?external_id=${externalId}`)).json().data;
+  return (await acme.request('GET', `/v1/participants/${found.id}`)).json();
+}
+
+const available = (p: { balances: { asset_id: string; available: string }[] }) =>
+  p.balances.find((b) => b.asset_id === pointsId)?.available ?? '0';
+
+describe('rules applied through events', () => {
+  it('produces exactly the balances, counters, tags and evaluations of the scripted sequence', async () => {
+    const first = await process('alice', '2026-03-01T10:00:00.000Z', {
+      type: 'purchase',
+      category: 'grocery',
+      amount: 10,
+    });
+    expect(first.status).toBe('COMPLETED');
+    const matched = first.rule_evaluations.filter((e: { status: string }) => e.status === 'MATCHED');
+    expect(matched).toHaveLength(3);
+
+    const travel = await process('alice', '2026-03-01T11:00:00.000Z', {
+      type: 'purchase',
+      category: 'travel',
+      amount: 20,
+    });
+    const base = travel.rule_evaluations.find((e: { reason: string }) => e.reason === 'STOPPED_AFTER_MATCH');
+    expect(base).toBeDefined();
+    expect(base.stopped_by_rule_id).not.toBeNull();
+
+    await process('alice', '2026-03-05T10:00:00.000Z', { type: 'purchase', category: 'grocery', amount: 5 });
+    await process('bob', '2026-03-05T12:00:00.000Z', { type: 'signup', referrer_id: 'alice' });
+
+    const alice = await participant('alice');
+    // 100 bonus + 10 base + 60 travel (no base: stop_after_match) + 5 base + 50 referral
+    expect(available(alice)).toBe('225.00');
+    expect(alice.tags).toEqual(['welcomed']);
+    // The streak lapsed after 48 hours and started again; spend kept growing.
+    expect(alice.counters).toEqual({ streak: '1', spend: '35' });
+    expect(alice.tiers).toEqual({ status: { level: 'silver', rank: 1 } });
+    const bob = await participant('bob');
+    expect(available(bob)).toBe('100.00');
+    expect(bob.tags).toEqual(['welcomed']);
+    expect(bob.counters).toEqual({});
+    expect((await verifyLedger(t.database.handle.db, t.testClock.clock)).ok).toBe(true);
+  });
+
+  it('fails the whole event when an action fails, leaving nothing of it behind', async () => {
+    await process('carol', '2026-03-06T10:00:00.000Z', { type: 'purchase', category: 'grocery', amount: 1 });
+    const carol = await participant('carol');
+    expect(available(carol)).toBe('101.00');
+    await acme.request('PATCH', `/v1/participants/${carol.id}/status`, { status: 'SUSPENDED' });
+    const failed = await process('carol', '2026-03-06T11:00:00.000Z', {
+      type: 'purchase',
+      category: 'grocery',
+      amount: 7,
+    });
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error_message).toMatch(/^action COUNTER failed: the participant is SUSPENDED/);
+    const after = await participant('carol');
+    expect(available(after)).toBe('101.00');
+    expect(after.counters).toEqual({ streak: '1', spend: '1' });
+  });
+
+  it('fails an event whose rule computes more decimals than the asset has', async () => {
+    const rule = await acme.request('POST', '/v1/rules', {
+      program_id: programId,
+      name: 'Thirds',
+      order: 40,
+      condition: 'event.type == "thirds"',
+      actions: [{ type: 'CREDIT', asset_id: pointsId, amount: 'event.amount / 3.0' }],
+    });
+    expect(rule.statusCode, rule.body).toBe(201);
+    const failed = await process('dave', '2026-03-07T10:00:00.000Z', { type: 'thirds', amount: 10 });
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error_message).toBe('action CREDIT failed: amount exceeds asset scale');
+    await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
+  });
+
+  it('schedules a SYSTEM follow-up event that is processed when it is due', async () => {
+    const rule = await acme.request('POST', '/v1/rules', {
+      program_id: programId,
+      name: 'Check back later',
+      order: 50,
+      condition: 'event.type == "visit"',
+      actions: [
+        { type: 'SCHEDULE_EVENT', event_name: 'check_status', delay: '1h', payload: { reason: 'visit' } },
+      ],
+    });
+    expect(rule.statusCode, rule.body).toBe(201);
+    const visit = await process('erin', '2026-03-08T10:00:00.000Z', { type: 'visit' });
+    expect(visit.status).toBe('COMPLETED');
+    const erin = await participant('erin');
+    const events = (await acme.request('GET', `/v1/participants/${erin.id}/activity/events`)).json().data;
+    const followUp = events.find((e: { event_type: string }) => e.event_type === 'SYSTEM');
+    expect(followUp).toMatchObject({ event_timestamp: '2026-03-08T11:00:00.000Z' });
+    expect(followUp.event_data).toMatchObject({ event_name: 'check_status', reason: 'visit' });
+    let status = followUp.status;
+    for (let attempt = 0; attempt < 200 && status !== 'COMPLETED'; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      status = (await acme.request('GET', `/v1/events/${followUp.id}`)).json().status;
+    }
+    expect(status).toBe('COMPLETED');
+    await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
+  });
+});
