@@ -22,7 +22,7 @@ const poolSize = 20;
 async function main(): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'accrue-bench-'));
   await fs.chmod(dataDir, 0o755);
-  const env = { ACCRUE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...externalDatabase() };
+  const env = { ACCRUE_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...externalDatabase() };
   const server = await startServer(env);
   const rss = sampleRss(server);
   try {

@@ -122,13 +122,19 @@ export interface Expected {
 }
 
 /** Generates `count` purchases over `participants` participants and what they must add up to. */
-export function generateEvents(programId: string, count: number, participants: number, seed = 42) {
+export function generateEvents(
+  programId: string,
+  count: number,
+  participants: number,
+  seed = 42,
+  prefix = 'member',
+) {
   const next = random(seed);
   const events: PurchaseEvent[] = [];
   const expected: Expected = { points: new Map(), miles: new Map(), purchases: new Map() };
   const start = Date.parse('2026-01-01T00:00:00Z');
   for (let i = 0; i < count; i += 1) {
-    const externalId = `member-${String(Math.floor(next() * participants)).padStart(5, '0')}`;
+    const externalId = `${prefix}-${String(Math.floor(next() * participants)).padStart(5, '0')}`;
     const cents = 100 + Math.floor(next() * 19_900);
     const category = categories[Math.floor(next() * categories.length)] ?? 'grocery';
     events.push({

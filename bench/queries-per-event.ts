@@ -1,0 +1,92 @@
+// How many SQL statements one event costs, by kind: the figure that explains the processing rate.
+// `npx tsx bench/queries-per-event.ts [events]` runs the standard workload's rules in-process on a
+// fresh embedded database and counts every statement the workers send while processing.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { createRulesStep, startEventWorkers } from '../src/modules/events/index.js';
+import { createApiKey } from '../src/modules/organizations/index.js';
+import { systemClock } from '../src/platform/clock.js';
+import { connect } from '../src/platform/db/database.js';
+import { openEmbeddedServer } from '../src/platform/db/embedded-server.js';
+import { migrate } from '../src/platform/db/migrate.js';
+import { createLogger } from '../src/platform/logger.js';
+import { assetBodies, generateEvents, ruleBodies, tierBody } from './workload.js';
+
+const eventCount = Number(process.argv[2] ?? 500);
+const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'accrue-queries-'));
+await fs.chmod(dataDir, 0o755);
+const server = await openEmbeddedServer(dataDir, 'cli', createLogger('warn'));
+await migrate(server.connectionString);
+const handle = connect(
+  server.connectionString,
+  { sizeMax: 10, waitMs: 10_000 },
+  createLogger('silent'),
+  async () => {},
+);
+const deps = { db: handle.db, clock: systemClock, logger: createLogger('silent'), version: 'bench' };
+const app = await buildApp({ ...deps, rateLimit: { ratePerSecond: 0, burst: 1 } });
+const key = (await createApiKey(handle.db, 'queries')).secret;
+const call = async (method: string, url: string, payload?: unknown) =>
+  (
+    await app.inject({
+      method: method as 'POST',
+      url,
+      headers: { 'x-api-key': key },
+      ...(payload ? { payload: payload as object } : {}),
+    })
+  ).json();
+
+const programId = (await call('POST', '/v1/programs', { name: 'Queries' })).id;
+const assets = assetBodies(programId);
+const ids = {
+  programId,
+  pointsAssetId: (await call('POST', '/v1/assets', assets.points)).id,
+  lotAssetId: (await call('POST', '/v1/assets', assets.lots)).id,
+};
+for (const rule of ruleBodies(ids)) await call('POST', '/v1/rules', rule);
+await call('POST', `/v1/programs/${programId}/tiers`, tierBody());
+const { events } = generateEvents(programId, eventCount, 200);
+for (let i = 0; i < events.length; i += 100)
+  await call('POST', '/v1/events/batch', { events: events.slice(i, i + 100) });
+
+const counts = new Map<string, number>();
+const original = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
+  const kind = text.trim().split(/\s+/).slice(0, 3).join(' ').toLowerCase().slice(0, 40);
+  counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return (original as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof pg.Client.prototype.query;
+
+const started = performance.now();
+const workers = startEventWorkers({
+  ...deps,
+  connectionString: server.connectionString,
+  workerCount: 2,
+  leaseMs: 60_000,
+  steps: [createRulesStep({ db: handle.db, clock: systemClock })],
+});
+for (;;) {
+  const { rows } = await handle.pool.query(
+    "select count(*) as n from events where status in ('COMPLETED', 'FAILED')",
+  );
+  if (Number(rows[0].n) >= eventCount) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const seconds = (performance.now() - started) / 1000;
+await workers.stop();
+pg.Client.prototype.query = original;
+const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
+process.stdout.write(
+  `${eventCount} events in ${seconds.toFixed(1)} s (${(eventCount / seconds).toFixed(0)}/s); ${(total / eventCount).toFixed(1)} statements per event\n`,
+);
+for (const [kind, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+  process.stdout.write(`  ${(n / eventCount).toFixed(2).padStart(6)}  ${kind}\n`);
+}
+await app.close();
+await handle.close();
+await server.release();
+await fs.rm(dataDir, { recursive: true, force: true });
