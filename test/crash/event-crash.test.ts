@@ -1,14 +1,18 @@
 // Crash safety of event ingestion and processing against a real server process: the server is
-// killed with SIGKILL several times while clients send batches and workers apply them. Afterwards
-// every event a client sent exists once and was COMPLETED exactly once (a trigger records each
-// committed transition to COMPLETED, so an event applied twice would show two rows).
+// killed with SIGKILL several times while clients send batches and workers apply them, each event
+// crediting points through a rule. Afterwards every event a client sent exists once and was
+// COMPLETED exactly once (a trigger records each committed transition to COMPLETED, so an event
+// applied twice would show two rows), every participant holds exactly the points of its events, and
+// the ledger verifies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyLedger } from '../../src/modules/ledger/index.js';
 import { createApiKey } from '../../src/modules/organizations/index.js';
+import { systemClock } from '../../src/platform/clock.js';
 import { createTestDatabase, type TestDatabase } from '../harness.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -124,11 +128,33 @@ async function sendUntilAccepted(events: unknown[]): Promise<string[]> {
   }
 }
 
+/** A points asset and a rule crediting 10.00 per event: the effect that must happen exactly once. */
+async function createEarnRule(programId: string): Promise<string> {
+  const asset = await call('POST', '/v1/assets', {
+    program_id: programId,
+    name: 'Points',
+    symbol: 'PTS',
+    inventory_mode: 'SIMPLE',
+    issuance_policy: 'UNLIMITED',
+    scale: 2,
+  });
+  const assetId = ((await asset.json()) as { id: string }).id;
+  const rule = await call('POST', '/v1/rules', {
+    program_id: programId,
+    name: 'Earn',
+    condition: 'has(event.n)',
+    actions: [{ type: 'CREDIT', asset_id: assetId, amount: '10' }],
+  });
+  expect(rule.status).toBe(201);
+  return assetId;
+}
+
 describe('events under SIGKILL', () => {
   it('completes every accepted event exactly once after three kills and restarts', async () => {
     server = await startServer();
     const programResponse = await call('POST', '/v1/programs', { name: 'Crash' });
     const programId = ((await programResponse.json()) as { id: string }).id;
+    const assetId = await createEarnRule(programId);
     const batches = Array.from({ length: batchCount }, (_, b) =>
       Array.from({ length: batchSize }, (_, i) => {
         const n = b * batchSize + i;
@@ -187,6 +213,13 @@ describe('events under SIGKILL', () => {
         (select count(*) from (select event_id from completions group by event_id having count(*) > 1) d)::text as twice
       from completions`.execute(db);
     expect(completions[0]).toEqual({ applied: String(eventCount), twice: '0' });
+    // Each participant got 10 events of 10.00 each, exactly once: 100.00, 10000 minor units.
+    const { rows: balances } = await sql<{ holders: string; wrong: string }>`
+      select count(*)::text as holders, count(*) filter (where balance <> 10000)::text as wrong
+      from ledger_accounts
+      where owner_type = 'PARTICIPANT' and bucket = 'AVAILABLE' and asset_id = ${assetId}`.execute(db);
+    expect(balances[0]).toEqual({ holders: String(participantCount), wrong: '0' });
+    expect((await verifyLedger(db, systemClock)).ok).toBe(true);
     const { rows: people } = await sql<{ participants: string; enrollments: string }>`
       select (select count(*) from participants)::text as participants,
         (select count(*) from enrollments)::text as enrollments`.execute(db);
