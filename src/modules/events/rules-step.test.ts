@@ -231,4 +231,107 @@ describe('rules applied through events', () => {
     expect(status).toBe('COMPLETED');
     await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
   });
+
+  it('applies every other action type: debit, hold, release, forfeit, void-hold, untag, attributes, program counters, tiers, broadcast', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'Every action' })).json().id;
+    const asset = async (symbol: string, inventory_mode: string) =>
+      (
+        await acme.request('POST', '/v1/assets', {
+          program_id: program,
+          name: symbol,
+          symbol,
+          inventory_mode,
+          issuance_policy: 'UNLIMITED',
+          scale: 2,
+        })
+      ).json().id;
+    const coins = await asset('COIN', 'SIMPLE');
+    const miles = await asset('MILE', 'LOT');
+    await acme.request('POST', `/v1/programs/${program}/tiers`, {
+      key: 'vip',
+      levels: [{ key: 'gold', rank: 1 }],
+    });
+    const rules = [
+      [
+        'earn',
+        [
+          { type: 'CREDIT', asset_id: coins, amount: '100' },
+          { type: 'CREDIT', asset_id: miles, amount: '40', bucket: 'HELD', reference_id: 'event.order_id' },
+          { type: 'SET_ATTRIBUTE', key: 'plan', value: 'gold' },
+          { type: 'TAG', tag: 'temp' },
+          { type: 'COUNTER', key: 'earn_events', value: '1', target: { type: 'PROGRAM' } },
+        ],
+      ],
+      [
+        'spend',
+        [
+          { type: 'DEBIT', asset_id: coins, amount: '30' },
+          { type: 'HOLD', asset_id: coins, amount: '20' },
+          { type: 'UNTAG', tag: 'temp' },
+        ],
+      ],
+      [
+        'settle',
+        [
+          { type: 'RELEASE', asset_id: coins, amount: '5' },
+          { type: 'FORFEIT', asset_id: coins, amount: '10', bucket: 'HELD' },
+          { type: 'VOID_HOLD', asset_id: miles, reference_id: 'event.order_id' },
+        ],
+      ],
+      ['promote', [{ type: 'SET_TIER', tier: 'vip', level: 'gold' }]],
+      ['announce', [{ type: 'BROADCAST', event_name: 'news', payload: { headline: 'hello' } }]],
+    ] as const;
+    for (const [type, actions] of rules) {
+      const created = await acme.request('POST', '/v1/rules', {
+        program_id: program,
+        name: type,
+        condition: `event.type == "${type}"`,
+        actions,
+      });
+      expect(created.statusCode, created.body).toBe(201);
+    }
+    for (const [i, type] of ['earn', 'spend', 'settle', 'promote', 'announce'].entries()) {
+      t.testClock.set(`2026-04-01T10:0${i}:00.000Z`);
+      sequence += 1;
+      const accepted = await acme.request('POST', '/v1/events', {
+        program_id: program,
+        external_id: 'frank',
+        idempotency_key: `every-action-${type}`,
+        event_timestamp: `2026-04-01T10:0${i}:00.000Z`,
+        event_data: { type, order_id: 'order-7' },
+      });
+      expect(accepted.statusCode, accepted.body).toBe(202);
+      const id = accepted.json().id;
+      let event = { status: 'PENDING', error_message: null };
+      for (let attempt = 0; attempt < 400 && !['COMPLETED', 'FAILED'].includes(event.status); attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        event = (await acme.request('GET', `/v1/events/${id}`)).json();
+      }
+      expect(event, type).toMatchObject({ status: 'COMPLETED', error_message: null });
+    }
+    const frank = await participant('frank');
+    const balance = (assetId: string) =>
+      frank.balances.find((b: { asset_id: string }) => b.asset_id === assetId);
+    // 100 - 30 debit - 20 held + 5 released = 55 available; 20 - 5 - 10 forfeited = 5 held.
+    expect(balance(coins)).toMatchObject({ available: '55.00', held: '5.00' });
+    // The provisional HELD miles were voided back to issuance.
+    expect(balance(miles)).toMatchObject({ available: '0.00', held: '0.00' });
+    expect(frank.tags).toEqual([]);
+    expect(frank.attributes).toEqual({ plan: 'gold' });
+    expect(frank.tiers).toEqual({ vip: { level: 'gold', rank: 1 } });
+    const programCounter = (
+      await acme.request('GET', `/v1/programs/${program}/state/counters/earn_events`)
+    ).json();
+    expect(programCounter.value).toBe('1');
+    const events = (
+      await acme.request('GET', `/v1/participants/${frank.id}/activity/events?limit=200`)
+    ).json().data;
+    const news = events.filter(
+      (e: { event_type: string; event_data: { event_name?: string } }) => e.event_type === 'SYSTEM',
+    );
+    expect(news.map((e: { event_data: { event_name: string } }) => e.event_data.event_name)).toEqual([
+      'news',
+    ]);
+    expect((await verifyLedger(t.database.handle.db, t.testClock.clock)).ok).toBe(true);
+  });
 });
