@@ -213,6 +213,11 @@ describe('events under SIGKILL', () => {
         (select count(*) from (select event_id from completions group by event_id having count(*) > 1) d)::text as twice
       from completions`.execute(db);
     expect(completions[0]).toEqual({ applied: String(eventCount), twice: '0' });
+    const lost = eventCount - Number(totals[0]?.completed);
+    process.stdout.write(
+      `crash test: ${killAfterBatches.length} SIGKILLs survived, ${eventCount} events, events lost: ${lost}, ` +
+        `events applied twice: ${completions[0]?.twice}\n`,
+    );
     // Each participant got 10 events of 10.00 each, exactly once: 100.00, 10000 minor units.
     const { rows: balances } = await sql<{ holders: string; wrong: string }>`
       select count(*)::text as holders, count(*) filter (where balance <> 10000)::text as wrong
