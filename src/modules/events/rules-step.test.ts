@@ -334,4 +334,17 @@ describe('rules applied through events', () => {
     ]);
     expect((await verifyLedger(t.database.handle.db, t.testClock.clock)).ok).toBe(true);
   });
+
+  it('simulates a rule with the asset symbol and the same amount the event produced', async () => {
+    const rules = (await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data;
+    const baseEarn = rules.find((rule: { name: string }) => rule.name === 'Base earn');
+    const simulated = await acme.request('POST', `/v1/rules/${baseEarn.id}/simulate`, {
+      event: { type: 'purchase', category: 'grocery', amount: 10 },
+    });
+    expect(simulated.statusCode, simulated.body).toBe(200);
+    expect(simulated.json().evaluation.results[0].result).toMatchObject({
+      amount: '10',
+      asset_symbol: 'PTS',
+    });
+  });
 });

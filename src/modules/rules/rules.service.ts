@@ -7,6 +7,7 @@ import type { Caller } from '../../platform/http/auth.js';
 import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
+import { findAssetRow } from '../assets/index.js';
 import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
@@ -451,9 +452,27 @@ export async function simulateRule(
       order: row.order,
       stop_after_match: row.stop_after_match,
     },
-    // Assets belong to another module; until it is wired in, the asset id stands for its symbol.
-    evaluation: toSimulatedEvaluation(evaluation, row.actions, participant, (assetId) => assetId),
+    evaluation: toSimulatedEvaluation(
+      evaluation,
+      row.actions,
+      participant,
+      await assetSymbols(db, organizationId, row.actions),
+    ),
   };
+}
+
+/** The symbols of the assets a rule's actions name; an asset that no longer exists shows its id. */
+async function assetSymbols(
+  db: Database,
+  organizationId: string,
+  actions: { asset_id?: string | undefined }[],
+) {
+  const symbols = new Map<string, string>();
+  for (const assetId of new Set(actions.flatMap((action) => (action.asset_id ? [action.asset_id] : [])))) {
+    const asset = await findAssetRow(db, organizationId, assetId).catch(() => undefined);
+    if (asset) symbols.set(assetId, asset.symbol);
+  }
+  return (assetId: string) => symbols.get(assetId) ?? assetId;
 }
 
 /**
