@@ -6,6 +6,7 @@ import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { findParticipantRow } from '../participants/index.js';
+import { matchedByRule } from '../rules/index.js';
 import { toEvent } from './event-views.js';
 import type {
   Event,
@@ -115,8 +116,6 @@ export async function listEvents(
   organizationId: string,
   query: ListEventsQuery,
 ): Promise<PageResult<Event>> {
-  // Until rule evaluations are stored, no event has matched any rule.
-  if (query.rule_id !== undefined) return { data: [], pagination: { has_more: false, next_cursor: null } };
   return listPage(db, organizationId, {
     cursor: query.cursor,
     limit: query.limit,
@@ -129,6 +128,7 @@ export async function listEvents(
       participantId: query.participant_id,
       participant: undefined,
       externalId: query.external_id,
+      matchedRule: query.rule_id === undefined ? undefined : matchedByRule(organizationId, query.rule_id),
       ...windowFilter(query),
     },
   });
@@ -153,6 +153,7 @@ export async function listParticipantEvents(
       participantId: undefined,
       participant: { id: participant.id, externalId: participant.external_id },
       externalId: undefined,
+      matchedRule: undefined,
       ...windowFilter(query),
     },
   });

@@ -1,4 +1,4 @@
-import { type Generated, sql } from 'kysely';
+import { type Generated, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
 
@@ -130,6 +130,8 @@ export interface EventFilter {
   /** Events of one participant, including those not yet resolved (only external_id known). */
   participant: { id: string; externalId: string } | undefined;
   externalId: string | undefined;
+  /** Only events in which this rule matched (a condition written by the rules module). */
+  matchedRule: RawBuilder<boolean> | undefined;
   from: Date | undefined;
   to: Date | undefined;
   eventFrom: Date | undefined;
@@ -147,6 +149,7 @@ export async function listEvents(db: Database, organizationId: string, filter: E
   if (filter.eventType !== undefined) query = query.where('event_type', '=', filter.eventType);
   if (filter.participantId !== undefined) query = query.where('participant_id', '=', filter.participantId);
   if (filter.externalId !== undefined) query = query.where('external_id', '=', filter.externalId);
+  if (filter.matchedRule !== undefined) query = query.where(filter.matchedRule);
   const participant = filter.participant;
   if (participant !== undefined) {
     query = query.where((eb) =>

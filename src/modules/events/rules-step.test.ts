@@ -347,4 +347,16 @@ describe('rules applied through events', () => {
       asset_symbol: 'PTS',
     });
   });
+
+  it('lists the events in which a rule matched with rule_id', async () => {
+    const rules = (await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data;
+    const travel = rules.find((rule: { name: string }) => rule.name === 'Travel triple');
+    const listed = (await acme.request('GET', `/v1/events?rule_id=${travel.id}`)).json().data;
+    expect(listed.map((e: { event_data: { category: string } }) => e.event_data.category)).toEqual([
+      'travel',
+    ]);
+    const referral = rules.find((rule: { name: string }) => rule.name === 'Referral');
+    const referred = (await acme.request('GET', `/v1/events?rule_id=${referral.id}`)).json().data;
+    expect(referred.map((e: { event_data: { type: string } }) => e.event_data.type)).toEqual(['signup']);
+  });
 });

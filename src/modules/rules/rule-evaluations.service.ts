@@ -1,6 +1,7 @@
 // Stored rule evaluations: written in the event's transaction by the event processor, read back by
 // GET /v1/events/{id}. Skips (time window, budget, stop, errors, timeouts) are kept but hidden
 // unless asked for, so an event shows what matched and what was tested without noise.
+import { type RawBuilder, sql } from 'kysely';
 import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import type { RuleEvaluation } from './evaluate-rules.js';
@@ -57,4 +58,15 @@ export async function listRuleEvaluations(
     actions: row.actions as Record<string, unknown>[],
     evaluated_at: toIso(row.evaluated_at),
   }));
+}
+
+/**
+ * A condition on an events query: the event is one in which `ruleId` matched. The rules module owns
+ * the evaluations table, so it writes the SQL; the events module puts it in its WHERE.
+ */
+export function matchedByRule(organizationId: string, ruleId: string): RawBuilder<boolean> {
+  return sql<boolean>`exists (
+    select 1 from rule_evaluations r
+    where r.organization_id = ${organizationId} and r.rule_id = ${ruleId}
+      and r.event_id = events.id and r.status = 'MATCHED')`;
 }
