@@ -1,6 +1,7 @@
 // Every error leaves as {code, message, details?} with a stable code. Expected errors carry their
 // own message; anything unexpected is logged in full and answered with a generic 500.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/transaction.js';
 import { DomainError, type ErrorCode, errorStatusByCode } from '../errors.js';
 import { describeValidationErrors } from './validation.js';
 
@@ -12,17 +13,6 @@ const fastifyCodes: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['validation_error', 'Content-Length does not match the body'],
 };
 
-// Connection-level failures: the database is down or restarting. The client may retry.
-const unavailableCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  '57P01',
-  '57P02',
-  '57P03',
-  '08006',
-  '08001',
-  '08003',
-]);
 const retryAfterSeconds = 1;
 
 export function registerErrorHandlers(app: FastifyInstance): void {
@@ -64,15 +54,6 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   request.log.error({ err: error }, 'unexpected error');
   sendError(reply, 'internal_error', 'internal error');
-}
-
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && unavailableCodes.has(code)) return true;
-  const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
-    message,
-  );
 }
 
 function sendError(reply: FastifyReply, code: ErrorCode, message: string, details?: object): void {
