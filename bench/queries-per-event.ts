@@ -56,7 +56,11 @@ const counts = new Map<string, number>();
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
-  const kind = text.trim().replace(/\s+/g, ' ').toLowerCase().slice(0, Number(process.env.KIND_CHARS ?? 40));
+  const kind = text
+    .trim()
+    .replace(/\s+/g, ' ')
+    .toLowerCase()
+    .slice(0, Number(process.env.KIND_CHARS ?? 40));
   counts.set(kind, (counts.get(kind) ?? 0) + 1);
   return (original as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
