@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, inject } from 'vitest';
 import { buildApp } from '../src/app.js';
+import { verifyLedger } from '../src/modules/ledger/index.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
 import type { Clock } from '../src/platform/clock.js';
 import { connect, type DatabaseHandle, type PoolSettings } from '../src/platform/db/database.js';
@@ -81,7 +82,12 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   afterAll(async () => {
     await app.close();
+    // Whatever a test file did through the app, its ledger must still verify: every stored balance
+    // equals its postings, every entry balances, the hash chain holds.
+    const verified = await verifyLedger(database.handle.db, testClock.clock);
     await database.handle.close();
+    if (!verified.ok)
+      throw new Error(`the ledger does not verify: ${JSON.stringify(verified.reports).slice(0, 2000)}`);
   });
   return {
     app,
