@@ -12,6 +12,13 @@ import type { RateLimit } from '../src/platform/http/rate-limit.js';
 import { createLogger } from '../src/platform/logger.js';
 import { adminQuery, withDatabase } from './global-setup.js';
 
+// buildTestApp is called from beforeAll, where a new afterAll would not be registered; this one is,
+// at import, on the test file's root suite, and runs the cleanups of every app the file built.
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
 export interface TestDatabase {
   handle: DatabaseHandle;
   url: string;
@@ -80,7 +87,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     version: 'test',
     rateLimit: options.rateLimit ?? { ratePerSecond: 0, burst: 1 },
   });
-  afterAll(async () => {
+  cleanups.push(async () => {
     await app.close();
     // Whatever a test file did through the app, its ledger must still verify: every stored balance
     // equals its postings, every entry balances, the hash chain holds.

@@ -42,4 +42,7 @@ it('accrue ledger verify passes on a sound ledger and exits 1 when a stored bala
   const broken = await verify();
   expect(broken.code).toBe(1);
   expect(broken.stdout).toMatch(/FAILED: stored_balances/);
+  await sql`update ledger_accounts set balance = balance - 1 where owner_type = 'PARTICIPANT'`.execute(
+    t.database.handle.db,
+  );
 }, 60_000);
