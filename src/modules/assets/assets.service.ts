@@ -3,7 +3,7 @@ import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { isUniqueViolation, withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, notFound } from '../../platform/errors.js';
-import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { formatAmount, fromNumeric, parseAmount } from '../../platform/money.js';
@@ -128,19 +128,19 @@ export async function listAssets(
 ): Promise<PageResult<Asset>> {
   const limit = query.limit ?? pageSizeDefault;
   const scope = 'assets:created_at:desc';
-  const after = decodeCursor(query.cursor, scope);
+  const after = decodeKeyset(query.cursor, scope);
   const rows = await store.listAssets(db, organizationId, {
     programId: query.program_id,
     status: query.status,
     search: query.search,
-    after: after && [new Date(String(after[0])), after[1]],
+    after,
     limit,
   });
   const page = toPage(
     rows,
     limit,
     scope,
-    (row) => [toIso(row.created_at), row.id],
+    (row) => [row.created_at, row.id],
     (row) => row,
   );
   return { data: await withProgramIds(db, page.data), pagination: page.pagination };
@@ -195,19 +195,13 @@ export async function listProgramAssets(
   await requireProgram(db, organizationId, programId);
   const limit = query.limit ?? pageSizeDefault;
   const scope = `program-assets:${programId}`;
-  const after = decodeCursor(query.cursor, scope);
-  const rows = await store.listProgramAssets(
-    db,
-    organizationId,
-    programId,
-    after && [new Date(String(after[0])), after[1]],
-    limit,
-  );
+  const after = decodeKeyset(query.cursor, scope);
+  const rows = await store.listProgramAssets(db, organizationId, programId, after, limit);
   const page = toPage(
     rows,
     limit,
     scope,
-    (row) => [toIso(row.linked_at), row.id],
+    (row) => [row.linked_at, row.id],
     (row) => row,
   );
   return { data: await withProgramIds(db, page.data), pagination: page.pagination };

@@ -1,9 +1,8 @@
 import type { Clock } from '../../platform/clock.js';
-import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, notFound } from '../../platform/errors.js';
-import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { findParticipantRow } from '../participants/index.js';
 import { matchedByRule } from '../rules/index.js';
@@ -16,7 +15,7 @@ import type {
   RetryResult,
   RuleEvaluation,
 } from './events.schemas.js';
-import type { EventFilter, EventRow, EventSortColumn } from './events.store.js';
+import type { EventFilter, EventSortColumn } from './events.store.js';
 import * as store from './events.store.js';
 /** Reads the rule evaluations of an event; the rules module provides it. */
 export type RuleEvaluationReader = (
@@ -87,17 +86,15 @@ async function listPage(db: Database, organizationId: string, parameters: ListPa
   const { sortBy, sortDir } = parameters;
   const limit = parameters.limit ?? pageSizeDefault;
   const scope = `events:${sortBy}:${sortDir}`;
-  const after = decodeCursor(parameters.cursor, scope);
-  const isTime = sortBy !== 'status';
+  const after = decodeKeyset(parameters.cursor, scope);
   const rows = await store.listEvents(db, organizationId, {
     ...parameters.filter,
     sortBy,
     sortDir,
-    after: after && [isTime ? new Date(String(after[0])) : after[0], after[1]],
+    after,
     limit,
   });
-  const sortValueOf = (row: EventRow) => (sortBy === 'status' ? row.status : toIso(row[sortBy]));
-  return toPage(rows, limit, scope, (row) => [sortValueOf(row), row.id], toEvent);
+  return toPage(rows, limit, scope, (row) => [row[sortBy], row.id], toEvent);
 }
 
 const dateOrUndefined = (value: string | undefined) => (value === undefined ? undefined : new Date(value));

@@ -2,7 +2,7 @@
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
-import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { decodeCursor, decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { formatAmount, parseSignedAmount, scaleMax } from '../../platform/money.js';
 import { findAssetRow } from '../assets/index.js';
@@ -22,10 +22,6 @@ import * as readStore from './ledger-reads.store.js';
 import * as lotStore from './lots.store.js';
 
 const dateOrUndefined = (text: string | undefined) => (text === undefined ? undefined : new Date(text));
-
-function keyset(after: (string | number | null)[] | undefined): [Date, string] | undefined {
-  return after && [new Date(String(after[0])), String(after[1])];
-}
 
 export async function requireParticipantExists(db: Database, organizationId: string, id: string) {
   if ((await store.findParticipantStatus(db, organizationId, id)) === undefined)
@@ -98,14 +94,14 @@ export async function listLots(db: Database, organizationId: string, owner: Owne
     expiresBefore: dateOrUndefined(query.expires_before),
     expiresAfter: dateOrUndefined(query.expires_after),
     referenceId: query.reference_id,
-    after: keyset(decodeCursor(query.cursor, scope)),
+    after: decodeKeyset(query.cursor, scope),
     limit,
   });
   return toPage(
     rows,
     limit,
     scope,
-    (row) => [toIso(row.created_at), row.id],
+    (row) => [row.created_at, row.id],
     (row): Lot => ({
       id: row.id,
       asset_id: row.asset_id,
@@ -143,7 +139,7 @@ export async function listHistory(
     to: dateOrUndefined(query.to),
     eventFrom: dateOrUndefined(query.event_from),
     eventTo: dateOrUndefined(query.event_to),
-    after: keyset(decodeCursor(query.cursor, scope)),
+    after: decodeKeyset(query.cursor, scope),
     limit,
   });
   const scales = await scalesOf(
@@ -155,7 +151,7 @@ export async function listHistory(
     rows,
     limit,
     scope,
-    (row) => [toIso(row.created_at), row.posting_id],
+    (row) => [row.created_at, row.posting_id],
     (row) => ({ ...activityFields(row, scales.get(row.asset_id) ?? 0), asset_id: row.asset_id }),
   );
 }
@@ -194,7 +190,7 @@ export async function getStatement(
     bucket: query.bucket,
     from,
     to,
-    after: keyset(decodeCursor(query.cursor, scope)),
+    after: decodeKeyset(query.cursor, scope),
     limit,
   });
   const sum = (before: { createdAt: Date; id?: string; inclusive?: boolean }) =>
@@ -207,7 +203,7 @@ export async function getStatement(
     rows,
     limit,
     scope,
-    (row) => [toIso(row.created_at), row.posting_id],
+    (row) => [row.created_at, row.posting_id],
     (row) => {
       running += BigInt(row.amount);
       const line = { ...activityFields(row, asset.scale), posting_id: row.posting_id };
@@ -254,14 +250,14 @@ export async function listJournalEntries(
     to: dateOrUndefined(query.to),
     actionType: query.action_type,
     referenceId: query.reference_id,
-    after: keyset(decodeCursor(query.cursor, scope)),
+    after: decodeKeyset(query.cursor, scope),
     limit,
   });
   const page = toPage(
     rows,
     limit,
     scope,
-    (row) => [toIso(row.created_at), row.id],
+    (row) => [row.created_at, row.id],
     (row) => row,
   );
   return { data: await withPostings(db, organizationId, page.data), pagination: page.pagination };

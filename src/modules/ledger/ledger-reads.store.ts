@@ -24,7 +24,7 @@ export interface ActivityFilter {
   to?: Date | undefined;
   eventFrom?: Date | undefined;
   eventTo?: Date | undefined;
-  after?: [Date, string] | undefined;
+  after?: [unknown, unknown] | undefined;
   limit: number;
 }
 
@@ -101,7 +101,7 @@ export interface EntryFilter {
   to?: Date | undefined;
   actionType?: string | undefined;
   referenceId?: string | undefined;
-  after?: [Date, string] | undefined;
+  after?: [unknown, unknown] | undefined;
   limit: number;
 }
 

@@ -135,7 +135,7 @@ export interface LotFilter {
   expiresBefore?: Date | undefined;
   expiresAfter?: Date | undefined;
   referenceId?: string | undefined;
-  after?: [Date, string] | undefined;
+  after?: [unknown, unknown] | undefined;
   limit: number;
 }
 

@@ -1,7 +1,7 @@
 import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { notFound } from '../../platform/errors.js';
-import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { loggedBodyBytesMax, requestLogBatchMax, requestLogFlushMs } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
 import type { ListLogsQuery, RequestLog, RequestLogDetail, Usage, UsageQuery } from './logs.schemas.js';
@@ -84,7 +84,7 @@ export async function listRequestLogs(
   const sortDir = query.sort_dir ?? 'desc';
   const limit = query.limit ?? 50;
   const scope = `logs:${sortBy}:${sortDir}`;
-  const after = decodeCursor(query.cursor, scope);
+  const after = decodeKeyset(query.cursor, scope);
   const requestId =
     query.request_id?.startsWith('req_') === false ? `req_${query.request_id}` : query.request_id;
   const rows = await store.listRequestLogs(db, organizationId, {
@@ -98,16 +98,10 @@ export async function listRequestLogs(
     to: query.to === undefined ? undefined : new Date(query.to),
     sortBy,
     sortDir,
-    after: after && [sortBy === 'created_at' ? new Date(String(after[0])) : after[0], after[1]],
+    after,
     limit,
   });
-  const sortValue = (row: RequestLogRow) =>
-    sortBy === 'created_at'
-      ? toIso(row.created_at)
-      : sortBy === 'duration_ms'
-        ? row.duration_ms
-        : row.status_code;
-  return toPage(rows, limit, scope, (row) => [sortValue(row), row.id], toRequestLog);
+  return toPage(rows, limit, scope, (row) => [row[sortBy], row.id], toRequestLog);
 }
 
 export async function getRequestLog(

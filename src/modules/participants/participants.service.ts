@@ -3,7 +3,7 @@ import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { isUniqueViolation, withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, notFound } from '../../platform/errors.js';
-import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { findProgramRow } from '../programs/index.js';
@@ -243,7 +243,7 @@ export async function listParticipants(
   const sortDir = query.sort_dir ?? 'desc';
   const limit = query.limit ?? pageSizeDefault;
   const scope = `participants:${sortBy}:${sortDir}`;
-  const after = decodeCursor(query.cursor, scope);
+  const after = decodeKeyset(query.cursor, scope);
   const rows = await store.listParticipants(db, organizationId, {
     externalId: query.external_id,
     search: query.search,
@@ -253,10 +253,8 @@ export async function listParticipants(
     to: query.to === undefined ? undefined : new Date(query.to),
     sortBy,
     sortDir,
-    after: after && [sortBy === 'created_at' ? new Date(String(after[0])) : after[0], after[1]],
+    after,
     limit,
   });
-  const sortValueOf = (row: ParticipantRow) =>
-    sortBy === 'created_at' ? toIso(row.created_at) : row[sortBy];
-  return toPage(rows, limit, scope, (row) => [sortValueOf(row), row.id], toParticipantSummary);
+  return toPage(rows, limit, scope, (row) => [row[sortBy], row.id], toParticipantSummary);
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { notFound } from '../../platform/errors.js';
-import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { stateHistoryPageSizeDefault } from '../../platform/limits.js';
 import type { SetCounterBody, StateHistoryEntry, StateHistoryQuery } from './state.schemas.js';
 import * as state from './state.service.js';
@@ -126,7 +126,7 @@ export async function listStateHistory(
   await state.readOwnerState(db, owner);
   const limit = query.limit ?? stateHistoryPageSizeDefault;
   const scope = `state-history:${owner.type}:${owner.id}`;
-  const after = decodeCursor(query.cursor, scope);
+  const after = decodeKeyset(query.cursor, scope);
   const rows = await store.listHistory(db, owner, {
     stateType: query.state_type,
     key: query.key,
@@ -136,8 +136,8 @@ export async function listStateHistory(
     to: optionalDate(query.to),
     eventFrom: optionalDate(query.event_from),
     eventTo: optionalDate(query.event_to),
-    after: after && [new Date(String(after[0])), String(after[1])],
+    after,
     limit,
   });
-  return toPage(rows, limit, scope, (row) => [row.changed_at.toISOString(), row.id], toHistoryEntry);
+  return toPage(rows, limit, scope, (row) => [row.changed_at, row.id], toHistoryEntry);
 }

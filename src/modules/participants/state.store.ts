@@ -244,7 +244,7 @@ export interface StateHistoryFilter {
   to: Date | undefined;
   eventFrom: Date | undefined;
   eventTo: Date | undefined;
-  after: [Date, string] | undefined;
+  after: [unknown, unknown] | undefined;
   limit: number;
 }
 

@@ -3,7 +3,7 @@ import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { notFound } from '../../platform/errors.js';
-import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import type { CreateProgramBody, ListProgramsQuery, Program, UpdateProgramBody } from './programs.schemas.js';
@@ -90,20 +90,14 @@ export async function listPrograms(
   const sortDir = query.sort_dir ?? 'desc';
   const limit = query.limit ?? pageSizeDefault;
   const scope = `programs:${sortBy}:${sortDir}`;
-  const after = decodeCursor(query.cursor, scope);
+  const after = decodeKeyset(query.cursor, scope);
   const rows = await store.listPrograms(db, organizationId, {
     statuses: query.status ? [query.status] : query.include_archived ? undefined : ['ACTIVE', 'SUSPENDED'],
     search: query.search,
     sortBy,
     sortDir,
-    after: after && [sortBy === 'created_at' ? new Date(String(after[0])) : after[0], after[1]],
+    after,
     limit,
   });
-  return toPage(
-    rows,
-    limit,
-    scope,
-    (row) => [sortBy === 'created_at' ? toIso(row.created_at) : row.name, row.id],
-    toProgram,
-  );
+  return toPage(rows, limit, scope, (row) => [row[sortBy], row.id], toProgram);
 }

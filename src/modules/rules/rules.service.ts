@@ -4,7 +4,7 @@ import type { Database } from '../../platform/db/database.js';
 import { isUniqueViolation, withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/auth.js';
-import { decodeCursor, type PageResult, toPage } from '../../platform/http/pagination.js';
+import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
 import { findAssetRow } from '../assets/index.js';
@@ -237,14 +237,14 @@ export async function listRules(
   const sortDir = query.sort_dir ?? 'asc';
   const limit = query.limit ?? pageSizeDefault;
   const scope = `rules:${sortBy}:${sortDir}`;
-  const after = decodeCursor(query.cursor, scope);
+  const after = decodeKeyset(query.cursor, scope);
   const rows = await store.listRules(db, organizationId, {
     programId: query.program_id,
     statuses: query.status ? [query.status] : query.include_archived ? undefined : ['ACTIVE', 'SUSPENDED'],
     search: query.search,
     sortBy,
     sortDir,
-    after: after && [sortBy === 'created_at' ? new Date(String(after[0])) : after[0], after[1]],
+    after,
     limit,
   });
   const budgets = await store.listBudgets(
@@ -257,7 +257,7 @@ export async function listRules(
     rows,
     limit,
     scope,
-    (row) => [sortBy === 'created_at' ? toIso(row.created_at) : row[sortBy], row.id],
+    (row) => [row[sortBy], row.id],
     (row) =>
       toRule(
         row,
@@ -344,20 +344,20 @@ export async function listRuleHistory(
   const sortDir = query.sort_dir ?? 'desc';
   const limit = query.limit ?? 20;
   const scope = `rule-history:${sortDir}`;
-  const after = decodeCursor(query.cursor, scope);
+  const after = decodeKeyset(query.cursor, scope);
   const rows = await store.listHistory(db, organizationId, id, {
     changeType: query.change_type,
     from: query.from === undefined ? undefined : new Date(query.from),
     to: query.to === undefined ? undefined : new Date(query.to),
     sortDir,
-    after: after && [new Date(String(after[0])), after[1]],
+    after,
     limit,
   });
   return toPage(
     rows,
     limit,
     scope,
-    (row) => [toIso(row.changed_at), row.id],
+    (row) => [row.changed_at, row.id],
     (row) => ({
       id: row.id,
       rule_id: row.rule_id,
