@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
-import { createRulesStep, startEventWorkers } from '../src/modules/events/index.js';
+import { createRulesBatch, createRulesStep, startEventWorkers } from '../src/modules/events/index.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
 import { systemClock } from '../src/platform/clock.js';
 import { connect } from '../src/platform/db/database.js';
@@ -53,6 +53,7 @@ for (let i = 0; i < events.length; i += 100)
   await call('POST', '/v1/events/batch', { events: events.slice(i, i + 100) });
 
 const counts = new Map<string, number>();
+const times = new Map<string, number>();
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
@@ -62,7 +63,13 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     .toLowerCase()
     .slice(0, Number(process.env.KIND_CHARS ?? 40));
   counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  return (original as (...a: unknown[]) => unknown).apply(this, args);
+  const started = performance.now();
+  const result = (original as (...a: unknown[]) => unknown).apply(this, args);
+  if (result instanceof Promise)
+    result
+      .finally(() => times.set(kind, (times.get(kind) ?? 0) + performance.now() - started))
+      .catch(() => {});
+  return result;
 } as typeof pg.Client.prototype.query;
 
 const started = performance.now();
@@ -70,8 +77,13 @@ const workers = startEventWorkers({
   ...deps,
   connectionString: server.connectionString,
   workerCount: 2,
+  ...(process.env.CLAIM ? { claimBatchSize: Number(process.env.CLAIM) } : {}),
+  ...(process.env.CONC ? { concurrency: Number(process.env.CONC) } : {}),
   leaseMs: 60_000,
   steps: [createRulesStep({ db: handle.db, clock: systemClock })],
+  ...(process.env.ACCRUE_PER_EVENT === '1'
+    ? {}
+    : { batch: createRulesBatch({ db: handle.db, clock: systemClock }) }),
 });
 for (;;) {
   const { rows } = await handle.pool.query(
@@ -89,6 +101,10 @@ process.stdout.write(
 );
 for (const [kind, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
   process.stdout.write(`  ${(n / eventCount).toFixed(2).padStart(6)}  ${kind}\n`);
+}
+process.stdout.write('time spent waiting, by statement kind (ms, all workers):\n');
+for (const [kind, ms] of [...times].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+  process.stdout.write(`  ${ms.toFixed(0).padStart(7)}  ${kind}\n`);
 }
 await app.close();
 await handle.close();

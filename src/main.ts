@@ -2,7 +2,12 @@
 // key, HTTP, event workers, and graceful shutdown on SIGTERM/SIGINT.
 import { buildApp } from './app.js';
 import { type Config, ConfigError, readConfig } from './config.js';
-import { createRulesStep, type EventWorkers, startEventWorkers } from './modules/events/index.js';
+import {
+  createRulesBatch,
+  createRulesStep,
+  type EventWorkers,
+  startEventWorkers,
+} from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
 import { startTierLifecycle } from './modules/tiers/index.js';
@@ -65,6 +70,8 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
     leaseMs: config.eventLeaseMs,
     // After participant resolution, inside the event's transaction: rules, their actions, tiers.
     steps: [createRulesStep({ db: database.db, clock: systemClock })],
+    // Plain events of a claim skip the steps: evaluated in memory, written together.
+    batch: createRulesBatch({ db: database.db, clock: systemClock }),
   });
 }
 

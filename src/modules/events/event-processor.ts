@@ -41,11 +41,28 @@ export type StepResult = { outcome: 'continue' } | { outcome: 'fail'; errorMessa
  */
 export type EventStep = (trx: Database, event: ProcessingEvent, parties: EventParties) => Promise<StepResult>;
 
+/**
+ * Applies the plain events of a claim in memory and writes them together (rules-batch.ts). An event
+ * it does not take goes through the steps, one at a time, after a flush.
+ */
+export interface ClaimBatch {
+  /** The event's outcome when the batch applied it; undefined when it needs the steps. */
+  apply(event: EventRow): Promise<EventOutcome | undefined>;
+  /** Writes everything applied so far, inside the claim's transaction. */
+  flush(): Promise<void>;
+  /** Drops held state after the steps changed the database. */
+  forget(): void;
+}
+
+export type ClaimBatchFactory = (trx: Database, events: EventRow[]) => Promise<ClaimBatch>;
+
 export interface ProcessorDeps {
   db: Database;
   clock: Clock;
   logger: Logger;
   steps: readonly EventStep[];
+  /** Applies plain events of a claim together; without it every event goes through the steps. */
+  batch?: ClaimBatchFactory | undefined;
   /** First backoff delay after a transient failure; doubles with each claim of the event. */
   backoffBaseMs?: number;
 }
@@ -63,10 +80,20 @@ export async function processClaimedEvents(
   claimed: EventRow[],
   claimToken: string,
 ): Promise<number> {
+  let batch = deps.batch;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await deps.db.transaction().execute((trx) => applyClaim(trx, deps, claimed, claimToken));
+      return await deps.db.transaction().execute((trx) => applyClaim(trx, deps, batch, claimed, claimToken));
     } catch (error) {
+      if (!isTransient(error) && batch !== undefined) {
+        // Take the claim again one event at a time, so an event the batch cannot write fails alone.
+        deps.logger.warn(
+          { err: error, events: claimed.length },
+          'batched claim failed; applying its events one by one',
+        );
+        batch = undefined;
+        continue;
+      }
       if (!isTransient(error) || attempt >= eventTransientAttemptsMax) {
         deps.logger.error({ err: error, events: claimed.length }, 'applying claimed events failed');
         return 0;
@@ -79,13 +106,32 @@ export async function processClaimedEvents(
 async function applyClaim(
   trx: Database,
   deps: ProcessorDeps,
+  batchFactory: ClaimBatchFactory | undefined,
   claimed: EventRow[],
   claimToken: string,
 ): Promise<number> {
   const events = await lockClaimedEvents(trx, claimed, claimToken);
+  const batch = batchFactory === undefined ? undefined : await batchFactory(trx, events);
   const programs = new Map<string, ProgramRow>();
   const outcomes: EventOutcome[] = [];
-  for (const event of events) outcomes.push(await applyInSavepoint(trx, deps, event, programs));
+  for (const [index, event] of events.entries()) {
+    const batched = event.claim_count > eventClaimsMax ? undefined : await batch?.apply(event);
+    if (batched !== undefined) {
+      outcomes.push(batched);
+      continue;
+    }
+    await batch?.flush();
+    const outcome = await applyInSavepoint(trx, deps, event, programs);
+    outcomes.push(outcome);
+    batch?.forget();
+    if (outcome.status === 'PENDING') {
+      // A deadlock or serialization failure: commit what is done and hand the rest back, so this
+      // transaction stops holding the locks another claim is waiting for.
+      outcomes.push(...events.slice(index + 1).map(handedBack));
+      break;
+    }
+  }
+  await batch?.flush();
   if (outcomes.length === 0) return 0;
   const finished = await finishClaimedEvents(trx, claimToken, outcomes, deps.clock());
   if (finished !== outcomes.length) throw new Error('locked events changed during their transaction');
@@ -162,6 +208,20 @@ async function resolveParties(
     'recipient',
   );
   return { program, participant, recipient };
+}
+
+/** Back to the queue, due at once; a later event of the same participant waits behind its head. */
+function handedBack(event: EventRow): EventOutcome {
+  return {
+    organizationId: event.organization_id,
+    id: event.id,
+    status: 'PENDING',
+    errorMessage: null,
+    participantId: null,
+    externalId: null,
+    recipientId: null,
+    delayMs: 0,
+  };
 }
 
 function backoffMs(deps: ProcessorDeps, attempt: number): number {

@@ -9,7 +9,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
-import { type EventStep, processClaimedEvents } from './event-processor.js';
+import { type ClaimBatchFactory, type EventStep, processClaimedEvents } from './event-processor.js';
 import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
 import type { EventRow } from './events.store.js';
 
@@ -21,6 +21,8 @@ export interface EventWorkerOptions {
   logger: Logger;
   workerCount: number;
   steps: readonly EventStep[];
+  /** Applies the plain events of a claim together (createRulesBatch); the others take the steps. */
+  batch?: ClaimBatchFactory | undefined;
   /** How long a claim holds an event before another worker may take it (the holder died). */
   leaseMs?: number;
   pollIntervalMs?: number;
@@ -33,7 +35,7 @@ export interface EventWorkers {
   stop(): Promise<void>;
 }
 
-const defaults = { leaseMs: 15_000, pollIntervalMs: 1_000, claimBatchSize: 64, concurrency: 4 };
+const defaults = { leaseMs: 15_000, pollIntervalMs: 1_000, claimBatchSize: 512, concurrency: 2 };
 
 export function startEventWorkers(options: EventWorkerOptions): EventWorkers {
   const settings: Settings = {

@@ -33,5 +33,6 @@ export {
   release,
   voidHold,
 } from './operations.js';
+export { type CreditShape, isPlainCredit, type PlainCredit, postPlainCredits } from './plain-credits.js';
 export { ensureSystemAccounts, postJournalEntry } from './post-entry.js';
 export { sealLedger } from './sealer.js';

@@ -1,6 +1,7 @@
 // SQL of the ledger core: accounts, journal entries, postings.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
+import { parameterSlices } from '../../platform/db/parameter-slices.js';
 import type { Bucket, Owner, OwnerType } from './accounts.js';
 
 export interface AccountRow {
@@ -112,25 +113,43 @@ export interface PostingInsert {
   amount: bigint;
 }
 
+export interface JournalEntryWrite {
+  entry: JournalEntryInsert;
+  assetId: string;
+  postings: PostingInsert[];
+}
+
 export async function insertJournalEntry(
   db: Database,
   entry: JournalEntryInsert,
   assetId: string,
   postings: PostingInsert[],
 ): Promise<void> {
-  await db
-    .withTables<{ journal_entries: JournalEntryInsert }>()
-    .insertInto('journal_entries')
-    .values(entry)
-    .execute();
+  await insertJournalEntries(db, [{ entry, assetId, postings }]);
+}
+
+/** Inserts entries and their postings: two statements however many entries. */
+export async function insertJournalEntries(db: Database, writes: JournalEntryWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  for (const slice of parameterSlices(writes, 11)) {
+    await db
+      .withTables<{ journal_entries: JournalEntryInsert }>()
+      .insertInto('journal_entries')
+      .values(slice.map((write) => write.entry))
+      .execute();
+  }
+  const postings = writes.flatMap(({ entry, assetId, postings }) =>
+    postings.map((posting) => ({ ...posting, entry, assetId })),
+  );
+  const column = <T>(value: (posting: (typeof postings)[number]) => T) => postings.map(value);
   await sql`insert into postings
       (organization_id, id, journal_entry_id, account_id, asset_id, owner_type, owner_id, bucket, amount, created_at)
-    select ${entry.organization_id}, p.id, ${entry.id}, p.account_id, ${assetId}, p.owner_type, p.owner_id, p.bucket,
-      p.amount, ${entry.created_at}
-    from unnest(${postings.map((p) => p.id)}::uuid[], ${postings.map((p) => p.account_id)}::uuid[],
-                ${postings.map((p) => p.owner_type)}::text[], ${postings.map((p) => p.owner_id)}::uuid[],
-                ${postings.map((p) => p.bucket)}::text[], ${postings.map((p) => p.amount.toString())}::numeric[])
-      as p(id, account_id, owner_type, owner_id, bucket, amount)`.execute(db);
+    select * from unnest(${column((p) => p.entry.organization_id)}::uuid[], ${column((p) => p.id)}::uuid[],
+      ${column((p) => p.entry.id)}::uuid[], ${column((p) => p.account_id)}::uuid[], ${column((p) => p.assetId)}::uuid[],
+      ${column((p) => p.owner_type)}::text[], ${column((p) => p.owner_id)}::uuid[], ${column((p) => p.bucket)}::text[],
+      ${column((p) => p.amount.toString())}::numeric[], ${column((p) => p.entry.created_at)}::timestamptz[])`.execute(
+    db,
+  );
 }
 
 export interface OwnerStatus {

@@ -1,6 +1,7 @@
 // SQL of lots: one per credit of a LOT asset, consumed FIFO by expiry then age.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
+import { parameterSlices } from '../../platform/db/parameter-slices.js';
 import type { Owner } from './accounts.js';
 
 export type LotStatus = 'DEFERRED' | 'AVAILABLE' | 'HELD' | 'CONSUMED' | 'EXPIRED';
@@ -28,7 +29,7 @@ type Tables = { lots: LotRow };
 const tables = (db: Database) => db.withTables<Tables>();
 
 export async function insertLots(db: Database, rows: LotRow[]): Promise<void> {
-  if (rows.length > 0) await tables(db).insertInto('lots').values(rows).execute();
+  for (const slice of parameterSlices(rows, 16)) await tables(db).insertInto('lots').values(slice).execute();
 }
 
 export interface LotSelection {

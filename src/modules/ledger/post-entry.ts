@@ -96,7 +96,7 @@ function checkFloor(posting: PostingDraft, after: bigint, options: PostOptions):
   });
 }
 
-function toEntryRow(id: string, context: EntryContext, draft: EntryDraft): store.JournalEntryInsert {
+export function toEntryRow(id: string, context: EntryContext, draft: EntryDraft): store.JournalEntryInsert {
   return {
     organization_id: context.organizationId,
     id,

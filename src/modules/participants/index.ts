@@ -13,7 +13,32 @@
 //   nothing record nothing. Tier changes (owned by the tiers module) are recorded here too.
 // - Every state write locks its owner's row first, so one owner's changes apply one at a time.
 export { counterValueFromNumber, formatCounterValue, parseCounterValue } from './counter-value.js';
-export { type ParticipantReference, resolveEventParticipant } from './participant-resolution.js';
+export {
+  commitDraft,
+  draftCounterValues,
+  draftIncrement,
+  draftTag,
+  emptyStateWrites,
+  type HeldState,
+  heldCounterValues,
+  heldRuleState,
+  heldStateOf,
+  loadHeldStates,
+  loadProgramHeldState,
+  type StateDraft,
+  type StateWrites,
+  saveStateWrites,
+  startDraft,
+} from './held-state.js';
+export {
+  createEventParticipant,
+  enrollParticipant,
+  lockKnownParticipants,
+  newEventParticipant,
+  type ParticipantReference,
+  referenceKey,
+  resolveEventParticipant,
+} from './participant-resolution.js';
 export { type ParticipantRouteDeps, participantRoutes, participantSchemas } from './participants.routes.js';
 export {
   findParticipantByExternalId,
@@ -31,6 +56,7 @@ export {
   deleteAttribute,
   deleteCounter,
   incrementCounter,
+  loadProgramRuleState,
   loadStateForRules,
   mergeAttributes,
   type RuleState,

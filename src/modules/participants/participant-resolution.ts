@@ -58,7 +58,87 @@ async function findOrCreateByExternalId(
         'create the participant, then retry the event',
     );
   }
-  const created = await store.insertParticipantIfAbsent(trx, {
+  const created = await store.insertParticipantIfAbsent(
+    trx,
+    newEventParticipant(organizationId, externalId, now),
+  );
+  // Another transaction created it between the lookup and the insert: take the winner's row.
+  return created ?? (await lockExisting(trx, organizationId, externalId));
+}
+
+async function lockExisting(trx: Database, organizationId: string, externalId: string) {
+  const row = await store.findParticipantByExternalIdForUpdate(trx, organizationId, externalId);
+  if (row === undefined) throw new DomainError('conflict', 'participant changed concurrently; retry');
+  return row;
+}
+
+/** The key of a reference in the answer of lockKnownParticipants. */
+export function referenceKey(reference: ParticipantReference): string {
+  return reference.participantId !== null
+    ? `id:${reference.participantId}`
+    : `external:${reference.externalId}`;
+}
+
+/**
+ * Locks the existing participants a claim's events name (one statement, in external_id order) and
+ * reads which of them are enrolled in the program. Unknown references are left out: the caller
+ * creates them in event order (createEventParticipant) or leaves them to resolveEventParticipant.
+ */
+export async function lockKnownParticipants(
+  trx: Database,
+  organizationId: string,
+  programId: string,
+  references: ParticipantReference[],
+): Promise<{ rows: Map<string, ParticipantRow>; enrolled: Set<string> }> {
+  const ids = unique(references.map((reference) => reference.participantId));
+  const externalIds = unique(references.map((reference) => reference.externalId));
+  const found = await store.lockParticipants(trx, organizationId, ids, externalIds);
+  const enrolled = await store.listEnrolled(
+    trx,
+    organizationId,
+    programId,
+    found.map((row) => row.id),
+  );
+  const rows = new Map<string, ParticipantRow>();
+  for (const row of found) {
+    rows.set(`id:${row.id}`, row);
+    rows.set(`external:${row.external_id}`, row);
+  }
+  return { rows, enrolled: new Set(enrolled) };
+}
+
+function unique(values: (string | null)[]): string[] {
+  return [...new Set(values.filter((value): value is string => value !== null))];
+}
+
+/**
+ * Stores a participant built by newEventParticipant and enrolls it; false when another transaction
+ * created that external_id meanwhile (the caller resolves the event again with resolveEventParticipant).
+ */
+export async function createEventParticipant(
+  trx: Database,
+  row: ParticipantRow,
+  programId: string,
+  now: Date,
+): Promise<boolean> {
+  if ((await store.insertParticipantIfAbsent(trx, row)) === undefined) return false;
+  await store.enroll(trx, row.organization_id, row.id, programId, now);
+  return true;
+}
+
+/** Enrolls a participant the caller holds locked. */
+export async function enrollParticipant(
+  trx: Database,
+  participant: Pick<ParticipantRow, 'organization_id' | 'id'>,
+  programId: string,
+  now: Date,
+): Promise<void> {
+  await store.enroll(trx, participant.organization_id, participant.id, programId, now);
+}
+
+/** A participant an event is about to create, not yet stored. */
+export function newEventParticipant(organizationId: string, externalId: string, now: Date): ParticipantRow {
+  return {
     organization_id: organizationId,
     id: newId(),
     external_id: externalId,
@@ -72,13 +152,5 @@ async function findOrCreateByExternalId(
     tags: [],
     created_at: now,
     updated_at: now,
-  });
-  // Another transaction created it between the lookup and the insert: take the winner's row.
-  return created ?? (await lockExisting(trx, organizationId, externalId));
-}
-
-async function lockExisting(trx: Database, organizationId: string, externalId: string) {
-  const row = await store.findParticipantByExternalIdForUpdate(trx, organizationId, externalId);
-  if (row === undefined) throw new DomainError('conflict', 'participant changed concurrently; retry');
-  return row;
+  };
 }

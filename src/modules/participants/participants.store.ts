@@ -52,6 +52,29 @@ export async function insertParticipantIfAbsent(
     .executeTakeFirst();
 }
 
+/** Locks the participants with these ids or external_ids, in external_id order. */
+export async function lockParticipants(
+  db: Database,
+  organizationId: string,
+  ids: string[],
+  externalIds: string[],
+): Promise<ParticipantRow[]> {
+  if (ids.length === 0 && externalIds.length === 0) return [];
+  return tables(db)
+    .selectFrom('participants')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where((eb) =>
+      eb.or([
+        ...(ids.length > 0 ? [eb('id', 'in', ids)] : []),
+        ...(externalIds.length > 0 ? [eb('external_id', 'in', externalIds)] : []),
+      ]),
+    )
+    .orderBy('external_id')
+    .forUpdate()
+    .execute();
+}
+
 export async function findParticipant(db: Database, organizationId: string, id: string) {
   return tables(db)
     .selectFrom('participants')
@@ -111,6 +134,24 @@ export async function enroll(
       conflict.columns(['organization_id', 'participant_id', 'program_id']).doNothing(),
     )
     .execute();
+}
+
+/** Which of these participants are enrolled in the program. */
+export async function listEnrolled(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  participantIds: string[],
+): Promise<string[]> {
+  if (participantIds.length === 0) return [];
+  const rows = await tables(db)
+    .selectFrom('enrollments')
+    .select('participant_id')
+    .where('organization_id', '=', organizationId)
+    .where('program_id', '=', programId)
+    .where('participant_id', 'in', participantIds)
+    .execute();
+  return rows.map((row) => row.participant_id);
 }
 
 export async function findParticipantByExternalId(db: Database, organizationId: string, externalId: string) {

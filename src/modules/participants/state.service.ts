@@ -71,29 +71,35 @@ export async function recordStateChanges(
   now: Date,
   changes: StateChange[],
 ): Promise<void> {
+  await store.insertHistory(db, historyRows(owner, source, now, changes));
+}
+
+export function historyRows(
+  owner: StateOwner,
+  source: StateSource,
+  now: Date,
+  changes: StateChange[],
+): StateHistoryRow[] {
   const fromEvent = 'eventId' in source;
   const programId = owner.type === 'PROGRAM' ? owner.id : (source.programId ?? null);
-  await store.insertHistory(
-    db,
-    changes.map((change) => ({
-      organization_id: owner.organizationId,
-      id: newId(),
-      owner_type: owner.type,
-      owner_id: owner.id,
-      state_type: change.stateType,
-      key: change.key,
-      operation: change.operation,
-      old_value: change.oldValue,
-      new_value: change.newValue,
-      program_id: programId,
-      event_id: fromEvent ? source.eventId : null,
-      event_timestamp: fromEvent ? source.eventTimestamp : null,
-      rule_id: fromEvent ? (source.ruleId ?? null) : null,
-      changed_by_api_key_id: 'apiKeyId' in source ? source.apiKeyId : null,
-      changed_by_job: 'job' in source ? source.job : null,
-      changed_at: now,
-    })),
-  );
+  return changes.map((change) => ({
+    organization_id: owner.organizationId,
+    id: newId(),
+    owner_type: owner.type,
+    owner_id: owner.id,
+    state_type: change.stateType,
+    key: change.key,
+    operation: change.operation,
+    old_value: change.oldValue,
+    new_value: change.newValue,
+    program_id: programId,
+    event_id: fromEvent ? source.eventId : null,
+    event_timestamp: fromEvent ? source.eventTimestamp : null,
+    rule_id: fromEvent ? (source.ruleId ?? null) : null,
+    changed_by_api_key_id: 'apiKeyId' in source ? source.apiKeyId : null,
+    changed_by_job: 'job' in source ? source.job : null,
+    changed_at: now,
+  }));
 }
 
 /** Checks the owner exists (another organization's is 404) and reads its tags and attributes. */
@@ -115,14 +121,14 @@ async function lockOwner(trx: Database, owner: StateOwner, now: Date): Promise<T
   return state;
 }
 
-function normalizeTag(tag: string): string {
+export function normalizeTag(tag: string): string {
   const [normalized = ''] = normalizeTags([tag]);
   if (normalized === '' || normalized.length > tagLengthMax)
     throw invalidField('tag', `a tag has 1 to ${tagLengthMax} characters besides surrounding spaces`);
   return normalized;
 }
 
-function tagsMax(owner: StateOwner): number {
+export function tagsMax(owner: StateOwner): number {
   return owner.type === 'PARTICIPANT' ? tagsPerParticipantMax : tagsPerProgramMax;
 }
 
@@ -208,13 +214,13 @@ export async function replaceTags(trx: Database, input: ReplaceTagsInput): Promi
   return tags;
 }
 
-interface ResetAfter {
+export interface ResetAfter {
   text: string;
   ms: number;
 }
 
 /** A Go duration, or null for "" (which removes auto-reset). */
-function parseResetAfter(text: string): ResetAfter | null {
+export function parseResetAfter(text: string): ResetAfter | null {
   if (text === '') return null;
   const ms = parseDurationMs(text);
   if (ms === undefined)
@@ -225,7 +231,7 @@ function parseResetAfter(text: string): ResetAfter | null {
   return { text, ms };
 }
 
-function parseCounterInput(field: string, text: string): bigint {
+export function parseCounterInput(field: string, text: string): bigint {
   const units = parseCounterValue(text);
   if (units === undefined)
     throw invalidField(field, `must be a decimal string such as "12" or "-0.5", not "${text}"`);
@@ -257,7 +263,7 @@ export function toCounterView(row: CounterRow, now: Date): CounterView {
 }
 
 /** A counter about to be written: its effective value, after a due auto-reset is applied and recorded. */
-interface CounterForWrite {
+export interface CounterForWrite {
   exists: boolean;
   units: bigint;
   resetAfter: ResetAfter | null;
@@ -271,14 +277,25 @@ async function loadCounterForWrite(
   key: string,
   now: Date,
 ): Promise<CounterForWrite> {
+  checkCounterKey(key);
+  const row = await store.findCounter(trx, owner, key, true);
+  if (row === undefined && (await store.countCounters(trx, owner)) >= countersPerOwnerMax)
+    throw tooManyCounters();
+  return counterForWrite(row, key, now);
+}
+
+export function checkCounterKey(key: string): void {
   if (key.length < 1 || key.length > counterKeyLengthMax)
     throw invalidField('key', `a counter key has 1 to ${counterKeyLengthMax} characters`);
-  const row = await store.findCounter(trx, owner, key, true);
-  if (row === undefined) {
-    if ((await store.countCounters(trx, owner)) >= countersPerOwnerMax)
-      throw invalidField('key', `at most ${countersPerOwnerMax} counters are allowed`, 'too_many');
-    return { exists: false, units: 0n, resetAfter: null, lastResetAt: now, changes: [] };
-  }
+}
+
+export function tooManyCounters() {
+  return invalidField('key', `at most ${countersPerOwnerMax} counters are allowed`, 'too_many');
+}
+
+/** The stored counter (undefined: none yet) as a write starts from it at `now`: a due reset applied. */
+export function counterForWrite(row: CounterRow | undefined, key: string, now: Date): CounterForWrite {
+  if (row === undefined) return { exists: false, units: 0n, resetAfter: null, lastResetAt: now, changes: [] };
   const resetAfter = resetAfterOf(row);
   if (!isResetDue(resetAfter?.ms ?? null, row.last_reset_at, now)) {
     return { exists: true, units: storedUnits(row), resetAfter, lastResetAt: row.last_reset_at, changes: [] };
@@ -300,9 +317,20 @@ async function saveCounter(
   counter: Pick<CounterForWrite, 'units' | 'resetAfter' | 'lastResetAt'>,
   now: Date,
 ): Promise<CounterRow> {
+  const row = counterRow(owner, key, counter, now);
+  await store.saveCounter(trx, row);
+  return row;
+}
+
+export function counterRow(
+  owner: StateOwner,
+  key: string,
+  counter: Pick<CounterForWrite, 'units' | 'resetAfter' | 'lastResetAt'>,
+  now: Date,
+): CounterRow {
   if (!isCounterValueInRange(counter.units))
     throw invalidField('value', 'the counter would leave the range of 20 integer and 18 fractional digits');
-  const row: CounterRow = {
+  return {
     organization_id: owner.organizationId,
     owner_type: owner.type,
     owner_id: owner.id,
@@ -314,8 +342,6 @@ async function saveCounter(
     created_at: now,
     updated_at: now,
   };
-  await store.saveCounter(trx, row);
-  return row;
 }
 
 export interface CounterIncrementInput {
@@ -338,29 +364,39 @@ export async function incrementCounter(trx: Database, input: CounterIncrementInp
   const resetAfter = input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter);
   await lockOwner(trx, input.owner, input.now);
   const current = await loadCounterForWrite(trx, input.owner, input.key, input.now);
-  const units = current.units + by;
-  const row = await saveCounter(
-    trx,
-    input.owner,
-    input.key,
+  const next = incrementedCounter(input.owner, input.key, current, by, resetAfter, input.now);
+  await store.saveCounter(trx, next.row);
+  await recordStateChanges(trx, input.owner, input.source, input.now, next.changes);
+  return toCounterView(next.row, input.now);
+}
+
+/** The row and the history of an increment by `by` units; resetAfter undefined keeps the setting. */
+export function incrementedCounter(
+  owner: StateOwner,
+  key: string,
+  current: CounterForWrite,
+  by: bigint,
+  resetAfter: ResetAfter | null | undefined,
+  now: Date,
+): { row: CounterRow; changes: StateChange[] } {
+  const row = counterRow(
+    owner,
+    key,
     {
-      units,
+      units: current.units + by,
       resetAfter: resetAfter === undefined ? current.resetAfter : resetAfter,
       lastResetAt: current.lastResetAt,
     },
-    input.now,
+    now,
   );
-  await recordStateChanges(trx, input.owner, input.source, input.now, [
-    ...current.changes,
-    {
-      stateType: 'counter',
-      key: input.key,
-      operation: 'add',
-      oldValue: current.exists ? formatCounterValue(current.units) : null,
-      newValue: row.value,
-    },
-  ]);
-  return toCounterView(row, input.now);
+  const add: StateChange = {
+    stateType: 'counter',
+    key,
+    operation: 'add',
+    oldValue: current.exists ? formatCounterValue(current.units) : null,
+    newValue: row.value,
+  };
+  return { row, changes: [...current.changes, add] };
 }
 
 export interface CounterSetInput {
@@ -537,4 +573,14 @@ export async function loadStateForRules(
     loadRuleState(trx, { organizationId, type: 'PROGRAM', id: programId }, now),
   ]);
   return { participant: { ...participant, status: participantRow.status }, program };
+}
+
+/** A program's state as rules read it, with counters as they read at `now`. */
+export async function loadProgramRuleState(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  now: Date,
+): Promise<RuleState> {
+  return loadRuleState(db, { organizationId, type: 'PROGRAM', id: programId }, now);
 }

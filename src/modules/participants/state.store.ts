@@ -230,9 +230,23 @@ export async function deleteCounter(
     .executeTakeFirst();
 }
 
+/** One statement however many rows: each column goes as one array parameter. */
 export async function insertHistory(db: Database, rows: StateHistoryRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await tables(db).insertInto('state_history').values(rows).execute();
+  const column = <T>(value: (row: StateHistoryRow) => T) => rows.map(value);
+  await sql`insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
+      old_value, new_value, program_id, event_id, event_timestamp, rule_id, changed_by_api_key_id,
+      changed_by_job, changed_at)
+    select * from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.id)}::uuid[],
+      ${column((row) => row.owner_type)}::text[], ${column((row) => row.owner_id)}::uuid[],
+      ${column((row) => row.state_type)}::text[], ${column((row) => row.key)}::text[],
+      ${column((row) => row.operation)}::text[], ${column((row) => row.old_value)}::text[],
+      ${column((row) => row.new_value)}::text[], ${column((row) => row.program_id)}::uuid[],
+      ${column((row) => row.event_id)}::uuid[], ${column((row) => row.event_timestamp)}::timestamptz[],
+      ${column((row) => row.rule_id)}::uuid[], ${column((row) => row.changed_by_api_key_id)}::uuid[],
+      ${column((row) => row.changed_by_job)}::text[], ${column((row) => row.changed_at)}::timestamptz[])`.execute(
+    db,
+  );
 }
 
 export interface StateHistoryFilter {

@@ -25,7 +25,12 @@ export {
   type ResolvedAction,
   type ResolvedTarget,
 } from './rule-actions.js';
-export { listRuleEvaluations, matchedByRule, recordRuleEvaluations } from './rule-evaluations.service.js';
+export {
+  listRuleEvaluations,
+  matchedByRule,
+  recordEventsEvaluations,
+  recordRuleEvaluations,
+} from './rule-evaluations.service.js';
 export { ruleRoutes, ruleSchemas } from './rules.routes.js';
 export type { RuleEvaluationView } from './rules.schemas.js';
 export { consumeRuleBudgets, loadActiveRules } from './rules.service.js';

@@ -18,21 +18,32 @@ export async function recordRuleEvaluations(
   evaluations: RuleEvaluation[],
   evaluatedAt: Date,
 ): Promise<void> {
+  await recordEventsEvaluations(db, [{ organizationId, eventId, evaluations }], evaluatedAt);
+}
+
+/** The evaluations of many events in one statement. */
+export async function recordEventsEvaluations(
+  db: Database,
+  events: { organizationId: string; eventId: string; evaluations: RuleEvaluation[] }[],
+  evaluatedAt: Date,
+): Promise<void> {
   await store.insertEvaluations(
     db,
-    evaluations.map((evaluation, position) => ({
-      organization_id: organizationId,
-      event_id: eventId,
-      position,
-      rule_id: evaluation.rule_id,
-      rule_history_id: evaluation.rule_history_id,
-      status: evaluation.status,
-      reason: evaluation.reason,
-      message: evaluation.message === null ? null : evaluation.message.slice(0, messageLengthMax),
-      stopped_by_rule_id: evaluation.stopped_by_rule_id,
-      actions: evaluation.actions,
-      evaluated_at: evaluatedAt,
-    })),
+    events.flatMap(({ organizationId, eventId, evaluations }) =>
+      evaluations.map((evaluation, position) => ({
+        organization_id: organizationId,
+        event_id: eventId,
+        position,
+        rule_id: evaluation.rule_id,
+        rule_history_id: evaluation.rule_history_id,
+        status: evaluation.status,
+        reason: evaluation.reason,
+        message: evaluation.message === null ? null : evaluation.message.slice(0, messageLengthMax),
+        stopped_by_rule_id: evaluation.stopped_by_rule_id,
+        actions: evaluation.actions,
+        evaluated_at: evaluatedAt,
+      })),
+    ),
   );
 }
 

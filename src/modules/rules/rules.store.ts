@@ -272,12 +272,22 @@ export async function listHistory(
     .execute();
 }
 
+/** One statement however many rows: each column goes as one array parameter. */
 export async function insertEvaluations(db: Database, rows: EvaluationRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await tables(db)
-    .insertInto('rule_evaluations')
-    .values(rows.map((row) => ({ ...row, actions: asJson(row.actions) })))
-    .execute();
+  const column = <T>(value: (row: EvaluationRow) => T) => rows.map(value);
+  await sql`insert into rule_evaluations (organization_id, event_id, position, rule_id, rule_history_id, status,
+      reason, message, stopped_by_rule_id, actions, evaluated_at)
+    select organization_id, event_id, position, rule_id, rule_history_id, status, reason, message,
+      stopped_by_rule_id, actions::jsonb, evaluated_at
+    from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.event_id)}::uuid[],
+      ${column((row) => row.position)}::integer[], ${column((row) => row.rule_id)}::uuid[],
+      ${column((row) => row.rule_history_id)}::uuid[], ${column((row) => row.status)}::text[],
+      ${column((row) => row.reason)}::text[], ${column((row) => row.message)}::text[],
+      ${column((row) => row.stopped_by_rule_id)}::uuid[], ${column((row) => JSON.stringify(row.actions))}::text[],
+      ${column((row) => row.evaluated_at)}::timestamptz[])
+      as x(organization_id, event_id, position, rule_id, rule_history_id, status, reason, message,
+        stopped_by_rule_id, actions, evaluated_at)`.execute(db);
 }
 
 export async function listEvaluations(

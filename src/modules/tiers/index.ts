@@ -13,9 +13,17 @@
 //   idempotent and catches up after downtime with the same result.
 export { runTierLifecycle, startTierLifecycle } from './tier-lifecycle.job.js';
 export {
+  loadHolderTierRows,
+  loadTierPlan,
+  qualificationWouldWrite,
+  type TierPlan,
+  tierLevelsForRules,
+} from './tier-plan.js';
+export {
   loadTiersForRules,
   qualifyTiers,
   recordActivity,
   setTierFromRule,
 } from './tier-state.service.js';
 export { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './tiers.routes.js';
+export type { ParticipantTierRow } from './tiers.store.js';

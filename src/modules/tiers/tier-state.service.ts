@@ -118,6 +118,8 @@ export interface QualifyInput extends TierHolder {
   skipTierKeys: Set<string>;
   now: Date;
   source: StateSource;
+  /** The program's ACTIVE tiers and the holder's tier rows, locked, when the caller has them. */
+  known?: { tiers: TierWithLevels[]; rows: ParticipantTierRow[] } | undefined;
 }
 
 /**
@@ -127,31 +129,54 @@ export interface QualifyInput extends TierHolder {
  */
 export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<string[]> {
   const upgraded: string[] = [];
-  for (const tierWithLevels of await loadProgramTiers(trx, input.organizationId, input.programId, true)) {
+  const tiers =
+    input.known?.tiers ?? (await loadProgramTiers(trx, input.organizationId, input.programId, true));
+  for (const tierWithLevels of tiers) {
     const { tier, levels } = tierWithLevels;
     if (input.skipTierKeys.has(tier.key)) continue;
-    const best = highestQualifying(levels, input.counters);
     const tracksPeriods = nextPeriodEnd(tier.lifecycle, input.now) !== undefined;
-    if (best === undefined && !tracksPeriods) continue;
-    const current = await store.findParticipantTier(
-      trx,
-      input.organizationId,
-      input.participantId,
-      tier.id,
-      true,
-    );
-    const currentRank = current?.rank ?? -1;
-    if (best !== undefined && best.rank > currentRank) {
-      await writeLevel(trx, input, tierWithLevels, current, { ...input, kind: 'upgrade', target: best });
+    if (highestQualifying(levels, input.counters) === undefined && !tracksPeriods) continue;
+    const current =
+      input.known === undefined
+        ? await store.findParticipantTier(trx, input.organizationId, input.participantId, tier.id, true)
+        : input.known.rows.find((row) => row.tier_id === tier.id);
+    const change = qualificationChange(tierWithLevels, current, input.counters, input.now);
+    if (change?.kind === 'upgrade') {
+      await writeLevel(trx, input, tierWithLevels, current, {
+        ...input,
+        kind: 'upgrade',
+        target: change.target,
+      });
       upgraded.push(tier.key);
-    } else if (current === undefined) {
+    } else if (change?.kind === 'track') {
       // A period-based tier tracks every active participant, so rollover reaches them at period end.
       await writeLevel(trx, input, tierWithLevels, undefined, { ...input, kind: 'set', target: undefined });
-    } else {
-      await refreshClocks(trx, tierWithLevels, current, best, input.now);
+    } else if (change?.kind === 'refresh') {
+      await store.saveParticipantTier(trx, change.row);
     }
   }
   return upgraded;
+}
+
+export type QualificationChange =
+  | { kind: 'upgrade'; target: LevelRule }
+  | { kind: 'track' }
+  | { kind: 'refresh'; row: ParticipantTierRow }
+  | undefined;
+
+/** What auto-qualification does to one tier of a holder whose counters read `counters`. Pure. */
+export function qualificationChange(
+  { tier, levels }: TierWithLevels,
+  current: ParticipantTierRow | undefined,
+  counters: Record<string, string>,
+  now: Date,
+): QualificationChange {
+  const best = highestQualifying(levels, counters);
+  if (best !== undefined && best.rank > (current?.rank ?? -1)) return { kind: 'upgrade', target: best };
+  if (current === undefined)
+    return nextPeriodEnd(tier.lifecycle, now) === undefined ? undefined : { kind: 'track' };
+  const row = refreshedClocks(tier, current, best, now);
+  return row === undefined ? undefined : { kind: 'refresh', row };
 }
 
 /**
@@ -159,24 +184,23 @@ export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<
  * criteria again cancels a pending downgrade, and a tier that became period-based (PATCH) starts
  * its periods for holders who had none.
  */
-async function refreshClocks(
-  trx: Database,
-  { tier }: TierWithLevels,
+function refreshedClocks(
+  tier: TierWithLevels['tier'],
   current: ParticipantTierRow,
   best: LevelRule | undefined,
   now: Date,
-): Promise<void> {
+): ParticipantTierRow | undefined {
   const requalified =
     current.downgrade_at !== null && best !== undefined && best.rank >= (current.rank ?? -1);
   const periodEndAt = current.period_end_at ?? nextPeriodEnd(tier.lifecycle, now) ?? null;
-  if (!requalified && periodEndAt === current.period_end_at) return;
-  await store.saveParticipantTier(trx, {
+  if (!requalified && periodEndAt === current.period_end_at) return undefined;
+  return {
     ...current,
     period_end_at: periodEndAt,
     downgrade_level_key: requalified ? null : current.downgrade_level_key,
     downgrade_at: requalified ? null : current.downgrade_at,
     updated_at: now,
-  });
+  };
 }
 
 export interface SetTierFromRuleInput extends TierHolder {

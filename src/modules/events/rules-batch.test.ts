@@ -1,0 +1,3 @@
+import { describeRuleScenarios } from './rule-scenarios.js';
+
+describeRuleScenarios(true);
