@@ -140,17 +140,41 @@ function metered(func: CelFunc, costOf: (target: CelValue | undefined, args: Cel
 }
 
 /**
- * String extension methods, each charged for the size of its inputs before it runs; `replace` is
- * charged for the largest result it could build, since chained replaces grow a string geometrically.
+ * String extension methods, each charged for the size of its inputs before it runs, lists by their
+ * content (`join` and `format` build a string of everything in them); `replace` and `join` are charged
+ * for the largest result they could build, since chained calls grow a string geometrically.
  */
 function meteredStrings(): CelFunc[] {
   return strings.map((func) =>
     metered(func, (target, args) => {
-      const sizes = args.map(sizeOf);
-      if (func.name === 'replace') return sizeOf(target) * (1 + (sizes[1] ?? 0));
-      return sizes.reduce((sum, size) => sum + size, sizeOf(target));
+      if (func.name === 'replace') return contentSizeOf(target) * (1 + contentSizeOf(args[1]));
+      if (func.name === 'join') return contentSizeOf(target) + contentSizeOf(args[0]) * sizeOf(target);
+      return args.reduce((sum: number, arg) => sum + contentSizeOf(arg), contentSizeOf(target));
     }),
   );
+}
+
+/**
+ * Equality and list membership compare whole structures. A list can repeat one sub-list many times
+ * at no cost (`[l, l, l]`), so a comparison is charged for the content it may have to walk: the
+ * smaller operand's, for each element a membership test compares.
+ */
+function meteredComparisons(): CelFunc[] {
+  return [...celEnv().funcs]
+    .filter((func) => func.name === '_==_' || func.name === '_!=_' || func.name === '@in')
+    .map((func) =>
+      metered(func, (_target, [left, right]) => {
+        if (func.name !== '@in') return 1 + Math.min(contentSizeOf(left), contentSizeOf(right));
+        if (!isCelList(right)) return 1;
+        const itemSize = contentSizeOf(left);
+        let total = 1;
+        for (const element of right) {
+          total += 1 + contentSizeOf(element, itemSize);
+          if (total > celEvaluationCostMax) break;
+        }
+        return total;
+      }),
+    );
 }
 
 /** `matches` runs RE2 (linear in the text) but a long pattern multiplies the work: charge both. */
@@ -158,6 +182,32 @@ function meteredMatches(): CelFunc[] {
   return [...celEnv().funcs]
     .filter((func) => func.name === 'matches')
     .map((func) => metered(func, (target, args) => sizeOf(target) * Math.ceil(sizeOf(args[0]) / 32)));
+}
+
+/**
+ * What walking a value costs: string and bytes lengths, one per list element and map entry, through
+ * nested lists and maps, each occurrence of a shared sub-list counted again. Counting stops once it
+ * passes `cap` (by default the whole budget), so measuring is bounded by the budget too.
+ */
+function contentSizeOf(value: CelValue | undefined, cap = celEvaluationCostMax): number {
+  let total = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (item === undefined) continue;
+    if (typeof item === 'string' || item instanceof Uint8Array) total += item.length;
+    else if (isCelList(item)) {
+      total += 1 + item.size;
+      if (total <= cap)
+        for (const element of item)
+          if (typeof element === 'object' || typeof element === 'string') pending.push(element);
+    } else if (isCelMap(item)) {
+      total += 1 + item.size;
+      if (total <= cap) for (const [key, entry] of item) pending.push(key, entry);
+    } else total += 1;
+    if (total > cap) return total;
+  }
+  return total;
 }
 
 function sizeOf(value: CelValue | undefined): number {
@@ -188,6 +238,7 @@ function dateFriendlyTimestamp(): CelFunc[] {
 export const accrueFunctions: CelFunc[] = [
   ...meteredStrings(),
   ...meteredMatches(),
+  ...meteredComparisons(),
   ...dateFriendlyTimestamp(),
   ...mixedArithmetic(),
   ...meteredConcatenation(),

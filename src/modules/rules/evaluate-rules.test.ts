@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../platform/errors.js';
-import { celNestingDepthMax, rulePayloadBytesMax } from '../../platform/limits.js';
+import { celEvaluationCostMax, celNestingDepthMax, rulePayloadBytesMax } from '../../platform/limits.js';
 import { compileExpression } from './cel-environment.js';
 import { compileRule, type RuleVersion } from './compile-rule.js';
 import { type BudgetState, type EvaluationInput, evaluateRules } from './evaluate-rules.js';
@@ -215,6 +215,42 @@ describe('evaluateRules', () => {
       );
       expect(evaluation).toMatchObject({ status: 'SKIPPED_TIMEOUT', reason: 'COST_LIMIT_EXCEEDED' });
       expect(performance.now() - started).toBeLessThan(1000);
+    }
+  });
+
+  it('bounds what join, format, equality and membership walk: shared sub-lists count each time', () => {
+    const ten = (name: string) => `[${Array(10).fill(name).join(', ')}]`;
+    // Each map multiplies a string (or a list) tenfold while the lists themselves stay ten long.
+    const joined = `[event.text].map(a, ${ten('a')}.join()).map(b, ${ten('b')}.join()).map(c, ${ten('c')}.join())[0].size() > 0`;
+    const formatted = `"${'%s'.repeat(10)}".format(${ten('event.text')}).size() > 0`;
+    let shared = '[1]';
+    for (const name of 'abcdef') shared += `.map(${name}, ${ten(name)})`;
+    const compared = `${shared}.all(z, z == ${shared}[0])`;
+    const member = `${shared}[0] in ${shared}`;
+    for (const condition of [joined, formatted, compared, member]) {
+      const started = performance.now();
+      const [evaluation] = evaluateRules(
+        [rule(condition, [credit('1')])],
+        input({ text: 'a'.repeat(60_000) }),
+      );
+      expect(evaluation).toMatchObject({ status: 'SKIPPED_TIMEOUT', reason: 'COST_LIMIT_EXCEEDED' });
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+  });
+
+  it(`charges join and equality for their content: ${celEvaluationCostMax} units pass, one more does not`, () => {
+    // join: 1 for the list, 1 for its element, the text's length; != against "": 1 more.
+    const join = rule('event.parts.join() != ""', [credit('1')]);
+    // ==: 1, plus the smaller list's content: 1 for the list, 1 for the element, the text's length.
+    const equal = rule('event.left == event.right', [credit('1')]);
+    const at = (extra: number) => 'x'.repeat(celEvaluationCostMax - 3 + extra);
+    for (const [extra, status] of [
+      [0, 'MATCHED'],
+      [1, 'SKIPPED_TIMEOUT'],
+    ] as const) {
+      const text = at(extra);
+      expect(evaluateRules([join], input({ parts: [text] }))[0]?.status).toBe(status);
+      expect(evaluateRules([equal], input({ left: [text], right: [text] }))[0]?.status).toBe(status);
     }
   });
 
