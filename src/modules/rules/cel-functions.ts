@@ -16,36 +16,62 @@ import {
   mapType,
 } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
-import { celEvaluationCostMax, celEvaluationTimeMaxMs } from '../../platform/limits.js';
+import {
+  celEvaluationCostMax,
+  celEvaluationTimeMaxMs,
+  celEventEvaluationTimeMaxMs,
+} from '../../platform/limits.js';
 
 const { BOOL, DOUBLE, DYN, INT, STRING } = CelScalar;
 const LIST = listType(DYN);
 const MAP = mapType(DYN, DYN);
 
-/** Counts work done by one evaluation: loop iterations and the size of what concatenation builds. */
+/** Units between two readings of the clock: reading it costs more than the counting itself. */
+const clockCheckUnits = 1024;
+
+/**
+ * Counts work done by one evaluation: loop iterations and the size of what concatenation builds,
+ * with a wall-clock ceiling per evaluation and, inside `evaluateRules`, one for all the rules of the
+ * event: evaluation is synchronous, so the event's rules together hold the event loop at most that long.
+ */
 class CostMeter {
   private spent = 0;
+  private nextClockCheck = clockCheckUnits;
   private deadlineMs = 0;
+  private eventDeadlineMs = Number.POSITIVE_INFINITY;
   exceeded = false;
+
+  /** Starts the wall-clock ceiling shared by the expressions of one event, until `endEvent`. */
+  beginEvent(): void {
+    this.eventDeadlineMs = performance.now() + celEventEvaluationTimeMaxMs;
+  }
+
+  endEvent(): void {
+    this.eventDeadlineMs = Number.POSITIVE_INFINITY;
+  }
 
   reset(): void {
     this.spent = 0;
+    this.nextClockCheck = clockCheckUnits;
     this.exceeded = false;
-    this.deadlineMs = performance.now() + celEvaluationTimeMaxMs;
+    this.deadlineMs = Math.min(performance.now() + celEvaluationTimeMaxMs, this.eventDeadlineMs);
   }
 
   /** Charges `units`; false once the budget (cost or wall time) is gone. */
   charge(units: number): boolean {
     if (this.exceeded) return false;
     this.spent += units;
-    // The clock is read only now and then: it costs more than the counting itself.
-    if (
-      this.spent > celEvaluationCostMax ||
-      ((this.spent & 0x3ff) === 0 && performance.now() > this.deadlineMs)
-    ) {
-      this.exceeded = true;
+    if (this.spent > celEvaluationCostMax) this.exceeded = true;
+    else if (this.spent >= this.nextClockCheck) {
+      this.nextClockCheck = this.spent + clockCheckUnits;
+      this.exceeded = this.pastDeadline();
     }
     return !this.exceeded;
+  }
+
+  /** Reads the clock: for work that is measured before it is charged. */
+  pastDeadline(): boolean {
+    return performance.now() > this.deadlineMs;
   }
 }
 
@@ -191,8 +217,12 @@ function meteredMatches(): CelFunc[] {
  */
 function contentSizeOf(value: CelValue | undefined, cap = celEvaluationCostMax): number {
   let total = 0;
+  let visits = 0;
   const pending: unknown[] = [value];
   while (pending.length > 0) {
+    visits += 1;
+    // Walking is slower per unit than a loop tick: past the deadline, the walk costs everything.
+    if (visits % clockCheckUnits === 0 && costMeter.pastDeadline()) return Number.POSITIVE_INFINITY;
     const item = pending.pop();
     if (item === undefined) continue;
     if (typeof item === 'string' || item instanceof Uint8Array) total += item.length;

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../platform/errors.js';
-import { celEvaluationCostMax, celNestingDepthMax, rulePayloadBytesMax } from '../../platform/limits.js';
+import {
+  celEvaluationCostMax,
+  celEventEvaluationTimeMaxMs,
+  celNestingDepthMax,
+  rulePayloadBytesMax,
+  rulesPerProgramMax,
+} from '../../platform/limits.js';
 import { compileExpression } from './cel-environment.js';
 import { compileRule, type RuleVersion } from './compile-rule.js';
 import { type BudgetState, type EvaluationInput, evaluateRules } from './evaluate-rules.js';
@@ -236,6 +242,21 @@ describe('evaluateRules', () => {
       expect(evaluation).toMatchObject({ status: 'SKIPPED_TIMEOUT', reason: 'COST_LIMIT_EXCEEDED' });
       expect(performance.now() - started).toBeLessThan(1000);
     }
+  });
+
+  it(`bounds one event's rules together: ${rulesPerProgramMax} hostile rules take about ${celEventEvaluationTimeMaxMs} ms, cheap rules still run`, () => {
+    const ten = '[0,1,2,3,4,5,6,7,8,9]';
+    const hostile = `${ten}.all(a, ${ten}.all(b, ${ten}.all(c, ${ten}.all(d, ${ten}.all(e, ${ten}.all(f, true))))))`;
+    const rules = [
+      ...Array.from({ length: rulesPerProgramMax - 1 }, () => rule(hostile, [credit('1')])),
+      rule('event.amount > 1', [credit('1')]),
+    ];
+    const started = performance.now();
+    const evaluations = evaluateRules(rules, input({ amount: 5 }));
+    // Each alone may run celEvaluationTimeMaxMs; 99 of them in a row would hold the loop for seconds.
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(evaluations.slice(0, -1).every((e) => e.status === 'SKIPPED_TIMEOUT')).toBe(true);
+    expect(evaluations.at(-1)?.status).toBe('MATCHED');
   });
 
   it(`charges join and equality for their content: ${celEvaluationCostMax} units pass, one more does not`, () => {
