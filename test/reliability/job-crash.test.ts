@@ -18,7 +18,19 @@ import { freePort } from '../process/run-process.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Each participant holds one lot that expires and one that matures: twice as many lots. */
 const participantCount = Number(process.env.ACCRUE_JOB_CRASH_PARTICIPANTS ?? 1500);
-const killsWanted = 6;
+/**
+ * Which job each kill aims at, and the share of that job's work done before it lands. The tier
+ * lifecycle runs at every start and is several times faster than the lot jobs, so its kills come
+ * first and early; the lot jobs' kills then spread over the rest of their run.
+ */
+const killPlan: ['lots' | 'tiers', number][] = [
+  ['tiers', 0.15],
+  ['tiers', 0.3],
+  ['tiers', 0.45],
+  ['lots', 0.25],
+  ['lots', 0.5],
+  ['lots', 0.75],
+];
 const setupClients = 8;
 /** Minor units (scale 2): the expiring lot, the maturing lot. */
 const expiringAmount = 100;
@@ -226,17 +238,25 @@ const lotsDone = (p: Progress) => p.expired >= participantCount && p.matured >= 
 const tiersDone = (p: Progress) => p.tierChanges >= participantCount;
 
 /**
- * Waits until the running server has made progress in the job the kill aims at (the lot jobs or
- * the tier lifecycle), so the kill lands while that job is working; answers which job it was.
+ * Waits until the running server has made progress in the job the kill aims at (the lot jobs or the
+ * tier lifecycle) and that job has done `share` of its work, so the kills spread over the job's run
+ * and each lands while the job is working; answers which job it was.
  */
-async function waitForProgress(aim: 'lots' | 'tiers', before: Progress): Promise<'lots' | 'tiers' | 'done'> {
+async function waitForProgress(
+  aim: 'lots' | 'tiers',
+  share: number,
+  before: Progress,
+): Promise<'lots' | 'tiers' | 'done'> {
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
     const now = await readProgress();
     if (lotsDone(now) && tiersDone(now)) return 'done';
     // Once the aimed job is done, the other one is the target.
     const wantTiers = (aim === 'tiers' && !tiersDone(now)) || lotsDone(now);
-    if (wantTiers && now.tierChanges > before.tierChanges) return 'tiers';
-    if (!wantTiers && now.expired + now.matured > before.expired + before.matured) return 'lots';
+    if (wantTiers && now.tierChanges > before.tierChanges && now.tierChanges >= share * participantCount)
+      return 'tiers';
+    const settled = now.expired + now.matured;
+    if (!wantTiers && settled > before.expired + before.matured && settled >= share * 2 * participantCount)
+      return 'lots';
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`no job progress within a minute: ${JSON.stringify(await readProgress())}`);
@@ -253,10 +273,11 @@ describe('background jobs under SIGKILL', () => {
     expect(await readProgress()).toEqual({ expired: 0, matured: 0, tierChanges: 0 });
 
     const killedDuring = { lots: 0, tiers: 0 };
-    for (let kill = 0; kill < killsWanted; kill += 1) {
+    for (let kill = 0; kill < killPlan.length; kill += 1) {
       const before = await readProgress();
       await restartServer(200);
-      const during = await waitForProgress(kill % 2 === 0 ? 'lots' : 'tiers', before);
+      const [aim, share] = killPlan[kill] ?? ['lots', 1];
+      const during = await waitForProgress(aim, share, before);
       if (during === 'done') break;
       if (server !== undefined) await killServer(server);
       killedDuring[during] += 1;
