@@ -222,7 +222,7 @@ describe('a soak at half capacity', () => {
       const rate = fixedRate ?? Math.max(1, Math.floor(capacity / 2));
       const rateSource =
         fixedRate === undefined
-          ? `half of the measured capacity (${capacity.toFixed(0)} events/s)`
+          ? `half of the measured capacity of ${capacity.toFixed(0)} events/s`
           : 'ACCRUE_SOAK_RATE';
 
       const samples: { atSeconds: number; mb: number }[] = [];
