@@ -36,9 +36,17 @@ describe('readConfig', () => {
     ['ACCRUE_API_KEY', `sk_${'a'.repeat(31)}`],
     ['LOG_LEVEL', 'loud'],
     ['ACCRUE_WORKERS', '-1'],
+    ['ACCRUE_LEDGER_JOBS_INTERVAL_MS', '99'],
+    ['ACCRUE_LEDGER_JOBS_INTERVAL_MS', '3600001'],
   ])('stops on an invalid %s (%s) with a message naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('runs the ledger jobs every 5 s unless told, from 100 ms to an hour', () => {
+    expect(readConfig({}).ledgerJobsIntervalMs).toBe(5000);
+    expect(readConfig({ ACCRUE_LEDGER_JOBS_INTERVAL_MS: '100' }).ledgerJobsIntervalMs).toBe(100);
+    expect(readConfig({ ACCRUE_LEDGER_JOBS_INTERVAL_MS: '3600000' }).ledgerJobsIntervalMs).toBe(3_600_000);
   });
 
   it('accepts an API key of sk_ and 32 characters', () => {

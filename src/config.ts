@@ -16,6 +16,8 @@ export interface Config {
   rateLimit: { ratePerSecond: number; burst: number };
   /** How long a worker's claim on an event lasts; a crashed worker's events return after it. */
   eventLeaseMs: number;
+  /** How often the ledger jobs (maturity, expiry, sealer) run; due lots wait at most this long. */
+  ledgerJobsIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -43,6 +45,7 @@ export function readConfig(env: Env = process.env): Config {
       burst: readInteger(env, 'ACCRUE_RATE_LIMIT_BURST', 2000, 1, 10_000_000),
     },
     eventLeaseMs: readInteger(env, 'ACCRUE_EVENT_LEASE_MS', 15_000, 500, 600_000),
+    ledgerJobsIntervalMs: readInteger(env, 'ACCRUE_LEDGER_JOBS_INTERVAL_MS', 5000, 100, 3_600_000),
   };
 }
 

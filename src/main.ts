@@ -34,7 +34,7 @@ export async function serve(): Promise<void> {
       version,
       rateLimit: config.rateLimit,
     });
-    const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger);
+    const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger, config.ledgerJobsIntervalMs);
     const workers = startWorkers(config, database, logger);
     const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
     const shutdown = async (signal: string) => {

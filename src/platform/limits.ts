@@ -89,6 +89,11 @@ export const celExpressionBytesMax = 4096;
 export const celNestingDepthMax = 64;
 export const celEvaluationCostMax = 100_000;
 export const celEvaluationTimeMaxMs = 20;
+/**
+ * All the expressions of one event together: rules run synchronously on the server's event loop, so
+ * this is how long one event's rules may hold up every other request of the process.
+ */
+export const celEventEvaluationTimeMaxMs = 50;
 /** Compiled expressions kept in memory; a miss only costs a recompile. */
 export const celCompiledCacheSizeMax = 10_000;
 

@@ -16,36 +16,62 @@ import {
   mapType,
 } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
-import { celEvaluationCostMax, celEvaluationTimeMaxMs } from '../../platform/limits.js';
+import {
+  celEvaluationCostMax,
+  celEvaluationTimeMaxMs,
+  celEventEvaluationTimeMaxMs,
+} from '../../platform/limits.js';
 
 const { BOOL, DOUBLE, DYN, INT, STRING } = CelScalar;
 const LIST = listType(DYN);
 const MAP = mapType(DYN, DYN);
 
-/** Counts work done by one evaluation: loop iterations and the size of what concatenation builds. */
+/** Units between two readings of the clock: reading it costs more than the counting itself. */
+const clockCheckUnits = 1024;
+
+/**
+ * Counts work done by one evaluation: loop iterations and the size of what concatenation builds,
+ * with a wall-clock ceiling per evaluation and, inside `evaluateRules`, one for all the rules of the
+ * event: evaluation is synchronous, so the event's rules together hold the event loop at most that long.
+ */
 class CostMeter {
   private spent = 0;
+  private nextClockCheck = clockCheckUnits;
   private deadlineMs = 0;
+  private eventDeadlineMs = Number.POSITIVE_INFINITY;
   exceeded = false;
+
+  /** Starts the wall-clock ceiling shared by the expressions of one event, until `endEvent`. */
+  beginEvent(): void {
+    this.eventDeadlineMs = performance.now() + celEventEvaluationTimeMaxMs;
+  }
+
+  endEvent(): void {
+    this.eventDeadlineMs = Number.POSITIVE_INFINITY;
+  }
 
   reset(): void {
     this.spent = 0;
+    this.nextClockCheck = clockCheckUnits;
     this.exceeded = false;
-    this.deadlineMs = performance.now() + celEvaluationTimeMaxMs;
+    this.deadlineMs = Math.min(performance.now() + celEvaluationTimeMaxMs, this.eventDeadlineMs);
   }
 
   /** Charges `units`; false once the budget (cost or wall time) is gone. */
   charge(units: number): boolean {
     if (this.exceeded) return false;
     this.spent += units;
-    // The clock is read only now and then: it costs more than the counting itself.
-    if (
-      this.spent > celEvaluationCostMax ||
-      ((this.spent & 0x3ff) === 0 && performance.now() > this.deadlineMs)
-    ) {
-      this.exceeded = true;
+    if (this.spent > celEvaluationCostMax) this.exceeded = true;
+    else if (this.spent >= this.nextClockCheck) {
+      this.nextClockCheck = this.spent + clockCheckUnits;
+      this.exceeded = this.pastDeadline();
     }
     return !this.exceeded;
+  }
+
+  /** Reads the clock: for work that is measured before it is charged. */
+  pastDeadline(): boolean {
+    return performance.now() > this.deadlineMs;
   }
 }
 
@@ -140,17 +166,41 @@ function metered(func: CelFunc, costOf: (target: CelValue | undefined, args: Cel
 }
 
 /**
- * String extension methods, each charged for the size of its inputs before it runs; `replace` is
- * charged for the largest result it could build, since chained replaces grow a string geometrically.
+ * String extension methods, each charged for the size of its inputs before it runs, lists by their
+ * content (`join` and `format` build a string of everything in them); `replace` and `join` are charged
+ * for the largest result they could build, since chained calls grow a string geometrically.
  */
 function meteredStrings(): CelFunc[] {
   return strings.map((func) =>
     metered(func, (target, args) => {
-      const sizes = args.map(sizeOf);
-      if (func.name === 'replace') return sizeOf(target) * (1 + (sizes[1] ?? 0));
-      return sizes.reduce((sum, size) => sum + size, sizeOf(target));
+      if (func.name === 'replace') return contentSizeOf(target) * (1 + contentSizeOf(args[1]));
+      if (func.name === 'join') return contentSizeOf(target) + contentSizeOf(args[0]) * sizeOf(target);
+      return args.reduce((sum: number, arg) => sum + contentSizeOf(arg), contentSizeOf(target));
     }),
   );
+}
+
+/**
+ * Equality and list membership compare whole structures. A list can repeat one sub-list many times
+ * at no cost (`[l, l, l]`), so a comparison is charged for the content it may have to walk: the
+ * smaller operand's, for each element a membership test compares.
+ */
+function meteredComparisons(): CelFunc[] {
+  return [...celEnv().funcs]
+    .filter((func) => func.name === '_==_' || func.name === '_!=_' || func.name === '@in')
+    .map((func) =>
+      metered(func, (_target, [left, right]) => {
+        if (func.name !== '@in') return 1 + Math.min(contentSizeOf(left), contentSizeOf(right));
+        if (!isCelList(right)) return 1;
+        const itemSize = contentSizeOf(left);
+        let total = 1;
+        for (const element of right) {
+          total += 1 + contentSizeOf(element, itemSize);
+          if (total > celEvaluationCostMax) break;
+        }
+        return total;
+      }),
+    );
 }
 
 /** `matches` runs RE2 (linear in the text) but a long pattern multiplies the work: charge both. */
@@ -158,6 +208,36 @@ function meteredMatches(): CelFunc[] {
   return [...celEnv().funcs]
     .filter((func) => func.name === 'matches')
     .map((func) => metered(func, (target, args) => sizeOf(target) * Math.ceil(sizeOf(args[0]) / 32)));
+}
+
+/**
+ * What walking a value costs: string and bytes lengths, one per list element and map entry, through
+ * nested lists and maps, each occurrence of a shared sub-list counted again. Counting stops once it
+ * passes `cap` (by default the whole budget), so measuring is bounded by the budget too.
+ */
+function contentSizeOf(value: CelValue | undefined, cap = celEvaluationCostMax): number {
+  let total = 0;
+  let visits = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    visits += 1;
+    // Walking is slower per unit than a loop tick: past the deadline, the walk costs everything.
+    if (visits % clockCheckUnits === 0 && costMeter.pastDeadline()) return Number.POSITIVE_INFINITY;
+    const item = pending.pop();
+    if (item === undefined) continue;
+    if (typeof item === 'string' || item instanceof Uint8Array) total += item.length;
+    else if (isCelList(item)) {
+      total += 1 + item.size;
+      if (total <= cap)
+        for (const element of item)
+          if (typeof element === 'object' || typeof element === 'string') pending.push(element);
+    } else if (isCelMap(item)) {
+      total += 1 + item.size;
+      if (total <= cap) for (const [key, entry] of item) pending.push(key, entry);
+    } else total += 1;
+    if (total > cap) return total;
+  }
+  return total;
 }
 
 function sizeOf(value: CelValue | undefined): number {
@@ -188,6 +268,7 @@ function dateFriendlyTimestamp(): CelFunc[] {
 export const accrueFunctions: CelFunc[] = [
   ...meteredStrings(),
   ...meteredMatches(),
+  ...meteredComparisons(),
   ...dateFriendlyTimestamp(),
   ...mixedArithmetic(),
   ...meteredConcatenation(),

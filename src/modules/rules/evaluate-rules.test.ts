@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../platform/errors.js';
-import { celNestingDepthMax, rulePayloadBytesMax } from '../../platform/limits.js';
+import {
+  celEvaluationCostMax,
+  celEventEvaluationTimeMaxMs,
+  celNestingDepthMax,
+  rulePayloadBytesMax,
+  rulesPerProgramMax,
+} from '../../platform/limits.js';
 import { compileExpression } from './cel-environment.js';
 import { compileRule, type RuleVersion } from './compile-rule.js';
 import { type BudgetState, type EvaluationInput, evaluateRules } from './evaluate-rules.js';
@@ -215,6 +221,57 @@ describe('evaluateRules', () => {
       );
       expect(evaluation).toMatchObject({ status: 'SKIPPED_TIMEOUT', reason: 'COST_LIMIT_EXCEEDED' });
       expect(performance.now() - started).toBeLessThan(1000);
+    }
+  });
+
+  it('bounds what join, format, equality and membership walk: shared sub-lists count each time', () => {
+    const ten = (name: string) => `[${Array(10).fill(name).join(', ')}]`;
+    // Each map multiplies a string (or a list) tenfold while the lists themselves stay ten long.
+    const joined = `[event.text].map(a, ${ten('a')}.join()).map(b, ${ten('b')}.join()).map(c, ${ten('c')}.join())[0].size() > 0`;
+    const formatted = `"${'%s'.repeat(10)}".format(${ten('event.text')}).size() > 0`;
+    let shared = '[1]';
+    for (const name of 'abcdef') shared += `.map(${name}, ${ten(name)})`;
+    const compared = `${shared}.all(z, z == ${shared}[0])`;
+    const member = `${shared}[0] in ${shared}`;
+    for (const condition of [joined, formatted, compared, member]) {
+      const started = performance.now();
+      const [evaluation] = evaluateRules(
+        [rule(condition, [credit('1')])],
+        input({ text: 'a'.repeat(60_000) }),
+      );
+      expect(evaluation).toMatchObject({ status: 'SKIPPED_TIMEOUT', reason: 'COST_LIMIT_EXCEEDED' });
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+  });
+
+  it(`bounds one event's rules together: ${rulesPerProgramMax} hostile rules take about ${celEventEvaluationTimeMaxMs} ms, cheap rules still run`, () => {
+    const ten = '[0,1,2,3,4,5,6,7,8,9]';
+    const hostile = `${ten}.all(a, ${ten}.all(b, ${ten}.all(c, ${ten}.all(d, ${ten}.all(e, ${ten}.all(f, true))))))`;
+    const rules = [
+      ...Array.from({ length: rulesPerProgramMax - 1 }, () => rule(hostile, [credit('1')])),
+      rule('event.amount > 1', [credit('1')]),
+    ];
+    const started = performance.now();
+    const evaluations = evaluateRules(rules, input({ amount: 5 }));
+    // Each alone may run celEvaluationTimeMaxMs; 99 of them in a row would hold the loop for seconds.
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(evaluations.slice(0, -1).every((e) => e.status === 'SKIPPED_TIMEOUT')).toBe(true);
+    expect(evaluations.at(-1)?.status).toBe('MATCHED');
+  });
+
+  it(`charges join and equality for their content: ${celEvaluationCostMax} units pass, one more does not`, () => {
+    // join: 1 for the list, 1 for its element, the text's length; != against "": 1 more.
+    const join = rule('event.parts.join() != ""', [credit('1')]);
+    // ==: 1, plus the smaller list's content: 1 for the list, 1 for the element, the text's length.
+    const equal = rule('event.left == event.right', [credit('1')]);
+    const at = (extra: number) => 'x'.repeat(celEvaluationCostMax - 3 + extra);
+    for (const [extra, status] of [
+      [0, 'MATCHED'],
+      [1, 'SKIPPED_TIMEOUT'],
+    ] as const) {
+      const text = at(extra);
+      expect(evaluateRules([join], input({ parts: [text] }))[0]?.status).toBe(status);
+      expect(evaluateRules([equal], input({ left: [text], right: [text] }))[0]?.status).toBe(status);
     }
   });
 

@@ -3,6 +3,7 @@
 // rules, state and budgets, and applies the result in the event's transaction.
 import type { CompiledExpression } from './cel-environment.js';
 import { type CelBindings, toCelInput, toCelTimestamp } from './cel-environment.js';
+import { costMeter } from './cel-functions.js';
 import { addDecimals, compareDecimals, subtractDecimals } from './decimal.js';
 import { type CompiledAction, type ResolvedAction, resolveAction } from './rule-actions.js';
 
@@ -94,22 +95,31 @@ export function buildCelBindings(input: EvaluationInput): CelBindings {
   };
 }
 
-/** Evaluates `rules` (ACTIVE, ascending `order`) in order; one evaluation per rule. */
+/**
+ * Evaluates `rules` (ACTIVE, ascending `order`) in order; one evaluation per rule. The rules share
+ * one wall-clock ceiling (celEventEvaluationTimeMaxMs): once it is spent, an expensive rule ends as
+ * SKIPPED_TIMEOUT at its first clock reading, while cheap rules still finish.
+ */
 export function evaluateRules(rules: EvaluableRule[], input: EvaluationInput): RuleEvaluation[] {
   const bindings = buildCelBindings(input);
   const evaluations: RuleEvaluation[] = [];
   let stoppedBy: string | null = null;
-  for (const rule of rules) {
-    if (stoppedBy !== null) {
-      evaluations.push({
-        ...evaluationOf(rule, 'SKIPPED', 'STOPPED_AFTER_MATCH', null),
-        stopped_by_rule_id: stoppedBy,
-      });
-      continue;
+  costMeter.beginEvent();
+  try {
+    for (const rule of rules) {
+      if (stoppedBy !== null) {
+        evaluations.push({
+          ...evaluationOf(rule, 'SKIPPED', 'STOPPED_AFTER_MATCH', null),
+          stopped_by_rule_id: stoppedBy,
+        });
+        continue;
+      }
+      const evaluation = evaluateRule(rule, bindings, input.eventTimestamp);
+      evaluations.push(evaluation);
+      if (evaluation.status === 'MATCHED' && rule.stop_after_match) stoppedBy = rule.id;
     }
-    const evaluation = evaluateRule(rule, bindings, input.eventTimestamp);
-    evaluations.push(evaluation);
-    if (evaluation.status === 'MATCHED' && rule.stop_after_match) stoppedBy = rule.id;
+  } finally {
+    costMeter.endEvent();
   }
   return evaluations;
 }
