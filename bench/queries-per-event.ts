@@ -48,7 +48,7 @@ const ids = {
 };
 for (const rule of ruleBodies(ids)) await call('POST', '/v1/rules', rule);
 await call('POST', `/v1/programs/${programId}/tiers`, tierBody());
-const { events } = generateEvents(programId, eventCount, Number(process.env.PARTICIPANTS ?? 200));
+const { events } = generateEvents(programId, eventCount, 200);
 for (let i = 0; i < events.length; i += 100)
   await call('POST', '/v1/events/batch', { events: events.slice(i, i + 100) });
 

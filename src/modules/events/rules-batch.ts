@@ -396,17 +396,12 @@ async function plainCredit(
   };
 }
 
-/**
- * The asset, linked to the program and active, with its system accounts; read once per claim. The
- * link's first use is marked outside the claim's transaction (like the system accounts): marked
- * inside, the row lock would make every concurrent claim wait for this one to commit. A claim that
- * rolls back leaves the link marked used, which only keeps it from being unlinked.
- */
+/** The asset, linked to the program and active, with its system accounts; read once per claim. */
 function usableAsset(session: Session, context: ProgramContext, assetId: string) {
   let asset = context.assets.get(assetId);
   if (asset === undefined) {
     const { organization_id: organizationId, id: programId } = context.program;
-    asset = requireUsableAsset(session.deps.db, organizationId, programId, assetId, session.now).then(
+    asset = requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).then(
       async (row) => {
         await ensureSystemAccounts(session.deps.db, organizationId, row.id, session.now);
         return row;
