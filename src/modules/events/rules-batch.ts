@@ -11,6 +11,7 @@
 // through the per-event path (the processor flushes this batch first and calls `forget` after), so
 // failures keep their exact messages. Tier qualification and ACTIVITY_REFRESH timers run through the
 // tiers module when they have something to write, which is rare.
+import { setImmediate } from 'node:timers/promises';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseAmount } from '../../platform/money.js';
@@ -67,6 +68,8 @@ import type { EventRow } from './events.store.js';
  * each hand-over costs a flush and a reload of the held state.
  */
 const fallbacksBeforeGivingUp = 16;
+/** An event whose rules took longer than this to evaluate ends batching for its claim (see apply). */
+const expensiveEvaluationMs = 25;
 
 interface ProgramContext {
   program: ProgramRow;
@@ -113,10 +116,17 @@ function openBatch(deps: { db: Database; clock: Clock }, trx: Database, events: 
     holders,
     loadedPrograms,
     pending,
+    lastEvaluationMs: 0,
   };
   return {
     async apply(event) {
       if (fallbacks >= fallbacksBeforeGivingUp && fallbacks > applied) return undefined;
+      // Held state answers without I/O, so a claim would evaluate all its events without letting
+      // requests in: yield between events. Rules that spend milliseconds per event (they may use
+      // their whole time budget) send the rest of the claim one at a time, whose round trips let
+      // requests in between events.
+      if (session.lastEvaluationMs > expensiveEvaluationMs) return undefined;
+      await setImmediate();
       const outcome = await applyPlainEvent(session, event);
       if (outcome === undefined) fallbacks += 1;
       else applied += 1;
@@ -145,6 +155,8 @@ interface Session {
   programs: Map<string, Promise<ProgramContext | undefined>>;
   programStates: Map<string, Promise<HeldState>>;
   holders: Map<string, Holder>;
+  /** How long the last event's rules took to evaluate. */
+  lastEvaluationMs: number;
   /** Programs whose participants in this claim are loaded (since the last `forget`). */
   loadedPrograms: Set<string>;
   pending: Pending;
@@ -157,7 +169,10 @@ async function applyPlainEvent(session: Session, event: EventRow): Promise<Event
   const reference = { participantId: event.participant_id, externalId: event.external_id };
   const holder = await holderOf(session, context, event);
   if (holder === undefined) return undefined;
-  const evaluations = evaluateRules(context.rules, await evaluationInput(session, context, holder, event));
+  const input = await evaluationInput(session, context, holder, event);
+  const started = performance.now();
+  const evaluations = evaluateRules(context.rules, input);
+  session.lastEvaluationMs = performance.now() - started;
   const draft = startDraft(holder.state);
   const credits: PlainCredit[] = [];
   for (const evaluation of evaluations) {
