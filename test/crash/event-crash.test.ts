@@ -242,7 +242,6 @@ describe('events under SIGKILL', () => {
         participants: String(participantCount),
         enrollments: String(participantCount),
       });
-
     },
     Math.max(180_000, eventCount * 60),
   );
