@@ -23,8 +23,12 @@ const participantCount = 500;
 const burstEvents = 1000;
 /** Points per event: 1.00 at scale 2. */
 const pointsPerEvent = 100;
-/** Memory growth that fails the run; a leak of one event's objects per event would exceed it. */
-const slopeMaxMbPerMinute = 5;
+/**
+ * Memory growth that fails the run. Healthy 300 s runs measured slopes from -10.8 to +4.3 MB/min
+ * (garbage-collector timing), so the bound sits above that noise; a leak of 1 KB per event at the
+ * soak's 200-300 events/s grows 12-18 MB/min and still fails it.
+ */
+const slopeMaxMbPerMinute = 10;
 /** A slope over a short run is mostly garbage-collector noise: it decides only from two minutes on. */
 const slopeDecidesFromSeconds = 120;
 const peakRssMaxMb = 500;
