@@ -32,6 +32,7 @@ import {
   loadProgramHeldState,
   lockKnownParticipants,
   newEventParticipant,
+  type ParticipantReference,
   type ParticipantRow,
   referenceKey,
   type StateDraft,
@@ -91,6 +92,25 @@ interface Pending {
   credits: PlainCredit[];
   state: StateWrites;
   evaluations: { organizationId: string; eventId: string; evaluations: RuleEvaluation[] }[];
+}
+
+/** Keys of the session's maps: a program of an organization, a participant reference in it. */
+const programKey = (event: EventRow) => `${event.organization_id}:${event.program_id}`;
+const holderKey = (organizationId: string, reference: ParticipantReference) =>
+  `${organizationId}:${referenceKey(reference)}`;
+const referenceOf = (event: EventRow): ParticipantReference => ({
+  participantId: event.participant_id,
+  externalId: event.external_id,
+});
+
+/** The value under `key`, loaded and kept on first use. */
+function cached<T>(map: Map<string, T>, key: string, load: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = load();
+    map.set(key, value);
+  }
+  return value;
 }
 
 export function createRulesBatch(deps: { db: Database; clock: Clock }): ClaimBatchFactory {
@@ -166,7 +186,6 @@ async function applyPlainEvent(session: Session, event: EventRow): Promise<Event
   if (event.recipient_id !== null || event.recipient_external_id !== null) return undefined;
   const context = await programContext(session, event);
   if (context === undefined) return undefined;
-  const reference = { participantId: event.participant_id, externalId: event.external_id };
   const holder = await holderOf(session, context, event);
   if (holder === undefined) return undefined;
   const input = await evaluationInput(session, context, holder, event);
@@ -186,7 +205,7 @@ async function applyPlainEvent(session: Session, event: EventRow): Promise<Event
     }
   }
   if (!(await storeHolder(session, event, holder))) {
-    session.holders.delete(`${event.organization_id}:${referenceKey(reference)}`);
+    session.holders.delete(holderKey(event.organization_id, referenceOf(event)));
     return undefined;
   }
   await settleTiers(session, context, holder, event, draft);
@@ -207,13 +226,9 @@ async function applyPlainEvent(session: Session, event: EventRow): Promise<Event
 
 /** The program's configuration, read once per claim; undefined when its events are not plain. */
 function programContext(session: Session, event: EventRow): Promise<ProgramContext | undefined> {
-  const key = `${event.organization_id}:${event.program_id}`;
-  let context = session.programs.get(key);
-  if (context === undefined) {
-    context = loadProgramContext(session, event.organization_id, event.program_id);
-    session.programs.set(key, context);
-  }
-  return context;
+  return cached(session.programs, programKey(event), () =>
+    loadProgramContext(session, event.organization_id, event.program_id),
+  );
 }
 
 async function loadProgramContext(
@@ -240,12 +255,11 @@ async function holderOf(
   context: ProgramContext,
   event: EventRow,
 ): Promise<Holder | undefined> {
-  const reference = { participantId: event.participant_id, externalId: event.external_id };
-  const key = `${event.organization_id}:${referenceKey(reference)}`;
-  const programKey = `${event.organization_id}:${event.program_id}`;
-  if (!session.loadedPrograms.has(programKey)) {
+  const reference = referenceOf(event);
+  const key = holderKey(event.organization_id, reference);
+  if (!session.loadedPrograms.has(programKey(event))) {
     await loadHolders(session, context);
-    session.loadedPrograms.add(programKey);
+    session.loadedPrograms.add(programKey(event));
   }
   const known = session.holders.get(key);
   if (known !== undefined || reference.participantId !== null || reference.externalId === null) return known;
@@ -260,7 +274,7 @@ async function loadHolders(session: Session, { program }: ProgramContext): Promi
   const { trx } = session;
   const references = session.events
     .filter((event) => event.organization_id === program.organization_id && event.program_id === program.id)
-    .map((event) => ({ participantId: event.participant_id, externalId: event.external_id }));
+    .map(referenceOf);
   const { rows, enrolled } = await lockKnownParticipants(
     trx,
     program.organization_id,
@@ -275,16 +289,20 @@ async function loadHolders(session: Session, { program }: ProgramContext): Promi
     program.id,
     participants.map((row) => row.id),
   );
+  // One holder per participant, under each key its events name it by (id and external_id alike),
+  // so that every event of the participant sees the same tier rows and flags.
+  const byId = new Map<string, Holder>();
   for (const [key, row] of rows) {
     const state = states.get(row.id);
     if (state === undefined) continue;
-    session.holders.set(`${program.organization_id}:${key}`, {
+    const holder = cached(byId, row.id, () => ({
       row,
       state,
       tierRows: tierRows.get(row.id) ?? [],
       stored: true,
       enrolled: enrolled.has(row.id),
-    });
+    }));
+    session.holders.set(`${program.organization_id}:${key}`, holder);
   }
 }
 
@@ -294,7 +312,10 @@ async function storeHolder(session: Session, event: EventRow, holder: Holder): P
     if (!(await createEventParticipant(session.trx, holder.row, event.program_id, session.now))) return false;
     holder.stored = true;
     holder.enrolled = true;
-    session.holders.set(`${event.organization_id}:id:${holder.row.id}`, holder);
+    session.holders.set(
+      holderKey(event.organization_id, { participantId: holder.row.id, externalId: null }),
+      holder,
+    );
   }
   if (!holder.enrolled) {
     await enrollParticipant(session.trx, holder.row, event.program_id, session.now);
@@ -320,13 +341,9 @@ async function evaluationInput(session: Session, context: ProgramContext, holder
 }
 
 function programState(session: Session, event: EventRow): Promise<HeldState> {
-  const key = `${event.organization_id}:${event.program_id}`;
-  let state = session.programStates.get(key);
-  if (state === undefined) {
-    state = loadProgramHeldState(session.trx, event.organization_id, event.program_id);
-    session.programStates.set(key, state);
-  }
-  return state;
+  return cached(session.programStates, programKey(event), () =>
+    loadProgramHeldState(session.trx, event.organization_id, event.program_id),
+  );
 }
 
 /** Applies one action to the event's draft; false when the event needs the per-event path. */
@@ -413,19 +430,16 @@ async function plainCredit(
 
 /** The asset, linked to the program and active, with its system accounts; read once per claim. */
 function usableAsset(session: Session, context: ProgramContext, assetId: string) {
-  let asset = context.assets.get(assetId);
-  if (asset === undefined) {
-    const { organization_id: organizationId, id: programId } = context.program;
-    asset = requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).then(
+  const { organization_id: organizationId, id: programId } = context.program;
+  return cached(context.assets, assetId, () =>
+    requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).then(
       async (row) => {
         await ensureSystemAccounts(session.deps.db, organizationId, row.id, session.now);
         return row;
       },
       () => undefined,
-    );
-    context.assets.set(assetId, asset);
-  }
-  return asset;
+    ),
+  );
 }
 
 /**
