@@ -4,18 +4,15 @@
 // COMPLETED exactly once (a trigger records each committed transition to COMPLETED, so an event
 // applied twice would show two rows), every participant holds exactly the points of its events, and
 // the ledger verifies.
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/modules/ledger/index.js';
 import { createApiKey } from '../../src/modules/organizations/index.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { createTestDatabase, type TestDatabase } from '../harness.js';
+import { freePort, spawnServer } from '../process/run-process.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // Moderate by default so the suite stays fast; ACCRUE_CRASH_EVENTS=10000 runs the issue's full size
 // (1 participant per 10 events, kills spread over the run).
 const eventCount = Number(process.env.ACCRUE_CRASH_EVENTS ?? 2_000);
@@ -55,42 +52,14 @@ afterAll(async () => {
   await database.handle.close();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+function startServer(): Promise<ChildProcess> {
+  return spawnServer(port, {
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'error',
+    ACCRUE_WORKERS: '2',
+    ACCRUE_EVENT_LEASE_MS: '1000',
+    ACCRUE_POOL_SIZE: '10',
   });
-}
-
-async function startServer(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      ACCRUE_WORKERS: '2',
-      ACCRUE_EVENT_LEASE_MS: '1000',
-      ACCRUE_POOL_SIZE: '10',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return child;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('server did not become ready');
 }
 
 function killServer(child: ChildProcess): Promise<void> {

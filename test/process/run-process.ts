@@ -1,5 +1,5 @@
 // Helpers to run Accrue as real processes (the server and the CLI), as a user would.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -50,6 +50,35 @@ export async function startServer(env: Record<string, string>, timeoutMs = 60_00
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, port, output: () => output, exited };
+}
+
+/**
+ * Starts `src/main.ts` on `port` with the caller's environment on top of this process's (the
+ * fault tests point it at their own database), and waits until /readyz answers. `onSpawn` sees the
+ * child before it is ready, to collect its output from the first line.
+ */
+export async function spawnServer(
+  port: number,
+  env: Record<string, string>,
+  options: { stdio?: StdioOptions; onSpawn?: (child: ChildProcess) => void; pollMs?: number } = {},
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
+    stdio: options.stdio ?? ['ignore', 'ignore', 'inherit'],
+  });
+  options.onSpawn?.(child);
+  const pollMs = options.pollMs ?? 100;
+  for (let waited = 0; waited < 30_000; waited += pollMs) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return child;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  throw new Error('server did not become ready');
 }
 
 export function runCli(args: string[], env: Record<string, string>) {

@@ -4,18 +4,15 @@
 // them. Afterwards every lot was settled exactly once and every tier change happened exactly once
 // (triggers record each committed lot transition; the state history and the outbox record each tier
 // change), every balance is exact, and the ledger verifies.
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/modules/ledger/index.js';
 import { createApiKey } from '../../src/modules/organizations/index.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { createTestDatabase, type TestDatabase } from '../harness.js';
-import { freePort } from '../process/run-process.js';
+import { freePort, spawnServer } from '../process/run-process.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Each participant holds one lot that expires and one that matures: twice as many lots. */
 const participantCount = Number(process.env.ACCRUE_JOB_CRASH_PARTICIPANTS ?? 1500);
 /**
@@ -69,32 +66,19 @@ afterAll(async () => {
   await database.handle.close();
 });
 
-async function startServer(ledgerJobsIntervalMs: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
+function startServer(ledgerJobsIntervalMs: number): Promise<ChildProcess> {
+  return spawnServer(
+    port,
+    {
       DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
       LOG_LEVEL: 'error',
       ACCRUE_WORKERS: '0',
       ACCRUE_POOL_SIZE: '10',
       ACCRUE_RATE_LIMIT_PER_SECOND: '0',
       ACCRUE_LEDGER_JOBS_INTERVAL_MS: String(ledgerJobsIntervalMs),
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let waited = 0; waited < 30_000; waited += 50) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return child;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('server did not become ready');
+    { pollMs: 50 },
+  );
 }
 
 /** A child killed by a signal keeps exitCode null; signalCode says it is gone. */

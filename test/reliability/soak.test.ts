@@ -3,19 +3,16 @@
 // ACCRUE_SOAK_SECONDS (20 by default; CI's embedded run takes 300). No request may fail, no error may
 // be logged, every event must complete, every balance must be exact, the ledger must verify, and the
 // server's memory must stay flat: the least-squares slope of its RSS over the second half of the run.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/modules/ledger/index.js';
 import { createApiKey } from '../../src/modules/organizations/index.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { createTestDatabase, type TestDatabase } from '../harness.js';
-import { freePort } from '../process/run-process.js';
+import { freePort, spawnServer } from '../process/run-process.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const soakSeconds = Number(process.env.ACCRUE_SOAK_SECONDS ?? 20);
 const fixedRate =
   process.env.ACCRUE_SOAK_RATE === undefined ? undefined : Number(process.env.ACCRUE_SOAK_RATE);
@@ -56,35 +53,26 @@ afterAll(async () => {
   await database.handle.close();
 });
 
-async function startServer(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
+function startServer(): Promise<ChildProcess> {
+  return spawnServer(
+    port,
+    {
       DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
       // Only warnings and errors reach stdout; any line there fails the soak.
       LOG_LEVEL: 'warn',
       ACCRUE_WORKERS: '2',
       ACCRUE_POOL_SIZE: '10',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [child.stdout, child.stderr])
-    stream?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') errorLines.push(line);
-    });
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return child;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('server did not become ready');
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      onSpawn: (child) => {
+        for (const stream of [child.stdout, child.stderr])
+          stream?.on('data', (chunk: Buffer) => {
+            for (const line of chunk.toString().split('\n')) if (line.trim() !== '') errorLines.push(line);
+          });
+      },
+    },
+  );
 }
 
 const statuses = new Map<number, number>();
