@@ -93,7 +93,9 @@ async function lockCreditedAccounts(trx: Database, credits: PlainCredit[]): Prom
   const groups = new Map<string, PlainCredit[]>();
   for (const credit of credits) {
     const key = `${credit.context.organizationId}:${credit.asset.id}`;
-    groups.set(key, [...(groups.get(key) ?? []), credit]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [credit]);
+    else group.push(credit);
   }
   const byKey = new Map<string, AccountRow>();
   const holders: AccountRow[] = [];
