@@ -253,10 +253,11 @@ describe('hostile CEL bounded at evaluation, the server responsive meanwhile', (
     expect(Math.max(...concurrent)).toBeLessThanOrEqual(boundMs);
 
     const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
-      select e.rule_id, e.status, count(*)::text as evaluations
-      from rule_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
+      select o.rule_id, o.outcome->>'status' as status, count(*)::text as evaluations
+      from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
+      cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o (rule_id, outcome)
       where v.status = 'COMPLETED'
-      group by e.rule_id, e.status`.execute(database.handle.db);
+      group by o.rule_id, o.outcome->>'status'`.execute(database.handle.db);
     for (const [name, , status] of bounded) {
       const id = [...ruleIds].find(([, ruleName]) => ruleName === name)?.[0];
       const outcomes = rows.filter((row) => row.rule_id === id);

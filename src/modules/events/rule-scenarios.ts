@@ -162,6 +162,12 @@ export function describeRuleScenarios(batched: boolean): void {
       );
       expect(base).toBeDefined();
       expect(base.stopped_by_rule_id).not.toBeNull();
+      const matchedBy = async (ruleId: string) =>
+        (await acme.request('GET', `/v1/events?rule_id=${ruleId}`))
+          .json()
+          .data.map((event: { id: string }) => event.id);
+      expect(await matchedBy(base.stopped_by_rule_id)).toEqual([travel.id]);
+      expect(await matchedBy(base.rule_id)).toEqual([first.id]);
 
       await process('alice', '2026-03-05T10:00:00.000Z', {
         type: 'purchase',

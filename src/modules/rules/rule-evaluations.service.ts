@@ -1,6 +1,7 @@
 // Stored rule evaluations: written in the event's transaction by the event processor, read back by
-// GET /v1/events/{id}. Skips (time window, budget, stop, errors, timeouts) are kept but hidden
-// unless asked for, so an event shows what matched and what was tested without noise.
+// GET /v1/events/{id}, one row per event (0010_event_evaluations.sql). Skips (time window, budget,
+// stop, errors, timeouts) are kept but hidden unless asked for, so an event shows what matched and
+// what was tested without noise.
 import { type RawBuilder, sql } from 'kysely';
 import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
@@ -21,7 +22,7 @@ export async function recordRuleEvaluations(
   await recordEventsEvaluations(db, [{ organizationId, eventId, evaluations }], evaluatedAt);
 }
 
-/** The evaluations of many events in one statement. */
+/** The evaluations of many events in one statement; an event that evaluated no rule stores nothing. */
 export async function recordEventsEvaluations(
   db: Database,
   events: { organizationId: string; eventId: string; evaluations: RuleEvaluation[] }[],
@@ -29,22 +30,29 @@ export async function recordEventsEvaluations(
 ): Promise<void> {
   await store.insertEvaluations(
     db,
-    events.flatMap(({ organizationId, eventId, evaluations }) =>
-      evaluations.map((evaluation, position) => ({
+    events
+      .filter(({ evaluations }) => evaluations.length > 0)
+      .map(({ organizationId, eventId, evaluations }) => ({
         organization_id: organizationId,
         event_id: eventId,
-        position,
-        rule_id: evaluation.rule_id,
-        rule_history_id: evaluation.rule_history_id,
-        status: evaluation.status,
-        reason: evaluation.reason,
-        message: evaluation.message === null ? null : evaluation.message.slice(0, messageLengthMax),
-        stopped_by_rule_id: evaluation.stopped_by_rule_id,
-        actions: evaluation.actions,
+        rule_ids: evaluations.map((evaluation) => evaluation.rule_id),
+        rule_history_ids: evaluations.map((evaluation) => evaluation.rule_history_id),
+        matched_rule_ids: evaluations
+          .filter((evaluation) => evaluation.status === 'MATCHED')
+          .map((evaluation) => evaluation.rule_id),
+        outcomes: evaluations.map(storedOutcome),
         evaluated_at: evaluatedAt,
       })),
-    ),
   );
+}
+
+function storedOutcome(evaluation: RuleEvaluation): store.StoredOutcome {
+  const outcome: store.StoredOutcome = { status: evaluation.status };
+  if (evaluation.reason !== null) outcome.reason = evaluation.reason;
+  if (evaluation.message !== null) outcome.message = evaluation.message.slice(0, messageLengthMax);
+  if (evaluation.stopped_by_rule_id !== null) outcome.stopped_by_rule_id = evaluation.stopped_by_rule_id;
+  if (evaluation.actions.length > 0) outcome.actions = evaluation.actions;
+  return outcome;
 }
 
 export async function listRuleEvaluations(
@@ -53,22 +61,21 @@ export async function listRuleEvaluations(
   eventId: string,
   includeSkipped: boolean,
 ): Promise<RuleEvaluationView[]> {
-  const rows = await store.listEvaluations(
-    db,
-    organizationId,
-    eventId,
-    includeSkipped ? undefined : shownByDefault,
-  );
-  return rows.map((row) => ({
-    rule_id: row.rule_id,
-    rule_history_id: row.rule_history_id,
-    status: row.status as RuleEvaluationView['status'],
-    reason: row.reason as RuleEvaluationView['reason'],
-    message: row.message,
-    stopped_by_rule_id: row.stopped_by_rule_id,
-    actions: row.actions as Record<string, unknown>[],
-    evaluated_at: toIso(row.evaluated_at),
-  }));
+  const row = await store.findEvaluations(db, organizationId, eventId);
+  if (row === undefined) return [];
+  const evaluatedAt = toIso(row.evaluated_at);
+  return row.outcomes
+    .map((outcome, position) => ({
+      rule_id: row.rule_ids[position] ?? '',
+      rule_history_id: row.rule_history_ids[position] ?? '',
+      status: outcome.status as RuleEvaluationView['status'],
+      reason: (outcome.reason ?? null) as RuleEvaluationView['reason'],
+      message: outcome.message ?? null,
+      stopped_by_rule_id: outcome.stopped_by_rule_id ?? null,
+      actions: (outcome.actions ?? []) as Record<string, unknown>[],
+      evaluated_at: evaluatedAt,
+    }))
+    .filter((evaluation) => includeSkipped || shownByDefault.includes(evaluation.status));
 }
 
 /**
@@ -77,7 +84,7 @@ export async function listRuleEvaluations(
  */
 export function matchedByRule(organizationId: string, ruleId: string): RawBuilder<boolean> {
   return sql<boolean>`exists (
-    select 1 from rule_evaluations r
-    where r.organization_id = ${organizationId} and r.rule_id = ${ruleId}
-      and r.event_id = events.id and r.status = 'MATCHED')`;
+    select 1 from event_evaluations r
+    where r.organization_id = ${organizationId} and r.event_id = events.id
+      and r.matched_rule_ids @> array[${ruleId}::uuid])`;
 }

@@ -49,25 +49,31 @@ export interface HistoryTable {
   snapshot: Record<string, unknown>;
 }
 
+/** One event's evaluations (0010_event_evaluations.sql): arrays in rule order. */
 export interface EvaluationTable {
   organization_id: string;
   event_id: string;
-  position: number;
-  rule_id: string;
-  rule_history_id: string;
-  status: string;
-  reason: string | null;
-  message: string | null;
-  stopped_by_rule_id: string | null;
-  actions: unknown[];
+  rule_ids: string[];
+  rule_history_ids: string[];
+  matched_rule_ids: string[];
+  outcomes: StoredOutcome[];
   evaluated_at: Date;
+}
+
+/** An evaluation's outcome as stored: null and empty parts left out. */
+export interface StoredOutcome {
+  status: string;
+  reason?: string;
+  message?: string;
+  stopped_by_rule_id?: string;
+  actions?: unknown[];
 }
 
 type Tables = {
   rules: RuleTable;
   rule_budgets: BudgetTable;
   rule_history: HistoryTable;
-  rule_evaluations: EvaluationTable;
+  event_evaluations: EvaluationTable;
 };
 
 export type RuleRow = RuleTable;
@@ -272,35 +278,33 @@ export async function listHistory(
     .execute();
 }
 
-/** One statement however many rows: each column goes as one array parameter. */
+/** One statement however many events: each column goes as one array parameter. */
 export async function insertEvaluations(db: Database, rows: EvaluationRow[]): Promise<void> {
   if (rows.length === 0) return;
   const column = <T>(value: (row: EvaluationRow) => T) => rows.map(value);
-  await sql`insert into rule_evaluations (organization_id, event_id, position, rule_id, rule_history_id, status,
-      reason, message, stopped_by_rule_id, actions, evaluated_at)
-    select organization_id, event_id, position, rule_id, rule_history_id, status, reason, message,
-      stopped_by_rule_id, actions::jsonb, evaluated_at
+  const uuids = (ids: string[]) => `{${ids.join(',')}}`;
+  await sql`insert into event_evaluations (organization_id, event_id, rule_ids, rule_history_ids, matched_rule_ids,
+      outcomes, evaluated_at)
+    select organization_id, event_id, rule_ids::uuid[], rule_history_ids::uuid[], matched_rule_ids::uuid[],
+      outcomes::jsonb, evaluated_at
     from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.event_id)}::uuid[],
-      ${column((row) => row.position)}::integer[], ${column((row) => row.rule_id)}::uuid[],
-      ${column((row) => row.rule_history_id)}::uuid[], ${column((row) => row.status)}::text[],
-      ${column((row) => row.reason)}::text[], ${column((row) => row.message)}::text[],
-      ${column((row) => row.stopped_by_rule_id)}::uuid[], ${column((row) => JSON.stringify(row.actions))}::text[],
+      ${column((row) => uuids(row.rule_ids))}::text[], ${column((row) => uuids(row.rule_history_ids))}::text[],
+      ${column((row) => uuids(row.matched_rule_ids))}::text[], ${column((row) => JSON.stringify(row.outcomes))}::text[],
       ${column((row) => row.evaluated_at)}::timestamptz[])
-      as x(organization_id, event_id, position, rule_id, rule_history_id, status, reason, message,
-        stopped_by_rule_id, actions, evaluated_at)`.execute(db);
+      as x(organization_id, event_id, rule_ids, rule_history_ids, matched_rule_ids, outcomes, evaluated_at)`.execute(
+    db,
+  );
 }
 
-export async function listEvaluations(
+export async function findEvaluations(
   db: Database,
   organizationId: string,
   eventId: string,
-  statuses: string[] | undefined,
-): Promise<EvaluationRow[]> {
-  let query = tables(db)
-    .selectFrom('rule_evaluations')
+): Promise<EvaluationRow | undefined> {
+  return tables(db)
+    .selectFrom('event_evaluations')
     .selectAll()
     .where('organization_id', '=', organizationId)
-    .where('event_id', '=', eventId);
-  if (statuses) query = query.where('status', 'in', statuses);
-  return query.orderBy('position').execute();
+    .where('event_id', '=', eventId)
+    .executeTakeFirst();
 }
