@@ -17,6 +17,7 @@ const plan = quick
   ? { events: 20_000, participants: 2_000, steadyEvents: 4_000, baselineSeconds: 2 }
   : { events: 200_000, participants: 10_000, steadyEvents: 20_000, baselineSeconds: 5 };
 const connections = 8;
+const verifyTimeoutMs = 30 * 60_000;
 const poolSize = 20;
 
 async function main(): Promise<void> {
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
     const processed = await waitForProcessing(db, events.length);
     const steady = await measureSteadyLatency(server.port, key, ids.programId, db, plan.steadyEvents, 2_000);
     const sizeAfter = await databaseSize(db);
-    const verify = runCli(['ledger', 'verify'], env);
+    log('running accrue ledger verify ...');
+    const verify = runCli(['ledger', 'verify'], env, verifyTimeoutMs);
     const balances = await verifyBalances(server.port, key, ids, expected);
     await db.end();
     const figures = {
@@ -53,7 +55,8 @@ async function main(): Promise<void> {
       baselines,
       rssPeakMb: rss.peakMb(),
       bytesPerEvent: (sizeAfter - sizeBefore) / (events.length + plan.steadyEvents),
-      ledgerVerify: verify.code === 0 ? 'passed' : `FAILED: ${verify.stdout}${verify.stderr}`,
+      ledgerVerify: verifyOutcome(verify),
+      ledgerVerifySeconds: verify.seconds,
       balances,
     };
     report(figures);
@@ -106,6 +109,7 @@ type Figures = Record<string, unknown> & {
   rssPeakMb: number;
   bytesPerEvent: number;
   ledgerVerify: string;
+  ledgerVerifySeconds: number;
   balances: Awaited<ReturnType<typeof verifyBalances>>;
 };
 
@@ -145,7 +149,7 @@ function report(f: Figures): void {
     ],
     ['peak server RSS (MB)', f.rssPeakMb.toFixed(0), '<= 500', ''],
     ['database bytes per event', f.bytesPerEvent.toFixed(0), '<= 2048', ''],
-    ['accrue ledger verify', f.ledgerVerify, 'passed', ''],
+    ['accrue ledger verify', f.ledgerVerify, 'passed', `took ${f.ledgerVerifySeconds.toFixed(1)} s`],
     ['balances equal the prediction', `${f.balances.matched}/${f.balances.checked}`, 'all', ''],
     ['baseline: single-row commits/s', b.singleRowCommitsPerSecond?.toFixed(0) ?? '', '', `pool ${poolSize}`],
     [
@@ -166,6 +170,12 @@ function report(f: Figures): void {
   for (const [name, value, target, note] of rows) {
     process.stdout.write(`${name.padEnd(width)}  ${value.padEnd(16)} ${target.padEnd(13)} ${note}\n`);
   }
+}
+
+function verifyOutcome(verify: ReturnType<typeof runCli>): string {
+  if (verify.code === 0) return 'passed';
+  if (verify.timedOut) return `TIMED OUT after ${verifyTimeoutMs / 1000} s`;
+  return `FAILED: ${verify.stdout}${verify.stderr}`;
 }
 
 function ratio(value: number, baseline: number | undefined): string {

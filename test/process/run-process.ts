@@ -81,12 +81,20 @@ export async function spawnServer(
   throw new Error('server did not become ready');
 }
 
-export function runCli(args: string[], env: Record<string, string>) {
+/** Runs the CLI to its end; a run past `timeoutMs` is killed and answers code null, timedOut true. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000) {
+  const started = performance.now();
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: root,
     env: childEnv(env),
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: timeoutMs,
   });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return {
+    code: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    timedOut: result.status === null && result.signal !== null,
+    seconds: (performance.now() - started) / 1000,
+  };
 }

@@ -10,15 +10,19 @@ import type { IntegrityReport } from './ledger.schemas.js';
 import { sealLedger } from './sealer.js';
 import * as store from './sealer.store.js';
 
+/** Entries read and hashed at a time: the chain is verified in pages, so memory stays flat. */
+const chainPageSize = 5_000;
+
 export async function checkIntegrity(
   db: Database,
   clock: Clock,
   organizationId: string,
   window: number = integrityWindowDefault,
+  pageSize: number = chainPageSize,
 ): Promise<IntegrityReport> {
   await sealLedger(db, clock, organizationId);
   const head = await store.findChainHead(db, organizationId);
-  const chain = await verifyChain(db, organizationId, head, window);
+  const chain = await verifyChain(db, organizationId, head, window, pageSize);
   const unbalanced = await store.countUnbalancedEntries(db, organizationId);
   const unconserved = await store.countUnconservedAssets(db, organizationId);
   const balances = await store.countBalanceDifferences(db, organizationId);
@@ -50,22 +54,35 @@ async function verifyChain(
   organizationId: string,
   head: store.ChainHead | undefined,
   window: number,
+  pageSize: number,
 ): Promise<IntegrityReport['hash_chain']> {
   const headSequence = BigInt(head?.sequence_number ?? '0');
   const start = headSequence > BigInt(window) ? headSequence - BigInt(window) : 0n;
-  const entries = await store.listSealedEntries(db, organizationId, start, window);
   let violations = 0;
-  let previous: string | undefined = start === 0n ? genesisHash : (entries[0]?.previous_hash ?? undefined);
-  for (const entry of entries) {
-    if (entry.previous_hash !== previous) violations += 1;
-    const expected = sealHash(entry.previous_hash ?? '', entry.sequence_number ?? '', entry);
-    if (expected !== entry.entry_hash) violations += 1;
-    previous = entry.entry_hash ?? undefined;
+  let verified = 0;
+  let previous: string | undefined = start === 0n ? genesisHash : undefined;
+  for (let after = start; verified < window; ) {
+    const entries = await store.listSealedEntries(
+      db,
+      organizationId,
+      after,
+      Math.min(pageSize, window - verified),
+    );
+    if (entries.length === 0) break;
+    if (verified === 0 && start !== 0n) previous = entries[0]?.previous_hash ?? undefined;
+    for (const entry of entries) {
+      if (entry.previous_hash !== previous) violations += 1;
+      const expected = sealHash(entry.previous_hash ?? '', entry.sequence_number ?? '', entry);
+      if (expected !== entry.entry_hash) violations += 1;
+      previous = entry.entry_hash ?? undefined;
+    }
+    verified += entries.length;
+    after = BigInt(entries[entries.length - 1]?.sequence_number ?? after.toString());
   }
-  if (head !== undefined && entries.length > 0 && previous !== head.entry_hash) violations += 1;
+  if (head !== undefined && verified > 0 && previous !== head.entry_hash) violations += 1;
   return {
     anchored_at_genesis: start === 0n,
-    entries_verified: entries.length,
+    entries_verified: verified,
     pass: violations === 0,
     violation_count: violations,
   };

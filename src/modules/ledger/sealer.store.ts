@@ -75,10 +75,13 @@ async function withPostings(db: Database, organizationId: string, entries: Entry
     where organization_id = ${organizationId} and journal_entry_id = any(${entries.map((e) => e.id)}::uuid[])`.execute(
     db,
   );
-  return entries.map((entry) => ({
-    ...entry,
-    postings: postings.rows.filter((posting) => posting.journal_entry_id === entry.id),
-  }));
+  const byEntry = new Map<string, (typeof postings.rows)[number][]>();
+  for (const posting of postings.rows) {
+    const list = byEntry.get(posting.journal_entry_id);
+    if (list === undefined) byEntry.set(posting.journal_entry_id, [posting]);
+    else list.push(posting);
+  }
+  return entries.map((entry) => ({ ...entry, postings: byEntry.get(entry.id) ?? [] }));
 }
 
 export async function sealEntries(

@@ -7,7 +7,7 @@ import {
   type Tenant,
   type TestApp,
 } from '../../../test/harness.js';
-import { verifyLedger } from './integrity.js';
+import { checkIntegrity, verifyLedger } from './integrity.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -213,6 +213,49 @@ describe('journal entries', () => {
     expect((await verifyLedger(db, t.testClock.clock)).ok).toBe(false);
     await sql`update ledger_accounts set balance = balance - 1
       where organization_id = ${org.organizationId} and owner_type = 'PARTICIPANT'`.execute(db);
+  });
+
+  it('verifies a chain longer than one page, and finds an altered entry on any page', async () => {
+    const org = await t.createOrganization();
+    const f = await createLedgerFixture(org);
+    for (let i = 0; i < 7; i += 1) {
+      await org.request('POST', `/v1/participants/${f.participantId}/balances/adjust`, {
+        program_id: f.programId,
+        asset_id: f.assetId,
+        description: `credit ${i}`,
+        type: 'CREDIT',
+        amount: '1',
+      });
+    }
+    const db = t.database.handle.db;
+    const check = (window: number) => checkIntegrity(db, t.testClock.clock, org.organizationId, window, 3);
+    expect((await check(100)).hash_chain).toEqual({
+      anchored_at_genesis: true,
+      entries_verified: 7,
+      pass: true,
+      violation_count: 0,
+    });
+    expect((await check(5)).hash_chain).toMatchObject({
+      anchored_at_genesis: false,
+      entries_verified: 5,
+      pass: true,
+    });
+    // Entries are append-only; replica mode lets this test rewrite one on the third page.
+    const alter = (description: string) =>
+      db.connection().execute(async (connection) => {
+        await sql`set session_replication_role = replica`.execute(connection);
+        await sql`update journal_entries set description = ${description}
+          where organization_id = ${org.organizationId} and sequence_number = 7`.execute(connection);
+        await sql`set session_replication_role = origin`.execute(connection);
+      });
+    await alter('credit 6, altered');
+    expect((await check(100)).hash_chain).toMatchObject({
+      entries_verified: 7,
+      pass: false,
+      violation_count: 1,
+    });
+    await alter('credit 6');
+    expect((await check(100)).hash_chain.pass).toBe(true);
   });
 
   it('refuses to rewrite postings, and a database-level unbalanced entry', async () => {
