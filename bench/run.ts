@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     const databaseUrl = process.env.DATABASE_URL || (await embeddedUrl(dataDir));
     const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     const sizeBefore = await databaseSize(db);
+    const tablesBefore = await tableSizes(db);
     log(`baselines (${plan.baselineSeconds}s each) ...`);
     const baselines = {
       ...(await measureDatabaseBaselines(databaseUrl, poolSize, plan.baselineSeconds)),
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     const processed = await waitForProcessing(db, events.length);
     const steady = await measureSteadyLatency(server.port, key, ids.programId, db, plan.steadyEvents, 2_000);
     const sizeAfter = await databaseSize(db);
+    const tablesAfter = await tableSizes(db);
     log('running accrue ledger verify ...');
     const verify = runCli(['ledger', 'verify'], env, verifyTimeoutMs);
     const balances = await verifyBalances(server.port, key, ids, expected);
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
       baselines,
       rssPeakMb: rss.peakMb(),
       bytesPerEvent: (sizeAfter - sizeBefore) / (events.length + plan.steadyEvents),
+      bytesPerEventByTable: growthPerEvent(tablesBefore, tablesAfter, events.length + plan.steadyEvents),
       ledgerVerify: verifyOutcome(verify),
       ledgerVerifySeconds: verify.seconds,
       balances,
@@ -83,6 +86,28 @@ async function databaseSize(db: pg.Pool): Promise<number> {
   return Number((await db.query('select pg_database_size(current_database()) as size')).rows[0].size);
 }
 
+/** Each table's bytes with its indexes and TOAST. */
+async function tableSizes(db: pg.Pool): Promise<Map<string, number>> {
+  const result = await db.query<{ name: string; bytes: string }>(
+    `select relname as name, pg_total_relation_size(oid) as bytes from pg_class
+     where relkind = 'r' and relnamespace = 'public'::regnamespace`,
+  );
+  return new Map(result.rows.map((row) => [row.name, Number(row.bytes)]));
+}
+
+/** Where the bytes per event went: each table's growth per event, largest first. */
+function growthPerEvent(before: Map<string, number>, after: Map<string, number>, events: number) {
+  return Object.fromEntries(
+    [...after]
+      .map(([name, bytes]): [string, number] => [
+        name,
+        Math.round((bytes - (before.get(name) ?? 0)) / events),
+      ])
+      .filter(([, perEvent]) => perEvent > 0)
+      .sort((a, b) => b[1] - a[1]),
+  );
+}
+
 function sampleRss(server: ServerProcess) {
   let peakKb = 0;
   const timer = setInterval(async () => {
@@ -108,6 +133,7 @@ type Figures = Record<string, unknown> & {
   baselines: Record<string, number>;
   rssPeakMb: number;
   bytesPerEvent: number;
+  bytesPerEventByTable: Record<string, number>;
   ledgerVerify: string;
   ledgerVerifySeconds: number;
   balances: Awaited<ReturnType<typeof verifyBalances>>;
@@ -170,6 +196,10 @@ function report(f: Figures): void {
   for (const [name, value, target, note] of rows) {
     process.stdout.write(`${name.padEnd(width)}  ${value.padEnd(16)} ${target.padEnd(13)} ${note}\n`);
   }
+  const tables = Object.entries(f.bytesPerEventByTable).slice(0, 8);
+  process.stdout.write(
+    `\nbytes per event by table: ${tables.map(([name, bytes]) => `${name} ${bytes}`).join(', ')}\n`,
+  );
 }
 
 function verifyOutcome(verify: ReturnType<typeof runCli>): string {
