@@ -1,6 +1,8 @@
 // Integrity of an organization's ledger: the hash chain over the latest sealed entries, double entry
 // per entry, value conservation per asset, stored balances against their postings (and lots against
-// balances), and entries left unsealed. The sealer runs first so that only stuck entries count.
+// balances), and entries left unsealed. The sealer runs first, after any sealer already at work, so
+// that only stuck entries count; the chain is checked up to the head read after it, so entries sealed
+// meanwhile by another process do not count against it.
 import type { Clock } from '../../platform/clock.js';
 import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
@@ -20,7 +22,7 @@ export async function checkIntegrity(
   window: number = integrityWindowDefault,
   pageSize: number = chainPageSize,
 ): Promise<IntegrityReport> {
-  await sealLedger(db, clock, organizationId);
+  await sealLedger(db, clock, organizationId, true);
   const head = await store.findChainHead(db, organizationId);
   const chain = await verifyChain(db, organizationId, head, window, pageSize);
   const unbalanced = await store.countUnbalancedEntries(db, organizationId);
@@ -66,6 +68,7 @@ async function verifyChain(
       db,
       organizationId,
       after,
+      headSequence,
       Math.min(pageSize, window - verified),
     );
     if (entries.length === 0) break;

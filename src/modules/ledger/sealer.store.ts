@@ -10,15 +10,17 @@ export interface ChainHead {
   sealed_at: Date | null;
 }
 
-/** The organization's chain head, locked; undefined when another sealer holds it (SKIP LOCKED). */
-export async function lockChainHead(db: Database, organizationId: string, genesis: string) {
+/**
+ * The organization's chain head, locked. When another sealer holds it: undefined (SKIP LOCKED), or,
+ * with `wait`, the head once that sealer has committed.
+ */
+export async function lockChainHead(db: Database, organizationId: string, genesis: string, wait: boolean) {
   await sql`insert into ledger_chain_heads (organization_id, sequence_number, entry_hash)
     values (${organizationId}, 0, ${genesis}) on conflict do nothing`.execute(db);
   const result =
     await sql<ChainHead>`select organization_id, sequence_number::text as sequence_number, entry_hash,
-      sealed_at from ledger_chain_heads where organization_id = ${organizationId} for update skip locked`.execute(
-      db,
-    );
+      sealed_at from ledger_chain_heads where organization_id = ${organizationId}
+      for update ${wait ? sql`` : sql`skip locked`}`.execute(db);
   return result.rows[0];
 }
 
@@ -53,15 +55,17 @@ export async function listUnsealedEntries(db: Database, organizationId: string, 
   return withPostings(db, organizationId, result.rows);
 }
 
-/** The sealed entries with sequence numbers above `afterSequence`, in chain order. */
+/** The sealed entries with sequence numbers above `afterSequence` up to `lastSequence`, in chain order. */
 export async function listSealedEntries(
   db: Database,
   organizationId: string,
   afterSequence: bigint,
+  lastSequence: bigint,
   limit: number,
 ) {
   const result = await sql<EntryRow>`select * from journal_entries
     where organization_id = ${organizationId} and sequence_number > ${afterSequence.toString()}
+      and sequence_number <= ${lastSequence.toString()}
     order by sequence_number limit ${limit}`.execute(db);
   return withPostings(db, organizationId, result.rows);
 }

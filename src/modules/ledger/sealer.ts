@@ -10,14 +10,23 @@ import { jobBatchSizeMax } from '../../platform/limits.js';
 import { genesisHash, sealHash } from './journal-entry.js';
 import * as store from './sealer.store.js';
 
-/** Seals every committed entry of the organization (or of every organization); answers how many. */
-export async function sealLedger(db: Database, clock: Clock, organizationId?: string): Promise<number> {
+/**
+ * Seals every committed entry of the organization (or of every organization); answers how many. An
+ * organization another sealer is working on is skipped, or, with `waitForOtherSealers`, sealed once
+ * that sealer has committed: what the integrity check needs to count only entries left behind.
+ */
+export async function sealLedger(
+  db: Database,
+  clock: Clock,
+  organizationId?: string,
+  waitForOtherSealers = false,
+): Promise<number> {
   const organizations =
     organizationId === undefined ? await store.organizationsWithUnsealedEntries(db) : [organizationId];
   let sealed = 0;
   for (const id of organizations) {
     for (;;) {
-      const count = await sealBatch(db, clock, id);
+      const count = await sealBatch(db, clock, id, waitForOtherSealers);
       sealed += count;
       if (count < jobBatchSizeMax) break;
     }
@@ -25,9 +34,9 @@ export async function sealLedger(db: Database, clock: Clock, organizationId?: st
   return sealed;
 }
 
-async function sealBatch(db: Database, clock: Clock, organizationId: string): Promise<number> {
+async function sealBatch(db: Database, clock: Clock, organizationId: string, wait: boolean): Promise<number> {
   return withTransaction(db, async (trx) => {
-    const head = await store.lockChainHead(trx, organizationId, genesisHash);
+    const head = await store.lockChainHead(trx, organizationId, genesisHash, wait);
     if (head === undefined) return 0;
     const entries = await store.listUnsealedEntries(trx, organizationId, jobBatchSizeMax);
     if (entries.length === 0) return 0;

@@ -258,6 +258,35 @@ describe('journal entries', () => {
     expect((await check(100)).hash_chain.pass).toBe(true);
   });
 
+  it('waits for a sealer at work instead of counting its entries as left unsealed', async () => {
+    const org = await t.createOrganization();
+    const f = await createLedgerFixture(org);
+    const db = t.database.handle.db;
+    await checkIntegrity(db, t.testClock.clock, org.organizationId);
+    await org.request('POST', `/v1/participants/${f.participantId}/balances/adjust`, {
+      program_id: f.programId,
+      asset_id: f.assetId,
+      description: 'while another sealer works',
+      type: 'CREDIT',
+      amount: '1',
+    });
+    const unsealed = await sql<{ n: string }>`select count(*)::text as n from journal_entries
+      where organization_id = ${org.organizationId} and sequence_number is null`.execute(db);
+    expect(unsealed.rows).toEqual([{ n: '1' }]);
+    // Another process's sealer holds the chain head while the check starts.
+    const report = await db.connection().execute(async (sealer) => {
+      await sql`begin`.execute(sealer);
+      await sql`select 1 from ledger_chain_heads where organization_id = ${org.organizationId}
+        for update`.execute(sealer);
+      const check = checkIntegrity(db, t.testClock.clock, org.organizationId);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sql`rollback`.execute(sealer);
+      return check;
+    });
+    expect(report.unsealed_entries).toEqual({ pass: true, violation_count: 0 });
+    expect(report.all_passed).toBe(true);
+  });
+
   it('refuses to rewrite postings, and a database-level unbalanced entry', async () => {
     const db = t.database.handle.db;
     await expect(sql`update postings set amount = amount * 2`.execute(db)).rejects.toThrow(/append-only/);
