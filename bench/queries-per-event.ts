@@ -1,6 +1,8 @@
 // How many SQL statements one event costs, by kind: the figure that explains the processing rate.
 // `npx tsx bench/queries-per-event.ts [events]` runs the standard workload's rules in-process on a
 // fresh embedded database and counts every statement the workers send while processing.
+// PG_STAT_STATEMENTS=1 also loads pg_stat_statements into that server and prints the server-side
+// execution time by statement, foreign-key checks and trigger queries included.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +20,8 @@ import { assetBodies, generateEvents, ruleBodies, tierBody } from './workload.js
 const eventCount = Number(process.argv[2] ?? 500);
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'accrue-queries-'));
 await fs.chmod(dataDir, 0o755);
-const server = await openEmbeddedServer(dataDir, 'cli', createLogger('warn'));
+const serverStatistics = process.env.PG_STAT_STATEMENTS === '1';
+const server = await openServer();
 await migrate(server.connectionString);
 const handle = connect(
   server.connectionString,
@@ -72,6 +75,7 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   return result;
 } as typeof pg.Client.prototype.query;
 
+if (serverStatistics) await handle.pool.query('select pg_stat_statements_reset()');
 const started = performance.now();
 const workers = startEventWorkers({
   ...deps,
@@ -106,7 +110,43 @@ process.stdout.write('time spent waiting, by statement kind (ms, all workers):\n
 for (const [kind, ms] of [...times].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
   process.stdout.write(`  ${ms.toFixed(0).padStart(7)}  ${kind}\n`);
 }
+if (serverStatistics) await printServerStatistics();
 await app.close();
 await handle.close();
 await server.release();
 await fs.rm(dataDir, { recursive: true, force: true });
+
+/** The embedded server; with PG_STAT_STATEMENTS=1, started a second time with the extension loaded. */
+async function openServer() {
+  const first = await openEmbeddedServer(dataDir, 'cli', createLogger('warn'));
+  if (!serverStatistics) return first;
+  await first.release();
+  await fs.appendFile(
+    path.join(dataDir, 'pg', 'postgresql.conf'),
+    "\nshared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n",
+  );
+  const second = await openEmbeddedServer(dataDir, 'cli', createLogger('warn'));
+  const client = new pg.Client({ connectionString: second.connectionString });
+  await client.connect();
+  await client.query('create extension pg_stat_statements');
+  await client.end();
+  return second;
+}
+
+async function printServerStatistics() {
+  const { rows } = await handle.pool.query(
+    `select round(total_exec_time)::int as ms, calls, toplevel,
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 70) as statement
+     from pg_stat_statements where query not like '%pg_stat_statements%'
+     order by total_exec_time desc limit 15`,
+  );
+  process.stdout.write(
+    'server-side execution time, by statement (ms, calls; "in" = run by a trigger or key check):\n',
+  );
+  for (const row of rows) {
+    const where = row.toplevel ? '  ' : 'in';
+    process.stdout.write(
+      `  ${String(row.ms).padStart(7)} ${String(row.calls).padStart(7)} ${where} ${row.statement}\n`,
+    );
+  }
+}

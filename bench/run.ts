@@ -8,11 +8,14 @@ import path from 'node:path';
 import pg from 'pg';
 import { runCli, type ServerProcess, startServer } from '../test/process/run-process.js';
 import { measureDatabaseBaselines, measureParseOnlyBaseline } from './baselines.js';
+import { type CpuSplit, cpuCeiling, startCpuMeter } from './cpu.js';
 import { ingest, measureSteadyLatency, waitForProcessing } from './drive.js';
 import { setUpProgram, verifyBalances } from './setup.js';
 import { generateEvents } from './workload.js';
 
 const quick = process.argv.includes('--quick');
+/** Ingest alone: the server runs no workers, so nothing competes with accepting events. */
+const ingestOnly = process.argv.includes('--ingest-only');
 const plan = quick
   ? { events: 20_000, participants: 2_000, steadyEvents: 4_000, baselineSeconds: 2 }
   : { events: 200_000, participants: 10_000, steadyEvents: 20_000, baselineSeconds: 5 };
@@ -23,7 +26,12 @@ const poolSize = 20;
 async function main(): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'accrue-bench-'));
   await fs.chmod(dataDir, 0o755);
-  const env = { ACCRUE_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...externalDatabase() };
+  const env = {
+    ACCRUE_DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    ...externalDatabase(),
+    ...(ingestOnly ? { ACCRUE_WORKERS: '0' } : {}),
+  };
   const server = await startServer(env);
   const rss = sampleRss(server);
   try {
@@ -40,8 +48,14 @@ async function main(): Promise<void> {
     const ids = await setUpProgram(server.port, key);
     const { events, expected } = generateEvents(ids.programId, plan.events, plan.participants);
     log(`ingesting ${events.length} events in batches of 100 over ${connections} connections ...`);
+    const cpu = startCpuMeter(server.child.pid ?? 0);
     const ingested = await ingest(server.port, key, events, connections);
+    if (ingestOnly) {
+      await db.end();
+      return reportIngestOnly(ingested, cpu.stop());
+    }
     const processed = await waitForProcessing(db, events.length);
+    const cpuSplit = cpu.stop();
     const steady = await measureSteadyLatency(server.port, key, ids.programId, db, plan.steadyEvents, 2_000);
     const sizeAfter = await databaseSize(db);
     const tablesAfter = await tableSizes(db);
@@ -53,6 +67,7 @@ async function main(): Promise<void> {
       plan,
       ingested,
       processed,
+      cpu: cpuSplit,
       steady,
       baselines,
       rssPeakMb: rss.peakMb(),
@@ -129,6 +144,7 @@ function log(line: string): void {
 type Figures = Record<string, unknown> & {
   ingested: Awaited<ReturnType<typeof ingest>>;
   processed: Awaited<ReturnType<typeof waitForProcessing>>;
+  cpu: CpuSplit;
   steady: Awaited<ReturnType<typeof measureSteadyLatency>>;
   baselines: Record<string, number>;
   rssPeakMb: number;
@@ -168,6 +184,13 @@ function report(f: Figures): void {
     ],
     ['events failed', String(f.processed.failed), '0', ''],
     [
+      'CPU per event (ms)',
+      [f.cpu.serverMs, f.cpu.otherMs, f.cpu.clientMs].map((ms) => (ms / plan.events).toFixed(2)).join(' / '),
+      '',
+      `server / database and rest / client, ingest to last processed; ` +
+        `all ${f.cpu.cores} cores allow ${cpuCeiling(f.cpu, plan.events).toFixed(0)} events/s`,
+    ],
+    [
       'e2e latency p50 / p99 at 2000/s (ms)',
       `${f.steady.p50Ms.toFixed(0)} / ${f.steady.p99Ms.toFixed(0)}`,
       'p99 <= 500',
@@ -206,6 +229,16 @@ function verifyOutcome(verify: ReturnType<typeof runCli>): string {
   if (verify.code === 0) return 'passed';
   if (verify.timedOut) return `TIMED OUT after ${verifyTimeoutMs / 1000} s`;
   return `FAILED: ${verify.stdout}${verify.stderr}`;
+}
+
+function reportIngestOnly(ingested: Awaited<ReturnType<typeof ingest>>, cpu: CpuSplit): void {
+  const perEvent = [cpu.serverMs, cpu.otherMs, cpu.clientMs].map((ms) => (ms / plan.events).toFixed(3));
+  process.stdout.write(
+    `ingest only (no workers): ${ingested.eventsPerSecond.toFixed(0)} events/s, batch p50 / p99 ` +
+      `${ingested.p50Ms.toFixed(1)} / ${ingested.p99Ms.toFixed(1)} ms; CPU per event ${perEvent.join(' / ')} ms ` +
+      `(server / database and rest / client); all ${cpu.cores} cores allow ` +
+      `${cpuCeiling(cpu, plan.events).toFixed(0)} events/s\n`,
+  );
 }
 
 function ratio(value: number, baseline: number | undefined): string {
