@@ -16,6 +16,10 @@ import { generateEvents } from './workload.js';
 const quick = process.argv.includes('--quick');
 /** Ingest alone: the server runs no workers, so nothing competes with accepting events. */
 const ingestOnly = process.argv.includes('--ingest-only');
+/** The server writes a CPU profile to bench/results/tmp when it stops (open it in Chrome DevTools). */
+const serverNodeArgs = process.argv.includes('--cpu-prof')
+  ? ['--cpu-prof', `--cpu-prof-dir=${path.join(import.meta.dirname, 'results', 'tmp')}`]
+  : [];
 const plan = quick
   ? { events: 20_000, participants: 2_000, steadyEvents: 4_000, baselineSeconds: 2 }
   : { events: 200_000, participants: 10_000, steadyEvents: 20_000, baselineSeconds: 5 };
@@ -32,7 +36,7 @@ async function main(): Promise<void> {
     ...externalDatabase(),
     ...(ingestOnly ? { ACCRUE_WORKERS: '0' } : {}),
   };
-  const server = await startServer(env);
+  const server = await startServer(env, 60_000, serverNodeArgs);
   const rss = sampleRss(server);
   try {
     const key = runCli(['keys', 'create', '--org', 'bench'], env).stdout.trim().split('\n').pop() ?? '';
