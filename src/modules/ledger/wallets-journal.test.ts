@@ -28,6 +28,22 @@ function adjust(f: LedgerFixture, body: Record<string, unknown>) {
   });
 }
 
+/** An organization of its own whose participant got `count` credits of 1, described `credit 0`, … */
+async function organizationWithCredits(count: number) {
+  const org = await t.createOrganization();
+  const f = await createLedgerFixture(org);
+  for (let i = 0; i < count; i += 1) {
+    await org.request('POST', `/v1/participants/${f.participantId}/balances/adjust`, {
+      program_id: f.programId,
+      asset_id: f.assetId,
+      description: `credit ${i}`,
+      type: 'CREDIT',
+      amount: '1',
+    });
+  }
+  return org;
+}
+
 const wallet = (f: LedgerFixture, path: string, body: unknown, tenant = acme) =>
   tenant.request('POST', `/v1/programs/${f.programId}/assets/${f.assetId}/${path}`, body);
 
@@ -181,17 +197,7 @@ describe('journal entries', () => {
   });
 
   it('seals entries into a chain that the integrity report and verify check, and detects tampering', async () => {
-    const org = await t.createOrganization();
-    const f = await createLedgerFixture(org);
-    for (let i = 0; i < 3; i += 1) {
-      await org.request('POST', `/v1/participants/${f.participantId}/balances/adjust`, {
-        program_id: f.programId,
-        asset_id: f.assetId,
-        description: `credit ${i}`,
-        type: 'CREDIT',
-        amount: '1',
-      });
-    }
+    const org = await organizationWithCredits(3);
     const report = (await org.request('GET', '/v1/reports/integrity?window=2')).json();
     expect(report).toMatchObject({
       all_passed: true,
@@ -216,17 +222,7 @@ describe('journal entries', () => {
   });
 
   it('verifies a chain longer than one page, and finds an altered entry on any page', async () => {
-    const org = await t.createOrganization();
-    const f = await createLedgerFixture(org);
-    for (let i = 0; i < 7; i += 1) {
-      await org.request('POST', `/v1/participants/${f.participantId}/balances/adjust`, {
-        program_id: f.programId,
-        asset_id: f.assetId,
-        description: `credit ${i}`,
-        type: 'CREDIT',
-        amount: '1',
-      });
-    }
+    const org = await organizationWithCredits(7);
     const db = t.database.handle.db;
     const check = (window: number) => checkIntegrity(db, t.testClock.clock, org.organizationId, window, 3);
     expect((await check(100)).hash_chain).toEqual({
