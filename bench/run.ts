@@ -39,34 +39,54 @@ async function main(): Promise<void> {
   const server = await startServer(env, 60_000, serverNodeArgs);
   const rss = sampleRss(server);
   try {
-    const key = runCli(['keys', 'create', '--org', 'bench'], env).stdout.trim().split('\n').pop() ?? '';
-    const databaseUrl = process.env.DATABASE_URL || (await embeddedUrl(dataDir));
-    const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-    const sizeBefore = await databaseSize(db);
-    const tablesBefore = await tableSizes(db);
-    log(`baselines (${plan.baselineSeconds}s each) ...`);
-    const baselines = {
-      ...(await measureDatabaseBaselines(databaseUrl, poolSize, plan.baselineSeconds)),
-      ...(await measureParseOnlyBaseline(JSON.stringify(sampleBatch()), connections, 5_000)),
-    };
-    const ids = await setUpProgram(server.port, key);
+    await runWorkload({ server, env, dataDir, rssPeakMb: rss.peakMb });
+  } finally {
+    rss.stop();
+    server.child.kill('SIGTERM');
+    await server.exited;
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface BenchRun {
+  server: ServerProcess;
+  env: Record<string, string>;
+  dataDir: string;
+  rssPeakMb: () => number;
+}
+
+/** Baselines, then the workload through the API, then the checks; prints and writes the figures. */
+async function runWorkload(run: BenchRun): Promise<void> {
+  const key = runCli(['keys', 'create', '--org', 'bench'], run.env).stdout.trim().split('\n').pop() ?? '';
+  const databaseUrl = process.env.DATABASE_URL || (await embeddedUrl(run.dataDir));
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  try {
+    const storageBefore = await storageSnapshot(db);
+    const baselines = await measureBaselines(databaseUrl);
+    const ids = await setUpProgram(run.server.port, key);
     const { events, expected } = generateEvents(ids.programId, plan.events, plan.participants);
     log(`ingesting ${events.length} events in batches of 100 over ${connections} connections ...`);
-    const cpu = startCpuMeter(server.child.pid ?? 0);
-    const ingested = await ingest(server.port, key, events, connections);
-    if (ingestOnly) {
-      await db.end();
-      return reportIngestOnly(ingested, cpu.stop());
-    }
+    const cpu = startCpuMeter(run.server.child.pid ?? 0);
+    const ingested = await ingest(run.server.port, key, events, connections);
+    if (ingestOnly) return reportIngestOnly(ingested, cpu.stop());
     const processed = await waitForProcessing(db, events.length);
     const cpuSplit = cpu.stop();
-    const steady = await measureSteadyLatency(server.port, key, ids.programId, db, plan.steadyEvents, 2_000);
-    const sizeAfter = await databaseSize(db);
-    const tablesAfter = await tableSizes(db);
+    const steady = await measureSteadyLatency(
+      run.server.port,
+      key,
+      ids.programId,
+      db,
+      plan.steadyEvents,
+      2_000,
+    );
+    const storage = storageGrowth(
+      storageBefore,
+      await storageSnapshot(db),
+      events.length + plan.steadyEvents,
+    );
     log('running accrue ledger verify ...');
-    const verify = runCli(['ledger', 'verify'], env, verifyTimeoutMs);
-    const balances = await verifyBalances(server.port, key, ids, expected);
-    await db.end();
+    const verify = runCli(['ledger', 'verify'], run.env, verifyTimeoutMs);
+    const balances = await verifyBalances(run.server.port, key, ids, expected);
     const figures = {
       plan,
       ingested,
@@ -74,9 +94,8 @@ async function main(): Promise<void> {
       cpu: cpuSplit,
       steady,
       baselines,
-      rssPeakMb: rss.peakMb(),
-      bytesPerEvent: (sizeAfter - sizeBefore) / (events.length + plan.steadyEvents),
-      bytesPerEventByTable: growthPerEvent(tablesBefore, tablesAfter, events.length + plan.steadyEvents),
+      rssPeakMb: run.rssPeakMb(),
+      ...storage,
       ledgerVerify: verifyOutcome(verify),
       ledgerVerifySeconds: verify.seconds,
       balances,
@@ -84,11 +103,16 @@ async function main(): Promise<void> {
     report(figures);
     await writeResults(figures);
   } finally {
-    rss.stop();
-    server.child.kill('SIGTERM');
-    await server.exited;
-    await fs.rm(dataDir, { recursive: true, force: true });
+    await db.end();
   }
+}
+
+async function measureBaselines(databaseUrl: string): Promise<Record<string, number>> {
+  log(`baselines (${plan.baselineSeconds}s each) ...`);
+  return {
+    ...(await measureDatabaseBaselines(databaseUrl, poolSize, plan.baselineSeconds)),
+    ...(await measureParseOnlyBaseline(JSON.stringify(sampleBatch()), connections, 5_000)),
+  };
 }
 
 function externalDatabase(): Record<string, string> {
@@ -101,30 +125,37 @@ async function embeddedUrl(dataDir: string): Promise<string> {
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pid.split('\n')[3]}/accrue`;
 }
 
-async function databaseSize(db: pg.Pool): Promise<number> {
-  return Number((await db.query('select pg_database_size(current_database()) as size')).rows[0].size);
+interface StorageSnapshot {
+  databaseBytes: number;
+  /** Each table's bytes with its indexes and TOAST. */
+  tableBytes: Map<string, number>;
 }
 
-/** Each table's bytes with its indexes and TOAST. */
-async function tableSizes(db: pg.Pool): Promise<Map<string, number>> {
-  const result = await db.query<{ name: string; bytes: string }>(
+async function storageSnapshot(db: pg.Pool): Promise<StorageSnapshot> {
+  const database = await db.query('select pg_database_size(current_database()) as size');
+  const tables = await db.query<{ name: string; bytes: string }>(
     `select relname as name, pg_total_relation_size(oid) as bytes from pg_class
      where relkind = 'r' and relnamespace = 'public'::regnamespace`,
   );
-  return new Map(result.rows.map((row) => [row.name, Number(row.bytes)]));
+  return {
+    databaseBytes: Number(database.rows[0].size),
+    tableBytes: new Map(tables.rows.map((row) => [row.name, Number(row.bytes)])),
+  };
 }
 
-/** Where the bytes per event went: each table's growth per event, largest first. */
-function growthPerEvent(before: Map<string, number>, after: Map<string, number>, events: number) {
-  return Object.fromEntries(
-    [...after]
-      .map(([name, bytes]): [string, number] => [
-        name,
-        Math.round((bytes - (before.get(name) ?? 0)) / events),
-      ])
-      .filter(([, perEvent]) => perEvent > 0)
-      .sort((a, b) => b[1] - a[1]),
-  );
+/** Bytes per event, and where they went: each table's growth per event, largest first. */
+function storageGrowth(before: StorageSnapshot, after: StorageSnapshot, events: number) {
+  const byTable = [...after.tableBytes]
+    .map(([name, bytes]): [string, number] => [
+      name,
+      Math.round((bytes - (before.tableBytes.get(name) ?? 0)) / events),
+    ])
+    .filter(([, perEvent]) => perEvent > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return {
+    bytesPerEvent: (after.databaseBytes - before.databaseBytes) / events,
+    bytesPerEventByTable: Object.fromEntries(byTable),
+  };
 }
 
 function sampleRss(server: ServerProcess) {
