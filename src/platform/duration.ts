@@ -26,7 +26,7 @@ export function parseDurationMs(text: string): number | undefined {
   return roundedMs;
 }
 
-/** A duration counted from `from`, or an RFC 3339 timestamp; anything else is a validation_error on `field`. */
+/** A duration counted from `from`, or an RFC 3339 timestamp; anything else is a bad_request on `field`. */
 export function resolveTimeOrDuration(text: string, from: Date, field: string): Date {
   if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}T/.test(text)) {
     const time = new Date(text);

@@ -2,7 +2,7 @@
 // comes from one table so that services never think in HTTP.
 
 export const errorStatusByCode = {
-  validation_error: 400,
+  bad_request: 400,
   invalid_json: 400,
   invalid_cursor: 400,
   invalid_scale: 400,
@@ -30,15 +30,21 @@ export const errorStatusByCode = {
 
 export type ErrorCode = keyof typeof errorStatusByCode;
 
+/** One bad field, as every 400 names it: where, why, what was expected and what came. */
 export interface FieldProblem {
   field: string;
   reason: string;
   message: string;
+  expected?: string;
+  received?: string;
 }
 
 export interface ErrorDetails {
   field?: string;
   reason?: string;
+  expected?: string;
+  received?: string;
+  message?: string;
   fields?: FieldProblem[];
   [key: string]: unknown;
 }
@@ -65,9 +71,29 @@ export function notFound(resource: string): DomainError {
 
 /** A validation error about one field, shaped like the ones the schema validator produces. */
 export function invalidField(field: string, message: string, reason = 'invalid'): DomainError {
-  return new DomainError('validation_error', `${field}: ${message}`, {
-    field,
-    reason,
-    fields: [{ field, reason, message }],
-  });
+  return badRequest([{ field, reason, message: `${field}: ${message}` }]);
+}
+
+/**
+ * The one 400 for bad fields: `details` repeats the first problem's field, reason, expected,
+ * received and message at the top, and lists every problem in `fields`.
+ */
+export function badRequest(fields: FieldProblem[]): DomainError {
+  return new DomainError(
+    'bad_request',
+    fields.map((field) => field.message).join('; '),
+    describeFields(fields),
+  );
+}
+
+export function describeFields(fields: FieldProblem[]): ErrorDetails {
+  const first = fields[0];
+  return {
+    field: first?.field,
+    reason: first?.reason,
+    expected: first?.expected,
+    received: first?.received,
+    message: first?.message,
+    fields,
+  };
 }

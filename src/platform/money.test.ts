@@ -46,15 +46,15 @@ describe('money', () => {
       expect(
         codeOf(() => parseAmount(text, 2)),
         text,
-      ).toBe('validation_error');
+      ).toBe('bad_request');
     }
   });
 
   it('takes 30 significant digits and refuses 31', () => {
     expect(parseAmount('9'.repeat(30), 0)).toBe(10n ** 30n - 1n);
-    expect(codeOf(() => parseAmount('1'.repeat(31), 0))).toBe('validation_error');
-    expect(codeOf(() => parseAmount(`${'1'.repeat(13)}`, 18))).toBe('validation_error');
-    expect(codeOf(() => parseAmount('1'.repeat(40), 0))).toBe('validation_error');
+    expect(codeOf(() => parseAmount('1'.repeat(31), 0))).toBe('bad_request');
+    expect(codeOf(() => parseAmount(`${'1'.repeat(13)}`, 18))).toBe('bad_request');
+    expect(codeOf(() => parseAmount('1'.repeat(40), 0))).toBe('bad_request');
   });
 
   it('formats with exactly scale decimals, negatives included', () => {
@@ -84,6 +84,6 @@ describe('money', () => {
     expect(resolveTimeOrDuration('2026-03-01T00:00:00Z', from, 'x').toISOString()).toBe(
       '2026-03-01T00:00:00.000Z',
     );
-    expect(codeOf(() => resolveTimeOrDuration('30d', from, 'x'))).toBe('validation_error');
+    expect(codeOf(() => resolveTimeOrDuration('30d', from, 'x'))).toBe('bad_request');
   });
 });

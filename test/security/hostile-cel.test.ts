@@ -1,5 +1,5 @@
 // Hostile CEL against a real server process. Each class of hostile expression is either refused when
-// the rule is saved (400 validation_error naming the field) or saved and bounded when it runs (the
+// the rule is saved (400 bad_request naming the field) or saved and bounded when it runs (the
 // rule is skipped with SKIPPED_TIMEOUT or SKIPPED_ERROR and the event completes). While events run
 // every bounded hostile rule, the server stays responsive: each concurrent read answers within
 // max(10 x the baseline p50, 1000 ms).
@@ -150,7 +150,7 @@ describe('hostile CEL refused at save time', () => {
     expect((await saveRule('long', conditionOfBytes(celExpressionBytesMax))).status).toBe(201);
     const refused = await saveRule('too long', conditionOfBytes(celExpressionBytesMax + 1));
     expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ code: 'validation_error', details: { field: 'condition' } });
+    expect(refused.body).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
     expect(refused.body.message).toMatch(/4097 bytes; the limit is 4096/);
   });
 
@@ -158,14 +158,14 @@ describe('hostile CEL refused at save time', () => {
     const amount = `event.n + ${'1 + '.repeat(1100)}1`;
     const refused = await saveRule('long amount', 'true', amount);
     expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ code: 'validation_error', details: { field: 'actions.0.amount' } });
+    expect(refused.body).toMatchObject({ code: 'bad_request', details: { field: 'actions[0].amount' } });
   });
 
   it(`saves nesting ${celNestingDepthMax} levels deep and refuses ${celNestingDepthMax + 1}`, async () => {
     expect((await saveRule('deep', sizeOfNested(celNestingDepthMax))).status).toBe(201);
     const refused = await saveRule('too deep', sizeOfNested(celNestingDepthMax + 1));
     expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ code: 'validation_error', details: { field: 'condition' } });
+    expect(refused.body).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
     expect(refused.body.message).toMatch(/nested more than 64 levels/);
   });
 
@@ -177,7 +177,7 @@ describe('hostile CEL refused at save time', () => {
     ]) {
       const refused = await saveRule('parser', condition);
       expect(refused.status).toBe(400);
-      expect(refused.body).toMatchObject({ code: 'validation_error', details: { field: 'condition' } });
+      expect(refused.body).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
     }
   });
 
@@ -186,7 +186,7 @@ describe('hostile CEL refused at save time', () => {
     expect((await saveRule('huge list', hugeList(hugeListElementsMax))).status).toBe(201);
     const refused = await saveRule('huge list + 1', hugeList(hugeListElementsMax + 1));
     expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ code: 'validation_error', details: { field: 'condition' } });
+    expect(refused.body).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
   });
 });
 

@@ -80,7 +80,7 @@ describe('POST /v1/assets', () => {
     for (const bad of ['0', '-1', '1e5', ' 1']) {
       const response = await acme.request('POST', '/v1/assets', assetBody({ max_transaction_amount: bad }));
       expect(response.statusCode).toBe(400);
-      expect(response.json().code).toBe('validation_error');
+      expect(response.json().code).toBe('bad_request');
     }
   });
 

@@ -173,8 +173,7 @@ async function applyLedgerAction(
   owner: StateOwner,
   action: LedgerAction,
 ): Promise<void> {
-  if (owner.type !== 'PARTICIPANT')
-    throw new DomainError('validation_error', 'ledger actions need a participant');
+  if (owner.type !== 'PARTICIPANT') throw new DomainError('bad_request', 'ledger actions need a participant');
   const asset = await ledgerAsset(trx, scope, action.asset_id);
   const scaleFailure = amountScaleFailure(action, asset.scale);
   if (scaleFailure !== undefined) throw new ActionFailure(scaleFailure);

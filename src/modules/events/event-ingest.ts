@@ -4,7 +4,7 @@
 // stored one: the same payload answers the original event, another payload idempotency_conflict.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
-import { DomainError, type ErrorCode, type ErrorDetails, type FieldProblem } from '../../platform/errors.js';
+import { badRequest, DomainError, type ErrorCode } from '../../platform/errors.js';
 import { compileBodyPartValidator } from '../../platform/http/validation.js';
 import { newId } from '../../platform/ids.js';
 import { eventDataBytesMax } from '../../platform/limits.js';
@@ -124,10 +124,10 @@ function idempotencyConflict(row: NewEventRow): DomainError {
 /** The shape (schema) and the rules between fields that a schema cannot say. */
 function checkEventInput(item: unknown): EventInput | DomainError {
   const problems = validateEventInput(item);
-  if (problems.length > 0) return validationError(problems);
+  if (problems.length > 0) return badRequest(problems);
   const input = item as EventInput;
   if ((input.external_id === undefined) === (input.participant_id === undefined)) {
-    return validationError([
+    return badRequest([
       {
         field: 'external_id',
         reason: 'invalid',
@@ -136,7 +136,7 @@ function checkEventInput(item: unknown): EventInput | DomainError {
     ]);
   }
   if (input.recipient_id !== undefined && input.recipient_external_id !== undefined) {
-    return validationError([
+    return badRequest([
       {
         field: 'recipient_id',
         reason: 'invalid',
@@ -145,7 +145,7 @@ function checkEventInput(item: unknown): EventInput | DomainError {
     ]);
   }
   if (Buffer.byteLength(JSON.stringify(input.event_data)) > eventDataBytesMax) {
-    return validationError([
+    return badRequest([
       {
         field: 'event_data',
         reason: 'too_large',
@@ -154,11 +154,6 @@ function checkEventInput(item: unknown): EventInput | DomainError {
     ]);
   }
   return input;
-}
-
-function validationError(fields: FieldProblem[]): DomainError {
-  const details: ErrorDetails = { field: fields[0]?.field, reason: fields[0]?.reason, fields };
-  return new DomainError('validation_error', fields.map((field) => field.message).join('; '), details);
 }
 
 async function findPrograms(db: Database, organizationId: string, items: (EventInput | DomainError)[]) {

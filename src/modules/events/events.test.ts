@@ -151,7 +151,7 @@ describe('POST /v1/events', () => {
     for (const [overrides, field] of cases) {
       const response = await acme.request('POST', '/v1/events', eventBody(overrides));
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toMatchObject({ code: 'validation_error', details: { field } });
+      expect(response.json()).toMatchObject({ code: 'bad_request', details: { field } });
     }
   });
 
@@ -184,7 +184,7 @@ describe('POST /v1/events', () => {
     const over = await acme.request('POST', '/v1/events', eventBody({ event_data: filler(64 * 1024 + 1) }));
     expect(over.statusCode).toBe(400);
     expect(over.json()).toMatchObject({
-      code: 'validation_error',
+      code: 'bad_request',
       details: { field: 'event_data', reason: 'too_large' },
     });
   });
@@ -237,7 +237,7 @@ describe('POST /v1/events/batch', () => {
           index: 0,
           status: 'error',
           error: expect.stringContaining('exactly one of external_id or participant_id'),
-          error_code: 'validation_error',
+          error_code: 'bad_request',
         },
       ],
     });
@@ -275,12 +275,12 @@ describe('POST /v1/events/batch', () => {
     ]);
     expect(result.results.map((r: { error_code?: string }) => r.error_code)).toEqual([
       undefined,
-      'validation_error',
+      'bad_request',
       'not_found',
       undefined,
       'idempotency_conflict',
       'idempotency_conflict',
-      'validation_error',
+      'bad_request',
       undefined,
     ]);
     expect(result.results[2].error).toContain('invalid program_id');
@@ -298,7 +298,7 @@ describe('POST /v1/events/batch', () => {
     for (const events of [[...hundred.map(() => eventBody()), eventBody()], []]) {
       const response = await acme.request('POST', '/v1/events/batch', { events });
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'events' } });
+      expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'events' } });
     }
     expect(await countEvents(acme.organizationId)).toBe(before + 100);
   });
@@ -332,7 +332,7 @@ describe('POST /v1/events/batch', () => {
     for (const body of [{}, { events: [eventBody()], extra: 1 }, { events: 'x' }]) {
       const response = await acme.request('POST', '/v1/events/batch', body);
       expect(response.statusCode).toBe(400);
-      expect(response.json().code).toBe('validation_error');
+      expect(response.json().code).toBe('bad_request');
     }
   });
 });

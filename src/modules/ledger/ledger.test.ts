@@ -91,7 +91,7 @@ describe('POST /v1/participants/{id}/balances/adjust', () => {
     const excess = await adjust(acme, f, { type: 'CREDIT', amount: '1.001' });
     expect(excess.statusCode).toBe(400);
     expect(excess.json().code).toBe('invalid_scale');
-    expect((await adjust(acme, f, { type: 'CREDIT', amount: '0' })).json().code).toBe('validation_error');
+    expect((await adjust(acme, f, { type: 'CREDIT', amount: '0' })).json().code).toBe('bad_request');
     expect((await adjust(acme, f, { type: 'CREDIT', amount: '50' })).statusCode).toBe(200);
     const over = await adjust(acme, f, { type: 'CREDIT', amount: '50.01' });
     expect(over.statusCode).toBe(400);
@@ -152,7 +152,7 @@ describe('hold, release and forfeit on a SIMPLE asset', () => {
     expect(tooMuch.json().code).toBe('insufficient_balance');
     expect((await operate(acme, f, 'release')).json().code).toBe('insufficient_balance');
     const noBucket = await operate(acme, f, 'forfeit', { amount: '1' });
-    expect(noBucket.json()).toMatchObject({ code: 'validation_error', details: { field: 'bucket' } });
+    expect(noBucket.json()).toMatchObject({ code: 'bad_request', details: { field: 'bucket' } });
     const simpleVoid = await operate(acme, f, 'void-hold', { reference_id: 'r' });
     expect(simpleVoid.json().code).toBe('unsupported_inventory_mode');
     expect((await operate(acme, f, 'void-hold', {})).json().details.field).toBe('reference_id');

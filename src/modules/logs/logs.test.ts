@@ -82,7 +82,7 @@ describe('request logs', () => {
       .data;
     expect(posts).toHaveLength(3);
     const errors = (await org.request('GET', '/v1/logs?status_min=400')).json().data;
-    expect(errors.map((log: { error_code: string }) => log.error_code)).toEqual(['validation_error']);
+    expect(errors.map((log: { error_code: string }) => log.error_code)).toEqual(['bad_request']);
     const byRoute = (
       await org.request('GET', '/v1/logs?route_pattern=/v1/programs&limit=2&sort_by=status_code&sort_dir=asc')
     ).json();

@@ -46,8 +46,7 @@ async function findOrCreateByExternalId(
   now: Date,
   role: string,
 ): Promise<ParticipantRow> {
-  if (externalId === null)
-    throw new DomainError('validation_error', `${role} has neither id nor external_id`);
+  if (externalId === null) throw new DomainError('bad_request', `${role} has neither id nor external_id`);
   const organizationId = program.organization_id;
   const existing = await store.findParticipantByExternalIdForUpdate(trx, organizationId, externalId);
   if (existing !== undefined) return existing;

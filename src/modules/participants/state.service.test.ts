@@ -164,7 +164,7 @@ describe('incrementCounter', () => {
     ] as const) {
       await expect(
         withTransaction(db, (trx) => incrementCounter(trx, { owner, key: 'c', source, now, ...input })),
-      ).rejects.toMatchObject({ code: 'validation_error', details: { field } });
+      ).rejects.toMatchObject({ code: 'bad_request', details: { field } });
     }
     const max = '99999999999999999999.999999999999999999';
     await withTransaction(db, (trx) => incrementCounter(trx, { owner, key: 'c', by: max, source, now }));
@@ -172,7 +172,7 @@ describe('incrementCounter', () => {
       withTransaction(db, (trx) =>
         incrementCounter(trx, { owner, key: 'c', by: '0.000000000000000001', source, now }),
       ),
-    ).rejects.toMatchObject({ code: 'validation_error', details: { field: 'value' } });
+    ).rejects.toMatchObject({ code: 'bad_request', details: { field: 'value' } });
     expect(await history(owner)).toHaveLength(1);
   });
 });

@@ -40,14 +40,14 @@ describe('POST /v1/programs', () => {
     expect((await acme.request('POST', '/v1/programs', { name: 'n'.repeat(255) })).statusCode).toBe(201);
     const response = await acme.request('POST', '/v1/programs', { name: 'n'.repeat(256) });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'name' } });
+    expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'name' } });
   });
 
   it('accepts a description of 1000 characters and refuses 1001', async () => {
     const ok = await acme.request('POST', '/v1/programs', { name: 'd', description: 'd'.repeat(1000) });
     expect(ok.statusCode).toBe(201);
     const tooLong = await acme.request('POST', '/v1/programs', { name: 'd', description: 'd'.repeat(1001) });
-    expect(tooLong.json()).toMatchObject({ code: 'validation_error', details: { field: 'description' } });
+    expect(tooLong.json()).toMatchObject({ code: 'bad_request', details: { field: 'description' } });
   });
 
   it('refuses an empty name, a missing name, an unknown enum value and unknown fields, writing nothing', async () => {
@@ -62,7 +62,7 @@ describe('POST /v1/programs', () => {
     for (const [body, field] of cases) {
       const response = await acme.request('POST', '/v1/programs', body);
       expect(response.statusCode).toBe(400);
-      expect(response.json().code).toBe('validation_error');
+      expect(response.json().code).toBe('bad_request');
       expect(response.json().details.fields.map((f: { field: string }) => f.field)).toContain(field);
     }
     expect((await acme.request('GET', '/v1/programs?limit=200')).json().data.length).toBe(before);
@@ -224,7 +224,7 @@ describe('GET and PATCH /v1/programs/{id}', () => {
     expect((await acme.request('GET', `/v1/programs/${program.id}`)).json().name).toBe('mine');
   });
 
-  it('refuses a non-UUID id with validation_error naming id', async () => {
+  it('refuses a non-UUID id with bad_request naming id', async () => {
     const response = await acme.request('GET', '/v1/programs/not-a-uuid');
     expect(response.statusCode).toBe(400);
     expect(response.json().details.field).toBe('id');

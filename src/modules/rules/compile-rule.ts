@@ -18,7 +18,7 @@ export interface RuleVersion {
   actions: Action[];
 }
 
-/** Compiles a condition, or answers 400 validation_error naming `condition` and the position. */
+/** Compiles a condition, or answers 400 bad_request naming `condition` and the position. */
 export function compileCondition(source: string): CompiledExpression {
   try {
     return compileExpression(source, 'condition');

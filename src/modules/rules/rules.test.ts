@@ -99,7 +99,7 @@ describe('POST /v1/rules', () => {
     for (const [condition, message] of cases) {
       const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { condition }));
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'condition' } });
+      expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
       expect(response.json().message).toMatch(message);
     }
   });
@@ -145,7 +145,7 @@ describe('POST /v1/rules', () => {
       ],
       [{ type: 'SCHEDULE_EVENT', event_name: 'x', delay: 'tomorrow' }, 'actions[0].delay'],
       [{ type: 'SET_TIER', tier: 'loyalty' }, 'actions[0].level'],
-      [{ type: 'TELEPORT' }, 'actions.0.type'],
+      [{ type: 'TELEPORT' }, 'actions[0].type'],
     ];
     for (const [action, field] of refusals) {
       const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { actions: [action] }));
@@ -184,7 +184,7 @@ describe('POST /v1/rules', () => {
       '/v1/rules',
       ruleBody(programId, { active_from: '2026-02-01T00:00:00Z', active_to: '2026-01-01T00:00:00Z' }),
     );
-    expect(backwards.json()).toMatchObject({ code: 'validation_error', details: { field: 'active_to' } });
+    expect(backwards.json()).toMatchObject({ code: 'bad_request', details: { field: 'active_to' } });
     const budgetCases: [unknown, string][] = [
       [[{ asset_id: points, limit: '10', schedule_type: 'CRON' }], 'budgets[0].cron_expression'],
       [
@@ -203,7 +203,7 @@ describe('POST /v1/rules', () => {
         ],
         'budgets[1].asset_id',
       ],
-      [[{ asset_id: points, limit: '-1' }], 'budgets.0.limit'],
+      [[{ asset_id: points, limit: '-1' }], 'budgets[0].limit'],
     ];
     for (const [budgets, field] of budgetCases) {
       const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { budgets }));
@@ -256,7 +256,7 @@ describe('limits', () => {
       '/v1/rules',
       ruleBody(programId, { budgets: budgets(budgetsPerRuleMax + 1) }),
     );
-    expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'budgets' } });
+    expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'budgets' } });
   });
 
   it('pages rule history up to 100 a page, filtered by time', async () => {
@@ -418,7 +418,7 @@ describe('PATCH /v1/rules/{id}', () => {
   it('compiles a new condition and refuses a bad one', async () => {
     const rule = await createRule(await createProgram());
     const response = await acme.request('PATCH', `/v1/rules/${rule.id}`, { condition: '"text"' });
-    expect(response.json()).toMatchObject({ code: 'validation_error', details: { field: 'condition' } });
+    expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
     const unknownRule = await acme.request('PATCH', `/v1/rules/${points}`, { name: 'x' });
     expect(unknownRule.statusCode).toBe(404);
   });

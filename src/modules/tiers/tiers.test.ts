@@ -132,7 +132,7 @@ describe('tier definitions', () => {
     for (const body of bodies) {
       const response = await acme.request('POST', url, body);
       expect(response.statusCode, JSON.stringify(body)).toBe(400);
-      expect(response.json().code).toBe('validation_error');
+      expect(response.json().code).toBe('bad_request');
     }
   });
 
@@ -223,7 +223,7 @@ describe('tier definitions', () => {
     expect((await acme.request('GET', `${base}/nope`)).statusCode).toBe(404);
     const invalid = await acme.request('GET', '/v1/programs/not-a-uuid/tiers');
     expect(invalid.statusCode).toBe(400);
-    expect(invalid.json().code).toBe('validation_error');
+    expect(invalid.json().code).toBe('bad_request');
     expect((await t.app.inject({ method: 'GET', url: base })).statusCode).toBe(401);
   });
 });

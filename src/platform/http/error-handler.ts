@@ -2,7 +2,7 @@
 // own message; anything unexpected is logged in full and answered with a generic 500.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/transaction.js';
-import { DomainError, type ErrorCode, errorStatusByCode } from '../errors.js';
+import { badRequest, DomainError, type ErrorCode, errorStatusByCode } from '../errors.js';
 import { describeValidationErrors } from './validation.js';
 
 const fastifyCodes: Record<string, [ErrorCode, string]> = {
@@ -10,7 +10,7 @@ const fastifyCodes: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'Content-Type must be application/json'],
   FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'request body is not valid JSON'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'request body is empty; send a JSON object'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['validation_error', 'Content-Length does not match the body'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['bad_request', 'Content-Length does not match the body'],
 };
 
 const retryAfterSeconds = 1;
@@ -29,12 +29,8 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   if (error.validation) {
     const fields = describeValidationErrors(error.validation as never, error.validationContext);
-    const first = fields[0];
-    sendError(reply, 'validation_error', fields.map((field) => field.message).join('; '), {
-      field: first?.field,
-      reason: first?.reason,
-      fields,
-    });
+    const problem = badRequest(fields);
+    sendError(reply, problem.code, problem.message, problem.details);
     return;
   }
   const known = error.code === undefined ? undefined : fastifyCodes[error.code];

@@ -43,7 +43,7 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
-const commonErrors: ErrorCode[] = ['validation_error', 'unauthorized', 'internal_error'];
+const commonErrors: ErrorCode[] = ['bad_request', 'unauthorized', 'internal_error'];
 
 /** The error responses of a route, for the OpenAPI document: the common ones plus `codes`. */
 export function errorResponses(...codes: ErrorCode[]): Record<number, TSchema> {

@@ -12,6 +12,7 @@ function createAjv(coerceTypes: boolean | 'array'): Ajv {
     useDefaults: true,
     removeAdditional: false,
     allErrors: true,
+    verbose: true,
     strict: false,
   });
   addFormats.default(ajv);
@@ -84,25 +85,75 @@ export function describeValidationErrors(errors: ErrorObject[], part: string | u
 }
 
 function describe(error: ErrorObject, part: string | undefined): FieldProblem {
-  const base = error.instancePath.slice(1).replaceAll('/', '.');
+  const base = fieldPath(error.instancePath);
   const join = (child: string) => (base === '' ? child : `${base}.${child}`);
   const where = part === 'body' || part === undefined ? '' : `${part} `;
   switch (error.keyword) {
     case 'required': {
       const field = join(String(error.params.missingProperty));
-      return { field, reason: 'required', message: `${where}${field} is required` };
+      return { field, reason: 'required', expected: 'present', message: `${where}${field} is required` };
     }
     case 'additionalProperties': {
       const field = join(String(error.params.additionalProperty));
-      return { field, reason: 'unknown', message: `${where}${field} is not a known field` };
+      return {
+        field,
+        reason: 'unknown',
+        expected: 'absent',
+        message: `${where}${field} is not a known field`,
+      };
     }
     case 'enum': {
       const allowed = (error.params.allowedValues as unknown[]).join(', ');
-      return { field: base, reason: 'invalid', message: `${where}${base} must be one of ${allowed}` };
+      return {
+        field: base,
+        reason: 'invalid',
+        expected: `one of ${allowed}`,
+        received: describeReceived(error.data),
+        message: `${where}${base} must be one of ${allowed}`,
+      };
     }
     default: {
       const field = base === '' ? (part ?? 'body') : base;
-      return { field, reason: 'invalid', message: `${where}${field} ${error.message ?? 'is invalid'}` };
+      return {
+        field,
+        reason: 'invalid',
+        expected: describeExpected(error),
+        received: describeReceived(error.data),
+        message: `${where}${field} ${error.message ?? 'is invalid'}`,
+      };
     }
   }
+}
+
+/** `/actions/0/amount` -> `actions[0].amount`: the one way the API writes a field's path. */
+export function fieldPath(instancePath: string): string {
+  let path = '';
+  for (const segment of instancePath.split('/').slice(1)) {
+    const name = segment.replaceAll('~1', '/').replaceAll('~0', '~');
+    path += /^\d+$/.test(name) ? `[${name}]` : path === '' ? name : `.${name}`;
+  }
+  return path;
+}
+
+function describeExpected(error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'type') return String(params.type);
+  if (error.keyword === 'format') return String(params.format);
+  if (error.keyword === 'pattern') return `pattern ${String(params.pattern)}`;
+  if (error.keyword === 'const') return JSON.stringify(params.allowedValue);
+  const limit = params.limit;
+  if (limit !== undefined) return `${error.keyword} ${String(limit)}`;
+  return error.keyword;
+}
+
+const receivedLengthMax = 100;
+
+/** What came, shortened: a type name for objects and arrays, the value itself for scalars. */
+function describeReceived(data: unknown): string | undefined {
+  if (data === undefined) return undefined;
+  if (data === null) return 'null';
+  if (Array.isArray(data)) return `array of ${data.length}`;
+  if (typeof data === 'object') return 'object';
+  const text = String(data);
+  return text.length > receivedLengthMax ? `${text.slice(0, receivedLengthMax)}…` : text;
 }
