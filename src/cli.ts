@@ -1,11 +1,11 @@
 // The `accrue` command. Every command reads the same configuration as the server and works whether
 // or not a server is running on the same data directory (the embedded database is then shared).
 import { parseArgs } from 'node:util';
-import { onShutdownSignal, readConfigOrExit, serve, startWorkers } from './main.js';
+import { catchShutdownSignals, openDatabaseOrExit, readConfigOrExit, serve, startWorkers } from './main.js';
 import { verifyLedger } from './modules/ledger/index.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './modules/organizations/index.js';
 import { systemClock } from './platform/clock.js';
-import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
+import type { DatabaseHandle } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { DomainError } from './platform/errors.js';
 import { createLogger } from './platform/logger.js';
@@ -94,7 +94,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const args = twoWords ? rest : argv.slice(1);
   const config = readConfigOrExit();
-  const database = await openDatabase(
+  const database = await openDatabaseOrExit(
     config,
     'cli',
     createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
@@ -117,18 +117,18 @@ async function run(argv: string[]): Promise<number> {
 async function runWorkers(): Promise<void> {
   const config = readConfigOrExit();
   const logger = createLogger(config.logLevel);
+  const signals = catchShutdownSignals();
   // The cli role shares an embedded PostgreSQL with a running server and never takes its pid file.
-  const database = await openDatabase(config, 'cli', logger);
+  const database = await openDatabaseOrExit(config, 'cli', logger);
   await migrate(database.connectionString);
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
   logger.info({ workers: Math.max(1, config.workerCount) }, 'Accrue event workers are running');
-  const stop = async (signal: string) => {
+  signals.handle(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await workers.stop();
     await database.close();
     process.exit(0);
-  };
-  onShutdownSignal(stop);
+  });
 }
 
 const code = await run(process.argv.slice(2));

@@ -1,5 +1,6 @@
 // Helpers to run Accrue as real processes (the server and the CLI), as a user would.
 import { type ChildProcess, type StdioOptions, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -32,8 +33,22 @@ export async function startServer(
   timeoutMs = 60_000,
   nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
+  return startAndWait(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], env, timeoutMs);
+}
+
+/** Starts the server as its README says, `npm start`, and waits until it serves (or exits). */
+export async function startNpmStart(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+  return startAndWait('npm', ['start', '--silent'], env, timeoutMs);
+}
+
+async function startAndWait(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(command, args, {
     cwd: root,
     env: childEnv({ PORT: String(port), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,6 +69,22 @@ export async function startServer(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, port, output: () => output, exited };
+}
+
+/**
+ * The pids of every process started with `name=value` in its environment (children inherit it):
+ * npm, its shell, node and the embedded PostgreSQL alike. Linux only (/proc).
+ */
+export async function processesWithEnv(name: string, value: string): Promise<number[]> {
+  const wanted = `${name}=${value}`;
+  const pids = (await fs.readdir('/proc')).filter((entry) => /^\d+$/.test(entry)).map(Number);
+  const found: number[] = [];
+  for (const pid of pids) {
+    if (pid === process.pid) continue;
+    const environ = await fs.readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+    if (environ.split('\0').includes(wanted)) found.push(pid);
+  }
+  return found;
 }
 
 /**
