@@ -18,8 +18,9 @@ import {
   tagsPerParticipantMax,
   tagsPerProgramMax,
 } from '../../platform/limits.js';
+import { formatCounterValue, isCounterValueInRange, parseCounterValue } from '../../platform/money.js';
 import { findProgramRow } from '../programs/index.js';
-import { formatCounterValue, isCounterValueInRange, isResetDue, parseCounterValue } from './counter-value.js';
+import { isResetDue } from './counter-reset.js';
 import { findParticipant, type ParticipantStatus } from './participants.store.js';
 import type { CounterRow, StateHistoryRow, StateOwner, StateType, TagsAndAttributes } from './state.store.js';
 import * as store from './state.store.js';

@@ -7,11 +7,11 @@ import type { Caller } from '../../platform/http/auth.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
+import { addDecimals } from '../../platform/money.js';
 import { findAssetRow } from '../assets/index.js';
 import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
-import { addDecimals } from './decimal.js';
 import {
   buildCelBindings,
   type EvaluableRule,
