@@ -333,5 +333,4 @@ export const IntegrityQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const ParticipantParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 export const ProgramAssetParams = Type.Object({ id: Uuid, assetId: Uuid }, { additionalProperties: false });

@@ -2,9 +2,7 @@
 // a revoked key never authenticates again; every resource of the API belongs to one organization.
 export {
   authenticate,
-  type CreatedKey,
   createApiKey,
-  defaultOrganizationName,
   ensureStartupKey,
   listApiKeys,
   revokeApiKey,

@@ -55,7 +55,6 @@ export {
   deleteAttribute,
   deleteCounter,
   incrementCounter,
-  loadProgramRuleState,
   loadStateForRules,
   mergeAttributes,
   type RuleState,

@@ -575,13 +575,3 @@ export async function loadStateForRules(
   ]);
   return { participant: { ...participant, status: participantRow.status }, program };
 }
-
-/** A program's state as rules read it, with counters as they read at `now`. */
-export async function loadProgramRuleState(
-  db: Database,
-  organizationId: string,
-  programId: string,
-  now: Date,
-): Promise<RuleState> {
-  return loadRuleState(db, { organizationId, type: 'PROGRAM', id: programId }, now);
-}

@@ -5,10 +5,15 @@
 // them: one at a time through the rules step, and claims batched in memory (rules-batch.ts), which
 // must give the same results.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
-import { createLogger } from '../../platform/logger.js';
-import { verifyLedger } from '../ledger/index.js';
-import { createRulesBatch, createRulesStep, type EventWorkers, startEventWorkers } from './index.js';
+import {
+  createRulesBatch,
+  createRulesStep,
+  type EventWorkers,
+  startEventWorkers,
+} from '../src/modules/events/index.js';
+import { verifyLedger } from '../src/modules/ledger/index.js';
+import { createLogger } from '../src/platform/logger.js';
+import { buildTestApp, type Tenant, type TestApp } from './harness.js';
 
 /** The scenarios, with events applied one at a time or batched per claim. */
 export function describeRuleScenarios(batched: boolean): void {
