@@ -5,5 +5,6 @@ export {
   createApiKey,
   ensureStartupKey,
   listApiKeys,
+  readOrganizationNames,
   revokeApiKey,
 } from './organizations.service.js';
