@@ -40,6 +40,8 @@ export const logPageSizeMax = 100;
  * scale 0). Balances are NUMERIC(38, 0), so 10^8 maximal amounts still fit in one balance.
  */
 export const amountDigitsMax = 30;
+/** Asset scales (decimal places): 18 covers every currency and crypto unit in use. */
+export const scaleMax = 18;
 
 /** Assets: symbol 1-16 alphanumeric characters (PTS, NIGHTS, USD). */
 export const symbolLengthMax = 16;
@@ -111,6 +113,14 @@ export const eventDataBytesMax = 64 * 1024;
  * (a poison message) must not loop forever.
  */
 export const eventClaimsMax = 10;
+/**
+ * Event workers: one claim takes at most this many PENDING events (a claim is applied in a few
+ * transactions, so this bounds their size), split over this many concurrent transactions; without
+ * a notification, a worker looks for work this often.
+ */
+export const eventClaimBatchSizeMax = 512;
+export const eventClaimConcurrency = 2;
+export const eventPollIntervalMs = 1000;
 /** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
 export const eventTransientAttemptsMax = 6;
 

@@ -11,8 +11,6 @@ import { assert } from './assert.js';
 import { DomainError, invalidField } from './errors.js';
 import { amountDigitsMax, counterFractionDigitsMax, counterIntegerDigitsMax } from './limits.js';
 
-export const scaleMax = 18;
-
 const canonicalDecimal = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
 
 /**

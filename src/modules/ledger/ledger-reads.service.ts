@@ -3,8 +3,8 @@ import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { decodeCursor, decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
-import { pageSizeDefault } from '../../platform/limits.js';
-import { formatAmount, parseSignedAmount, scaleMax } from '../../platform/money.js';
+import { pageSizeDefault, scaleMax } from '../../platform/limits.js';
+import { formatAmount, parseSignedAmount } from '../../platform/money.js';
 import { findAssetRow } from '../assets/index.js';
 import { type Owner, systemAccountName } from './accounts.js';
 import type {
