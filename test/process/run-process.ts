@@ -33,12 +33,22 @@ export async function startServer(
   timeoutMs = 60_000,
   nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
-  return startAndWait(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], env, timeoutMs);
+  const args = [...nodeArgs, '--import', 'tsx', 'src/main.ts'];
+  return startAndWait(process.execPath, args, env, timeoutMs, 'Accrue is serving');
 }
 
 /** Starts the server as its README says, `npm start`, and waits until it serves (or exits). */
 export async function startNpmStart(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  return startAndWait('npm', ['start', '--silent'], env, timeoutMs);
+  return startAndWait('npm', ['start'], env, timeoutMs, 'Accrue is serving');
+}
+
+/** Starts `accrue worker` (event workers, no HTTP) and waits until its workers run. */
+export async function startWorkerCommand(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<ServerProcess> {
+  const args = ['--import', 'tsx', 'src/cli.ts', 'worker'];
+  return startAndWait(process.execPath, args, env, timeoutMs, 'Accrue event workers are running');
 }
 
 async function startAndWait(
@@ -46,6 +56,7 @@ async function startAndWait(
   args: string[],
   env: Record<string, string>,
   timeoutMs: number,
+  readyText: string,
 ): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(command, args, {
@@ -62,7 +73,7 @@ async function startAndWait(
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + timeoutMs;
-  while (!output.includes('Accrue is serving')) {
+  while (!output.includes(readyText)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       throw new Error(`server did not start (exit ${child.exitCode}):\n${output}`);
     }

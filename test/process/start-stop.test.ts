@@ -6,7 +6,14 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { processesWithEnv, runCli, type ServerProcess, startNpmStart, startServer } from './run-process.js';
+import {
+  processesWithEnv,
+  runCli,
+  type ServerProcess,
+  startNpmStart,
+  startServer,
+  startWorkerCommand,
+} from './run-process.js';
 
 let dataDir: string;
 let server: ServerProcess | undefined;
@@ -51,6 +58,14 @@ describe('stopping the server', () => {
     server = await startServer({ ACCRUE_DATA_DIR: dataDir });
     server.child.kill('SIGINT');
     server.child.kill('SIGINT');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(await waitUntilNoneLeft()).toEqual([]);
+  }, 90_000);
+
+  it('one SIGTERM to `accrue worker` stops its workers and the PostgreSQL it started', async () => {
+    server = await startWorkerCommand({ ACCRUE_DATA_DIR: dataDir });
+    expect((await leftRunning()).length).toBeGreaterThanOrEqual(2);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     expect(await waitUntilNoneLeft()).toEqual([]);
