@@ -6,6 +6,20 @@ export const requestBodyBytesMax = 1024 * 1024;
 /** JSON nesting in a request body: far above any real payload, far below what exhausts a stack. */
 export const bodyDepthMax = 32;
 
+/**
+ * Database transactions: transient failures (serialization, deadlock) are retried this many times
+ * in all, with exponential backoff from this base.
+ */
+export const transactionAttemptsMax = 5;
+export const transactionBackoffBaseMs = 5;
+
+/**
+ * The embedded PostgreSQL: how long its start (initdb excluded) and its stop may take. A stop past
+ * the limit is logged, and the next start adopts or cleans up what is left.
+ */
+export const embeddedPostgresStartTimeoutMs = 60_000;
+export const embeddedPostgresStopTimeoutMs = 30_000;
+
 /** Page sizes: bounded so that one request cannot read an unbounded number of rows. */
 export const pageSizeDefault = 50;
 export const pageSizeMax = 200;
@@ -60,6 +74,8 @@ export const lotsPerOperationMax = 10_000;
 /** Background jobs (maturity, expiry, sealing) handle at most this many rows per transaction. */
 export const jobBatchSizeMax = 500;
 
+/** Integrity checks read and hash the chain in pages of this many entries, so memory stays flat. */
+export const integrityChainPageSize = 5_000;
 /** Integrity report: how many of the latest sealed entries it re-hashes (default and maximum). */
 export const integrityWindowDefault = 1000;
 export const integrityWindowMax = 10_000;
@@ -121,6 +137,8 @@ export const eventClaimsMax = 10;
 export const eventClaimBatchSizeMax = 512;
 export const eventClaimConcurrency = 2;
 export const eventPollIntervalMs = 1000;
+/** Rows per INSERT when a BROADCAST system event fans out: bounds one statement's size. */
+export const broadcastInsertRowsMax = 500;
 /** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
 export const eventTransientAttemptsMax = 6;
 
@@ -134,6 +152,14 @@ export const criteriaPerLevelMax = 10;
 /** Tier and level keys, and counter names in criteria. */
 export const tierKeyLengthMax = 64;
 export const levelKeyLengthMax = 100;
+
+/**
+ * The tier lifecycle runs every minute: its moments are days apart, so a minute of delay is
+ * invisible, and a quiet run is one indexed query. One row's catch-up takes at most this many
+ * steps: a century of yearly periods with room to spare.
+ */
+export const tierLifecycleIntervalMs = 60_000;
+export const tierLifecycleStepsPerRowMax = 1000;
 
 /** Rows the tier lifecycle job claims per transaction: short transactions, short row locks. */
 export const tierLifecycleBatchSize = 100;

@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { embeddedPostgresStartTimeoutMs, embeddedPostgresStopTimeoutMs } from '../limits.js';
 import type { Logger } from '../logger.js';
 
 export type EmbeddedRole = 'server' | 'cli';
@@ -27,8 +28,6 @@ export interface EmbeddedServer {
 }
 
 const databaseName = 'accrue';
-const startTimeoutMs = 60_000;
-const stopTimeoutMs = 30_000;
 
 export async function openEmbeddedServer(
   dataDir: string,
@@ -165,7 +164,7 @@ async function startPostmaster(pgDir: string, log: Logger): Promise<Postmaster> 
   });
   child.unref();
   await logFile.close();
-  const ready = await waitFor(async () => exited || (await canConnect(port)), startTimeoutMs);
+  const ready = await waitFor(async () => exited || (await canConnect(port)), embeddedPostgresStartTimeoutMs);
   if (!ready || exited || child.pid === undefined) {
     throw new EmbeddedServerError(`the embedded PostgreSQL did not start; see ${logPath}`);
   }
@@ -179,13 +178,13 @@ async function stopPostmaster(pid: number, log: Logger): Promise<void> {
   } catch {
     return;
   }
-  const stopped = await waitFor(async () => !isProcessAlive(pid), stopTimeoutMs);
+  const stopped = await waitFor(async () => !isProcessAlive(pid), embeddedPostgresStopTimeoutMs);
   log.info({ pid, stopped }, 'embedded PostgreSQL stopped');
 }
 
 /** Connects once PostgreSQL accepts sessions: a listening socket may still answer "starting up". */
 async function connectWhenReady(port: number, password: string): Promise<pg.Client> {
-  const deadline = Date.now() + startTimeoutMs;
+  const deadline = Date.now() + embeddedPostgresStartTimeoutMs;
   for (;;) {
     const client = new pg.Client({
       host: '127.0.0.1',
