@@ -40,10 +40,11 @@ export async function serve(): Promise<void> {
       version,
       rateLimit: config.rateLimit,
     });
+    // Listen before the workers and jobs start, so that a failed listen has nothing else to stop.
+    await app.listen({ port: config.port, host: config.host });
     const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger, config.ledgerJobsIntervalMs);
     const workers = startWorkers(config, database, logger);
     const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
-    await app.listen({ port: config.port, host: config.host });
     logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
     signals.handle(async (signal) => {
       logger.info({ signal }, 'shutting down');
@@ -144,11 +145,12 @@ function isAddressInUse(error: unknown): boolean {
   return (error as { code?: string } | undefined)?.code === 'EADDRINUSE';
 }
 
+/** Any other failure to bind (a foreign HOST, a privileged port) is left for listen() to report. */
 async function isPortInUse(config: Config): Promise<boolean> {
   if (config.port === 0) return false;
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const probe = net.createServer();
-    probe.once('error', (error) => (isAddressInUse(error) ? resolve(true) : reject(error)));
+    probe.once('error', (error) => resolve(isAddressInUse(error)));
     probe.listen({ port: config.port, host: config.host, exclusive: true }, () =>
       probe.close(() => resolve(false)),
     );
