@@ -12,17 +12,40 @@ let t: TestApp;
 let acme: Tenant;
 let other: Tenant;
 
+// Actions may name assets that do not exist (yet); budgets must name the organization's assets.
 const points = '0192b000-0000-7000-8000-00000000a001';
 const cash = '0192b000-0000-7000-8000-00000000a002';
+/** Real assets of acme: scale 2 and scale 0. */
+let pts: string;
+let usd: string;
 
 beforeAll(async () => {
   t = await buildTestApp();
   acme = await t.createOrganization();
   other = await t.createOrganization();
+  const programId = await createProgram();
+  pts = await createAsset(programId, 2);
+  usd = await createAsset(programId, 0);
 });
 
 async function createProgram(tenant: Tenant = acme): Promise<string> {
   const response = await tenant.request('POST', '/v1/programs', { name: 'Cashback' });
+  return response.json().id;
+}
+
+let assetCount = 0;
+
+async function createAsset(programId: string, scale: number, tenant: Tenant = acme): Promise<string> {
+  assetCount += 1;
+  const response = await tenant.request('POST', '/v1/assets', {
+    program_id: programId,
+    name: `Asset ${assetCount}`,
+    symbol: `A${assetCount}`,
+    inventory_mode: 'SIMPLE',
+    issuance_policy: 'UNLIMITED',
+    scale,
+  });
+  expect(response.statusCode, response.body).toBe(201);
   return response.json().id;
 }
 
@@ -186,30 +209,88 @@ describe('POST /v1/rules', () => {
     );
     expect(backwards.json()).toMatchObject({ code: 'bad_request', details: { field: 'active_to' } });
     const budgetCases: [unknown, string][] = [
-      [[{ asset_id: points, limit: '10', schedule_type: 'CRON' }], 'budgets[0].cron_expression'],
+      [[{ asset_id: pts, limit: '10', schedule_type: 'CRON' }], 'budgets[0].cron_expression'],
       [
-        [{ asset_id: points, limit: '10', schedule_type: 'CRON', cron_expression: '61 * * * *' }],
+        [{ asset_id: pts, limit: '10', schedule_type: 'CRON', cron_expression: '61 * * * *' }],
         'budgets[0].cron_expression',
       ],
       [
-        [{ asset_id: points, limit: '10', schedule_type: 'INTERVAL', interval: 'weekly' }],
+        [{ asset_id: pts, limit: '10', schedule_type: 'INTERVAL', interval: 'weekly' }],
         'budgets[0].interval',
       ],
-      [[{ asset_id: points, limit: '10', interval: '24h' }], 'budgets[0].interval'],
+      [[{ asset_id: pts, limit: '10', interval: '24h' }], 'budgets[0].interval'],
       [
         [
-          { asset_id: points, limit: '10' },
-          { asset_id: points, limit: '5' },
+          { asset_id: pts, limit: '10' },
+          { asset_id: pts, limit: '5' },
         ],
         'budgets[1].asset_id',
       ],
-      [[{ asset_id: points, limit: '-1' }], 'budgets[0].limit'],
+      [[{ asset_id: pts, limit: '-1' }], 'budgets[0].limit'],
+      [[{ asset_id: pts, limit: '01' }], 'budgets[0].limit'],
     ];
     for (const [budgets, field] of budgetCases) {
       const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { budgets }));
       expect(response.statusCode, JSON.stringify(budgets)).toBe(400);
       expect(response.json().details.field).toBe(field);
     }
+    const listed = await acme.request('GET', `/v1/rules?program_id=${programId}`);
+    expect(listed.json().data).toEqual([]);
+  });
+
+  it('shows limit and consumed at the asset scale, and refuses a limit finer than the scale', async () => {
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      budgets: [
+        { asset_id: pts, limit: '60' },
+        { asset_id: usd, limit: '7.000' },
+      ],
+    });
+    expect(rule.budgets).toMatchObject([
+      { asset_id: pts, limit: '60.00', consumed: '0.00' },
+      { asset_id: usd, limit: '7', consumed: '0' },
+    ]);
+    expect((await acme.request('GET', `/v1/rules/${rule.id}`)).json().budgets).toEqual(rule.budgets);
+    const listed = (await acme.request('GET', `/v1/rules?program_id=${programId}`)).json();
+    expect(listed.data[0].budgets).toEqual(rule.budgets);
+    const tooFine = await acme.request(
+      'POST',
+      '/v1/rules',
+      ruleBody(programId, { budgets: [{ asset_id: pts, limit: '0.001' }] }),
+    );
+    expect(tooFine.statusCode).toBe(400);
+    expect(tooFine.json()).toMatchObject({ code: 'invalid_scale', details: { field: 'budgets[0].limit' } });
+    const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: pts, limit: '60.5' }],
+    });
+    expect(patched.json().budgets).toMatchObject([{ asset_id: pts, limit: '60.50', consumed: '0.00' }]);
+    const finer = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: usd, limit: '0.5' }],
+    });
+    expect(finer.json()).toMatchObject({ code: 'invalid_scale', details: { field: 'budgets[0].limit' } });
+    expect((await acme.request('GET', `/v1/rules/${rule.id}`)).json().budgets).toEqual(
+      patched.json().budgets,
+    );
+  });
+
+  it("answers 404 for a budget of an unknown asset or another organization's asset", async () => {
+    const programId = await createProgram();
+    const foreignAsset = await createAsset(await createProgram(other), 2, other);
+    for (const assetId of [points, foreignAsset]) {
+      const budgets = [
+        { asset_id: pts, limit: '10' },
+        { asset_id: assetId, limit: '10' },
+      ];
+      const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { budgets }));
+      expect(response.statusCode).toBe(404);
+      expect(response.json()).toMatchObject({ code: 'not_found', message: 'asset of budgets[1] not found' });
+    }
+    const rule = await createRule(programId);
+    const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: foreignAsset, limit: '10' }],
+    });
+    expect(patched.statusCode).toBe(404);
+    expect((await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data).toEqual([rule]);
   });
 
   it("answers 404 for another organization's program and 409 for an archived program", async () => {
@@ -243,11 +324,9 @@ describe('limits', () => {
 
   it(`accepts ${budgetsPerRuleMax} budgets and refuses ${budgetsPerRuleMax + 1}`, async () => {
     const programId = await createProgram();
-    const budgets = (n: number) =>
-      Array.from({ length: n }, (_, i) => ({
-        asset_id: `0192b000-0000-7000-8000-${String(i).padStart(12, '0')}`,
-        limit: '10',
-      }));
+    const assets = [];
+    for (let i = 0; i <= budgetsPerRuleMax; i += 1) assets.push(await createAsset(programId, 2));
+    const budgets = (n: number) => assets.slice(0, n).map((assetId) => ({ asset_id: assetId, limit: '10' }));
     expect((await createRule(programId, { budgets: budgets(budgetsPerRuleMax) })).budgets).toHaveLength(
       budgetsPerRuleMax,
     );
@@ -349,12 +428,12 @@ describe('PATCH /v1/rules/{id}', () => {
     const rule = await createRule(programId, {
       active_from: '2026-01-01T00:00:00.000Z',
       active_to: '2026-12-31T00:00:00.000Z',
-      budgets: [{ asset_id: points, limit: '100.00' }],
+      budgets: [{ asset_id: pts, limit: '100.00' }],
     });
     const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
       name: 'Dining 6%',
       active_to: null,
-      budgets: [{ asset_id: cash, limit: '50', schedule_type: 'INTERVAL', interval: '720h' }],
+      budgets: [{ asset_id: usd, limit: '50', schedule_type: 'INTERVAL', interval: '720h' }],
     });
     expect(patched.statusCode).toBe(200);
     expect(patched.json()).toMatchObject({
@@ -362,7 +441,7 @@ describe('PATCH /v1/rules/{id}', () => {
       condition: rule.condition,
       active_from: '2026-01-01T00:00:00.000Z',
       active_to: null,
-      budgets: [{ asset_id: cash, limit: '50', consumed: '0', schedule_type: 'INTERVAL', interval: '720h' }],
+      budgets: [{ asset_id: usd, limit: '50', consumed: '0', schedule_type: 'INTERVAL', interval: '720h' }],
     });
     await acme.request('PATCH', `/v1/rules/${rule.id}`, { status: 'SUSPENDED' });
     await acme.request('PATCH', `/v1/rules/${rule.id}`, { status: 'ACTIVE' });
@@ -379,10 +458,10 @@ describe('PATCH /v1/rules/{id}', () => {
       active_to: { from: '2026-12-31T00:00:00.000Z', to: null },
       budgets: {
         from: [
-          { asset_id: points, limit: '100.00', schedule_type: null, cron_expression: null, interval: null },
+          { asset_id: pts, limit: '100.00', schedule_type: null, cron_expression: null, interval: null },
         ],
         to: [
-          { asset_id: cash, limit: '50', schedule_type: 'INTERVAL', cron_expression: null, interval: '720h' },
+          { asset_id: usd, limit: '50', schedule_type: 'INTERVAL', cron_expression: null, interval: '720h' },
         ],
       },
     });
@@ -521,13 +600,13 @@ describe('budgets', () => {
     const programId = await createProgram();
     const rule = await createRule(programId, {
       condition: 'true',
-      actions: [credit('event.amount')],
+      actions: [{ type: 'CREDIT', asset_id: pts, amount: 'event.amount' }],
       budgets: [
-        { asset_id: points, limit: '100.00', schedule_type: 'CRON', cron_expression: '0 0 1 * *' },
-        { asset_id: cash, limit: '5' },
+        { asset_id: pts, limit: '100.00', schedule_type: 'CRON', cron_expression: '0 0 1 * *' },
+        { asset_id: usd, limit: '5' },
       ],
     });
-    expect(rule.budgets[0]).toMatchObject({ consumed: '0', next_reset_at: '2026-04-01T00:00:00.000Z' });
+    expect(rule.budgets[0]).toMatchObject({ consumed: '0.00', next_reset_at: '2026-04-01T00:00:00.000Z' });
     expect(rule.budgets[1]).toMatchObject({ consumed: '0', next_reset_at: null });
     const db = t.database.handle.db;
     const at = new Date('2026-03-02T00:00:00Z');
@@ -541,16 +620,17 @@ describe('budgets', () => {
     expect(first[0]).toMatchObject({ status: 'MATCHED', rule_history_id: expect.any(String) });
     await consumeRuleBudgets(db, acme.organizationId, first, at);
     const live = (await acme.request('GET', `/v1/rules/${rule.id}`)).json();
-    expect(live.budgets[0]).toMatchObject({ consumed: '60' });
+    expect(live.budgets[0]).toMatchObject({ limit: '100.00', consumed: '60.00' });
     const second = evaluateRules(await loadActiveRules(db, acme.organizationId, programId), input(50));
     expect(second[0]).toMatchObject({ status: 'SKIPPED', reason: 'BUDGET_EXCEEDED' });
-    const reset = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${points}`);
+    const reset = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${pts}`);
     expect(reset.json()).toMatchObject({
-      asset_id: points,
-      consumed: '0',
+      asset_id: pts,
+      limit: '100.00',
+      consumed: '0.00',
       next_reset_at: '2026-04-01T00:00:00.000Z',
     });
-    const lifetime = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${cash}`);
+    const lifetime = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${usd}`);
     expect(lifetime.json()).toMatchObject({ consumed: '0', next_reset_at: null });
     const absent = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${programId}`);
     expect(absent.statusCode).toBe(404);
@@ -559,7 +639,7 @@ describe('budgets', () => {
     await consumeRuleBudgets(db, acme.organizationId, first, new Date('2026-03-20T00:00:00Z'));
     const afterPeriod = (await acme.request('GET', `/v1/rules/${rule.id}`)).json();
     expect(afterPeriod.budgets[0]).toMatchObject({
-      consumed: '0',
+      consumed: '0.00',
       next_reset_at: '2026-05-01T00:00:00.000Z',
     });
   });
