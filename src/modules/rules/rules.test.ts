@@ -1,5 +1,7 @@
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import type { Database } from '../../platform/db/database.js';
 import {
   actionsPerRuleMax,
   budgetsPerRuleMax,
@@ -642,6 +644,93 @@ describe('budgets', () => {
       consumed: '0.00',
       next_reset_at: '2026-05-01T00:00:00.000Z',
     });
+  });
+});
+
+describe('budgets while events hold them', () => {
+  const at = new Date('2026-03-02T00:00:00Z');
+  const input = {
+    eventData: {},
+    eventTimestamp: at,
+    participant: { tags: [], counters: {}, attributes: {}, tiers: {}, status: 'ACTIVE' as const },
+    program: { tags: [], counters: {}, attributes: {} },
+  };
+
+  /** Waits until `count` statements of this test database wait for a lock. */
+  async function lockWaits(count: number): Promise<void> {
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      const { rows } = await sql<{ waiting: number }>`
+        select count(*)::int as waiting from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`.execute(t.database.handle.db);
+      if ((rows[0]?.waiting ?? 0) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`${count} lock waits did not happen`);
+  }
+
+  /** A transaction that runs `begin`, then holds its locks until `release` is called. */
+  function holding<T>(begin: (trx: Database) => Promise<T>) {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = (_value: T) => {};
+    const began = new Promise<T>((resolve) => {
+      started = resolve;
+    });
+    const done = t.database.handle.db.transaction().execute(async (trx) => {
+      const value = await begin(trx);
+      started(value);
+      await released;
+      return value;
+    });
+    return { began, release, done };
+  }
+
+  async function cappedRule() {
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      condition: 'true',
+      actions: [{ type: 'CREDIT', asset_id: pts, amount: '10' }],
+      budgets: [{ asset_id: pts, limit: '50' }],
+    });
+    return { programId, rule };
+  }
+
+  it('carries over what an event consumed while a PATCH of the budget waited for it', async () => {
+    const { programId, rule } = await cappedRule();
+    const event = holding(async (trx) => {
+      const evaluations = evaluateRules(await loadActiveRules(trx, acme.organizationId, programId), input);
+      await consumeRuleBudgets(trx, acme.organizationId, evaluations, at);
+    });
+    await event.began;
+    const patch = acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: pts, limit: '60' }],
+    });
+    await lockWaits(1);
+    event.release();
+    await event.done;
+    expect((await patch).json().budgets).toMatchObject([{ limit: '60.00', consumed: '10.00' }]);
+  });
+
+  it('lets an event that waited for a PATCH of the budget evaluate against the new limit', async () => {
+    const { programId, rule } = await cappedRule();
+    const db = t.database.handle.db;
+    const held = holding((trx) =>
+      sql`select 1 from rule_budgets where rule_id = ${rule.id} for update`.execute(trx),
+    );
+    await held.began;
+    const patch = acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: pts, limit: '20' }],
+    });
+    await lockWaits(1);
+    const event = db.transaction().execute((trx) => loadActiveRules(trx, acme.organizationId, programId));
+    await lockWaits(2);
+    held.release();
+    await held.done;
+    expect((await patch).statusCode).toBe(200);
+    const [loaded] = await event;
+    expect(loaded?.budgets).toMatchObject([{ asset_id: pts, limit: '20.00', consumed: '0' }]);
   });
 });
 
