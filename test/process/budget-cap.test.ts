@@ -33,7 +33,8 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const { child } of servers) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
+  for (const { child } of servers)
+    if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
   await database.handle.close();
 });
 
@@ -57,28 +58,26 @@ function stop(child: ChildProcess): Promise<unknown> {
 }
 
 describe('rule budgets across two server processes', () => {
-  it(
-    `pays a budget of five credits exactly five times for ${participants} events sent to both`,
-    async () => {
-      const calls = servers.map((server) => callAt(server.port));
-      const [first, second] = calls;
-      if (first === undefined || second === undefined) throw new Error('two servers are running');
-      const rule = await createCappedRule(first, 'PROCS');
-      const events = capEvents(rule.programId, 'procs', participants);
-      const requests = [];
-      for (let start = 0; start < participants; start += eventsPerRequest) {
-        const call = calls[(start / eventsPerRequest) % calls.length] ?? first;
-        requests.push(call('POST', '/v1/events/batch', { events: events.slice(start, start + eventsPerRequest) }));
-      }
-      const responses = await Promise.all(requests);
-      expect(responses.map((response) => response.status)).toEqual(responses.map(() => 202));
-      await waitForEvents(database.handle.db, rule.programId, participants);
-      await expectCapHeld(database.handle.db, second, rule, participants);
-      // Verified once both have stopped: a running server's sealer would hold the chain meanwhile.
-      expect(await Promise.all(servers.map(({ child }) => stop(child)))).toEqual([0, 0]);
-      const verified = await verifyLedger(database.handle.db, systemClock);
-      expect(verified.reports.filter((report) => !report.all_passed)).toEqual([]);
-    },
-    120_000,
-  );
+  it(`pays a budget of five credits exactly five times for ${participants} events sent to both`, async () => {
+    const calls = servers.map((server) => callAt(server.port));
+    const [first, second] = calls;
+    if (first === undefined || second === undefined) throw new Error('two servers are running');
+    const rule = await createCappedRule(first, 'PROCS');
+    const events = capEvents(rule.programId, 'procs', participants);
+    const requests = [];
+    for (let start = 0; start < participants; start += eventsPerRequest) {
+      const call = calls[(start / eventsPerRequest) % calls.length] ?? first;
+      requests.push(
+        call('POST', '/v1/events/batch', { events: events.slice(start, start + eventsPerRequest) }),
+      );
+    }
+    const responses = await Promise.all(requests);
+    expect(responses.map((response) => response.status)).toEqual(responses.map(() => 202));
+    await waitForEvents(database.handle.db, rule.programId, participants);
+    await expectCapHeld(database.handle.db, second, rule, participants);
+    // Verified once both have stopped: a running server's sealer would hold the chain meanwhile.
+    expect(await Promise.all(servers.map(({ child }) => stop(child)))).toEqual([0, 0]);
+    const verified = await verifyLedger(database.handle.db, systemClock);
+    expect(verified.reports.filter((report) => !report.all_passed)).toEqual([]);
+  }, 120_000);
 });

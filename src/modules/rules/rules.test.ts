@@ -16,7 +16,6 @@ let other: Tenant;
 
 // Actions may name assets that do not exist (yet); budgets must name the organization's assets.
 const points = '0192b000-0000-7000-8000-00000000a001';
-const cash = '0192b000-0000-7000-8000-00000000a002';
 /** Real assets of acme: scale 2 and scale 0. */
 let pts: string;
 let usd: string;
@@ -326,7 +325,7 @@ describe('limits', () => {
 
   it(`accepts ${budgetsPerRuleMax} budgets and refuses ${budgetsPerRuleMax + 1}`, async () => {
     const programId = await createProgram();
-    const assets = [];
+    const assets: string[] = [];
     for (let i = 0; i <= budgetsPerRuleMax; i += 1) assets.push(await createAsset(programId, 2));
     const budgets = (n: number) => assets.slice(0, n).map((assetId) => ({ asset_id: assetId, limit: '10' }));
     expect((await createRule(programId, { budgets: budgets(budgetsPerRuleMax) })).budgets).toHaveLength(
