@@ -6,6 +6,7 @@ import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { findProgramRow } from '../programs/index.js';
 import {
   type CreateParticipantBody,
@@ -249,8 +250,8 @@ export async function listParticipants(
     search: query.search,
     status: query.status,
     programId: query.program_id,
-    from: query.from === undefined ? undefined : new Date(query.from),
-    to: query.to === undefined ? undefined : new Date(query.to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
     sortBy,
     sortDir,
     after,

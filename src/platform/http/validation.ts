@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldProblem } from '../errors.js';
 import { bodyDepthMax } from '../limits.js';
+import { parseTimestamp, timestampDescription } from '../timestamp.js';
 
 function createAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({
@@ -16,6 +17,9 @@ function createAjv(coerceTypes: boolean | 'array'): Ajv {
     strict: false,
   });
   addFormats.default(ajv);
+  // Every timestamp the API takes is read by the one parser, so that what passes validation is
+  // exactly what the services can store (no leap seconds, years 0001-9999).
+  ajv.addFormat('date-time', { type: 'string', validate: (text) => parseTimestamp(text) !== undefined });
   return ajv;
 }
 
@@ -138,7 +142,8 @@ export function fieldPath(instancePath: string): string {
 function describeExpected(error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'type') return String(params.type);
-  if (error.keyword === 'format') return String(params.format);
+  if (error.keyword === 'format')
+    return params.format === 'date-time' ? timestampDescription : String(params.format);
   if (error.keyword === 'pattern') return `pattern ${String(params.pattern)}`;
   if (error.keyword === 'const') return JSON.stringify(params.allowedValue);
   const limit = params.limit;
