@@ -13,17 +13,60 @@ beforeAll(async () => {
 });
 
 describe('authentication', () => {
-  it('answers 401 unauthorized without a key, with an unknown key and with a malformed one', async () => {
+  it('answers 401 "missing API key" without a key, with an empty one or an empty Authorization', async () => {
+    for (const headers of [{}, { 'x-api-key': '' }, { 'x-api-key': '  ' }, { authorization: '' }]) {
+      const response = await t.app.inject({ method: 'GET', url: '/v1/programs', headers });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toEqual({
+        code: 'unauthorized',
+        message: 'missing API key: send X-API-Key or Authorization: Bearer',
+      });
+    }
+  });
+
+  it('answers 401 "invalid or revoked" for an unknown or malformed key', async () => {
     for (const headers of [
-      {},
       { 'x-api-key': `sk_${'x'.repeat(43)}` },
       { 'x-api-key': 'nope' },
-      { authorization: 'Basic abc' },
+      { authorization: `Bearer sk_${'x'.repeat(43)}` },
     ]) {
       const response = await t.app.inject({ method: 'GET', url: '/v1/programs', headers });
       expect(response.statusCode).toBe(401);
       expect(response.json()).toEqual({ code: 'unauthorized', message: 'invalid or revoked API key' });
     }
+  });
+
+  it('answers 401 for an Authorization header that is not Bearer, saying how to send the key', async () => {
+    for (const authorization of ['Basic abc', acme.key, 'Bearer']) {
+      const response = await t.app.inject({ method: 'GET', url: '/v1/programs', headers: { authorization } });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toEqual({
+        code: 'unauthorized',
+        message: 'Authorization must be "Bearer <API key>"',
+      });
+    }
+  });
+
+  it('answers 401 when X-API-Key and Authorization: Bearer carry two different keys, even both valid', async () => {
+    const other = await t.createOrganization();
+    for (const bearer of [other.key, `sk_${'x'.repeat(43)}`]) {
+      const response = await t.app.inject({
+        method: 'GET',
+        url: '/v1/programs',
+        headers: { 'x-api-key': acme.key, authorization: `Bearer ${bearer}` },
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toEqual({
+        code: 'unauthorized',
+        message: 'conflicting API keys: X-API-Key and Authorization: Bearer name different keys',
+      });
+    }
+    const same = await t.app.inject({
+      method: 'GET',
+      url: '/v1/programs',
+      headers: { 'x-api-key': acme.key, authorization: `Bearer ${acme.key}` },
+    });
+    expect(same.statusCode).toBe(200);
   });
 
   it('accepts the key as Authorization: Bearer as well as X-API-Key', async () => {
@@ -77,6 +120,30 @@ describe('logging', () => {
     await app.close();
     expect(lines.length).toBeGreaterThan(3);
     expect(lines.join('\n')).not.toContain(acme.key);
+  });
+});
+
+describe('query integers', () => {
+  it('are decimal only: hex, exponents, spaces, signs of plus and decimals answer 400 naming the parameter', async () => {
+    for (const text of ['0x10', '1e1', ' 10', '10 ', '+10', '10.0', '0b11', '']) {
+      const response = await acme.request('GET', `/v1/programs?limit=${encodeURIComponent(text)}`);
+      expect({ text, status: response.statusCode }).toEqual({ text, status: 400 });
+      expect(response.json()).toMatchObject({
+        code: 'bad_request',
+        details: { field: 'limit', reason: 'invalid', expected: 'integer', received: text },
+      });
+    }
+    const logs = await acme.request('GET', '/v1/logs?status_min=0x1F4');
+    expect(logs.statusCode).toBe(400);
+    expect(logs.json().details.field).toBe('status_min');
+  });
+
+  it('accept plain decimals, leading zeros included, and still apply their bounds', async () => {
+    expect((await acme.request('GET', '/v1/programs?limit=10')).statusCode).toBe(200);
+    expect((await acme.request('GET', '/v1/programs?limit=010')).statusCode).toBe(200);
+    expect((await acme.request('GET', '/v1/programs?limit=200')).statusCode).toBe(200);
+    expect((await acme.request('GET', '/v1/programs?limit=201')).statusCode).toBe(400);
+    expect((await acme.request('GET', '/v1/programs?limit=0')).statusCode).toBe(400);
   });
 });
 

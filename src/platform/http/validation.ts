@@ -28,8 +28,9 @@ const paramsAjv = createAjv('array');
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const validate = (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema as object);
+  const findNonDecimal = httpPart === 'body' ? () => undefined : nonDecimalFinder(schema as object);
   const validateBody = (data: unknown) => {
-    const problem = findUnstorableValue(data);
+    const problem = findUnstorableValue(data) ?? findNonDecimal(data);
     validateBody.errors = problem === undefined ? null : [problem];
     if (problem !== undefined) return false;
     const valid = validate(data);
@@ -39,6 +40,39 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   validateBody.errors = null as ErrorObject[] | null;
   return validateBody;
 };
+
+const decimalPatterns = { integer: /^-?\d+$/, number: /^-?\d+(?:\.\d+)?$/ };
+
+/**
+ * Ajv coerces query and path text with Number(), which also reads "0x10", "1e1", " 10" and "".
+ * Numbers in a URL are plain decimals only, so the text of each numeric parameter is checked first.
+ */
+function nonDecimalFinder(schema: object): (data: unknown) => ErrorObject | undefined {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const numeric = Object.entries(properties).flatMap(([name, property]) =>
+    property.type === 'integer' || property.type === 'number' ? [[name, property.type] as const] : [],
+  );
+  return (data) => {
+    if (typeof data !== 'object' || data === null) return undefined;
+    for (const [name, type] of numeric) {
+      const value: unknown = (data as Record<string, unknown>)[name];
+      for (const text of Array.isArray(value) ? value : [value]) {
+        if (typeof text === 'string' && !decimalPatterns[type].test(text)) {
+          const message = `must be a decimal ${type === 'integer' ? 'integer' : 'number'}`;
+          return {
+            instancePath: `/${name}`,
+            schemaPath: '#',
+            keyword: 'type',
+            params: { type },
+            message,
+            data: text,
+          };
+        }
+      }
+    }
+    return undefined;
+  };
+}
 
 /**
  * JSON and query strings can carry what PostgreSQL cannot store (NUL characters, unpaired surrogates) and nesting
