@@ -136,7 +136,8 @@ const Name = Type.String({ minLength: 1, maxLength: nameLengthMax, description: 
 const Description = Type.String({ maxLength: descriptionLengthMax });
 const Condition = Type.String({
   minLength: 1,
-  description: `CEL that evaluates to bool; at most ${celExpressionBytesMax} bytes`,
+  pattern: '\\S',
+  description: `CEL that evaluates to bool, not blank; at most ${celExpressionBytesMax} bytes`,
 });
 const Actions = Type.Array(Action, { minItems: 1, maxItems: actionsPerRuleMax });
 const Budgets = Type.Array(BudgetInput, { maxItems: budgetsPerRuleMax });
@@ -223,7 +224,7 @@ export const RuleHistoryQuery = Type.Object(
 );
 export type RuleHistoryQuery = Static<typeof RuleHistoryQuery>;
 
-export const ValidateBody = Type.Object({ condition: Type.String() }, { additionalProperties: false });
+export const ValidateBody = Type.Object({ condition: Condition }, { additionalProperties: false });
 export const ValidateResult = Type.Object({
   valid: Type.Boolean(),
   message: Type.String(),
