@@ -1,5 +1,12 @@
 import { type Static, Type } from 'typebox';
-import { ListQueryFields, NullableTimestamp, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  KeyName,
+  ListQueryFields,
+  NullableTimestamp,
+  SortDir,
+  Timestamp,
+  Uuid,
+} from '../../platform/http/schemas.js';
 import {
   actionsPerRuleMax,
   attributeKeyLengthMax,
@@ -71,13 +78,13 @@ export const Action = Type.Object(
     delay: Type.Optional(GoDuration),
     event_name: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     payload: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    key: Type.Optional(Type.String({ minLength: 1, maxLength: attributeKeyLengthMax })),
+    key: Type.Optional(KeyName({ maxLength: attributeKeyLengthMax })),
     value: Type.Optional(
       Type.String({ minLength: 1, maxLength: Math.max(attributeValueLengthMax, celExpressionBytesMax) }),
     ),
     reset_after: Type.Optional(GoDuration),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: tagLengthMax })),
-    tier: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
+    tier: Type.Optional(KeyName({ maxLength: nameLengthMax })),
     level: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     target: Type.Optional(ActionTarget),
   },

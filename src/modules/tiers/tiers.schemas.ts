@@ -14,6 +14,7 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 
 export const TierKey = Type.String({
   pattern: '^[a-z][a-z0-9_]*$',
+  format: 'key-name',
   maxLength: tierKeyLengthMax,
   description: 'Lower-case letters, digits and _; starts with a letter',
 });

@@ -8,6 +8,11 @@ export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
 export const Timestamp = Type.String({ format: 'date-time', description: timestampDescription });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
+/** The name of a counter, attribute or tier: any text but the names JavaScript objects reserve. */
+export function KeyName(options: { maxLength: number; minLength?: number; description?: string }) {
+  return Type.String({ minLength: 1, format: 'key-name', ...options });
+}
+
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 
 export const ListQueryFields = {

@@ -17,11 +17,34 @@ function createAjv(coerceTypes: boolean | 'array'): Ajv {
     strict: false,
   });
   addFormats.default(ajv);
-  // Every timestamp the API takes is read by the one parser, so that what passes validation is
-  // exactly what the services can store (no leap seconds, years 0001-9999).
-  ajv.addFormat('date-time', { type: 'string', validate: (text) => parseTimestamp(text) !== undefined });
+  for (const [name, format] of Object.entries(customFormats)) ajv.addFormat(name, format);
   return ajv;
 }
+
+/**
+ * Names that JavaScript objects treat specially: as a key of a body, a counter or an attribute they
+ * would be stored but not read back (obj.__proto__ = x sets the prototype). They are refused with a
+ * 400 naming the key wherever a name enters, rather than supported in some places only.
+ */
+export const reservedKeyNames: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
+const reservedKeyMessage = 'is a reserved name (__proto__ and constructor cannot be keys); choose another';
+
+/**
+ * Every timestamp the API takes is read by the one parser, so that what passes validation is exactly
+ * what the services can store (no leap seconds, years 0001-9999); names must not be reserved ones.
+ */
+const customFormats = {
+  'date-time': { type: 'string', validate: (text: string) => parseTimestamp(text) !== undefined },
+  'key-name': { type: 'string', validate: (text: string) => !reservedKeyNames.has(text) },
+} as const;
+
+/** Fastify's response serializer compiles the same schemas with an Ajv of its own: same formats. */
+export const serializerOptions = { ajv: { formats: customFormats } };
+
+const formatMessages: Record<string, string> = {
+  'date-time': `must be an ${timestampDescription}`,
+  'key-name': reservedKeyMessage,
+};
 
 const bodyAjv = createAjv(false);
 const paramsAjv = createAjv('array');
@@ -91,6 +114,7 @@ function findUnstorableValue(data: unknown): ErrorObject | undefined {
       for (const [key, child] of Object.entries(value)) {
         if (!key.isWellFormed() || key.includes('\u0000'))
           return unstorable(path, 'has a key that cannot be stored');
+        if (reservedKeyNames.has(key)) return unstorable(`${path}/${key}`, reservedKeyMessage);
         pending.push({ value: child, path: `${path}/${key}`, depth: depth + 1 });
       }
     }
@@ -152,12 +176,14 @@ function describe(error: ErrorObject, part: string | undefined): FieldProblem {
     }
     default: {
       const field = base === '' ? (part ?? 'body') : base;
+      const formatMessage =
+        error.keyword === 'format' ? formatMessages[String(error.params.format)] : undefined;
       return {
         field,
         reason: 'invalid',
         expected: describeExpected(error),
         received: describeReceived(error.data),
-        message: `${where}${field} ${error.message ?? 'is invalid'}`,
+        message: `${where}${field} ${formatMessage ?? error.message ?? 'is invalid'}`,
       };
     }
   }
