@@ -3,20 +3,20 @@ import type { Database } from '../../platform/db/database.js';
 import { notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { loggedBodyBytesMax, requestLogBatchMax, requestLogFlushMs } from '../../platform/limits.js';
-import type { Logger } from '../../platform/logger.js';
+import { isCredentialName, type Logger } from '../../platform/logger.js';
 import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import type { ListLogsQuery, RequestLog, RequestLogDetail, Usage, UsageQuery } from './logs.schemas.js';
 import type { NewRequestLog, RequestLogRow } from './logs.store.js';
 import * as store from './logs.store.js';
-
-const secretKey = /secret|password|token|api[_-]?key|authorization/i;
 
 /** Replaces the value of every secret-looking key, then keeps at most 4 KiB of the text. */
 export function redactBody(text: string | undefined): string | null {
   if (text === undefined || text === '') return null;
   let redacted = text;
   try {
-    redacted = JSON.stringify(JSON.parse(text), (key, value) => (secretKey.test(key) ? '[redacted]' : value));
+    redacted = JSON.stringify(JSON.parse(text), (key, value) =>
+      isCredentialName(key) ? '[redacted]' : value,
+    );
   } catch {
     // Not JSON: keep the text as it came.
   }

@@ -123,6 +123,43 @@ describe('logging', () => {
   });
 });
 
+describe('credentials in URLs', () => {
+  it('are redacted from every logged URL and from the request log, whatever the parameter is called', async () => {
+    const lines: string[] = [];
+    const app = await buildApp({
+      db: t.database.handle.db,
+      clock: t.testClock.clock,
+      logger: createLogger('trace', { write: (line: string) => lines.push(line) }),
+      version: 'test',
+      rateLimit: { ratePerSecond: 0, burst: 1 },
+    });
+    const urls = [
+      `/v1/programs?api_key=${acme.key}&limit=5`,
+      `/v1/programs?limit=5&x-api-key=${acme.key}`,
+      `/v1/programs?access_token=opaque-token-1&limit=5`,
+      `/v1/programs?k=${acme.key}`,
+      `/v1/programs/${acme.key}`,
+      `/healthz?apiKey=${acme.key}`,
+    ];
+    for (const url of urls) await app.inject({ method: 'GET', url, headers: { 'x-api-key': acme.key } });
+    await app.inject({ method: 'GET', url: `/v1/programs?api_key=${acme.key}` });
+    await app.close();
+    const log = lines.join('\n');
+    expect(log).toContain('"url":"/v1/programs?api_key=[redacted]&limit=5"');
+    expect(log).toContain('"url":"/v1/programs?access_token=[redacted]&limit=5"');
+    expect(log).not.toContain(acme.key);
+    expect(log).not.toContain(acme.key.slice(3, 20));
+    expect(log).not.toContain('opaque-token-1');
+    const { rows } = await t.database.handle.pool.query<{ path: string }>(
+      'select path from request_logs where organization_id = $1',
+      [acme.organizationId],
+    );
+    const stored = JSON.stringify(rows);
+    expect(stored).toContain('/v1/programs/[redacted]');
+    expect(stored).not.toContain(acme.key.slice(3, 20));
+  });
+});
+
 describe('query integers', () => {
   it('are decimal only: hex, exponents, spaces, signs of plus and decimals answer 400 naming the parameter', async () => {
     for (const text of ['0x10', '1e1', ' 10', '10 ', '+10', '10.0', '0b11', '']) {
