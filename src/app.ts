@@ -14,7 +14,11 @@ import { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from 
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
-import { registerErrorHandlers } from './platform/http/error-handler.js';
+import {
+  handleClientError,
+  handleFrameworkError,
+  registerErrorHandlers,
+} from './platform/http/error-handler.js';
 import { registerOpenApi } from './platform/http/openapi.js';
 import { type RateLimit, registerRateLimit } from './platform/http/rate-limit.js';
 import { serializerOptions, validatorCompiler } from './platform/http/validation.js';
@@ -41,6 +45,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
     serializerOpts: serializerOptions,
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: any other Content-Type answers 415 unsupported_media_type.

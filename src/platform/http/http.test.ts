@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import { buildApp } from '../../app.js';
@@ -181,6 +182,61 @@ describe('query integers', () => {
     expect((await acme.request('GET', '/v1/programs?limit=200')).statusCode).toBe(200);
     expect((await acme.request('GET', '/v1/programs?limit=201')).statusCode).toBe(400);
     expect((await acme.request('GET', '/v1/programs?limit=0')).statusCode).toBe(400);
+  });
+});
+
+/** Sends raw bytes to a listening server and answers the status and the body it wrote back. */
+function sendRaw(port: number, request: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let response = '';
+    socket.on('data', (chunk) => {
+      response += chunk.toString();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = response.split('\r\n\r\n');
+      resolve({ status: Number(head.split(' ')[1]), body });
+    });
+    socket.end(request);
+  });
+}
+
+describe('errors raised before a route runs', () => {
+  it('answer 414, 431 and 400 from the HTTP server and the router in the {code, message} envelope', async () => {
+    const app = await buildApp({
+      db: t.database.handle.db,
+      clock: t.testClock.clock,
+      logger: createLogger('silent'),
+      version: 'test',
+      rateLimit: { ratePerSecond: 0, burst: 1 },
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = app.server.address() as { port: number };
+      const cases: [string, number, string][] = [
+        [
+          `GET /v1/programs HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+          431,
+          'headers_too_large',
+        ],
+        [`GET /v1/programs?q=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'headers_too_large'],
+        [
+          `GET /v1/programs/${'a'.repeat(101)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+          414,
+          'uri_too_long',
+        ],
+        ['GET /v1/programs/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'bad_request'],
+        ['NOT HTTP AT ALL\r\n\r\n', 400, 'bad_request'],
+      ];
+      for (const [request, status, code] of cases) {
+        const response = await sendRaw(port, request);
+        expect(response.status).toBe(status);
+        expect(JSON.parse(response.body)).toEqual({ code, message: expect.any(String) });
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
 
