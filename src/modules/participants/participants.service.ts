@@ -28,18 +28,18 @@ export type ParticipantStateReader = (
 ) => Promise<Partial<Pick<Participant, 'balances' | 'tiers'>>>;
 
 export function toParticipantSummary(row: ParticipantRow): ParticipantSummary {
-  const summary: ParticipantSummary = {
+  return {
     id: row.id,
     external_id: row.external_id,
     status: row.status,
+    email: row.email,
+    phone: row.phone,
+    first_name: row.first_name,
+    last_name: row.last_name,
+    display_name: row.display_name,
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
   };
-  for (const field of profileFieldNames) {
-    const value = row[field];
-    if (value !== null) summary[field] = value;
-  }
-  return summary;
 }
 
 /** Profile fields present in the body; an empty string clears the field. */
