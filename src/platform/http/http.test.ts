@@ -13,6 +13,17 @@ beforeAll(async () => {
   acme = await t.createOrganization();
 });
 
+/** A second app on the test database whose log lines, at trace level, are collected in `lines`. */
+function buildAppLoggingTo(lines: string[]) {
+  return buildApp({
+    db: t.database.handle.db,
+    clock: t.testClock.clock,
+    logger: createLogger('trace', { write: (line: string) => lines.push(line) }),
+    version: 'test',
+    rateLimit: { ratePerSecond: 0, burst: 1 },
+  });
+}
+
 describe('authentication', () => {
   it('answers 401 "missing API key" without a key, with an empty one or an empty Authorization', async () => {
     for (const headers of [{}, { 'x-api-key': '' }, { 'x-api-key': '  ' }, { authorization: '' }]) {
@@ -104,13 +115,7 @@ describe('authentication', () => {
 describe('logging', () => {
   it('never writes a key to the log, even at trace level and on failed authentication', async () => {
     const lines: string[] = [];
-    const app = await buildApp({
-      db: t.database.handle.db,
-      clock: t.testClock.clock,
-      logger: createLogger('trace', { write: (line: string) => lines.push(line) }),
-      version: 'test',
-      rateLimit: { ratePerSecond: 0, burst: 1 },
-    });
+    const app = await buildAppLoggingTo(lines);
     await app.inject({ method: 'GET', url: '/v1/programs', headers: { 'x-api-key': acme.key } });
     await app.inject({
       method: 'GET',
@@ -127,13 +132,7 @@ describe('logging', () => {
 describe('credentials in URLs', () => {
   it('are redacted from every logged URL and from the request log, whatever the parameter is called', async () => {
     const lines: string[] = [];
-    const app = await buildApp({
-      db: t.database.handle.db,
-      clock: t.testClock.clock,
-      logger: createLogger('trace', { write: (line: string) => lines.push(line) }),
-      version: 'test',
-      rateLimit: { ratePerSecond: 0, burst: 1 },
-    });
+    const app = await buildAppLoggingTo(lines);
     const urls = [
       `/v1/programs?api_key=${acme.key}&limit=5`,
       `/v1/programs?limit=5&x-api-key=${acme.key}`,
@@ -204,13 +203,7 @@ function sendRaw(port: number, request: string): Promise<{ status: number; body:
 
 describe('errors raised before a route runs', () => {
   it('answer 414, 431 and 400 from the HTTP server and the router in the {code, message} envelope', async () => {
-    const app = await buildApp({
-      db: t.database.handle.db,
-      clock: t.testClock.clock,
-      logger: createLogger('silent'),
-      version: 'test',
-      rateLimit: { ratePerSecond: 0, burst: 1 },
-    });
+    const app = await buildAppLoggingTo([]);
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const { port } = app.server.address() as { port: number };
