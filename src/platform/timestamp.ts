@@ -12,23 +12,14 @@ const earliestMs = Date.parse('0001-01-01T00:00:00.000Z');
 const latestMs = Date.parse('9999-12-31T23:59:59.999Z');
 
 export const timestampDescription =
-  'RFC 3339 timestamp with a time zone, years 0001-9999 in UTC; no leap seconds; milliseconds at most';
+  'RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds';
 
 /** The instant `text` names, or undefined when it is not an RFC 3339 timestamp that can be stored. */
 export function parseTimestamp(text: string): Date | undefined {
   const match = timestampPattern.exec(text);
   if (match === null) return undefined;
-  const part = (index: number) => Number(match[index] ?? 0);
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map(part) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const offsetHours = part(10);
-  const offsetMinutes = part(11);
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] =
+    [1, 2, 3, 4, 5, 6, 10, 11].map((index) => Number(match[index] ?? 0));
   if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
   const milliseconds = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));

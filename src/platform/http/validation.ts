@@ -41,9 +41,10 @@ const customFormats = {
 /** Fastify's response serializer compiles the same schemas with an Ajv of its own: same formats. */
 export const serializerOptions = { ajv: { formats: customFormats } };
 
-const formatMessages: Record<string, string> = {
-  'date-time': `must be an ${timestampDescription}`,
-  'key-name': reservedKeyMessage,
+/** For each custom format: what a 400 says was expected, and its message. */
+const formatProblems: Record<string, { expected: string; message: string }> = {
+  'date-time': { expected: timestampDescription, message: `must be an ${timestampDescription}` },
+  'key-name': { expected: 'a name other than __proto__ or constructor', message: reservedKeyMessage },
 };
 
 const bodyAjv = createAjv(false);
@@ -177,7 +178,7 @@ function describe(error: ErrorObject, part: string | undefined): FieldProblem {
     default: {
       const field = base === '' ? (part ?? 'body') : base;
       const formatMessage =
-        error.keyword === 'format' ? formatMessages[String(error.params.format)] : undefined;
+        error.keyword === 'format' ? formatProblems[String(error.params.format)]?.message : undefined;
       return {
         field,
         reason: 'invalid',
@@ -203,7 +204,7 @@ function describeExpected(error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'type') return String(params.type);
   if (error.keyword === 'format')
-    return params.format === 'date-time' ? timestampDescription : String(params.format);
+    return formatProblems[String(params.format)]?.expected ?? String(params.format);
   if (error.keyword === 'pattern') return `pattern ${String(params.pattern)}`;
   if (error.keyword === 'const') return JSON.stringify(params.allowedValue);
   const limit = params.limit;
