@@ -169,7 +169,7 @@ export const Tier = Type.Object(
     key: Type.String(),
     display_name: Nullable(Type.String()),
     levels: Type.Array(Level),
-    lifecycle: Type.Optional(Lifecycle),
+    lifecycle: Nullable(Lifecycle),
     status: Type.Enum(['ACTIVE', 'ARCHIVED']),
     archived_at: Type.Optional(Timestamp),
     created_at: Timestamp,
