@@ -199,6 +199,29 @@ describe.each(['__proto__', 'constructor'])('the name %s', (name) => {
     expect(await countEvents()).toBe(before);
   });
 
+  it('fails only its own item in a batch, as do characters PostgreSQL cannot store', async () => {
+    const before = await countEvents();
+    // Each item with its own idempotency key; event_data written as raw JSON.
+    const item = (eventData: string) =>
+      JSON.stringify(eventBody('2024-01-15T10:30:00Z')).replace(
+        '"event_data":{}',
+        `"event_data":${eventData}`,
+      );
+    const items = [item(`{"${name}":1}`), item('{}'), item('{"note":"a\\u0000b"}')];
+    const response = await sendRaw('POST', '/v1/events/batch', `{"events":[${items.join(',')}]}`);
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toMatchObject({ total: 3, success_count: 1, error_count: 2 });
+    const [reserved, accepted, nul] = response.json().results;
+    expect(reserved).toMatchObject({ status: 'error', error_code: 'bad_request' });
+    expect(reserved.error).toContain(`event_data.${name} is a reserved name`);
+    expect(accepted.status).toBe('accepted');
+    expect(nul).toMatchObject({ status: 'error', error_code: 'bad_request' });
+    expect(nul.error).toContain('event_data.note');
+    expect(await countEvents()).toBe(before + 1);
+    const nested = await sendRaw('POST', '/v1/events/batch', `{"events":[],"${name}":1}`);
+    expectReserved(nested, name);
+  });
+
   it('answers 400 as the name of a counter or an attribute, and stores nothing', async () => {
     const base = `/v1/participants/${participantId}/state`;
     expectReserved(await sendRaw('PUT', `${base}/counters/${name}`, '{"value":"1"}'), 'key');

@@ -53,8 +53,9 @@ const paramsAjv = createAjv('array');
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const validate = (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema as object);
   const findNonDecimal = httpPart === 'body' ? () => undefined : nonDecimalFinder(schema as object);
+  const perItem = propertiesCheckedPerItem(schema as object);
   const validateBody = (data: unknown) => {
-    const problem = findUnstorableValue(data) ?? findNonDecimal(data);
+    const problem = findUnstorableValue(data, perItem) ?? findNonDecimal(data);
     validateBody.errors = problem === undefined ? null : [problem];
     if (problem !== undefined) return false;
     const valid = validate(data);
@@ -99,27 +100,51 @@ function nonDecimalFinder(schema: object): (data: unknown) => ErrorObject | unde
 }
 
 /**
- * JSON and query strings can carry what PostgreSQL cannot store (NUL characters, unpaired surrogates) and nesting
- * deep enough to exhaust a recursive walk; both are refused before anything else looks at the body.
+ * Option for a body property whose items a route checks one by one with compileBodyPartValidator (the
+ * events of a batch): the request-wide walk then only bounds their depth, so that one bad item fails
+ * alone.
  */
-function findUnstorableValue(data: unknown): ErrorObject | undefined {
-  const pending: { value: unknown; path: string; depth: number }[] = [{ value: data, path: '', depth: 0 }];
+export const checkedPerItem = { 'x-checked-per-item': true } as const;
+
+function propertiesCheckedPerItem(schema: object): ReadonlySet<string> {
+  const properties = (schema as { properties?: Record<string, Record<string, unknown>> }).properties ?? {};
+  return new Set(Object.keys(properties).filter((name) => properties[name]?.['x-checked-per-item'] === true));
+}
+
+/**
+ * JSON and query strings can carry what PostgreSQL cannot store (NUL characters, unpaired surrogates),
+ * keys that JavaScript objects reserve, and nesting deep enough to exhaust a recursive walk; all are
+ * refused before anything else looks at the body. Below the top-level properties in `perItem`, only
+ * the depth is checked here.
+ */
+function findUnstorableValue(
+  data: unknown,
+  perItem: ReadonlySet<string> = new Set(),
+): ErrorObject | undefined {
+  const pending = [{ value: data, path: '', depth: 0, content: true }];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    const { value, path, depth } = item;
+    const { value, path, depth, content } = item;
     if (depth > bodyDepthMax) return unstorable(path, `must not nest deeper than ${bodyDepthMax} levels`);
-    if (typeof value === 'string') {
+    if (typeof value === 'string' && content) {
       if (!value.isWellFormed() || value.includes('\u0000')) {
         return unstorable(path, 'must not contain NUL characters or unpaired surrogates');
       }
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, child] of Object.entries(value)) {
-        if (!key.isWellFormed() || key.includes('\u0000'))
-          return unstorable(path, 'has a key that cannot be stored');
-        if (reservedKeyNames.has(key)) return unstorable(`${path}/${key}`, reservedKeyMessage);
-        pending.push({ value: child, path: `${path}/${key}`, depth: depth + 1 });
+        const problem = content ? findUnstorableKey(path, key) : undefined;
+        if (problem !== undefined) return problem;
+        const childContent = content && !(depth === 0 && perItem.has(key));
+        pending.push({ value: child, path: `${path}/${key}`, depth: depth + 1, content: childContent });
       }
     }
   }
+  return undefined;
+}
+
+function findUnstorableKey(path: string, key: string): ErrorObject | undefined {
+  if (!key.isWellFormed() || key.includes('\u0000'))
+    return unstorable(path, 'has a key that cannot be stored');
+  if (reservedKeyNames.has(key)) return unstorable(`${path}/${key}`, reservedKeyMessage);
   return undefined;
 }
 
@@ -134,7 +159,11 @@ function unstorable(instancePath: string, message: string): ErrorObject {
  */
 export function compileBodyPartValidator(schema: object): (value: unknown) => FieldProblem[] {
   const validate = bodyAjv.compile(schema);
-  return (value) => (validate(value) ? [] : describeValidationErrors(validate.errors ?? [], 'body'));
+  return (value) => {
+    const problem = findUnstorableValue(value);
+    if (problem !== undefined) return describeValidationErrors([problem], 'body');
+    return validate(value) ? [] : describeValidationErrors(validate.errors ?? [], 'body');
+  };
 }
 
 /** Names the field each validation error is about, in the request's own terms. */
