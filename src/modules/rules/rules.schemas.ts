@@ -1,5 +1,12 @@
 import { type Static, Type } from 'typebox';
-import { ListQueryFields, NullableTimestamp, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  KeyName,
+  ListQueryFields,
+  NullableTimestamp,
+  SortDir,
+  Timestamp,
+  Uuid,
+} from '../../platform/http/schemas.js';
 import {
   actionsPerRuleMax,
   attributeKeyLengthMax,
@@ -71,13 +78,13 @@ export const Action = Type.Object(
     delay: Type.Optional(GoDuration),
     event_name: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     payload: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    key: Type.Optional(Type.String({ minLength: 1, maxLength: attributeKeyLengthMax })),
+    key: Type.Optional(KeyName({ maxLength: attributeKeyLengthMax })),
     value: Type.Optional(
       Type.String({ minLength: 1, maxLength: Math.max(attributeValueLengthMax, celExpressionBytesMax) }),
     ),
     reset_after: Type.Optional(GoDuration),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: tagLengthMax })),
-    tier: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
+    tier: Type.Optional(KeyName({ maxLength: nameLengthMax })),
     level: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     target: Type.Optional(ActionTarget),
   },
@@ -138,7 +145,8 @@ const Name = Type.String({ minLength: 1, maxLength: nameLengthMax, description: 
 const Description = Type.String({ maxLength: descriptionLengthMax });
 const Condition = Type.String({
   minLength: 1,
-  description: `CEL that evaluates to bool; at most ${celExpressionBytesMax} bytes`,
+  pattern: '\\S',
+  description: `CEL that evaluates to bool, not blank; at most ${celExpressionBytesMax} bytes`,
 });
 const Actions = Type.Array(Action, { minItems: 1, maxItems: actionsPerRuleMax });
 const Budgets = Type.Array(BudgetInput, { maxItems: budgetsPerRuleMax });
@@ -225,7 +233,7 @@ export const RuleHistoryQuery = Type.Object(
 );
 export type RuleHistoryQuery = Static<typeof RuleHistoryQuery>;
 
-export const ValidateBody = Type.Object({ condition: Type.String() }, { additionalProperties: false });
+export const ValidateBody = Type.Object({ condition: Condition }, { additionalProperties: false });
 export const ValidateResult = Type.Object({
   valid: Type.Boolean(),
   message: Type.String(),

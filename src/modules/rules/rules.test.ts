@@ -520,6 +520,20 @@ describe('POST /v1/rules/validate', () => {
     ).json();
     expect(notBool).toMatchObject({ valid: false, message: expect.stringMatching(/evaluates to an int/) });
   });
+
+  it('answers 400 bad_request naming condition when it is missing, empty, blank or not a string', async () => {
+    for (const body of [
+      {},
+      { condition: '' },
+      { condition: ' \n\t' },
+      { condition: null },
+      { condition: 1 },
+    ]) {
+      const response = await acme.request('POST', '/v1/rules/validate', body);
+      expect({ body, status: response.statusCode }).toEqual({ body, status: 400 });
+      expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
+    }
+  });
 });
 
 describe('POST /v1/rules/{id}/simulate', () => {
