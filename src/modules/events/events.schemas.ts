@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { ListQueryFields, NullableTimestamp, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { checkedPerItem } from '../../platform/http/validation.js';
 import { eventBatchSizeMax, externalIdLengthMax, idempotencyKeyLengthMax } from '../../platform/limits.js';
 
 export const EventStatus = Type.Enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']);
@@ -43,6 +44,7 @@ export type EventInput = Static<typeof EventInput>;
 export const EventBatchBody = Type.Object(
   {
     events: Type.Array(Type.Unknown(), {
+      ...checkedPerItem,
       minItems: 1,
       maxItems: eventBatchSizeMax,
       description: '1-100 events, each shaped like the body of POST /v1/events',

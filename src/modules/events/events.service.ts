@@ -4,6 +4,7 @@ import { withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { pageSizeDefault } from '../../platform/limits.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { findParticipantRow } from '../participants/index.js';
 import { matchedByRule } from '../rules/index.js';
 import { toEvent } from './event-views.js';
@@ -97,14 +98,12 @@ async function listPage(db: Database, organizationId: string, parameters: ListPa
   return toPage(rows, limit, scope, (row) => [row[sortBy], row.id], toEvent);
 }
 
-const dateOrUndefined = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
-
 function windowFilter(query: { from?: string; to?: string; event_from?: string; event_to?: string }) {
   return {
-    from: dateOrUndefined(query.from),
-    to: dateOrUndefined(query.to),
-    eventFrom: dateOrUndefined(query.event_from),
-    eventTo: dateOrUndefined(query.event_to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
+    eventFrom: readOptionalTimestamp(query.event_from, 'event_from'),
+    eventTo: readOptionalTimestamp(query.event_to, 'event_to'),
   };
 }
 

@@ -8,6 +8,7 @@ import { resolveTimeOrDuration } from '../../platform/duration.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/auth.js';
 import { formatAmount, parseAmount } from '../../platform/money.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { type AssetRow, findAssetRow, requireUsableAsset } from '../assets/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { participantOwner } from './accounts.js';
@@ -234,8 +235,8 @@ async function runOperation(
     amount,
     referenceId: body.reference_id,
     lotIds: body.lot_ids,
-    earnedFrom: body.earned_from === undefined ? undefined : new Date(body.earned_from),
-    earnedTo: body.earned_to === undefined ? undefined : new Date(body.earned_to),
+    earnedFrom: readOptionalTimestamp(body.earned_from, 'earned_from'),
+    earnedTo: readOptionalTimestamp(body.earned_to, 'earned_to'),
   };
   if (operation === 'HOLD') return operations.hold(trx, context, selection);
   if (operation === 'RELEASE') return operations.release(trx, context, selection);

@@ -1,5 +1,12 @@
 import { type Static, Type } from 'typebox';
-import { ListQueryFields, NullableTimestamp, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  KeyName,
+  ListQueryFields,
+  NullableTimestamp,
+  SortDir,
+  Timestamp,
+  Uuid,
+} from '../../platform/http/schemas.js';
 import {
   actionsPerRuleMax,
   attributeKeyLengthMax,
@@ -71,13 +78,13 @@ export const Action = Type.Object(
     delay: Type.Optional(GoDuration),
     event_name: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     payload: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    key: Type.Optional(Type.String({ minLength: 1, maxLength: attributeKeyLengthMax })),
+    key: Type.Optional(KeyName({ maxLength: attributeKeyLengthMax })),
     value: Type.Optional(
       Type.String({ minLength: 1, maxLength: Math.max(attributeValueLengthMax, celExpressionBytesMax) }),
     ),
     reset_after: Type.Optional(GoDuration),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: tagLengthMax })),
-    tier: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
+    tier: Type.Optional(KeyName({ maxLength: nameLengthMax })),
     level: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     target: Type.Optional(ActionTarget),
   },
@@ -85,12 +92,14 @@ export const Action = Type.Object(
 );
 export type Action = Static<typeof Action>;
 
-const Decimal = Type.String({ pattern: '^\\d+(\\.\\d+)?$', maxLength: 40, description: 'Decimal string' });
-
 export const BudgetInput = Type.Object(
   {
-    asset_id: Uuid,
-    limit: Decimal,
+    asset_id: Type.String({ format: 'uuid', description: 'An asset of the organization (404 otherwise)' }),
+    limit: Type.String({
+      pattern: '^\\d+(\\.\\d+)?$',
+      maxLength: 40,
+      description: "Decimal string with at most the asset's scale of decimals (invalid_scale otherwise)",
+    }),
     schedule_type: Type.Optional(Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()])),
     cron_expression: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
     interval: Type.Optional(Type.Union([GoDuration, Type.Null()])),
@@ -101,8 +110,8 @@ export type BudgetInput = Static<typeof BudgetInput>;
 
 export const Budget = Type.Object({
   asset_id: Uuid,
-  limit: Type.String(),
-  consumed: Type.String(),
+  limit: Type.String({ description: "At the asset's scale, like every amount" }),
+  consumed: Type.String({ description: "At the asset's scale; a due reset counts as done" }),
   schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
   cron_expression: Type.Union([Type.String(), Type.Null()]),
   interval: Type.Union([Type.String(), Type.Null()]),
@@ -136,7 +145,8 @@ const Name = Type.String({ minLength: 1, maxLength: nameLengthMax, description: 
 const Description = Type.String({ maxLength: descriptionLengthMax });
 const Condition = Type.String({
   minLength: 1,
-  description: `CEL that evaluates to bool; at most ${celExpressionBytesMax} bytes`,
+  pattern: '\\S',
+  description: `CEL that evaluates to bool, not blank; at most ${celExpressionBytesMax} bytes`,
 });
 const Actions = Type.Array(Action, { minItems: 1, maxItems: actionsPerRuleMax });
 const Budgets = Type.Array(BudgetInput, { maxItems: budgetsPerRuleMax });
@@ -223,7 +233,7 @@ export const RuleHistoryQuery = Type.Object(
 );
 export type RuleHistoryQuery = Static<typeof RuleHistoryQuery>;
 
-export const ValidateBody = Type.Object({ condition: Type.String() }, { additionalProperties: false });
+export const ValidateBody = Type.Object({ condition: Condition }, { additionalProperties: false });
 export const ValidateResult = Type.Object({
   valid: Type.Boolean(),
   message: Type.String(),
