@@ -49,7 +49,10 @@ function parseSteps(block: string): Step[] {
       steps.push(parseCurl(command));
     } else if (/^# \d{3} /.test(line) && step !== undefined) {
       let text = line.slice(2);
-      while (/^# {2,}\S/.test(lines[index + 1] ?? '')) text += (lines[(index += 1)] ?? '').slice(1).trim();
+      while (/^# {2,}\S/.test(lines[index + 1] ?? '')) {
+        index += 1;
+        text += (lines[index] ?? '').slice(1).trim();
+      }
       step.expected = { status: Number(text.slice(0, 3)), text: text.slice(4) };
     } else if (line.startsWith('export ') && step !== undefined) {
       step.exports.push(line);
@@ -64,8 +67,8 @@ function isQuoteOpen(command: string): boolean {
 
 function parseCurl(command: string): Step {
   // A body is single-quoted; '$NAME' inside it closes the quotes around a shell variable.
-  const spliced = command.replace(/'\$([A-Z]+)'/g, '\u0000$1\u0000');
-  const body = /--data '([\s\S]*?)'/.exec(spliced)?.[1]?.replace(/\u0000([A-Z]+)\u0000/g, '$$$1');
+  const spliced = command.replace(/'\$([A-Z]+)'/g, '@@$1@@');
+  const body = /--data '([\s\S]*?)'/.exec(spliced)?.[1]?.replace(/@@([A-Z]+)@@/g, '$$$1');
   const url = /"?\$API(\/[^"\s]*)"?/.exec(command)?.[1];
   if (url === undefined) throw new Error(`no $API URL in: ${command}`);
   return { method: /-X (\w+)/.exec(command)?.[1] ?? 'GET', url, body, exports: [], expected: undefined };
