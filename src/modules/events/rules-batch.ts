@@ -16,7 +16,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseAmount } from '../../platform/money.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
-import { ensureSystemAccounts, isPlainCredit, type PlainCredit, postPlainCredits } from '../ledger/index.js';
+import { isPlainCredit, type PlainCredit, postPlainCredits } from '../ledger/index.js';
 import {
   commitDraft,
   createEventParticipant,
@@ -428,17 +428,11 @@ async function plainCredit(
   };
 }
 
-/** The asset, linked to the program and active, with its system accounts; read once per claim. */
+/** The asset, linked to the program and active; read once per claim. */
 function usableAsset(session: Session, context: ProgramContext, assetId: string) {
   const { organization_id: organizationId, id: programId } = context.program;
   return cached(context.assets, assetId, () =>
-    requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).then(
-      async (row) => {
-        await ensureSystemAccounts(session.deps.db, organizationId, row.id, session.now);
-        return row;
-      },
-      () => undefined,
-    ),
+    requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).catch(() => undefined),
   );
 }
 

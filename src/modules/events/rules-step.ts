@@ -21,7 +21,7 @@ export function createRulesStep(deps: { db: Database; clock: Clock }): EventStep
   return async (trx, event, parties) => {
     const now = deps.clock();
     const rules = await loadActiveRules(trx, event.organization_id, event.program_id);
-    const scope = actionScope(deps.db, event, parties, now);
+    const scope = actionScope(event, parties, now);
     const evaluations =
       rules.length === 0 ? [] : evaluateRules(rules, await evaluationInput(trx, event, scope));
     const effects: AppliedEffects = { setTierKeys: new Set(), touchedParticipantIds: new Set() };
@@ -41,14 +41,8 @@ export function createRulesStep(deps: { db: Database; clock: Clock }): EventStep
   };
 }
 
-function actionScope(
-  rootDb: Database,
-  event: ProcessingEvent,
-  parties: EventParties,
-  now: Date,
-): ActionScope {
+function actionScope(event: ProcessingEvent, parties: EventParties, now: Date): ActionScope {
   return {
-    rootDb,
     organizationId: event.organization_id,
     programId: event.program_id,
     eventId: event.id,

@@ -141,22 +141,22 @@ export function toEntryRow(id: string, context: EntryContext, draft: EntryDraft)
   };
 }
 
-const systemAccountsReady = new Set<string>();
-
 /**
- * Creates an asset's system accounts in their own short transaction, once per process. Created
- * inside a request's transaction instead, the row would make every concurrent first credit of the
- * asset wait for that transaction to commit. Call it before opening the transaction.
+ * Creates an asset's system accounts, in the transaction that creates the asset or links it to a
+ * program; idempotent. Posting never creates one, so an event's transaction never waits on another
+ * connection or on a concurrent first credit of the asset.
  */
-export async function ensureSystemAccounts(db: Database, organizationId: string, assetId: string, now: Date) {
-  const key = `${organizationId}:${assetId}`;
-  if (systemAccountsReady.has(key)) return;
+export async function createSystemAccounts(
+  trx: Database,
+  organizationId: string,
+  assetId: string,
+  now: Date,
+) {
   const specs = systemAccountNames.map((name) => ({
     owner: systemOwner(name),
     bucket: 'AVAILABLE' as const,
   }));
-  await store.ensureAccounts(db, organizationId, assetId, specs, () => newId(), now);
-  systemAccountsReady.add(key);
+  await store.ensureAccounts(trx, organizationId, assetId, specs, () => newId(), now);
 }
 
 const systemAccountNames = ['SYSTEM_ISSUANCE', 'SYSTEM_BREAKAGE', 'SYSTEM_REDEMPTION'] as const;
