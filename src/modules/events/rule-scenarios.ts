@@ -226,6 +226,46 @@ export function describeRuleScenarios(batched: boolean): void {
       await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
     });
 
+    it('fails an event whose LOT credit expires before the event or matures after it expires', async () => {
+      const lotsId = (
+        await acme.request('POST', '/v1/assets', {
+          program_id: programId,
+          name: 'Dated points',
+          symbol: 'DATED',
+          inventory_mode: 'LOT',
+          issuance_policy: 'UNLIMITED',
+          scale: 0,
+        })
+      ).json().id;
+      const dated = (expiresAt: string, maturesAt?: string) => ({
+        type: 'CREDIT',
+        asset_id: lotsId,
+        amount: '5',
+        expires_at: expiresAt,
+        ...(maturesAt === undefined ? {} : { matures_at: maturesAt }),
+      });
+      const cases = [
+        ['expired', dated('2026-03-07T09:00:00Z'), 'expires_at: must be later than 2026-03-07T10:00:00.000Z'],
+        ['inverted', dated('24h', '48h'), 'matures_at: must be earlier than expires_at'],
+      ] as const;
+      for (const [type, action, message] of cases) {
+        const rule = await acme.request('POST', '/v1/rules', {
+          program_id: programId,
+          name: `Dated ${type}`,
+          order: 45,
+          condition: `event.type == "${type}"`,
+          actions: [action],
+        });
+        expect(rule.statusCode, rule.body).toBe(201);
+        const failed = await process('gina', '2026-03-07T10:00:00.000Z', { type });
+        expect(failed.status).toBe('FAILED');
+        expect(failed.error_message).toBe(`action CREDIT failed: ${message}`);
+        await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
+      }
+      // The failed events left nothing behind, not even the participant they would have created.
+      expect((await acme.request('GET', '/v1/participants?external_id=gina')).json().data).toEqual([]);
+    });
+
     it('schedules a SYSTEM follow-up event that is processed when it is due', async () => {
       const rule = await acme.request('POST', '/v1/rules', {
         program_id: programId,

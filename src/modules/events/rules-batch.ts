@@ -410,7 +410,7 @@ async function plainCredit(
     maturesAt: action.matures_at,
     expiresAt: action.expires_at,
   };
-  if (!isPlainCredit(asset, amount, shape)) return undefined;
+  if (!isPlainCredit(asset, amount, shape, event.event_timestamp)) return undefined;
   return {
     context: {
       organizationId: event.organization_id,
