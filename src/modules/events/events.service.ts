@@ -5,7 +5,7 @@ import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { findParticipantRow } from '../participants/index.js';
-import { matchedByRule } from '../rules/index.js';
+import { countSkippedByError, matchedByRule } from '../rules/index.js';
 import { toEvent } from './event-views.js';
 import type {
   Event,
@@ -35,7 +35,8 @@ export async function getEvent(
   const row = await store.findEvent(db, organizationId, id);
   if (row === undefined) throw notFound('event');
   const evaluations = readEvaluations ? await readEvaluations(db, organizationId, id, includeSkipped) : [];
-  return { ...toEvent(row), rule_evaluations: evaluations };
+  const skipped = await countSkippedByError(db, organizationId, [row.id]);
+  return { ...toEvent(row, skipped.get(row.id) ?? 0), rule_evaluations: evaluations };
 }
 
 export async function retryEvent(
@@ -94,7 +95,18 @@ async function listPage(db: Database, organizationId: string, parameters: ListPa
     after,
     limit,
   });
-  return toPage(rows, limit, scope, (row) => [row[sortBy], row.id], toEvent);
+  const skipped = await countSkippedByError(
+    db,
+    organizationId,
+    rows.map((row) => row.id),
+  );
+  return toPage(
+    rows,
+    limit,
+    scope,
+    (row) => [row[sortBy], row.id],
+    (row) => toEvent(row, skipped.get(row.id) ?? 0),
+  );
 }
 
 const dateOrUndefined = (value: string | undefined) => (value === undefined ? undefined : new Date(value));

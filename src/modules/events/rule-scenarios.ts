@@ -149,7 +149,7 @@ export function describeRuleScenarios(batched: boolean): void {
         amount: 10,
       });
       expect(first.status).toBe('COMPLETED');
-      const matched = first.rule_evaluations.filter((e: { status: string }) => e.status === 'MATCHED');
+      const matched = first.rule_evaluations.filter((e: { status: string }) => e.status === 'SUCCESS');
       expect(matched).toHaveLength(3);
 
       const travel = await process('alice', '2026-03-01T11:00:00.000Z', {
@@ -162,6 +162,9 @@ export function describeRuleScenarios(batched: boolean): void {
       );
       expect(base).toBeDefined();
       expect(base.stopped_by_rule_id).not.toBeNull();
+      // A stop is always listed, include_skipped or not.
+      const plain = (await acme.request('GET', `/v1/events/${travel.id}`)).json();
+      expect(plain.rule_evaluations).toContainEqual(base);
       const matchedBy = async (ruleId: string) =>
         (await acme.request('GET', `/v1/events?rule_id=${ruleId}`))
           .json()
@@ -224,6 +227,83 @@ export function describeRuleScenarios(batched: boolean): void {
       expect(failed.status).toBe('FAILED');
       expect(failed.error_message).toBe('action CREDIT failed: amount exceeds asset scale');
       await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
+    });
+
+    it('shows each evaluation as the spec does and counts rule errors without include_skipped', async () => {
+      const rule = async (body: Record<string, unknown>) => {
+        const created = await acme.request('POST', '/v1/rules', { program_id: programId, ...body });
+        expect(created.statusCode, created.body).toBe(201);
+        return created.json().id as string;
+      };
+      const stringAmount = await rule({
+        name: 'String amount',
+        order: 60,
+        condition: 'event.type == "strings"',
+        actions: [{ type: 'CREDIT', asset_id: pointsId, amount: 'event.amount * 2.0' }],
+      });
+      const later = await rule({
+        name: 'Not yet',
+        order: 70,
+        condition: 'true',
+        active_from: '2030-01-01T00:00:00Z',
+        actions: [{ type: 'TAG', tag: 'future' }],
+      });
+      const event = await process('hank', '2026-03-09T10:00:00.000Z', { type: 'strings', amount: '10' });
+      expect(event).toMatchObject({ status: 'COMPLETED', skipped_error_count: 1 });
+      const all = event.rule_evaluations as Record<string, unknown>[];
+      const byName = (name: string) => all.find((evaluation) => evaluation.rule_name === name);
+      expect(byName('Sign-up bonus')).toMatchObject({
+        status: 'SUCCESS',
+        reason: null,
+        error_message: null,
+        stopped_by_rule_id: null,
+        created_at: '2026-03-09T10:00:00.000Z',
+      });
+      expect(byName('String amount')).toMatchObject({
+        rule_id: stringAmount,
+        status: 'SKIPPED_ERROR',
+        reason: 'EVALUATION_ERROR',
+        error_message: "found no matching overload for '_*_' applied to '(string, double)'",
+      });
+      expect(byName('Not yet')).toMatchObject({
+        rule_id: later,
+        status: 'SKIPPED',
+        reason: 'OUTSIDE_TIME_WINDOW',
+      });
+      const ids = all.map((evaluation) => evaluation.id);
+      expect(new Set(ids).size).toBe(all.length);
+      for (const id of ids)
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+
+      // The name is the version's that ran; ids are stable; errors hide without include_skipped.
+      await acme.request('PATCH', `/v1/rules/${stringAmount}`, { name: 'Renamed' });
+      const plain = (await acme.request('GET', `/v1/events/${event.id}`)).json();
+      expect(plain.skipped_error_count).toBe(1);
+      expect(plain.rule_evaluations).toEqual(
+        all.filter((evaluation) => evaluation.status !== 'SKIPPED_ERROR'),
+      );
+      const again = (await acme.request('GET', `/v1/events/${event.id}?include_skipped=true`)).json();
+      expect(again.rule_evaluations).toEqual(all);
+      const listed = (
+        await acme.request('GET', `/v1/participants/${event.participant_id}/activity/events`)
+      ).json();
+      expect(listed.data.map((e: { skipped_error_count: number }) => e.skipped_error_count)).toEqual([1]);
+
+      const stats = (await acme.request('GET', `/v1/rules/${stringAmount}`)).json().error_stats;
+      expect(stats).toEqual({
+        since: '2026-03-08T10:00:00.000Z',
+        recent_count: 1,
+        last_error: byName('String amount')?.error_message,
+        last_error_at: '2026-03-09T10:00:00.000Z',
+      });
+      const healthy = (await acme.request('GET', `/v1/rules/${later}`)).json().error_stats;
+      expect(healthy).toMatchObject({ recent_count: 0, last_error: null, last_error_at: null });
+      t.testClock.set('2026-03-10T10:00:00.001Z');
+      expect((await acme.request('GET', `/v1/rules/${stringAmount}`)).json().error_stats.recent_count).toBe(
+        0,
+      );
+      for (const id of [stringAmount, later])
+        await acme.request('PATCH', `/v1/rules/${id}`, { status: 'ARCHIVED' });
     });
 
     it('fails an event whose LOT credit expires before the event or matures after it expires', async () => {

@@ -21,6 +21,7 @@ import {
   type RuleEvaluation,
 } from './evaluate-rules.js';
 import { effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
+import { readRuleErrorStats } from './rule-evaluations.service.js';
 import type {
   Budget,
   ChangeType,
@@ -29,6 +30,7 @@ import type {
   Rule,
   RuleHistoryEntry,
   RuleHistoryQuery,
+  RuleWithErrorStats,
   SimulateBody,
   SimulateResult,
   UpdateRuleBody,
@@ -222,9 +224,17 @@ async function findRuleRow(db: Database, organizationId: string, id: string, for
   return row;
 }
 
-export async function getRule(db: Database, clock: Clock, organizationId: string, id: string): Promise<Rule> {
+/** A rule with its budgets' live state and its recent evaluation errors. */
+export async function getRule(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+): Promise<RuleWithErrorStats> {
   const row = await findRuleRow(db, organizationId, id);
-  return toRule(row, await store.listBudgets(db, organizationId, [row.id]), clock());
+  const now = clock();
+  const rule = toRule(row, await store.listBudgets(db, organizationId, [row.id]), now);
+  return { ...rule, error_stats: await readRuleErrorStats(db, organizationId, row.id, now) };
 }
 
 export async function listRules(

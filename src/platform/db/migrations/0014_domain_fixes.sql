@@ -46,3 +46,8 @@ cross join (values ('00000000-0000-7000-8000-000000000001'::uuid),
                    ('00000000-0000-7000-8000-000000000002'::uuid),
                    ('00000000-0000-7000-8000-000000000003'::uuid)) as s(owner_id)
 on conflict (organization_id, owner_type, owner_id, asset_id, bucket) do nothing;
+
+-- A rule's recent errors (GET /v1/rules/{id}): only the events in which a rule ended SKIPPED_ERROR or
+-- SKIPPED_TIMEOUT are indexed, by rule id, so a program whose rules evaluate cleanly pays nothing.
+create index event_evaluations_errors on event_evaluations using gin (rule_ids)
+  where outcomes @> '[{"status": "SKIPPED_ERROR"}]' or outcomes @> '[{"status": "SKIPPED_TIMEOUT"}]';

@@ -1,4 +1,4 @@
-// 0014_symbols_system_accounts.sql makes asset symbols unique regardless of case and gives every
+// 0014_domain_fixes.sql makes asset symbols unique regardless of case and gives every
 // existing asset its system accounts: a database migrated up to 0013 with assets in it must come out
 // with no case-duplicate symbols and three system accounts per asset.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -12,7 +12,7 @@ import { adminQuery, withDatabase } from '../../../../test/global-setup.js';
 const migrationsDir = path.dirname(fileURLToPath(import.meta.url));
 const adminUrl = inject('adminDatabaseUrl');
 const name = `accrue_migration_${randomBytes(6).toString('hex')}`;
-const migration = '0014_symbols_system_accounts.sql';
+const migration = '0014_domain_fixes.sql';
 let client: pg.Client;
 
 beforeAll(async () => {
@@ -43,7 +43,7 @@ async function insertAsset(organization: string, symbol: string, createdAt: stri
   return id;
 }
 
-describe('0014_symbols_system_accounts', () => {
+describe('0014_domain_fixes', () => {
   it('renames later case-duplicate symbols, then refuses new ones, and creates missing system accounts', async () => {
     const [acme, other] = [randomUUID(), randomUUID()];
     await client.query(`insert into organizations (id, name) values ($1, 'acme'), ($2, 'other')`, [
