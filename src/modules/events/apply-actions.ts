@@ -113,6 +113,7 @@ async function applyAction(
         ...(action.reset_after === null ? {} : { resetAfter: action.reset_after }),
         source,
         now: scope.now,
+        at: scope.eventTimestamp,
       });
       return;
     case 'SET_ATTRIBUTE':

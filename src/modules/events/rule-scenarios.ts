@@ -112,12 +112,20 @@ export function describeRuleScenarios(batched: boolean): void {
 
   let sequence = 0;
 
-  /** Sends one event at `time` (the processing clock follows it) and waits until it is processed. */
-  async function process(externalId: string, time: string, data: Record<string, unknown>) {
-    t.testClock.set(time);
+  /**
+   * Sends one event at `time` and waits until it is processed; the processing clock reads
+   * `processedAt`, by default the event's time.
+   */
+  async function process(
+    externalId: string,
+    time: string,
+    data: Record<string, unknown>,
+    options: { processedAt?: string; program?: string } = {},
+  ) {
+    t.testClock.set(options.processedAt ?? time);
     sequence += 1;
     const accepted = await acme.request('POST', '/v1/events', {
-      program_id: programId,
+      program_id: options.program ?? programId,
       external_id: externalId,
       idempotency_key: `scenario-${sequence}`,
       event_timestamp: time,
@@ -503,6 +511,46 @@ export function describeRuleScenarios(batched: boolean): void {
       const referral = rules.find((rule: { name: string }) => rule.name === 'Referral');
       const referred = (await acme.request('GET', `/v1/events?rule_id=${referral.id}`)).json().data;
       expect(referred.map((e: { event_data: { type: string } }) => e.event_data.type)).toEqual(['signup']);
+    });
+    it("resets counters and qualifies tiers on the event's clock, whatever the processing time", async () => {
+      const program = (await acme.request('POST', '/v1/programs', { name: 'Replay' })).json().id;
+      const rule = await acme.request('POST', '/v1/rules', {
+        program_id: program,
+        name: 'Visits',
+        condition: 'event.type == "visit"',
+        actions: [{ type: 'COUNTER', key: 'visits', value: '1', reset_after: '48h' }],
+      });
+      expect(rule.statusCode, rule.body).toBe(201);
+      const tier = await acme.request('POST', `/v1/programs/${program}/tiers`, {
+        key: 'club',
+        levels: [
+          { key: 'guest', rank: 0 },
+          {
+            key: 'regular',
+            rank: 1,
+            qualification: { mode: 'ALL', criteria: [{ counter: 'visits', operator: '>=', threshold: 2 }] },
+          },
+        ],
+      });
+      expect(tier.statusCode, tier.body).toBe(201);
+      // Two visits a day apart, processed weeks later and ten days apart: replayed history.
+      const visit = (time: string, processedAt: string) =>
+        process('ivan', time, { type: 'visit' }, { program, processedAt });
+      expect((await visit('2026-05-01T10:00:00.000Z', '2026-06-01T00:00:00.000Z')).status).toBe('COMPLETED');
+      expect((await visit('2026-05-02T10:00:00.000Z', '2026-06-11T00:00:00.000Z')).status).toBe('COMPLETED');
+      const ivan = await participant('ivan');
+      expect(ivan.tiers).toMatchObject({ club: { level: 'regular', rank: 1 } });
+      // Two days after the second visit the window has passed: the next visit starts again at 1.
+      await visit('2026-05-04T10:00:00.001Z', '2026-06-12T00:00:00.000Z');
+      const history = (
+        await acme.request('GET', `/v1/participants/${ivan.id}/activity/state-history?state_type=counter`)
+      ).json().data as { operation: string; old_value: string | null; new_value: string }[];
+      expect(history.map((h) => [h.operation, h.old_value, h.new_value]).reverse()).toEqual([
+        ['add', null, '1'],
+        ['add', '1', '2'],
+        ['auto_reset', '2', '0'],
+        ['add', '0', '1'],
+      ]);
     });
   });
 }

@@ -372,6 +372,7 @@ async function applyPlainAction(
           ...(action.reset_after === null ? {} : { resetAfter: action.reset_after }),
           source,
           now: session.now,
+          at: event.event_timestamp,
         });
         return true;
       case 'TAG':
@@ -455,11 +456,13 @@ async function settleTiers(
     now,
   };
   if (context.tiers.tracksActivity) await recordActivity(trx, input);
-  const counters = draftCounterValues(draft, now);
-  if (!qualificationWouldWrite(context.tiers, holder.tierRows, counters, now)) return;
+  // Qualification runs on the rules' clock, the event's timestamp, so a replay decides the same.
+  const at = event.event_timestamp;
+  const counters = draftCounterValues(draft, at);
+  if (!qualificationWouldWrite(context.tiers, holder.tierRows, counters, at)) return;
   const source = { eventId: event.id, eventTimestamp: event.event_timestamp, programId: event.program_id };
   const known = { tiers: context.tiers.active, rows: holder.tierRows };
-  await qualifyTiers(trx, { ...input, counters, skipTierKeys: new Set(), source, known });
+  await qualifyTiers(trx, { ...input, now: at, counters, skipTierKeys: new Set(), source, known });
   const reloaded = await loadHolderTierRows(trx, event.organization_id, event.program_id, [holder.row.id]);
   holder.tierRows = reloaded.get(holder.row.id) ?? [];
 }

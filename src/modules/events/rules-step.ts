@@ -96,14 +96,10 @@ async function settleTiers(
       now: scope.now,
     };
     await recordActivity(trx, input);
-    const state = await loadStateForRules(
-      trx,
-      scope.organizationId,
-      participantId,
-      scope.programId,
-      scope.now,
-    );
+    // Qualification runs on the rules' clock, the event's timestamp, so a replay decides the same.
+    const at = scope.eventTimestamp;
+    const state = await loadStateForRules(trx, scope.organizationId, participantId, scope.programId, at);
     const counters = state.participant.counterValues;
-    await qualifyTiers(trx, { ...input, counters, skipTierKeys: effects.setTierKeys, source });
+    await qualifyTiers(trx, { ...input, now: at, counters, skipTierKeys: effects.setTierKeys, source });
   }
 }
