@@ -36,18 +36,12 @@ export function describeRuleScenarios(batched: boolean): void {
       const created = await acme.request('POST', '/v1/rules', { program_id: programId, ...rule });
       expect(created.statusCode, created.body).toBe(201);
     }
-    const tier = await acme.request('POST', `/v1/programs/${programId}/tiers`, {
+    await createTier(programId, {
       key: 'status',
-      levels: [
-        { key: 'member', rank: 0 },
-        {
-          key: 'silver',
-          rank: 1,
-          qualification: { mode: 'ALL', criteria: [{ counter: 'spend', operator: '>=', threshold: 30 }] },
-        },
-      ],
+      levels: ['member', 'silver'],
+      counter: 'spend',
+      threshold: 30,
     });
-    expect(tier.statusCode, tier.body).toBe(201);
     workers = startEventWorkers({
       db: t.database.handle.db,
       connectionString: t.database.url,
@@ -64,6 +58,22 @@ export function describeRuleScenarios(batched: boolean): void {
   afterAll(async () => {
     await workers.stop();
   });
+
+  /** A tier whose rank-1 level qualifies when `counter` reaches `threshold`. */
+  async function createTier(
+    program: string,
+    tier: { key: string; levels: [string, string]; counter: string; threshold: number },
+  ) {
+    const criteria = [{ counter: tier.counter, operator: '>=', threshold: tier.threshold }];
+    const created = await acme.request('POST', `/v1/programs/${program}/tiers`, {
+      key: tier.key,
+      levels: [
+        { key: tier.levels[0], rank: 0 },
+        { key: tier.levels[1], rank: 1, qualification: { mode: 'ALL', criteria } },
+      ],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+  }
 
   function patternRules() {
     const credit = (amount: string, extra: Record<string, unknown> = {}) => ({
@@ -521,18 +531,12 @@ export function describeRuleScenarios(batched: boolean): void {
         actions: [{ type: 'COUNTER', key: 'visits', value: '1', reset_after: '48h' }],
       });
       expect(rule.statusCode, rule.body).toBe(201);
-      const tier = await acme.request('POST', `/v1/programs/${program}/tiers`, {
+      await createTier(program, {
         key: 'club',
-        levels: [
-          { key: 'guest', rank: 0 },
-          {
-            key: 'regular',
-            rank: 1,
-            qualification: { mode: 'ALL', criteria: [{ counter: 'visits', operator: '>=', threshold: 2 }] },
-          },
-        ],
+        levels: ['guest', 'regular'],
+        counter: 'visits',
+        threshold: 2,
       });
-      expect(tier.statusCode, tier.body).toBe(201);
       // Two visits a day apart, processed weeks later and ten days apart: replayed history.
       const visit = (time: string, processedAt: string) =>
         process('ivan', time, { type: 'visit' }, { program, processedAt });

@@ -11,6 +11,7 @@ import { formatCounterValue } from './counter-value.js';
 import type { ParticipantRow, ParticipantStatus } from './participants.store.js';
 import {
   type CounterForWrite,
+  type CounterIncrementInput,
   checkCounterKey,
   counterForWrite,
   effectiveCounterUnits,
@@ -116,17 +117,7 @@ export function startDraft(held: HeldState): StateDraft {
 }
 
 /** The COUNTER action on a draft, like incrementCounter (`at`: the reset_after clock); throws as it would. */
-export function draftIncrement(
-  draft: StateDraft,
-  input: {
-    key: string;
-    by: string;
-    resetAfter?: string | undefined;
-    source: StateSource;
-    now: Date;
-    at: Date;
-  },
-): void {
+export function draftIncrement(draft: StateDraft, input: Omit<CounterIncrementInput, 'owner'>): void {
   const by = parseCounterInput('value', input.by);
   const resetAfter = input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter);
   checkCounterKey(input.key);

@@ -1,40 +1,16 @@
-// 0014_domain_fixes.sql makes asset symbols unique regardless of case and gives every
-// existing asset its system accounts: a database migrated up to 0013 with assets in it must come out
-// with no case-duplicate symbols and three system accounts per asset.
-import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminQuery, withDatabase } from '../../../../test/global-setup.js';
+// 0014_domain_fixes.sql makes asset symbols unique regardless of case and gives every existing asset
+// its system accounts: a database migrated up to 0013 with assets in it must come out with no
+// case-duplicate symbols and three system accounts per asset.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { useDatabaseMigratedBefore } from '../../../../test/migration-harness.js';
 
-const migrationsDir = path.dirname(fileURLToPath(import.meta.url));
-const adminUrl = inject('adminDatabaseUrl');
-const name = `accrue_migration_${randomBytes(6).toString('hex')}`;
 const migration = '0014_domain_fixes.sql';
-let client: pg.Client;
-
-beforeAll(async () => {
-  await adminQuery(adminUrl, `create database ${name}`);
-  client = new pg.Client({ connectionString: withDatabase(adminUrl, name) });
-  await client.connect();
-  const files = (await fs.readdir(migrationsDir)).filter((file) => file.endsWith('.sql')).sort();
-  for (const file of files.filter((file) => file < migration)) await run(file);
-});
-
-afterAll(async () => {
-  await client.end();
-  await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
-});
-
-async function run(file: string) {
-  await client.query(await fs.readFile(path.join(migrationsDir, file), 'utf8'));
-}
+const database = useDatabaseMigratedBefore(migration);
 
 async function insertAsset(organization: string, symbol: string, createdAt: string) {
   const id = randomUUID();
-  await client.query(
+  await database.client.query(
     `insert into assets (organization_id, id, name, symbol, inventory_mode, issuance_policy, scale, created_at,
        updated_at)
      values ($1, $2, $3, $3, 'SIMPLE', 'UNLIMITED', 2, $4, $4)`,
@@ -46,7 +22,7 @@ async function insertAsset(organization: string, symbol: string, createdAt: stri
 describe('0014_domain_fixes', () => {
   it('renames later case-duplicate symbols, then refuses new ones, and creates missing system accounts', async () => {
     const [acme, other] = [randomUUID(), randomUUID()];
-    await client.query(`insert into organizations (id, name) values ($1, 'acme'), ($2, 'other')`, [
+    await database.client.query(`insert into organizations (id, name) values ($1, 'acme'), ($2, 'other')`, [
       acme,
       other,
     ]);
@@ -57,14 +33,14 @@ describe('0014_domain_fixes', () => {
     const long = await insertAsset(acme, 'A'.repeat(16), '2026-01-05T00:00:00Z');
     const longer = await insertAsset(acme, 'a'.repeat(16), '2026-01-06T00:00:00Z');
     const elsewhere = await insertAsset(other, 'pts', '2026-01-07T00:00:00Z');
-    await client.query(
+    await database.client.query(
       `insert into ledger_accounts (organization_id, id, owner_type, owner_id, asset_id, bucket, balance, created_at)
        values ($1, $2, 'SYSTEM', '00000000-0000-7000-8000-000000000001', $3, 'AVAILABLE', -500, now())`,
       [acme, randomUUID(), pts],
     );
-    await run(migration);
+    await database.run(migration);
 
-    const { rows: assets } = await client.query(
+    const { rows: assets } = await database.client.query(
       'select id, symbol from assets where id = any($1) order by created_at',
       [[pts, lower, taken, mixed, long, longer, elsewhere]],
     );
@@ -79,7 +55,7 @@ describe('0014_domain_fixes', () => {
     ]);
     await expect(insertAsset(acme, 'PtS2', '2026-02-01T00:00:00Z')).rejects.toThrow(/assets_symbol_unique/);
 
-    const { rows: accounts } = await client.query(
+    const { rows: accounts } = await database.client.query(
       `select asset_id, count(*)::int as accounts, sum(balance)::text as balance,
          bool_and(substr(id::text, 15, 1) = '7') as uuid_v7
        from ledger_accounts where owner_type = 'SYSTEM' and bucket = 'AVAILABLE' group by asset_id`,
