@@ -4,7 +4,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
 import { eventRoutes, eventSchemas } from './modules/events/index.js';
-import { ledgerRoutes, ledgerSchemas, readParticipantBalances } from './modules/ledger/index.js';
+import {
+  createSystemAccounts,
+  ledgerRoutes,
+  ledgerSchemas,
+  readParticipantBalances,
+} from './modules/ledger/index.js';
 import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } from './modules/logs/index.js';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
@@ -77,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
-    await v1.register(assetRoutes, routeDeps);
+    await v1.register(assetRoutes, { ...routeDeps, openLedger: createSystemAccounts });
     await v1.register(participantRoutes, {
       ...routeDeps,
       stateReaders: [readParticipantBalances, tierStateReader],
