@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
 import { eventRoutes, eventSchemas } from './modules/events/index.js';
+import { groupRoutes, groupSchemas } from './modules/groups/index.js';
 import { ledgerRoutes, ledgerSchemas, readParticipantBalances } from './modules/ledger/index.js';
 import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } from './modules/logs/index.js';
 import { authenticate } from './modules/organizations/index.js';
@@ -53,6 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...ruleSchemas,
     ...eventSchemas,
     ...tierSchemas,
+    ...groupSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -76,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(ruleRoutes, routeDeps);
     await v1.register(tierRoutes, routeDeps);
     await v1.register(participantTierRoutes, routeDeps);
+    await v1.register(groupRoutes, routeDeps);
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });
