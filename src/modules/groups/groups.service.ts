@@ -63,6 +63,11 @@ export async function requireGroup(
   return row;
 }
 
+/** A group's status under a share lock (a transfer's check), or undefined when there is none. */
+export async function lockGroupStatus(db: Database, organizationId: string, id: string) {
+  return (await store.findGroup(db, organizationId, id, 'share'))?.status;
+}
+
 /** The group as a balance holder: it must exist and be ACTIVE, whatever the operation. */
 export function groupHolder(id: string): BalanceHolder {
   return {

@@ -19,6 +19,7 @@ export {
   systemOwner,
 } from './accounts.js';
 export { type HolderBalance, readHolderBalance } from './holder.js';
+export { type IdempotencyKey, requestHash, runIdempotent } from './idempotency.js';
 export { checkIntegrity, verifyLedger } from './integrity.js';
 export { runExpiry, runMaturity, startLedgerJobs } from './jobs.js';
 export type { ActionType, EntryContext, EntryDraft, PostingDraft } from './journal-entry.js';
