@@ -6,12 +6,14 @@ import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
 import { parseAmount } from '../../platform/money.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
+import { lockGroupStatus } from '../groups/index.js';
 import {
   credit,
   debit,
   type EntryContext,
   ensureSystemAccounts,
   forfeit,
+  groupOwner,
   hold,
   participantOwner,
   release,
@@ -173,7 +175,8 @@ async function applyLedgerAction(
   owner: StateOwner,
   action: LedgerAction,
 ): Promise<void> {
-  if (owner.type !== 'PARTICIPANT') throw new DomainError('bad_request', 'ledger actions need a participant');
+  if (owner.type === 'PROGRAM')
+    throw new DomainError('bad_request', 'ledger actions need a participant or group');
   const asset = await ledgerAsset(trx, scope, action.asset_id);
   const scaleFailure = amountScaleFailure(action, asset.scale);
   if (scaleFailure !== undefined) throw new ActionFailure(scaleFailure);
@@ -186,7 +189,7 @@ async function applyLedgerAction(
     ruleId,
     eventTimestamp: scope.eventTimestamp,
   };
-  const target = { owner: participantOwner(owner.id), asset };
+  const target = { owner: owner.type === 'GROUP' ? groupOwner(owner.id) : participantOwner(owner.id), asset };
   const amountOf = (text: string) => parseAmount(text, asset.scale, 'amount');
   const referenceId = action.reference_id ?? undefined;
   switch (action.type) {
@@ -257,8 +260,24 @@ async function resolveOwner(trx: Database, scope: ActionScope, target: ResolvedT
         throw new DomainError('not_found', `target participant ${target.external_id} not found`);
       return { organizationId, type: 'PARTICIPANT', id: row.id };
     }
+    case 'group':
+      return {
+        organizationId,
+        type: 'GROUP',
+        id: await requireActiveGroup(trx, organizationId, target.group_id),
+      };
   }
 }
+
+/** A rule's GROUP target: an unknown or ARCHIVED group fails the event, saying which. */
+async function requireActiveGroup(trx: Database, organizationId: string, groupId: string): Promise<string> {
+  const status = uuidPattern.test(groupId) ? await lockGroupStatus(trx, organizationId, groupId) : undefined;
+  if (status === undefined) throw new DomainError('not_found', `target group ${groupId} not found`);
+  if (status === 'ARCHIVED') throw new DomainError('group_archived', `target group ${groupId} is archived`);
+  return groupId;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function broadcastDraft(
   action: Extract<ResolvedAction, { type: 'BROADCAST' }>,

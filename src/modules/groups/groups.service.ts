@@ -312,3 +312,16 @@ export async function removeMember(
 export async function listActiveGroupIds(db: Database, organizationId: string, participantId: string) {
   return store.listActiveGroupIds(db, organizationId, participantId, groupsPerParticipantMax);
 }
+
+/** participant.groups for many participants at once (a claim of events): ids by participant id. */
+export async function listActiveGroupIdsOf(db: Database, organizationId: string, participantIds: string[]) {
+  const byParticipant = new Map<string, string[]>();
+  if (participantIds.length === 0) return byParticipant;
+  const rows = await store.listActiveMemberships(db, organizationId, participantIds);
+  for (const row of rows) {
+    const ids = byParticipant.get(row.participant_id) ?? [];
+    if (ids.length < groupsPerParticipantMax) ids.push(row.group_id);
+    byParticipant.set(row.participant_id, ids);
+  }
+  return byParticipant;
+}

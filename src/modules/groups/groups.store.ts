@@ -188,3 +188,17 @@ export async function listActiveGroupIds(
     .execute();
   return rows.map((row) => row.group_id);
 }
+
+/** The ACTIVE memberships of these participants, each participant's oldest first. */
+export async function listActiveMemberships(db: Database, organizationId: string, participantIds: string[]) {
+  return tables(db)
+    .selectFrom('group_members')
+    .select(['participant_id', 'group_id'])
+    .where('organization_id', '=', organizationId)
+    .where('participant_id', 'in', participantIds)
+    .where('status', '=', 'ACTIVE')
+    .orderBy('participant_id')
+    .orderBy('joined_at')
+    .orderBy('group_id')
+    .execute();
+}

@@ -418,6 +418,7 @@ function toParticipantState(input: SimulateBody['participant_state']): Participa
     attributes: input?.attributes ?? {},
     tiers: input?.tiers ?? {},
     status: input?.status ?? 'ACTIVE',
+    groups: input?.groups ?? [],
   };
 }
 
