@@ -4,6 +4,7 @@
 
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
+import { isUuid } from '../../platform/ids.js';
 import { parseAmount } from '../../platform/money.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
 import { lockGroupStatus } from '../groups/index.js';
@@ -271,13 +272,11 @@ async function resolveOwner(trx: Database, scope: ActionScope, target: ResolvedT
 
 /** A rule's GROUP target: an unknown or ARCHIVED group fails the event, saying which. */
 async function requireActiveGroup(trx: Database, organizationId: string, groupId: string): Promise<string> {
-  const status = uuidPattern.test(groupId) ? await lockGroupStatus(trx, organizationId, groupId) : undefined;
+  const status = isUuid(groupId) ? await lockGroupStatus(trx, organizationId, groupId) : undefined;
   if (status === undefined) throw new DomainError('not_found', `target group ${groupId} not found`);
   if (status === 'ARCHIVED') throw new DomainError('group_archived', `target group ${groupId} is archived`);
   return groupId;
 }
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function broadcastDraft(
   action: Extract<ResolvedAction, { type: 'BROADCAST' }>,

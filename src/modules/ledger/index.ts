@@ -19,7 +19,7 @@ export {
   systemOwner,
 } from './accounts.js';
 export { type HolderBalance, readHolderBalance } from './holder.js';
-export { type IdempotencyKey, requestHash, runIdempotent } from './idempotency.js';
+export { requestHash, runIdempotent } from './idempotency.js';
 export { checkIntegrity, verifyLedger } from './integrity.js';
 export { runExpiry, runMaturity, startLedgerJobs } from './jobs.js';
 export type { ActionType, EntryContext, EntryDraft, PostingDraft } from './journal-entry.js';
@@ -29,7 +29,7 @@ export {
   ledgerSchemas,
   registerBalanceCommands,
 } from './ledger.routes.js';
-export { type BalanceHolder, formatBalance, requireParticipantAllowedTo } from './ledger.service.js';
+export { type BalanceHolder, requireParticipantAllowedTo } from './ledger.service.js';
 export { readParticipantBalances, readTotalBalances } from './ledger-reads.service.js';
 export {
   type CreditInput,
@@ -44,8 +44,6 @@ export {
   moveWalletValue,
   type OperationResult,
   release,
-  type TransferInput,
-  type TransferResult,
   transfer,
   voidHold,
 } from './operations.js';

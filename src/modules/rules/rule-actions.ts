@@ -3,6 +3,7 @@
 // for the event processor to apply through the ledger and state modules. Pure.
 import type { CelValue } from '@bufbuild/cel';
 import { invalidField } from '../../platform/errors.js';
+import { isUuid } from '../../platform/ids.js';
 import { rulePayloadBytesMax } from '../../platform/limits.js';
 import {
   type CelBindings,
@@ -66,7 +67,6 @@ const groupTargetTypes: ReadonlySet<ActionType> = new Set([
   'FORFEIT',
   'VOID_HOLD',
 ]);
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A static decimal is kept exact; anything else is CEL. */
 type NumberSource = { kind: 'static'; text: string } | { kind: 'cel'; expression: CompiledExpression };
@@ -102,7 +102,7 @@ export function compileAction(action: Action, index: number): CompiledAction {
   if (target?.participant_id !== undefined) {
     compiledAction.participantId = compile('target.participant_id', target.participant_id);
   }
-  if (target?.type === 'GROUP' && target.id !== undefined && !uuidPattern.test(target.id)) {
+  if (target?.type === 'GROUP' && target.id !== undefined && !isUuid(target.id)) {
     compiledAction.groupId = compile('target.id', target.id);
   }
   return compiledAction;
@@ -167,7 +167,7 @@ function checkTarget(action: Action, path: (field: string) => string): void {
       throw invalidField(path('target'), 'a PROGRAM target takes no participant selector');
   }
   if (target.type === 'GROUP') checkGroupTarget(action, path);
-  if (target.type === 'PARTICIPANT' && target.id !== undefined && !uuidPattern.test(target.id)) {
+  if (target.type === 'PARTICIPANT' && target.id !== undefined && !isUuid(target.id)) {
     throw invalidField(path('target.id'), 'must be a participant id (a UUID)');
   }
   if (selectors.length > 1) {

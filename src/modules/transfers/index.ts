@@ -3,4 +3,4 @@
 // value (the source's AVAILABLE pays exactly the total) and never overdraws the source; a recipient
 // is never the source; every party and the program are ACTIVE. Locks are taken by the ledger in the
 // global account order, so opposite transfers never deadlock. Each emits transfer.completed.
-export { type TransferRouteDeps, transferRoutes, transferSchemas } from './transfers.routes.js';
+export { transferRoutes, transferSchemas } from './transfers.routes.js';

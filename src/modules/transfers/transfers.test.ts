@@ -446,3 +446,30 @@ describe('concurrent transfers', () => {
     expect(integrity.all_passed).toBe(true);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('describes the group, member, group balance, group state and transfer routes with their errors', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const path of [
+      '/v1/groups',
+      '/v1/groups/{id}',
+      '/v1/groups/{id}/members',
+      '/v1/groups/{id}/members/{participant_id}',
+      '/v1/groups/{id}/balances/adjust',
+      '/v1/groups/{id}/balances/forfeit',
+      '/v1/groups/{id}/state/counters/{key}',
+      '/v1/groups/{id}/activity/state-history',
+      '/v1/transfers',
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    const transfer = doc.paths['/v1/transfers'].post;
+    expect(transfer.responses['400'].description).toMatch(/self_transfer/);
+    expect(transfer.responses['422'].description).toMatch(/insufficient_balance/);
+    expect(transfer.responses['409'].description).toMatch(/group_archived/);
+    expect(doc.paths['/v1/groups/{id}/balances/adjust'].post.responses['409'].description).toMatch(
+      /group_archived/,
+    );
+    expect(doc.components.schemas.Transfer.properties.recipient_count).toBeDefined();
+  });
+});
