@@ -7,6 +7,9 @@ import {
   type Tenant,
   type TestApp,
 } from '../../../test/harness.js';
+import { buildApp } from '../../app.js';
+import { connect } from '../../platform/db/database.js';
+import { createLogger } from '../../platform/logger.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -19,6 +22,13 @@ beforeAll(async () => {
 });
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Deadlocks PostgreSQL has detected in the test database so far. */
+async function deadlocks(): Promise<number> {
+  const result = await sql<{ deadlocks: string }>`select deadlocks from pg_stat_database
+    where datname = current_database()`.execute(t.database.handle.db);
+  return Number(result.rows[0]?.deadlocks);
+}
 
 async function newParticipant(tenant: Tenant = acme, programId?: string) {
   const external_id = `p-${Math.random().toString(36).slice(2)}`;
@@ -407,19 +417,46 @@ describe('concurrent transfers', () => {
     const groupId = await newGroup();
     await credit(f, `participants/${f.participantId}`, '100');
     await credit(f, `groups/${groupId}`, '100');
+    // A retried deadlock would still end in 200s, so the transfers run on a pool of their own whose
+    // server processes report their deadlocks to pg_stat_database as they exit.
+    const deadlocksBefore = await deadlocks();
+    const pool = connect(
+      t.database.url,
+      { sizeMax: 10, waitMs: 10_000 },
+      createLogger('silent'),
+      async () => {},
+    );
+    const app = await buildApp({
+      db: pool.db,
+      clock: t.testClock.clock,
+      logger: createLogger('silent'),
+      version: 'test',
+      rateLimit: { ratePerSecond: 0, burst: 1 },
+    });
+    const transferOn = (body: object) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/transfers',
+        headers: { 'x-api-key': acme.key },
+        payload: { program_id: f.programId, asset_id: f.assetId, description: 'back and forth', ...body },
+      });
     const results = await Promise.all(
       range(40).map((i) =>
         i % 2 === 0
-          ? send(f, {
+          ? transferOn({
               source_participant_id: f.participantId,
               recipients: [{ group_id: groupId, amount: '1' }],
             })
-          : send(f, {
+          : transferOn({
               source_group_id: groupId,
               recipients: [{ participant_id: f.participantId, amount: '2' }],
             }),
       ),
     );
+    await app.close();
+    await pool.close();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await deadlocks()).toBe(deadlocksBefore);
     expect(results.map((r) => r.statusCode)).toEqual(range(40).map(() => 200));
     expect(await available(f, `participants/${f.participantId}`)).toBe('120.00');
     expect(await groupTotal(f, groupId)).toBe('80.00');
