@@ -60,18 +60,19 @@ export const GroupWithBalances = Type.Object(
 );
 export type GroupWithBalances = Static<typeof GroupWithBalances>;
 
-export const AddMembersBody = Type.Union(
-  [
-    Type.Object(
-      { participant_id: Uuid, role: Type.Optional(Role), on_behalf_of_participant_id: OnBehalfOf },
-      { additionalProperties: false, title: 'One member' },
-    ),
-    Type.Object(
-      { members: MemberInputs, on_behalf_of_participant_id: OnBehalfOf },
-      { additionalProperties: false, title: 'Several members' },
-    ),
-  ],
-  { description: 'One member, or several under `members`; role defaults to MEMBER' },
+export const AddMembersBody = Type.Object(
+  {
+    participant_id: Type.Optional(Uuid),
+    // No default here: a default would make every batch look like it also named a role.
+    role: Type.Optional(Type.Enum(['ADMIN', 'MEMBER'], { description: 'MEMBER when omitted' })),
+    members: Type.Optional(MemberInputs),
+    on_behalf_of_participant_id: OnBehalfOf,
+  },
+  {
+    additionalProperties: false,
+    description:
+      'One member (participant_id, role) or several (members, 1-100), not both; role defaults to MEMBER',
+  },
 );
 export type AddMembersBody = Static<typeof AddMembersBody>;
 

@@ -216,8 +216,21 @@ export async function archiveGroup(db: Database, clock: Clock, organizationId: s
   });
 }
 
+/** The one-member form or the batch form, never both. */
 function membersOf(body: AddMembersBody): { members: MemberInput[]; field: string } {
-  if ('members' in body) return { members: body.members, field: 'members' };
+  if (body.members !== undefined) {
+    if (body.participant_id !== undefined || body.role !== undefined) {
+      throw invalidField(
+        'members',
+        'give either participant_id (and role) or members, not both',
+        'exclusive',
+      );
+    }
+    return { members: body.members, field: 'members' };
+  }
+  if (body.participant_id === undefined) {
+    throw invalidField('participant_id', 'is required (or give members)', 'required');
+  }
   return { members: [{ participant_id: body.participant_id, role: body.role }], field: '' };
 }
 

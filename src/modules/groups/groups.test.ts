@@ -255,6 +255,18 @@ describe('group members', () => {
       members: ids.map((participant_id) => ({ participant_id })),
     });
     expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().details.field).toBe('members');
+    const forms: [object, string][] = [
+      [{}, 'participant_id'],
+      [{ members: [] }, 'members'],
+      [{ participant_id: ids[0], members: [{ participant_id: ids[1] }] }, 'members'],
+      [{ participant_id: ids[0], role: 'OWNER' }, 'role'],
+    ];
+    for (const [body, field] of forms) {
+      const refused = await acme.request('POST', `/v1/groups/${id}/members`, body);
+      expect(refused.statusCode, JSON.stringify(body)).toBe(400);
+      expect(refused.json().details.field).toBe(field);
+    }
     const unknown = await acme.request('POST', `/v1/groups/${id}/members`, {
       participant_id: await newParticipant(other),
     });
