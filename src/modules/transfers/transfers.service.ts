@@ -164,8 +164,7 @@ export async function createTransfer(
   readGroupStatus: GroupStatusReader,
 ): Promise<TransferResponse> {
   const { organizationId } = caller;
-  const sourceRef = sourceReference(body);
-  const recipientRefs = recipientReferences(body);
+  const parties = { source: sourceReference(body), recipients: recipientReferences(body) };
   await findAssetRow(db, organizationId, body.asset_id);
   await ensureSystemAccounts(db, organizationId, body.asset_id, clock());
   const result = await withTransaction(db, async (trx) => {
@@ -174,38 +173,23 @@ export async function createTransfer(
     const amounts = body.recipients.map((recipient, index) =>
       parseAmount(recipient.amount, asset.scale, `recipients[${index}].amount`),
     );
-    const { idempotency_key: key, ...rest } = body;
-    const semantic = {
-      operation: 'TRANSFER',
-      ...rest,
-      recipients: rest.recipients.map((recipient, index) => ({
-        ...recipient,
-        amount: amounts[index]?.toString(),
-      })),
+    const context: EntryContext = {
+      organizationId,
+      programId: body.program_id,
+      description: body.description,
+      now,
+      createdByApiKeyId: caller.apiKeyId,
     };
-    const idempotency =
-      key === undefined
-        ? undefined
-        : { organizationId, scopeId: body.program_id, key, requestHash: requestHash(semantic) };
-    return runIdempotent(trx, idempotency, now, async () => {
-      const source = await resolveHolder(trx, organizationId, sourceRef, readGroupStatus);
-      const owners = await resolveRecipients(trx, organizationId, recipientRefs, source, readGroupStatus);
-      for (const owner of owners) {
-        if (owner.type === 'PARTICIPANT')
-          await enrollParticipant(
-            trx,
-            { organization_id: organizationId, id: owner.id },
-            body.program_id,
-            now,
-          );
-      }
-      const context: EntryContext = {
+    return runIdempotent(trx, idempotencyOf(organizationId, body, amounts), now, async () => {
+      const source = await resolveHolder(trx, organizationId, parties.source, readGroupStatus);
+      const owners = await resolveRecipients(
+        trx,
         organizationId,
-        programId: body.program_id,
-        description: body.description,
-        now,
-        createdByApiKeyId: caller.apiKeyId,
-      };
+        parties.recipients,
+        source,
+        readGroupStatus,
+      );
+      await enrollRecipients(trx, { organizationId, programId: body.program_id, now }, owners);
       const recipients = owners.map((owner, index) => ({ owner, amount: amounts[index] ?? 0n }));
       const moved = await transfer(trx, context, { source, asset, recipients });
       const response = toResponse(body, asset, source, recipients, moved.journalEntryId, moved.total, now);
@@ -214,6 +198,30 @@ export async function createTransfer(
     });
   });
   return result.response;
+}
+
+/** Keys are per program, as for the balance commands; amounts are hashed in minor units. */
+function idempotencyOf(organizationId: string, body: TransferBody, amounts: bigint[]) {
+  const { idempotency_key: key, ...rest } = body;
+  if (key === undefined) return undefined;
+  const recipients = rest.recipients.map((recipient, index) => ({
+    ...recipient,
+    amount: amounts[index]?.toString(),
+  }));
+  const hash = requestHash({ operation: 'TRANSFER', ...rest, recipients });
+  return { organizationId, scopeId: body.program_id, key, requestHash: hash };
+}
+
+/** Recipients not yet enrolled in the program are enrolled, in id order like every other lock. */
+async function enrollRecipients(
+  trx: Database,
+  where: { organizationId: string; programId: string; now: Date },
+  owners: Owner[],
+): Promise<void> {
+  const participantIds = owners.filter((owner) => owner.type === 'PARTICIPANT').map((owner) => owner.id);
+  for (const id of participantIds.sort()) {
+    await enrollParticipant(trx, { organization_id: where.organizationId, id }, where.programId, where.now);
+  }
 }
 
 const idsOf = (owner: Owner) => ({
