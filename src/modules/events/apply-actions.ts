@@ -272,7 +272,7 @@ async function resolveOwner(trx: Database, scope: ActionScope, target: ResolvedT
 
 /** A rule's GROUP target: an unknown or ARCHIVED group fails the event, saying which. */
 async function requireActiveGroup(trx: Database, organizationId: string, groupId: string): Promise<string> {
-  const status = isUuid(groupId) ? await lockGroupStatus(trx, organizationId, groupId) : undefined;
+  const status = isUuid(groupId) ? await lockGroupStatus(trx, organizationId, groupId, 'update') : undefined;
   if (status === undefined) throw new DomainError('not_found', `target group ${groupId} not found`);
   if (status === 'ARCHIVED') throw new DomainError('group_archived', `target group ${groupId} is archived`);
   return groupId;

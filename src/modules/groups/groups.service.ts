@@ -63,9 +63,18 @@ export async function requireGroup(
   return row;
 }
 
-/** A group's status under a share lock (a transfer's check), or undefined when there is none. */
-export async function lockGroupStatus(db: Database, organizationId: string, id: string) {
-  return (await store.findGroup(db, organizationId, id, 'share'))?.status;
+/**
+ * A group's status, its row locked for the transaction, or undefined when there is none. Transfers
+ * share the lock; rules, which go on to write the group's state (a row lock too), take it whole at
+ * once, since two transactions upgrading a shared lock would deadlock.
+ */
+export async function lockGroupStatus(
+  db: Database,
+  organizationId: string,
+  id: string,
+  mode: 'share' | 'update' = 'share',
+) {
+  return (await store.findGroup(db, organizationId, id, mode))?.status;
 }
 
 /** The group as a balance holder: it must exist and be ACTIVE, whatever the operation. */
