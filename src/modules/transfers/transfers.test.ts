@@ -411,6 +411,67 @@ describe('transfers of LOT assets', () => {
   });
 });
 
+describe('transfers of LOT assets at the edges', () => {
+  it("repays a recipient group's overdraft first, and counts none of the source's expired lots", async () => {
+    const f = await createLedgerFixture(acme, { inventory_mode: 'LOT' });
+    const groupId = await newGroup();
+    t.testClock.set('2026-01-01T00:00:00.000Z');
+    await credit(f, `participants/${f.participantId}`, '10', { expires_at: '2026-02-01T00:00:00Z' });
+    await credit(f, `participants/${f.participantId}`, '20');
+    const overdraft = await acme.request('POST', `/v1/groups/${groupId}/balances/adjust`, {
+      program_id: f.programId,
+      asset_id: f.assetId,
+      type: 'DEBIT',
+      amount: '5',
+      allow_negative: true,
+      description: 'advance',
+    });
+    expect(overdraft.json().balance.available).toBe('-5.00');
+    t.testClock.set('2026-03-01T00:00:00.000Z');
+    const body = {
+      source_participant_id: f.participantId,
+      recipients: [{ group_id: groupId, amount: '25' }],
+    };
+    const tooMuch = await send(f, body);
+    expect(tooMuch.statusCode).toBe(422);
+    const moved = await send(f, { ...body, recipients: [{ group_id: groupId, amount: '15' }] });
+    expect(moved.statusCode).toBe(200);
+    expect(await groupTotal(f, groupId)).toBe('10.00');
+    const lots = await sql<{
+      remaining: string;
+      expires_at: Date | null;
+    }>`select remaining, expires_at from lots
+      where owner_id = ${groupId} and status = 'AVAILABLE'`.execute(t.database.handle.db);
+    expect(lots.rows).toEqual([{ remaining: '1000', expires_at: null }]);
+    expect(await available(f, `participants/${f.participantId}`)).toBe('5.00');
+  });
+
+  it("holds the total to the asset's max_transaction_amount", async () => {
+    const f = await createLedgerFixture(acme, { max_transaction_amount: '10' });
+    await credit(f, `participants/${f.participantId}`, '10');
+    await credit(f, `participants/${f.participantId}`, '10');
+    const [one, two] = [await newParticipant(), await newParticipant()];
+    const refused = await send(f, {
+      source_participant_id: f.participantId,
+      recipients: [
+        { participant_id: one.id, amount: '6' },
+        { participant_id: two.id, amount: '5' },
+      ],
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().code).toBe('max_transaction_amount_exceeded');
+    const allowed = await send(f, {
+      source_participant_id: f.participantId,
+      recipients: [
+        { participant_id: one.id, amount: '5' },
+        { participant_id: two.id, amount: '5' },
+      ],
+    });
+    expect(allowed.statusCode).toBe(200);
+    expect(await available(f, `participants/${f.participantId}`)).toBe('10.00');
+  });
+});
+
 describe('concurrent transfers', () => {
   it('opposite transfers between two holders at the same time never deadlock and lose nothing', async () => {
     const f = await createLedgerFixture(acme);
