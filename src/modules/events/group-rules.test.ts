@@ -189,6 +189,25 @@ describe('rules naming a GROUP target', () => {
       actions: [action],
     });
 
+  it('simulates a household rule from participant_state.groups, naming the group', async () => {
+    const group = '0192b000-0000-7000-8000-00000000b002';
+    const created = await acme.request('POST', '/v1/rules', {
+      program_id: programId,
+      name: 'household',
+      condition: 'size(participant.groups) > 0',
+      actions: [{ type: 'TAG', tag: 'pooled', target: { type: 'GROUP', id: 'participant.groups[0]' } }],
+    });
+    const simulate = (groups: string[]) =>
+      acme.request('POST', `/v1/rules/${created.json().id}/simulate`, {
+        event: {},
+        participant_state: { groups },
+      });
+    const matched = (await simulate([group])).json().evaluation;
+    expect(matched.matched).toBe(true);
+    expect(matched.results[0].result.description).toBe(`Add tag pooled to group ${group}`);
+    expect((await simulate([])).json().evaluation.matched).toBe(false);
+  });
+
   it('accepts a literal group id or CEL, and refuses a GROUP target without id, with another selector or on SET_TIER', async () => {
     const tag = { type: 'TAG', tag: 'x' };
     expect(
