@@ -332,7 +332,7 @@ export async function removeMember(
 
 /** What rules see as participant.groups: the ids of the participant's ACTIVE memberships. */
 export async function listActiveGroupIds(db: Database, organizationId: string, participantId: string) {
-  return store.listActiveGroupIds(db, organizationId, participantId, groupsPerParticipantMax);
+  return (await listActiveGroupIdsOf(db, organizationId, [participantId])).get(participantId) ?? [];
 }
 
 /** participant.groups for many participants at once (a claim of events): ids by participant id. */

@@ -169,26 +169,6 @@ export async function markMemberLeft(
     .execute();
 }
 
-/** The ids of the groups a participant is an ACTIVE member of, oldest membership first. */
-export async function listActiveGroupIds(
-  db: Database,
-  organizationId: string,
-  participantId: string,
-  limit: number,
-): Promise<string[]> {
-  const rows = await tables(db)
-    .selectFrom('group_members')
-    .select('group_id')
-    .where('organization_id', '=', organizationId)
-    .where('participant_id', '=', participantId)
-    .where('status', '=', 'ACTIVE')
-    .orderBy('joined_at')
-    .orderBy('group_id')
-    .limit(limit)
-    .execute();
-  return rows.map((row) => row.group_id);
-}
-
 /** The ACTIVE memberships of these participants, each participant's oldest first. */
 export async function listActiveMemberships(db: Database, organizationId: string, participantIds: string[]) {
   return tables(db)
