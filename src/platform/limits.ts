@@ -133,3 +133,15 @@ export const levelKeyLengthMax = 100;
 
 /** Rows the tier lifecycle job claims per transaction: short transactions, short row locks. */
 export const tierLifecycleBatchSize = 100;
+
+/** Assets shown in one holder's balances: an organization has far fewer assets than this. */
+export const balancesPerHolderMax = 1000;
+
+/**
+ * Groups, from the Scrip API reference: members added in one request (one short transaction), and
+ * transfer recipients (one journal entry of at most 101 postings, locking at most 303 accounts).
+ */
+export const membersPerRequestMax = 100;
+export const transferRecipientsMax = 100;
+/** A group's ACTIVE memberships a rule sees in participant.groups: bounds what each event reads. */
+export const groupsPerParticipantMax = 100;

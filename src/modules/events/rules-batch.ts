@@ -16,6 +16,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseAmount } from '../../platform/money.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
+import { listActiveGroupIdsOf } from '../groups/index.js';
 import { isPlainCredit, type PlainCredit, postPlainCredits } from '../ledger/index.js';
 import {
   commitDraft,
@@ -83,6 +84,8 @@ interface Holder {
   row: ParticipantRow;
   state: HeldState;
   tierRows: ParticipantTierRow[];
+  /** participant.groups in CEL. */
+  groups: string[];
   /** False for a participant the event creates: stored once the event is known to complete. */
   stored: boolean;
   enrolled: boolean;
@@ -265,7 +268,7 @@ async function holderOf(
   if (known !== undefined || reference.participantId !== null || reference.externalId === null) return known;
   if (context.program.on_unknown_participant === 'REJECT') return undefined;
   const row = newEventParticipant(event.organization_id, reference.externalId, session.now);
-  const holder = { row, state: heldStateOf(row), tierRows: [], stored: false, enrolled: false };
+  const holder = { row, state: heldStateOf(row), tierRows: [], groups: [], stored: false, enrolled: false };
   session.holders.set(key, holder);
   return holder;
 }
@@ -289,6 +292,11 @@ async function loadHolders(session: Session, { program }: ProgramContext): Promi
     program.id,
     participants.map((row) => row.id),
   );
+  const groups = await listActiveGroupIdsOf(
+    trx,
+    program.organization_id,
+    participants.map((row) => row.id),
+  );
   // One holder per participant, under each key its events name it by (id and external_id alike),
   // so that every event of the participant sees the same tier rows and flags.
   const byId = new Map<string, Holder>();
@@ -299,6 +307,7 @@ async function loadHolders(session: Session, { program }: ProgramContext): Promi
       row,
       state,
       tierRows: tierRows.get(row.id) ?? [],
+      groups: groups.get(row.id) ?? [],
       stored: true,
       enrolled: enrolled.has(row.id),
     }));
@@ -335,7 +344,11 @@ async function evaluationInput(session: Session, context: ProgramContext, holder
   return {
     eventData: event.event_data,
     eventTimestamp: at,
-    participant: { ...participant, tiers: tierLevelsForRules(context.tiers, holder.tierRows) },
+    participant: {
+      ...participant,
+      tiers: tierLevelsForRules(context.tiers, holder.tierRows),
+      groups: holder.groups,
+    },
     program,
   };
 }

@@ -7,6 +7,7 @@
 // consumption and a budget is a hard cap across transactions and processes.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
+import { listActiveGroupIds } from '../groups/index.js';
 import { loadStateForRules } from '../participants/index.js';
 import {
   consumeRuleBudgets,
@@ -60,16 +61,17 @@ async function evaluationInput(
   scope: ActionScope,
 ): Promise<EvaluationInput> {
   const participantId = scope.defaultParticipantId;
-  const [state, tiers] = await Promise.all([
+  const [state, tiers, groups] = await Promise.all([
     loadStateForRules(trx, event.organization_id, participantId, event.program_id, event.event_timestamp),
     loadTiersForRules(trx, event.organization_id, participantId, event.program_id),
+    listActiveGroupIds(trx, event.organization_id, participantId),
   ]);
   const { counterValues: _exact, ...participant } = state.participant;
   const { counterValues: _programExact, ...program } = state.program;
   return {
     eventData: event.event_data,
     eventTimestamp: event.event_timestamp,
-    participant: { ...participant, tiers },
+    participant: { ...participant, tiers, groups },
     program,
   };
 }

@@ -14,6 +14,7 @@ import {
   budgetsPerRuleMax,
   celExpressionBytesMax,
   descriptionLengthMax,
+  groupsPerParticipantMax,
   nameLengthMax,
   searchLengthMax,
   tagLengthMax,
@@ -52,8 +53,13 @@ const GoDuration = Type.String({
 
 export const ActionTarget = Type.Object(
   {
-    type: Type.Enum(['PARTICIPANT', 'PROGRAM']),
-    id: Type.Optional(Uuid),
+    type: Type.Enum(['PARTICIPANT', 'PROGRAM', 'GROUP']),
+    id: Type.Optional(
+      Expression(
+        'PARTICIPANT: a participant id. GROUP (required): a group id, or CEL giving one ("event.group_id", ' +
+          '"participant.groups[0]")',
+      ),
+    ),
     external_id: Type.Optional(Expression('CEL giving the external id, e.g. "event.referrer_id"')),
     participant_id: Type.Optional(Expression('CEL giving the participant id')),
   },
@@ -267,6 +273,7 @@ export const ParticipantStateInput = Type.Object(
       Type.Record(Type.String(), Type.Object({ level: Type.String(), rank: Type.Integer() })),
     ),
     status: Type.Optional(Type.Enum(['ACTIVE', 'SUSPENDED', 'CLOSED'])),
+    groups: Type.Optional(Type.Array(Uuid, { maxItems: groupsPerParticipantMax })),
   },
   { additionalProperties: false },
 );

@@ -447,6 +447,7 @@ function toParticipantState(input: SimulateBody['participant_state']): Participa
     attributes: input?.attributes ?? {},
     tiers: input?.tiers ?? {},
     status: input?.status ?? 'ACTIVE',
+    groups: input?.groups ?? [],
   };
 }
 
