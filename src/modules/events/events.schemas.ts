@@ -107,6 +107,13 @@ export const Event = Type.Object(
     received_at: Timestamp,
     processed_at: NullableTimestamp,
     updated_at: Timestamp,
+    skipped_error_count: Type.Integer({
+      minimum: 0,
+      description:
+        'Rules skipped because their evaluation failed or timed out (SKIPPED_ERROR, SKIPPED_TIMEOUT): a ' +
+        'COMPLETED event with a count above 0 earned less than its rules meant. ' +
+        'GET /v1/events/{id}?include_skipped=true shows which and why.',
+    }),
   },
   { $id: 'Event' },
 );

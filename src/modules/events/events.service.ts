@@ -6,7 +6,7 @@ import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagin
 import { pageSizeDefault } from '../../platform/limits.js';
 import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { findParticipantRow } from '../participants/index.js';
-import { matchedByRule } from '../rules/index.js';
+import { countSkippedByError, matchedByRule } from '../rules/index.js';
 import { toEvent } from './event-views.js';
 import type {
   Event,
@@ -36,7 +36,8 @@ export async function getEvent(
   const row = await store.findEvent(db, organizationId, id);
   if (row === undefined) throw notFound('event');
   const evaluations = readEvaluations ? await readEvaluations(db, organizationId, id, includeSkipped) : [];
-  return { ...toEvent(row), rule_evaluations: evaluations };
+  const skipped = await countSkippedByError(db, organizationId, [row.id]);
+  return { ...toEvent(row, skipped.get(row.id) ?? 0), rule_evaluations: evaluations };
 }
 
 export async function retryEvent(
@@ -95,7 +96,18 @@ async function listPage(db: Database, organizationId: string, parameters: ListPa
     after,
     limit,
   });
-  return toPage(rows, limit, scope, (row) => [row[sortBy], row.id], toEvent);
+  const skipped = await countSkippedByError(
+    db,
+    organizationId,
+    rows.map((row) => row.id),
+  );
+  return toPage(
+    rows,
+    limit,
+    scope,
+    (row) => [row[sortBy], row.id],
+    (row) => toEvent(row, skipped.get(row.id) ?? 0),
+  );
 }
 
 function windowFilter(query: { from?: string; to?: string; event_from?: string; event_to?: string }) {

@@ -10,14 +10,27 @@
 //
 // Later modules (events, rules) call the operations inside their own transaction, with one
 // EntryContext per event, so many actions commit or roll back together.
-export { type Bucket, type Owner, participantOwner, programWallet, systemOwner } from './accounts.js';
+export {
+  type Bucket,
+  groupOwner,
+  type Owner,
+  participantOwner,
+  programWallet,
+  systemOwner,
+} from './accounts.js';
 export { type HolderBalance, readHolderBalance } from './holder.js';
+export { requestHash, runIdempotent } from './idempotency.js';
 export { checkIntegrity, verifyLedger } from './integrity.js';
 export { runExpiry, runMaturity, startLedgerJobs } from './jobs.js';
 export type { ActionType, EntryContext, EntryDraft, PostingDraft } from './journal-entry.js';
-export { ledgerRoutes, ledgerSchemas } from './ledger.routes.js';
-export { requireParticipantAllowedTo } from './ledger.service.js';
-export { readParticipantBalances } from './ledger-reads.service.js';
+export {
+  type HolderCommandRoutes,
+  ledgerRoutes,
+  ledgerSchemas,
+  registerBalanceCommands,
+} from './ledger.routes.js';
+export { type BalanceHolder, requireParticipantAllowedTo } from './ledger.service.js';
+export { readParticipantBalances, readTotalBalances } from './ledger-reads.service.js';
 export {
   type CreditInput,
   checkTransactionAmount,
@@ -31,8 +44,9 @@ export {
   moveWalletValue,
   type OperationResult,
   release,
+  transfer,
   voidHold,
 } from './operations.js';
 export { type CreditShape, isPlainCredit, type PlainCredit, postPlainCredits } from './plain-credits.js';
-export { ensureSystemAccounts, postJournalEntry } from './post-entry.js';
+export { createSystemAccounts, postJournalEntry } from './post-entry.js';
 export { sealLedger } from './sealer.js';

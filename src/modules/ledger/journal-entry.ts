@@ -14,7 +14,8 @@ export type ActionType =
   | 'MATURITY'
   | 'EXPIRATION'
   | 'FUND'
-  | 'BURN';
+  | 'BURN'
+  | 'TRANSFER';
 
 export interface PostingDraft {
   owner: Owner;

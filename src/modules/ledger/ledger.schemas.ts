@@ -295,6 +295,7 @@ export const JournalEntriesQuery = Type.Object(
         'EXPIRATION',
         'FUND',
         'BURN',
+        'TRANSFER',
       ]),
     ),
     reference_id: Type.Optional(ReferenceId),

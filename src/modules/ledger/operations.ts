@@ -9,7 +9,7 @@ import { lotsPerOperationMax } from '../../platform/limits.js';
 import { formatAmount, fromNumeric } from '../../platform/money.js';
 import type { AssetRow } from '../assets/index.js';
 import { type Bucket, type Owner, programWallet, systemOwner } from './accounts.js';
-import { type HolderBalance, openHolder, readHolderBalance } from './holder.js';
+import { type HolderBalance, openHolder, openHolders, readHolderBalance } from './holder.js';
 import type { EntryContext, PostingDraft } from './journal-entry.js';
 import { consumeLots, type LotSlice, moveLots, pickLots, repayOverdraft } from './lots.js';
 import type { LotRow } from './lots.store.js';
@@ -50,6 +50,20 @@ export function checkTransactionAmount(asset: AssetRow, amount: bigint): void {
   }
 }
 
+/**
+ * A lot must be able to hold value: it expires after the credit's time (the event's timestamp for a
+ * rule's credit, so a replay decides the same; the request's time otherwise) and matures before it
+ * expires.
+ */
+export function checkLotDates(dates: { expiresAt?: Date | null; maturesAt?: Date | null }, at: Date): void {
+  const { expiresAt, maturesAt } = dates;
+  if (expiresAt === undefined || expiresAt === null) return;
+  if (expiresAt.getTime() <= at.getTime())
+    throw invalidField('expires_at', `must be later than ${at.toISOString()}`);
+  if (maturesAt !== undefined && maturesAt !== null && maturesAt.getTime() >= expiresAt.getTime())
+    throw invalidField('matures_at', 'must be earlier than expires_at');
+}
+
 function issuanceSource(context: EntryContext, asset: AssetRow, programId = context.programId): Owner {
   if (asset.issuance_policy === 'UNLIMITED') return systemOwner('SYSTEM_ISSUANCE');
   assert(programId !== null, 'a PREFUNDED credit needs the program whose wallet pays it');
@@ -68,6 +82,7 @@ export async function credit(
   if (asset.inventory_mode === 'SIMPLE' && (input.maturesAt || input.expiresAt)) {
     throw invalidField(input.maturesAt ? 'matures_at' : 'expires_at', 'applies to LOT assets only');
   }
+  checkLotDates(input, context.eventTimestamp ?? context.now);
   if (deferred && input.bucket === 'HELD')
     throw invalidField('matures_at', 'a HELD credit cannot be deferred');
   const bucket: Bucket = deferred ? 'DEFERRED' : (input.bucket ?? 'AVAILABLE');
@@ -98,7 +113,7 @@ function newLot(
   journalEntryId: string,
   amount: bigint,
   bucket: Bucket,
-  input: CreditInput,
+  input: Pick<CreditInput, 'referenceId' | 'expiresAt' | 'maturesAt'>,
 ): LotRow {
   assert(owner.type === 'PARTICIPANT' || owner.type === 'GROUP', 'lots belong to participants and groups');
   return {
@@ -410,4 +425,72 @@ export async function moveWalletValue(
   const available = posted.balances.get(`PROGRAM:${context.programId}:AVAILABLE`);
   assert(available !== undefined, 'the wallet balance is known after the entry');
   return { journalEntryId: posted.journalEntryId, available };
+}
+
+export interface TransferInput {
+  source: Owner;
+  asset: AssetRow;
+  /** Distinct holders, none of them the source, each with a positive amount. */
+  recipients: { owner: Owner; amount: bigint }[];
+  referenceId?: string | null;
+}
+
+export interface TransferResult {
+  journalEntryId: string;
+  total: bigint;
+  /** The source's balance after the transfer. */
+  balance: HolderBalance;
+}
+
+/**
+ * TRANSFER: the source's AVAILABLE pays every recipient's AVAILABLE in one balanced entry. Every
+ * holder's accounts are locked together in the global order first, so transfers in opposite
+ * directions never deadlock. LOT assets: the source's lots are consumed FIFO and each recipient gets
+ * a new lot, created now and without the source lots' expiry (the vintage resets).
+ */
+export async function transfer(
+  trx: Database,
+  context: EntryContext,
+  input: TransferInput,
+): Promise<TransferResult> {
+  const { source, asset, recipients } = input;
+  const total = recipients.reduce((sum, recipient) => sum + recipient.amount, 0n);
+  assert(
+    recipients.every((recipient) => recipient.amount > 0n),
+    'transfer amounts are positive',
+  );
+  checkTransactionAmount(asset, total);
+  const [before, ...recipientsBefore] = await openHolders(
+    trx,
+    context,
+    [source, ...recipients.map((recipient) => recipient.owner)],
+    asset,
+  );
+  assert(before !== undefined, 'the source was opened');
+  if (total > before.available) throw insufficient('AVAILABLE', total, before.available, asset);
+  if (asset.inventory_mode === 'LOT') {
+    const candidates = await lotStore.lockLots(trx, context.organizationId, source, asset.id, {
+      status: 'AVAILABLE',
+      limit: lotsPerOperationMax,
+    });
+    await consumeLots(trx, pickLots(candidates, total).slices);
+  }
+  const posted = await postJournalEntry(trx, context, {
+    actionType: 'TRANSFER',
+    assetId: asset.id,
+    referenceId: input.referenceId ?? null,
+    postings: [
+      { owner: source, bucket: 'AVAILABLE', amount: -total },
+      ...recipients.map(({ owner, amount }) => ({ owner, bucket: 'AVAILABLE' as const, amount })),
+    ],
+  });
+  if (asset.inventory_mode === 'LOT') {
+    for (const [index, { owner, amount }] of recipients.entries()) {
+      const lot = newLot(context, owner, asset, posted.journalEntryId, amount, 'AVAILABLE', {});
+      await lotStore.insertLots(trx, [lot]);
+      await repayOverdraft(trx, [lot], recipientsBefore[index]?.available ?? 0n);
+    }
+  }
+  const balance = await readHolderBalance(trx, context.organizationId, source, asset.id);
+  return { journalEntryId: posted.journalEntryId, total, balance };
 }

@@ -21,9 +21,14 @@ export interface MovementRow {
 export interface MovementFilter {
   programId?: string | undefined;
   assetId?: string | undefined;
+  /** One group's postings only. */
+  groupId?: string | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
 }
+
+const groupCondition = (groupId: string | undefined) =>
+  groupId === undefined ? sql`` : sql`and p.owner_type = 'GROUP' and p.owner_id = ${groupId}`;
 
 /** Holder postings by asset, program and action type, split at the window. */
 export async function sumHolderMovements(db: Database, organizationId: string, f: MovementFilter) {
@@ -43,6 +48,7 @@ export async function sumHolderMovements(db: Database, organizationId: string, f
       and p.created_at <= ${to}
       ${f.programId === undefined ? sql`` : sql`and j.program_id = ${f.programId}`}
       ${f.assetId === undefined ? sql`` : sql`and p.asset_id = ${f.assetId}`}
+      ${groupCondition(f.groupId)}
     group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, j.action_type
     order by p.asset_id, j.program_id nulls last, j.action_type`.execute(db);
   return result.rows;
@@ -72,7 +78,7 @@ export interface LiabilityRow {
 export async function sumLiability(
   db: Database,
   organizationId: string,
-  f: { asOf: Date; programId?: string | undefined; assetId?: string | undefined; byBucket: boolean },
+  f: { asOf: Date; byBucket: boolean } & Pick<MovementFilter, 'programId' | 'assetId' | 'groupId'>,
 ) {
   const bucket = f.byBucket ? sql`p.bucket` : sql`null::text`;
   const result =
@@ -86,6 +92,7 @@ export async function sumLiability(
       and p.created_at <= ${f.asOf}
       ${f.programId === undefined ? sql`` : sql`and j.program_id = ${f.programId}`}
       ${f.assetId === undefined ? sql`` : sql`and p.asset_id = ${f.assetId}`}
+      ${groupCondition(f.groupId)}
     group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, 7
     order by p.asset_id, j.program_id nulls last, 7`.execute(db);
   return result.rows;

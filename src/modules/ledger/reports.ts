@@ -139,6 +139,7 @@ export async function liability(
     asOf,
     programId: query.program_id,
     assetId: query.asset_id,
+    groupId: query.group_id,
     byBucket: query.by_bucket === true,
   });
   return {
@@ -161,7 +162,7 @@ export async function rollforward(db: Database, organizationId: string, query: R
   requireWindow(query.from, query.to);
   const from = readTimestamp(query.from, 'from');
   const to = readTimestamp(query.to, 'to');
-  const filter = { programId: query.program_id, assetId: query.asset_id, from, to };
+  const filter = { programId: query.program_id, assetId: query.asset_id, groupId: query.group_id, from, to };
   const rows = await store.sumHolderMovements(db, organizationId, filter);
   const closingRows = await store.sumLiability(db, organizationId, { ...filter, asOf: to, byBucket: false });
   const groups = new Map<string, store.MovementRow[]>();

@@ -14,6 +14,7 @@ import {
   budgetsPerRuleMax,
   celExpressionBytesMax,
   descriptionLengthMax,
+  groupsPerParticipantMax,
   nameLengthMax,
   searchLengthMax,
   tagLengthMax,
@@ -52,8 +53,13 @@ const GoDuration = Type.String({
 
 export const ActionTarget = Type.Object(
   {
-    type: Type.Enum(['PARTICIPANT', 'PROGRAM']),
-    id: Type.Optional(Uuid),
+    type: Type.Enum(['PARTICIPANT', 'PROGRAM', 'GROUP']),
+    id: Type.Optional(
+      Expression(
+        'PARTICIPANT: a participant id. GROUP (required): a group id, or CEL giving one ("event.group_id", ' +
+          '"participant.groups[0]")',
+      ),
+    ),
     external_id: Type.Optional(Expression('CEL giving the external id, e.g. "event.referrer_id"')),
     participant_id: Type.Optional(Expression('CEL giving the participant id')),
   },
@@ -140,6 +146,23 @@ export const Rule = Type.Object(
   { $id: 'Rule' },
 );
 export type Rule = Static<typeof Rule>;
+
+export const RuleErrorStats = Type.Object({
+  since: Timestamp,
+  recent_count: Type.Integer({
+    description:
+      'Evaluations since `since` that ended SKIPPED_ERROR or SKIPPED_TIMEOUT (at most 10,000 counted)',
+  }),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+  last_error_at: NullableTimestamp,
+});
+export type RuleErrorStats = Static<typeof RuleErrorStats>;
+
+export const RuleWithErrorStats = Type.Object(
+  { ...Rule.properties, error_stats: RuleErrorStats },
+  { $id: 'RuleWithErrorStats' },
+);
+export type RuleWithErrorStats = Static<typeof RuleWithErrorStats>;
 
 const Name = Type.String({ minLength: 1, maxLength: nameLengthMax, description: 'Rule name (1-255)' });
 const Description = Type.String({ maxLength: descriptionLengthMax });
@@ -250,6 +273,7 @@ export const ParticipantStateInput = Type.Object(
       Type.Record(Type.String(), Type.Object({ level: Type.String(), rank: Type.Integer() })),
     ),
     status: Type.Optional(Type.Enum(['ACTIVE', 'SUSPENDED', 'CLOSED'])),
+    groups: Type.Optional(Type.Array(Uuid, { maxItems: groupsPerParticipantMax })),
   },
   { additionalProperties: false },
 );
@@ -291,12 +315,17 @@ export type SimulateResult = Static<typeof SimulateResult>;
 
 export const ResetBudgetQuery = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
 
-/** A stored evaluation as GET /v1/events/{id} shows it (statuses and reasons: evaluate-rules.ts). */
+/**
+ * A stored evaluation as GET /v1/events/{id} shows it (statuses and reasons: evaluate-rules.ts; a
+ * matched rule shows SUCCESS). `id`, `rule_name` and `created_at` are derived when read.
+ */
 export const RuleEvaluationView = Type.Object(
   {
+    id: Type.String({ format: 'uuid', description: 'Stable: derived from the event and the position' }),
     rule_id: Uuid,
+    rule_name: Type.String({ description: 'The name of the rule version that ran' }),
     rule_history_id: Uuid,
-    status: Type.Enum(['MATCHED', 'NOT_MATCHED', 'SKIPPED', 'SKIPPED_ERROR', 'SKIPPED_TIMEOUT']),
+    status: Type.Enum(['SUCCESS', 'NOT_MATCHED', 'SKIPPED', 'SKIPPED_ERROR', 'SKIPPED_TIMEOUT']),
     reason: Type.Union([
       Type.Enum([
         'CONDITION_FALSE',
@@ -309,12 +338,14 @@ export const RuleEvaluationView = Type.Object(
       ]),
       Type.Null(),
     ]),
-    message: Type.Union([Type.String(), Type.Null()]),
     stopped_by_rule_id: Type.Union([Uuid, Type.Null()]),
+    error_message: Type.Union([Type.String(), Type.Null()], {
+      description: 'Why the rule was skipped or failed to evaluate',
+    }),
     actions: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
       description: 'The resolved actions applied',
     }),
-    evaluated_at: Timestamp,
+    created_at: Timestamp,
   },
   { $id: 'RuleEvaluation' },
 );

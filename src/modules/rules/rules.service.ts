@@ -23,6 +23,7 @@ import {
   type RuleEvaluation,
 } from './evaluate-rules.js';
 import { budgetAmountAtScale, effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
+import { readRuleErrorStats } from './rule-evaluations.service.js';
 import type {
   Budget,
   ChangeType,
@@ -31,6 +32,7 @@ import type {
   Rule,
   RuleHistoryEntry,
   RuleHistoryQuery,
+  RuleWithErrorStats,
   SimulateBody,
   SimulateResult,
   UpdateRuleBody,
@@ -235,10 +237,18 @@ async function findRuleRow(db: Database, organizationId: string, id: string, for
   return row;
 }
 
-export async function getRule(db: Database, clock: Clock, organizationId: string, id: string): Promise<Rule> {
+/** A rule with its budgets' live state and its recent evaluation errors. */
+export async function getRule(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+): Promise<RuleWithErrorStats> {
   const row = await findRuleRow(db, organizationId, id);
+  const now = clock();
   const budgets = await store.listBudgets(db, organizationId, [row.id]);
-  return toRule(row, budgets, await budgetScales(db, organizationId, budgets), clock());
+  const rule = toRule(row, budgets, await budgetScales(db, organizationId, budgets), now);
+  return { ...rule, error_stats: await readRuleErrorStats(db, organizationId, row.id, now) };
 }
 
 export async function listRules(
@@ -437,6 +447,7 @@ function toParticipantState(input: SimulateBody['participant_state']): Participa
     attributes: input?.attributes ?? {},
     tiers: input?.tiers ?? {},
     status: input?.status ?? 'ACTIVE',
+    groups: input?.groups ?? [],
   };
 }
 

@@ -87,7 +87,11 @@ describe('POST /v1/rules', () => {
     const explicit = await createRule(programId, { order: 500 });
     expect(explicit.order).toBe(500);
     expect((await createRule(programId)).order).toBe(510);
-    expect((await acme.request('GET', `/v1/rules/${first.id}`)).json()).toEqual(first);
+    const got = (await acme.request('GET', `/v1/rules/${first.id}`)).json();
+    expect(got).toEqual({
+      ...first,
+      error_stats: { since: expect.any(String), recent_count: 0, last_error: null, last_error_at: null },
+    });
   });
 
   it('answers 409 when two ACTIVE rules of a program would share an order, but not for SUSPENDED ones', async () => {
