@@ -24,10 +24,13 @@ interface Step {
 
 const readme = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
 
-/** The shell blocks between "## A walk-through" and the next section. */
+/**
+ * The shell blocks between "## A walk-through" and the next heading. Subsections after it (the
+ * household wallet) are sketches on ids they do not create.
+ */
 function walkThroughBlocks(): string[] {
   const start = readme.indexOf('## A walk-through');
-  const end = readme.indexOf('\n## ', start + 1);
+  const end = readme.slice(start + 1).search(/\n#{2,3} /) + start + 1;
   const section = readme.slice(start, end);
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
 }
