@@ -9,6 +9,7 @@ import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } fro
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
+import { findLedgerEntity, rewardRoutes, rewardSchemas } from './modules/rewards/index.js';
 import { listRuleEvaluations, ruleRoutes, ruleSchemas } from './modules/rules/index.js';
 import { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './modules/tiers/index.js';
 import type { Clock } from './platform/clock.js';
@@ -53,6 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...ruleSchemas,
     ...eventSchemas,
     ...tierSchemas,
+    ...rewardSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -65,7 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRateLimit(v1, deps.db, deps.rateLimit);
     registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
-    await v1.register(programRoutes, routeDeps);
+    await v1.register(programRoutes, { ...routeDeps, findLedgerEntity });
     await v1.register(assetRoutes, routeDeps);
     await v1.register(participantRoutes, {
       ...routeDeps,
@@ -76,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(ruleRoutes, routeDeps);
     await v1.register(tierRoutes, routeDeps);
     await v1.register(participantTierRoutes, routeDeps);
+    await v1.register(rewardRoutes, routeDeps);
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });

@@ -18,6 +18,8 @@ export const errorStatusByCode = {
   participant_inactive: 409,
   program_inactive: 409,
   tier_archived: 409,
+  reward_unavailable: 409,
+  reward_limit_exceeded: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   insufficient_balance: 422,

@@ -127,3 +127,9 @@ export const levelKeyLengthMax = 100;
 
 /** Rows the tier lifecycle job claims per transaction: short transactions, short row locks. */
 export const tierLifecycleBatchSize = 100;
+
+/** Rewards catalog: strings from the Scrip API reference; metadata bounded so a reward row stays small. */
+export const rewardCategoryLengthMax = 100;
+export const rewardMetadataBytesMax = 16 * 1024;
+/** Units of one catalog redemption and of a reward's limits: far above any real catalog, inside int4. */
+export const rewardQuantityMax = 1_000_000;
