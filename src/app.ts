@@ -9,7 +9,13 @@ import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } fro
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
-import { findLedgerEntity, rewardRoutes, rewardSchemas } from './modules/rewards/index.js';
+import {
+  findLedgerEntity,
+  redemptionRoutes,
+  redemptionSchemas,
+  rewardRoutes,
+  rewardSchemas,
+} from './modules/rewards/index.js';
 import { listRuleEvaluations, ruleRoutes, ruleSchemas } from './modules/rules/index.js';
 import { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './modules/tiers/index.js';
 import type { Clock } from './platform/clock.js';
@@ -55,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...eventSchemas,
     ...tierSchemas,
     ...rewardSchemas,
+    ...redemptionSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -79,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(tierRoutes, routeDeps);
     await v1.register(participantTierRoutes, routeDeps);
     await v1.register(rewardRoutes, routeDeps);
+    await v1.register(redemptionRoutes, routeDeps);
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });

@@ -12,6 +12,7 @@
 // EntryContext per event, so many actions commit or roll back together.
 export { type Bucket, type Owner, participantOwner, programWallet, systemOwner } from './accounts.js';
 export { type HolderBalance, readHolderBalance } from './holder.js';
+export { type IdempotencyKey, requestHash, runIdempotent } from './idempotency.js';
 export { checkIntegrity, verifyLedger } from './integrity.js';
 export { runExpiry, runMaturity, startLedgerJobs } from './jobs.js';
 export type { ActionType, EntryContext, EntryDraft, PostingDraft } from './journal-entry.js';
@@ -30,7 +31,9 @@ export {
   type LotSelectionInput,
   moveWalletValue,
   type OperationResult,
+  type ReversalInput,
   release,
+  reverseRedemption,
   voidHold,
 } from './operations.js';
 export { type CreditShape, isPlainCredit, type PlainCredit, postPlainCredits } from './plain-credits.js';

@@ -14,7 +14,9 @@ export type ActionType =
   | 'MATURITY'
   | 'EXPIRATION'
   | 'FUND'
-  | 'BURN';
+  | 'BURN'
+  | 'REDEMPTION'
+  | 'REVERSAL';
 
 export interface PostingDraft {
   owner: Owner;

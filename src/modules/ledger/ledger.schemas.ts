@@ -290,6 +290,8 @@ export const JournalEntriesQuery = Type.Object(
         'EXPIRATION',
         'FUND',
         'BURN',
+        'REDEMPTION',
+        'REVERSAL',
       ]),
     ),
     reference_id: Type.Optional(ReferenceId),

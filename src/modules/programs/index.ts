@@ -3,5 +3,6 @@
 // archiving is reversible; the redemption target is SYSTEM_REDEMPTION, SYSTEM_BREAKAGE, or
 // LEDGER_ENTITY with the id and kind of the holder it names (both or neither, checked by the database).
 export { type ProgramRouteDeps, programRoutes, programSchemas } from './programs.routes.js';
+export { RedemptionTargetType } from './programs.schemas.js';
 export { findProgramRow, getProgram, type LedgerEntityFinder } from './programs.service.js';
-export type { ProgramRow } from './programs.store.js';
+export type { LedgerEntityType, ProgramRow } from './programs.store.js';

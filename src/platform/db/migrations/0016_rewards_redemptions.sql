@@ -44,8 +44,8 @@ create table rewards (
 create index rewards_by_created on rewards (organization_id, program_id, created_at, id);
 create index rewards_by_name on rewards (organization_id, program_id, name, id);
 
--- target_owner_*: the account the redemption credited, captured from the program when it was made;
--- its reversals take the value back from there.
+-- redemption_target_*: where the redemption put the value, captured from the program when it was
+-- made; its reversals take the value back from there.
 create table redemptions (
   organization_id uuid not null,
   id uuid not null,
@@ -61,8 +61,10 @@ create table redemptions (
   status text not null check (status in ('COMPLETED', 'PARTIALLY_REVERSED', 'FULLY_REVERSED')),
   description text not null check (length(description) between 1 and 500),
   journal_entry_id uuid not null,
-  target_owner_type text not null check (target_owner_type in ('SYSTEM', 'PARTICIPANT', 'GROUP')),
-  target_owner_id uuid not null,
+  redemption_target_type text not null
+    check (redemption_target_type in ('SYSTEM_REDEMPTION', 'SYSTEM_BREAKAGE', 'LEDGER_ENTITY')),
+  redemption_target_entity_id uuid,
+  redemption_target_entity_type text check (redemption_target_entity_type in ('PARTICIPANT', 'GROUP')),
   created_at timestamptz not null,
   updated_at timestamptz not null,
   primary key (organization_id, id),
@@ -73,6 +75,8 @@ create table redemptions (
   check (reversed_amount >= 0 and reversed_amount <= amount),
   check (reversed_quantity is null or reversed_quantity <= quantity),
   check ((reward_id is null) = (unit_cost is null)),
+  check ((redemption_target_type = 'LEDGER_ENTITY')
+    = (redemption_target_entity_id is not null and redemption_target_entity_type is not null)),
   check (status = case when reversed_amount = 0 then 'COMPLETED'
     when reversed_amount = amount then 'FULLY_REVERSED' else 'PARTIALLY_REVERSED' end)
 );
