@@ -9,6 +9,7 @@ import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } fro
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
+import { reportingRoutes, reportingSchemas } from './modules/reporting/index.js';
 import {
   findLedgerEntity,
   redemptionRoutes,
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...tierSchemas,
     ...rewardSchemas,
     ...redemptionSchemas,
+    ...reportingSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -87,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(participantTierRoutes, routeDeps);
     await v1.register(rewardRoutes, routeDeps);
     await v1.register(redemptionRoutes, routeDeps);
+    await v1.register(reportingRoutes, routeDeps);
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });
