@@ -43,7 +43,7 @@ import type { RedemptionLotRow, RedemptionRow, ReversalRow } from './redemptions
 import * as store from './redemptions.store.js';
 import { lifoRestores, reversalPart, statusAfter } from './reversal-plan.js';
 import { priceOf, requireRedeemable, requireStock, stockStatus } from './reward-rules.js';
-import { findRewardRow } from './rewards.service.js';
+import { findRewardRow, scalesOf } from './rewards.service.js';
 import type { RewardRow } from './rewards.store.js';
 import * as rewardStore from './rewards.store.js';
 
@@ -378,14 +378,6 @@ export async function listRedemptions(
         scales.get(row.asset_id) ?? 0,
       ),
   );
-}
-
-async function scalesOf(db: Database, organizationId: string, rows: { asset_id: string }[]) {
-  const scales = new Map<string, number>();
-  for (const { asset_id } of rows) {
-    if (!scales.has(asset_id)) scales.set(asset_id, (await findAssetRow(db, organizationId, asset_id)).scale);
-  }
-  return scales;
 }
 
 async function findRedemptionRow(db: Database, organizationId: string, id: string, forUpdate = false) {

@@ -1,6 +1,7 @@
 // SQL of redemptions, the lots they consumed, and their reversals.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
+import { afterKey } from '../../platform/db/keyset.js';
 import type { LedgerEntityFinder, LedgerEntityType } from '../programs/index.js';
 
 /** A participant of the organization that a program may name as its redemption target. */
@@ -162,10 +163,7 @@ export async function listRedemptions(
   if (f.rewardId !== undefined) query = query.where('reward_id', '=', f.rewardId);
   if (f.from !== undefined) query = query.where('created_at', '>=', f.from);
   if (f.to !== undefined) query = query.where('created_at', '<=', f.to);
-  if (f.after !== undefined) {
-    const [createdAt, id] = f.after;
-    query = query.where(sql<boolean>`(created_at, id) < (${createdAt}, ${id}::uuid)`);
-  }
+  if (f.after !== undefined) query = query.where(afterKey('created_at', 'desc', ...f.after));
   return query
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
@@ -198,10 +196,7 @@ export async function listReversals(
     .selectAll()
     .where('organization_id', '=', organizationId)
     .where('redemption_id', '=', redemptionId);
-  if (f.after !== undefined) {
-    const [createdAt, id] = f.after;
-    query = query.where(sql<boolean>`(created_at, id) > (${createdAt}, ${id}::uuid)`);
-  }
+  if (f.after !== undefined) query = query.where(afterKey('created_at', 'asc', ...f.after));
   return query
     .orderBy('created_at')
     .orderBy('id')

@@ -369,6 +369,10 @@ describe('POST /v1/participants/{id}/redemptions/items', () => {
     expect(ok.json()).toMatchObject({ amount: '5.00', quantity: null, reward_id: reward.id });
     const unit = await createReward(f);
     expect((await redeemItem(f, unit.id, { amount: '10' })).json().details.field).toBe('amount');
+    for (const quantity of [0, 1.5, 1_000_001]) {
+      expect((await redeemItem(f, unit.id, { quantity })).json().details.field).toBe('quantity');
+    }
+    expect((await redeemItem(f, unit.id, { description: '' })).json().details.field).toBe('description');
     expect(await available(f)).toBe('95.00');
   });
 

@@ -203,11 +203,7 @@ export async function listRewards(
     after: decodeKeyset(query.cursor, scope),
     limit,
   });
-  const scales = new Map<string, number>();
-  for (const row of rows) {
-    if (!scales.has(row.asset_id))
-      scales.set(row.asset_id, (await findAssetRow(db, organizationId, row.asset_id)).scale);
-  }
+  const scales = await scalesOf(db, organizationId, rows);
   return toPage(
     rows,
     limit,
@@ -215,4 +211,13 @@ export async function listRewards(
     (row) => [row[sortBy], row.id],
     (row) => toReward(row, scales.get(row.asset_id) ?? 0),
   );
+}
+
+/** The scale of each asset the rows name, to format their amounts. */
+export async function scalesOf(db: Database, organizationId: string, rows: { asset_id: string }[]) {
+  const scales = new Map<string, number>();
+  for (const { asset_id } of rows) {
+    if (!scales.has(asset_id)) scales.set(asset_id, (await findAssetRow(db, organizationId, asset_id)).scale);
+  }
+  return scales;
 }

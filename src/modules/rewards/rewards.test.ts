@@ -118,6 +118,7 @@ describe('POST /v1/programs/{programId}/rewards', () => {
       [{ status: 'OUT_OF_STOCK' }, 'status', 'bad_request'],
       [{ status: undefined }, 'status', 'bad_request'],
       [{ max_total: 0 }, 'max_total', 'bad_request'],
+      [{ max_total: 1_000_001 }, 'max_total', 'bad_request'],
       [{ max_per_participant: 1.5 }, 'max_per_participant', 'bad_request'],
       [
         { available_from: '2026-02-01T00:00:00Z', available_until: '2026-01-01T00:00:00Z' },
@@ -136,12 +137,14 @@ describe('POST /v1/programs/{programId}/rewards', () => {
     expect(listed.json().data).toEqual([]);
   });
 
-  it('accepts a name of 255, a description of 1000 and a category of 100 characters', async () => {
+  it('accepts a name of 255, a description of 1000, a category of 100 characters and limits of 1,000,000', async () => {
     const f = await createLedgerFixture(acme);
     const response = await create(f, {
       name: 'n'.repeat(255),
       description: 'd'.repeat(1000),
       category: 'c'.repeat(100),
+      max_total: 1_000_000,
+      max_per_participant: 1_000_000,
     });
     expect(response.statusCode).toBe(201);
   });
