@@ -13,7 +13,7 @@ import {
 import * as service from './redemptions.service.js';
 
 const tags = ['Redemptions'];
-const redeemErrors = errorResponses(
+const redeemErrorCodes = [
   'not_found',
   'invalid_scale',
   'insufficient_balance',
@@ -24,7 +24,9 @@ const redeemErrors = errorResponses(
   'asset_archived',
   'asset_not_linked',
   'max_transaction_amount_exceeded',
-);
+] as const;
+const redeemErrors = errorResponses(...redeemErrorCodes);
+const itemErrors = errorResponses(...redeemErrorCodes, 'reward_unavailable', 'reward_limit_exceeded');
 const created = { 201: Type.Ref('Redemption'), 200: Type.Ref('Redemption') };
 
 export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
@@ -60,11 +62,7 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
           'AMOUNT_BASED: amount, at least unit_cost. The reward must be ACTIVE and inside its window.',
         params: IdParams,
         body: CatalogRedemptionBody,
-        response: {
-          ...created,
-          ...errorResponses('reward_unavailable', 'reward_limit_exceeded'),
-          ...redeemErrors,
-        },
+        response: { ...created, ...itemErrors },
       },
     },
     async (request, reply) => {

@@ -318,6 +318,34 @@ describe('LOT reversals', () => {
     ).toBe('-10');
   });
 
+  it('give a ledger-entity target a lot and take it back from its lots on reversal', async () => {
+    t.testClock.set('2026-11-01T00:00:00Z');
+    const f = await createLedgerFixture(acme, lotAsset);
+    const external_id = `shop-${Math.random().toString(36).slice(2)}`;
+    const shop = (
+      await acme.request('POST', '/v1/participants', { external_id, program_id: f.programId })
+    ).json().id;
+    await acme.request('PATCH', `/v1/programs/${f.programId}`, {
+      redemption_target_type: 'LEDGER_ENTITY',
+      redemption_target_entity_id: shop,
+    });
+    await earn(f, '10', { expires_at: '2027-06-01T00:00:00Z' });
+    const made = await redeem(f, '6');
+    const shopLots = async () =>
+      (await acme.request('GET', `/v1/participants/${shop}/balances/lots?asset_id=${f.assetId}`))
+        .json()
+        .data.map((l: { amount: string; remaining: string; expires_at: string | null }) => [
+          l.amount,
+          l.remaining,
+          l.expires_at,
+        ]);
+    expect(await shopLots()).toEqual([['6', '6', null]]);
+    await reverse(made.id, { amount: '4' });
+    expect(await shopLots()).toEqual([['6', '2', null]]);
+    expect(await available(f, shop)).toBe('2');
+    expect(await available(f)).toBe('8');
+  });
+
   it('restore a lot that was held meanwhile as a new AVAILABLE lot, leaving the hold alone', async () => {
     t.testClock.set('2026-10-01T00:00:00Z');
     const f = await createLedgerFixture(acme, lotAsset);

@@ -317,3 +317,27 @@ describe('PATCH /v1/programs/{programId}/rewards/{rewardId}', () => {
     expect((await acme.request('GET', url)).json().name).toBe(giftCard.name);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the catalog, redemption and program activity routes with their error codes', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const path of [
+      '/v1/programs/{programId}/rewards',
+      '/v1/programs/{programId}/rewards/{rewardId}',
+      '/v1/participants/{id}/redemptions',
+      '/v1/participants/{id}/redemptions/items',
+      '/v1/redemptions/{id}',
+      '/v1/redemptions/{id}/reverse',
+      '/v1/redemptions/{id}/reversals',
+      '/v1/reports/program-activity',
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    const items = doc.paths['/v1/participants/{id}/redemptions/items'].post.responses;
+    expect(items['422'].description).toMatch(/insufficient_balance/);
+    expect(items['409'].description).toMatch(/reward_unavailable/);
+    expect(Object.keys(items)).toEqual(expect.arrayContaining(['200', '201']));
+    const program = doc.components.schemas.Program.properties;
+    expect(program.redemption_target_type.enum ?? program.redemption_target_type.anyOf).toBeDefined();
+  });
+});
