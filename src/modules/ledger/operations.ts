@@ -241,6 +241,8 @@ export interface ReversalInput {
   source: Owner;
   /** LOT assets: the consumed lots to restore and how much to each, in LIFO order. */
   lots: { id: string; amount: bigint }[];
+  /** Links the entry to the redemption's own (the redemption id). */
+  referenceId?: string | null;
 }
 
 /**
@@ -272,6 +274,7 @@ export async function reverseRedemption(
   const posted = await postJournalEntry(trx, context, {
     actionType: 'REVERSAL',
     assetId: asset.id,
+    referenceId: input.referenceId ?? null,
     postings: [
       { owner: source, bucket: 'AVAILABLE', amount: -amount },
       { owner, bucket: 'AVAILABLE', amount },

@@ -82,6 +82,7 @@ export const ListRedemptionsQuery = Type.Object(
     ...ListQueryFields,
     status: Type.Optional(RedemptionStatus),
     reward_catalog_item_id: Type.Optional({ ...Uuid, description: 'Only redemptions of this reward' }),
+    reward_id: Type.Optional({ ...Uuid, description: 'The same as reward_catalog_item_id' }),
     from: Type.Optional({ ...Timestamp, description: 'created_at at or after' }),
     to: Type.Optional({ ...Timestamp, description: 'created_at at or before' }),
   },

@@ -178,17 +178,19 @@ async function recordRedemption(
     now,
     createdByApiKeyId: caller.apiKeyId,
   };
+  const id = newId();
   const outcome = await debit(trx, context, {
     owner: participantOwner(spend.participantId),
     asset: spend.asset,
     amount: spend.amount,
     actionType: 'REDEMPTION',
     target: targetOwner(target),
+    referenceId: id,
   });
   const quantity = spend.reward?.quantity ?? null;
   const row: RedemptionRow = {
     organization_id: caller.organizationId,
-    id: newId(),
+    id,
     participant_id: spend.participantId,
     program_id: program.id,
     asset_id: spend.asset.id,
@@ -354,7 +356,7 @@ export async function listRedemptions(
   const scope = `redemptions:${participantId}`;
   const rows = await store.listRedemptions(db, organizationId, participantId, {
     status: query.status,
-    rewardId: query.reward_catalog_item_id,
+    rewardId: query.reward_catalog_item_id ?? query.reward_id,
     from: query.from === undefined ? undefined : new Date(query.from),
     to: query.to === undefined ? undefined : new Date(query.to),
     after: decodeKeyset(query.cursor, scope),
@@ -446,6 +448,7 @@ async function applyReversal(
     amount: part.amount,
     source: targetOwner(redemption),
     lots: restores.map((restore) => ({ id: restore.lotId, amount: restore.take })),
+    referenceId: redemption.id,
   });
   const reversed = BigInt(redemption.reversed_amount) + part.amount;
   await store.updateRedemption(trx, organizationId, redemption.id, {

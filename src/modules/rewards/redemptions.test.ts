@@ -352,6 +352,10 @@ describe('POST /v1/participants/{id}/redemptions/items', () => {
       )
     ).json();
     expect(filtered.data.map((r: { quantity: number }) => r.quantity)).toEqual([3, 1]);
+    const alias = (
+      await acme.request('GET', `/v1/participants/${f.participantId}/redemptions?reward_id=${reward.id}`)
+    ).json();
+    expect(alias.data).toEqual(filtered.data);
   });
 
   it('takes an AMOUNT_BASED amount of at least unit_cost and refuses quantity there', async () => {

@@ -107,6 +107,12 @@ describe('POST /v1/redemptions/{id}/reverse', () => {
       await acme.request('GET', `/v1/journal-entries?action_type=REVERSAL&participant_id=${f.participantId}`)
     ).json();
     expect(filtered.data).toHaveLength(2);
+    const linked = (await acme.request('GET', `/v1/journal-entries?reference_id=${made.id}`)).json();
+    expect(linked.data.map((e: { action_type: string }) => e.action_type)).toEqual([
+      'REVERSAL',
+      'REVERSAL',
+      'REDEMPTION',
+    ]);
     const outbox = await sql<{
       topic: string;
     }>`select topic from outbox where organization_id = ${acme.organizationId}
