@@ -160,17 +160,7 @@ async function recordRedemption(
   spend: Spend,
 ): Promise<string> {
   const { program, now } = opened;
-  const target: Target = {
-    redemption_target_type: program.redemption_target_type,
-    redemption_target_entity_id: program.redemption_target_entity_id,
-    redemption_target_entity_type: program.redemption_target_entity_type,
-  };
-  if (target.redemption_target_entity_id === spend.participantId) {
-    throw new DomainError('conflict', "the participant is its program's redemption target", {
-      field: 'participant_id',
-      reason: 'redemption_target',
-    });
-  }
+  const target = targetOf(program, spend.participantId);
   const context: EntryContext = {
     organizationId: caller.organizationId,
     programId: program.id,
@@ -209,20 +199,36 @@ async function recordRedemption(
   };
   const lots = outcome.lotsProcessed.map((lot, position) => ({
     organization_id: caller.organizationId,
-    redemption_id: row.id,
+    redemption_id: id,
     position,
     lot_id: lot.id,
     amount: lot.amount.toString(),
     restored: '0',
   }));
   await store.insertRedemption(trx, row, lots);
+  const payload = toRedemption(row, lots, spend.asset.scale);
   await enqueueNotification(trx, {
     organizationId: caller.organizationId,
     topic: 'redemption.completed',
-    payload: toRedemption(row, lots, spend.asset.scale),
+    payload,
     now,
   });
-  return row.id;
+  return id;
+}
+
+/** The program's target, captured on the redemption; a participant cannot redeem into itself. */
+function targetOf(program: ProgramRow, participantId: string): Target {
+  if (program.redemption_target_entity_id === participantId) {
+    throw new DomainError('conflict', "the participant is its program's redemption target", {
+      field: 'participant_id',
+      reason: 'redemption_target',
+    });
+  }
+  return {
+    redemption_target_type: program.redemption_target_type,
+    redemption_target_entity_id: program.redemption_target_entity_id,
+    redemption_target_entity_type: program.redemption_target_entity_type,
+  };
 }
 
 export async function readRedemption(db: Database, organizationId: string, id: string): Promise<Redemption> {
