@@ -90,6 +90,16 @@ export async function findAssetRow(db: Database, organizationId: string, id: str
   return row;
 }
 
+/** The scale of each asset of the organization among `assetIds`; another organization's are absent. */
+export async function findAssetScales(
+  db: Database,
+  organizationId: string,
+  assetIds: string[],
+): Promise<Map<string, number>> {
+  const rows = await store.listAssetScales(db, organizationId, [...new Set(assetIds)]);
+  return new Map(rows.map((row) => [row.id, row.scale]));
+}
+
 export async function getAsset(db: Database, organizationId: string, id: string): Promise<Asset> {
   const [asset] = await withProgramIds(db, [await findAssetRow(db, organizationId, id)]);
   if (asset === undefined) throw notFound('asset');

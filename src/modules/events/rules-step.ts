@@ -3,6 +3,8 @@
 // matched, take their budgets, store every evaluation, then let tier auto-qualification look at the
 // counters the event left. All of it runs in the event's transaction: it commits with COMPLETED, or
 // a failure rolls every effect back and the event ends FAILED with the failing action's message.
+// The budgets stay locked from loadActiveRules to the commit, so the evaluation saw every earlier
+// consumption and a budget is a hard cap across transactions and processes.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { loadStateForRules } from '../participants/index.js';

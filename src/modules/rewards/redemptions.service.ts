@@ -14,7 +14,7 @@ import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { formatAmount, parseAmount } from '../../platform/money.js';
 import { enqueueNotification } from '../../platform/outbox.js';
-import { type AssetRow, findAssetRow, requireUsableAsset } from '../assets/index.js';
+import { type AssetRow, findAssetRow, findAssetScales, requireUsableAsset } from '../assets/index.js';
 import {
   debit,
   type EntryContext,
@@ -43,7 +43,7 @@ import type { RedemptionLotRow, RedemptionRow, ReversalRow } from './redemptions
 import * as store from './redemptions.store.js';
 import { lifoRestores, reversalPart, statusAfter } from './reversal-plan.js';
 import { priceOf, requireRedeemable, requireStock, stockStatus } from './reward-rules.js';
-import { findRewardRow, scalesOf } from './rewards.service.js';
+import { findRewardRow } from './rewards.service.js';
 import type { RewardRow } from './rewards.store.js';
 import * as rewardStore from './rewards.store.js';
 
@@ -373,7 +373,11 @@ export async function listRedemptions(
     organizationId,
     rows.map((row) => row.id),
   );
-  const scales = await scalesOf(db, organizationId, rows);
+  const scales = await findAssetScales(
+    db,
+    organizationId,
+    rows.map((row) => row.asset_id),
+  );
   return toPage(
     rows,
     limit,

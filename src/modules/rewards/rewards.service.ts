@@ -9,7 +9,7 @@ import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagin
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rewardMetadataBytesMax } from '../../platform/limits.js';
 import { formatAmount, parseAmount } from '../../platform/money.js';
-import { type AssetRow, findAssetRow, requireLinkedAsset } from '../assets/index.js';
+import { type AssetRow, findAssetRow, findAssetScales, requireLinkedAsset } from '../assets/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { stockStatus } from './reward-rules.js';
 import type { CreateRewardBody, ListRewardsQuery, Reward, UpdateRewardBody } from './rewards.schemas.js';
@@ -203,7 +203,11 @@ export async function listRewards(
     after: decodeKeyset(query.cursor, scope),
     limit,
   });
-  const scales = await scalesOf(db, organizationId, rows);
+  const scales = await findAssetScales(
+    db,
+    organizationId,
+    rows.map((row) => row.asset_id),
+  );
   return toPage(
     rows,
     limit,
@@ -211,13 +215,4 @@ export async function listRewards(
     (row) => [row[sortBy], row.id],
     (row) => toReward(row, scales.get(row.asset_id) ?? 0),
   );
-}
-
-/** The scale of each asset the rows name, to format their amounts. */
-export async function scalesOf(db: Database, organizationId: string, rows: { asset_id: string }[]) {
-  const scales = new Map<string, number>();
-  for (const { asset_id } of rows) {
-    if (!scales.has(asset_id)) scales.set(asset_id, (await findAssetRow(db, organizationId, asset_id)).scale);
-  }
-  return scales;
 }

@@ -31,7 +31,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
           "An omitted order becomes the program's highest order + 10. The condition and every CEL-valued " +
           'action field are compiled now; a refused expression answers 400 naming the field and position.',
         body: CreateRuleBody,
-        response: { 201: Type.Ref('Rule'), ...errorResponses('not_found', 'conflict') },
+        response: { 201: Type.Ref('Rule'), ...errorResponses('invalid_scale', 'not_found', 'conflict') },
       },
     },
     async (request, reply) => {
@@ -92,7 +92,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
           'rules of archived programs are read-only (409). Every change is a new version in the history.',
         params: IdParams,
         body: UpdateRuleBody,
-        response: { 200: Type.Ref('Rule'), ...errorResponses('not_found', 'conflict') },
+        response: { 200: Type.Ref('Rule'), ...errorResponses('invalid_scale', 'not_found', 'conflict') },
       },
     },
     async (request) => service.updateRule(db, clock, request.caller, request.params.id, request.body),

@@ -85,12 +85,14 @@ export const Action = Type.Object(
 );
 export type Action = Static<typeof Action>;
 
-const Decimal = Type.String({ pattern: '^\\d+(\\.\\d+)?$', maxLength: 40, description: 'Decimal string' });
-
 export const BudgetInput = Type.Object(
   {
-    asset_id: Uuid,
-    limit: Decimal,
+    asset_id: Type.String({ format: 'uuid', description: 'An asset of the organization (404 otherwise)' }),
+    limit: Type.String({
+      pattern: '^\\d+(\\.\\d+)?$',
+      maxLength: 40,
+      description: "Decimal string with at most the asset's scale of decimals (invalid_scale otherwise)",
+    }),
     schedule_type: Type.Optional(Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()])),
     cron_expression: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
     interval: Type.Optional(Type.Union([GoDuration, Type.Null()])),
@@ -101,8 +103,8 @@ export type BudgetInput = Static<typeof BudgetInput>;
 
 export const Budget = Type.Object({
   asset_id: Uuid,
-  limit: Type.String(),
-  consumed: Type.String(),
+  limit: Type.String({ description: "At the asset's scale, like every amount" }),
+  consumed: Type.String({ description: "At the asset's scale; a due reset counts as done" }),
   schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
   cron_expression: Type.Union([Type.String(), Type.Null()]),
   interval: Type.Union([Type.String(), Type.Null()]),

@@ -1,3 +1,4 @@
+import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
@@ -7,11 +8,11 @@ import type { Caller } from '../../platform/http/auth.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
-import { findAssetRow } from '../assets/index.js';
+import { findAssetRow, findAssetScales } from '../assets/index.js';
 import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
-import { addDecimals } from './decimal.js';
+import { addDecimals, compareDecimals } from './decimal.js';
 import {
   buildCelBindings,
   type EvaluableRule,
@@ -20,7 +21,7 @@ import {
   type ParticipantState,
   type RuleEvaluation,
 } from './evaluate-rules.js';
-import { effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
+import { budgetAmountAtScale, effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
 import type {
   Budget,
   ChangeType,
@@ -39,7 +40,17 @@ import * as store from './rules.store.js';
 import { nextBudgetReset } from './schedules.js';
 import { toSimulatedEvaluation } from './simulate-rule.js';
 
-export function toRule(row: RuleRow, budgets: BudgetRow[], now: Date): Rule {
+/** The scales of the assets the budgets are for (see toRule). */
+function budgetScales(db: Database, organizationId: string, budgets: { asset_id: string }[]) {
+  return findAssetScales(
+    db,
+    organizationId,
+    budgets.map((budget) => budget.asset_id),
+  );
+}
+
+/** The rule as the API shows it; `scales` are the budgets' asset scales. */
+export function toRule(row: RuleRow, budgets: BudgetRow[], scales: Map<string, number>, now: Date): Rule {
   return {
     id: row.id,
     program_id: row.program_id,
@@ -52,18 +63,18 @@ export function toRule(row: RuleRow, budgets: BudgetRow[], now: Date): Rule {
     stop_after_match: row.stop_after_match,
     active_from: toIsoOrNull(row.active_from),
     active_to: toIsoOrNull(row.active_to),
-    budgets: budgets.map((budget) => toBudget(effectiveBudget(budget, now))),
+    budgets: budgets.map((budget) => toBudget(effectiveBudget(budget, now), scales.get(budget.asset_id))),
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
     deleted_at: toIsoOrNull(row.deleted_at),
   };
 }
 
-export function toBudget(row: BudgetRow): Budget {
+export function toBudget(row: BudgetRow, scale: number | undefined): Budget {
   return {
     asset_id: row.asset_id,
-    limit: row.limit,
-    consumed: row.consumed,
+    limit: budgetAmountAtScale(row.limit, scale),
+    consumed: budgetAmountAtScale(row.consumed, scale),
     schedule_type: row.schedule_type,
     cron_expression: row.cron_expression,
     interval: row.interval,
@@ -152,9 +163,10 @@ async function insertNewRule(
       deleted_at: null,
     };
     await store.insertRule(trx, row);
-    const budgets = toBudgetRows(organizationId, row.id, body.budgets ?? [], [], now);
+    const scales = await budgetScales(trx, organizationId, body.budgets ?? []);
+    const budgets = toBudgetRows(organizationId, row.id, body.budgets ?? [], [], scales, now);
     await store.replaceBudgets(trx, organizationId, row.id, budgets);
-    const rule = toRule(row, budgets, now);
+    const rule = toRule(row, budgets, scales, now);
     await recordHistory(trx, caller, row, 'created', diff({}, rule), rule, now);
     return rule;
   });
@@ -224,7 +236,8 @@ async function findRuleRow(db: Database, organizationId: string, id: string, for
 
 export async function getRule(db: Database, clock: Clock, organizationId: string, id: string): Promise<Rule> {
   const row = await findRuleRow(db, organizationId, id);
-  return toRule(row, await store.listBudgets(db, organizationId, [row.id]), clock());
+  const budgets = await store.listBudgets(db, organizationId, [row.id]);
+  return toRule(row, budgets, await budgetScales(db, organizationId, budgets), clock());
 }
 
 export async function listRules(
@@ -252,6 +265,7 @@ export async function listRules(
     organizationId,
     rows.slice(0, limit).map((row) => row.id),
   );
+  const scales = await budgetScales(db, organizationId, budgets);
   const now = clock();
   return toPage(
     rows,
@@ -262,6 +276,7 @@ export async function listRules(
       toRule(
         row,
         budgets.filter((budget) => budget.rule_id === row.id),
+        scales,
         now,
       ),
   );
@@ -313,18 +328,20 @@ export async function updateRule(
         throw new DomainError('conflict', 'the rule is archived and read-only');
       await findWritableProgram(trx, organizationId, current.program_id);
       const now = clock();
-      const currentBudgets = await store.listBudgets(trx, organizationId, [id]);
-      const before = toRule(current, currentBudgets, now);
+      // Locked: a kept budget carries its consumption over, which no event may change meanwhile.
+      const currentBudgets = await store.listBudgets(trx, organizationId, [id], true);
+      const scales = await budgetScales(trx, organizationId, [...currentBudgets, ...(body.budgets ?? [])]);
+      const before = toRule(current, currentBudgets, scales, now);
       const patch = patchOf(body, current, now);
       const budgets =
         body.budgets === undefined
           ? currentBudgets
-          : toBudgetRows(organizationId, id, body.budgets, currentBudgets, now);
-      const changes = diff(before, toRule({ ...current, ...patch }, budgets, now));
+          : toBudgetRows(organizationId, id, body.budgets, currentBudgets, scales, now);
+      const changes = diff(before, toRule({ ...current, ...patch }, budgets, scales, now));
       if (Object.keys(changes).length === 0) return before;
       if (body.budgets !== undefined) await store.replaceBudgets(trx, organizationId, id, budgets);
       const row = await store.updateRule(trx, organizationId, id, { ...patch, current_history_id: newId() });
-      const rule = toRule(row, budgets, now);
+      const rule = toRule(row, budgets, scales, now);
       await recordHistory(trx, caller, row, changeTypeOf(current, row), changes, rule, now);
       return rule;
     });
@@ -391,7 +408,8 @@ export async function resetRuleBudget(
       consumed: '0',
       next_reset_at: nextBudgetReset(budget, now),
     });
-    return toBudget(updated);
+    const scales = await budgetScales(trx, organizationId, [updated]);
+    return toBudget(updated, scales.get(assetId));
   });
 }
 
@@ -477,7 +495,8 @@ async function assetSymbols(
 
 /**
  * The program's ACTIVE rules in evaluation order, compiled (cached per version), with their budgets.
- * Call it inside the event's transaction so that budgets and rules are read consistently.
+ * Call it inside the event's transaction, before evaluating: the budgets it reads are locked until
+ * that transaction ends.
  */
 export async function loadActiveRules(
   db: Database,
@@ -485,10 +504,14 @@ export async function loadActiveRules(
   programId: string,
 ): Promise<EvaluableRule[]> {
   const rows = await store.listActiveRules(db, organizationId, programId);
+  // Locked until the transaction ends, in one order (rule, asset): another event's transaction waits
+  // here and then reads what this one consumed, so a budget caps credits under any number of workers
+  // and processes. A program without budgets locks nothing.
   const budgets = await store.listBudgets(
     db,
     organizationId,
     rows.map((row) => row.id),
+    true,
   );
   return rows.map((row) =>
     compileRule(
@@ -499,8 +522,9 @@ export async function loadActiveRules(
 }
 
 /**
- * Adds the matched rules' budget consumption, applying a due reset first. Row locks, in a fixed
- * order (rule, then asset), keep concurrent events from losing an update or deadlocking.
+ * Adds the matched rules' budget consumption, applying a due reset first, to the budgets
+ * loadActiveRules locked in this transaction: evaluation saw their current consumption, so no
+ * consumption takes a budget past its limit.
  */
 export async function consumeRuleBudgets(
   db: Database,
@@ -517,6 +541,11 @@ export async function consumeRuleBudgets(
     const budget = await store.findBudgetForUpdate(db, organizationId, item.ruleId, item.asset_id);
     if (budget === undefined) continue;
     const current = effectiveBudget(budget, eventTimestamp);
-    await store.updateBudget(db, { ...current, consumed: addDecimals(current.consumed, item.amount) });
+    const consumed = addDecimals(current.consumed, item.amount);
+    assert(
+      compareDecimals(consumed, current.limit) <= 0,
+      `rule ${item.ruleId} would overspend its budget for asset ${item.asset_id}`,
+    );
+    await store.updateBudget(db, { ...current, consumed });
   }
 }

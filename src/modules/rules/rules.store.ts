@@ -180,20 +180,22 @@ export async function listRules(db: Database, organizationId: string, filter: Ru
     .execute();
 }
 
+/** The rules' budgets; `forUpdate` locks them in this order (rule, asset), which avoids deadlocks. */
 export async function listBudgets(
   db: Database,
   organizationId: string,
   ruleIds: string[],
+  forUpdate = false,
 ): Promise<BudgetRow[]> {
   if (ruleIds.length === 0) return [];
-  return tables(db)
+  const query = tables(db)
     .selectFrom('rule_budgets')
     .selectAll()
     .where('organization_id', '=', organizationId)
     .where('rule_id', 'in', ruleIds)
     .orderBy('rule_id')
-    .orderBy('asset_id')
-    .execute();
+    .orderBy('asset_id');
+  return (forUpdate ? query.forUpdate() : query).execute();
 }
 
 export async function replaceBudgets(
@@ -202,12 +204,34 @@ export async function replaceBudgets(
   ruleId: string,
   budgets: BudgetRow[],
 ): Promise<void> {
-  await tables(db)
+  // A kept budget is updated in place, not deleted and inserted again: an event's transaction
+  // waiting for its lock then reads the new version, where it would skip a deleted row.
+  let removed = tables(db)
     .deleteFrom('rule_budgets')
     .where('organization_id', '=', organizationId)
-    .where('rule_id', '=', ruleId)
+    .where('rule_id', '=', ruleId);
+  if (budgets.length > 0)
+    removed = removed.where(
+      'asset_id',
+      'not in',
+      budgets.map((budget) => budget.asset_id),
+    );
+  await removed.execute();
+  if (budgets.length === 0) return;
+  await tables(db)
+    .insertInto('rule_budgets')
+    .values(budgets)
+    .onConflict((conflict) =>
+      conflict.columns(['organization_id', 'rule_id', 'asset_id']).doUpdateSet((row) => ({
+        limit: row.ref('excluded.limit'),
+        consumed: row.ref('excluded.consumed'),
+        schedule_type: row.ref('excluded.schedule_type'),
+        cron_expression: row.ref('excluded.cron_expression'),
+        interval: row.ref('excluded.interval'),
+        next_reset_at: row.ref('excluded.next_reset_at'),
+      })),
+    )
     .execute();
-  if (budgets.length > 0) await tables(db).insertInto('rule_budgets').values(budgets).execute();
 }
 
 export async function findBudgetForUpdate(
