@@ -15,6 +15,14 @@ import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } fro
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
+import { reportingRoutes, reportingSchemas } from './modules/reporting/index.js';
+import {
+  findLedgerEntity,
+  redemptionRoutes,
+  redemptionSchemas,
+  rewardRoutes,
+  rewardSchemas,
+} from './modules/rewards/index.js';
 import { listRuleEvaluations, ruleRoutes, ruleSchemas } from './modules/rules/index.js';
 import { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './modules/tiers/index.js';
 import { transferRoutes, transferSchemas } from './modules/transfers/index.js';
@@ -73,6 +81,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...tierSchemas,
     ...groupSchemas,
     ...transferSchemas,
+    ...rewardSchemas,
+    ...redemptionSchemas,
+    ...reportingSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -85,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRateLimit(v1, deps.db, deps.rateLimit);
     registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
-    await v1.register(programRoutes, routeDeps);
+    await v1.register(programRoutes, { ...routeDeps, findLedgerEntity });
     await v1.register(assetRoutes, { ...routeDeps, openLedger: createSystemAccounts });
     await v1.register(participantRoutes, {
       ...routeDeps,
@@ -98,6 +109,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(participantTierRoutes, routeDeps);
     await v1.register(groupRoutes, routeDeps);
     await v1.register(transferRoutes, { ...routeDeps, readGroupStatus: lockGroupStatus });
+    await v1.register(rewardRoutes, routeDeps);
+    await v1.register(redemptionRoutes, routeDeps);
+    await v1.register(reportingRoutes, routeDeps);
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });

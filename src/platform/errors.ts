@@ -21,6 +21,8 @@ export const errorStatusByCode = {
   tier_archived: 409,
   group_archived: 409,
   request_timeout: 408,
+  reward_unavailable: 409,
+  reward_limit_exceeded: 409,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,

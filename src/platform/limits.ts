@@ -181,3 +181,9 @@ export const membersPerRequestMax = 100;
 export const transferRecipientsMax = 100;
 /** A group's ACTIVE memberships a rule sees in participant.groups: bounds what each event reads. */
 export const groupsPerParticipantMax = 100;
+
+/** Rewards catalog: strings from the Scrip API reference; metadata bounded so a reward row stays small. */
+export const rewardCategoryLengthMax = 100;
+export const rewardMetadataBytesMax = 16 * 1024;
+/** Units of one catalog redemption and of a reward's limits: far above any real catalog, inside int4. */
+export const rewardQuantityMax = 1_000_000;

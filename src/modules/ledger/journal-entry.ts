@@ -15,7 +15,9 @@ export type ActionType =
   | 'EXPIRATION'
   | 'FUND'
   | 'BURN'
-  | 'TRANSFER';
+  | 'TRANSFER'
+  | 'REDEMPTION'
+  | 'REVERSAL';
 
 export interface PostingDraft {
   owner: Owner;

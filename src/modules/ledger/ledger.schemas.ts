@@ -296,6 +296,8 @@ export const JournalEntriesQuery = Type.Object(
         'FUND',
         'BURN',
         'TRANSFER',
+        'REDEMPTION',
+        'REVERSAL',
       ]),
     ),
     reference_id: Type.Optional(ReferenceId),

@@ -11,6 +11,8 @@ export interface MovementRow {
   program_id: string | null;
   program_name: string | null;
   action_type: string;
+  /** Whether the postings add value to holders (in) or take it from them (out). */
+  direction: 'in' | 'out';
   /** Sum of holder postings before `from` (all of them when there is no window). */
   before: string;
   /** Sum of holder postings within [from, to]. */
@@ -37,6 +39,7 @@ export async function sumHolderMovements(db: Database, organizationId: string, f
   const result =
     await sql<MovementRow>`select p.asset_id, s.name as asset_name, s.symbol as asset_symbol, s.scale,
       j.program_id, pr.name as program_name, j.action_type,
+      case when p.amount > 0 then 'in' else 'out' end as direction,
       coalesce(sum(p.amount) filter (where p.created_at < ${from}), 0)::text as before,
       coalesce(sum(p.amount) filter (where p.created_at >= ${from} and p.created_at <= ${to}), 0)::text as within,
       count(distinct p.owner_id)::text as holders
@@ -49,8 +52,8 @@ export async function sumHolderMovements(db: Database, organizationId: string, f
       ${f.programId === undefined ? sql`` : sql`and j.program_id = ${f.programId}`}
       ${f.assetId === undefined ? sql`` : sql`and p.asset_id = ${f.assetId}`}
       ${groupCondition(f.groupId)}
-    group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, j.action_type
-    order by p.asset_id, j.program_id nulls last, j.action_type`.execute(db);
+    group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, j.action_type, direction
+    order by p.asset_id, j.program_id nulls last, j.action_type, direction`.execute(db);
   return result.rows;
 }
 
