@@ -49,6 +49,8 @@ export const requestLogBatchMax = 500;
 export const requestLogFlushMs = 200;
 /** Page size of the logs listing (spec 6.10). */
 export const logPageSizeMax = 100;
+/** GET /v1/usage without `from`: this many days up to `to`. */
+export const usageDaysDefault = 30;
 /**
  * Amounts: at most 30 significant digits of minor units (e.g. 12 integer digits at scale 18, 30 at
  * scale 0). Balances are NUMERIC(38, 0), so 10^8 maximal amounts still fit in one balance.
