@@ -4,14 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createRulesBatch,
-  createRulesStep,
-  type EventWorkers,
-  startEventWorkers,
-} from '../src/modules/events/index.js';
-import { createLogger } from '../src/platform/logger.js';
-import { buildTestApp, type Tenant, type TestApp } from './harness.js';
+import type { EventWorkers } from '../src/modules/events/index.js';
+import { buildTestApp, startTestWorkers, type Tenant, type TestApp } from './harness.js';
 
 interface Step {
   method: string;
@@ -92,17 +86,7 @@ let workers: EventWorkers;
 beforeAll(async () => {
   t = await buildTestApp();
   tenant = await t.createOrganization();
-  const deps = { db: t.database.handle.db, clock: t.testClock.clock };
-  workers = startEventWorkers({
-    ...deps,
-    connectionString: t.database.url,
-    logger: createLogger('silent'),
-    workerCount: 1,
-    steps: [createRulesStep(deps)],
-    batch: createRulesBatch(deps),
-    leaseMs: 15_000,
-    pollIntervalMs: 50,
-  });
+  workers = startTestWorkers(t);
 });
 
 afterAll(async () => {
