@@ -275,6 +275,46 @@ describe('evaluateRules', () => {
     }
   });
 
+  it('charges every function for the text it reads: standard functions over 60,000 characters in a loop time out', () => {
+    const loop = (body: string) => `event.list.all(x, ${body})`;
+    const conditions = [
+      'size(event.text) > 0',
+      'event.text.size() > 0',
+      'event.text.contains("b") == false',
+      'event.text.startsWith("b") == false',
+      'event.text.endsWith("b") == false',
+      'event.text.matches("b") == false',
+      'event.text.lowerAscii() != ""',
+      'event.text.split("a").size() > 0',
+      'event.text.indexOf("b") < 0',
+      'string(event.text) != ""',
+      'size(bytes(event.text)) > 0',
+      'event.text < event.text + "b"',
+      '!(event.text in {"a": 1})',
+      'get({"a": 1}, event.text, 0) == 0',
+    ].map(loop);
+    const data = { text: 'a'.repeat(60_000), list: Array.from({ length: 500 }, (_, n) => n) };
+    for (const condition of conditions) {
+      const [evaluation] = evaluateRules([rule(condition, [credit('1')])], input(data));
+      expect(evaluation, condition).toMatchObject({
+        status: 'SKIPPED_TIMEOUT',
+        reason: 'COST_LIMIT_EXCEEDED',
+      });
+    }
+  });
+
+  it(`charges size() for the string's length: ${celEvaluationCostMax} units pass, one more does not`, () => {
+    // size: 1 plus the text's length; > of two ints: 3.
+    const size = rule('size(event.text) > 0', [credit('1')]);
+    for (const [extra, status] of [
+      [0, 'MATCHED'],
+      [1, 'SKIPPED_TIMEOUT'],
+    ] as const) {
+      const text = 'x'.repeat(celEvaluationCostMax - 4 + extra);
+      expect(evaluateRules([size], input({ text }))[0]?.status).toBe(status);
+    }
+  });
+
   it('refuses at compile time what is too long, too deep or calls unknown names', () => {
     const refusals: [string, RegExp][] = [
       [`[[1]]${'.map(x, x + x)'.repeat(60)}.size() > 0`, /nested more than 64 levels/],
