@@ -44,7 +44,7 @@ import { findProgramRow, type ProgramRow } from '../programs/index.js';
 import {
   amountScaleFailure,
   type EvaluableRule,
-  evaluateRules,
+  evaluateRulesIsolated,
   loadActiveRules,
   type ResolvedAction,
   type RuleEvaluation,
@@ -190,7 +190,7 @@ async function applyPlainEvent(session: Session, event: EventRow): Promise<Event
   if (holder === undefined) return undefined;
   const input = await evaluationInput(session, context, holder, event);
   const started = performance.now();
-  const evaluations = evaluateRules(context.rules, input);
+  const evaluations = await evaluateRulesIsolated(context.rules, input);
   session.lastEvaluationMs = performance.now() - started;
   const draft = startDraft(holder.state);
   const credits: PlainCredit[] = [];

@@ -1,7 +1,6 @@
 // The functions of rule expressions (standard CEL and Accrue's additions), each charged to the cost
-// meter that bounds an evaluation.
-// Pure: no I/O. Evaluation is synchronous, so one meter per process is enough: it is reset before
-// each evaluation and read right after it.
+// meter that bounds an evaluation. Pure: no I/O. Evaluation is synchronous, so one meter per thread
+// is enough: it is reset before each evaluation and read right after it.
 import {
   type CelFunc,
   type CelList,

@@ -12,14 +12,8 @@ import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
 import { addDecimals } from './decimal.js';
-import {
-  buildCelBindings,
-  type EvaluableRule,
-  type EvaluationInput,
-  evaluateRule,
-  type ParticipantState,
-  type RuleEvaluation,
-} from './evaluate-rules.js';
+import type { EvaluableRule, EvaluationInput, ParticipantState, RuleEvaluation } from './evaluate-rules.js';
+import { evaluateRuleIsolated } from './evaluation-thread.js';
 import { effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
 import type {
   Budget,
@@ -443,7 +437,7 @@ export async function simulateRule(
     participant,
     program: { tags: [], counters: {}, attributes: {} },
   };
-  const evaluation = evaluateRule(rule, buildCelBindings(input), input.eventTimestamp);
+  const evaluation = await evaluateRuleIsolated(rule, input);
   return {
     rule: {
       id: row.id,
