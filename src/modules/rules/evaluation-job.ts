@@ -47,8 +47,8 @@ export const progressRule = 1;
 const overrun: CelOutcome = { kind: 'timeout', message: 'evaluation time limit exceeded' };
 
 /**
- * Evaluates every event of the job, writing into `progress` the event and rule it is on before each
- * condition runs, so that whoever has to stop it can tell which rule held it.
+ * Evaluates every event of the job, writing into `progress` the event and rule it is on (compiling
+ * it, running its condition and actions), so that whoever has to stop it can tell which rule held it.
  */
 export function runEvaluationJob(
   job: EvaluationJob,
@@ -58,9 +58,15 @@ export function runEvaluationJob(
   return job.events.map((event, index) => {
     Atomics.store(progress, progressEvent, index);
     Atomics.store(progress, progressRule, -1);
-    const rules = event.rules.map((call, ruleIndex) =>
-      tracked(compileRule(versionOf(call.history_id), call.budgets), ruleIndex, progress, event.overrun),
-    );
+    const rules = event.rules.map((call, ruleIndex) => {
+      Atomics.store(progress, progressRule, ruleIndex);
+      return tracked(
+        compileRule(versionOf(call.history_id), call.budgets),
+        ruleIndex,
+        progress,
+        event.overrun,
+      );
+    });
     if (job.mode === 'event') return evaluateRules(rules, event.input);
     // Each rule on its own, as simulate shows it: stop_after_match of earlier rules does not apply.
     const bindings = buildCelBindings(event.input);

@@ -38,7 +38,7 @@ interface Running {
 
 const workerEntry = new URL('./evaluation-worker.mjs', import.meta.url);
 
-class EvaluationThread {
+export class EvaluationThread {
   private worker: Worker | undefined;
   private ready = false;
   /** History ids of the versions the current thread was sent. */
@@ -49,7 +49,11 @@ class EvaluationThread {
   /** Where the current thread reports the event and rule it is on; each thread has its own. */
   private progress: Int32Array<ArrayBufferLike> = new Int32Array(2);
 
-  constructor(private readonly overrunMs: number) {}
+  /** `entry`: the thread's script; tests give one that can be made to hang. */
+  constructor(
+    private readonly overrunMs: number,
+    private readonly entry: URL = workerEntry,
+  ) {}
 
   run(job: EvaluationJob, rules: EvaluableRule[]): Promise<RuleEvaluation[][]> {
     const versions = new Map(rules.map((rule) => [rule.history_id, versionOf(rule)]));
@@ -69,7 +73,7 @@ class EvaluationThread {
 
   private start(): void {
     this.progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
-    const worker = new Worker(workerEntry, {
+    const worker = new Worker(this.entry, {
       workerData: { progress: this.progress.buffer },
       resourceLimits: { maxOldGenerationSizeMb: celEvaluationThreadHeapMaxMb },
     });
