@@ -3,6 +3,7 @@ import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { isUniqueViolation, withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
+import { oversizedEventData } from '../../platform/event-data.js';
 import type { Caller } from '../../platform/http/auth.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
@@ -423,6 +424,8 @@ export async function simulateRule(
   id: string,
   body: SimulateBody,
 ): Promise<SimulateResult> {
+  const oversized = oversizedEventData(body.event, 'event');
+  if (oversized !== undefined) throw oversized;
   const row = await findRuleRow(db, organizationId, id);
   const budgets = await store.listBudgets(db, organizationId, [id]);
   const now = clock();
