@@ -40,48 +40,81 @@ export type EvaluationReply =
   | { id: number; missing: string[] }
   | { id: number; error: string };
 
-/** Slots of the shared progress array: the event and the rule being evaluated, -1 before the first. */
-export const progressEvent = 0;
-export const progressRule = 1;
+/**
+ * What the evaluation thread is doing, in memory shared with the main thread: the event and rule it
+ * is on, and since when (epoch ms) that rule has been running, 0 while nothing runs. Compiling is not
+ * timed: it is bounded by the size limits of expressions.
+ */
+export class EvaluationProgress {
+  private readonly slots: Int32Array;
+  private readonly since: Float64Array;
+
+  constructor(readonly buffer = new SharedArrayBuffer(16)) {
+    this.slots = new Int32Array(buffer, 0, 2);
+    this.since = new Float64Array(buffer, 8, 1);
+  }
+
+  get event(): number {
+    return Atomics.load(this.slots, 0);
+  }
+
+  get rule(): number {
+    return Atomics.load(this.slots, 1);
+  }
+
+  /** When the current rule started running; 0 when none runs. */
+  get ruleStartedAt(): number {
+    return this.since[0] ?? 0;
+  }
+
+  at(event: number, rule: number, running: boolean): void {
+    Atomics.store(this.slots, 0, event);
+    Atomics.store(this.slots, 1, rule);
+    this.since[0] = running ? Date.now() : 0;
+  }
+}
 
 const overrun: CelOutcome = { kind: 'timeout', message: 'evaluation time limit exceeded' };
 
 /**
- * Evaluates every event of the job, writing into `progress` the event and rule it is on (compiling
- * it, running its condition and actions), so that whoever has to stop it can tell which rule held it.
+ * Evaluates every event of the job, reporting in `progress` the rule it is on, so that whoever has to
+ * stop it can tell which rule held it, and for how long.
  */
 export function runEvaluationJob(
   job: EvaluationJob,
   versionOf: (historyId: string) => RuleVersion,
-  progress: Int32Array,
+  progress: EvaluationProgress,
 ): RuleEvaluation[][] {
-  return job.events.map((event, index) => {
-    Atomics.store(progress, progressEvent, index);
-    Atomics.store(progress, progressRule, -1);
+  const results = job.events.map((event, eventIndex) => {
     const rules = event.rules.map((call, ruleIndex) => {
-      Atomics.store(progress, progressRule, ruleIndex);
-      return tracked(
-        compileRule(versionOf(call.history_id), call.budgets),
-        ruleIndex,
-        progress,
-        event.overrun,
-      );
+      progress.at(eventIndex, ruleIndex, false);
+      const rule = compileRule(versionOf(call.history_id), call.budgets);
+      return tracked(rule, { eventIndex, ruleIndex }, progress, event.overrun.includes(ruleIndex));
     });
     if (job.mode === 'event') return evaluateRules(rules, event.input);
     // Each rule on its own, as simulate shows it: stop_after_match of earlier rules does not apply.
     const bindings = buildCelBindings(event.input);
     return rules.map((rule) => evaluateRule(rule, bindings, event.input.eventTimestamp));
   });
+  progress.at(-1, -1, false);
+  return results;
 }
 
-/** The rule, reporting progress before its condition; a rule that overran before is not run again. */
-function tracked(rule: EvaluableRule, index: number, progress: Int32Array, overran: number[]): EvaluableRule {
-  const skip = overran.includes(index);
+/**
+ * The rule, reporting progress as its condition starts (its actions run after it, on its clock); a
+ * rule that overran before is not run again.
+ */
+function tracked(
+  rule: EvaluableRule,
+  place: { eventIndex: number; ruleIndex: number },
+  progress: EvaluationProgress,
+  overran: boolean,
+): EvaluableRule {
   const condition: CompiledExpression = {
     source: rule.condition.source,
     run(bindings) {
-      Atomics.store(progress, progressRule, index);
-      return skip ? overrun : rule.condition.run(bindings);
+      progress.at(place.eventIndex, place.ruleIndex, true);
+      return overran ? overrun : rule.condition.run(bindings);
     },
   };
   return { ...rule, condition };

@@ -5,13 +5,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 register();
-const progress = new Int32Array(workerData.progress);
+const { EvaluationProgress } = await import('./evaluation-job.ts');
+const progress = new EvaluationProgress(workerData.progress);
 parentPort?.on('message', (request) => {
   for (const [eventIndex, event] of request.events.entries()) {
     for (const [ruleIndex, call] of event.rules.entries()) {
       if (!call.history_id.startsWith('hang') || event.overrun.includes(ruleIndex)) continue;
-      Atomics.store(progress, 0, eventIndex);
-      Atomics.store(progress, 1, ruleIndex);
+      progress.at(eventIndex, ruleIndex, true);
       for (;;);
     }
   }

@@ -1,8 +1,8 @@
 // Rule evaluation off the event loop that serves HTTP. Rules are tenant code: the cost meter bounds
 // every function it charges, but a call it misjudges would hold whatever thread runs it. So rules run
-// in a worker thread, one job at a time in arrival order, under a hard time limit: a job still
-// running celEvaluationOverrunMs after its events' ceilings ran out has its thread terminated and
-// replaced, the rule it was on ends SKIPPED_TIMEOUT, and the job runs again without running it.
+// in a worker thread, one job at a time in arrival order, under a hard time limit: a rule still
+// running celEvaluationOverrunMs past the event's own ceiling has its thread terminated and replaced;
+// it ends SKIPPED_TIMEOUT, and the job runs again without running it.
 import { Worker } from 'node:worker_threads';
 import { assert } from '../../platform/assert.js';
 import {
@@ -15,9 +15,8 @@ import type { RuleVersion } from './compile-rule.js';
 import type { EvaluableRule, EvaluationInput, RuleEvaluation } from './evaluate-rules.js';
 import {
   type EvaluationJob,
+  EvaluationProgress,
   type EvaluationReply,
-  progressEvent,
-  progressRule,
   runEvaluationJob,
   versionOf,
 } from './evaluation-job.js';
@@ -46,8 +45,8 @@ export class EvaluationThread {
   private readonly queue: QueuedJob[] = [];
   private running: Running | undefined;
   private nextId = 1;
-  /** Where the current thread reports the event and rule it is on; each thread has its own. */
-  private progress: Int32Array<ArrayBufferLike> = new Int32Array(2);
+  /** Where the current thread reports the rule it is on; each thread has its own. */
+  private progress = new EvaluationProgress();
 
   /** `entry`: the thread's script; tests give one that can be made to hang. */
   constructor(
@@ -72,7 +71,7 @@ export class EvaluationThread {
   }
 
   private start(): void {
-    this.progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+    this.progress = new EvaluationProgress();
     const worker = new Worker(this.entry, {
       workerData: { progress: this.progress.buffer },
       resourceLimits: { maxOldGenerationSizeMb: celEvaluationThreadHeapMaxMb },
@@ -97,9 +96,7 @@ export class EvaluationThread {
     for (const version of versions) this.sent.add(version.history_id);
     const id = this.nextId;
     this.nextId += 1;
-    const limitMs = queued.job.events.length * celEventEvaluationTimeMaxMs + this.overrunMs;
-    this.running = { queued, id, timer: setTimeout(() => this.overran(), limitMs) };
-    Atomics.store(this.progress, progressEvent, -1);
+    this.running = { queued, id, timer: setTimeout(() => this.watch(), this.ruleLimitMs()) };
     worker.postMessage({ id, versions, ...queued.job });
   }
 
@@ -123,6 +120,24 @@ export class EvaluationThread {
     this.next();
   }
 
+  /** A rule may run its event's ceiling plus the margin: past that, the thread is replaced. */
+  private ruleLimitMs(): number {
+    return celEventEvaluationTimeMaxMs + this.overrunMs;
+  }
+
+  /** Looks at the rule running now: its limit passed, or when to look again. */
+  private watch(): void {
+    const running = this.running;
+    if (running === undefined) return;
+    const startedAt = this.progress.ruleStartedAt;
+    const elapsedMs = startedAt === 0 ? 0 : Date.now() - startedAt;
+    if (elapsedMs < this.ruleLimitMs()) {
+      running.timer = setTimeout(() => this.watch(), this.ruleLimitMs() - elapsedMs);
+      return;
+    }
+    this.overran();
+  }
+
   /** The hard limit passed, or the thread died: the rule it was on is not run again. */
   private overran(): void {
     const running = this.running;
@@ -136,10 +151,7 @@ export class EvaluationThread {
     }
     clearTimeout(running.timer);
     const { job } = running.queued;
-    if (
-      markOverrun(job, Atomics.load(this.progress, progressEvent), Atomics.load(this.progress, progressRule))
-    )
-      this.queue.unshift(running.queued);
+    if (markOverrun(job, this.progress.event, this.progress.rule)) this.queue.unshift(running.queued);
     else settleUnrun(running.queued);
     this.next();
   }
@@ -176,7 +188,7 @@ function markOverrun(job: EvaluationJob, eventIndex: number, ruleIndex: number):
  */
 function settleUnrun(queued: QueuedJob): void {
   for (const event of queued.job.events) event.overrun = event.rules.map((_, index) => index);
-  const progress = new Int32Array(2);
+  const progress = new EvaluationProgress();
   const versionNamed = (historyId: string) => {
     const version = queued.versions.get(historyId);
     assert(version !== undefined, `rule version ${historyId} is known`);

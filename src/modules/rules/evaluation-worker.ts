@@ -5,11 +5,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../../platform/assert.js';
 import { celCompiledCacheSizeMax } from '../../platform/limits.js';
 import type { RuleVersion } from './compile-rule.js';
-import { type EvaluationReply, type EvaluationRequest, runEvaluationJob } from './evaluation-job.js';
+import {
+  EvaluationProgress,
+  type EvaluationReply,
+  type EvaluationRequest,
+  runEvaluationJob,
+} from './evaluation-job.js';
 
 const port = parentPort;
 assert(port !== null, 'evaluation-worker.ts runs as a worker thread');
-const progress = new Int32Array(workerData.progress as SharedArrayBuffer);
+const progress = new EvaluationProgress(workerData.progress as SharedArrayBuffer);
 const versions = new Map<string, RuleVersion>();
 
 port.on('message', (request: EvaluationRequest) => port.postMessage(answer(request)));
