@@ -68,9 +68,9 @@ async function call(method: string, url: string, body?: unknown): Promise<Answer
   };
 }
 
-function saveRule(name: string, condition: string, amount = '1') {
+function saveRule(name: string, condition: string, amount = '1', program = programId) {
   return call('POST', '/v1/rules', {
-    program_id: programId,
+    program_id: program,
     name,
     condition,
     actions: [{ type: 'CREDIT', asset_id: assetId, amount }],
@@ -253,12 +253,7 @@ describe('hostile CEL bounded at evaluation, the server responsive meanwhile', (
     expect(concurrent.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...concurrent)).toBeLessThanOrEqual(boundMs);
 
-    const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
-      select o.rule_id, o.outcome->>'status' as status, count(*)::text as evaluations
-      from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
-      cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o (rule_id, outcome)
-      where v.status = 'COMPLETED'
-      group by o.rule_id, o.outcome->>'status'`.execute(database.handle.db);
+    const rows = await outcomesByRule(programId);
     for (const [name, , status] of bounded) {
       const id = [...ruleIds].find(([, ruleName]) => ruleName === name)?.[0];
       const outcomes = rows.filter((row) => row.rule_id === id);
@@ -290,21 +285,11 @@ describe('hostile CEL on big inputs, /healthz answering meanwhile', () => {
     expect(link.status, JSON.stringify(link.body)).toBeLessThan(300);
     const hostileIds: string[] = [];
     for (const condition of bigInputs) {
-      const saved = await call('POST', '/v1/rules', {
-        program_id: program,
-        name: condition,
-        condition,
-        actions: [{ type: 'CREDIT', asset_id: assetId, amount: '1' }],
-      });
+      const saved = await saveRule(condition, condition, '1', program);
       expect(saved.status, `${condition}: ${JSON.stringify(saved.body)}`).toBe(201);
       hostileIds.push(saved.body.id);
     }
-    const cheap = await call('POST', '/v1/rules', {
-      program_id: program,
-      name: 'cheap',
-      condition: 'event.n >= 0',
-      actions: [{ type: 'CREDIT', asset_id: assetId, amount: '1' }],
-    });
+    const cheap = await saveRule('cheap', 'event.n >= 0', '1', program);
     expect(cheap.status).toBe(201);
 
     const eventCount = 60;
@@ -344,12 +329,7 @@ describe('hostile CEL on big inputs, /healthz answering meanwhile', () => {
     expect(health.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...health)).toBeLessThan(healthBoundMs);
 
-    const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
-      select o.rule_id, o.outcome->>'status' as status, count(*)::text as evaluations
-      from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
-      cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o (rule_id, outcome)
-      where v.status = 'COMPLETED' and v.program_id = ${program}
-      group by o.rule_id, o.outcome->>'status'`.execute(database.handle.db);
+    const rows = await outcomesByRule(program);
     for (const [index, id] of hostileIds.entries())
       expect(
         rows.filter((row) => row.rule_id === id),
@@ -371,6 +351,17 @@ describe('hostile CEL on big inputs, /healthz answering meanwhile', () => {
 function percentile(values: number[], share: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))] ?? 0;
+}
+
+/** How many of the program's completed events ended with each status, by rule. */
+async function outcomesByRule(program: string) {
+  const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
+    select o.rule_id, o.outcome->>'status' as status, count(*)::text as evaluations
+    from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
+    cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o (rule_id, outcome)
+    where v.status = 'COMPLETED' and v.program_id = ${program}
+    group by o.rule_id, o.outcome->>'status'`.execute(database.handle.db);
+  return rows;
 }
 
 async function unfinishedEvents(): Promise<number> {

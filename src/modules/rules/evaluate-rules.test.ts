@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { testRule } from '../../../test/rules.js';
 import { DomainError } from '../../platform/errors.js';
 import {
   celEvaluationCostMax,
@@ -8,34 +9,12 @@ import {
   rulesPerProgramMax,
 } from '../../platform/limits.js';
 import { compileExpression } from './cel-environment.js';
-import { compileRule, type RuleVersion } from './compile-rule.js';
 import { type BudgetState, type EvaluationInput, evaluateRules } from './evaluate-rules.js';
 import { amountScaleFailure } from './rule-actions.js';
 import type { Action } from './rules.schemas.js';
 
 const points = '0192b000-0000-7000-8000-000000000001';
-let sequence = 0;
-
-function rule(
-  condition: string,
-  actions: Action[],
-  extra: Partial<RuleVersion> = {},
-  budgets: BudgetState[] = [],
-) {
-  sequence += 1;
-  const version: RuleVersion = {
-    id: `rule-${sequence}`,
-    history_id: `history-${sequence}`,
-    order: sequence * 10,
-    stop_after_match: false,
-    active_from: null,
-    active_to: null,
-    condition,
-    actions,
-    ...extra,
-  };
-  return compileRule(version, budgets);
-}
+const rule = testRule;
 
 const credit = (amount: string): Action => ({ type: 'CREDIT', asset_id: points, amount });
 

@@ -1,29 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { testRule } from '../../../test/rules.js';
 import { celEvaluationOverrunMs, celEventEvaluationTimeMaxMs } from '../../platform/limits.js';
-import { compileRule, type RuleVersion } from './compile-rule.js';
+import type { RuleVersion } from './compile-rule.js';
 import { type EvaluationInput, evaluateRules } from './evaluate-rules.js';
 import { EvaluationThread, evaluateRuleIsolated, evaluateRulesIsolated } from './evaluation-thread.js';
 import type { Action } from './rules.schemas.js';
 
 const points = '0192b000-0000-7000-8000-000000000001';
-let sequence = 0;
-
 function rule(condition: string, actions: Action[] = [credit('1')], extra: Partial<RuleVersion> = {}) {
-  sequence += 1;
-  return compileRule(
-    {
-      id: `rule-${sequence}`,
-      history_id: `history-${sequence}`,
-      order: sequence,
-      stop_after_match: false,
-      active_from: null,
-      active_to: null,
-      condition,
-      actions,
-      ...extra,
-    },
-    [],
-  );
+  return testRule(condition, actions, extra);
 }
 
 const credit = (amount: string): Action => ({ type: 'CREDIT', asset_id: points, amount });
@@ -75,7 +60,10 @@ describe('isolated rule evaluation', () => {
   it('replaces a thread that overruns the hard limit: the rule it was on ends SKIPPED_TIMEOUT, the others keep their results', async () => {
     const hanging = new URL('./evaluation-thread.test-worker.mjs', import.meta.url);
     const thread = new EvaluationThread(celEvaluationOverrunMs, hanging);
-    const hang = (condition: string) => ({ ...rule(condition), history_id: `hang-${sequence}` });
+    const hang = (condition: string) => {
+      const hanging = rule(condition);
+      return { ...hanging, history_id: `hang-${hanging.history_id}` };
+    };
     const rules = [rule('event.n == 1'), hang('event.n == 1'), rule('event.n > 0'), hang('true')];
     const job = (of: typeof rules) => ({ mode: 'event' as const, events: [toEvent(of, input({ n: 1 }))] });
     const started = performance.now();
