@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testRule } from '../../../test/rules.js';
 import { celEvaluationOverrunMs, celEventEvaluationTimeMaxMs } from '../../platform/limits.js';
+import { createLogger } from '../../platform/logger.js';
 import type { RuleVersion } from './compile-rule.js';
 import { type EvaluationInput, evaluateRules } from './evaluate-rules.js';
 import { EvaluationThread, evaluateRuleIsolated, evaluateRulesIsolated } from './evaluation-thread.js';
@@ -60,6 +61,8 @@ describe('isolated rule evaluation', () => {
   it('replaces a thread that overruns the hard limit: the rule it was on ends SKIPPED_TIMEOUT, the others keep their results', async () => {
     const hanging = new URL('./evaluation-thread.test-worker.mjs', import.meta.url);
     const thread = new EvaluationThread(celEvaluationOverrunMs, hanging);
+    const lines: string[] = [];
+    thread.startReporting(createLogger('warn', { write: (line: string) => lines.push(line) }));
     const hang = (condition: string) => {
       const hanging = rule(condition);
       return { ...hanging, history_id: `hang-${hanging.history_id}` };
@@ -78,6 +81,10 @@ describe('isolated rule evaluation', () => {
     expect(performance.now() - started).toBeGreaterThan(
       2 * (celEventEvaluationTimeMaxMs + celEvaluationOverrunMs),
     );
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 40, rule_id: rules[1]?.id, rule_history_id: rules[1]?.history_id }),
+      expect.objectContaining({ level: 40, rule_id: rules[3]?.id, rule_history_id: rules[3]?.history_id }),
+    ]);
     // The replacement thread answers the next job, its versions sent again.
     const [next] = await thread.run(job(rules.slice(2, 3)), rules.slice(2, 3));
     expect(next?.[0]?.status).toBe('MATCHED');

@@ -11,6 +11,7 @@ import {
   celEvaluationThreadHeapMaxMb,
   celEventEvaluationTimeMaxMs,
 } from '../../platform/limits.js';
+import type { Logger } from '../../platform/logger.js';
 import type { RuleVersion } from './compile-rule.js';
 import type { EvaluableRule, EvaluationInput, RuleEvaluation } from './evaluate-rules.js';
 import {
@@ -45,6 +46,7 @@ export class EvaluationThread {
   private readonly queue: QueuedJob[] = [];
   private running: Running | undefined;
   private nextId = 1;
+  private logger: Logger | undefined;
   /** Where the current thread reports the rule it is on; each thread has its own. */
   private progress = new EvaluationProgress();
 
@@ -150,9 +152,24 @@ export class EvaluationThread {
       return;
     }
     clearTimeout(running.timer);
-    const { job } = running.queued;
-    if (markOverrun(job, this.progress.event, this.progress.rule)) this.queue.unshift(running.queued);
+    const { job, versions } = running.queued;
+    const { event, rule } = this.progress;
+    const historyId = job.events[event]?.rules[rule]?.history_id;
+    this.logger?.warn(
+      {
+        rule_id: historyId === undefined ? undefined : versions.get(historyId)?.id,
+        rule_history_id: historyId,
+      },
+      'a rule held the evaluation thread past its hard limit: thread replaced, rule skipped',
+    );
+    if (markOverrun(job, event, rule)) this.queue.unshift(running.queued);
     else settleUnrun(running.queued);
+    this.next();
+  }
+
+  /** Starts the thread now rather than for the first job, and reports overruns to `logger`. */
+  startReporting(logger: Logger): void {
+    this.logger = logger;
     this.next();
   }
 
@@ -203,6 +220,11 @@ let thread: EvaluationThread | undefined;
 function evaluationThread(): EvaluationThread {
   thread ??= new EvaluationThread(celEvaluationOverrunMs);
   return thread;
+}
+
+/** Starts the process's evaluation thread, whose overruns go to `logger` as warnings. */
+export function startRuleEvaluation(logger: Logger): void {
+  evaluationThread().startReporting(logger);
 }
 
 /**

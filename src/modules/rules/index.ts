@@ -20,7 +20,7 @@ export {
   type ProgramState,
   type RuleEvaluation,
 } from './evaluate-rules.js';
-export { evaluateRulesIsolated } from './evaluation-thread.js';
+export { evaluateRulesIsolated, startRuleEvaluation } from './evaluation-thread.js';
 export {
   amountScaleFailure,
   financialActionTypes,
