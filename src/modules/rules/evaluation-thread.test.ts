@@ -89,6 +89,17 @@ describe('isolated rule evaluation', () => {
     const [next] = await thread.run(job(rules.slice(2, 3)), rules.slice(2, 3));
     expect(next?.[0]?.status).toBe('MATCHED');
   }, 30_000);
+
+  it('fails the jobs of a thread that cannot start, naming why, instead of restarting it forever', async () => {
+    const thread = new EvaluationThread(
+      celEvaluationOverrunMs,
+      new URL('./no-such-worker.mjs', import.meta.url),
+    );
+    const rules = [rule('true')];
+    await expect(thread.run({ mode: 'event', events: [toEvent(rules, input({}))] }, rules)).rejects.toThrow(
+      /the rule evaluation thread did not start: .*no-such-worker/,
+    );
+  });
 });
 
 function toEvent(rules: ReturnType<typeof rule>[], eventInput: EvaluationInput) {

@@ -81,8 +81,11 @@ export class EvaluationThread {
     // The thread never keeps the process alive: a running job's timer does.
     worker.unref();
     worker.on('message', (reply: EvaluationReply | { ready: true }) => this.receive(worker, reply));
-    worker.on('error', () => undefined);
-    worker.on('exit', () => this.exited(worker));
+    let failure: Error | undefined;
+    worker.on('error', (error) => {
+      failure = error;
+    });
+    worker.on('exit', () => this.exited(worker, failure));
     this.worker = worker;
     this.ready = false;
     this.sent.clear();
@@ -173,7 +176,7 @@ export class EvaluationThread {
     this.next();
   }
 
-  private exited(worker: Worker): void {
+  private exited(worker: Worker, failure: Error | undefined): void {
     if (worker !== this.worker) return;
     if (this.ready) {
       this.overran();
@@ -182,7 +185,9 @@ export class EvaluationThread {
     // It never started (a broken installation): fail what waits instead of restarting forever.
     this.worker = undefined;
     for (const queued of this.queue.splice(0))
-      queued.reject(new Error('the rule evaluation thread did not start'));
+      queued.reject(
+        new Error(`the rule evaluation thread did not start: ${failure?.message ?? 'it exited'}`),
+      );
   }
 }
 
