@@ -110,6 +110,12 @@ export const rulesPerProgramMax = 100;
 export const actionsPerRuleMax = 20;
 export const budgetsPerRuleMax = 10;
 export const rulePayloadBytesMax = 8192;
+/**
+ * A rule's error statistics (GET /v1/rules/{id}) cover the evaluations of the last day, and count at
+ * most this many of them: reading the statistics stays one bounded query however often a rule fails.
+ */
+export const ruleErrorWindowMs = 24 * 3_600_000;
+export const ruleErrorsCountedMax = 10_000;
 /** Events per batch ingest call, from the Scrip API reference: one request stays one short transaction. */
 export const eventBatchSizeMax = 100;
 /** Serialized event_data: rules read it on every evaluation, and 100 of them must fit in one body. */
@@ -135,3 +141,21 @@ export const levelKeyLengthMax = 100;
 
 /** Rows the tier lifecycle job claims per transaction: short transactions, short row locks. */
 export const tierLifecycleBatchSize = 100;
+
+/** Assets shown in one holder's balances: an organization has far fewer assets than this. */
+export const balancesPerHolderMax = 1000;
+
+/**
+ * Groups, from the Scrip API reference: members added in one request (one short transaction), and
+ * transfer recipients (one journal entry of at most 101 postings, locking at most 303 accounts).
+ */
+export const membersPerRequestMax = 100;
+export const transferRecipientsMax = 100;
+/** A group's ACTIVE memberships a rule sees in participant.groups: bounds what each event reads. */
+export const groupsPerParticipantMax = 100;
+
+/** Rewards catalog: strings from the Scrip API reference; metadata bounded so a reward row stays small. */
+export const rewardCategoryLengthMax = 100;
+export const rewardMetadataBytesMax = 16 * 1024;
+/** Units of one catalog redemption and of a reward's limits: far above any real catalog, inside int4. */
+export const rewardQuantityMax = 1_000_000;

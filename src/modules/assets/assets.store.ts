@@ -120,6 +120,16 @@ export async function listProgramIdsOfAssets(
   return byAsset;
 }
 
+export async function listAssetScales(db: Database, organizationId: string, assetIds: string[]) {
+  if (assetIds.length === 0) return [];
+  return tables(db)
+    .selectFrom('assets')
+    .select(['id', 'scale'])
+    .where('organization_id', '=', organizationId)
+    .where('id', 'in', assetIds)
+    .execute();
+}
+
 /** Answers false when the link already existed. */
 export async function insertLink(
   db: Database,

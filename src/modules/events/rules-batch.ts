@@ -16,7 +16,8 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseAmount } from '../../platform/money.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
-import { ensureSystemAccounts, isPlainCredit, type PlainCredit, postPlainCredits } from '../ledger/index.js';
+import { listActiveGroupIdsOf } from '../groups/index.js';
+import { isPlainCredit, type PlainCredit, postPlainCredits } from '../ledger/index.js';
 import {
   commitDraft,
   createEventParticipant,
@@ -81,6 +82,8 @@ interface Holder {
   row: ParticipantRow;
   state: HeldState;
   tierRows: ParticipantTierRow[];
+  /** participant.groups in CEL. */
+  groups: string[];
   /** False for a participant the event creates: stored once the event is known to complete. */
   stored: boolean;
   enrolled: boolean;
@@ -256,7 +259,7 @@ async function holderOf(
   if (known !== undefined || reference.participantId !== null || reference.externalId === null) return known;
   if (context.program.on_unknown_participant === 'REJECT') return undefined;
   const row = newEventParticipant(event.organization_id, reference.externalId, session.now);
-  const holder = { row, state: heldStateOf(row), tierRows: [], stored: false, enrolled: false };
+  const holder = { row, state: heldStateOf(row), tierRows: [], groups: [], stored: false, enrolled: false };
   session.holders.set(key, holder);
   return holder;
 }
@@ -280,6 +283,11 @@ async function loadHolders(session: Session, { program }: ProgramContext): Promi
     program.id,
     participants.map((row) => row.id),
   );
+  const groups = await listActiveGroupIdsOf(
+    trx,
+    program.organization_id,
+    participants.map((row) => row.id),
+  );
   // One holder per participant, under each key its events name it by (id and external_id alike),
   // so that every event of the participant sees the same tier rows and flags.
   const byId = new Map<string, Holder>();
@@ -290,6 +298,7 @@ async function loadHolders(session: Session, { program }: ProgramContext): Promi
       row,
       state,
       tierRows: tierRows.get(row.id) ?? [],
+      groups: groups.get(row.id) ?? [],
       stored: true,
       enrolled: enrolled.has(row.id),
     }));
@@ -326,7 +335,11 @@ async function evaluationInput(session: Session, context: ProgramContext, holder
   return {
     eventData: event.event_data,
     eventTimestamp: at,
-    participant: { ...participant, tiers: tierLevelsForRules(context.tiers, holder.tierRows) },
+    participant: {
+      ...participant,
+      tiers: tierLevelsForRules(context.tiers, holder.tierRows),
+      groups: holder.groups,
+    },
     program,
   };
 }
@@ -363,6 +376,7 @@ async function applyPlainAction(
           ...(action.reset_after === null ? {} : { resetAfter: action.reset_after }),
           source,
           now: session.now,
+          at: event.event_timestamp,
         });
         return true;
       case 'TAG':
@@ -401,7 +415,7 @@ async function plainCredit(
     maturesAt: action.matures_at,
     expiresAt: action.expires_at,
   };
-  if (!isPlainCredit(asset, amount, shape)) return undefined;
+  if (!isPlainCredit(asset, amount, shape, event.event_timestamp)) return undefined;
   return {
     context: {
       organizationId: event.organization_id,
@@ -419,17 +433,11 @@ async function plainCredit(
   };
 }
 
-/** The asset, linked to the program and active, with its system accounts; read once per claim. */
+/** The asset, linked to the program and active; read once per claim. */
 function usableAsset(session: Session, context: ProgramContext, assetId: string) {
   const { organization_id: organizationId, id: programId } = context.program;
   return cached(context.assets, assetId, () =>
-    requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).then(
-      async (row) => {
-        await ensureSystemAccounts(session.deps.db, organizationId, row.id, session.now);
-        return row;
-      },
-      () => undefined,
-    ),
+    requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).catch(() => undefined),
   );
 }
 
@@ -452,11 +460,13 @@ async function settleTiers(
     now,
   };
   if (context.tiers.tracksActivity) await recordActivity(trx, input);
-  const counters = draftCounterValues(draft, now);
-  if (!qualificationWouldWrite(context.tiers, holder.tierRows, counters, now)) return;
+  // Qualification runs on the rules' clock, the event's timestamp, so a replay decides the same.
+  const at = event.event_timestamp;
+  const counters = draftCounterValues(draft, at);
+  if (!qualificationWouldWrite(context.tiers, holder.tierRows, counters, at)) return;
   const source = { eventId: event.id, eventTimestamp: event.event_timestamp, programId: event.program_id };
   const known = { tiers: context.tiers.active, rows: holder.tierRows };
-  await qualifyTiers(trx, { ...input, counters, skipTierKeys: new Set(), source, known });
+  await qualifyTiers(trx, { ...input, now: at, counters, skipTierKeys: new Set(), source, known });
   const reloaded = await loadHolderTierRows(trx, event.organization_id, event.program_id, [holder.row.id]);
   holder.tierRows = reloaded.get(holder.row.id) ?? [];
 }

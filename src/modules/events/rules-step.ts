@@ -3,8 +3,11 @@
 // matched, take their budgets, store every evaluation, then let tier auto-qualification look at the
 // counters the event left. All of it runs in the event's transaction: it commits with COMPLETED, or
 // a failure rolls every effect back and the event ends FAILED with the failing action's message.
+// The budgets stay locked from loadActiveRules to the commit, so the evaluation saw every earlier
+// consumption and a budget is a hard cap across transactions and processes.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
+import { listActiveGroupIds } from '../groups/index.js';
 import { loadStateForRules } from '../participants/index.js';
 import {
   consumeRuleBudgets,
@@ -21,7 +24,7 @@ export function createRulesStep(deps: { db: Database; clock: Clock }): EventStep
   return async (trx, event, parties) => {
     const now = deps.clock();
     const rules = await loadActiveRules(trx, event.organization_id, event.program_id);
-    const scope = actionScope(deps.db, event, parties, now);
+    const scope = actionScope(event, parties, now);
     const evaluations =
       rules.length === 0 ? [] : await evaluateRulesIsolated(rules, await evaluationInput(trx, event, scope));
     const effects: AppliedEffects = { setTierKeys: new Set(), touchedParticipantIds: new Set() };
@@ -41,14 +44,8 @@ export function createRulesStep(deps: { db: Database; clock: Clock }): EventStep
   };
 }
 
-function actionScope(
-  rootDb: Database,
-  event: ProcessingEvent,
-  parties: EventParties,
-  now: Date,
-): ActionScope {
+function actionScope(event: ProcessingEvent, parties: EventParties, now: Date): ActionScope {
   return {
-    rootDb,
     organizationId: event.organization_id,
     programId: event.program_id,
     eventId: event.id,
@@ -64,16 +61,17 @@ async function evaluationInput(
   scope: ActionScope,
 ): Promise<EvaluationInput> {
   const participantId = scope.defaultParticipantId;
-  const [state, tiers] = await Promise.all([
+  const [state, tiers, groups] = await Promise.all([
     loadStateForRules(trx, event.organization_id, participantId, event.program_id, event.event_timestamp),
     loadTiersForRules(trx, event.organization_id, participantId, event.program_id),
+    listActiveGroupIds(trx, event.organization_id, participantId),
   ]);
   const { counterValues: _exact, ...participant } = state.participant;
   const { counterValues: _programExact, ...program } = state.program;
   return {
     eventData: event.event_data,
     eventTimestamp: event.event_timestamp,
-    participant: { ...participant, tiers },
+    participant: { ...participant, tiers, groups },
     program,
   };
 }
@@ -102,14 +100,10 @@ async function settleTiers(
       now: scope.now,
     };
     await recordActivity(trx, input);
-    const state = await loadStateForRules(
-      trx,
-      scope.organizationId,
-      participantId,
-      scope.programId,
-      scope.now,
-    );
+    // Qualification runs on the rules' clock, the event's timestamp, so a replay decides the same.
+    const at = scope.eventTimestamp;
+    const state = await loadStateForRules(trx, scope.organizationId, participantId, scope.programId, at);
     const counters = state.participant.counterValues;
-    await qualifyTiers(trx, { ...input, counters, skipTierKeys: effects.setTierKeys, source });
+    await qualifyTiers(trx, { ...input, now: at, counters, skipTierKeys: effects.setTierKeys, source });
   }
 }

@@ -6,6 +6,7 @@ import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { DomainError, invalidField } from '../../platform/errors.js';
 import { formatAmount } from '../../platform/money.js';
+import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
 import { findAssetRow } from '../assets/index.js';
 import {
   type ExpirationSchedule,
@@ -36,11 +37,23 @@ const movementOf: Record<string, [Movement, 1n | -1n]> = {
   RELEASE: ['bucket_movements_net', 1n],
   MATURITY: ['bucket_movements_net', 1n],
   TRANSFER: ['transfers_net', 1n],
-  REVERSAL: ['adjustments_net', 1n],
+  REVERSAL: ['redemption_reversals', 1n],
 };
 
-function classify(actionType: string): [Movement, 1n | -1n] {
-  const movement = movementOf[actionType];
+/**
+ * Redemptions and reversals move value between two holders when the target is a ledger entity: what
+ * the target receives is a redemption receipt, what a reversal takes back from it a clawback.
+ */
+const inboundMovementOf: Record<string, [Movement, 1n | -1n]> = {
+  REDEMPTION: ['redemption_receipts', 1n],
+};
+const outboundMovementOf: Record<string, [Movement, 1n | -1n]> = {
+  REVERSAL: ['reversal_clawbacks', -1n],
+};
+
+function classify(actionType: string, direction: 'in' | 'out'): [Movement, 1n | -1n] {
+  const byDirection = direction === 'in' ? inboundMovementOf : outboundMovementOf;
+  const movement = byDirection[actionType] ?? movementOf[actionType];
   if (movement === undefined) {
     throw new DomainError(
       'integrity_violation',
@@ -62,8 +75,8 @@ export async function ledgerSummary(db: Database, organizationId: string, query:
   const period = query.from !== undefined && query.to !== undefined;
   const filter = {
     programId: query.program_id,
-    from: period ? new Date(query.from ?? '') : undefined,
-    to: period ? new Date(query.to ?? '') : undefined,
+    from: period ? readOptionalTimestamp(query.from, 'from') : undefined,
+    to: period ? readOptionalTimestamp(query.to, 'to') : undefined,
   };
   const rows = await store.sumHolderMovements(db, organizationId, filter);
   const holders = await store.countHolders(db, organizationId, filter);
@@ -86,7 +99,8 @@ function summarizeAsset(
       .reduce((sum, row) => sum + sign * amountOf(row, part), 0n);
   const f = (value: bigint) => formatAmount(value, first.scale);
   const issued = total(['CREDIT', 'VOID_HOLD'], 1n, 'all');
-  const redeemed = total(['DEBIT', 'REDEMPTION'], -1n, 'all');
+  // Net of reversals, so that current_balance stays the outstanding liability.
+  const redeemed = total(['DEBIT', 'REDEMPTION', 'REVERSAL'], -1n, 'all');
   const expired = total(['EXPIRATION'], -1n, 'all');
   const forfeited = total(['FORFEIT'], -1n, 'all');
   const row: LedgerSummaryRow = {
@@ -104,6 +118,7 @@ function summarizeAsset(
   const opening = rows.reduce((sum, r) => sum + BigInt(r.before), 0n);
   const closing = opening + rows.reduce((sum, r) => sum + BigInt(r.within), 0n);
   const periodIssued = total(['CREDIT', 'VOID_HOLD'], 1n, 'within');
+  // Gross: the period's reversals fall into other_adjustments_net.
   const periodRedeemed = total(['DEBIT', 'REDEMPTION'], -1n, 'within');
   const periodExpired = total(['EXPIRATION'], -1n, 'within');
   const periodForfeited = total(['FORFEIT'], -1n, 'within');
@@ -132,11 +147,12 @@ export async function liability(
   organizationId: string,
   query: LiabilityQuery,
 ): Promise<LiabilityReport> {
-  const asOf = query.as_of === undefined ? clock() : new Date(query.as_of);
+  const asOf = readOptionalTimestamp(query.as_of, 'as_of') ?? clock();
   const rows = await store.sumLiability(db, organizationId, {
     asOf,
     programId: query.program_id,
     assetId: query.asset_id,
+    groupId: query.group_id,
     byBucket: query.by_bucket === true,
   });
   return {
@@ -157,9 +173,9 @@ export async function liability(
 
 export async function rollforward(db: Database, organizationId: string, query: RollforwardQuery) {
   requireWindow(query.from, query.to);
-  const from = new Date(query.from);
-  const to = new Date(query.to);
-  const filter = { programId: query.program_id, assetId: query.asset_id, from, to };
+  const from = readTimestamp(query.from, 'from');
+  const to = readTimestamp(query.to, 'to');
+  const filter = { programId: query.program_id, assetId: query.asset_id, groupId: query.group_id, from, to };
   const rows = await store.sumHolderMovements(db, organizationId, filter);
   const closingRows = await store.sumLiability(db, organizationId, { ...filter, asOf: to, byBucket: false });
   const groups = new Map<string, store.MovementRow[]>();
@@ -186,7 +202,7 @@ function rollforwardLine(rows: store.MovementRow[], closing: bigint) {
   let opening = 0n;
   let net = 0n;
   for (const row of rows) {
-    const [movement, sign] = classify(row.action_type);
+    const [movement, sign] = classify(row.action_type, row.direction);
     movements[movement] += sign * BigInt(row.within);
     opening += BigInt(row.before);
     net += BigInt(row.within);
@@ -245,8 +261,8 @@ async function scheduleOf(
   const rows = await store.sumExpiringLots(db, organizationId, {
     assetId,
     programId: query.program_id,
-    from: new Date(query.from),
-    to: new Date(query.to),
+    from: readTimestamp(query.from, 'from'),
+    to: readTimestamp(query.to, 'to'),
     granularity,
   });
   const sumOf = (placement: string) =>

@@ -5,7 +5,7 @@
 import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseDurationMs } from '../../platform/duration.js';
-import { invalidField, notFound } from '../../platform/errors.js';
+import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import {
   attributeKeyLengthMax,
@@ -106,7 +106,7 @@ export function historyRows(
 export async function readOwnerState(db: Database, owner: StateOwner): Promise<TagsAndAttributes> {
   if (owner.type === 'PROGRAM') await findProgramRow(db, owner.organizationId, owner.id);
   const state = await store.readTagsAndAttributes(db, owner);
-  if (state === undefined) throw notFound('participant');
+  if (state === undefined) throw notFound(owner.type.toLowerCase());
   return state;
 }
 
@@ -117,7 +117,9 @@ async function lockOwner(trx: Database, owner: StateOwner, now: Date): Promise<T
     await store.ensureProgramState(trx, owner, now);
   }
   const state = await store.readTagsAndAttributes(trx, owner, true);
-  if (state === undefined) throw notFound('participant');
+  if (state === undefined) throw notFound(owner.type.toLowerCase());
+  if (state.archived === true)
+    throw new DomainError('group_archived', 'the group is archived; its state no longer changes');
   return state;
 }
 
@@ -129,7 +131,7 @@ export function normalizeTag(tag: string): string {
 }
 
 export function tagsMax(owner: StateOwner): number {
-  return owner.type === 'PARTICIPANT' ? tagsPerParticipantMax : tagsPerProgramMax;
+  return owner.type === 'PROGRAM' ? tagsPerProgramMax : tagsPerParticipantMax;
 }
 
 export interface TagInput {
@@ -293,7 +295,10 @@ export function tooManyCounters() {
   return invalidField('key', `at most ${countersPerOwnerMax} counters are allowed`, 'too_many');
 }
 
-/** The stored counter (undefined: none yet) as a write starts from it at `now`: a due reset applied. */
+/**
+ * The stored counter (undefined: none yet) as a write starts from it at `now` on the reset_after
+ * clock: a due reset applied, and a new or reset window starting at `now`.
+ */
 export function counterForWrite(row: CounterRow | undefined, key: string, now: Date): CounterForWrite {
   if (row === undefined) return { exists: false, units: 0n, resetAfter: null, lastResetAt: now, changes: [] };
   const resetAfter = resetAfterOf(row);
@@ -352,18 +357,22 @@ export interface CounterIncrementInput {
   /** Sets the auto-reset window when given ("" removes it); it does not restart the window. */
   resetAfter?: string | undefined;
   source: StateSource;
+  /** When the write happens (row and history timestamps). */
   now: Date;
+  /** The clock of reset_after: the event's timestamp, as the rules read the counter. */
+  at: Date;
 }
 
 /**
  * The COUNTER action: adds `by` to the effective value, creating the counter at 0 when missing. A due
- * auto-reset is applied first (recorded as auto_reset), and restarts the window at `now`.
+ * auto-reset is applied first (recorded as auto_reset); a new or reset counter's window starts at
+ * `at`, the event's timestamp, so a replay of the same events resets at the same points.
  */
 export async function incrementCounter(trx: Database, input: CounterIncrementInput): Promise<CounterView> {
   const by = parseCounterInput('value', input.by);
   const resetAfter = input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter);
   await lockOwner(trx, input.owner, input.now);
-  const current = await loadCounterForWrite(trx, input.owner, input.key, input.now);
+  const current = await loadCounterForWrite(trx, input.owner, input.key, input.at);
   const next = incrementedCounter(input.owner, input.key, current, by, resetAfter, input.now);
   await store.saveCounter(trx, next.row);
   await recordStateChanges(trx, input.owner, input.source, input.now, next.changes);
@@ -460,7 +469,7 @@ export async function deleteCounter(trx: Database, input: KeyInput): Promise<boo
 }
 
 function attributesMax(owner: StateOwner): number {
-  return owner.type === 'PARTICIPANT' ? attributesPerParticipantMax : attributesPerProgramMax;
+  return owner.type === 'PROGRAM' ? attributesPerProgramMax : attributesPerParticipantMax;
 }
 
 function checkAttribute(key: string, value: string): void {

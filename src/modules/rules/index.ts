@@ -28,6 +28,7 @@ export {
   type ResolvedTarget,
 } from './rule-actions.js';
 export {
+  countSkippedByError,
   listRuleEvaluations,
   matchedByRule,
   recordEventsEvaluations,

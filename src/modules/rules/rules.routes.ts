@@ -10,6 +10,7 @@ import {
   RuleEvaluationView,
   RuleHistoryEntry,
   RuleHistoryQuery,
+  RuleWithErrorStats,
   SimulateBody,
   SimulateResult,
   UpdateRuleBody,
@@ -31,7 +32,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
           "An omitted order becomes the program's highest order + 10. The condition and every CEL-valued " +
           'action field are compiled now; a refused expression answers 400 naming the field and position.',
         body: CreateRuleBody,
-        response: { 201: Type.Ref('Rule'), ...errorResponses('not_found', 'conflict') },
+        response: { 201: Type.Ref('Rule'), ...errorResponses('invalid_scale', 'not_found', 'conflict') },
       },
     },
     async (request, reply) => {
@@ -73,9 +74,12 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
-        summary: 'Get a rule, with the live state of its budgets',
+        summary: 'Get a rule, with the live state of its budgets and its recent evaluation errors',
+        description:
+          'error_stats counts the evaluations of the last 24 hours that ended SKIPPED_ERROR or ' +
+          'SKIPPED_TIMEOUT (hidden from GET /v1/events/{id} without include_skipped), with the latest message.',
         params: IdParams,
-        response: { 200: Type.Ref('Rule'), ...errorResponses('not_found') },
+        response: { 200: Type.Ref('RuleWithErrorStats'), ...errorResponses('not_found') },
       },
     },
     async (request) => service.getRule(db, clock, request.caller.organizationId, request.params.id),
@@ -92,7 +96,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
           'rules of archived programs are read-only (409). Every change is a new version in the history.',
         params: IdParams,
         body: UpdateRuleBody,
-        response: { 200: Type.Ref('Rule'), ...errorResponses('not_found', 'conflict') },
+        response: { 200: Type.Ref('Rule'), ...errorResponses('invalid_scale', 'not_found', 'conflict') },
       },
     },
     async (request) => service.updateRule(db, clock, request.caller, request.params.id, request.body),
@@ -154,4 +158,4 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   );
 };
 
-export const ruleSchemas = [Rule, RuleHistoryEntry, RuleEvaluationView];
+export const ruleSchemas = [Rule, RuleWithErrorStats, RuleHistoryEntry, RuleEvaluationView];

@@ -1,3 +1,4 @@
+import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
@@ -8,14 +9,16 @@ import type { Caller } from '../../platform/http/auth.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
-import { findAssetRow } from '../assets/index.js';
+import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
+import { findAssetRow, findAssetScales } from '../assets/index.js';
 import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
-import { addDecimals } from './decimal.js';
+import { addDecimals, compareDecimals } from './decimal.js';
 import type { EvaluableRule, EvaluationInput, ParticipantState, RuleEvaluation } from './evaluate-rules.js';
 import { evaluateRuleIsolated } from './evaluation-thread.js';
-import { effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
+import { budgetAmountAtScale, effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
+import { readRuleErrorStats } from './rule-evaluations.service.js';
 import type {
   Budget,
   ChangeType,
@@ -24,6 +27,7 @@ import type {
   Rule,
   RuleHistoryEntry,
   RuleHistoryQuery,
+  RuleWithErrorStats,
   SimulateBody,
   SimulateResult,
   UpdateRuleBody,
@@ -34,7 +38,17 @@ import * as store from './rules.store.js';
 import { nextBudgetReset } from './schedules.js';
 import { toSimulatedEvaluation } from './simulate-rule.js';
 
-export function toRule(row: RuleRow, budgets: BudgetRow[], now: Date): Rule {
+/** The scales of the assets the budgets are for (see toRule). */
+function budgetScales(db: Database, organizationId: string, budgets: { asset_id: string }[]) {
+  return findAssetScales(
+    db,
+    organizationId,
+    budgets.map((budget) => budget.asset_id),
+  );
+}
+
+/** The rule as the API shows it; `scales` are the budgets' asset scales. */
+export function toRule(row: RuleRow, budgets: BudgetRow[], scales: Map<string, number>, now: Date): Rule {
   return {
     id: row.id,
     program_id: row.program_id,
@@ -47,18 +61,18 @@ export function toRule(row: RuleRow, budgets: BudgetRow[], now: Date): Rule {
     stop_after_match: row.stop_after_match,
     active_from: toIsoOrNull(row.active_from),
     active_to: toIsoOrNull(row.active_to),
-    budgets: budgets.map((budget) => toBudget(effectiveBudget(budget, now))),
+    budgets: budgets.map((budget) => toBudget(effectiveBudget(budget, now), scales.get(budget.asset_id))),
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
     deleted_at: toIsoOrNull(row.deleted_at),
   };
 }
 
-export function toBudget(row: BudgetRow): Budget {
+export function toBudget(row: BudgetRow, scale: number | undefined): Budget {
   return {
     asset_id: row.asset_id,
-    limit: row.limit,
-    consumed: row.consumed,
+    limit: budgetAmountAtScale(row.limit, scale),
+    consumed: budgetAmountAtScale(row.consumed, scale),
     schedule_type: row.schedule_type,
     cron_expression: row.cron_expression,
     interval: row.interval,
@@ -114,8 +128,8 @@ async function insertNewRule(
 ): Promise<Rule> {
   compileCondition(body.condition);
   compileActions(body.actions);
-  const activeFrom = body.active_from === undefined ? null : new Date(body.active_from);
-  const activeTo = body.active_to === undefined ? null : new Date(body.active_to);
+  const activeFrom = readOptionalTimestamp(body.active_from, 'active_from') ?? null;
+  const activeTo = readOptionalTimestamp(body.active_to, 'active_to') ?? null;
   checkWindow(activeFrom, activeTo);
   const now = clock();
   const organizationId = caller.organizationId;
@@ -147,9 +161,10 @@ async function insertNewRule(
       deleted_at: null,
     };
     await store.insertRule(trx, row);
-    const budgets = toBudgetRows(organizationId, row.id, body.budgets ?? [], [], now);
+    const scales = await budgetScales(trx, organizationId, body.budgets ?? []);
+    const budgets = toBudgetRows(organizationId, row.id, body.budgets ?? [], [], scales, now);
     await store.replaceBudgets(trx, organizationId, row.id, budgets);
-    const rule = toRule(row, budgets, now);
+    const rule = toRule(row, budgets, scales, now);
     await recordHistory(trx, caller, row, 'created', diff({}, rule), rule, now);
     return rule;
   });
@@ -217,9 +232,18 @@ async function findRuleRow(db: Database, organizationId: string, id: string, for
   return row;
 }
 
-export async function getRule(db: Database, clock: Clock, organizationId: string, id: string): Promise<Rule> {
+/** A rule with its budgets' live state and its recent evaluation errors. */
+export async function getRule(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+): Promise<RuleWithErrorStats> {
   const row = await findRuleRow(db, organizationId, id);
-  return toRule(row, await store.listBudgets(db, organizationId, [row.id]), clock());
+  const now = clock();
+  const budgets = await store.listBudgets(db, organizationId, [row.id]);
+  const rule = toRule(row, budgets, await budgetScales(db, organizationId, budgets), now);
+  return { ...rule, error_stats: await readRuleErrorStats(db, organizationId, row.id, now) };
 }
 
 export async function listRules(
@@ -247,6 +271,7 @@ export async function listRules(
     organizationId,
     rows.slice(0, limit).map((row) => row.id),
   );
+  const scales = await budgetScales(db, organizationId, budgets);
   const now = clock();
   return toPage(
     rows,
@@ -257,6 +282,7 @@ export async function listRules(
       toRule(
         row,
         budgets.filter((budget) => budget.rule_id === row.id),
+        scales,
         now,
       ),
   );
@@ -277,9 +303,9 @@ function patchOf(body: UpdateRuleBody, current: RuleRow, now: Date): Parameters<
   if (body.order !== undefined) changes.order = body.order;
   if (body.stop_after_match !== undefined) changes.stop_after_match = body.stop_after_match;
   if (body.active_from !== undefined)
-    changes.active_from = body.active_from === null ? null : new Date(body.active_from);
+    changes.active_from = body.active_from === null ? null : readTimestamp(body.active_from, 'active_from');
   if (body.active_to !== undefined)
-    changes.active_to = body.active_to === null ? null : new Date(body.active_to);
+    changes.active_to = body.active_to === null ? null : readTimestamp(body.active_to, 'active_to');
   if (body.status !== undefined && body.status !== current.status) {
     changes.status = body.status;
     changes.deleted_at = body.status === 'ARCHIVED' ? now : null;
@@ -308,18 +334,20 @@ export async function updateRule(
         throw new DomainError('conflict', 'the rule is archived and read-only');
       await findWritableProgram(trx, organizationId, current.program_id);
       const now = clock();
-      const currentBudgets = await store.listBudgets(trx, organizationId, [id]);
-      const before = toRule(current, currentBudgets, now);
+      // Locked: a kept budget carries its consumption over, which no event may change meanwhile.
+      const currentBudgets = await store.listBudgets(trx, organizationId, [id], true);
+      const scales = await budgetScales(trx, organizationId, [...currentBudgets, ...(body.budgets ?? [])]);
+      const before = toRule(current, currentBudgets, scales, now);
       const patch = patchOf(body, current, now);
       const budgets =
         body.budgets === undefined
           ? currentBudgets
-          : toBudgetRows(organizationId, id, body.budgets, currentBudgets, now);
-      const changes = diff(before, toRule({ ...current, ...patch }, budgets, now));
+          : toBudgetRows(organizationId, id, body.budgets, currentBudgets, scales, now);
+      const changes = diff(before, toRule({ ...current, ...patch }, budgets, scales, now));
       if (Object.keys(changes).length === 0) return before;
       if (body.budgets !== undefined) await store.replaceBudgets(trx, organizationId, id, budgets);
       const row = await store.updateRule(trx, organizationId, id, { ...patch, current_history_id: newId() });
-      const rule = toRule(row, budgets, now);
+      const rule = toRule(row, budgets, scales, now);
       await recordHistory(trx, caller, row, changeTypeOf(current, row), changes, rule, now);
       return rule;
     });
@@ -342,8 +370,8 @@ export async function listRuleHistory(
   const after = decodeKeyset(query.cursor, scope);
   const rows = await store.listHistory(db, organizationId, id, {
     changeType: query.change_type,
-    from: query.from === undefined ? undefined : new Date(query.from),
-    to: query.to === undefined ? undefined : new Date(query.to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
     sortDir,
     after,
     limit,
@@ -386,7 +414,8 @@ export async function resetRuleBudget(
       consumed: '0',
       next_reset_at: nextBudgetReset(budget, now),
     });
-    return toBudget(updated);
+    const scales = await budgetScales(trx, organizationId, [updated]);
+    return toBudget(updated, scales.get(assetId));
   });
 }
 
@@ -413,6 +442,7 @@ function toParticipantState(input: SimulateBody['participant_state']): Participa
     attributes: input?.attributes ?? {},
     tiers: input?.tiers ?? {},
     status: input?.status ?? 'ACTIVE',
+    groups: input?.groups ?? [],
   };
 }
 
@@ -436,7 +466,7 @@ export async function simulateRule(
   const participant = toParticipantState(body.participant_state);
   const input: EvaluationInput = {
     eventData: body.event,
-    eventTimestamp: body.event_timestamp === undefined ? now : new Date(body.event_timestamp),
+    eventTimestamp: readOptionalTimestamp(body.event_timestamp, 'event_timestamp') ?? now,
     participant,
     program: { tags: [], counters: {}, attributes: {} },
   };
@@ -474,7 +504,8 @@ async function assetSymbols(
 
 /**
  * The program's ACTIVE rules in evaluation order, compiled (cached per version), with their budgets.
- * Call it inside the event's transaction so that budgets and rules are read consistently.
+ * Call it inside the event's transaction, before evaluating: the budgets it reads are locked until
+ * that transaction ends.
  */
 export async function loadActiveRules(
   db: Database,
@@ -482,10 +513,14 @@ export async function loadActiveRules(
   programId: string,
 ): Promise<EvaluableRule[]> {
   const rows = await store.listActiveRules(db, organizationId, programId);
+  // Locked until the transaction ends, in one order (rule, asset): another event's transaction waits
+  // here and then reads what this one consumed, so a budget caps credits under any number of workers
+  // and processes. A program without budgets locks nothing.
   const budgets = await store.listBudgets(
     db,
     organizationId,
     rows.map((row) => row.id),
+    true,
   );
   return rows.map((row) =>
     compileRule(
@@ -496,8 +531,9 @@ export async function loadActiveRules(
 }
 
 /**
- * Adds the matched rules' budget consumption, applying a due reset first. Row locks, in a fixed
- * order (rule, then asset), keep concurrent events from losing an update or deadlocking.
+ * Adds the matched rules' budget consumption, applying a due reset first, to the budgets
+ * loadActiveRules locked in this transaction: evaluation saw their current consumption, so no
+ * consumption takes a budget past its limit.
  */
 export async function consumeRuleBudgets(
   db: Database,
@@ -514,6 +550,11 @@ export async function consumeRuleBudgets(
     const budget = await store.findBudgetForUpdate(db, organizationId, item.ruleId, item.asset_id);
     if (budget === undefined) continue;
     const current = effectiveBudget(budget, eventTimestamp);
-    await store.updateBudget(db, { ...current, consumed: addDecimals(current.consumed, item.amount) });
+    const consumed = addDecimals(current.consumed, item.amount);
+    assert(
+      compareDecimals(consumed, current.limit) <= 0,
+      `rule ${item.ruleId} would overspend its budget for asset ${item.asset_id}`,
+    );
+    await store.updateBudget(db, { ...current, consumed });
   }
 }

@@ -1,5 +1,7 @@
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import type { Database } from '../../platform/db/database.js';
 import {
   actionsPerRuleMax,
   attributeValueLengthMax,
@@ -16,17 +18,39 @@ let t: TestApp;
 let acme: Tenant;
 let other: Tenant;
 
+// Actions may name assets that do not exist (yet); budgets must name the organization's assets.
 const points = '0192b000-0000-7000-8000-00000000a001';
-const cash = '0192b000-0000-7000-8000-00000000a002';
+/** Real assets of acme: scale 2 and scale 0. */
+let pts: string;
+let usd: string;
 
 beforeAll(async () => {
   t = await buildTestApp();
   acme = await t.createOrganization();
   other = await t.createOrganization();
+  const programId = await createProgram();
+  pts = await createAsset(programId, 2);
+  usd = await createAsset(programId, 0);
 });
 
 async function createProgram(tenant: Tenant = acme): Promise<string> {
   const response = await tenant.request('POST', '/v1/programs', { name: 'Cashback' });
+  return response.json().id;
+}
+
+let assetCount = 0;
+
+async function createAsset(programId: string, scale: number, tenant: Tenant = acme): Promise<string> {
+  assetCount += 1;
+  const response = await tenant.request('POST', '/v1/assets', {
+    program_id: programId,
+    name: `Asset ${assetCount}`,
+    symbol: `A${assetCount}`,
+    inventory_mode: 'SIMPLE',
+    issuance_policy: 'UNLIMITED',
+    scale,
+  });
+  expect(response.statusCode, response.body).toBe(201);
   return response.json().id;
 }
 
@@ -67,7 +91,11 @@ describe('POST /v1/rules', () => {
     const explicit = await createRule(programId, { order: 500 });
     expect(explicit.order).toBe(500);
     expect((await createRule(programId)).order).toBe(510);
-    expect((await acme.request('GET', `/v1/rules/${first.id}`)).json()).toEqual(first);
+    const got = (await acme.request('GET', `/v1/rules/${first.id}`)).json();
+    expect(got).toEqual({
+      ...first,
+      error_stats: { since: expect.any(String), recent_count: 0, last_error: null, last_error_at: null },
+    });
   });
 
   it('answers 409 when two ACTIVE rules of a program would share an order, but not for SUSPENDED ones', async () => {
@@ -190,30 +218,88 @@ describe('POST /v1/rules', () => {
     );
     expect(backwards.json()).toMatchObject({ code: 'bad_request', details: { field: 'active_to' } });
     const budgetCases: [unknown, string][] = [
-      [[{ asset_id: points, limit: '10', schedule_type: 'CRON' }], 'budgets[0].cron_expression'],
+      [[{ asset_id: pts, limit: '10', schedule_type: 'CRON' }], 'budgets[0].cron_expression'],
       [
-        [{ asset_id: points, limit: '10', schedule_type: 'CRON', cron_expression: '61 * * * *' }],
+        [{ asset_id: pts, limit: '10', schedule_type: 'CRON', cron_expression: '61 * * * *' }],
         'budgets[0].cron_expression',
       ],
       [
-        [{ asset_id: points, limit: '10', schedule_type: 'INTERVAL', interval: 'weekly' }],
+        [{ asset_id: pts, limit: '10', schedule_type: 'INTERVAL', interval: 'weekly' }],
         'budgets[0].interval',
       ],
-      [[{ asset_id: points, limit: '10', interval: '24h' }], 'budgets[0].interval'],
+      [[{ asset_id: pts, limit: '10', interval: '24h' }], 'budgets[0].interval'],
       [
         [
-          { asset_id: points, limit: '10' },
-          { asset_id: points, limit: '5' },
+          { asset_id: pts, limit: '10' },
+          { asset_id: pts, limit: '5' },
         ],
         'budgets[1].asset_id',
       ],
-      [[{ asset_id: points, limit: '-1' }], 'budgets[0].limit'],
+      [[{ asset_id: pts, limit: '-1' }], 'budgets[0].limit'],
+      [[{ asset_id: pts, limit: '01' }], 'budgets[0].limit'],
     ];
     for (const [budgets, field] of budgetCases) {
       const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { budgets }));
       expect(response.statusCode, JSON.stringify(budgets)).toBe(400);
       expect(response.json().details.field).toBe(field);
     }
+    const listed = await acme.request('GET', `/v1/rules?program_id=${programId}`);
+    expect(listed.json().data).toEqual([]);
+  });
+
+  it('shows limit and consumed at the asset scale, and refuses a limit finer than the scale', async () => {
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      budgets: [
+        { asset_id: pts, limit: '60' },
+        { asset_id: usd, limit: '7.000' },
+      ],
+    });
+    expect(rule.budgets).toMatchObject([
+      { asset_id: pts, limit: '60.00', consumed: '0.00' },
+      { asset_id: usd, limit: '7', consumed: '0' },
+    ]);
+    expect((await acme.request('GET', `/v1/rules/${rule.id}`)).json().budgets).toEqual(rule.budgets);
+    const listed = (await acme.request('GET', `/v1/rules?program_id=${programId}`)).json();
+    expect(listed.data[0].budgets).toEqual(rule.budgets);
+    const tooFine = await acme.request(
+      'POST',
+      '/v1/rules',
+      ruleBody(programId, { budgets: [{ asset_id: pts, limit: '0.001' }] }),
+    );
+    expect(tooFine.statusCode).toBe(400);
+    expect(tooFine.json()).toMatchObject({ code: 'invalid_scale', details: { field: 'budgets[0].limit' } });
+    const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: pts, limit: '60.5' }],
+    });
+    expect(patched.json().budgets).toMatchObject([{ asset_id: pts, limit: '60.50', consumed: '0.00' }]);
+    const finer = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: usd, limit: '0.5' }],
+    });
+    expect(finer.json()).toMatchObject({ code: 'invalid_scale', details: { field: 'budgets[0].limit' } });
+    expect((await acme.request('GET', `/v1/rules/${rule.id}`)).json().budgets).toEqual(
+      patched.json().budgets,
+    );
+  });
+
+  it("answers 404 for a budget of an unknown asset or another organization's asset", async () => {
+    const programId = await createProgram();
+    const foreignAsset = await createAsset(await createProgram(other), 2, other);
+    for (const assetId of [points, foreignAsset]) {
+      const budgets = [
+        { asset_id: pts, limit: '10' },
+        { asset_id: assetId, limit: '10' },
+      ];
+      const response = await acme.request('POST', '/v1/rules', ruleBody(programId, { budgets }));
+      expect(response.statusCode).toBe(404);
+      expect(response.json()).toMatchObject({ code: 'not_found', message: 'asset of budgets[1] not found' });
+    }
+    const rule = await createRule(programId);
+    const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: foreignAsset, limit: '10' }],
+    });
+    expect(patched.statusCode).toBe(404);
+    expect((await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data).toEqual([rule]);
   });
 
   it("answers 404 for another organization's program and 409 for an archived program", async () => {
@@ -247,11 +333,9 @@ describe('limits', () => {
 
   it(`accepts ${budgetsPerRuleMax} budgets and refuses ${budgetsPerRuleMax + 1}`, async () => {
     const programId = await createProgram();
-    const budgets = (n: number) =>
-      Array.from({ length: n }, (_, i) => ({
-        asset_id: `0192b000-0000-7000-8000-${String(i).padStart(12, '0')}`,
-        limit: '10',
-      }));
+    const assets: string[] = [];
+    for (let i = 0; i <= budgetsPerRuleMax; i += 1) assets.push(await createAsset(programId, 2));
+    const budgets = (n: number) => assets.slice(0, n).map((assetId) => ({ asset_id: assetId, limit: '10' }));
     expect((await createRule(programId, { budgets: budgets(budgetsPerRuleMax) })).budgets).toHaveLength(
       budgetsPerRuleMax,
     );
@@ -353,12 +437,12 @@ describe('PATCH /v1/rules/{id}', () => {
     const rule = await createRule(programId, {
       active_from: '2026-01-01T00:00:00.000Z',
       active_to: '2026-12-31T00:00:00.000Z',
-      budgets: [{ asset_id: points, limit: '100.00' }],
+      budgets: [{ asset_id: pts, limit: '100.00' }],
     });
     const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, {
       name: 'Dining 6%',
       active_to: null,
-      budgets: [{ asset_id: cash, limit: '50', schedule_type: 'INTERVAL', interval: '720h' }],
+      budgets: [{ asset_id: usd, limit: '50', schedule_type: 'INTERVAL', interval: '720h' }],
     });
     expect(patched.statusCode).toBe(200);
     expect(patched.json()).toMatchObject({
@@ -366,7 +450,7 @@ describe('PATCH /v1/rules/{id}', () => {
       condition: rule.condition,
       active_from: '2026-01-01T00:00:00.000Z',
       active_to: null,
-      budgets: [{ asset_id: cash, limit: '50', consumed: '0', schedule_type: 'INTERVAL', interval: '720h' }],
+      budgets: [{ asset_id: usd, limit: '50', consumed: '0', schedule_type: 'INTERVAL', interval: '720h' }],
     });
     await acme.request('PATCH', `/v1/rules/${rule.id}`, { status: 'SUSPENDED' });
     await acme.request('PATCH', `/v1/rules/${rule.id}`, { status: 'ACTIVE' });
@@ -383,10 +467,10 @@ describe('PATCH /v1/rules/{id}', () => {
       active_to: { from: '2026-12-31T00:00:00.000Z', to: null },
       budgets: {
         from: [
-          { asset_id: points, limit: '100.00', schedule_type: null, cron_expression: null, interval: null },
+          { asset_id: pts, limit: '100.00', schedule_type: null, cron_expression: null, interval: null },
         ],
         to: [
-          { asset_id: cash, limit: '50', schedule_type: 'INTERVAL', cron_expression: null, interval: '720h' },
+          { asset_id: usd, limit: '50', schedule_type: 'INTERVAL', cron_expression: null, interval: '720h' },
         ],
       },
     });
@@ -443,6 +527,20 @@ describe('POST /v1/rules/validate', () => {
       await acme.request('POST', '/v1/rules/validate', { condition: 'size(event.items)' })
     ).json();
     expect(notBool).toMatchObject({ valid: false, message: expect.stringMatching(/evaluates to an int/) });
+  });
+
+  it('answers 400 bad_request naming condition when it is missing, empty, blank or not a string', async () => {
+    for (const body of [
+      {},
+      { condition: '' },
+      { condition: ' \n\t' },
+      { condition: null },
+      { condition: 1 },
+    ]) {
+      const response = await acme.request('POST', '/v1/rules/validate', body);
+      expect({ body, status: response.statusCode }).toEqual({ body, status: 400 });
+      expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
+    }
   });
 });
 
@@ -574,13 +672,13 @@ describe('budgets', () => {
     const programId = await createProgram();
     const rule = await createRule(programId, {
       condition: 'true',
-      actions: [credit('event.amount')],
+      actions: [{ type: 'CREDIT', asset_id: pts, amount: 'event.amount' }],
       budgets: [
-        { asset_id: points, limit: '100.00', schedule_type: 'CRON', cron_expression: '0 0 1 * *' },
-        { asset_id: cash, limit: '5' },
+        { asset_id: pts, limit: '100.00', schedule_type: 'CRON', cron_expression: '0 0 1 * *' },
+        { asset_id: usd, limit: '5' },
       ],
     });
-    expect(rule.budgets[0]).toMatchObject({ consumed: '0', next_reset_at: '2026-04-01T00:00:00.000Z' });
+    expect(rule.budgets[0]).toMatchObject({ consumed: '0.00', next_reset_at: '2026-04-01T00:00:00.000Z' });
     expect(rule.budgets[1]).toMatchObject({ consumed: '0', next_reset_at: null });
     const db = t.database.handle.db;
     const at = new Date('2026-03-02T00:00:00Z');
@@ -594,16 +692,17 @@ describe('budgets', () => {
     expect(first[0]).toMatchObject({ status: 'MATCHED', rule_history_id: expect.any(String) });
     await consumeRuleBudgets(db, acme.organizationId, first, at);
     const live = (await acme.request('GET', `/v1/rules/${rule.id}`)).json();
-    expect(live.budgets[0]).toMatchObject({ consumed: '60' });
+    expect(live.budgets[0]).toMatchObject({ limit: '100.00', consumed: '60.00' });
     const second = evaluateRules(await loadActiveRules(db, acme.organizationId, programId), input(50));
     expect(second[0]).toMatchObject({ status: 'SKIPPED', reason: 'BUDGET_EXCEEDED' });
-    const reset = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${points}`);
+    const reset = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${pts}`);
     expect(reset.json()).toMatchObject({
-      asset_id: points,
-      consumed: '0',
+      asset_id: pts,
+      limit: '100.00',
+      consumed: '0.00',
       next_reset_at: '2026-04-01T00:00:00.000Z',
     });
-    const lifetime = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${cash}`);
+    const lifetime = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${usd}`);
     expect(lifetime.json()).toMatchObject({ consumed: '0', next_reset_at: null });
     const absent = await acme.request('POST', `/v1/rules/${rule.id}/reset-budget?asset_id=${programId}`);
     expect(absent.statusCode).toBe(404);
@@ -612,9 +711,96 @@ describe('budgets', () => {
     await consumeRuleBudgets(db, acme.organizationId, first, new Date('2026-03-20T00:00:00Z'));
     const afterPeriod = (await acme.request('GET', `/v1/rules/${rule.id}`)).json();
     expect(afterPeriod.budgets[0]).toMatchObject({
-      consumed: '0',
+      consumed: '0.00',
       next_reset_at: '2026-05-01T00:00:00.000Z',
     });
+  });
+});
+
+describe('budgets while events hold them', () => {
+  const at = new Date('2026-03-02T00:00:00Z');
+  const input = {
+    eventData: {},
+    eventTimestamp: at,
+    participant: { tags: [], counters: {}, attributes: {}, tiers: {}, status: 'ACTIVE' as const },
+    program: { tags: [], counters: {}, attributes: {} },
+  };
+
+  /** Waits until `count` statements of this test database wait for a lock. */
+  async function lockWaits(count: number): Promise<void> {
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      const { rows } = await sql<{ waiting: number }>`
+        select count(*)::int as waiting from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`.execute(t.database.handle.db);
+      if ((rows[0]?.waiting ?? 0) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`${count} lock waits did not happen`);
+  }
+
+  /** A transaction that runs `begin`, then holds its locks until `release` is called. */
+  function holding<T>(begin: (trx: Database) => Promise<T>) {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = (_value: T) => {};
+    const began = new Promise<T>((resolve) => {
+      started = resolve;
+    });
+    const done = t.database.handle.db.transaction().execute(async (trx) => {
+      const value = await begin(trx);
+      started(value);
+      await released;
+      return value;
+    });
+    return { began, release, done };
+  }
+
+  async function cappedRule() {
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      condition: 'true',
+      actions: [{ type: 'CREDIT', asset_id: pts, amount: '10' }],
+      budgets: [{ asset_id: pts, limit: '50' }],
+    });
+    return { programId, rule };
+  }
+
+  it('carries over what an event consumed while a PATCH of the budget waited for it', async () => {
+    const { programId, rule } = await cappedRule();
+    const event = holding(async (trx) => {
+      const evaluations = evaluateRules(await loadActiveRules(trx, acme.organizationId, programId), input);
+      await consumeRuleBudgets(trx, acme.organizationId, evaluations, at);
+    });
+    await event.began;
+    const patch = acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: pts, limit: '60' }],
+    });
+    await lockWaits(1);
+    event.release();
+    await event.done;
+    expect((await patch).json().budgets).toMatchObject([{ limit: '60.00', consumed: '10.00' }]);
+  });
+
+  it('lets an event that waited for a PATCH of the budget evaluate against the new limit', async () => {
+    const { programId, rule } = await cappedRule();
+    const db = t.database.handle.db;
+    const held = holding((trx) =>
+      sql`select 1 from rule_budgets where rule_id = ${rule.id} for update`.execute(trx),
+    );
+    await held.began;
+    const patch = acme.request('PATCH', `/v1/rules/${rule.id}`, {
+      budgets: [{ asset_id: pts, limit: '20' }],
+    });
+    await lockWaits(1);
+    const event = db.transaction().execute((trx) => loadActiveRules(trx, acme.organizationId, programId));
+    await lockWaits(2);
+    held.release();
+    await held.done;
+    expect((await patch).statusCode).toBe(200);
+    const [loaded] = await event;
+    expect(loaded?.budgets).toMatchObject([{ asset_id: pts, limit: '20.00', consumed: '0' }]);
   });
 });
 
