@@ -78,6 +78,20 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     reward_id: reward.id,
   });
   if (redemption.statusCode >= 300) throw new Error(`fixture redemption failed: ${redemption.body}`);
+  const member = (
+    await tenant.request('POST', '/v1/participants', {
+      external_id: 'fixture-member',
+      program_id: program.id,
+    })
+  ).json();
+  const group = await tenant.request('POST', '/v1/groups', {
+    name: 'Fixture household',
+    members: [
+      { participant_id: participant.id, role: 'ADMIN' },
+      { participant_id: member.id, role: 'MEMBER' },
+    ],
+  });
+  if (group.statusCode >= 300) throw new Error(`fixture group failed: ${group.body}`);
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
   return {
     programs: program.id,
@@ -93,6 +107,8 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     attributes: 'plan',
     rewards: reward.id,
     redemptions: redemption.json().id,
+    groups: group.json().id,
+    members: member.id,
   };
 }
 

@@ -45,7 +45,7 @@ import { findProgramRow, type ProgramRow } from '../programs/index.js';
 import {
   amountScaleFailure,
   type EvaluableRule,
-  evaluateRules,
+  evaluateRulesIsolated,
   loadActiveRules,
   type ResolvedAction,
   type RuleEvaluation,
@@ -70,8 +70,6 @@ import type { EventRow } from './events.store.js';
  * each hand-over costs a flush and a reload of the held state.
  */
 const fallbacksBeforeGivingUp = 16;
-/** An event whose rules took longer than this to evaluate ends batching for its claim (see apply). */
-const expensiveEvaluationMs = 25;
 
 interface ProgramContext {
   program: ProgramRow;
@@ -139,16 +137,13 @@ function openBatch(deps: { db: Database; clock: Clock }, trx: Database, events: 
     holders,
     loadedPrograms,
     pending,
-    lastEvaluationMs: 0,
   };
   return {
     async apply(event) {
       if (fallbacks >= fallbacksBeforeGivingUp && fallbacks > applied) return undefined;
-      // Held state answers without I/O, so a claim would evaluate all its events without letting
-      // requests in: yield between events. Rules that spend milliseconds per event (they may use
-      // their whole time budget) send the rest of the claim one at a time, whose round trips let
-      // requests in between events.
-      if (session.lastEvaluationMs > expensiveEvaluationMs) return undefined;
+      // Held state answers without I/O, so a claim whose program has no rules would apply all its
+      // events without letting requests in: yield between events. Rules themselves are evaluated
+      // in the evaluation thread, whatever time they take.
       await setImmediate();
       const outcome = await applyPlainEvent(session, event);
       if (outcome === undefined) fallbacks += 1;
@@ -178,8 +173,6 @@ interface Session {
   programs: Map<string, Promise<ProgramContext | undefined>>;
   programStates: Map<string, Promise<HeldState>>;
   holders: Map<string, Holder>;
-  /** How long the last event's rules took to evaluate. */
-  lastEvaluationMs: number;
   /** Programs whose participants in this claim are loaded (since the last `forget`). */
   loadedPrograms: Set<string>;
   pending: Pending;
@@ -192,9 +185,7 @@ async function applyPlainEvent(session: Session, event: EventRow): Promise<Event
   const holder = await holderOf(session, context, event);
   if (holder === undefined) return undefined;
   const input = await evaluationInput(session, context, holder, event);
-  const started = performance.now();
-  const evaluations = evaluateRules(context.rules, input);
-  session.lastEvaluationMs = performance.now() - started;
+  const evaluations = await evaluateRulesIsolated(context.rules, input);
   const draft = startDraft(holder.state);
   const credits: PlainCredit[] = [];
   for (const evaluation of evaluations) {

@@ -12,7 +12,7 @@ import { loadStateForRules } from '../participants/index.js';
 import {
   consumeRuleBudgets,
   type EvaluationInput,
-  evaluateRules,
+  evaluateRulesIsolated,
   loadActiveRules,
   recordRuleEvaluations,
 } from '../rules/index.js';
@@ -26,7 +26,7 @@ export function createRulesStep(deps: { db: Database; clock: Clock }): EventStep
     const rules = await loadActiveRules(trx, event.organization_id, event.program_id);
     const scope = actionScope(event, parties, now);
     const evaluations =
-      rules.length === 0 ? [] : evaluateRules(rules, await evaluationInput(trx, event, scope));
+      rules.length === 0 ? [] : await evaluateRulesIsolated(rules, await evaluationInput(trx, event, scope));
     const effects: AppliedEffects = { setTierKeys: new Set(), touchedParticipantIds: new Set() };
     try {
       for (const evaluation of evaluations) {
