@@ -125,6 +125,15 @@ export const celEvaluationThreadHeapMaxMb = 256;
 /** Compiled expressions kept in memory; a miss only costs a recompile. */
 export const celCompiledCacheSizeMax = 10_000;
 
+/** A rule evaluation's stored message (an error's text) is cut at this many characters. */
+export const ruleEvaluationMessageLengthMax = 1000;
+/** Concurrent creates with an automatic order can pick the same one; each round one wins, the rest retry. */
+export const ruleAutoOrderAttemptsMax = 5;
+/** How far ahead a budget's cron schedule is searched: one that never fires within it is refused. */
+export const cronSearchDaysMax = 366 * 5;
+/** A 400's `received` shows at most this many characters of the bad value. */
+export const receivedLengthMax = 100;
+
 /** Rules: bounded so that evaluating one program's rules stays far inside the per-event budget. */
 export const rulesPerProgramMax = 100;
 export const actionsPerRuleMax = 20;
