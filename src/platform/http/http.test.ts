@@ -201,6 +201,43 @@ function sendRaw(port: number, request: string): Promise<{ status: number; body:
   });
 }
 
+describe('bad request bodies', () => {
+  it('answer bad_request naming each field once, in brackets for indices, with expected and received', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'shape' })).json();
+    const response = await acme.request('POST', '/v1/rules', {
+      program_id: program.id,
+      name: 42,
+      condition: 'true',
+      actions: [{ type: 'CREDIT', asset_id: 'not-a-uuid', amount: '1' }],
+    });
+    expect(response.statusCode).toBe(400);
+    const body = response.json();
+    expect(body.code).toBe('bad_request');
+    expect(body.details).toMatchObject({
+      field: body.details.fields[0].field,
+      reason: body.details.fields[0].reason,
+      message: body.details.fields[0].message,
+    });
+    const byField = Object.fromEntries(
+      body.details.fields.map((problem: { field: string }) => [problem.field, problem]),
+    );
+    expect(byField.name).toMatchObject({ reason: 'invalid', expected: 'string', received: '42' });
+    expect(byField['actions[0].asset_id']).toMatchObject({ reason: 'invalid', received: 'not-a-uuid' });
+    expect(body.details.fields.some((problem: { field: string }) => /\.\d+(\.|$)/.test(problem.field))).toBe(
+      false,
+    );
+  });
+
+  it('name a missing field as required, expected present', async () => {
+    const response = await acme.request('POST', '/v1/programs', {});
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({
+      code: 'bad_request',
+      details: { field: 'name', reason: 'required', expected: 'present', fields: [{ field: 'name' }] },
+    });
+  });
+});
+
 describe('errors raised before a route runs', () => {
   it('answer 414, 431 and 400 from the HTTP server and the router in the {code, message} envelope', async () => {
     const app = await buildAppLoggingTo([]);
