@@ -20,6 +20,13 @@ import {
 import * as service from './rules.service.js';
 
 const tags = ['Rules'];
+const ruleWriteErrors = errorResponses(
+  'invalid_scale',
+  'not_found',
+  'conflict',
+  'asset_not_linked',
+  'asset_archived',
+);
 
 export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
@@ -30,9 +37,11 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
         summary: 'Create a rule',
         description:
           "An omitted order becomes the program's highest order + 10. The condition and every CEL-valued " +
-          'action field are compiled now; a refused expression answers 400 naming the field and position.',
+          'action field are compiled now; a refused expression answers 400 naming the field and position. ' +
+          "Each action's asset must be the organization's (404), linked to the program (422 asset_not_linked) " +
+          'and not archived (409 asset_archived).',
         body: CreateRuleBody,
-        response: { 201: Type.Ref('Rule'), ...errorResponses('invalid_scale', 'not_found', 'conflict') },
+        response: { 201: Type.Ref('Rule'), ...ruleWriteErrors },
       },
     },
     async (request, reply) => {
@@ -96,7 +105,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
           'rules of archived programs are read-only (409). Every change is a new version in the history.',
         params: IdParams,
         body: UpdateRuleBody,
-        response: { 200: Type.Ref('Rule'), ...errorResponses('invalid_scale', 'not_found', 'conflict') },
+        response: { 200: Type.Ref('Rule'), ...ruleWriteErrors },
       },
     },
     async (request) => service.updateRule(db, clock, request.caller, request.params.id, request.body),

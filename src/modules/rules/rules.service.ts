@@ -10,7 +10,7 @@ import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagin
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
 import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
-import { findAssetRow, findAssetScales } from '../assets/index.js';
+import { findAssetRow, findAssetScales, requireLinkedAsset } from '../assets/index.js';
 import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
@@ -45,6 +45,29 @@ function budgetScales(db: Database, organizationId: string, budgets: { asset_id:
     organizationId,
     budgets.map((budget) => budget.asset_id),
   );
+}
+
+/**
+ * Every asset the actions name is the organization's (404), linked to the program (422
+ * asset_not_linked) and not archived (409 asset_archived), each naming `actions[i].asset_id`:
+ * a rule saved with a wrong asset would fail every event it matches.
+ */
+async function requireActionAssets(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  actions: { asset_id?: string | undefined }[],
+): Promise<void> {
+  const scales = await findAssetScales(
+    db,
+    organizationId,
+    actions.flatMap((action) => (action.asset_id === undefined ? [] : [action.asset_id])),
+  );
+  for (const [index, action] of actions.entries()) {
+    if (action.asset_id === undefined) continue;
+    if (!scales.has(action.asset_id)) throw notFound(`asset of actions[${index}]`);
+    await requireLinkedAsset(db, organizationId, programId, action.asset_id, `actions[${index}].asset_id`);
+  }
 }
 
 /** The rule as the API shows it; `scales` are the budgets' asset scales. */
@@ -135,6 +158,7 @@ async function insertNewRule(
   const organizationId = caller.organizationId;
   return withTransaction(db, async (trx) => {
     await findWritableProgram(trx, organizationId, body.program_id);
+    await requireActionAssets(trx, organizationId, body.program_id, body.actions);
     const live = await store.countLiveRules(trx, organizationId, body.program_id);
     if (live >= rulesPerProgramMax) {
       throw new DomainError(
@@ -333,6 +357,9 @@ export async function updateRule(
       if (current.status === 'ARCHIVED')
         throw new DomainError('conflict', 'the rule is archived and read-only');
       await findWritableProgram(trx, organizationId, current.program_id);
+      if (body.actions !== undefined) {
+        await requireActionAssets(trx, organizationId, current.program_id, body.actions);
+      }
       const now = clock();
       // Locked: a kept budget carries its consumption over, which no event may change meanwhile.
       const currentBudgets = await store.listBudgets(trx, organizationId, [id], true);

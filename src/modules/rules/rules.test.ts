@@ -18,8 +18,12 @@ let t: TestApp;
 let acme: Tenant;
 let other: Tenant;
 
-// Actions may name assets that do not exist (yet); budgets must name the organization's assets.
-const points = '0192b000-0000-7000-8000-00000000a001';
+/** An id no resource of any organization has. */
+const unknownId = '0192b000-0000-7000-8000-00000000a001';
+/** acme's asset (scale 0, symbol POINTS) that actions name. */
+let points: string;
+/** Linked to every program createProgram makes for acme, as rules' actions need. */
+const linkedAssets: string[] = [];
 /** Real assets of acme: scale 2 and scale 0. */
 let pts: string;
 let usd: string;
@@ -31,21 +35,33 @@ beforeAll(async () => {
   const programId = await createProgram();
   pts = await createAsset(programId, 2);
   usd = await createAsset(programId, 0);
+  points = await createAsset(programId, 0, acme, 'POINTS');
+  linkedAssets.push(pts, usd, points);
 });
 
 async function createProgram(tenant: Tenant = acme): Promise<string> {
   const response = await tenant.request('POST', '/v1/programs', { name: 'Cashback' });
-  return response.json().id;
+  const programId = response.json().id;
+  for (const assetId of tenant === acme ? linkedAssets : []) {
+    const linked = await acme.request('POST', `/v1/programs/${programId}/assets`, { asset_id: assetId });
+    expect(linked.statusCode, linked.body).toBe(200);
+  }
+  return programId;
 }
 
 let assetCount = 0;
 
-async function createAsset(programId: string, scale: number, tenant: Tenant = acme): Promise<string> {
+async function createAsset(
+  programId: string,
+  scale: number,
+  tenant: Tenant = acme,
+  symbol = `A${assetCount + 1}`,
+): Promise<string> {
   assetCount += 1;
   const response = await tenant.request('POST', '/v1/assets', {
     program_id: programId,
     name: `Asset ${assetCount}`,
-    symbol: `A${assetCount}`,
+    symbol,
     inventory_mode: 'SIMPLE',
     issuance_policy: 'UNLIMITED',
     scale,
@@ -285,7 +301,7 @@ describe('POST /v1/rules', () => {
   it("answers 404 for a budget of an unknown asset or another organization's asset", async () => {
     const programId = await createProgram();
     const foreignAsset = await createAsset(await createProgram(other), 2, other);
-    for (const assetId of [points, foreignAsset]) {
+    for (const assetId of [unknownId, foreignAsset]) {
       const budgets = [
         { asset_id: pts, limit: '10' },
         { asset_id: assetId, limit: '10' },
@@ -299,6 +315,35 @@ describe('POST /v1/rules', () => {
       budgets: [{ asset_id: foreignAsset, limit: '10' }],
     });
     expect(patched.statusCode).toBe(404);
+    expect((await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data).toEqual([rule]);
+  });
+
+  it('refuses an action asset that is unknown, not linked to the program or archived, naming actions[i].asset_id', async () => {
+    const programId = await createProgram();
+    const unlinked = await createAsset(await createProgram(), 0);
+    const archived = await createAsset(programId, 0);
+    await acme.request('PATCH', `/v1/assets/${archived}`, { status: 'ARCHIVED' });
+    const foreignAsset = await createAsset(await createProgram(other), 0, other);
+    const rule = await createRule(programId);
+    const cases: [string, number, Record<string, unknown>][] = [
+      [unknownId, 404, { code: 'not_found', message: 'asset of actions[1] not found' }],
+      [foreignAsset, 404, { code: 'not_found', message: 'asset of actions[1] not found' }],
+      [
+        unlinked,
+        422,
+        { code: 'asset_not_linked', details: { field: 'actions[1].asset_id', reason: 'not_linked' } },
+      ],
+      [archived, 409, { code: 'asset_archived' }],
+    ];
+    for (const [assetId, status, error] of cases) {
+      const actions = [credit('1'), { type: 'DEBIT', asset_id: assetId, amount: '1' }];
+      const created = await acme.request('POST', '/v1/rules', ruleBody(programId, { actions }));
+      expect(created.statusCode, assetId).toBe(status);
+      expect(created.json()).toMatchObject(error);
+      const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, { actions });
+      expect(patched.statusCode, assetId).toBe(status);
+      expect(patched.json()).toMatchObject(error);
+    }
     expect((await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data).toEqual([rule]);
   });
 
@@ -414,7 +459,7 @@ describe('GET /v1/rules', () => {
 
   it("never shows another organization's rules", async () => {
     const programId = await createProgram(other);
-    const foreign = await createRule(programId, {}, other);
+    const foreign = await createRule(programId, { actions: [{ type: 'TAG', tag: 'x' }] }, other);
     const listed = (await acme.request('GET', `/v1/rules?program_id=${programId}`)).json();
     expect(listed.data).toEqual([]);
     for (const [method, url, body] of [
@@ -507,7 +552,7 @@ describe('PATCH /v1/rules/{id}', () => {
     const rule = await createRule(await createProgram());
     const response = await acme.request('PATCH', `/v1/rules/${rule.id}`, { condition: '"text"' });
     expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
-    const unknownRule = await acme.request('PATCH', `/v1/rules/${points}`, { name: 'x' });
+    const unknownRule = await acme.request('PATCH', `/v1/rules/${unknownId}`, { name: 'x' });
     expect(unknownRule.statusCode).toBe(404);
   });
 });
@@ -575,7 +620,7 @@ describe('POST /v1/rules/{id}/simulate', () => {
     expect(body.evaluation.matched).toBe(true);
     expect(body.evaluation.status).toBe('evaluated');
     expect(body.evaluation.results.map((r: { result: unknown }) => r.result)).toEqual([
-      { amount: '750', asset_symbol: points, description: `Credit 750 ${points} to participant` },
+      { amount: '750', asset_symbol: 'POINTS', description: 'Credit 750 POINTS to participant' },
       {
         current_value: '340',
         projected_value: '415',
