@@ -135,6 +135,9 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         summary: 'Simulate a rule against an event (nothing is written)',
+        description:
+          "The participant is the participant_state sent; program.* reads the program's live tags, counters and " +
+          'attributes, as an event would.',
         params: IdParams,
         body: SimulateBody,
         response: { 200: SimulateResult, ...errorResponses('not_found') },

@@ -11,7 +11,7 @@ import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
 import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
 import { findAssetRow, findAssetScales, requireLinkedAsset } from '../assets/index.js';
-import { normalizeTags } from '../participants/index.js';
+import { heldRuleState, loadProgramHeldState, normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
 import { addDecimals, compareDecimals } from './decimal.js';
@@ -473,6 +473,13 @@ function toParticipantState(input: SimulateBody['participant_state']): Participa
   };
 }
 
+/** The program's live tags, counters (as they read at `at`) and attributes, as events see them. */
+async function programRuleState(db: Database, organizationId: string, programId: string, at: Date) {
+  const held = await loadProgramHeldState(db, organizationId, programId);
+  const { tags, counters, attributes } = heldRuleState(held, at);
+  return { tags, counters, attributes };
+}
+
 /** A dry run of one rule against a hypothetical event and participant state: nothing is written. */
 export async function simulateRule(
   db: Database,
@@ -491,11 +498,12 @@ export async function simulateRule(
     budgets.map((budget) => toBudgetState(effectiveBudget(budget, now))),
   );
   const participant = toParticipantState(body.participant_state);
+  const eventTimestamp = readOptionalTimestamp(body.event_timestamp, 'event_timestamp') ?? now;
   const input: EvaluationInput = {
     eventData: body.event,
-    eventTimestamp: readOptionalTimestamp(body.event_timestamp, 'event_timestamp') ?? now,
+    eventTimestamp,
     participant,
-    program: { tags: [], counters: {}, attributes: {} },
+    program: await programRuleState(db, organizationId, row.program_id, eventTimestamp),
   };
   const evaluation = await evaluateRuleIsolated(rule, input);
   return {

@@ -641,6 +641,27 @@ describe('POST /v1/rules/{id}/simulate', () => {
     expect((await acme.request('GET', `/v1/rules/${rule.id}/history`)).json().data).toHaveLength(1);
   });
 
+  it("reads the program's live tags, counters and attributes, as events do", async () => {
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      condition:
+        '"promo" in program.tags && program.counters.redeemed < 10.0 && program.attributes.season == "summer"',
+      actions: [credit('1')],
+    });
+    const simulate = async () =>
+      (await acme.request('POST', `/v1/rules/${rule.id}/simulate`, { event: {} })).json().evaluation;
+    expect((await simulate()).matched).toBe(false);
+    const state = `/v1/programs/${programId}/state`;
+    expect((await acme.request('PUT', `${state}/tags/promo`)).statusCode).toBe(201);
+    expect((await acme.request('PUT', `${state}/counters/redeemed`, { value: '3' })).statusCode).toBe(200);
+    expect((await acme.request('PUT', `${state}/attributes/season`, { value: 'summer' })).statusCode).toBe(
+      200,
+    );
+    expect(await simulate()).toMatchObject({ matched: true, status: 'evaluated' });
+    await acme.request('PUT', `${state}/counters/redeemed`, { value: '10' });
+    expect((await simulate()).matched).toBe(false);
+  });
+
   it('answers condition_failed with the reason', async () => {
     const rule = await createRule(await createProgram(), { active_to: '2026-01-01T00:00:00Z' });
     const simulate = (body: unknown) => acme.request('POST', `/v1/rules/${rule.id}/simulate`, body);
