@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import { validateRuleDraft } from './rule-drafts.service.js';
 import {
   Budget,
   CreateRuleBody,
@@ -70,12 +71,17 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
-        summary: 'Validate a CEL condition',
+        summary: 'Validate a CEL condition, or a whole draft rule',
+        description:
+          'Nothing is written. The condition is compiled; any other rule field sent is checked as a save ' +
+          "would check it (actions' fields and expressions, the active window, and with program_id the " +
+          "program and the actions' assets, budgets). Problems answer 200 with valid: false and every " +
+          'problem in problems, each naming its field; a body of the wrong shape answers 400.',
         body: ValidateBody,
         response: { 200: ValidateResult, ...errorResponses() },
       },
     },
-    async (request) => service.validateCondition(request.body.condition),
+    async (request) => validateRuleDraft(db, clock, request.caller.organizationId, request.body),
   );
 
   app.get(

@@ -39,7 +39,7 @@ import { nextBudgetReset } from './schedules.js';
 import { toSimulatedEvaluation } from './simulate-rule.js';
 
 /** The scales of the assets the budgets are for (see toRule). */
-function budgetScales(db: Database, organizationId: string, budgets: { asset_id: string }[]) {
+export function budgetScales(db: Database, organizationId: string, budgets: { asset_id: string }[]) {
   return findAssetScales(
     db,
     organizationId,
@@ -48,25 +48,36 @@ function budgetScales(db: Database, organizationId: string, budgets: { asset_id:
 }
 
 /**
- * Every asset the actions name is the organization's (404), linked to the program (422
- * asset_not_linked) and not archived (409 asset_archived), each naming `actions[i].asset_id`:
- * a rule saved with a wrong asset would fail every event it matches.
+ * The asset an action names is the organization's (404), linked to the program (422 asset_not_linked)
+ * and not archived (409 asset_archived), each naming `actions[i].asset_id`: a rule saved with a wrong
+ * asset would fail every event it matches.
  */
+export async function requireActionAsset(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  assetId: string,
+  index: number,
+): Promise<void> {
+  const field = `actions[${index}].asset_id`;
+  if (!(await findAssetScales(db, organizationId, [assetId])).has(assetId)) {
+    throw new DomainError('not_found', `asset of actions[${index}] not found`, {
+      field,
+      reason: 'not_found',
+    });
+  }
+  await requireLinkedAsset(db, organizationId, programId, assetId, field);
+}
+
 async function requireActionAssets(
   db: Database,
   organizationId: string,
   programId: string,
   actions: { asset_id?: string | undefined }[],
 ): Promise<void> {
-  const scales = await findAssetScales(
-    db,
-    organizationId,
-    actions.flatMap((action) => (action.asset_id === undefined ? [] : [action.asset_id])),
-  );
   for (const [index, action] of actions.entries()) {
-    if (action.asset_id === undefined) continue;
-    if (!scales.has(action.asset_id)) throw notFound(`asset of actions[${index}]`);
-    await requireLinkedAsset(db, organizationId, programId, action.asset_id, `actions[${index}].asset_id`);
+    if (action.asset_id !== undefined)
+      await requireActionAsset(db, organizationId, programId, action.asset_id, index);
   }
 }
 
@@ -118,6 +129,14 @@ function checkWindow(activeFrom: Date | null, activeTo: Date | null): void {
   }
 }
 
+/** A new rule's active window, from its request: active_to must be later than active_from. */
+export function readWindow(body: { active_from?: string | undefined; active_to?: string | undefined }) {
+  const activeFrom = readOptionalTimestamp(body.active_from, 'active_from') ?? null;
+  const activeTo = readOptionalTimestamp(body.active_to, 'active_to') ?? null;
+  checkWindow(activeFrom, activeTo);
+  return { activeFrom, activeTo };
+}
+
 const orderConflict = () =>
   new DomainError('conflict', 'another ACTIVE rule of this program has the same order', {
     field: 'order',
@@ -151,9 +170,7 @@ async function insertNewRule(
 ): Promise<Rule> {
   compileCondition(body.condition);
   compileActions(body.actions);
-  const activeFrom = readOptionalTimestamp(body.active_from, 'active_from') ?? null;
-  const activeTo = readOptionalTimestamp(body.active_to, 'active_to') ?? null;
-  checkWindow(activeFrom, activeTo);
+  const { activeFrom, activeTo } = readWindow(body);
   const now = clock();
   const organizationId = caller.organizationId;
   return withTransaction(db, async (trx) => {
@@ -444,22 +461,6 @@ export async function resetRuleBudget(
     const scales = await budgetScales(trx, organizationId, [updated]);
     return toBudget(updated, scales.get(assetId));
   });
-}
-
-const validNote =
-  'The check covers syntax, the functions and variables of the rule environment and the result type; ' +
-  'field references are not checked against any event schema.';
-
-/** Compile check of a condition; never throws for a bad condition, it answers valid: false. */
-export function validateCondition(condition: string): ValidateResult {
-  try {
-    compileCondition(condition);
-    return { valid: true, message: 'CEL condition is valid', note: validNote };
-  } catch (error) {
-    if (error instanceof DomainError)
-      return { valid: false, message: error.message.replace(/^condition: /, '') };
-    throw error;
-  }
 }
 
 function toParticipantState(input: SimulateBody['participant_state']): ParticipantState {

@@ -574,6 +574,58 @@ describe('POST /v1/rules/validate', () => {
     expect(notBool).toMatchObject({ valid: false, message: expect.stringMatching(/evaluates to an int/) });
   });
 
+  it('checks a whole draft and lists every problem with its field, writing nothing', async () => {
+    const programId = await createProgram();
+    const unlinked = await createAsset(await createProgram(), 0);
+    const draft = {
+      program_id: programId,
+      name: 'Draft',
+      condition: 'event.amount > 1.0',
+      actions: [
+        credit('1'),
+        { type: 'CREDIT', asset_id: points },
+        { type: 'DEBIT', asset_id: unlinked, amount: 'event.amount *' },
+        { type: 'TAG', tag: 'x', asset_id: points },
+        { type: 'DEBIT', asset_id: unknownId, amount: '1' },
+      ],
+      active_from: '2026-02-01T00:00:00Z',
+      active_to: '2026-01-01T00:00:00Z',
+      budgets: [{ asset_id: pts, limit: '1.001' }],
+    };
+    const response = await acme.request('POST', '/v1/rules/validate', draft);
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json();
+    expect(body.valid).toBe(false);
+    expect(body.note).toBeUndefined();
+    expect(body.problems.map((p: { field: string; reason: string }) => [p.field, p.reason])).toEqual([
+      ['actions[1].amount', 'required'],
+      ['actions[2].amount', 'invalid'],
+      ['actions[3].asset_id', 'unknown'],
+      ['active_to', 'invalid'],
+      ['actions[2].asset_id', 'not_linked'],
+      ['actions[4].asset_id', 'not_found'],
+      ['budgets[0].limit', expect.any(String)],
+    ]);
+    expect(body.message).toBe(body.problems[0].message);
+
+    const fixed = {
+      ...draft,
+      actions: [credit('1'), { type: 'TAG', tag: 'x' }],
+      active_to: '2026-03-01T00:00:00Z',
+      budgets: [{ asset_id: pts, limit: '1.00' }],
+    };
+    const valid = (await acme.request('POST', '/v1/rules/validate', fixed)).json();
+    expect(valid).toMatchObject({ valid: true, message: 'The draft rule is valid', problems: [] });
+    const foreign = await acme.request('POST', '/v1/rules/validate', {
+      ...fixed,
+      program_id: await createProgram(other),
+    });
+    expect(foreign.json().problems).toEqual([
+      { field: 'program_id', reason: 'not_found', message: 'program not found' },
+    ]);
+    expect((await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data).toEqual([]);
+  });
+
   it('answers 400 bad_request naming condition when it is missing, empty, blank or not a string', async () => {
     for (const body of [
       {},
