@@ -31,7 +31,6 @@ import type {
   SimulateBody,
   SimulateResult,
   UpdateRuleBody,
-  ValidateResult,
 } from './rules.schemas.js';
 import type { BudgetRow, HistoryRow, RuleRow } from './rules.store.js';
 import * as store from './rules.store.js';
