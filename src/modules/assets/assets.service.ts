@@ -253,18 +253,22 @@ export async function requireUsableAsset(
   return asset;
 }
 
-/** An unarchived asset linked to the program, without marking the link used (no entry is made). */
+/**
+ * An unarchived asset linked to the program, without marking the link used (no entry is made).
+ * `field` is the request field that named the asset, for the error's details.
+ */
 export async function requireLinkedAsset(
   db: Database,
   organizationId: string,
   programId: string,
   assetId: string,
+  field = 'asset_id',
 ) {
   const asset = await findAssetRow(db, organizationId, assetId);
   const link = await store.findLink(db, organizationId, programId, assetId);
   if (link === undefined) {
     throw new DomainError('asset_not_linked', 'the asset is not linked to this program', {
-      field: 'asset_id',
+      field,
       reason: 'not_linked',
     });
   }

@@ -402,8 +402,11 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags: reportTags,
         summary: 'Outstanding liability per asset and program (and bucket) as of a time',
+        description:
+          'Rows by asset, then program (entries without one last), then bucket, a page at a time; ' +
+          "a next page's cursor keeps the first page's as_of.",
         querystring: LiabilityQuery,
-        response: { 200: Type.Ref('LiabilityReport'), ...errorResponses() },
+        response: { 200: Type.Ref('LiabilityReport'), ...errorResponses('invalid_cursor') },
       },
     },
     async (request) => reports.liability(db, clock, request.caller.organizationId, request.query),

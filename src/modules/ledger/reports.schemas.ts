@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { ListQueryFields, Pagination, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 const GroupFilter = Type.String({ format: 'uuid', description: "Only this group's balances" });
 
@@ -41,6 +41,7 @@ export const LiabilityQuery = Type.Object(
     asset_id: Type.Optional(Uuid),
     group_id: Type.Optional(GroupFilter),
     by_bucket: Type.Optional(Type.Boolean({ default: false })),
+    ...ListQueryFields,
   },
   { additionalProperties: false },
 );
@@ -61,7 +62,7 @@ export const LiabilityReport = Type.Object(
         bucket: Type.Optional(Type.String()),
       }),
     ),
-    pagination: Type.Object({ has_more: Type.Boolean(), next_cursor: Nullable(Type.String()) }),
+    pagination: Pagination,
   },
   { $id: 'LiabilityReport' },
 );

@@ -76,17 +76,25 @@ export interface LiabilityRow {
   program_name: string | null;
   bucket: string | null;
   balance: string;
+  /** The row's place in the report: asset, program (none last), bucket; compared byte-wise. */
+  row_key: string;
 }
 
+/**
+ * Liability per asset and program (and bucket) as of a time, in row_key order; `page` gives the rows
+ * after a row_key, at most `limit` + 1 of them (the extra one tells whether there is a next page).
+ */
 export async function sumLiability(
   db: Database,
   organizationId: string,
   f: { asOf: Date; byBucket: boolean } & Pick<MovementFilter, 'programId' | 'assetId' | 'groupId'>,
+  page?: { after: string | undefined; limit: number },
 ) {
   const bucket = f.byBucket ? sql`p.bucket` : sql`null::text`;
-  const result =
-    await sql<LiabilityRow>`select p.asset_id, s.name as asset_name, s.symbol as asset_symbol, s.scale,
-      j.program_id, pr.name as program_name, ${bucket} as bucket, sum(p.amount)::text as balance
+  const result = await sql<LiabilityRow>`select * from (
+    select p.asset_id, s.name as asset_name, s.symbol as asset_symbol, s.scale,
+      j.program_id, pr.name as program_name, ${bucket} as bucket, sum(p.amount)::text as balance,
+      p.asset_id::text || ':' || coalesce(j.program_id::text, '~') || ':' || coalesce(${bucket}, '') as row_key
     from postings p
     join journal_entries j on j.organization_id = p.organization_id and j.id = p.journal_entry_id
     join assets s on s.organization_id = p.organization_id and s.id = p.asset_id
@@ -96,8 +104,10 @@ export async function sumLiability(
       ${f.programId === undefined ? sql`` : sql`and j.program_id = ${f.programId}`}
       ${f.assetId === undefined ? sql`` : sql`and p.asset_id = ${f.assetId}`}
       ${groupCondition(f.groupId)}
-    group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, 7
-    order by p.asset_id, j.program_id nulls last, 7`.execute(db);
+    group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, 7) r
+    ${page?.after === undefined ? sql`` : sql`where r.row_key > ${page.after} collate "C"`}
+    order by r.row_key collate "C"
+    ${page === undefined ? sql`` : sql`limit ${page.limit + 1}`}`.execute(db);
   return result.rows;
 }
 

@@ -97,6 +97,50 @@ describe('reports', () => {
     ]);
   });
 
+  it('pages liability: n rows fit a page of n, n+1 rows page with a cursor that keeps as_of', async () => {
+    const tenant = await t.createOrganization();
+    const credit = (x: LedgerFixture, amount: string) =>
+      tenant.request('POST', `/v1/participants/${x.participantId}/balances/adjust`, {
+        program_id: x.programId,
+        asset_id: x.assetId,
+        description: 'report',
+        type: 'CREDIT',
+        amount,
+      });
+    const read = async (query: string) => {
+      const response = await tenant.request('GET', `/v1/reports/liability?${query}`);
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json();
+    };
+    const fixtures = [await createLedgerFixture(tenant), await createLedgerFixture(tenant)];
+    for (const x of fixtures) await credit(x, '1');
+    const full = await read('limit=2');
+    expect(full.data).toHaveLength(2);
+    expect(full.pagination).toEqual({ has_more: false, next_cursor: null });
+
+    const third = await createLedgerFixture(tenant);
+    await credit(third, '3');
+    const all = (await read('')).data;
+    expect(all).toHaveLength(3);
+    const first = await read('limit=2');
+    expect(first.data).toEqual(all.slice(0, 2));
+    expect(first.pagination.has_more).toBe(true);
+    t.testClock.advance(60_000);
+    for (const x of [...fixtures, third]) await credit(x, '10');
+    const cursor = encodeURIComponent(first.pagination.next_cursor);
+    const second = await read(`limit=2&cursor=${cursor}`);
+    expect(second.as_of).toBe(first.as_of);
+    expect(second.data).toEqual(all.slice(2));
+    expect(second.pagination).toEqual({ has_more: false, next_cursor: null });
+
+    for (const query of [`by_bucket=true&cursor=${cursor}`, 'cursor=garbage']) {
+      const refused = await tenant.request('GET', `/v1/reports/liability?${query}`);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().code).toBe('invalid_cursor');
+    }
+    expect((await tenant.request('GET', '/v1/reports/liability?limit=201')).statusCode).toBe(400);
+  });
+
   it('rolls liability forward with movements that sum exactly to closing minus opening', async () => {
     const report = (
       await acme.request(

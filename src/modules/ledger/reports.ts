@@ -6,6 +6,8 @@ import type { Clock } from '../../platform/clock.js';
 import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { DomainError, invalidField } from '../../platform/errors.js';
+import { decodeKeyset, toPage } from '../../platform/http/pagination.js';
+import { pageSizeDefault } from '../../platform/limits.js';
 import { formatAmount } from '../../platform/money.js';
 import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
 import { findAssetRow } from '../assets/index.js';
@@ -142,23 +144,39 @@ function amountOf(row: store.MovementRow, part: 'all' | 'within' | 'before'): bi
   return BigInt(row.within) + BigInt(row.before);
 }
 
+/**
+ * Liability rows, a page at a time. A cursor carries the as_of of the first page, so that later pages
+ * omitting as_of continue the same report instead of one at a later time.
+ */
 export async function liability(
   db: Database,
   clock: Clock,
   organizationId: string,
   query: LiabilityQuery,
 ): Promise<LiabilityReport> {
-  const asOf = readOptionalTimestamp(query.as_of, 'as_of') ?? clock();
-  const rows = await store.sumLiability(db, organizationId, {
+  const byBucket = query.by_bucket === true;
+  const scope = `liability:${byBucket}`;
+  const [after, cursorAsOf] = decodeKeyset(query.cursor, scope) ?? [];
+  const asOf =
+    readOptionalTimestamp(query.as_of, 'as_of') ?? (cursorAsOf instanceof Date ? cursorAsOf : clock());
+  const limit = query.limit ?? pageSizeDefault;
+  const filter = {
     asOf,
     programId: query.program_id,
     assetId: query.asset_id,
     groupId: query.group_id,
-    byBucket: query.by_bucket === true,
+    byBucket,
+  };
+  const rows = await store.sumLiability(db, organizationId, filter, {
+    after: typeof after === 'string' ? after : undefined,
+    limit,
   });
-  return {
-    as_of: toIso(asOf),
-    data: rows.map((row) => ({
+  const page = toPage(
+    rows,
+    limit,
+    scope,
+    (row) => [row.row_key, asOf],
+    (row) => ({
       asset_id: row.asset_id,
       asset_name: row.asset_name,
       asset_symbol: row.asset_symbol,
@@ -167,9 +185,9 @@ export async function liability(
       program_name: row.program_name,
       balance: formatAmount(BigInt(row.balance), row.scale),
       ...(row.bucket === null ? {} : { bucket: row.bucket }),
-    })),
-    pagination: { has_more: false, next_cursor: null },
-  };
+    }),
+  );
+  return { as_of: toIso(asOf), ...page };
 }
 
 export async function rollforward(db: Database, organizationId: string, query: RollforwardQuery) {

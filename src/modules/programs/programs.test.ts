@@ -244,6 +244,12 @@ describe('program redemption target', () => {
     return (await tenant.request('POST', '/v1/participants', { external_id, program_id: programId })).json();
   }
 
+  async function group(tenant: Tenant, programId: string): Promise<string> {
+    const admin = await participant(tenant, programId);
+    const body = { name: 'Team', members: [{ participant_id: admin.id, role: 'ADMIN' }] };
+    return (await tenant.request('POST', '/v1/groups', body)).json().id;
+  }
+
   it('defaults to SYSTEM_REDEMPTION and shows no entity id', async () => {
     const program = (await acme.request('POST', '/v1/programs', { name: 'target default' })).json();
     expect(program.redemption_target_type).toBe('SYSTEM_REDEMPTION');
@@ -302,13 +308,39 @@ describe('program redemption target', () => {
     );
   });
 
-  it("refuses an unknown entity, a SUSPENDED participant and another organization's participant", async () => {
+  it('takes an ACTIVE group of the organization as the LEDGER_ENTITY target', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'target group' })).json();
+    const id = await group(acme, program.id);
+    const created = await acme.request('POST', '/v1/programs', {
+      name: 'pays a group',
+      redemption_target_type: 'LEDGER_ENTITY',
+      redemption_target_entity_id: id,
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({
+      redemption_target_type: 'LEDGER_ENTITY',
+      redemption_target_entity_id: id,
+    });
+    const read = await acme.request('GET', `/v1/programs/${created.json().id}`);
+    expect(read.json().redemption_target_entity_id).toBe(id);
+  });
+
+  it("refuses an unknown entity, a SUSPENDED participant, an ARCHIVED group and another organization's holders", async () => {
     const program = (await acme.request('POST', '/v1/programs', { name: 'target refused' })).json();
     const suspended = await participant(acme, program.id);
     await acme.request('PATCH', `/v1/participants/${suspended.id}/status`, { status: 'SUSPENDED' });
     const otherProgram = (await other.request('POST', '/v1/programs', { name: 'theirs' })).json();
     const foreign = await participant(other, otherProgram.id);
-    for (const id of [suspended.id, foreign.id, '01900000-0000-7000-8000-000000000000']) {
+    const archived = await group(acme, program.id);
+    await acme.request('DELETE', `/v1/groups/${archived}`);
+    const foreignGroup = await group(other, otherProgram.id);
+    for (const id of [
+      suspended.id,
+      foreign.id,
+      archived,
+      foreignGroup,
+      '01900000-0000-7000-8000-000000000000',
+    ]) {
       const response = await acme.request('PATCH', `/v1/programs/${program.id}`, {
         redemption_target_type: 'LEDGER_ENTITY',
         redemption_target_entity_id: id,

@@ -4,12 +4,18 @@ import type { Database } from '../../platform/db/database.js';
 import { afterKey } from '../../platform/db/keyset.js';
 import type { LedgerEntityFinder, LedgerEntityType } from '../programs/index.js';
 
-/** A participant of the organization that a program may name as its redemption target. */
+/**
+ * A participant or group of the organization that a program may name as its redemption target.
+ * Ids are UUIDv7 from one generator, so at most one of the two tables holds a given id.
+ */
 export const findLedgerEntity: LedgerEntityFinder = async (db, organizationId, id) => {
-  const result = await sql<{ status: string }>`select status from participants
-    where organization_id = ${organizationId} and id = ${id}`.execute(db);
-  const row = result.rows[0];
-  return row === undefined ? undefined : { type: 'PARTICIPANT', status: row.status };
+  const result = await sql<{ type: LedgerEntityType; status: string }>`
+    select 'PARTICIPANT' as type, status from participants where organization_id = ${organizationId} and id = ${id}
+    union all
+    select 'GROUP' as type, status from groups where organization_id = ${organizationId} and id = ${id}`.execute(
+    db,
+  );
+  return result.rows[0];
 };
 
 export type RedemptionStatus = 'COMPLETED' | 'PARTIALLY_REVERSED' | 'FULLY_REVERSED';

@@ -274,6 +274,46 @@ describe('POST /v1/participants/{id}/redemptions', () => {
       (await acme.request('GET', `/v1/redemptions/${toMerchant.id}`)).json().redemption_target_entity_id,
     ).toBe(merchant);
   });
+  it('credits an ACTIVE group named as the target, and reversing takes the value back from it', async () => {
+    const f = await createLedgerFixture(acme);
+    const admin = await newParticipant(f);
+    const group = (
+      await acme.request('POST', '/v1/groups', {
+        name: 'Pool',
+        members: [{ participant_id: admin, role: 'ADMIN' }],
+      })
+    ).json();
+    await adjust(f, { type: 'CREDIT', amount: '100' });
+    const target = await acme.request('PATCH', `/v1/programs/${f.programId}`, {
+      redemption_target_type: 'LEDGER_ENTITY',
+      redemption_target_entity_id: group.id,
+    });
+    expect(target.statusCode).toBe(200);
+    expect(target.json().redemption_target_entity_id).toBe(group.id);
+    const redemption = (await redeem(f, { amount: '40' })).json();
+    expect(redemption).toMatchObject({
+      redemption_target_type: 'LEDGER_ENTITY',
+      redemption_target_entity_id: group.id,
+    });
+    const entry = (await acme.request('GET', `/v1/journal-entries/${redemption.journal_entry_id}`)).json();
+    expect(entry.postings.map((p: { entity_type: string }) => p.entity_type).sort()).toEqual([
+      'GROUP',
+      'PARTICIPANT',
+    ]);
+    expect((await acme.request('GET', `/v1/groups/${group.id}`)).json().balances).toEqual({
+      [f.assetId]: '40.00',
+    });
+    expect(await available(f)).toBe('60.00');
+    const reversal = await acme.request('POST', `/v1/redemptions/${redemption.id}/reverse`, {
+      amount: '15',
+      reason: 'partial refund',
+    });
+    expect(reversal.statusCode).toBe(201);
+    expect((await acme.request('GET', `/v1/groups/${group.id}`)).json().balances).toEqual({
+      [f.assetId]: '25.00',
+    });
+    expect(await available(f)).toBe('75.00');
+  });
 });
 
 describe('LOT redemptions', () => {

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import { validateRuleDraft } from './rule-drafts.service.js';
 import {
   Budget,
   CreateRuleBody,
@@ -20,6 +21,13 @@ import {
 import * as service from './rules.service.js';
 
 const tags = ['Rules'];
+const ruleWriteErrors = errorResponses(
+  'invalid_scale',
+  'not_found',
+  'conflict',
+  'asset_not_linked',
+  'asset_archived',
+);
 
 export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
@@ -30,9 +38,11 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
         summary: 'Create a rule',
         description:
           "An omitted order becomes the program's highest order + 10. The condition and every CEL-valued " +
-          'action field are compiled now; a refused expression answers 400 naming the field and position.',
+          'action field are compiled now; a refused expression answers 400 naming the field and position. ' +
+          "Each action's asset must be the organization's (404), linked to the program (422 asset_not_linked) " +
+          'and not archived (409 asset_archived).',
         body: CreateRuleBody,
-        response: { 201: Type.Ref('Rule'), ...errorResponses('invalid_scale', 'not_found', 'conflict') },
+        response: { 201: Type.Ref('Rule'), ...ruleWriteErrors },
       },
     },
     async (request, reply) => {
@@ -61,12 +71,17 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
-        summary: 'Validate a CEL condition',
+        summary: 'Validate a CEL condition, or a whole draft rule',
+        description:
+          'Nothing is written. The condition is compiled; any other rule field sent is checked as a save ' +
+          "would check it (actions' fields and expressions, the active window, and with program_id the " +
+          "program and the actions' assets, budgets). Problems answer 200 with valid: false and every " +
+          'problem in problems, each naming its field; a body of the wrong shape answers 400.',
         body: ValidateBody,
         response: { 200: ValidateResult, ...errorResponses() },
       },
     },
-    async (request) => service.validateCondition(request.body.condition),
+    async (request) => validateRuleDraft(db, clock, request.caller.organizationId, request.body),
   );
 
   app.get(
@@ -96,7 +111,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
           'rules of archived programs are read-only (409). Every change is a new version in the history.',
         params: IdParams,
         body: UpdateRuleBody,
-        response: { 200: Type.Ref('Rule'), ...errorResponses('invalid_scale', 'not_found', 'conflict') },
+        response: { 200: Type.Ref('Rule'), ...ruleWriteErrors },
       },
     },
     async (request) => service.updateRule(db, clock, request.caller, request.params.id, request.body),
@@ -126,6 +141,9 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         summary: 'Simulate a rule against an event (nothing is written)',
+        description:
+          "The participant is the participant_state sent; program.* reads the program's live tags, counters and " +
+          'attributes, as an event would.',
         params: IdParams,
         body: SimulateBody,
         response: { 200: SimulateResult, ...errorResponses('not_found') },

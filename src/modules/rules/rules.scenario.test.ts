@@ -19,7 +19,6 @@ import { parseDuration } from './schedules.js';
 
 let t: TestApp;
 let acme: Tenant;
-const points = '0192b000-0000-7000-8000-00000000b001';
 
 beforeAll(async () => {
   t = await buildTestApp();
@@ -80,6 +79,15 @@ async function createRule(body: Record<string, unknown>) {
 describe('a program with the common patterns', () => {
   it('produces the expected balances, tags, counters and evaluations, and simulate agrees', async () => {
     const programId = (await acme.request('POST', '/v1/programs', { name: 'Everyday rewards' })).json().id;
+    const asset = await acme.request('POST', '/v1/assets', {
+      program_id: programId,
+      name: 'Points',
+      symbol: 'PTS',
+      inventory_mode: 'SIMPLE',
+      issuance_policy: 'UNLIMITED',
+      scale: 0,
+    });
+    const points = asset.json().id;
     const credit = (amount: string, extra: Record<string, unknown> = {}) => ({
       type: 'CREDIT',
       asset_id: points,

@@ -263,11 +263,19 @@ export const RuleHistoryQuery = Type.Object(
 );
 export type RuleHistoryQuery = Static<typeof RuleHistoryQuery>;
 
-export const ValidateBody = Type.Object({ condition: Condition }, { additionalProperties: false });
+/** A draft rule: the condition, and any other field of a rule to check with it. */
+export const ValidateBody = Type.Object(
+  { ...Type.Partial(CreateRuleBody).properties, condition: Condition },
+  { additionalProperties: false },
+);
+export type ValidateBody = Static<typeof ValidateBody>;
 export const ValidateResult = Type.Object({
   valid: Type.Boolean(),
   message: Type.String(),
   note: Type.Optional(Type.String()),
+  problems: Type.Array(Type.Object({ field: Type.String(), reason: Type.String(), message: Type.String() }), {
+    description: 'Every problem found, each naming its field (e.g. actions[1].amount); empty when valid',
+  }),
 });
 export type ValidateResult = Static<typeof ValidateResult>;
 

@@ -11,8 +11,8 @@ import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, ruleAutoOrderAttemptsMax, rulesPerProgramMax } from '../../platform/limits.js';
 import { addDecimals, compareDecimals } from '../../platform/money.js';
 import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
-import { findAssetRow, findAssetScales } from '../assets/index.js';
-import { normalizeTags } from '../participants/index.js';
+import { findAssetRow, findAssetScales, requireLinkedAsset } from '../assets/index.js';
+import { heldRuleState, loadProgramHeldState, normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
 import type { EvaluableRule, EvaluationInput, ParticipantState, RuleEvaluation } from './evaluate-rules.js';
@@ -31,7 +31,6 @@ import type {
   SimulateBody,
   SimulateResult,
   UpdateRuleBody,
-  ValidateResult,
 } from './rules.schemas.js';
 import type { BudgetRow, HistoryRow, RuleRow } from './rules.store.js';
 import * as store from './rules.store.js';
@@ -39,12 +38,46 @@ import { nextBudgetReset } from './schedules.js';
 import { toSimulatedEvaluation } from './simulate-rule.js';
 
 /** The scales of the assets the budgets are for (see toRule). */
-function budgetScales(db: Database, organizationId: string, budgets: { asset_id: string }[]) {
+export function budgetScales(db: Database, organizationId: string, budgets: { asset_id: string }[]) {
   return findAssetScales(
     db,
     organizationId,
     budgets.map((budget) => budget.asset_id),
   );
+}
+
+/**
+ * The asset an action names is the organization's (404), linked to the program (422 asset_not_linked)
+ * and not archived (409 asset_archived), each naming `actions[i].asset_id`: a rule saved with a wrong
+ * asset would fail every event it matches.
+ */
+export async function requireActionAsset(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  assetId: string,
+  index: number,
+): Promise<void> {
+  const field = `actions[${index}].asset_id`;
+  if (!(await findAssetScales(db, organizationId, [assetId])).has(assetId)) {
+    throw new DomainError('not_found', `asset of actions[${index}] not found`, {
+      field,
+      reason: 'not_found',
+    });
+  }
+  await requireLinkedAsset(db, organizationId, programId, assetId, field);
+}
+
+async function requireActionAssets(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  actions: { asset_id?: string | undefined }[],
+): Promise<void> {
+  for (const [index, action] of actions.entries()) {
+    if (action.asset_id !== undefined)
+      await requireActionAsset(db, organizationId, programId, action.asset_id, index);
+  }
 }
 
 /** The rule as the API shows it; `scales` are the budgets' asset scales. */
@@ -95,6 +128,14 @@ function checkWindow(activeFrom: Date | null, activeTo: Date | null): void {
   }
 }
 
+/** A new rule's active window, from its request: active_to must be later than active_from. */
+export function readWindow(body: { active_from?: string | undefined; active_to?: string | undefined }) {
+  const activeFrom = readOptionalTimestamp(body.active_from, 'active_from') ?? null;
+  const activeTo = readOptionalTimestamp(body.active_to, 'active_to') ?? null;
+  checkWindow(activeFrom, activeTo);
+  return { activeFrom, activeTo };
+}
+
 const orderConflict = () =>
   new DomainError('conflict', 'another ACTIVE rule of this program has the same order', {
     field: 'order',
@@ -125,13 +166,12 @@ async function insertNewRule(
 ): Promise<Rule> {
   compileCondition(body.condition);
   compileActions(body.actions);
-  const activeFrom = readOptionalTimestamp(body.active_from, 'active_from') ?? null;
-  const activeTo = readOptionalTimestamp(body.active_to, 'active_to') ?? null;
-  checkWindow(activeFrom, activeTo);
+  const { activeFrom, activeTo } = readWindow(body);
   const now = clock();
   const organizationId = caller.organizationId;
   return withTransaction(db, async (trx) => {
     await findWritableProgram(trx, organizationId, body.program_id);
+    await requireActionAssets(trx, organizationId, body.program_id, body.actions);
     const live = await store.countLiveRules(trx, organizationId, body.program_id);
     if (live >= rulesPerProgramMax) {
       throw new DomainError(
@@ -330,6 +370,9 @@ export async function updateRule(
       if (current.status === 'ARCHIVED')
         throw new DomainError('conflict', 'the rule is archived and read-only');
       await findWritableProgram(trx, organizationId, current.program_id);
+      if (body.actions !== undefined) {
+        await requireActionAssets(trx, organizationId, current.program_id, body.actions);
+      }
       const now = clock();
       // Locked: a kept budget carries its consumption over, which no event may change meanwhile.
       const currentBudgets = await store.listBudgets(trx, organizationId, [id], true);
@@ -416,22 +459,6 @@ export async function resetRuleBudget(
   });
 }
 
-const validNote =
-  'The check covers syntax, the functions and variables of the rule environment and the result type; ' +
-  'field references are not checked against any event schema.';
-
-/** Compile check of a condition; never throws for a bad condition, it answers valid: false. */
-export function validateCondition(condition: string): ValidateResult {
-  try {
-    compileCondition(condition);
-    return { valid: true, message: 'CEL condition is valid', note: validNote };
-  } catch (error) {
-    if (error instanceof DomainError)
-      return { valid: false, message: error.message.replace(/^condition: /, '') };
-    throw error;
-  }
-}
-
 function toParticipantState(input: SimulateBody['participant_state']): ParticipantState {
   return {
     tags: normalizeTags(input?.tags ?? []),
@@ -441,6 +468,13 @@ function toParticipantState(input: SimulateBody['participant_state']): Participa
     status: input?.status ?? 'ACTIVE',
     groups: input?.groups ?? [],
   };
+}
+
+/** The program's live tags, counters (as they read at `at`) and attributes, as events see them. */
+async function programRuleState(db: Database, organizationId: string, programId: string, at: Date) {
+  const held = await loadProgramHeldState(db, organizationId, programId);
+  const { tags, counters, attributes } = heldRuleState(held, at);
+  return { tags, counters, attributes };
 }
 
 /** A dry run of one rule against a hypothetical event and participant state: nothing is written. */
@@ -461,11 +495,12 @@ export async function simulateRule(
     budgets.map((budget) => toBudgetState(effectiveBudget(budget, now))),
   );
   const participant = toParticipantState(body.participant_state);
+  const eventTimestamp = readOptionalTimestamp(body.event_timestamp, 'event_timestamp') ?? now;
   const input: EvaluationInput = {
     eventData: body.event,
-    eventTimestamp: readOptionalTimestamp(body.event_timestamp, 'event_timestamp') ?? now,
+    eventTimestamp,
     participant,
-    program: { tags: [], counters: {}, attributes: {} },
+    program: await programRuleState(db, organizationId, row.program_id, eventTimestamp),
   };
   const evaluation = await evaluateRuleIsolated(rule, input);
   return {

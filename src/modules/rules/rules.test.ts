@@ -18,8 +18,12 @@ let t: TestApp;
 let acme: Tenant;
 let other: Tenant;
 
-// Actions may name assets that do not exist (yet); budgets must name the organization's assets.
-const points = '0192b000-0000-7000-8000-00000000a001';
+/** An id no resource of any organization has. */
+const unknownId = '0192b000-0000-7000-8000-00000000a001';
+/** acme's asset (scale 0, symbol POINTS) that actions name. */
+let points: string;
+/** Linked to every program createProgram makes for acme, as rules' actions need. */
+const linkedAssets: string[] = [];
 /** Real assets of acme: scale 2 and scale 0. */
 let pts: string;
 let usd: string;
@@ -31,21 +35,33 @@ beforeAll(async () => {
   const programId = await createProgram();
   pts = await createAsset(programId, 2);
   usd = await createAsset(programId, 0);
+  points = await createAsset(programId, 0, acme, 'POINTS');
+  linkedAssets.push(pts, usd, points);
 });
 
 async function createProgram(tenant: Tenant = acme): Promise<string> {
   const response = await tenant.request('POST', '/v1/programs', { name: 'Cashback' });
-  return response.json().id;
+  const programId = response.json().id;
+  for (const assetId of tenant === acme ? linkedAssets : []) {
+    const linked = await acme.request('POST', `/v1/programs/${programId}/assets`, { asset_id: assetId });
+    expect(linked.statusCode, linked.body).toBe(200);
+  }
+  return programId;
 }
 
 let assetCount = 0;
 
-async function createAsset(programId: string, scale: number, tenant: Tenant = acme): Promise<string> {
+async function createAsset(
+  programId: string,
+  scale: number,
+  tenant: Tenant = acme,
+  symbol = `A${assetCount + 1}`,
+): Promise<string> {
   assetCount += 1;
   const response = await tenant.request('POST', '/v1/assets', {
     program_id: programId,
     name: `Asset ${assetCount}`,
-    symbol: `A${assetCount}`,
+    symbol,
     inventory_mode: 'SIMPLE',
     issuance_policy: 'UNLIMITED',
     scale,
@@ -285,7 +301,7 @@ describe('POST /v1/rules', () => {
   it("answers 404 for a budget of an unknown asset or another organization's asset", async () => {
     const programId = await createProgram();
     const foreignAsset = await createAsset(await createProgram(other), 2, other);
-    for (const assetId of [points, foreignAsset]) {
+    for (const assetId of [unknownId, foreignAsset]) {
       const budgets = [
         { asset_id: pts, limit: '10' },
         { asset_id: assetId, limit: '10' },
@@ -299,6 +315,35 @@ describe('POST /v1/rules', () => {
       budgets: [{ asset_id: foreignAsset, limit: '10' }],
     });
     expect(patched.statusCode).toBe(404);
+    expect((await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data).toEqual([rule]);
+  });
+
+  it('refuses an action asset that is unknown, not linked to the program or archived, naming actions[i].asset_id', async () => {
+    const programId = await createProgram();
+    const unlinked = await createAsset(await createProgram(), 0);
+    const archived = await createAsset(programId, 0);
+    await acme.request('PATCH', `/v1/assets/${archived}`, { status: 'ARCHIVED' });
+    const foreignAsset = await createAsset(await createProgram(other), 0, other);
+    const rule = await createRule(programId);
+    const cases: [string, number, Record<string, unknown>][] = [
+      [unknownId, 404, { code: 'not_found', message: 'asset of actions[1] not found' }],
+      [foreignAsset, 404, { code: 'not_found', message: 'asset of actions[1] not found' }],
+      [
+        unlinked,
+        422,
+        { code: 'asset_not_linked', details: { field: 'actions[1].asset_id', reason: 'not_linked' } },
+      ],
+      [archived, 409, { code: 'asset_archived' }],
+    ];
+    for (const [assetId, status, error] of cases) {
+      const actions = [credit('1'), { type: 'DEBIT', asset_id: assetId, amount: '1' }];
+      const created = await acme.request('POST', '/v1/rules', ruleBody(programId, { actions }));
+      expect(created.statusCode, assetId).toBe(status);
+      expect(created.json()).toMatchObject(error);
+      const patched = await acme.request('PATCH', `/v1/rules/${rule.id}`, { actions });
+      expect(patched.statusCode, assetId).toBe(status);
+      expect(patched.json()).toMatchObject(error);
+    }
     expect((await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data).toEqual([rule]);
   });
 
@@ -414,7 +459,7 @@ describe('GET /v1/rules', () => {
 
   it("never shows another organization's rules", async () => {
     const programId = await createProgram(other);
-    const foreign = await createRule(programId, {}, other);
+    const foreign = await createRule(programId, { actions: [{ type: 'TAG', tag: 'x' }] }, other);
     const listed = (await acme.request('GET', `/v1/rules?program_id=${programId}`)).json();
     expect(listed.data).toEqual([]);
     for (const [method, url, body] of [
@@ -507,7 +552,7 @@ describe('PATCH /v1/rules/{id}', () => {
     const rule = await createRule(await createProgram());
     const response = await acme.request('PATCH', `/v1/rules/${rule.id}`, { condition: '"text"' });
     expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
-    const unknownRule = await acme.request('PATCH', `/v1/rules/${points}`, { name: 'x' });
+    const unknownRule = await acme.request('PATCH', `/v1/rules/${unknownId}`, { name: 'x' });
     expect(unknownRule.statusCode).toBe(404);
   });
 });
@@ -527,6 +572,58 @@ describe('POST /v1/rules/validate', () => {
       await acme.request('POST', '/v1/rules/validate', { condition: 'size(event.items)' })
     ).json();
     expect(notBool).toMatchObject({ valid: false, message: expect.stringMatching(/evaluates to an int/) });
+  });
+
+  it('checks a whole draft and lists every problem with its field, writing nothing', async () => {
+    const programId = await createProgram();
+    const unlinked = await createAsset(await createProgram(), 0);
+    const draft = {
+      program_id: programId,
+      name: 'Draft',
+      condition: 'event.amount > 1.0',
+      actions: [
+        credit('1'),
+        { type: 'CREDIT', asset_id: points },
+        { type: 'DEBIT', asset_id: unlinked, amount: 'event.amount *' },
+        { type: 'TAG', tag: 'x', asset_id: points },
+        { type: 'DEBIT', asset_id: unknownId, amount: '1' },
+      ],
+      active_from: '2026-02-01T00:00:00Z',
+      active_to: '2026-01-01T00:00:00Z',
+      budgets: [{ asset_id: pts, limit: '1.001' }],
+    };
+    const response = await acme.request('POST', '/v1/rules/validate', draft);
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json();
+    expect(body.valid).toBe(false);
+    expect(body.note).toBeUndefined();
+    expect(body.problems.map((p: { field: string; reason: string }) => [p.field, p.reason])).toEqual([
+      ['actions[1].amount', 'required'],
+      ['actions[2].amount', 'invalid'],
+      ['actions[3].asset_id', 'unknown'],
+      ['active_to', 'invalid'],
+      ['actions[2].asset_id', 'not_linked'],
+      ['actions[4].asset_id', 'not_found'],
+      ['budgets[0].limit', expect.any(String)],
+    ]);
+    expect(body.message).toBe(body.problems[0].message);
+
+    const fixed = {
+      ...draft,
+      actions: [credit('1'), { type: 'TAG', tag: 'x' }],
+      active_to: '2026-03-01T00:00:00Z',
+      budgets: [{ asset_id: pts, limit: '1.00' }],
+    };
+    const valid = (await acme.request('POST', '/v1/rules/validate', fixed)).json();
+    expect(valid).toMatchObject({ valid: true, message: 'The draft rule is valid', problems: [] });
+    const foreign = await acme.request('POST', '/v1/rules/validate', {
+      ...fixed,
+      program_id: await createProgram(other),
+    });
+    expect(foreign.json().problems).toEqual([
+      { field: 'program_id', reason: 'not_found', message: 'program not found' },
+    ]);
+    expect((await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data).toEqual([]);
   });
 
   it('answers 400 bad_request naming condition when it is missing, empty, blank or not a string', async () => {
@@ -575,7 +672,7 @@ describe('POST /v1/rules/{id}/simulate', () => {
     expect(body.evaluation.matched).toBe(true);
     expect(body.evaluation.status).toBe('evaluated');
     expect(body.evaluation.results.map((r: { result: unknown }) => r.result)).toEqual([
-      { amount: '750', asset_symbol: points, description: `Credit 750 ${points} to participant` },
+      { amount: '750', asset_symbol: 'POINTS', description: 'Credit 750 POINTS to participant' },
       {
         current_value: '340',
         projected_value: '415',
@@ -594,6 +691,27 @@ describe('POST /v1/rules/{id}/simulate', () => {
     ]);
     expect(body.evaluation.results[0].action).toEqual(credit('event.amount * 10'));
     expect((await acme.request('GET', `/v1/rules/${rule.id}/history`)).json().data).toHaveLength(1);
+  });
+
+  it("reads the program's live tags, counters and attributes, as events do", async () => {
+    const programId = await createProgram();
+    const rule = await createRule(programId, {
+      condition:
+        '"promo" in program.tags && program.counters.redeemed < 10.0 && program.attributes.season == "summer"',
+      actions: [credit('1')],
+    });
+    const simulate = async () =>
+      (await acme.request('POST', `/v1/rules/${rule.id}/simulate`, { event: {} })).json().evaluation;
+    expect((await simulate()).matched).toBe(false);
+    const state = `/v1/programs/${programId}/state`;
+    expect((await acme.request('PUT', `${state}/tags/promo`)).statusCode).toBe(201);
+    expect((await acme.request('PUT', `${state}/counters/redeemed`, { value: '3' })).statusCode).toBe(200);
+    expect((await acme.request('PUT', `${state}/attributes/season`, { value: 'summer' })).statusCode).toBe(
+      200,
+    );
+    expect(await simulate()).toMatchObject({ matched: true, status: 'evaluated' });
+    await acme.request('PUT', `${state}/counters/redeemed`, { value: '10' });
+    expect((await simulate()).matched).toBe(false);
   });
 
   it('answers condition_failed with the reason', async () => {

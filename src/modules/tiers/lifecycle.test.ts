@@ -32,12 +32,25 @@ const periodBased = (extra: Partial<Lifecycle> = {}): Lifecycle => ({
 
 describe('qualification', () => {
   it('compares exact decimals, reads a missing counter as 0, and honours ALL and ANY', () => {
-    expect(highestQualifying(levels, {})).toBeUndefined();
-    expect(highestQualifying(levels, { spend: '499.999999' })).toBeUndefined();
+    expect(highestQualifying(levels, {})?.key).toBe('member');
+    expect(highestQualifying(levels, { spend: '499.999999' })?.key).toBe('member');
     expect(highestQualifying(levels, { spend: '500' })?.key).toBe('silver');
     expect(highestQualifying(levels, { nights: '10' })?.key).toBe('gold');
     expect(highestQualifying(levels, { spend: '5000.24' })?.key).toBe('gold');
     expect(highestQualifying(levels, { spend: '5000.25' })?.key).toBe('platinum');
+  });
+
+  it('qualifies everyone for a rank-0 level without criteria, and nobody for a higher one without criteria', () => {
+    const withoutBase = levels.slice(1);
+    expect(highestQualifying(withoutBase, {})).toBeUndefined();
+    const byHand: LevelRule = { key: 'vip', rank: 4, qualification: null };
+    expect(highestQualifying([...levels, byHand], { spend: '99999' })?.key).toBe('platinum');
+    const criteriaBase: LevelRule = {
+      key: 'starter',
+      rank: 0,
+      qualification: { mode: 'ALL', criteria: [criterion('spend', 1)] },
+    };
+    expect(highestQualifying([criteriaBase, ...withoutBase], {})).toBeUndefined();
   });
 });
 

@@ -40,11 +40,20 @@ export function qualifies(qualification: Qualification, counters: Record<string,
   return qualification.mode === 'ALL' ? results.every(Boolean) : results.some(Boolean);
 }
 
-/** The highest level whose criteria hold, or undefined; levels without criteria never qualify. */
+/**
+ * Whether a holder qualifies for the level. A rank-0 level without criteria is the base level every
+ * holder qualifies for; any other level without criteria is given only by hand (SET_TIER, PUT).
+ */
+function qualifiesFor(level: LevelRule, counters: Record<string, string>): boolean {
+  if (level.qualification === null) return level.rank === 0;
+  return qualifies(level.qualification, counters);
+}
+
+/** The highest level the holder qualifies for, or undefined. */
 export function highestQualifying(levels: LevelRule[], counters: Record<string, string>) {
   let best: LevelRule | undefined;
   for (const level of levels) {
-    if (level.qualification === null || !qualifies(level.qualification, counters)) continue;
+    if (!qualifiesFor(level, counters)) continue;
     if (best === undefined || level.rank > best.rank) best = level;
   }
   return best;

@@ -201,6 +201,49 @@ describe('SET_TIER from a rule', () => {
   });
 });
 
+describe('the base level', () => {
+  const withBase = { ...hotelTier, key: 'based', levels: [{ key: 'member', rank: 0 }, ...hotelTier.levels] };
+
+  it('gives a criteria-less rank-0 level to a holder without a level at its first event, then upgrades on', async () => {
+    const s = await setup(acme, withBase);
+    t.testClock.set('2026-04-01T00:00:00Z');
+    expect((await acme.request('GET', `${s.base}/based${s.query}`)).statusCode).toBe(404);
+    expect(await qualify(acme, s, {})).toEqual(['based']);
+    expect((await acme.request('GET', `${s.base}/based${s.query}`)).json()).toMatchObject({
+      level: 'member',
+      rank: 0,
+      acquired_at: '2026-04-01T00:00:00.000Z',
+    });
+    expect(await qualify(acme, s, {})).toEqual([]);
+    expect(await qualify(acme, s, { ytd_spend: '500' })).toEqual(['based']);
+    expect((await acme.request('GET', `/v1/participants/${s.participantId}`)).json().tiers).toEqual({
+      based: { level: 'silver', rank: 1 },
+    });
+    const history = await tierHistory(s);
+    expect(history.map((entry: { operation: string }) => entry.operation)).toEqual(['upgrade', 'upgrade']);
+  });
+
+  it('gives no level when the rank-0 level has criteria or the tier has no rank 0', async () => {
+    const gated = {
+      ...hotelTier,
+      key: 'gated',
+      levels: [
+        {
+          key: 'starter',
+          rank: 0,
+          qualification: { mode: 'ALL', criteria: [{ counter: 'ytd_spend', operator: '>=', threshold: 1 }] },
+        },
+        ...hotelTier.levels,
+      ],
+    };
+    for (const tier of [gated, hotelTier]) {
+      const s = await setup(acme, tier);
+      expect(await qualify(acme, s, {})).toEqual([]);
+      expect((await acme.request('GET', `${s.base}/${tier.key}${s.query}`)).statusCode).toBe(404);
+    }
+  });
+});
+
 describe('participant tier endpoints', () => {
   it('PUTs a level with expires_at, replaces it, lists it, and DELETE falls back to the base level', async () => {
     const withBase = {
