@@ -241,7 +241,8 @@ describe('journal entries', () => {
       db.connection().execute(async (connection) => {
         await sql`set session_replication_role = replica`.execute(connection);
         await sql`update journal_entries set description = ${description}
-          where organization_id = ${org.organizationId} and sequence_number = 7`.execute(connection);
+          where organization_id = ${org.organizationId} and id = (select journal_entry_id from journal_seals
+            where organization_id = ${org.organizationId} and sequence_number = 7)`.execute(connection);
         await sql`set session_replication_role = origin`.execute(connection);
       });
     await alter('credit 6, altered');
@@ -266,8 +267,9 @@ describe('journal entries', () => {
       type: 'CREDIT',
       amount: '1',
     });
-    const unsealed = await sql<{ n: string }>`select count(*)::text as n from journal_entries
-      where organization_id = ${org.organizationId} and sequence_number is null`.execute(db);
+    const unsealed = await sql<{ n: string }>`select count(*)::text as n from journal_entries j
+      where organization_id = ${org.organizationId} and not exists (select 1 from journal_seals s
+        where s.organization_id = j.organization_id and s.journal_entry_id = j.id)`.execute(db);
     expect(unsealed.rows).toEqual([{ n: '1' }]);
     // Another process's sealer holds the chain head while the check starts.
     const report = await db.connection().execute(async (sealer) => {
