@@ -1,34 +1,22 @@
 // 0010_event_evaluations.sql moves stored evaluations from one row per rule to one row per event:
 // a database migrated up to 0009 with evaluations in it must read the same after 0010.
-import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminQuery, withDatabase } from '../../../../test/global-setup.js';
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MigrationDatabase, openMigrationDatabase } from '../../../../test/migration-database.js';
 
-const migrationsDir = path.dirname(fileURLToPath(import.meta.url));
-const adminUrl = inject('adminDatabaseUrl');
-const name = `accrue_migration_${randomBytes(6).toString('hex')}`;
+let database: MigrationDatabase;
 let client: pg.Client;
+let run: MigrationDatabase['run'];
 
 beforeAll(async () => {
-  await adminQuery(adminUrl, `create database ${name}`);
-  client = new pg.Client({ connectionString: withDatabase(adminUrl, name) });
-  await client.connect();
-  const files = (await fs.readdir(migrationsDir)).filter((file) => file.endsWith('.sql')).sort();
-  for (const file of files.filter((file) => file < '0010')) await run(file);
+  database = await openMigrationDatabase('0010');
+  ({ client, run } = database);
 });
 
 afterAll(async () => {
-  await client.end();
-  await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
+  await database.drop();
 });
-
-async function run(file: string) {
-  await client.query(await fs.readFile(path.join(migrationsDir, file), 'utf8'));
-}
 
 describe('0010_event_evaluations', () => {
   it('keeps every evaluation, in order, with its outcome, actions and matches', async () => {
