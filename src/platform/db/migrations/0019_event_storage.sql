@@ -10,3 +10,17 @@ alter table state_history add primary key (organization_id, owner_type, owner_id
 -- the organization exists, and organizations are never deleted. The check cost a key-share lock of
 -- the organization row per ingested event.
 alter table events drop constraint events_organization_id_fkey;
+
+-- The queue's indexes name unfinished events by processed_at, which only the update that finishes an
+-- event changes, instead of by status, which the claim changes too. A claim then changes no indexed
+-- column (status, claim_token, lease_expires_at and claim_count are in no index or predicate), so
+-- PostgreSQL can write it as a heap-only tuple on the same page, without an entry in any of the
+-- table's indexes; the free space each page keeps for that is the fillfactor. Expired leases are
+-- found through the unfinished events instead of an index of their own.
+drop index events_pending;
+drop index events_unfinished_by_participant;
+drop index events_expired_leases;
+create index events_unfinished on events (ingest_seq) where processed_at is null;
+create index events_unfinished_by_participant on events (organization_id, ordering_key, ingest_seq)
+  where processed_at is null;
+alter table events set (fillfactor = 60);
