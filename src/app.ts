@@ -4,7 +4,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
 import { eventRoutes, eventSchemas } from './modules/events/index.js';
-import { ledgerRoutes, ledgerSchemas, readParticipantBalances } from './modules/ledger/index.js';
+import {
+  createSystemAccounts,
+  ledgerRoutes,
+  ledgerSchemas,
+  readParticipantBalances,
+} from './modules/ledger/index.js';
 import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } from './modules/logs/index.js';
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
@@ -14,10 +19,14 @@ import { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from 
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
-import { registerErrorHandlers } from './platform/http/error-handler.js';
+import {
+  handleClientError,
+  handleFrameworkError,
+  registerErrorHandlers,
+} from './platform/http/error-handler.js';
 import { registerOpenApi } from './platform/http/openapi.js';
 import { type RateLimit, registerRateLimit } from './platform/http/rate-limit.js';
-import { validatorCompiler } from './platform/http/validation.js';
+import { serializerOptions, validatorCompiler } from './platform/http/validation.js';
 import { newRequestId } from './platform/ids.js';
 import { requestBodyBytesMax } from './platform/limits.js';
 import type { Logger } from './platform/logger.js';
@@ -36,6 +45,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: requestBodyBytesMax,
     genReqId: newRequestId,
     ajv: { customOptions: { coerceTypes: false } },
+    // Parsed as plain JSON; the validator refuses keys named __proto__ or constructor with a 400
+    // that names the key (platform/http/validation.ts) instead of an unexplained invalid_json.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    serializerOpts: serializerOptions,
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: any other Content-Type answers 415 unsupported_media_type.
@@ -66,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, routeDeps);
-    await v1.register(assetRoutes, routeDeps);
+    await v1.register(assetRoutes, { ...routeDeps, openLedger: createSystemAccounts });
     await v1.register(participantRoutes, {
       ...routeDeps,
       stateReaders: [readParticipantBalances, tierStateReader],

@@ -2,6 +2,7 @@
 // writes reset_after, delay and expiry windows. Pure: no clock of its own.
 import { invalidField } from './errors.js';
 import { durationMsMax } from './limits.js';
+import { readTimestamp } from './timestamp.js';
 
 const unitMs: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
 const wholePattern = /^(?:\d+(?:\.\d+)?(?:h|ms|m|s))+$/;
@@ -28,11 +29,7 @@ export function parseDurationMs(text: string): number | undefined {
 
 /** A duration counted from `from`, or an RFC 3339 timestamp; anything else is a bad_request on `field`. */
 export function resolveTimeOrDuration(text: string, from: Date, field: string): Date {
-  if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}T/.test(text)) {
-    const time = new Date(text);
-    if (Number.isNaN(time.getTime())) throw invalidField(field, 'is not a valid timestamp');
-    return time;
-  }
+  if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}T/i.test(text)) return readTimestamp(text, field);
   const ms = parseDurationMs(text);
   if (ms === undefined)
     throw invalidField(field, 'must be a duration such as "720h" or an RFC 3339 timestamp');

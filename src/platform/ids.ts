@@ -1,6 +1,6 @@
 // One id scheme: UUIDv7 (RFC 9562). Time-ordered, so new rows land at the end of primary-key indexes
 // and ids sort by creation.
-import { randomBytes, randomFillSync, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync, randomUUID } from 'node:crypto';
 
 let lastMs = 0;
 let sequence = 0;
@@ -39,6 +39,21 @@ export function newId(): string {
   bytes[6] = 0x70 | (sequence >> 8);
   bytes[7] = sequence & 0xff;
   bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  return formatUuid(bytes);
+}
+
+/**
+ * A stable UUID (version 8, RFC 9562) named by `parts`, for a row that is stored inside another
+ * one (a rule evaluation inside its event's row): the same parts always give the same id.
+ */
+export function derivedId(...parts: string[]): string {
+  const bytes = createHash('sha256').update(parts.join('/')).digest().subarray(0, 16);
+  bytes[6] = 0x80 | ((bytes[6] ?? 0) & 0x0f);
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  return formatUuid(bytes);
+}
+
+function formatUuid(bytes: Buffer): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -102,6 +102,12 @@ export const rulesPerProgramMax = 100;
 export const actionsPerRuleMax = 20;
 export const budgetsPerRuleMax = 10;
 export const rulePayloadBytesMax = 8192;
+/**
+ * A rule's error statistics (GET /v1/rules/{id}) cover the evaluations of the last day, and count at
+ * most this many of them: reading the statistics stays one bounded query however often a rule fails.
+ */
+export const ruleErrorWindowMs = 24 * 3_600_000;
+export const ruleErrorsCountedMax = 10_000;
 /** Events per batch ingest call, from the Scrip API reference: one request stays one short transaction. */
 export const eventBatchSizeMax = 100;
 /** Serialized event_data: rules read it on every evaluation, and 100 of them must fit in one body. */

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import type { RoutePlugin } from '../../platform/http/route-deps.js';
+import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, ListQueryFields, Page } from '../../platform/http/schemas.js';
 import {
   Asset,
@@ -15,12 +15,16 @@ import * as service from './assets.service.js';
 const tags = ['Assets'];
 const ListQuery = Type.Object(ListQueryFields, { additionalProperties: false });
 
-export const assetRoutes: RoutePlugin = async (app, deps) => {
+export interface AssetRouteDeps extends RouteDeps {
+  openLedger: service.AssetLedgerOpener;
+}
+
+export const assetRoutes: RoutePlugin<AssetRouteDeps> = async (app, deps) => {
   await registerAssetRoutes(app, deps);
   await registerLinkRoutes(app, deps);
 };
 
-const registerAssetRoutes: RoutePlugin = async (app, { db, clock }) => {
+const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock, openLedger }) => {
   app.post(
     '/v1/assets',
     {
@@ -32,7 +36,13 @@ const registerAssetRoutes: RoutePlugin = async (app, { db, clock }) => {
       },
     },
     async (request, reply) => {
-      const asset = await service.createAsset(db, clock, request.caller.organizationId, request.body);
+      const asset = await service.createAsset(
+        db,
+        clock,
+        openLedger,
+        request.caller.organizationId,
+        request.body,
+      );
       return reply.status(201).send(asset);
     },
   );
@@ -79,7 +89,7 @@ const registerAssetRoutes: RoutePlugin = async (app, { db, clock }) => {
   );
 };
 
-const registerLinkRoutes: RoutePlugin = async (app, { db, clock }) => {
+const registerLinkRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock, openLedger }) => {
   app.post(
     '/v1/programs/:programId/assets',
     {
@@ -92,13 +102,11 @@ const registerLinkRoutes: RoutePlugin = async (app, { db, clock }) => {
       },
     },
     async (request) =>
-      service.linkAsset(
-        db,
-        clock,
-        request.caller.organizationId,
-        request.params.programId,
-        request.body.asset_id,
-      ),
+      service.linkAsset(db, clock, openLedger, {
+        organizationId: request.caller.organizationId,
+        programId: request.params.programId,
+        assetId: request.body.asset_id,
+      }),
   );
 
   app.get(

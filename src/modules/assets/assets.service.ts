@@ -11,6 +11,17 @@ import type { Asset, CreateAssetBody, ListAssetsQuery, UpdateAssetBody } from '.
 import type { AssetRow } from './assets.store.js';
 import * as store from './assets.store.js';
 
+/**
+ * Opens an asset's ledger (its system accounts) inside the transaction that creates the asset or
+ * links it to a program. The ledger module provides it (a layer above); app.ts passes it down.
+ */
+export type AssetLedgerOpener = (
+  trx: Database,
+  organizationId: string,
+  assetId: string,
+  now: Date,
+) => Promise<void>;
+
 export function toAsset(row: AssetRow, programIds: string[]): Asset {
   return {
     id: row.id,
@@ -47,7 +58,13 @@ function parseCeiling(text: string | null | undefined, scale: number): string | 
   return parseAmount(text, scale, 'max_transaction_amount').toString();
 }
 
-export async function createAsset(db: Database, clock: Clock, organizationId: string, body: CreateAssetBody) {
+export async function createAsset(
+  db: Database,
+  clock: Clock,
+  openLedger: AssetLedgerOpener,
+  organizationId: string,
+  body: CreateAssetBody,
+) {
   const now = clock();
   const row: AssetRow = {
     organization_id: organizationId,
@@ -75,6 +92,7 @@ export async function createAsset(db: Database, clock: Clock, organizationId: st
       });
     }
     await store.insertLink(trx, organizationId, body.program_id, row.id, now);
+    await openLedger(trx, organizationId, row.id, now);
   });
   return toAsset(row, [body.program_id]);
 }
@@ -159,14 +177,16 @@ export async function listAssets(
 export async function linkAsset(
   db: Database,
   clock: Clock,
-  organizationId: string,
-  programId: string,
-  assetId: string,
+  openLedger: AssetLedgerOpener,
+  link: { organizationId: string; programId: string; assetId: string },
 ): Promise<Asset> {
+  const { organizationId, programId, assetId } = link;
   await withTransaction(db, async (trx) => {
+    const now = clock();
     await requireProgram(trx, organizationId, programId);
     await findAssetRow(trx, organizationId, assetId);
-    if (!(await store.insertLink(trx, organizationId, programId, assetId, clock()))) {
+    await openLedger(trx, organizationId, assetId, now);
+    if (!(await store.insertLink(trx, organizationId, programId, assetId, now))) {
       throw new DomainError('conflict', 'the asset is already linked to this program', {
         field: 'asset_id',
         reason: 'conflict',

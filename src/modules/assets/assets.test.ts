@@ -55,6 +55,18 @@ describe('POST /v1/assets', () => {
     expect(elsewhere.statusCode).toBe(201);
   });
 
+  it('refuses a symbol that differs from an existing one only by case with 409 conflict', async () => {
+    const body = assetBody({ symbol: 'MiLeS' });
+    expect((await acme.request('POST', '/v1/assets', body)).statusCode).toBe(201);
+    for (const symbol of ['miles', 'MILES']) {
+      const again = await acme.request('POST', '/v1/assets', { ...body, symbol });
+      expect(again.statusCode).toBe(409);
+      expect(again.json()).toMatchObject({ code: 'conflict', details: { field: 'symbol' } });
+    }
+    const listed = (await acme.request('GET', '/v1/assets?search=miles')).json();
+    expect(listed.data.map((asset: { symbol: string }) => asset.symbol)).toEqual(['MiLeS']);
+  });
+
   it('takes a symbol of 16 characters and scale 18, refuses 17 characters, scale 19 and punctuation', async () => {
     expect((await acme.request('POST', '/v1/assets', assetBody({ symbol: 'A'.repeat(16) }))).statusCode).toBe(
       201,

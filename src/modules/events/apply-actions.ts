@@ -10,7 +10,6 @@ import {
   credit,
   debit,
   type EntryContext,
-  ensureSystemAccounts,
   forfeit,
   hold,
   participantOwner,
@@ -38,8 +37,6 @@ import { setTierFromRule } from '../tiers/index.js';
 import { type SystemEventDraft, scheduleSystemEvents } from './system-events.js';
 
 export interface ActionScope {
-  /** The database outside the event's transaction, for idempotent set-up (system accounts). */
-  rootDb: Database;
   organizationId: string;
   programId: string;
   eventId: string;
@@ -116,6 +113,7 @@ async function applyAction(
         ...(action.reset_after === null ? {} : { resetAfter: action.reset_after }),
         source,
         now: scope.now,
+        at: scope.eventTimestamp,
       });
       return;
     case 'SET_ATTRIBUTE':
@@ -232,10 +230,7 @@ async function applyLedgerAction(
 }
 
 async function ledgerAsset(trx: Database, scope: ActionScope, assetId: string): Promise<AssetRow> {
-  const asset = await requireUsableAsset(trx, scope.organizationId, scope.programId, assetId, scope.now);
-  // Idempotent and cached per process; outside the event's transaction so a rollback cannot undo it.
-  await ensureSystemAccounts(scope.rootDb, scope.organizationId, asset.id, scope.now);
-  return asset;
+  return requireUsableAsset(trx, scope.organizationId, scope.programId, assetId, scope.now);
 }
 
 async function resolveOwner(trx: Database, scope: ActionScope, target: ResolvedTarget): Promise<StateOwner> {

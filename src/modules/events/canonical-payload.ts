@@ -2,6 +2,7 @@
 // Key order, whitespace and the spelling of numbers (1.50, 1.5, 15e-1) do not count; the instant of
 // event_timestamp counts, not how it was written. Pure: no I/O.
 import { createHash } from 'node:crypto';
+import { readTimestamp } from '../../platform/timestamp.js';
 
 export interface EventPayload {
   program_id: string;
@@ -35,7 +36,7 @@ export function hashEventPayload(payload: EventPayload): Buffer {
     participant_id: payload.participant_id?.toLowerCase(),
     recipient_id: payload.recipient_id?.toLowerCase(),
     recipient_external_id: payload.recipient_external_id,
-    event_timestamp: new Date(payload.event_timestamp).toISOString(),
+    event_timestamp: readTimestamp(payload.event_timestamp, 'event_timestamp').toISOString(),
     event_data: payload.event_data,
   };
   return createHash('sha256').update(canonicalJson(semantic)).digest();

@@ -8,6 +8,7 @@ import { badRequest, DomainError, type ErrorCode } from '../../platform/errors.j
 import { compileBodyPartValidator } from '../../platform/http/validation.js';
 import { newId } from '../../platform/ids.js';
 import { eventDataBytesMax } from '../../platform/limits.js';
+import { readTimestamp } from '../../platform/timestamp.js';
 import { findProgramRow, type ProgramRow } from '../programs/index.js';
 import { hashEventPayload } from './canonical-payload.js';
 import { toAcceptedEvent } from './event-views.js';
@@ -201,7 +202,7 @@ function toNewRow(organizationId: string, input: EventInput, receivedAt: Date, n
     payload_hash: hashEventPayload(input),
     event_type: 'EXTERNAL',
     event_data: input.event_data,
-    event_timestamp: new Date(input.event_timestamp),
+    event_timestamp: readTimestamp(input.event_timestamp, 'event_timestamp'),
     available_at: now,
     received_at: receivedAt,
     created_at: now,

@@ -15,7 +15,8 @@ export function toAcceptedEvent(row: EventRow): AcceptedEvent {
   };
 }
 
-export function toEvent(row: EventRow): Event {
+/** `skippedErrorCount`: the event's rules skipped by an error or a timeout (countSkippedByError). */
+export function toEvent(row: EventRow, skippedErrorCount: number): Event {
   return {
     id: row.id,
     program_id: row.program_id,
@@ -32,5 +33,6 @@ export function toEvent(row: EventRow): Event {
     received_at: toIso(row.received_at),
     processed_at: toIsoOrNull(row.processed_at),
     updated_at: toIso(row.updated_at),
+    skipped_error_count: skippedErrorCount,
   };
 }

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { ListQueryFields, NullableTimestamp, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { checkedPerItem } from '../../platform/http/validation.js';
 import { eventBatchSizeMax, externalIdLengthMax, idempotencyKeyLengthMax } from '../../platform/limits.js';
 
 export const EventStatus = Type.Enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']);
@@ -43,6 +44,7 @@ export type EventInput = Static<typeof EventInput>;
 export const EventBatchBody = Type.Object(
   {
     events: Type.Array(Type.Unknown(), {
+      ...checkedPerItem,
       minItems: 1,
       maxItems: eventBatchSizeMax,
       description: '1-100 events, each shaped like the body of POST /v1/events',
@@ -105,6 +107,13 @@ export const Event = Type.Object(
     received_at: Timestamp,
     processed_at: NullableTimestamp,
     updated_at: Timestamp,
+    skipped_error_count: Type.Integer({
+      minimum: 0,
+      description:
+        'Rules skipped because their evaluation failed or timed out (SKIPPED_ERROR, SKIPPED_TIMEOUT): a ' +
+        'COMPLETED event with a count above 0 earned less than its rules meant. ' +
+        'GET /v1/events/{id}?include_skipped=true shows which and why.',
+    }),
   },
   { $id: 'Event' },
 );

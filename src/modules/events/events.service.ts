@@ -4,8 +4,9 @@ import { withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { pageSizeDefault } from '../../platform/limits.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { findParticipantRow } from '../participants/index.js';
-import { matchedByRule } from '../rules/index.js';
+import { countSkippedByError, matchedByRule } from '../rules/index.js';
 import { toEvent } from './event-views.js';
 import type {
   Event,
@@ -35,7 +36,8 @@ export async function getEvent(
   const row = await store.findEvent(db, organizationId, id);
   if (row === undefined) throw notFound('event');
   const evaluations = readEvaluations ? await readEvaluations(db, organizationId, id, includeSkipped) : [];
-  return { ...toEvent(row), rule_evaluations: evaluations };
+  const skipped = await countSkippedByError(db, organizationId, [row.id]);
+  return { ...toEvent(row, skipped.get(row.id) ?? 0), rule_evaluations: evaluations };
 }
 
 export async function retryEvent(
@@ -94,17 +96,26 @@ async function listPage(db: Database, organizationId: string, parameters: ListPa
     after,
     limit,
   });
-  return toPage(rows, limit, scope, (row) => [row[sortBy], row.id], toEvent);
+  const skipped = await countSkippedByError(
+    db,
+    organizationId,
+    rows.map((row) => row.id),
+  );
+  return toPage(
+    rows,
+    limit,
+    scope,
+    (row) => [row[sortBy], row.id],
+    (row) => toEvent(row, skipped.get(row.id) ?? 0),
+  );
 }
-
-const dateOrUndefined = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
 
 function windowFilter(query: { from?: string; to?: string; event_from?: string; event_to?: string }) {
   return {
-    from: dateOrUndefined(query.from),
-    to: dateOrUndefined(query.to),
-    eventFrom: dateOrUndefined(query.event_from),
-    eventTo: dateOrUndefined(query.event_to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
+    eventFrom: readOptionalTimestamp(query.event_from, 'event_from'),
+    eventTo: readOptionalTimestamp(query.event_to, 'event_to'),
   };
 }
 

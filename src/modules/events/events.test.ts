@@ -469,6 +469,7 @@ describe('GET /v1/participants/{id}/activity/events', () => {
         'program_id',
         'received_at',
         'recipient_id',
+        'skipped_error_count',
         'status',
         'updated_at',
       ].sort(),

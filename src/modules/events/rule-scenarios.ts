@@ -36,18 +36,12 @@ export function describeRuleScenarios(batched: boolean): void {
       const created = await acme.request('POST', '/v1/rules', { program_id: programId, ...rule });
       expect(created.statusCode, created.body).toBe(201);
     }
-    const tier = await acme.request('POST', `/v1/programs/${programId}/tiers`, {
+    await createTier(programId, {
       key: 'status',
-      levels: [
-        { key: 'member', rank: 0 },
-        {
-          key: 'silver',
-          rank: 1,
-          qualification: { mode: 'ALL', criteria: [{ counter: 'spend', operator: '>=', threshold: 30 }] },
-        },
-      ],
+      levels: ['member', 'silver'],
+      counter: 'spend',
+      threshold: 30,
     });
-    expect(tier.statusCode, tier.body).toBe(201);
     workers = startEventWorkers({
       db: t.database.handle.db,
       connectionString: t.database.url,
@@ -64,6 +58,22 @@ export function describeRuleScenarios(batched: boolean): void {
   afterAll(async () => {
     await workers.stop();
   });
+
+  /** A tier whose rank-1 level qualifies when `counter` reaches `threshold`. */
+  async function createTier(
+    program: string,
+    tier: { key: string; levels: [string, string]; counter: string; threshold: number },
+  ) {
+    const criteria = [{ counter: tier.counter, operator: '>=', threshold: tier.threshold }];
+    const created = await acme.request('POST', `/v1/programs/${program}/tiers`, {
+      key: tier.key,
+      levels: [
+        { key: tier.levels[0], rank: 0 },
+        { key: tier.levels[1], rank: 1, qualification: { mode: 'ALL', criteria } },
+      ],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+  }
 
   function patternRules() {
     const credit = (amount: string, extra: Record<string, unknown> = {}) => ({
@@ -112,12 +122,20 @@ export function describeRuleScenarios(batched: boolean): void {
 
   let sequence = 0;
 
-  /** Sends one event at `time` (the processing clock follows it) and waits until it is processed. */
-  async function process(externalId: string, time: string, data: Record<string, unknown>) {
-    t.testClock.set(time);
+  /**
+   * Sends one event at `time` and waits until it is processed; the processing clock reads
+   * `processedAt`, by default the event's time.
+   */
+  async function process(
+    externalId: string,
+    time: string,
+    data: Record<string, unknown>,
+    options: { processedAt?: string; program?: string } = {},
+  ) {
+    t.testClock.set(options.processedAt ?? time);
     sequence += 1;
     const accepted = await acme.request('POST', '/v1/events', {
-      program_id: programId,
+      program_id: options.program ?? programId,
       external_id: externalId,
       idempotency_key: `scenario-${sequence}`,
       event_timestamp: time,
@@ -149,7 +167,7 @@ export function describeRuleScenarios(batched: boolean): void {
         amount: 10,
       });
       expect(first.status).toBe('COMPLETED');
-      const matched = first.rule_evaluations.filter((e: { status: string }) => e.status === 'MATCHED');
+      const matched = first.rule_evaluations.filter((e: { status: string }) => e.status === 'SUCCESS');
       expect(matched).toHaveLength(3);
 
       const travel = await process('alice', '2026-03-01T11:00:00.000Z', {
@@ -162,6 +180,9 @@ export function describeRuleScenarios(batched: boolean): void {
       );
       expect(base).toBeDefined();
       expect(base.stopped_by_rule_id).not.toBeNull();
+      // A stop is always listed, include_skipped or not.
+      const plain = (await acme.request('GET', `/v1/events/${travel.id}`)).json();
+      expect(plain.rule_evaluations).toContainEqual(base);
       const matchedBy = async (ruleId: string) =>
         (await acme.request('GET', `/v1/events?rule_id=${ruleId}`))
           .json()
@@ -224,6 +245,123 @@ export function describeRuleScenarios(batched: boolean): void {
       expect(failed.status).toBe('FAILED');
       expect(failed.error_message).toBe('action CREDIT failed: amount exceeds asset scale');
       await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
+    });
+
+    it('shows each evaluation as the spec does and counts rule errors without include_skipped', async () => {
+      const rule = async (body: Record<string, unknown>) => {
+        const created = await acme.request('POST', '/v1/rules', { program_id: programId, ...body });
+        expect(created.statusCode, created.body).toBe(201);
+        return created.json().id as string;
+      };
+      const stringAmount = await rule({
+        name: 'String amount',
+        order: 60,
+        condition: 'event.type == "strings"',
+        actions: [{ type: 'CREDIT', asset_id: pointsId, amount: 'event.amount * 2.0' }],
+      });
+      const later = await rule({
+        name: 'Not yet',
+        order: 70,
+        condition: 'true',
+        active_from: '2030-01-01T00:00:00Z',
+        actions: [{ type: 'TAG', tag: 'future' }],
+      });
+      const event = await process('hank', '2026-03-09T10:00:00.000Z', { type: 'strings', amount: '10' });
+      expect(event).toMatchObject({ status: 'COMPLETED', skipped_error_count: 1 });
+      const all = event.rule_evaluations as Record<string, unknown>[];
+      const byName = (name: string) => all.find((evaluation) => evaluation.rule_name === name);
+      expect(byName('Sign-up bonus')).toMatchObject({
+        status: 'SUCCESS',
+        reason: null,
+        error_message: null,
+        stopped_by_rule_id: null,
+        created_at: '2026-03-09T10:00:00.000Z',
+      });
+      expect(byName('String amount')).toMatchObject({
+        rule_id: stringAmount,
+        status: 'SKIPPED_ERROR',
+        reason: 'EVALUATION_ERROR',
+        error_message: "found no matching overload for '_*_' applied to '(string, double)'",
+      });
+      expect(byName('Not yet')).toMatchObject({
+        rule_id: later,
+        status: 'SKIPPED',
+        reason: 'OUTSIDE_TIME_WINDOW',
+      });
+      const ids = all.map((evaluation) => evaluation.id);
+      expect(new Set(ids).size).toBe(all.length);
+      for (const id of ids)
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+
+      // The name is the version's that ran; ids are stable; errors hide without include_skipped.
+      await acme.request('PATCH', `/v1/rules/${stringAmount}`, { name: 'Renamed' });
+      const plain = (await acme.request('GET', `/v1/events/${event.id}`)).json();
+      expect(plain.skipped_error_count).toBe(1);
+      expect(plain.rule_evaluations).toEqual(
+        all.filter((evaluation) => evaluation.status !== 'SKIPPED_ERROR'),
+      );
+      const again = (await acme.request('GET', `/v1/events/${event.id}?include_skipped=true`)).json();
+      expect(again.rule_evaluations).toEqual(all);
+      const listed = (
+        await acme.request('GET', `/v1/participants/${event.participant_id}/activity/events`)
+      ).json();
+      expect(listed.data.map((e: { skipped_error_count: number }) => e.skipped_error_count)).toEqual([1]);
+
+      const stats = (await acme.request('GET', `/v1/rules/${stringAmount}`)).json().error_stats;
+      expect(stats).toEqual({
+        since: '2026-03-08T10:00:00.000Z',
+        recent_count: 1,
+        last_error: byName('String amount')?.error_message,
+        last_error_at: '2026-03-09T10:00:00.000Z',
+      });
+      const healthy = (await acme.request('GET', `/v1/rules/${later}`)).json().error_stats;
+      expect(healthy).toMatchObject({ recent_count: 0, last_error: null, last_error_at: null });
+      t.testClock.set('2026-03-10T10:00:00.001Z');
+      expect((await acme.request('GET', `/v1/rules/${stringAmount}`)).json().error_stats.recent_count).toBe(
+        0,
+      );
+      for (const id of [stringAmount, later])
+        await acme.request('PATCH', `/v1/rules/${id}`, { status: 'ARCHIVED' });
+    });
+
+    it('fails an event whose LOT credit expires before the event or matures after it expires', async () => {
+      const lotsId = (
+        await acme.request('POST', '/v1/assets', {
+          program_id: programId,
+          name: 'Dated points',
+          symbol: 'DATED',
+          inventory_mode: 'LOT',
+          issuance_policy: 'UNLIMITED',
+          scale: 0,
+        })
+      ).json().id;
+      const dated = (expiresAt: string, maturesAt?: string) => ({
+        type: 'CREDIT',
+        asset_id: lotsId,
+        amount: '5',
+        expires_at: expiresAt,
+        ...(maturesAt === undefined ? {} : { matures_at: maturesAt }),
+      });
+      const cases = [
+        ['expired', dated('2026-03-07T09:00:00Z'), 'expires_at: must be later than 2026-03-07T10:00:00.000Z'],
+        ['inverted', dated('24h', '48h'), 'matures_at: must be earlier than expires_at'],
+      ] as const;
+      for (const [type, action, message] of cases) {
+        const rule = await acme.request('POST', '/v1/rules', {
+          program_id: programId,
+          name: `Dated ${type}`,
+          order: 45,
+          condition: `event.type == "${type}"`,
+          actions: [action],
+        });
+        expect(rule.statusCode, rule.body).toBe(201);
+        const failed = await process('gina', '2026-03-07T10:00:00.000Z', { type });
+        expect(failed.status).toBe('FAILED');
+        expect(failed.error_message).toBe(`action CREDIT failed: ${message}`);
+        await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
+      }
+      // The failed events left nothing behind, not even the participant they would have created.
+      expect((await acme.request('GET', '/v1/participants?external_id=gina')).json().data).toEqual([]);
     });
 
     it('schedules a SYSTEM follow-up event that is processed when it is due', async () => {
@@ -383,6 +521,40 @@ export function describeRuleScenarios(batched: boolean): void {
       const referral = rules.find((rule: { name: string }) => rule.name === 'Referral');
       const referred = (await acme.request('GET', `/v1/events?rule_id=${referral.id}`)).json().data;
       expect(referred.map((e: { event_data: { type: string } }) => e.event_data.type)).toEqual(['signup']);
+    });
+    it("resets counters and qualifies tiers on the event's clock, whatever the processing time", async () => {
+      const program = (await acme.request('POST', '/v1/programs', { name: 'Replay' })).json().id;
+      const rule = await acme.request('POST', '/v1/rules', {
+        program_id: program,
+        name: 'Visits',
+        condition: 'event.type == "visit"',
+        actions: [{ type: 'COUNTER', key: 'visits', value: '1', reset_after: '48h' }],
+      });
+      expect(rule.statusCode, rule.body).toBe(201);
+      await createTier(program, {
+        key: 'club',
+        levels: ['guest', 'regular'],
+        counter: 'visits',
+        threshold: 2,
+      });
+      // Two visits a day apart, processed weeks later and ten days apart: replayed history.
+      const visit = (time: string, processedAt: string) =>
+        process('ivan', time, { type: 'visit' }, { program, processedAt });
+      expect((await visit('2026-05-01T10:00:00.000Z', '2026-06-01T00:00:00.000Z')).status).toBe('COMPLETED');
+      expect((await visit('2026-05-02T10:00:00.000Z', '2026-06-11T00:00:00.000Z')).status).toBe('COMPLETED');
+      const ivan = await participant('ivan');
+      expect(ivan.tiers).toMatchObject({ club: { level: 'regular', rank: 1 } });
+      // Two days after the second visit the window has passed: the next visit starts again at 1.
+      await visit('2026-05-04T10:00:00.001Z', '2026-06-12T00:00:00.000Z');
+      const history = (
+        await acme.request('GET', `/v1/participants/${ivan.id}/activity/state-history?state_type=counter`)
+      ).json().data as { operation: string; old_value: string | null; new_value: string }[];
+      expect(history.map((h) => [h.operation, h.old_value, h.new_value]).reverse()).toEqual([
+        ['add', null, '1'],
+        ['add', '1', '2'],
+        ['auto_reset', '2', '0'],
+        ['add', '0', '1'],
+      ]);
     });
   });
 }

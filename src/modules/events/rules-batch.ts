@@ -16,7 +16,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseAmount } from '../../platform/money.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
-import { ensureSystemAccounts, isPlainCredit, type PlainCredit, postPlainCredits } from '../ledger/index.js';
+import { isPlainCredit, type PlainCredit, postPlainCredits } from '../ledger/index.js';
 import {
   commitDraft,
   createEventParticipant,
@@ -372,6 +372,7 @@ async function applyPlainAction(
           ...(action.reset_after === null ? {} : { resetAfter: action.reset_after }),
           source,
           now: session.now,
+          at: event.event_timestamp,
         });
         return true;
       case 'TAG':
@@ -410,7 +411,7 @@ async function plainCredit(
     maturesAt: action.matures_at,
     expiresAt: action.expires_at,
   };
-  if (!isPlainCredit(asset, amount, shape)) return undefined;
+  if (!isPlainCredit(asset, amount, shape, event.event_timestamp)) return undefined;
   return {
     context: {
       organizationId: event.organization_id,
@@ -428,17 +429,11 @@ async function plainCredit(
   };
 }
 
-/** The asset, linked to the program and active, with its system accounts; read once per claim. */
+/** The asset, linked to the program and active; read once per claim. */
 function usableAsset(session: Session, context: ProgramContext, assetId: string) {
   const { organization_id: organizationId, id: programId } = context.program;
   return cached(context.assets, assetId, () =>
-    requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).then(
-      async (row) => {
-        await ensureSystemAccounts(session.deps.db, organizationId, row.id, session.now);
-        return row;
-      },
-      () => undefined,
-    ),
+    requireUsableAsset(session.trx, organizationId, programId, assetId, session.now).catch(() => undefined),
   );
 }
 
@@ -461,11 +456,13 @@ async function settleTiers(
     now,
   };
   if (context.tiers.tracksActivity) await recordActivity(trx, input);
-  const counters = draftCounterValues(draft, now);
-  if (!qualificationWouldWrite(context.tiers, holder.tierRows, counters, now)) return;
+  // Qualification runs on the rules' clock, the event's timestamp, so a replay decides the same.
+  const at = event.event_timestamp;
+  const counters = draftCounterValues(draft, at);
+  if (!qualificationWouldWrite(context.tiers, holder.tierRows, counters, at)) return;
   const source = { eventId: event.id, eventTimestamp: event.event_timestamp, programId: event.program_id };
   const known = { tiers: context.tiers.active, rows: holder.tierRows };
-  await qualifyTiers(trx, { ...input, counters, skipTierKeys: new Set(), source, known });
+  await qualifyTiers(trx, { ...input, now: at, counters, skipTierKeys: new Set(), source, known });
   const reloaded = await loadHolderTierRows(trx, event.organization_id, event.program_id, [holder.row.id]);
   holder.tierRows = reloaded.get(holder.row.id) ?? [];
 }

@@ -23,7 +23,7 @@ export function createRulesStep(deps: { db: Database; clock: Clock }): EventStep
   return async (trx, event, parties) => {
     const now = deps.clock();
     const rules = await loadActiveRules(trx, event.organization_id, event.program_id);
-    const scope = actionScope(deps.db, event, parties, now);
+    const scope = actionScope(event, parties, now);
     const evaluations =
       rules.length === 0 ? [] : evaluateRules(rules, await evaluationInput(trx, event, scope));
     const effects: AppliedEffects = { setTierKeys: new Set(), touchedParticipantIds: new Set() };
@@ -43,14 +43,8 @@ export function createRulesStep(deps: { db: Database; clock: Clock }): EventStep
   };
 }
 
-function actionScope(
-  rootDb: Database,
-  event: ProcessingEvent,
-  parties: EventParties,
-  now: Date,
-): ActionScope {
+function actionScope(event: ProcessingEvent, parties: EventParties, now: Date): ActionScope {
   return {
-    rootDb,
     organizationId: event.organization_id,
     programId: event.program_id,
     eventId: event.id,
@@ -104,14 +98,10 @@ async function settleTiers(
       now: scope.now,
     };
     await recordActivity(trx, input);
-    const state = await loadStateForRules(
-      trx,
-      scope.organizationId,
-      participantId,
-      scope.programId,
-      scope.now,
-    );
+    // Qualification runs on the rules' clock, the event's timestamp, so a replay decides the same.
+    const at = scope.eventTimestamp;
+    const state = await loadStateForRules(trx, scope.organizationId, participantId, scope.programId, at);
     const counters = state.participant.counterValues;
-    await qualifyTiers(trx, { ...input, counters, skipTierKeys: effects.setTierKeys, source });
+    await qualifyTiers(trx, { ...input, now: at, counters, skipTierKeys: effects.setTierKeys, source });
   }
 }

@@ -34,5 +34,5 @@ export {
   voidHold,
 } from './operations.js';
 export { type CreditShape, isPlainCredit, type PlainCredit, postPlainCredits } from './plain-credits.js';
-export { ensureSystemAccounts, postJournalEntry } from './post-entry.js';
+export { createSystemAccounts, postJournalEntry } from './post-entry.js';
 export { sealLedger } from './sealer.js';

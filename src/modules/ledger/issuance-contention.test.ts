@@ -5,7 +5,6 @@ import { buildTestApp, createLedgerFixture, type Tenant, type TestApp } from '..
 import { findAssetRow } from '../assets/index.js';
 import { participantOwner } from './accounts.js';
 import { credit } from './operations.js';
-import { ensureSystemAccounts } from './post-entry.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -29,8 +28,6 @@ it('a credit to another participant completes while an UNLIMITED credit is still
   ).json();
   const db = t.database.handle.db;
   const asset = await findAssetRow(db, acme.organizationId, f.assetId);
-  // What the event processor does before its transaction, as the HTTP service does.
-  await ensureSystemAccounts(db, acme.organizationId, f.assetId, new Date());
   let release = () => {};
   const held = new Promise<void>((resolve) => {
     release = resolve;

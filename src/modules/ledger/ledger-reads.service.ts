@@ -5,6 +5,7 @@ import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { decodeCursor, decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { formatAmount, parseSignedAmount, scaleMax } from '../../platform/money.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { findAssetRow } from '../assets/index.js';
 import { type Owner, systemAccountName } from './accounts.js';
 import type {
@@ -20,8 +21,6 @@ import type {
 import * as store from './ledger.store.js';
 import * as readStore from './ledger-reads.store.js';
 import * as lotStore from './lots.store.js';
-
-const dateOrUndefined = (text: string | undefined) => (text === undefined ? undefined : new Date(text));
 
 export async function requireParticipantExists(db: Database, organizationId: string, id: string) {
   if ((await store.findParticipantStatus(db, organizationId, id)) === undefined)
@@ -91,8 +90,8 @@ export async function listLots(db: Database, organizationId: string, owner: Owne
     assetId: asset.id,
     programId: query.program_id,
     status: query.status,
-    expiresBefore: dateOrUndefined(query.expires_before),
-    expiresAfter: dateOrUndefined(query.expires_after),
+    expiresBefore: readOptionalTimestamp(query.expires_before, 'expires_before'),
+    expiresAfter: readOptionalTimestamp(query.expires_after, 'expires_after'),
     referenceId: query.reference_id,
     after: decodeKeyset(query.cursor, scope),
     limit,
@@ -135,10 +134,10 @@ export async function listHistory(
   const rows = await readStore.listActivity(db, organizationId, owner, {
     assetId: query.asset_id,
     bucket: query.bucket,
-    from: dateOrUndefined(query.from),
-    to: dateOrUndefined(query.to),
-    eventFrom: dateOrUndefined(query.event_from),
-    eventTo: dateOrUndefined(query.event_to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
+    eventFrom: readOptionalTimestamp(query.event_from, 'event_from'),
+    eventTo: readOptionalTimestamp(query.event_to, 'event_to'),
     after: decodeKeyset(query.cursor, scope),
     limit,
   });
@@ -183,8 +182,8 @@ export async function getStatement(
   const asset = await findAssetRow(db, organizationId, query.asset_id);
   const limit = query.limit ?? pageSizeDefault;
   const scope = `statement:${owner.id}:${asset.id}:${query.bucket ?? ''}`;
-  const from = dateOrUndefined(query.from);
-  const to = dateOrUndefined(query.to);
+  const from = readOptionalTimestamp(query.from, 'from');
+  const to = readOptionalTimestamp(query.to, 'to');
   const rows = await readStore.listActivity(db, organizationId, owner, {
     assetId: asset.id,
     bucket: query.bucket,
@@ -246,8 +245,8 @@ export async function listJournalEntries(
     bucket: query.bucket,
     minAmount: query.min_amount,
     maxAmount: query.max_amount,
-    from: dateOrUndefined(query.from),
-    to: dateOrUndefined(query.to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
     actionType: query.action_type,
     referenceId: query.reference_id,
     after: decodeKeyset(query.cursor, scope),

@@ -8,7 +8,8 @@ import { resolveTimeOrDuration } from '../../platform/duration.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/auth.js';
 import { formatAmount, parseAmount } from '../../platform/money.js';
-import { type AssetRow, findAssetRow, requireUsableAsset } from '../assets/index.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
+import { type AssetRow, requireUsableAsset } from '../assets/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { participantOwner } from './accounts.js';
 import type { HolderBalance } from './holder.js';
@@ -22,7 +23,6 @@ import type {
 } from './ledger.schemas.js';
 import * as store from './ledger.store.js';
 import * as operations from './operations.js';
-import { ensureSystemAccounts } from './post-entry.js';
 
 export type BalanceOperation = 'HOLD' | 'RELEASE' | 'FORFEIT' | 'VOID_HOLD';
 
@@ -38,12 +38,6 @@ export async function requireParticipantAllowedTo(
   const allowedWhenClosed = operation === 'FORFEIT' || operation === 'VOID_HOLD';
   if (status === 'ACTIVE' || (status === 'CLOSED' && allowedWhenClosed)) return;
   throw new DomainError('participant_inactive', `the participant is ${status}; ${operation} is not allowed`);
-}
-
-/** Outside the request's transaction: see ensureSystemAccounts. An unknown asset is not found. */
-async function prepareAsset(db: Database, clock: Clock, organizationId: string, assetId: string) {
-  await findAssetRow(db, organizationId, assetId);
-  await ensureSystemAccounts(db, organizationId, assetId, clock());
 }
 
 interface Prepared {
@@ -102,7 +96,6 @@ export async function adjustBalance(
   participantId: string,
   body: AdjustBody,
 ): Promise<AdjustResponse> {
-  await prepareAsset(db, clock, caller.organizationId, body.asset_id);
   const result = await withTransaction(db, async (trx) => {
     const { asset, context } = await prepare(trx, clock, caller, participantId, body, body.type);
     const amount = parseAmount(body.amount, asset.scale);
@@ -185,7 +178,6 @@ export async function operateBalance(
   operation: BalanceOperation,
   body: BalanceOperationBody,
 ): Promise<BalanceOperationResponse> {
-  await prepareAsset(db, clock, caller.organizationId, body.asset_id);
   const result = await withTransaction(db, async (trx) => {
     // The participant and asset first: another organization's ids answer 404 whatever the body says.
     const { asset, context } = await prepare(trx, clock, caller, participantId, body, operation);
@@ -234,8 +226,8 @@ async function runOperation(
     amount,
     referenceId: body.reference_id,
     lotIds: body.lot_ids,
-    earnedFrom: body.earned_from === undefined ? undefined : new Date(body.earned_from),
-    earnedTo: body.earned_to === undefined ? undefined : new Date(body.earned_to),
+    earnedFrom: readOptionalTimestamp(body.earned_from, 'earned_from'),
+    earnedTo: readOptionalTimestamp(body.earned_to, 'earned_to'),
   };
   if (operation === 'HOLD') return operations.hold(trx, context, selection);
   if (operation === 'RELEASE') return operations.release(trx, context, selection);
@@ -283,7 +275,6 @@ export async function moveWallet(
   actionType: 'FUND' | 'BURN',
 ) {
   const fund = actionType === 'FUND';
-  await prepareAsset(db, clock, caller.organizationId, target.assetId);
   return withTransaction(db, async (trx) => {
     const now = clock();
     await findProgramRow(trx, caller.organizationId, target.programId);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildTestApp,
@@ -6,6 +7,7 @@ import {
   type Tenant,
   type TestApp,
 } from '../../../test/harness.js';
+import { systemOwnerIds } from './accounts.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -42,6 +44,22 @@ async function integrity(tenant: Tenant) {
 }
 
 describe('POST /v1/participants/{id}/balances/adjust', () => {
+  it('creates the three system accounts of an asset with the asset, before any posting', async () => {
+    const f = await createLedgerFixture(acme);
+    const { rows } = await sql<{ owner_id: string; bucket: string; balance: string }>`
+      select owner_id, bucket, balance from ledger_accounts
+      where organization_id = ${acme.organizationId} and asset_id = ${f.assetId} order by owner_id`.execute(
+      t.database.handle.db,
+    );
+    expect(rows).toEqual(
+      ['SYSTEM_ISSUANCE', 'SYSTEM_BREAKAGE', 'SYSTEM_REDEMPTION'].map((name) => ({
+        owner_id: systemOwnerIds[name as keyof typeof systemOwnerIds],
+        bucket: 'AVAILABLE',
+        balance: '0',
+      })),
+    );
+  });
+
   it('credits from issuance and debits to redemption, answering the spec shape', async () => {
     const f = await createLedgerFixture(acme);
     const credited = await adjust(acme, f, { type: 'CREDIT', amount: '100' });

@@ -67,6 +67,32 @@ async function integrityPasses() {
 const clock = () => t.testClock.clock;
 
 describe('LOT assets', () => {
+  it('refuses a credit whose lot is expired at birth or matures only after it expires, changing nothing', async () => {
+    t.testClock.set('2026-05-01T12:00:00.000Z');
+    const f = await createLedgerFixture(acme, lotAsset);
+    const refusals = [
+      [{ expires_at: '2026-04-30T12:00:00Z' }, 'expires_at'],
+      [{ expires_at: '2026-05-01T12:00:00.000Z' }, 'expires_at'],
+      [{ expires_at: '2026-05-10T00:00:00Z', matures_at: '2026-05-20T00:00:00Z' }, 'matures_at'],
+      [{ expires_at: '240h', matures_at: '240h' }, 'matures_at'],
+    ] as const;
+    for (const [dates, field] of refusals) {
+      const refused = await adjust(f, { type: 'CREDIT', amount: '5', ...dates });
+      expect(refused.statusCode, JSON.stringify(dates)).toBe(400);
+      expect(refused.json()).toMatchObject({ code: 'bad_request', details: { field } });
+    }
+    expect(await lots(f)).toEqual([]);
+    expect(await balance(f)).toBeUndefined();
+    const accepted = await adjust(f, {
+      type: 'CREDIT',
+      amount: '5',
+      expires_at: '2026-05-01T12:00:00.001Z',
+      matures_at: '2026-05-01T12:00:00.000Z',
+    });
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    expect(await lots(f)).toMatchObject([{ amount: '5', status: 'AVAILABLE' }]);
+  });
+
   it('creates a lot per credit and debits FIFO by expiry, then age', async () => {
     t.testClock.set('2026-01-01T00:00:00Z');
     const f = await createLedgerFixture(acme, lotAsset);

@@ -50,6 +50,20 @@ export function checkTransactionAmount(asset: AssetRow, amount: bigint): void {
   }
 }
 
+/**
+ * A lot must be able to hold value: it expires after the credit's time (the event's timestamp for a
+ * rule's credit, so a replay decides the same; the request's time otherwise) and matures before it
+ * expires.
+ */
+export function checkLotDates(dates: { expiresAt?: Date | null; maturesAt?: Date | null }, at: Date): void {
+  const { expiresAt, maturesAt } = dates;
+  if (expiresAt === undefined || expiresAt === null) return;
+  if (expiresAt.getTime() <= at.getTime())
+    throw invalidField('expires_at', `must be later than ${at.toISOString()}`);
+  if (maturesAt !== undefined && maturesAt !== null && maturesAt.getTime() >= expiresAt.getTime())
+    throw invalidField('matures_at', 'must be earlier than expires_at');
+}
+
 function issuanceSource(context: EntryContext, asset: AssetRow, programId = context.programId): Owner {
   if (asset.issuance_policy === 'UNLIMITED') return systemOwner('SYSTEM_ISSUANCE');
   assert(programId !== null, 'a PREFUNDED credit needs the program whose wallet pays it');
@@ -68,6 +82,7 @@ export async function credit(
   if (asset.inventory_mode === 'SIMPLE' && (input.maturesAt || input.expiresAt)) {
     throw invalidField(input.maturesAt ? 'matures_at' : 'expires_at', 'applies to LOT assets only');
   }
+  checkLotDates(input, context.eventTimestamp ?? context.now);
   if (deferred && input.bucket === 'HELD')
     throw invalidField('matures_at', 'a HELD credit cannot be deferred');
   const bucket: Bucket = deferred ? 'DEFERRED' : (input.bucket ?? 'AVAILABLE');

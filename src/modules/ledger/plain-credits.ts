@@ -14,7 +14,7 @@ import * as store from './ledger.store.js';
 import { repayOverdraft } from './lots.js';
 import type { LotRow } from './lots.store.js';
 import * as lotStore from './lots.store.js';
-import { checkTransactionAmount } from './operations.js';
+import { checkLotDates, checkTransactionAmount } from './operations.js';
 import { toEntryRow } from './post-entry.js';
 
 export interface PlainCredit {
@@ -34,10 +34,12 @@ export interface CreditShape {
 
 /**
  * Whether a credit can go through postPlainCredits (the others go through `credit`). Throws the
- * DomainError `credit` would for the amount (archived asset, max_transaction_amount).
+ * DomainError `credit` would for the amount (archived asset, max_transaction_amount) and for the
+ * lot's dates, given the credit's time `at`.
  */
-export function isPlainCredit(asset: AssetRow, amount: bigint, shape: CreditShape): boolean {
+export function isPlainCredit(asset: AssetRow, amount: bigint, shape: CreditShape, at: Date): boolean {
   checkTransactionAmount(asset, amount);
+  checkLotDates(shape, at);
   return (
     asset.issuance_policy === 'UNLIMITED' &&
     shape.bucket !== 'HELD' &&

@@ -5,6 +5,8 @@
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import { formatAmount } from '../../platform/money.js';
+import { findAssetRow } from '../assets/index.js';
 import { type Bucket, hasFloor, lockRank, type Owner, systemOwner } from './accounts.js';
 import { type EntryContext, type EntryDraft, normalizePostings, type PostingDraft } from './journal-entry.js';
 import type { AccountRow } from './ledger.store.js';
@@ -59,6 +61,8 @@ export async function postJournalEntry(
 ): Promise<PostedEntry> {
   const postings = normalizePostings(draft.postings);
   const accounts = await lockAccountsFor(trx, context, draft.assetId, postings);
+  const breach = findFloorBreach(postings, accounts, options);
+  if (breach !== undefined) throw await insufficientBalance(trx, context, draft.assetId, breach);
   const balances = new Map<string, bigint>();
   const deltas: { accountId: string; amount: bigint }[] = [];
   const inserts: store.PostingInsert[] = postings.map((posting) => {
@@ -66,7 +70,6 @@ export async function postJournalEntry(
     if (account === undefined) throw new Error(`account missing for ${posting.owner.type} ${posting.bucket}`);
     if (hasFloor(posting.owner)) {
       const after = BigInt(account.balance) + posting.amount;
-      checkFloor(posting, after, options);
       balances.set(key(posting.owner.type, posting.owner.id, posting.bucket), after);
       deltas.push({ accountId: account.id, amount: posting.amount });
     }
@@ -85,14 +88,40 @@ export async function postJournalEntry(
   return { journalEntryId, balances };
 }
 
-function checkFloor(posting: PostingDraft, after: bigint, options: PostOptions): void {
-  if (after >= 0n || posting.amount > 0n) return;
-  const overdraftable = posting.owner.type !== 'PROGRAM' && posting.bucket === 'AVAILABLE';
-  if (overdraftable && options.allowNegative === true) return;
+interface FloorBreach {
+  posting: PostingDraft;
+  after: bigint;
+}
+
+/** The first posting that would take an account with a floor below zero, if any. */
+function findFloorBreach(
+  postings: PostingDraft[],
+  accounts: Map<string, AccountRow>,
+  options: PostOptions,
+): FloorBreach | undefined {
+  for (const posting of postings) {
+    if (!hasFloor(posting.owner) || posting.amount > 0n) continue;
+    const account = accounts.get(key(posting.owner.type, posting.owner.id, posting.bucket));
+    const after = BigInt(account?.balance ?? 0) + posting.amount;
+    if (after >= 0n) continue;
+    const overdraftable = posting.owner.type !== 'PROGRAM' && posting.bucket === 'AVAILABLE';
+    if (!(overdraftable && options.allowNegative === true)) return { posting, after };
+  }
+  return undefined;
+}
+
+/** The shortfall is shown at the asset's scale, read only on this refusal path. */
+async function insufficientBalance(
+  trx: Database,
+  context: EntryContext,
+  assetId: string,
+  { posting, after }: FloorBreach,
+): Promise<DomainError> {
+  const { scale } = await findAssetRow(trx, context.organizationId, assetId);
   const who = posting.owner.type === 'PROGRAM' ? 'program wallet' : posting.owner.type.toLowerCase();
-  throw new DomainError('insufficient_balance', `insufficient ${posting.bucket} balance in the ${who}`, {
+  return new DomainError('insufficient_balance', `insufficient ${posting.bucket} balance in the ${who}`, {
     bucket: posting.bucket,
-    shortfall: (-after).toString(),
+    shortfall: formatAmount(-after, scale),
   });
 }
 
@@ -112,22 +141,22 @@ export function toEntryRow(id: string, context: EntryContext, draft: EntryDraft)
   };
 }
 
-const systemAccountsReady = new Set<string>();
-
 /**
- * Creates an asset's system accounts in their own short transaction, once per process. Created
- * inside a request's transaction instead, the row would make every concurrent first credit of the
- * asset wait for that transaction to commit. Call it before opening the transaction.
+ * Creates an asset's system accounts, in the transaction that creates the asset or links it to a
+ * program; idempotent. Posting never creates one, so an event's transaction never waits on another
+ * connection or on a concurrent first credit of the asset.
  */
-export async function ensureSystemAccounts(db: Database, organizationId: string, assetId: string, now: Date) {
-  const key = `${organizationId}:${assetId}`;
-  if (systemAccountsReady.has(key)) return;
+export async function createSystemAccounts(
+  trx: Database,
+  organizationId: string,
+  assetId: string,
+  now: Date,
+) {
   const specs = systemAccountNames.map((name) => ({
     owner: systemOwner(name),
     bucket: 'AVAILABLE' as const,
   }));
-  await store.ensureAccounts(db, organizationId, assetId, specs, () => newId(), now);
-  systemAccountsReady.add(key);
+  await store.ensureAccounts(trx, organizationId, assetId, specs, () => newId(), now);
 }
 
 const systemAccountNames = ['SYSTEM_ISSUANCE', 'SYSTEM_BREAKAGE', 'SYSTEM_REDEMPTION'] as const;

@@ -6,6 +6,7 @@ import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { DomainError, invalidField } from '../../platform/errors.js';
 import { formatAmount } from '../../platform/money.js';
+import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
 import { findAssetRow } from '../assets/index.js';
 import {
   type ExpirationSchedule,
@@ -62,8 +63,8 @@ export async function ledgerSummary(db: Database, organizationId: string, query:
   const period = query.from !== undefined && query.to !== undefined;
   const filter = {
     programId: query.program_id,
-    from: period ? new Date(query.from ?? '') : undefined,
-    to: period ? new Date(query.to ?? '') : undefined,
+    from: period ? readOptionalTimestamp(query.from, 'from') : undefined,
+    to: period ? readOptionalTimestamp(query.to, 'to') : undefined,
   };
   const rows = await store.sumHolderMovements(db, organizationId, filter);
   const holders = await store.countHolders(db, organizationId, filter);
@@ -132,7 +133,7 @@ export async function liability(
   organizationId: string,
   query: LiabilityQuery,
 ): Promise<LiabilityReport> {
-  const asOf = query.as_of === undefined ? clock() : new Date(query.as_of);
+  const asOf = readOptionalTimestamp(query.as_of, 'as_of') ?? clock();
   const rows = await store.sumLiability(db, organizationId, {
     asOf,
     programId: query.program_id,
@@ -157,8 +158,8 @@ export async function liability(
 
 export async function rollforward(db: Database, organizationId: string, query: RollforwardQuery) {
   requireWindow(query.from, query.to);
-  const from = new Date(query.from);
-  const to = new Date(query.to);
+  const from = readTimestamp(query.from, 'from');
+  const to = readTimestamp(query.to, 'to');
   const filter = { programId: query.program_id, assetId: query.asset_id, from, to };
   const rows = await store.sumHolderMovements(db, organizationId, filter);
   const closingRows = await store.sumLiability(db, organizationId, { ...filter, asOf: to, byBucket: false });
@@ -245,8 +246,8 @@ async function scheduleOf(
   const rows = await store.sumExpiringLots(db, organizationId, {
     assetId,
     programId: query.program_id,
-    from: new Date(query.from),
-    to: new Date(query.to),
+    from: readTimestamp(query.from, 'from'),
+    to: readTimestamp(query.to, 'to'),
     granularity,
   });
   const sumOf = (placement: string) =>

@@ -58,10 +58,13 @@ describe('program wallets', () => {
     expect((await adjust(f, { type: 'CREDIT', amount: '60' })).statusCode).toBe(200);
     const short = await adjust(f, { type: 'CREDIT', amount: '41' });
     expect(short.statusCode).toBe(422);
-    expect(short.json().code).toBe('insufficient_balance');
+    expect(short.json()).toMatchObject({
+      code: 'insufficient_balance',
+      details: { bucket: 'AVAILABLE', shortfall: '1.00' },
+    });
     t.testClock.advance(1000);
     const overBurn = await wallet(f, 'burn', { amount: '40.01' });
-    expect(overBurn.json().code).toBe('insufficient_balance');
+    expect(overBurn.json()).toMatchObject({ code: 'insufficient_balance', details: { shortfall: '0.01' } });
     const burned = await wallet(f, 'burn', { amount: '40' });
     expect(burned.json()).toMatchObject({
       available: '0.00',

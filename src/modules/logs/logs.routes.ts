@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
 import { newId } from '../../platform/ids.js';
+import { redactUrl } from '../../platform/logger.js';
 import { ListLogsQuery, RequestLog, RequestLogDetail, Usage, UsageQuery } from './logs.schemas.js';
 import type { RequestLogRecorder } from './logs.service.js';
 import * as service from './logs.service.js';
@@ -40,7 +41,7 @@ function toLogRow(request: FastifyRequest, reply: FastifyReply) {
     id: newId(),
     request_id: request.id,
     method: request.method,
-    path: request.url.split('?')[0] ?? request.url,
+    path: redactUrl(request.url.split('?')[0] ?? request.url),
     route_pattern: (request.routeOptions.url ?? request.url).replace(/:(\w+)/g, '{$1}'),
     status_code: reply.statusCode,
     duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,

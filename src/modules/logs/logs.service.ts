@@ -3,19 +3,20 @@ import type { Database } from '../../platform/db/database.js';
 import { notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { loggedBodyBytesMax, requestLogBatchMax, requestLogFlushMs } from '../../platform/limits.js';
-import type { Logger } from '../../platform/logger.js';
+import { isCredentialName, type Logger } from '../../platform/logger.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import type { ListLogsQuery, RequestLog, RequestLogDetail, Usage, UsageQuery } from './logs.schemas.js';
 import type { NewRequestLog, RequestLogRow } from './logs.store.js';
 import * as store from './logs.store.js';
-
-const secretKey = /secret|password|token|api[_-]?key|authorization/i;
 
 /** Replaces the value of every secret-looking key, then keeps at most 4 KiB of the text. */
 export function redactBody(text: string | undefined): string | null {
   if (text === undefined || text === '') return null;
   let redacted = text;
   try {
-    redacted = JSON.stringify(JSON.parse(text), (key, value) => (secretKey.test(key) ? '[redacted]' : value));
+    redacted = JSON.stringify(JSON.parse(text), (key, value) =>
+      isCredentialName(key) ? '[redacted]' : value,
+    );
   } catch {
     // Not JSON: keep the text as it came.
   }
@@ -94,8 +95,8 @@ export async function listRequestLogs(
     authType: query.auth_type,
     statusMin: query.status_min,
     statusMax: query.status_max,
-    from: query.from === undefined ? undefined : new Date(query.from),
-    to: query.to === undefined ? undefined : new Date(query.to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
     sortBy,
     sortDir,
     after,
@@ -129,9 +130,9 @@ export async function getUsage(
   query: UsageQuery,
   now: Date,
 ): Promise<Usage> {
-  const to = query.to === undefined ? now : new Date(query.to);
+  const to = readOptionalTimestamp(query.to, 'to') ?? now;
   const from =
-    query.from === undefined ? new Date(to.getTime() - defaultUsageDays * 86_400_000) : new Date(query.from);
+    readOptionalTimestamp(query.from, 'from') ?? new Date(to.getTime() - defaultUsageDays * 86_400_000);
   const rows = await store.summarizeUsage(db, organizationId, from, to);
   return {
     from: toIso(from),

@@ -11,6 +11,7 @@ import { formatCounterValue } from './counter-value.js';
 import type { ParticipantRow, ParticipantStatus } from './participants.store.js';
 import {
   type CounterForWrite,
+  type CounterIncrementInput,
   checkCounterKey,
   counterForWrite,
   effectiveCounterUnits,
@@ -115,17 +116,14 @@ export function startDraft(held: HeldState): StateDraft {
   return { held, tags: held.tags, counters: new Map(held.counters), history: [] };
 }
 
-/** The COUNTER action on a draft; throws the DomainError incrementCounter would. */
-export function draftIncrement(
-  draft: StateDraft,
-  input: { key: string; by: string; resetAfter?: string | undefined; source: StateSource; now: Date },
-): void {
+/** The COUNTER action on a draft, like incrementCounter (`at`: the reset_after clock); throws as it would. */
+export function draftIncrement(draft: StateDraft, input: Omit<CounterIncrementInput, 'owner'>): void {
   const by = parseCounterInput('value', input.by);
   const resetAfter = input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter);
   checkCounterKey(input.key);
   const row = draft.counters.get(input.key);
   if (row === undefined && draft.counters.size >= countersPerOwnerMax) throw tooManyCounters();
-  const current: CounterForWrite = counterForWrite(row, input.key, input.now);
+  const current: CounterForWrite = counterForWrite(row, input.key, input.at);
   const next = incrementedCounter(draft.held.owner, input.key, current, by, resetAfter, input.now);
   draft.counters.set(input.key, next.row);
   record(draft, input.source, input.now, next.changes);

@@ -63,11 +63,17 @@ export const Balance = Type.Object({
   deferred: Type.String(),
 });
 
+const NullableProfileField = Type.Union([Type.String(), Type.Null()], { description: 'null when unset' });
+
 const summaryFields = {
   id: Uuid,
   external_id: Type.String(),
   status: ParticipantStatus,
-  ...profileFields,
+  email: NullableProfileField,
+  phone: NullableProfileField,
+  first_name: NullableProfileField,
+  last_name: NullableProfileField,
+  display_name: NullableProfileField,
   created_at: Timestamp,
   updated_at: Timestamp,
 };

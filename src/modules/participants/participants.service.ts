@@ -6,6 +6,7 @@ import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { findProgramRow } from '../programs/index.js';
 import {
   type CreateParticipantBody,
@@ -27,18 +28,18 @@ export type ParticipantStateReader = (
 ) => Promise<Partial<Pick<Participant, 'balances' | 'tiers'>>>;
 
 export function toParticipantSummary(row: ParticipantRow): ParticipantSummary {
-  const summary: ParticipantSummary = {
+  return {
     id: row.id,
     external_id: row.external_id,
     status: row.status,
+    email: row.email,
+    phone: row.phone,
+    first_name: row.first_name,
+    last_name: row.last_name,
+    display_name: row.display_name,
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
   };
-  for (const field of profileFieldNames) {
-    const value = row[field];
-    if (value !== null) summary[field] = value;
-  }
-  return summary;
 }
 
 /** Profile fields present in the body; an empty string clears the field. */
@@ -249,8 +250,8 @@ export async function listParticipants(
     search: query.search,
     status: query.status,
     programId: query.program_id,
-    from: query.from === undefined ? undefined : new Date(query.from),
-    to: query.to === undefined ? undefined : new Date(query.to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
     sortBy,
     sortDir,
     after,

@@ -51,6 +51,21 @@ describe('POST /v1/participants', () => {
     });
   });
 
+  it('shows every profile field, null when unset, in the detail, the list and the lookup', async () => {
+    const created = await acme.request('POST', '/v1/participants', {
+      external_id: 'profile-nulls',
+      phone: '+1 555',
+    });
+    const unset = { email: null, first_name: null, last_name: null, display_name: null };
+    expect(created.json()).toMatchObject({ ...unset, phone: '+1 555' });
+    const detail = await acme.request('GET', `/v1/participants/${created.json().id}`);
+    expect(detail.json()).toMatchObject({ ...unset, phone: '+1 555' });
+    const [listed] = (await acme.request('GET', '/v1/participants?external_id=profile-nulls')).json().data;
+    expect(listed).toMatchObject({ ...unset, phone: '+1 555' });
+    const cleared = await acme.request('PATCH', `/v1/participants/${created.json().id}`, { phone: '' });
+    expect(cleared.json()).toMatchObject({ ...unset, phone: null });
+  });
+
   it('lower-cases and de-duplicates tags', async () => {
     const response = await acme.request('POST', '/v1/participants', {
       external_id: 'tags',
@@ -221,7 +236,7 @@ describe('GET, PATCH /v1/participants/{id} and PATCH /status', () => {
       first_name: 'Ann',
       last_name: 'Lee',
     });
-    expect(updated).not.toHaveProperty('email');
+    expect(updated.email).toBeNull();
     expect(updated.status).toBe('ACTIVE');
   });
 

@@ -6,6 +6,7 @@ import { withTransaction } from '../../platform/db/transaction.js';
 import { notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { stateHistoryPageSizeDefault } from '../../platform/limits.js';
+import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import type { SetCounterBody, StateHistoryEntry, StateHistoryQuery } from './state.schemas.js';
 import * as state from './state.service.js';
 import type { StateHistoryRow, StateOwner } from './state.store.js';
@@ -116,8 +117,6 @@ function toHistoryEntry(row: StateHistoryRow): StateHistoryEntry {
   };
 }
 
-const optionalDate = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
-
 export async function listStateHistory(
   db: Database,
   owner: StateOwner,
@@ -132,10 +131,10 @@ export async function listStateHistory(
     key: query.key,
     programId: query.program_id,
     operation: query.operation,
-    from: optionalDate(query.from),
-    to: optionalDate(query.to),
-    eventFrom: optionalDate(query.event_from),
-    eventTo: optionalDate(query.event_to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
+    eventFrom: readOptionalTimestamp(query.event_from, 'event_from'),
+    eventTo: readOptionalTimestamp(query.event_to, 'event_to'),
     after,
     limit,
   });

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { KeyName, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import {
   attributeKeyLengthMax,
   attributeValueLengthMax,
@@ -18,11 +18,11 @@ export const TagParams = Type.Object(
   { additionalProperties: false },
 );
 export const CounterParams = Type.Object(
-  { id: Uuid, key: Type.String({ minLength: 1, maxLength: counterKeyLengthMax }) },
+  { id: Uuid, key: KeyName({ maxLength: counterKeyLengthMax }) },
   { additionalProperties: false },
 );
 export const AttributeParams = Type.Object(
-  { id: Uuid, key: Type.String({ minLength: 1, maxLength: attributeKeyLengthMax }) },
+  { id: Uuid, key: KeyName({ maxLength: attributeKeyLengthMax }) },
   { additionalProperties: false },
 );
 

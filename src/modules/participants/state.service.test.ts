@@ -53,8 +53,8 @@ describe('incrementCounter', () => {
     const source = eventSource();
     const now = at('2025-05-01T12:00:01Z');
     await withTransaction(db, async (trx) => {
-      await incrementCounter(trx, { owner, key: 'spend', by: '340.00', source, now });
-      const view = await incrementCounter(trx, { owner, key: 'spend', by: '49.99', source, now });
+      await incrementCounter(trx, { owner, key: 'spend', by: '340.00', source, now, at: now });
+      const view = await incrementCounter(trx, { owner, key: 'spend', by: '49.99', source, now, at: now });
       expect(view).toEqual({
         key: 'spend',
         value: '389.99',
@@ -93,11 +93,12 @@ describe('incrementCounter', () => {
         resetAfter: '24h',
         source,
         now: at('2025-05-01T00:00:00Z'),
+        at: at('2025-05-01T00:00:00Z'),
       }),
     );
     const later = at('2025-05-02T06:00:00Z');
     const view = await withTransaction(db, (trx) =>
-      incrementCounter(trx, { owner, key: 'streak', by: '1', source, now: later }),
+      incrementCounter(trx, { owner, key: 'streak', by: '1', source, now: later, at: later }),
     );
     expect(view).toEqual({
       key: 'streak',
@@ -113,7 +114,14 @@ describe('incrementCounter', () => {
     ]);
     expect(await history(owner, 'operation=auto_reset')).toHaveLength(1);
     const sameWindow = await withTransaction(db, (trx) =>
-      incrementCounter(trx, { owner, key: 'streak', by: '1', source, now: at('2025-05-03T05:59:59Z') }),
+      incrementCounter(trx, {
+        owner,
+        key: 'streak',
+        by: '1',
+        source,
+        now: at('2025-05-03T05:59:59Z'),
+        at: at('2025-05-03T05:59:59Z'),
+      }),
     );
     expect(sameWindow.value).toBe('2');
   });
@@ -123,7 +131,7 @@ describe('incrementCounter', () => {
     const source = eventSource();
     const created = at('2025-05-01T00:00:00Z');
     await withTransaction(db, (trx) =>
-      incrementCounter(trx, { owner, key: 'k', by: '1', source, now: created }),
+      incrementCounter(trx, { owner, key: 'k', by: '1', source, now: created, at: created }),
     );
     const configured = await withTransaction(db, (trx) =>
       incrementCounter(trx, {
@@ -133,6 +141,7 @@ describe('incrementCounter', () => {
         resetAfter: '720h',
         source,
         now: at('2025-05-10T00:00:00Z'),
+        at: at('2025-05-10T00:00:00Z'),
       }),
     );
     expect(configured).toMatchObject({
@@ -148,6 +157,7 @@ describe('incrementCounter', () => {
         resetAfter: '',
         source,
         now: at('2025-05-20T00:00:00Z'),
+        at: at('2025-05-20T00:00:00Z'),
       }),
     );
     expect(cleared).toMatchObject({ value: '3', reset_after: null });
@@ -163,14 +173,18 @@ describe('incrementCounter', () => {
       [{ by: '1', resetAfter: '1d' }, 'reset_after'],
     ] as const) {
       await expect(
-        withTransaction(db, (trx) => incrementCounter(trx, { owner, key: 'c', source, now, ...input })),
+        withTransaction(db, (trx) =>
+          incrementCounter(trx, { owner, key: 'c', source, now, at: now, ...input }),
+        ),
       ).rejects.toMatchObject({ code: 'bad_request', details: { field } });
     }
     const max = '99999999999999999999.999999999999999999';
-    await withTransaction(db, (trx) => incrementCounter(trx, { owner, key: 'c', by: max, source, now }));
+    await withTransaction(db, (trx) =>
+      incrementCounter(trx, { owner, key: 'c', by: max, source, now, at: now }),
+    );
     await expect(
       withTransaction(db, (trx) =>
-        incrementCounter(trx, { owner, key: 'c', by: '0.000000000000000001', source, now }),
+        incrementCounter(trx, { owner, key: 'c', by: '0.000000000000000001', source, now, at: now }),
       ),
     ).rejects.toMatchObject({ code: 'bad_request', details: { field: 'value' } });
     expect(await history(owner)).toHaveLength(1);
@@ -218,7 +232,7 @@ describe('tags and attributes from rules', () => {
     await expect(
       withTransaction(db, async (trx) => {
         await applyTag(trx, { owner, tag: 'vip', source, now });
-        await incrementCounter(trx, { owner, key: 'n', by: '1', source, now });
+        await incrementCounter(trx, { owner, key: 'n', by: '1', source, now, at: now });
         throw new Error('a later action failed');
       }),
     ).rejects.toThrow('a later action failed');
@@ -250,10 +264,18 @@ describe('loadStateForRules', () => {
     await withTransaction(db, async (trx) => {
       await applyTag(trx, { owner, tag: 'vip', source, now: start });
       await setAttribute(trx, { owner, key: 'plan', value: 'gold', source, now: start });
-      await incrementCounter(trx, { owner, key: 'spend', by: '0.1', source, now: start });
-      await incrementCounter(trx, { owner, key: 'spend', by: '0.2', source, now: start });
-      await incrementCounter(trx, { owner, key: 'daily', by: '2', resetAfter: '24h', source, now: start });
-      await incrementCounter(trx, { owner: program, key: 'members', by: '7', source, now: start });
+      await incrementCounter(trx, { owner, key: 'spend', by: '0.1', source, now: start, at: start });
+      await incrementCounter(trx, { owner, key: 'spend', by: '0.2', source, now: start, at: start });
+      await incrementCounter(trx, {
+        owner,
+        key: 'daily',
+        by: '2',
+        resetAfter: '24h',
+        source,
+        now: start,
+        at: start,
+      });
+      await incrementCounter(trx, { owner: program, key: 'members', by: '7', source, now: start, at: start });
     });
     await acme.request('PATCH', `/v1/participants/${owner.id}/status`, { status: 'SUSPENDED' });
     const state = await withTransaction(db, (trx) =>
@@ -288,7 +310,7 @@ describe('concurrent changes to one owner', () => {
     await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         withTransaction(db, async (trx) => {
-          await incrementCounter(trx, { owner, key: 'n', by: '0.1', source: eventSource(), now });
+          await incrementCounter(trx, { owner, key: 'n', by: '0.1', source: eventSource(), now, at: now });
           await applyTag(trx, { owner, tag: `t${i}`, source: eventSource(), now });
         }),
       ),

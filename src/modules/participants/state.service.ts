@@ -293,7 +293,10 @@ export function tooManyCounters() {
   return invalidField('key', `at most ${countersPerOwnerMax} counters are allowed`, 'too_many');
 }
 
-/** The stored counter (undefined: none yet) as a write starts from it at `now`: a due reset applied. */
+/**
+ * The stored counter (undefined: none yet) as a write starts from it at `now` on the reset_after
+ * clock: a due reset applied, and a new or reset window starting at `now`.
+ */
 export function counterForWrite(row: CounterRow | undefined, key: string, now: Date): CounterForWrite {
   if (row === undefined) return { exists: false, units: 0n, resetAfter: null, lastResetAt: now, changes: [] };
   const resetAfter = resetAfterOf(row);
@@ -352,18 +355,22 @@ export interface CounterIncrementInput {
   /** Sets the auto-reset window when given ("" removes it); it does not restart the window. */
   resetAfter?: string | undefined;
   source: StateSource;
+  /** When the write happens (row and history timestamps). */
   now: Date;
+  /** The clock of reset_after: the event's timestamp, as the rules read the counter. */
+  at: Date;
 }
 
 /**
  * The COUNTER action: adds `by` to the effective value, creating the counter at 0 when missing. A due
- * auto-reset is applied first (recorded as auto_reset), and restarts the window at `now`.
+ * auto-reset is applied first (recorded as auto_reset); a new or reset counter's window starts at
+ * `at`, the event's timestamp, so a replay of the same events resets at the same points.
  */
 export async function incrementCounter(trx: Database, input: CounterIncrementInput): Promise<CounterView> {
   const by = parseCounterInput('value', input.by);
   const resetAfter = input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter);
   await lockOwner(trx, input.owner, input.now);
-  const current = await loadCounterForWrite(trx, input.owner, input.key, input.now);
+  const current = await loadCounterForWrite(trx, input.owner, input.key, input.at);
   const next = incrementedCounter(input.owner, input.key, current, by, resetAfter, input.now);
   await store.saveCounter(trx, next.row);
   await recordStateChanges(trx, input.owner, input.source, input.now, next.changes);

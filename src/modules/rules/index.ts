@@ -26,6 +26,7 @@ export {
   type ResolvedTarget,
 } from './rule-actions.js';
 export {
+  countSkippedByError,
   listRuleEvaluations,
   matchedByRule,
   recordEventsEvaluations,

@@ -1,15 +1,18 @@
 // Stored rule evaluations: written in the event's transaction by the event processor, read back by
-// GET /v1/events/{id}, one row per event (0010_event_evaluations.sql). Skips (time window, budget,
-// stop, errors, timeouts) are kept but hidden unless asked for, so an event shows what matched and
-// what was tested without noise.
+// GET /v1/events/{id}, one row per event (0010_event_evaluations.sql). The row stays compact: each
+// evaluation's id, rule name and time are derived when read. Errors and timeouts are hidden unless
+// asked for (include_skipped), so they are also counted on each event and per rule, never silent.
 import { type RawBuilder, sql } from 'kysely';
-import { toIso } from '../../platform/clock.js';
+import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
+import { derivedId } from '../../platform/ids.js';
+import { ruleErrorsCountedMax, ruleErrorWindowMs } from '../../platform/limits.js';
 import type { RuleEvaluation } from './evaluate-rules.js';
-import type { RuleEvaluationView } from './rules.schemas.js';
+import type { RuleErrorStats, RuleEvaluationView } from './rules.schemas.js';
 import * as store from './rules.store.js';
 
-const shownByDefault = ['MATCHED', 'NOT_MATCHED'];
+/** The statuses include_skipped adds: the rule could not be evaluated. */
+const errorStatuses = ['SKIPPED_ERROR', 'SKIPPED_TIMEOUT'];
 const messageLengthMax = 1000;
 
 export async function recordRuleEvaluations(
@@ -63,19 +66,55 @@ export async function listRuleEvaluations(
 ): Promise<RuleEvaluationView[]> {
   const row = await store.findEvaluations(db, organizationId, eventId);
   if (row === undefined) return [];
-  const evaluatedAt = toIso(row.evaluated_at);
+  const names = await store.findRuleVersionNames(db, organizationId, row.rule_history_ids);
+  const createdAt = toIso(row.evaluated_at);
   return row.outcomes
-    .map((outcome, position) => ({
-      rule_id: row.rule_ids[position] ?? '',
-      rule_history_id: row.rule_history_ids[position] ?? '',
-      status: outcome.status as RuleEvaluationView['status'],
-      reason: (outcome.reason ?? null) as RuleEvaluationView['reason'],
-      message: outcome.message ?? null,
-      stopped_by_rule_id: outcome.stopped_by_rule_id ?? null,
-      actions: (outcome.actions ?? []) as Record<string, unknown>[],
-      evaluated_at: evaluatedAt,
-    }))
-    .filter((evaluation) => includeSkipped || shownByDefault.includes(evaluation.status));
+    .map((outcome, position) => {
+      const historyId = row.rule_history_ids[position] ?? '';
+      return {
+        id: derivedId(eventId, String(position)),
+        rule_id: row.rule_ids[position] ?? '',
+        rule_name: names.get(historyId) ?? '',
+        rule_history_id: historyId,
+        status: (outcome.status === 'MATCHED' ? 'SUCCESS' : outcome.status) as RuleEvaluationView['status'],
+        reason: (outcome.reason ?? null) as RuleEvaluationView['reason'],
+        stopped_by_rule_id: outcome.stopped_by_rule_id ?? null,
+        error_message: outcome.message ?? null,
+        actions: (outcome.actions ?? []) as Record<string, unknown>[],
+        created_at: createdAt,
+      };
+    })
+    .filter((evaluation) => includeSkipped || !errorStatuses.includes(evaluation.status));
+}
+
+/** How many rules each event skipped by an error or a timeout; events without any are left out. */
+export async function countSkippedByError(
+  db: Database,
+  organizationId: string,
+  eventIds: string[],
+): Promise<Map<string, number>> {
+  const rows = await store.countOutcomesByStatus(db, organizationId, eventIds, errorStatuses);
+  return new Map(rows.map((row) => [row.event_id, row.count]));
+}
+
+/** The rule's errors and timeouts of the last ruleErrorWindowMs, by processing time. */
+export async function readRuleErrorStats(
+  db: Database,
+  organizationId: string,
+  ruleId: string,
+  now: Date,
+): Promise<RuleErrorStats> {
+  const since = new Date(now.getTime() - ruleErrorWindowMs);
+  const found = await store.findRecentErrors(db, organizationId, ruleId, {
+    since,
+    countedMax: ruleErrorsCountedMax,
+  });
+  return {
+    since: toIso(since),
+    recent_count: found?.count ?? 0,
+    last_error: found?.message ?? null,
+    last_error_at: toIsoOrNull(found?.evaluated_at ?? null),
+  };
 }
 
 /**

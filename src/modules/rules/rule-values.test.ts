@@ -46,6 +46,12 @@ describe('schedules', () => {
     expect(resolveTimeReference('next week', from)).toBeUndefined();
   });
 
+  it('refuses time references PostgreSQL cannot store: leap seconds and instants outside years 0001-9999', () => {
+    const from = new Date('2026-01-01T00:00:00Z');
+    for (const text of ['2016-12-31T23:59:60Z', '0000-06-01T00:00:00Z', '9999-12-31T23:00:00-05:00'])
+      expect(resolveTimeReference(text, from)).toBeUndefined();
+  });
+
   it('finds the next cron time in UTC, with lists, ranges, steps and either-day matching', () => {
     const after = new Date('2026-03-15T10:20:30Z');
     expect(nextCronTime(parseCron('0 0 1 * *'), after)).toEqual(new Date('2026-04-01T00:00:00Z'));

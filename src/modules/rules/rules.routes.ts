@@ -10,6 +10,7 @@ import {
   RuleEvaluationView,
   RuleHistoryEntry,
   RuleHistoryQuery,
+  RuleWithErrorStats,
   SimulateBody,
   SimulateResult,
   UpdateRuleBody,
@@ -73,9 +74,12 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
-        summary: 'Get a rule, with the live state of its budgets',
+        summary: 'Get a rule, with the live state of its budgets and its recent evaluation errors',
+        description:
+          'error_stats counts the evaluations of the last 24 hours that ended SKIPPED_ERROR or ' +
+          'SKIPPED_TIMEOUT (hidden from GET /v1/events/{id} without include_skipped), with the latest message.',
         params: IdParams,
-        response: { 200: Type.Ref('Rule'), ...errorResponses('not_found') },
+        response: { 200: Type.Ref('RuleWithErrorStats'), ...errorResponses('not_found') },
       },
     },
     async (request) => service.getRule(db, clock, request.caller.organizationId, request.params.id),
@@ -154,4 +158,4 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   );
 };
 
-export const ruleSchemas = [Rule, RuleHistoryEntry, RuleEvaluationView];
+export const ruleSchemas = [Rule, RuleWithErrorStats, RuleHistoryEntry, RuleEvaluationView];

@@ -182,13 +182,16 @@ describe('a program with the common patterns', () => {
     expect([...(state.tags.get('ann') ?? [])]).toEqual(['welcome_bonus']);
     expect(state.view('ann', new Date('2026-03-08T08:00:00Z')).counters).toEqual({ streak: 1 });
 
-    // The dining purchase: the dining rule matched and stopped every later rule, hidden by default.
+    // The dining purchase: the dining rule matched and stopped every later rule; stops always show.
     const db = t.database.handle.db;
     const shown = await listRuleEvaluations(db, acme.organizationId, eventIds[2] ?? '', false);
-    expect(shown.map((e) => [e.status, e.reason])).toEqual([['MATCHED', null]]);
+    expect(shown.map((e) => [e.status, e.reason])).toEqual([
+      ['SUCCESS', null],
+      ...Array.from({ length: 6 }, () => ['SKIPPED', 'STOPPED_AFTER_MATCH']),
+    ]);
     expect(shown[0]).toMatchObject({ rule_id: dining.id, actions: [{ type: 'CREDIT', amount: '100' }] });
     const all = await listRuleEvaluations(db, acme.organizationId, eventIds[2] ?? '', true);
-    expect(all).toHaveLength(7);
+    expect(all).toEqual(shown);
     expect(all[1]).toMatchObject({
       status: 'SKIPPED',
       reason: 'STOPPED_AFTER_MATCH',
@@ -202,7 +205,7 @@ describe('a program with the common patterns', () => {
       'NOT_MATCHED',
       'NOT_MATCHED',
       'NOT_MATCHED',
-      'MATCHED',
+      'SUCCESS',
       'NOT_MATCHED',
     ]);
     expect(login[5]?.actions).toEqual([

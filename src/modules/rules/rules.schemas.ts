@@ -1,5 +1,12 @@
 import { type Static, Type } from 'typebox';
-import { ListQueryFields, NullableTimestamp, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  KeyName,
+  ListQueryFields,
+  NullableTimestamp,
+  SortDir,
+  Timestamp,
+  Uuid,
+} from '../../platform/http/schemas.js';
 import {
   actionsPerRuleMax,
   attributeKeyLengthMax,
@@ -71,13 +78,13 @@ export const Action = Type.Object(
     delay: Type.Optional(GoDuration),
     event_name: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     payload: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    key: Type.Optional(Type.String({ minLength: 1, maxLength: attributeKeyLengthMax })),
+    key: Type.Optional(KeyName({ maxLength: attributeKeyLengthMax })),
     value: Type.Optional(
       Type.String({ minLength: 1, maxLength: Math.max(attributeValueLengthMax, celExpressionBytesMax) }),
     ),
     reset_after: Type.Optional(GoDuration),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: tagLengthMax })),
-    tier: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
+    tier: Type.Optional(KeyName({ maxLength: nameLengthMax })),
     level: Type.Optional(Type.String({ minLength: 1, maxLength: nameLengthMax })),
     target: Type.Optional(ActionTarget),
   },
@@ -134,11 +141,29 @@ export const Rule = Type.Object(
 );
 export type Rule = Static<typeof Rule>;
 
+export const RuleErrorStats = Type.Object({
+  since: Timestamp,
+  recent_count: Type.Integer({
+    description:
+      'Evaluations since `since` that ended SKIPPED_ERROR or SKIPPED_TIMEOUT (at most 10,000 counted)',
+  }),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+  last_error_at: NullableTimestamp,
+});
+export type RuleErrorStats = Static<typeof RuleErrorStats>;
+
+export const RuleWithErrorStats = Type.Object(
+  { ...Rule.properties, error_stats: RuleErrorStats },
+  { $id: 'RuleWithErrorStats' },
+);
+export type RuleWithErrorStats = Static<typeof RuleWithErrorStats>;
+
 const Name = Type.String({ minLength: 1, maxLength: nameLengthMax, description: 'Rule name (1-255)' });
 const Description = Type.String({ maxLength: descriptionLengthMax });
 const Condition = Type.String({
   minLength: 1,
-  description: `CEL that evaluates to bool; at most ${celExpressionBytesMax} bytes`,
+  pattern: '\\S',
+  description: `CEL that evaluates to bool, not blank; at most ${celExpressionBytesMax} bytes`,
 });
 const Actions = Type.Array(Action, { minItems: 1, maxItems: actionsPerRuleMax });
 const Budgets = Type.Array(BudgetInput, { maxItems: budgetsPerRuleMax });
@@ -225,7 +250,7 @@ export const RuleHistoryQuery = Type.Object(
 );
 export type RuleHistoryQuery = Static<typeof RuleHistoryQuery>;
 
-export const ValidateBody = Type.Object({ condition: Type.String() }, { additionalProperties: false });
+export const ValidateBody = Type.Object({ condition: Condition }, { additionalProperties: false });
 export const ValidateResult = Type.Object({
   valid: Type.Boolean(),
   message: Type.String(),
@@ -283,12 +308,17 @@ export type SimulateResult = Static<typeof SimulateResult>;
 
 export const ResetBudgetQuery = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
 
-/** A stored evaluation as GET /v1/events/{id} shows it (statuses and reasons: evaluate-rules.ts). */
+/**
+ * A stored evaluation as GET /v1/events/{id} shows it (statuses and reasons: evaluate-rules.ts; a
+ * matched rule shows SUCCESS). `id`, `rule_name` and `created_at` are derived when read.
+ */
 export const RuleEvaluationView = Type.Object(
   {
+    id: Type.String({ format: 'uuid', description: 'Stable: derived from the event and the position' }),
     rule_id: Uuid,
+    rule_name: Type.String({ description: 'The name of the rule version that ran' }),
     rule_history_id: Uuid,
-    status: Type.Enum(['MATCHED', 'NOT_MATCHED', 'SKIPPED', 'SKIPPED_ERROR', 'SKIPPED_TIMEOUT']),
+    status: Type.Enum(['SUCCESS', 'NOT_MATCHED', 'SKIPPED', 'SKIPPED_ERROR', 'SKIPPED_TIMEOUT']),
     reason: Type.Union([
       Type.Enum([
         'CONDITION_FALSE',
@@ -301,12 +331,14 @@ export const RuleEvaluationView = Type.Object(
       ]),
       Type.Null(),
     ]),
-    message: Type.Union([Type.String(), Type.Null()]),
     stopped_by_rule_id: Type.Union([Uuid, Type.Null()]),
+    error_message: Type.Union([Type.String(), Type.Null()], {
+      description: 'Why the rule was skipped or failed to evaluate',
+    }),
     actions: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
       description: 'The resolved actions applied',
     }),
-    evaluated_at: Timestamp,
+    created_at: Timestamp,
   },
   { $id: 'RuleEvaluation' },
 );

@@ -8,6 +8,7 @@ import type { Caller } from '../../platform/http/auth.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
+import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
 import { findAssetRow, findAssetScales } from '../assets/index.js';
 import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
@@ -22,6 +23,7 @@ import {
   type RuleEvaluation,
 } from './evaluate-rules.js';
 import { budgetAmountAtScale, effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
+import { readRuleErrorStats } from './rule-evaluations.service.js';
 import type {
   Budget,
   ChangeType,
@@ -30,6 +32,7 @@ import type {
   Rule,
   RuleHistoryEntry,
   RuleHistoryQuery,
+  RuleWithErrorStats,
   SimulateBody,
   SimulateResult,
   UpdateRuleBody,
@@ -130,8 +133,8 @@ async function insertNewRule(
 ): Promise<Rule> {
   compileCondition(body.condition);
   compileActions(body.actions);
-  const activeFrom = body.active_from === undefined ? null : new Date(body.active_from);
-  const activeTo = body.active_to === undefined ? null : new Date(body.active_to);
+  const activeFrom = readOptionalTimestamp(body.active_from, 'active_from') ?? null;
+  const activeTo = readOptionalTimestamp(body.active_to, 'active_to') ?? null;
   checkWindow(activeFrom, activeTo);
   const now = clock();
   const organizationId = caller.organizationId;
@@ -234,10 +237,18 @@ async function findRuleRow(db: Database, organizationId: string, id: string, for
   return row;
 }
 
-export async function getRule(db: Database, clock: Clock, organizationId: string, id: string): Promise<Rule> {
+/** A rule with its budgets' live state and its recent evaluation errors. */
+export async function getRule(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  id: string,
+): Promise<RuleWithErrorStats> {
   const row = await findRuleRow(db, organizationId, id);
+  const now = clock();
   const budgets = await store.listBudgets(db, organizationId, [row.id]);
-  return toRule(row, budgets, await budgetScales(db, organizationId, budgets), clock());
+  const rule = toRule(row, budgets, await budgetScales(db, organizationId, budgets), now);
+  return { ...rule, error_stats: await readRuleErrorStats(db, organizationId, row.id, now) };
 }
 
 export async function listRules(
@@ -297,9 +308,9 @@ function patchOf(body: UpdateRuleBody, current: RuleRow, now: Date): Parameters<
   if (body.order !== undefined) changes.order = body.order;
   if (body.stop_after_match !== undefined) changes.stop_after_match = body.stop_after_match;
   if (body.active_from !== undefined)
-    changes.active_from = body.active_from === null ? null : new Date(body.active_from);
+    changes.active_from = body.active_from === null ? null : readTimestamp(body.active_from, 'active_from');
   if (body.active_to !== undefined)
-    changes.active_to = body.active_to === null ? null : new Date(body.active_to);
+    changes.active_to = body.active_to === null ? null : readTimestamp(body.active_to, 'active_to');
   if (body.status !== undefined && body.status !== current.status) {
     changes.status = body.status;
     changes.deleted_at = body.status === 'ARCHIVED' ? now : null;
@@ -364,8 +375,8 @@ export async function listRuleHistory(
   const after = decodeKeyset(query.cursor, scope);
   const rows = await store.listHistory(db, organizationId, id, {
     changeType: query.change_type,
-    from: query.from === undefined ? undefined : new Date(query.from),
-    to: query.to === undefined ? undefined : new Date(query.to),
+    from: readOptionalTimestamp(query.from, 'from'),
+    to: readOptionalTimestamp(query.to, 'to'),
     sortDir,
     after,
     limit,
@@ -457,7 +468,7 @@ export async function simulateRule(
   const participant = toParticipantState(body.participant_state);
   const input: EvaluationInput = {
     eventData: body.event,
-    eventTimestamp: body.event_timestamp === undefined ? now : new Date(body.event_timestamp),
+    eventTimestamp: readOptionalTimestamp(body.event_timestamp, 'event_timestamp') ?? now,
     participant,
     program: { tags: [], counters: {}, attributes: {} },
   };

@@ -332,3 +332,68 @@ export async function findEvaluations(
     .where('event_id', '=', eventId)
     .executeTakeFirst();
 }
+
+/** The name of each rule version, from its history snapshot. */
+export async function findRuleVersionNames(
+  db: Database,
+  organizationId: string,
+  historyIds: string[],
+): Promise<Map<string, string>> {
+  if (historyIds.length === 0) return new Map();
+  const rows = await tables(db)
+    .selectFrom('rule_history')
+    .select(['id', sql<string>`snapshot->>'name'`.as('name')])
+    .where('organization_id', '=', organizationId)
+    .where('id', 'in', historyIds)
+    .execute();
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
+
+/** Per event, how many of its outcomes have one of `statuses`; events with none are left out. */
+export async function countOutcomesByStatus(
+  db: Database,
+  organizationId: string,
+  eventIds: string[],
+  statuses: string[],
+): Promise<{ event_id: string; count: number }[]> {
+  if (eventIds.length === 0) return [];
+  const result = await sql<{ event_id: string; count: number }>`select e.event_id, count(*)::int as count
+    from event_evaluations e, jsonb_array_elements(e.outcomes) o
+    where e.organization_id = ${organizationId} and e.event_id = any(${eventIds}::uuid[])
+      and o->>'status' = any(${statuses}::text[])
+    group by e.event_id`.execute(db);
+  return result.rows;
+}
+
+export interface RecentErrors {
+  count: number;
+  message: string | null;
+  evaluated_at: Date;
+}
+
+/**
+ * The rule's SKIPPED_ERROR and SKIPPED_TIMEOUT outcomes evaluated since `since`: how many (at most
+ * countedMax) and the latest. The partial index event_evaluations_errors holds only the events with
+ * such an outcome (its predicate is repeated here so that it is used), so healthy rules cost nothing.
+ */
+export async function findRecentErrors(
+  db: Database,
+  organizationId: string,
+  ruleId: string,
+  window: { since: Date; countedMax: number },
+): Promise<RecentErrors | undefined> {
+  const result = await sql<RecentErrors>`with recent as (
+      select e.evaluated_at, o.value->>'message' as message
+      from event_evaluations e
+      cross join lateral jsonb_array_elements(e.outcomes) with ordinality as o(value, position)
+      where e.organization_id = ${organizationId} and e.rule_ids @> array[${ruleId}::uuid]
+        and (e.outcomes @> '[{"status": "SKIPPED_ERROR"}]' or e.outcomes @> '[{"status": "SKIPPED_TIMEOUT"}]')
+        and e.evaluated_at >= ${window.since}
+        and e.rule_ids[o.position] = ${ruleId}::uuid
+        and o.value->>'status' in ('SKIPPED_ERROR', 'SKIPPED_TIMEOUT')
+      order by e.evaluated_at desc
+      limit ${window.countedMax})
+    select (select count(*) from recent)::int as count, message, evaluated_at
+    from recent order by evaluated_at desc limit 1`.execute(db);
+  return result.rows[0];
+}

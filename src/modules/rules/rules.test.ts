@@ -87,7 +87,11 @@ describe('POST /v1/rules', () => {
     const explicit = await createRule(programId, { order: 500 });
     expect(explicit.order).toBe(500);
     expect((await createRule(programId)).order).toBe(510);
-    expect((await acme.request('GET', `/v1/rules/${first.id}`)).json()).toEqual(first);
+    const got = (await acme.request('GET', `/v1/rules/${first.id}`)).json();
+    expect(got).toEqual({
+      ...first,
+      error_stats: { since: expect.any(String), recent_count: 0, last_error: null, last_error_at: null },
+    });
   });
 
   it('answers 409 when two ACTIVE rules of a program would share an order, but not for SUSPENDED ones', async () => {
@@ -519,6 +523,20 @@ describe('POST /v1/rules/validate', () => {
       await acme.request('POST', '/v1/rules/validate', { condition: 'size(event.items)' })
     ).json();
     expect(notBool).toMatchObject({ valid: false, message: expect.stringMatching(/evaluates to an int/) });
+  });
+
+  it('answers 400 bad_request naming condition when it is missing, empty, blank or not a string', async () => {
+    for (const body of [
+      {},
+      { condition: '' },
+      { condition: ' \n\t' },
+      { condition: null },
+      { condition: 1 },
+    ]) {
+      const response = await acme.request('POST', '/v1/rules/validate', body);
+      expect({ body, status: response.statusCode }).toEqual({ body, status: 400 });
+      expect(response.json()).toMatchObject({ code: 'bad_request', details: { field: 'condition' } });
+    }
   });
 });
 

@@ -1,6 +1,8 @@
 // Time arithmetic for rules: Go-style durations ("720h", "1h30m", "90s") and the next reset of a
 // budget on an INTERVAL or a five-field CRON schedule (UTC). Pure.
 
+import { parseTimestamp } from '../../platform/timestamp.js';
+
 const durationPartPattern = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
 const durationPattern = /^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$/;
 const msPerUnit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -19,9 +21,7 @@ export function parseDuration(text: string): number | undefined {
 export function resolveTimeReference(text: string, from: Date): Date | undefined {
   const duration = parseDuration(text);
   if (duration !== undefined) return new Date(from.getTime() + duration);
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text)) return undefined;
-  const time = new Date(text);
-  return Number.isNaN(time.getTime()) ? undefined : time;
+  return parseTimestamp(text);
 }
 
 interface CronField {

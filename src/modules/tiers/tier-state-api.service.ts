@@ -6,6 +6,7 @@ import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
+import { readTimestamp } from '../../platform/timestamp.js';
 import { findParticipantRow, isEnrolled } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { baseLevel } from './lifecycle.js';
@@ -128,7 +129,7 @@ export async function putParticipantTier(caller: TierCaller, target: TierTarget,
     if (level === undefined)
       throw invalidField('level', `${body.level} is not a level of tier ${target.key}`);
     const now = caller.clock();
-    const expiresAt = body.expires_at == null ? null : new Date(body.expires_at);
+    const expiresAt = body.expires_at == null ? null : readTimestamp(body.expires_at, 'expires_at');
     if (expiresAt !== null && expiresAt <= now) throw invalidField('expires_at', 'must be in the future');
     const holder = { organizationId: caller.organizationId, ...target };
     const row = await writeLevel(trx, holder, tierWithLevels, current, {

@@ -14,6 +14,7 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 
 export const TierKey = Type.String({
   pattern: '^[a-z][a-z0-9_]*$',
+  format: 'key-name',
   maxLength: tierKeyLengthMax,
   description: 'Lower-case letters, digits and _; starts with a letter',
 });
@@ -168,7 +169,7 @@ export const Tier = Type.Object(
     key: Type.String(),
     display_name: Nullable(Type.String()),
     levels: Type.Array(Level),
-    lifecycle: Type.Optional(Lifecycle),
+    lifecycle: Nullable(Lifecycle),
     status: Type.Enum(['ACTIVE', 'ARCHIVED']),
     archived_at: Type.Optional(Timestamp),
     created_at: Timestamp,

@@ -50,7 +50,7 @@ export function toTier({ tier, levels }: TierWithLevels): Tier {
     key: tier.key,
     display_name: tier.display_name,
     levels: levels.map(toLevel),
-    ...(tier.lifecycle === null ? {} : { lifecycle: tier.lifecycle }),
+    lifecycle: tier.lifecycle,
     status: tier.status,
     ...(tier.archived_at === null ? {} : { archived_at: toIso(tier.archived_at) }),
     created_at: toIso(tier.created_at),

@@ -70,7 +70,7 @@ describe('tier definitions', () => {
     expect(listed.json()).toEqual({ data: [tier], pagination: { has_more: false, next_cursor: null } });
   });
 
-  it('creates a rules-only tier without lifecycle (also with lifecycle {})', async () => {
+  it('creates a rules-only tier, lifecycle null, without lifecycle or with lifecycle {}', async () => {
     const programId = await newProgram();
     const created = await acme.request('POST', `/v1/programs/${programId}/tiers`, {
       key: 'vip',
@@ -78,7 +78,13 @@ describe('tier definitions', () => {
       lifecycle: {},
     });
     expect(created.statusCode).toBe(201);
-    expect(created.json().lifecycle).toBeUndefined();
+    expect(created.json().lifecycle).toBeNull();
+    const omitted = await acme.request('POST', `/v1/programs/${programId}/tiers`, {
+      key: 'plain',
+      levels: [{ key: 'l', rank: 1 }],
+    });
+    expect(omitted.json()).toMatchObject({ lifecycle: null });
+    expect(omitted.json()).not.toHaveProperty('archived_at');
   });
 
   it('pages tiers by key', async () => {
@@ -256,7 +262,7 @@ describe('PATCH a tier', () => {
     });
     expect(tier.levels[3]).toMatchObject({ rank: 3, benefits: { suite: true } });
     const cleared = await acme.request('PATCH', url, { lifecycle: {} });
-    expect(cleared.json().lifecycle).toBeUndefined();
+    expect(cleared.json().lifecycle).toBeNull();
     expect((await acme.request('GET', url)).json().levels).toHaveLength(4);
   });
 

@@ -19,18 +19,26 @@ declare module 'fastify' {
 export function registerAuthentication(scope: FastifyInstance, authenticate: Authenticate): void {
   scope.decorateRequest('caller', undefined as unknown as Caller);
   scope.addHook('onRequest', async (request) => {
-    const secret = readKey(request);
-    const caller = secret === undefined ? undefined : await authenticate(secret);
-    if (caller === undefined) throw new DomainError('unauthorized', 'invalid or revoked API key');
+    const caller = await authenticate(readKey(request));
+    if (caller === undefined) throw unauthorized('invalid or revoked API key');
     request.caller = caller;
   });
 }
 
-function readKey(request: FastifyRequest): string | undefined {
+/** The one key a request carries, in X-API-Key or Authorization: Bearer (both only if they agree). */
+function readKey(request: FastifyRequest): string {
   const header = request.headers['x-api-key'];
-  if (typeof header === 'string' && header !== '') return header.trim();
-  const authorization = request.headers.authorization;
-  if (authorization === undefined) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  return match?.[1];
+  const apiKey = typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined;
+  const authorization = request.headers.authorization?.trim() || undefined;
+  const bearer = authorization === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+  if (apiKey !== undefined && bearer !== undefined && apiKey !== bearer)
+    throw unauthorized('conflicting API keys: X-API-Key and Authorization: Bearer name different keys');
+  const key = apiKey ?? bearer;
+  if (key !== undefined) return key;
+  if (authorization !== undefined) throw unauthorized('Authorization must be "Bearer <API key>"');
+  throw unauthorized('missing API key: send X-API-Key or Authorization: Bearer');
+}
+
+function unauthorized(message: string): DomainError {
+  return new DomainError('unauthorized', message);
 }

@@ -1,5 +1,7 @@
 // Every error leaves as {code, message, details?} with a stable code. Expected errors carry their
 // own message; anything unexpected is logged in full and answered with a generic 500.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/transaction.js';
 import { badRequest, DomainError, type ErrorCode, errorStatusByCode } from '../errors.js';
@@ -14,6 +16,50 @@ const fastifyCodes: Record<string, [ErrorCode, string]> = {
 };
 
 const retryAfterSeconds = 1;
+
+/** Errors the router raises before a route runs (Fastify's frameworkErrors). */
+const routerCodes: Record<string, [ErrorCode, string]> = {
+  FST_ERR_BAD_URL: ['bad_request', 'the URL has an invalid percent-encoding'],
+  FST_ERR_MAX_PARAM_LENGTH: ['uri_too_long', 'a path segment of the URL is too long'],
+};
+
+/** Errors Node's HTTP parser raises before Fastify sees a request (the server's clientError). */
+const clientCodes: Record<string, [ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [
+    'headers_too_large',
+    'the request line and headers are larger than the server accepts',
+  ],
+  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'the request was not received in time'],
+};
+
+/** Answers router errors (a path parameter too long, a bad percent-encoding) in the error envelope. */
+export function handleFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const [code, message] = routerCodes[error.code] ?? ['bad_request', 'the request cannot be routed'];
+  reply.header('X-Request-Id', request.id);
+  sendError(reply, code, message);
+}
+
+/**
+ * Answers what Node's HTTP parser refuses (headers too large, a malformed request, a timeout) in the
+ * error envelope, written to the socket as Fastify's default handler does, then closes it.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, message] = clientCodes[error.code ?? ''] ?? ['bad_request', 'the request is not valid HTTP'];
+  const status = errorStatusByCode[code];
+  const body = JSON.stringify({ code, message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
 
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => handleError(error, request, reply));

@@ -2,10 +2,16 @@
 import { type TSchema, Type } from 'typebox';
 import { type ErrorCode, errorStatusByCode } from '../errors.js';
 import { pageSizeDefault, pageSizeMax } from '../limits.js';
+import { timestampDescription } from '../timestamp.js';
 
 export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
-export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 timestamp (UTC)' });
+export const Timestamp = Type.String({ format: 'date-time', description: timestampDescription });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+
+/** The name of a counter, attribute or tier: any text but the names JavaScript objects reserve. */
+export function KeyName(options: { maxLength: number; minLength?: number; description?: string }) {
+  return Type.String({ minLength: 1, format: 'key-name', ...options });
+}
 
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 

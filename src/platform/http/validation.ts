@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldProblem } from '../errors.js';
 import { bodyDepthMax } from '../limits.js';
+import { parseTimestamp, timestampDescription } from '../timestamp.js';
 
 function createAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({
@@ -16,16 +17,45 @@ function createAjv(coerceTypes: boolean | 'array'): Ajv {
     strict: false,
   });
   addFormats.default(ajv);
+  for (const [name, format] of Object.entries(customFormats)) ajv.addFormat(name, format);
   return ajv;
 }
+
+/**
+ * Names that JavaScript objects treat specially: as a key of a body, a counter or an attribute they
+ * would be stored but not read back (obj.__proto__ = x sets the prototype). They are refused with a
+ * 400 naming the key wherever a name enters, rather than supported in some places only.
+ */
+export const reservedKeyNames: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
+const reservedKeyMessage = 'is a reserved name (__proto__ and constructor cannot be keys); choose another';
+
+/**
+ * Every timestamp the API takes is read by the one parser, so that what passes validation is exactly
+ * what the services can store (no leap seconds, years 0001-9999); names must not be reserved ones.
+ */
+const customFormats = {
+  'date-time': { type: 'string', validate: (text: string) => parseTimestamp(text) !== undefined },
+  'key-name': { type: 'string', validate: (text: string) => !reservedKeyNames.has(text) },
+} as const;
+
+/** Fastify's response serializer compiles the same schemas with an Ajv of its own: same formats. */
+export const serializerOptions = { ajv: { formats: customFormats } };
+
+/** For each custom format: what a 400 says was expected, and its message. */
+const formatProblems: Record<string, { expected: string; message: string }> = {
+  'date-time': { expected: timestampDescription, message: `must be an ${timestampDescription}` },
+  'key-name': { expected: 'a name other than __proto__ or constructor', message: reservedKeyMessage },
+};
 
 const bodyAjv = createAjv(false);
 const paramsAjv = createAjv('array');
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const validate = (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema as object);
+  const findNonDecimal = httpPart === 'body' ? () => undefined : nonDecimalFinder(schema as object);
+  const perItem = propertiesCheckedPerItem(schema as object);
   const validateBody = (data: unknown) => {
-    const problem = findUnstorableValue(data);
+    const problem = findUnstorableValue(data, perItem) ?? findNonDecimal(data);
     validateBody.errors = problem === undefined ? null : [problem];
     if (problem !== undefined) return false;
     const valid = validate(data);
@@ -36,27 +66,85 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   return validateBody;
 };
 
+const decimalPatterns = { integer: /^-?\d+$/, number: /^-?\d+(?:\.\d+)?$/ };
+
 /**
- * JSON and query strings can carry what PostgreSQL cannot store (NUL characters, unpaired surrogates) and nesting
- * deep enough to exhaust a recursive walk; both are refused before anything else looks at the body.
+ * Ajv coerces query and path text with Number(), which also reads "0x10", "1e1", " 10" and "".
+ * Numbers in a URL are plain decimals only, so the text of each numeric parameter is checked first.
  */
-function findUnstorableValue(data: unknown): ErrorObject | undefined {
-  const pending: { value: unknown; path: string; depth: number }[] = [{ value: data, path: '', depth: 0 }];
+function nonDecimalFinder(schema: object): (data: unknown) => ErrorObject | undefined {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const numeric = Object.entries(properties).flatMap(([name, property]) =>
+    property.type === 'integer' || property.type === 'number' ? [[name, property.type] as const] : [],
+  );
+  return (data) => {
+    if (typeof data !== 'object' || data === null) return undefined;
+    for (const [name, type] of numeric) {
+      const value: unknown = (data as Record<string, unknown>)[name];
+      for (const text of Array.isArray(value) ? value : [value]) {
+        if (typeof text === 'string' && !decimalPatterns[type].test(text)) {
+          const message = `must be a decimal ${type === 'integer' ? 'integer' : 'number'}`;
+          return {
+            instancePath: `/${name}`,
+            schemaPath: '#',
+            keyword: 'type',
+            params: { type },
+            message,
+            data: text,
+          };
+        }
+      }
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Option for a body property whose items a route checks one by one with compileBodyPartValidator (the
+ * events of a batch): the request-wide walk then only bounds their depth, so that one bad item fails
+ * alone.
+ */
+export const checkedPerItem = { 'x-checked-per-item': true } as const;
+
+function propertiesCheckedPerItem(schema: object): ReadonlySet<string> {
+  const properties = (schema as { properties?: Record<string, Record<string, unknown>> }).properties ?? {};
+  return new Set(Object.keys(properties).filter((name) => properties[name]?.['x-checked-per-item'] === true));
+}
+
+/**
+ * JSON and query strings can carry what PostgreSQL cannot store (NUL characters, unpaired surrogates),
+ * keys that JavaScript objects reserve, and nesting deep enough to exhaust a recursive walk; all are
+ * refused before anything else looks at the body. Below the top-level properties in `perItem`, only
+ * the depth is checked here.
+ */
+function findUnstorableValue(
+  data: unknown,
+  perItem: ReadonlySet<string> = new Set(),
+): ErrorObject | undefined {
+  const pending = [{ value: data, path: '', depth: 0, content: true }];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    const { value, path, depth } = item;
+    const { value, path, depth, content } = item;
     if (depth > bodyDepthMax) return unstorable(path, `must not nest deeper than ${bodyDepthMax} levels`);
-    if (typeof value === 'string') {
+    if (typeof value === 'string' && content) {
       if (!value.isWellFormed() || value.includes('\u0000')) {
         return unstorable(path, 'must not contain NUL characters or unpaired surrogates');
       }
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, child] of Object.entries(value)) {
-        if (!key.isWellFormed() || key.includes('\u0000'))
-          return unstorable(path, 'has a key that cannot be stored');
-        pending.push({ value: child, path: `${path}/${key}`, depth: depth + 1 });
+        const problem = content ? findUnstorableKey(path, key) : undefined;
+        if (problem !== undefined) return problem;
+        const childContent = content && !(depth === 0 && perItem.has(key));
+        pending.push({ value: child, path: `${path}/${key}`, depth: depth + 1, content: childContent });
       }
     }
   }
+  return undefined;
+}
+
+function findUnstorableKey(path: string, key: string): ErrorObject | undefined {
+  if (!key.isWellFormed() || key.includes('\u0000'))
+    return unstorable(path, 'has a key that cannot be stored');
+  if (reservedKeyNames.has(key)) return unstorable(`${path}/${key}`, reservedKeyMessage);
   return undefined;
 }
 
@@ -71,7 +159,11 @@ function unstorable(instancePath: string, message: string): ErrorObject {
  */
 export function compileBodyPartValidator(schema: object): (value: unknown) => FieldProblem[] {
   const validate = bodyAjv.compile(schema);
-  return (value) => (validate(value) ? [] : describeValidationErrors(validate.errors ?? [], 'body'));
+  return (value) => {
+    const problem = findUnstorableValue(value);
+    if (problem !== undefined) return describeValidationErrors([problem], 'body');
+    return validate(value) ? [] : describeValidationErrors(validate.errors ?? [], 'body');
+  };
 }
 
 /** Names the field each validation error is about, in the request's own terms. */
@@ -114,12 +206,14 @@ function describe(error: ErrorObject, part: string | undefined): FieldProblem {
     }
     default: {
       const field = base === '' ? (part ?? 'body') : base;
+      const formatMessage =
+        error.keyword === 'format' ? formatProblems[String(error.params.format)]?.message : undefined;
       return {
         field,
         reason: 'invalid',
         expected: describeExpected(error),
         received: describeReceived(error.data),
-        message: `${where}${field} ${error.message ?? 'is invalid'}`,
+        message: `${where}${field} ${formatMessage ?? error.message ?? 'is invalid'}`,
       };
     }
   }
@@ -138,7 +232,8 @@ export function fieldPath(instancePath: string): string {
 function describeExpected(error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'type') return String(params.type);
-  if (error.keyword === 'format') return String(params.format);
+  if (error.keyword === 'format')
+    return formatProblems[String(params.format)]?.expected ?? String(params.format);
   if (error.keyword === 'pattern') return `pattern ${String(params.pattern)}`;
   if (error.keyword === 'const') return JSON.stringify(params.allowedValue);
   const limit = params.limit;

@@ -1,22 +1,10 @@
 // 0010_event_evaluations.sql moves stored evaluations from one row per rule to one row per event:
 // a database migrated up to 0009 with evaluations in it must read the same after 0010.
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MigrationDatabase, openMigrationDatabase } from '../../../../test/migration-database.js';
+import { describe, expect, it } from 'vitest';
+import { useDatabaseMigratedBefore } from '../../../../test/migration-harness.js';
 
-let database: MigrationDatabase;
-let client: pg.Client;
-let run: MigrationDatabase['run'];
-
-beforeAll(async () => {
-  database = await openMigrationDatabase('0010');
-  ({ client, run } = database);
-});
-
-afterAll(async () => {
-  await database.drop();
-});
+const database = useDatabaseMigratedBefore('0010');
 
 describe('0010_event_evaluations', () => {
   it('keeps every evaluation, in order, with its outcome, actions and matches', async () => {
@@ -24,8 +12,8 @@ describe('0010_event_evaluations', () => {
     const [event, silentEvent, base, travel, history] = [1, 2, 3, 4, 5].map(() => randomUUID());
     const credit = [{ type: 'CREDIT', amount: '60.00' }];
     // The rows only: replica mode skips the foreign keys to rules this test does not need.
-    await client.query('set session_replication_role = replica');
-    await client.query(
+    await database.client.query('set session_replication_role = replica');
+    await database.client.query(
       `insert into rule_evaluations (organization_id, event_id, position, rule_id, rule_history_id, status, reason,
          message, stopped_by_rule_id, actions, evaluated_at)
        values ($1, $2, 1, $3, $5, 'SKIPPED', 'STOPPED_AFTER_MATCH', null, $4, '[]', '2026-03-01T10:00:00Z'),
@@ -34,10 +22,10 @@ describe('0010_event_evaluations', () => {
                '2026-03-02T10:00:00Z')`,
       [organization, event, base, travel, history, JSON.stringify(credit), silentEvent],
     );
-    await client.query('set session_replication_role = origin');
-    await run('0010_event_evaluations.sql');
+    await database.client.query('set session_replication_role = origin');
+    await database.run('0010_event_evaluations.sql');
 
-    const { rows } = await client.query(
+    const { rows } = await database.client.query(
       `select event_id, rule_ids, rule_history_ids, matched_rule_ids, outcomes, evaluated_at
        from event_evaluations order by evaluated_at`,
     );
@@ -62,7 +50,9 @@ describe('0010_event_evaluations', () => {
         evaluated_at: new Date('2026-03-02T10:00:00Z'),
       },
     ]);
-    const { rows: tables } = await client.query(`select to_regclass('rule_evaluations') as old_table`);
+    const { rows: tables } = await database.client.query(
+      `select to_regclass('rule_evaluations') as old_table`,
+    );
     expect(tables).toEqual([{ old_table: null }]);
   });
 });

@@ -2,18 +2,10 @@
 // with sealed and unsealed entries must show the same positions and hashes after 0018, and queue the
 // unsealed entries for the sealer.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MigrationDatabase, openMigrationDatabase } from '../../../../test/migration-database.js';
+import { describe, expect, it } from 'vitest';
+import { useDatabaseMigratedBefore } from '../../../../test/migration-harness.js';
 
-let database: MigrationDatabase;
-
-beforeAll(async () => {
-  database = await openMigrationDatabase('0018');
-});
-
-afterAll(async () => {
-  await database.drop();
-});
+const database = useDatabaseMigratedBefore('0018');
 
 describe('0018_journal_seals', () => {
   it('keeps every seal, queues the unsealed entries in creation order, and keeps the postings', async () => {
