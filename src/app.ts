@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
 import { eventRoutes, eventSchemas } from './modules/events/index.js';
+import { groupRoutes, groupSchemas, lockGroupStatus } from './modules/groups/index.js';
 import {
   createSystemAccounts,
   ledgerRoutes,
@@ -14,8 +15,17 @@ import { logRoutes, logSchemas, RequestLogRecorder, registerRequestLogging } fro
 import { authenticate } from './modules/organizations/index.js';
 import { participantRoutes, participantSchemas, stateRoutes } from './modules/participants/index.js';
 import { programRoutes, programSchemas } from './modules/programs/index.js';
+import { reportingRoutes, reportingSchemas } from './modules/reporting/index.js';
+import {
+  findLedgerEntity,
+  redemptionRoutes,
+  redemptionSchemas,
+  rewardRoutes,
+  rewardSchemas,
+} from './modules/rewards/index.js';
 import { listRuleEvaluations, ruleRoutes, ruleSchemas } from './modules/rules/index.js';
 import { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './modules/tiers/index.js';
+import { transferRoutes, transferSchemas } from './modules/transfers/index.js';
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
@@ -69,6 +79,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...ruleSchemas,
     ...eventSchemas,
     ...tierSchemas,
+    ...groupSchemas,
+    ...transferSchemas,
+    ...rewardSchemas,
+    ...redemptionSchemas,
+    ...reportingSchemas,
     ...logSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
@@ -81,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRateLimit(v1, deps.db, deps.rateLimit);
     registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
-    await v1.register(programRoutes, routeDeps);
+    await v1.register(programRoutes, { ...routeDeps, findLedgerEntity });
     await v1.register(assetRoutes, { ...routeDeps, openLedger: createSystemAccounts });
     await v1.register(participantRoutes, {
       ...routeDeps,
@@ -92,6 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(ruleRoutes, routeDeps);
     await v1.register(tierRoutes, routeDeps);
     await v1.register(participantTierRoutes, routeDeps);
+    await v1.register(groupRoutes, routeDeps);
+    await v1.register(transferRoutes, { ...routeDeps, readGroupStatus: lockGroupStatus });
+    await v1.register(rewardRoutes, routeDeps);
+    await v1.register(redemptionRoutes, routeDeps);
+    await v1.register(reportingRoutes, routeDeps);
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
   });

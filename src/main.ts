@@ -10,6 +10,7 @@ import {
 } from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
+import { startRuleEvaluation } from './modules/rules/index.js';
 import { startTierLifecycle } from './modules/tiers/index.js';
 import { systemClock } from './platform/clock.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
@@ -61,6 +62,8 @@ export async function serve(): Promise<void> {
 
 /** Event workers on this process's database; `ACCRUE_WORKERS=0` runs none (an API-only node). */
 export function startWorkers(config: Config, database: DatabaseHandle, logger: Logger): EventWorkers {
+  // Rules run in their own thread (simulate too, so also on API-only nodes); started before the first event.
+  startRuleEvaluation(logger);
   return startEventWorkers({
     db: database.db,
     connectionString: database.connectionString,

@@ -66,3 +66,10 @@ export function newRequestId(): string {
 export function newApiKeySecret(): string {
   return `sk_${randomBytes(32).toString('base64url')}`;
 }
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a text is a UUID: a value computed by a rule is checked before it reaches SQL as one. */
+export function isUuid(text: string): boolean {
+  return uuidPattern.test(text);
+}

@@ -82,18 +82,26 @@ export const stateHistoryPageSizeDefault = 50;
 export const stateHistoryPageSizeMax = 100;
 /**
  * Rules are user code run on every event. Expressions are bounded in length (parse time and memory)
- * and in the work one evaluation may do: loop iterations plus the size of strings and lists that
- * concatenation builds, and a wall-clock ceiling, so a hostile rule cannot stall a worker.
+ * and in the work one evaluation may do: loop iterations, and every function call charged by the size
+ * of what it reads or builds, with a wall-clock ceiling, so a hostile rule cannot stall a worker.
  */
 export const celExpressionBytesMax = 4096;
 export const celNestingDepthMax = 64;
 export const celEvaluationCostMax = 100_000;
 export const celEvaluationTimeMaxMs = 20;
 /**
- * All the expressions of one event together: rules run synchronously on the server's event loop, so
- * this is how long one event's rules may hold up every other request of the process.
+ * All the expressions of one event together: how long one event's rules may hold the evaluation
+ * thread, and with it the events of every other tenant of the process.
  */
 export const celEventEvaluationTimeMaxMs = 50;
+/**
+ * The hard limit behind those ceilings, which the evaluation itself checks: rules run in a worker
+ * thread, and one that is still busy this long after its events' ceilings ran out is terminated and
+ * replaced (the rule it was on ends SKIPPED_TIMEOUT). Generous, because an overrun costs a restart.
+ */
+export const celEvaluationOverrunMs = 250;
+/** Heap of the evaluation thread: a rule that builds too much ends that thread, not the server. */
+export const celEvaluationThreadHeapMaxMb = 256;
 /** Compiled expressions kept in memory; a miss only costs a recompile. */
 export const celCompiledCacheSizeMax = 10_000;
 
@@ -133,3 +141,21 @@ export const levelKeyLengthMax = 100;
 
 /** Rows the tier lifecycle job claims per transaction: short transactions, short row locks. */
 export const tierLifecycleBatchSize = 100;
+
+/** Assets shown in one holder's balances: an organization has far fewer assets than this. */
+export const balancesPerHolderMax = 1000;
+
+/**
+ * Groups, from the Scrip API reference: members added in one request (one short transaction), and
+ * transfer recipients (one journal entry of at most 101 postings, locking at most 303 accounts).
+ */
+export const membersPerRequestMax = 100;
+export const transferRecipientsMax = 100;
+/** A group's ACTIVE memberships a rule sees in participant.groups: bounds what each event reads. */
+export const groupsPerParticipantMax = 100;
+
+/** Rewards catalog: strings from the Scrip API reference; metadata bounded so a reward row stays small. */
+export const rewardCategoryLengthMax = 100;
+export const rewardMetadataBytesMax = 16 * 1024;
+/** Units of one catalog redemption and of a reward's limits: far above any real catalog, inside int4. */
+export const rewardQuantityMax = 1_000_000;

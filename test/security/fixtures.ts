@@ -64,6 +64,34 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     ],
   });
   if (tier.statusCode >= 300) throw new Error(`fixture tier failed: ${tier.body}`);
+  const reward = (
+    await tenant.request('POST', `/v1/programs/${program.id}/rewards`, {
+      name: 'Fixture reward',
+      redemption_type: 'UNIT_BASED',
+      asset_id: asset.id,
+      unit_cost: '1.00',
+      status: 'ACTIVE',
+    })
+  ).json();
+  const redemption = await tenant.request('POST', `/v1/participants/${participant.id}/redemptions/items`, {
+    program_id: program.id,
+    reward_id: reward.id,
+  });
+  if (redemption.statusCode >= 300) throw new Error(`fixture redemption failed: ${redemption.body}`);
+  const member = (
+    await tenant.request('POST', '/v1/participants', {
+      external_id: 'fixture-member',
+      program_id: program.id,
+    })
+  ).json();
+  const group = await tenant.request('POST', '/v1/groups', {
+    name: 'Fixture household',
+    members: [
+      { participant_id: participant.id, role: 'ADMIN' },
+      { participant_id: member.id, role: 'MEMBER' },
+    ],
+  });
+  if (group.statusCode >= 300) throw new Error(`fixture group failed: ${group.body}`);
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
   return {
     programs: program.id,
@@ -77,6 +105,10 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     tags: 'fixture',
     counters: 'visits',
     attributes: 'plan',
+    rewards: reward.id,
+    redemptions: redemption.json().id,
+    groups: group.json().id,
+    members: member.id,
   };
 }
 

@@ -2,7 +2,8 @@
 // the rule is saved (400 bad_request naming the field) or saved and bounded when it runs (the
 // rule is skipped with SKIPPED_TIMEOUT or SKIPPED_ERROR and the event completes). While events run
 // every bounded hostile rule, the server stays responsive: each concurrent read answers within
-// max(10 x the baseline p50, 1000 ms).
+// max(10 x the baseline p50, 1000 ms), and /healthz within a fixed bound while functions run on
+// 60,000-character strings.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/modules/organizations/index.js';
@@ -67,9 +68,9 @@ async function call(method: string, url: string, body?: unknown): Promise<Answer
   };
 }
 
-function saveRule(name: string, condition: string, amount = '1') {
+function saveRule(name: string, condition: string, amount = '1', program = programId) {
   return call('POST', '/v1/rules', {
-    program_id: programId,
+    program_id: program,
     name,
     condition,
     actions: [{ type: 'CREDIT', asset_id: assetId, amount }],
@@ -252,12 +253,7 @@ describe('hostile CEL bounded at evaluation, the server responsive meanwhile', (
     expect(concurrent.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...concurrent)).toBeLessThanOrEqual(boundMs);
 
-    const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
-      select o.rule_id, o.outcome->>'status' as status, count(*)::text as evaluations
-      from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
-      cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o (rule_id, outcome)
-      where v.status = 'COMPLETED'
-      group by o.rule_id, o.outcome->>'status'`.execute(database.handle.db);
+    const rows = await outcomesByRule(programId);
     for (const [name, , status] of bounded) {
       const id = [...ruleIds].find(([, ruleName]) => ruleName === name)?.[0];
       const outcomes = rows.filter((row) => row.rule_id === id);
@@ -266,9 +262,106 @@ describe('hostile CEL bounded at evaluation, the server responsive meanwhile', (
   }, 240_000);
 });
 
+/** Functions over a 60,000-character string, 500 times each: uncharged, size() alone held the loop 0.5 s. */
+const bigInputs = [
+  'event.list.all(x, size(event.text) > 0)',
+  'event.list.all(x, event.text.size() > 0)',
+  'event.list.all(x, event.text.contains("b") == false)',
+  'event.list.all(x, event.text.startsWith("b") == false)',
+  'event.list.all(x, event.text.endsWith("b") == false)',
+  'event.list.all(x, event.text.matches("b") == false)',
+  'event.list.all(x, event.text.lowerAscii() != "")',
+  'event.list.all(x, event.text.split("a").size() > 0)',
+  'event.list.all(x, string(event.text) != "")',
+  'event.list.all(x, size(bytes(event.text)) > 0)',
+  'event.list.all(x, event.text < event.text + "b")',
+];
+const healthBoundMs = 500;
+
+describe('hostile CEL on big inputs, /healthz answering meanwhile', () => {
+  it(`skips every rule that calls functions on 60,000 characters in a loop; /healthz answers within ${healthBoundMs} ms`, async () => {
+    const program = (await call('POST', '/v1/programs', { name: 'Big inputs' })).body.id;
+    const link = await call('POST', `/v1/programs/${program}/assets`, { asset_id: assetId });
+    expect(link.status, JSON.stringify(link.body)).toBeLessThan(300);
+    const hostileIds: string[] = [];
+    for (const condition of bigInputs) {
+      const saved = await saveRule(condition, condition, '1', program);
+      expect(saved.status, `${condition}: ${JSON.stringify(saved.body)}`).toBe(201);
+      hostileIds.push(saved.body.id);
+    }
+    const cheap = await saveRule('cheap', 'event.n >= 0', '1', program);
+    expect(cheap.status).toBe(201);
+
+    const eventCount = 60;
+    const events = Array.from({ length: eventCount }, (_, n) => ({
+      program_id: program,
+      external_id: `big-${n % 4}`,
+      idempotency_key: `big-${n}`,
+      event_timestamp: new Date(Date.UTC(2026, 0, 2, 0, 0, n)).toISOString(),
+      event_data: { n, text: 'a'.repeat(60_000), list: Array.from({ length: 500 }, (_, i) => i) },
+    }));
+    const health: number[] = [];
+    let done = false;
+    const started = performance.now();
+    const probe = (async () => {
+      while (!done && performance.now() - started < 180_000) {
+        const answer = await call('GET', '/healthz');
+        expect(answer.status).toBe(200);
+        health.push(answer.ms);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    // 62 KB an event: ten fit in a request body.
+    for (let from = 0; from < eventCount; from += 10) {
+      const accepted = await call('POST', '/v1/events/batch', { events: events.slice(from, from + 10) });
+      expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+    }
+    while ((await unfinishedEvents()) > 0 && performance.now() - started < 180_000)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    done = true;
+    await probe;
+    process.stdout.write(
+      `big inputs: ${bigInputs.length} hostile rules over ${eventCount} events in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s; /healthz p50 ${percentile(health, 0.5).toFixed(1)} ms, ` +
+        `max ${Math.max(...health).toFixed(1)} ms over ${health.length} requests\n`,
+    );
+    expect(await unfinishedEvents()).toBe(0);
+    expect(health.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...health)).toBeLessThan(healthBoundMs);
+
+    const rows = await outcomesByRule(program);
+    for (const [index, id] of hostileIds.entries())
+      expect(
+        rows.filter((row) => row.rule_id === id),
+        bigInputs[index],
+      ).toEqual([{ rule_id: id, status: 'SKIPPED_TIMEOUT', evaluations: String(eventCount) }]);
+    expect(rows.filter((row) => row.rule_id === cheap.body.id)).toEqual([
+      { rule_id: cheap.body.id, status: 'MATCHED', evaluations: String(eventCount) },
+    ]);
+    // Only the cheap rule paid: one point (100 minor units) an event, nothing from the skipped rules.
+    const credited = await sql<{ total: string }>`
+      select coalesce(sum(p.amount), 0)::text as total from postings p
+      join journal_entries j on j.organization_id = p.organization_id and j.id = p.journal_entry_id
+      join events v on v.organization_id = j.organization_id and v.id = j.event_id
+      where v.program_id = ${program} and p.amount > 0`.execute(database.handle.db);
+    expect(credited.rows[0]?.total).toBe(String(eventCount * 100));
+  }, 240_000);
+});
+
 function percentile(values: number[], share: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))] ?? 0;
+}
+
+/** How many of the program's completed events ended with each status, by rule. */
+async function outcomesByRule(program: string) {
+  const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
+    select o.rule_id, o.outcome->>'status' as status, count(*)::text as evaluations
+    from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
+    cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o (rule_id, outcome)
+    where v.status = 'COMPLETED' and v.program_id = ${program}
+    group by o.rule_id, o.outcome->>'status'`.execute(database.handle.db);
+  return rows;
 }
 
 async function unfinishedEvents(): Promise<number> {

@@ -248,6 +248,18 @@ export async function requireUsableAsset(
   assetId: string,
   now: Date,
 ): Promise<AssetRow> {
+  const { asset, link } = await requireLinkedAsset(db, organizationId, programId, assetId);
+  if (link.first_entry_at === null) await store.markLinkUsed(db, organizationId, programId, assetId, now);
+  return asset;
+}
+
+/** An unarchived asset linked to the program, without marking the link used (no entry is made). */
+export async function requireLinkedAsset(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  assetId: string,
+) {
   const asset = await findAssetRow(db, organizationId, assetId);
   const link = await store.findLink(db, organizationId, programId, assetId);
   if (link === undefined) {
@@ -257,6 +269,5 @@ export async function requireUsableAsset(
     });
   }
   if (asset.status === 'ARCHIVED') throw new DomainError('asset_archived', 'the asset is archived');
-  if (link.first_entry_at === null) await store.markLinkUsed(db, organizationId, programId, assetId, now);
-  return asset;
+  return { asset, link };
 }

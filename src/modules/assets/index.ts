@@ -3,5 +3,10 @@
 // permanent and an archived asset takes no new ledger entry; a link becomes permanent with the
 // first journal entry of the asset in that program.
 export { assetRoutes, assetSchemas } from './assets.routes.js';
-export { findAssetRow, findAssetScales, requireUsableAsset } from './assets.service.js';
+export {
+  findAssetRow,
+  findAssetScales,
+  requireLinkedAsset,
+  requireUsableAsset,
+} from './assets.service.js';
 export type { AssetRow } from './assets.store.js';

@@ -4,13 +4,16 @@
 
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
+import { isUuid } from '../../platform/ids.js';
 import { parseAmount } from '../../platform/money.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
+import { lockGroupStatus } from '../groups/index.js';
 import {
   credit,
   debit,
   type EntryContext,
   forfeit,
+  groupOwner,
   hold,
   participantOwner,
   release,
@@ -171,7 +174,8 @@ async function applyLedgerAction(
   owner: StateOwner,
   action: LedgerAction,
 ): Promise<void> {
-  if (owner.type !== 'PARTICIPANT') throw new DomainError('bad_request', 'ledger actions need a participant');
+  if (owner.type === 'PROGRAM')
+    throw new DomainError('bad_request', 'ledger actions need a participant or group');
   const asset = await ledgerAsset(trx, scope, action.asset_id);
   const scaleFailure = amountScaleFailure(action, asset.scale);
   if (scaleFailure !== undefined) throw new ActionFailure(scaleFailure);
@@ -184,7 +188,7 @@ async function applyLedgerAction(
     ruleId,
     eventTimestamp: scope.eventTimestamp,
   };
-  const target = { owner: participantOwner(owner.id), asset };
+  const target = { owner: owner.type === 'GROUP' ? groupOwner(owner.id) : participantOwner(owner.id), asset };
   const amountOf = (text: string) => parseAmount(text, asset.scale, 'amount');
   const referenceId = action.reference_id ?? undefined;
   switch (action.type) {
@@ -252,7 +256,21 @@ async function resolveOwner(trx: Database, scope: ActionScope, target: ResolvedT
         throw new DomainError('not_found', `target participant ${target.external_id} not found`);
       return { organizationId, type: 'PARTICIPANT', id: row.id };
     }
+    case 'group':
+      return {
+        organizationId,
+        type: 'GROUP',
+        id: await requireActiveGroup(trx, organizationId, target.group_id),
+      };
   }
+}
+
+/** A rule's GROUP target: an unknown or ARCHIVED group fails the event, saying which. */
+async function requireActiveGroup(trx: Database, organizationId: string, groupId: string): Promise<string> {
+  const status = isUuid(groupId) ? await lockGroupStatus(trx, organizationId, groupId, 'update') : undefined;
+  if (status === undefined) throw new DomainError('not_found', `target group ${groupId} not found`);
+  if (status === 'ARCHIVED') throw new DomainError('group_archived', `target group ${groupId} is archived`);
+  return groupId;
 }
 
 function broadcastDraft(

@@ -5,9 +5,9 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { badRequest, DomainError, type ErrorCode } from '../../platform/errors.js';
+import { oversizedEventData } from '../../platform/event-data.js';
 import { compileBodyPartValidator } from '../../platform/http/validation.js';
 import { newId } from '../../platform/ids.js';
-import { eventDataBytesMax } from '../../platform/limits.js';
 import { readTimestamp } from '../../platform/timestamp.js';
 import { findProgramRow, type ProgramRow } from '../programs/index.js';
 import { hashEventPayload } from './canonical-payload.js';
@@ -145,16 +145,7 @@ function checkEventInput(item: unknown): EventInput | DomainError {
       },
     ]);
   }
-  if (Buffer.byteLength(JSON.stringify(input.event_data)) > eventDataBytesMax) {
-    return badRequest([
-      {
-        field: 'event_data',
-        reason: 'too_large',
-        message: `event_data is larger than ${eventDataBytesMax} bytes`,
-      },
-    ]);
-  }
-  return input;
+  return oversizedEventData(input.event_data, 'event_data') ?? input;
 }
 
 async function findPrograms(db: Database, organizationId: string, items: (EventInput | DomainError)[]) {

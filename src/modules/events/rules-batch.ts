@@ -16,6 +16,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseAmount } from '../../platform/money.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
+import { listActiveGroupIdsOf } from '../groups/index.js';
 import { isPlainCredit, type PlainCredit, postPlainCredits } from '../ledger/index.js';
 import {
   commitDraft,
@@ -44,7 +45,7 @@ import { findProgramRow, type ProgramRow } from '../programs/index.js';
 import {
   amountScaleFailure,
   type EvaluableRule,
-  evaluateRules,
+  evaluateRulesIsolated,
   loadActiveRules,
   type ResolvedAction,
   type RuleEvaluation,
@@ -69,8 +70,6 @@ import type { EventRow } from './events.store.js';
  * each hand-over costs a flush and a reload of the held state.
  */
 const fallbacksBeforeGivingUp = 16;
-/** An event whose rules took longer than this to evaluate ends batching for its claim (see apply). */
-const expensiveEvaluationMs = 25;
 
 interface ProgramContext {
   program: ProgramRow;
@@ -83,6 +82,8 @@ interface Holder {
   row: ParticipantRow;
   state: HeldState;
   tierRows: ParticipantTierRow[];
+  /** participant.groups in CEL. */
+  groups: string[];
   /** False for a participant the event creates: stored once the event is known to complete. */
   stored: boolean;
   enrolled: boolean;
@@ -136,16 +137,13 @@ function openBatch(deps: { db: Database; clock: Clock }, trx: Database, events: 
     holders,
     loadedPrograms,
     pending,
-    lastEvaluationMs: 0,
   };
   return {
     async apply(event) {
       if (fallbacks >= fallbacksBeforeGivingUp && fallbacks > applied) return undefined;
-      // Held state answers without I/O, so a claim would evaluate all its events without letting
-      // requests in: yield between events. Rules that spend milliseconds per event (they may use
-      // their whole time budget) send the rest of the claim one at a time, whose round trips let
-      // requests in between events.
-      if (session.lastEvaluationMs > expensiveEvaluationMs) return undefined;
+      // Held state answers without I/O, so a claim whose program has no rules would apply all its
+      // events without letting requests in: yield between events. Rules themselves are evaluated
+      // in the evaluation thread, whatever time they take.
       await setImmediate();
       const outcome = await applyPlainEvent(session, event);
       if (outcome === undefined) fallbacks += 1;
@@ -175,8 +173,6 @@ interface Session {
   programs: Map<string, Promise<ProgramContext | undefined>>;
   programStates: Map<string, Promise<HeldState>>;
   holders: Map<string, Holder>;
-  /** How long the last event's rules took to evaluate. */
-  lastEvaluationMs: number;
   /** Programs whose participants in this claim are loaded (since the last `forget`). */
   loadedPrograms: Set<string>;
   pending: Pending;
@@ -189,9 +185,7 @@ async function applyPlainEvent(session: Session, event: EventRow): Promise<Event
   const holder = await holderOf(session, context, event);
   if (holder === undefined) return undefined;
   const input = await evaluationInput(session, context, holder, event);
-  const started = performance.now();
-  const evaluations = evaluateRules(context.rules, input);
-  session.lastEvaluationMs = performance.now() - started;
+  const evaluations = await evaluateRulesIsolated(context.rules, input);
   const draft = startDraft(holder.state);
   const credits: PlainCredit[] = [];
   for (const evaluation of evaluations) {
@@ -265,7 +259,7 @@ async function holderOf(
   if (known !== undefined || reference.participantId !== null || reference.externalId === null) return known;
   if (context.program.on_unknown_participant === 'REJECT') return undefined;
   const row = newEventParticipant(event.organization_id, reference.externalId, session.now);
-  const holder = { row, state: heldStateOf(row), tierRows: [], stored: false, enrolled: false };
+  const holder = { row, state: heldStateOf(row), tierRows: [], groups: [], stored: false, enrolled: false };
   session.holders.set(key, holder);
   return holder;
 }
@@ -289,6 +283,11 @@ async function loadHolders(session: Session, { program }: ProgramContext): Promi
     program.id,
     participants.map((row) => row.id),
   );
+  const groups = await listActiveGroupIdsOf(
+    trx,
+    program.organization_id,
+    participants.map((row) => row.id),
+  );
   // One holder per participant, under each key its events name it by (id and external_id alike),
   // so that every event of the participant sees the same tier rows and flags.
   const byId = new Map<string, Holder>();
@@ -299,6 +298,7 @@ async function loadHolders(session: Session, { program }: ProgramContext): Promi
       row,
       state,
       tierRows: tierRows.get(row.id) ?? [],
+      groups: groups.get(row.id) ?? [],
       stored: true,
       enrolled: enrolled.has(row.id),
     }));
@@ -335,7 +335,11 @@ async function evaluationInput(session: Session, context: ProgramContext, holder
   return {
     eventData: event.event_data,
     eventTimestamp: at,
-    participant: { ...participant, tiers: tierLevelsForRules(context.tiers, holder.tierRows) },
+    participant: {
+      ...participant,
+      tiers: tierLevelsForRules(context.tiers, holder.tierRows),
+      groups: holder.groups,
+    },
     program,
   };
 }

@@ -7,11 +7,12 @@
 // consumption and a budget is a hard cap across transactions and processes.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
+import { listActiveGroupIds } from '../groups/index.js';
 import { loadStateForRules } from '../participants/index.js';
 import {
   consumeRuleBudgets,
   type EvaluationInput,
-  evaluateRules,
+  evaluateRulesIsolated,
   loadActiveRules,
   recordRuleEvaluations,
 } from '../rules/index.js';
@@ -25,7 +26,7 @@ export function createRulesStep(deps: { db: Database; clock: Clock }): EventStep
     const rules = await loadActiveRules(trx, event.organization_id, event.program_id);
     const scope = actionScope(event, parties, now);
     const evaluations =
-      rules.length === 0 ? [] : evaluateRules(rules, await evaluationInput(trx, event, scope));
+      rules.length === 0 ? [] : await evaluateRulesIsolated(rules, await evaluationInput(trx, event, scope));
     const effects: AppliedEffects = { setTierKeys: new Set(), touchedParticipantIds: new Set() };
     try {
       for (const evaluation of evaluations) {
@@ -60,16 +61,17 @@ async function evaluationInput(
   scope: ActionScope,
 ): Promise<EvaluationInput> {
   const participantId = scope.defaultParticipantId;
-  const [state, tiers] = await Promise.all([
+  const [state, tiers, groups] = await Promise.all([
     loadStateForRules(trx, event.organization_id, participantId, event.program_id, event.event_timestamp),
     loadTiersForRules(trx, event.organization_id, participantId, event.program_id),
+    listActiveGroupIds(trx, event.organization_id, participantId),
   ]);
   const { counterValues: _exact, ...participant } = state.participant;
   const { counterValues: _programExact, ...program } = state.program;
   return {
     eventData: event.event_data,
     eventTimestamp: event.event_timestamp,
-    participant: { ...participant, tiers },
+    participant: { ...participant, tiers, groups },
     program,
   };
 }

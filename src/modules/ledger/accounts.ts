@@ -31,6 +31,10 @@ export function participantOwner(id: string): Owner {
   return { type: 'PARTICIPANT', id };
 }
 
+export function groupOwner(id: string): Owner {
+  return { type: 'GROUP', id };
+}
+
 export function programWallet(programId: string): Owner {
   return { type: 'PROGRAM', id: programId };
 }

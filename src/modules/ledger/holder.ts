@@ -2,6 +2,7 @@
 // the transaction, and its due lots settled first, so every operation sees only live value: expired
 // lots are forfeited to SYSTEM_BREAKAGE (EXPIRATION) and matured ones moved to AVAILABLE (MATURITY).
 import { sql } from 'kysely';
+import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { lotsPerOperationMax } from '../../platform/limits.js';
 import type { AssetRow } from '../assets/index.js';
@@ -23,14 +24,34 @@ export async function openHolder(
   owner: Owner,
   asset: AssetRow,
 ): Promise<HolderBalance> {
+  const [balance] = await openHolders(trx, context, [owner], asset);
+  assert(balance !== undefined, 'one holder opened, one balance');
+  return balance;
+}
+
+/**
+ * Opens several holders at once (a transfer): every account of all of them is locked in one
+ * statement in the global order, so two operations on the same holders never deadlock, whatever
+ * order each names them in. Balances come back in the order of `owners`.
+ */
+export async function openHolders(
+  trx: Database,
+  context: EntryContext,
+  owners: Owner[],
+  asset: AssetRow,
+): Promise<HolderBalance[]> {
   await lockAccountsFor(
     trx,
     context,
     asset.id,
-    buckets.map((bucket) => ({ owner, bucket })),
+    owners.flatMap((owner) => buckets.map((bucket) => ({ owner, bucket }))),
   );
-  if (asset.inventory_mode === 'LOT') await settleDueLots(trx, context, owner, asset.id);
-  return readHolderBalance(trx, context.organizationId, owner, asset.id);
+  const balances: HolderBalance[] = [];
+  for (const owner of owners) {
+    if (asset.inventory_mode === 'LOT') await settleDueLots(trx, context, owner, asset.id);
+    balances.push(await readHolderBalance(trx, context.organizationId, owner, asset.id));
+  }
+  return balances;
 }
 
 export async function readHolderBalance(

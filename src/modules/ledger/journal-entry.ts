@@ -14,7 +14,10 @@ export type ActionType =
   | 'MATURITY'
   | 'EXPIRATION'
   | 'FUND'
-  | 'BURN';
+  | 'BURN'
+  | 'TRANSFER'
+  | 'REDEMPTION'
+  | 'REVERSAL';
 
 export interface PostingDraft {
   owner: Owner;

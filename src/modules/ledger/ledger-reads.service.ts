@@ -3,7 +3,7 @@ import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { decodeCursor, decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
-import { pageSizeDefault } from '../../platform/limits.js';
+import { balancesPerHolderMax, pageSizeDefault } from '../../platform/limits.js';
 import { formatAmount, parseSignedAmount, scaleMax } from '../../platform/money.js';
 import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { findAssetRow } from '../assets/index.js';
@@ -300,5 +300,20 @@ async function withPostings(db: Database, organizationId: string, rows: readStor
           created_at: toIso(posting.created_at),
         })),
     }),
+  );
+}
+
+/** A holder's balance per asset, every bucket summed: the flat `balances` map of a group. */
+export async function readTotalBalances(
+  db: Database,
+  organizationId: string,
+  owner: Owner,
+): Promise<Record<string, string>> {
+  const rows = await store.listOwnerBalances(db, organizationId, owner, { limit: balancesPerHolderMax });
+  return Object.fromEntries(
+    rows.map((row) => [
+      row.asset_id,
+      formatAmount(BigInt(row.available) + BigInt(row.held) + BigInt(row.deferred), row.scale),
+    ]),
   );
 }

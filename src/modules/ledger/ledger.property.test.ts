@@ -1,7 +1,8 @@
-// Property: random sequences of ledger operations keep every invariant after each step, and a
-// refused operation changes nothing. Invariants are checked by the integrity report (postings sum to
-// zero per entry and per asset, stored balances equal their postings, lot remainders equal the
-// bucket balances, the hash chain verifies) plus the floors read from the balances.
+// Property: random sequences of ledger operations (redemptions and their reversals included) keep
+// every invariant after each step, and a refused operation changes nothing. Invariants are checked
+// by the integrity report (postings sum to zero per entry and per asset, stored balances equal their
+// postings, lot remainders equal the bucket balances, the hash chain verifies) plus the floors read
+// from the balances.
 import fc from 'fast-check';
 import { beforeAll, expect, it } from 'vitest';
 import {
@@ -44,8 +45,13 @@ const operation = fc.oneof(
   fc.record({ kind: fc.constant('forfeit' as const), amount, bucket: fc.constantFrom('AVAILABLE', 'HELD') }),
   fc.record({ kind: fc.constant('void-hold' as const), reference: fc.constantFrom('r1', 'r2') }),
   fc.record({ kind: fc.constant('tick' as const), hours: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('redeem' as const), amount: fc.integer({ min: 1, max: 40 }).map(String) }),
+  fc.record({ kind: fc.constant('reverse' as const), amount }),
 );
 type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never;
+
+/** Redemptions made so far in the run, newest last: a reversal picks the newest. */
+const redemptions: string[] = [];
 
 async function apply(tenant: Tenant, f: LedgerFixture, op: Operation, lot: boolean) {
   const base = { program_id: f.programId, asset_id: f.assetId, description: 'property' };
@@ -76,6 +82,22 @@ async function apply(tenant: Tenant, f: LedgerFixture, op: Operation, lot: boole
       return tenant.request('POST', url('forfeit'), { ...base, amount: op.amount, bucket: op.bucket });
     case 'void-hold':
       return tenant.request('POST', url('void-hold'), { ...base, reference_id: op.reference });
+    case 'redeem': {
+      const response = await tenant.request('POST', `/v1/participants/${f.participantId}/redemptions`, {
+        ...base,
+        amount: op.amount,
+      });
+      if (response.statusCode === 201) redemptions.push(response.json().id);
+      return response;
+    }
+    case 'reverse': {
+      const newest = redemptions[redemptions.length - 1];
+      if (newest === undefined) return undefined;
+      return tenant.request('POST', `/v1/redemptions/${newest}/reverse`, {
+        reason: 'property',
+        amount: op.amount,
+      });
+    }
     case 'tick':
       t.testClock.advance(op.hours * 3_600_000);
       await runMaturity(t.database.handle.db, t.testClock.clock);
@@ -98,6 +120,7 @@ it('keeps every ledger invariant under random operation sequences', async () => 
       t.testClock.set('2026-01-01T00:00:00Z');
       const tenant = await t.createOrganization();
       const f = await createLedgerFixture(tenant, { inventory_mode: lot ? 'LOT' : 'SIMPLE', scale: 0 });
+      redemptions.length = 0;
       let overdrawn = false;
       for (const op of ops) {
         const before = await snapshot(tenant, f);

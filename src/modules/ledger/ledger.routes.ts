@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
-import type { RoutePlugin } from '../../platform/http/route-deps.js';
+import type { ErrorCode } from '../../platform/errors.js';
+import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
 import { findProgramRow } from '../programs/index.js';
 import { participantOwner, programWallet } from './accounts.js';
@@ -41,19 +42,18 @@ import {
   RollforwardRow,
 } from './reports.schemas.js';
 
+type App = Parameters<RoutePlugin>[0];
+
 const tags = ['Balances'];
 const operationErrorCodes = [
   'not_found',
   'invalid_scale',
   'insufficient_balance',
   'idempotency_conflict',
-  'participant_inactive',
   'asset_archived',
   'asset_not_linked',
   'unsupported_inventory_mode',
 ] as const;
-const operationErrors = errorResponses(...operationErrorCodes);
-const adjustErrors = errorResponses(...operationErrorCodes, 'max_transaction_amount_exceeded');
 
 const operations: [string, service.BalanceOperation, string][] = [
   ['hold', 'HOLD', 'Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots'],
@@ -64,7 +64,7 @@ const operations: [string, service.BalanceOperation, string][] = [
 
 export const ledgerRoutes: RoutePlugin = async (app, deps) => {
   await registerBalanceRoutes(app, deps);
-  await registerOperationRoutes(app, deps);
+  registerBalanceCommands(app, deps, participantCommands);
   await registerActivityRoutes(app, deps);
   await registerWalletRoutes(app, deps);
   await registerWalletReadRoutes(app, deps);
@@ -72,7 +72,7 @@ export const ledgerRoutes: RoutePlugin = async (app, deps) => {
   await registerReportRoutes(app, deps);
 };
 
-const registerBalanceRoutes: RoutePlugin = async (app, { db, clock }) => {
+const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
   app.get(
     '/v1/participants/:id/balances',
     {
@@ -111,43 +111,79 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db, clock }) => {
       return reads.listLots(db, organizationId, participantOwner(request.params.id), request.query);
     },
   );
+};
 
+/** Where a holder's balance commands live: participants here, groups in their own module. */
+export interface HolderCommandRoutes {
+  base: string;
+  noun: string;
+  tags: string[];
+  holderOf: (id: string) => service.BalanceHolder;
+  /** The operations offered besides adjust. */
+  operations: service.BalanceOperation[];
+  /** Codes the holder's check answers besides not_found. */
+  refusals: ErrorCode[];
+}
+
+const participantCommands: HolderCommandRoutes = {
+  base: '/v1/participants/:id',
+  noun: 'participant',
+  tags,
+  holderOf: service.participantHolder,
+  operations: ['HOLD', 'RELEASE', 'FORFEIT', 'VOID_HOLD'],
+  refusals: ['participant_inactive'],
+};
+
+/** adjust, hold, release, forfeit and void-hold of one kind of holder: one schema for every holder. */
+export function registerBalanceCommands(app: App, { db, clock }: RouteDeps, routes: HolderCommandRoutes) {
   app.post(
-    '/v1/participants/:id/balances/adjust',
+    `${routes.base}/balances/adjust`,
     {
       schema: {
-        tags,
-        summary: 'Credit or debit a participant balance',
+        tags: routes.tags,
+        summary: `Credit or debit a ${routes.noun} balance`,
         description:
           'DEBIT fails with 422 insufficient_balance unless allow_negative. Accrue extensions: idempotency_key, ' +
           'reference_id, and for LOT credits expires_at / matures_at (Go duration or timestamp).',
         params: IdParams,
         body: AdjustBody,
-        response: { 200: Type.Ref('AdjustResponse'), ...adjustErrors },
+        response: {
+          200: Type.Ref('AdjustResponse'),
+          ...errorResponses(...operationErrorCodes, ...routes.refusals, 'max_transaction_amount_exceeded'),
+        },
       },
     },
-    async (request) => service.adjustBalance(db, clock, request.caller, request.params.id, request.body),
+    async (request) =>
+      service.adjustBalance(db, clock, request.caller, routes.holderOf(request.params.id), request.body),
   );
-};
-
-const registerOperationRoutes: RoutePlugin = async (app, { db, clock }) => {
   for (const [path, operation, summary] of operations) {
+    if (!routes.operations.includes(operation)) continue;
     app.post(
-      `/v1/participants/:id/balances/${path}`,
+      `${routes.base}/balances/${path}`,
       {
         schema: {
-          tags,
+          tags: routes.tags,
           summary,
           params: IdParams,
           body: BalanceOperationBody,
-          response: { 200: Type.Ref('BalanceOperationResponse'), ...operationErrors },
+          response: {
+            200: Type.Ref('BalanceOperationResponse'),
+            ...errorResponses(...operationErrorCodes, ...routes.refusals),
+          },
         },
       },
       async (request) =>
-        service.operateBalance(db, clock, request.caller, request.params.id, operation, request.body),
+        service.operateBalance(
+          db,
+          clock,
+          request.caller,
+          routes.holderOf(request.params.id),
+          operation,
+          request.body,
+        ),
     );
   }
-};
+}
 
 const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
   app.get(

@@ -1,6 +1,6 @@
 // Balance commands of the HTTP API: one database transaction per request, with the checks the API
-// adds on top of the transactional ledger API (participant status, program and asset link, scale,
-// idempotency).
+// adds on top of the transactional ledger API (the holder's status, program and asset link, scale,
+// idempotency). A holder is a participant or a group; the group module supplies its own check.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
@@ -11,7 +11,7 @@ import { formatAmount, parseAmount } from '../../platform/money.js';
 import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
 import { findProgramRow } from '../programs/index.js';
-import { participantOwner } from './accounts.js';
+import { type Owner, participantOwner } from './accounts.js';
 import type { HolderBalance } from './holder.js';
 import { type IdempotencyKey, requestHash, runIdempotent } from './idempotency.js';
 import type { EntryContext } from './journal-entry.js';
@@ -40,6 +40,26 @@ export async function requireParticipantAllowedTo(
   throw new DomainError('participant_inactive', `the participant is ${status}; ${operation} is not allowed`);
 }
 
+/** Who a balance command acts on, and the check that runs first inside its transaction. */
+export interface BalanceHolder {
+  owner: Owner;
+  /** Throws not_found, or the refusal of `operation` (an inactive or archived holder); writes nothing. */
+  requireAllowedTo(trx: Database, organizationId: string, operation: string): Promise<void>;
+}
+
+export function participantHolder(id: string): BalanceHolder {
+  return {
+    owner: participantOwner(id),
+    requireAllowedTo: (trx, organizationId, operation) =>
+      requireParticipantAllowedTo(trx, organizationId, id, operation),
+  };
+}
+
+/** The holder as idempotency hashes name it (participantId keeps the hashes of stored keys). */
+function holderOf(owner: Owner) {
+  return owner.type === 'GROUP' ? { groupId: owner.id } : { participantId: owner.id };
+}
+
 interface Prepared {
   asset: AssetRow;
   context: EntryContext;
@@ -49,12 +69,12 @@ async function prepare(
   trx: Database,
   clock: Clock,
   caller: Caller,
-  participantId: string,
+  holder: BalanceHolder,
   body: { program_id: string; asset_id: string; description: string },
   operation: string,
 ): Promise<Prepared> {
   const now = clock();
-  await requireParticipantAllowedTo(trx, caller.organizationId, participantId, operation);
+  await holder.requireAllowedTo(trx, caller.organizationId, operation);
   await findProgramRow(trx, caller.organizationId, body.program_id);
   const asset = await requireUsableAsset(trx, caller.organizationId, body.program_id, body.asset_id, now);
   const context: EntryContext = {
@@ -93,21 +113,21 @@ export async function adjustBalance(
   db: Database,
   clock: Clock,
   caller: Caller,
-  participantId: string,
+  holder: BalanceHolder,
   body: AdjustBody,
 ): Promise<AdjustResponse> {
   const result = await withTransaction(db, async (trx) => {
-    const { asset, context } = await prepare(trx, clock, caller, participantId, body, body.type);
+    const { asset, context } = await prepare(trx, clock, caller, holder, body, body.type);
     const amount = parseAmount(body.amount, asset.scale);
     const { idempotency_key: _key, ...rest } = body;
     const key = idempotencyOf(caller, body, {
       operation: 'ADJUST',
-      participantId,
+      ...holderOf(holder.owner),
       ...rest,
       amount: amount.toString(),
     });
     return runIdempotent(trx, key, context.now, async () => {
-      const owner = participantOwner(participantId);
+      const { owner } = holder;
       const bucket = body.bucket ?? 'AVAILABLE';
       const outcome =
         body.type === 'CREDIT'
@@ -120,7 +140,7 @@ export async function adjustBalance(
               expiresAt: timeOrNull(body.expires_at, context.now, 'expires_at'),
               maturesAt: timeOrNull(body.matures_at, context.now, 'matures_at'),
             })
-          : await debitOf(trx, context, body, asset, amount, participantId);
+          : await debitOf(trx, context, body, asset, amount, owner);
       return toAdjustResponse(body, asset, outcome, bucket);
     });
   });
@@ -133,13 +153,13 @@ async function debitOf(
   body: AdjustBody,
   asset: AssetRow,
   amount: bigint,
-  participantId: string,
+  owner: Owner,
 ) {
   if (body.expires_at !== undefined || body.matures_at !== undefined) {
     throw invalidField(body.expires_at !== undefined ? 'expires_at' : 'matures_at', 'applies to CREDIT only');
   }
   return operations.debit(trx, context, {
-    owner: participantOwner(participantId),
+    owner,
     asset,
     amount,
     bucket: body.bucket ?? 'AVAILABLE',
@@ -174,19 +194,19 @@ export async function operateBalance(
   db: Database,
   clock: Clock,
   caller: Caller,
-  participantId: string,
+  holder: BalanceHolder,
   operation: BalanceOperation,
   body: BalanceOperationBody,
 ): Promise<BalanceOperationResponse> {
   const result = await withTransaction(db, async (trx) => {
-    // The participant and asset first: another organization's ids answer 404 whatever the body says.
-    const { asset, context } = await prepare(trx, clock, caller, participantId, body, operation);
+    // The holder and asset first: another organization's ids answer 404 whatever the body says.
+    const { asset, context } = await prepare(trx, clock, caller, holder, body, operation);
     checkOperationFields(operation, body);
     const amount = body.amount === undefined ? undefined : parseAmount(body.amount, asset.scale);
     const { idempotency_key: _key, ...rest } = body;
-    const semantic = { operation, participantId, ...rest, amount: amount?.toString() };
+    const semantic = { operation, ...holderOf(holder.owner), ...rest, amount: amount?.toString() };
     return runIdempotent(trx, idempotencyOf(caller, body, semantic), context.now, async () => {
-      const outcome = await runOperation(trx, context, operation, asset, participantId, body, amount);
+      const outcome = await runOperation(trx, context, operation, asset, holder.owner, body, amount);
       return toOperationResponse(operation, body, asset, outcome);
     });
   });
@@ -212,11 +232,10 @@ async function runOperation(
   context: EntryContext,
   operation: BalanceOperation,
   asset: AssetRow,
-  participantId: string,
+  owner: Owner,
   body: BalanceOperationBody,
   amount: bigint | undefined,
 ): Promise<operations.OperationResult> {
-  const owner = participantOwner(participantId);
   if (operation === 'VOID_HOLD') {
     return operations.voidHold(trx, context, { owner, asset, referenceId: body.reference_id ?? '' });
   }

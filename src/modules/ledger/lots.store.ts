@@ -74,6 +74,19 @@ export async function lockLots(
     .execute();
 }
 
+/** Lots by id, locked in id order (a reversal restoring the lots a redemption consumed). */
+export async function lockLotsById(db: Database, organizationId: string, ids: string[]) {
+  if (ids.length === 0) return [];
+  return tables(db)
+    .selectFrom('lots')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('id', 'in', ids)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
 export async function lockDueLots(
   db: Database,
   organizationId: string,

@@ -2,6 +2,7 @@
 // buckets (splitting a lot when only part of it moves), consuming, and repaying an overdraft.
 // Invariant kept here: the remaining value of a holder's lots in a bucket equals the bucket's
 // balance, except that an overdrawn AVAILABLE (balance < 0) has no AVAILABLE lot value left.
+import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import { minAmount } from '../../platform/money.js';
@@ -98,4 +99,51 @@ export async function repayOverdraft(
   if (availableBefore >= 0n) return;
   const { slices } = pickLots(arrived, -availableBefore);
   await consumeLots(trx, slices);
+}
+
+/**
+ * Gives lots back what a redemption took from them (the caller passes them in LIFO order), in
+ * AVAILABLE and with their original expiry. A lot spent, expired or still available is restored in
+ * place; one that has since moved to HELD gets a split-off lot instead, so its hold is untouched.
+ */
+export async function restoreLots(
+  trx: Database,
+  organizationId: string,
+  plan: { id: string; amount: bigint }[],
+): Promise<LotRow[]> {
+  const rows = await lotStore.lockLotsById(
+    trx,
+    organizationId,
+    plan.map((slice) => slice.id),
+  );
+  const restored: LotRow[] = [];
+  for (const { id, amount } of plan) {
+    const lot = rows.find((row) => row.id === id);
+    assert(lot !== undefined, `a consumed lot ${id} exists`);
+    if (lot.status === 'HELD' || lot.status === 'DEFERRED') {
+      const part: LotRow = {
+        ...lot,
+        id: newId(),
+        parent_lot_id: lot.id,
+        amount: amount.toString(),
+        remaining: amount.toString(),
+        status: 'AVAILABLE',
+        reference_id: null,
+        provisional: false,
+      };
+      await lotStore.insertLots(trx, [part]);
+      restored.push(part);
+      continue;
+    }
+    const remaining = BigInt(lot.remaining) + amount;
+    assert(remaining <= BigInt(lot.amount), `lot ${id} is restored beyond its amount`);
+    await lotStore.updateLot(trx, organizationId, id, {
+      remaining: remaining.toString(),
+      status: 'AVAILABLE',
+    });
+    lot.remaining = remaining.toString();
+    lot.status = 'AVAILABLE';
+    restored.push({ ...lot });
+  }
+  return restored;
 }

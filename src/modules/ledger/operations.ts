@@ -8,13 +8,13 @@ import { newId } from '../../platform/ids.js';
 import { lotsPerOperationMax } from '../../platform/limits.js';
 import { formatAmount, fromNumeric } from '../../platform/money.js';
 import type { AssetRow } from '../assets/index.js';
-import { type Bucket, type Owner, programWallet, systemOwner } from './accounts.js';
-import { type HolderBalance, openHolder, readHolderBalance } from './holder.js';
+import { type Bucket, buckets, hasFloor, type Owner, programWallet, systemOwner } from './accounts.js';
+import { type HolderBalance, openHolder, openHolders, readHolderBalance } from './holder.js';
 import type { EntryContext, PostingDraft } from './journal-entry.js';
-import { consumeLots, type LotSlice, moveLots, pickLots, repayOverdraft } from './lots.js';
+import { consumeLots, type LotSlice, moveLots, pickLots, repayOverdraft, restoreLots } from './lots.js';
 import type { LotRow } from './lots.store.js';
 import * as lotStore from './lots.store.js';
-import { postJournalEntry } from './post-entry.js';
+import { lockAccountsFor, postJournalEntry } from './post-entry.js';
 
 export interface OperationResult {
   journalEntryId: string;
@@ -113,7 +113,7 @@ function newLot(
   journalEntryId: string,
   amount: bigint,
   bucket: Bucket,
-  input: CreditInput,
+  input: Pick<CreditInput, 'referenceId' | 'expiresAt' | 'maturesAt'>,
 ): LotRow {
   assert(owner.type === 'PARTICIPANT' || owner.type === 'GROUP', 'lots belong to participants and groups');
   return {
@@ -165,9 +165,13 @@ export interface DebitInput {
   /** AVAILABLE only: the shortfall past the lots (or the balance) becomes an overdraft. */
   allowNegative?: boolean;
   referenceId?: string | null;
+  /** A redemption debits the same way, into the target captured on it. */
+  actionType?: 'DEBIT' | 'REDEMPTION';
+  /** Who receives the value: SYSTEM_REDEMPTION unless given; a holder gets a new lot (LOT assets). */
+  target?: Owner;
 }
 
-/** DEBIT: the value leaves circulation into SYSTEM_REDEMPTION; LOT assets consume lots FIFO. */
+/** DEBIT: the value leaves circulation into SYSTEM_REDEMPTION (or the target); LOT lots go FIFO. */
 export async function debit(
   trx: Database,
   context: EntryContext,
@@ -176,34 +180,122 @@ export async function debit(
   const { owner, asset, amount } = input;
   checkTransactionAmount(asset, amount);
   const bucket = input.bucket ?? 'AVAILABLE';
+  const target = input.target ?? systemOwner('SYSTEM_REDEMPTION');
   const allowNegative = input.allowNegative === true && bucket === 'AVAILABLE';
-  const before = await openHolder(trx, context, owner, asset);
-  const has = bucket === 'AVAILABLE' ? before.available : before.held;
-  if (amount > has && !allowNegative) throw insufficient(bucket, amount, has, asset);
-  let lots: LotSlice[] = [];
-  if (asset.inventory_mode === 'LOT') {
-    const candidates = await lotStore.lockLots(trx, context.organizationId, owner, asset.id, {
-      status: bucket,
-      limit: lotsPerOperationMax,
-    });
-    lots = pickLots(candidates, amount).slices;
-    await consumeLots(trx, lots);
-  }
+  await lockHolders(trx, context, asset, [owner, target]);
+  const lots = await spendValue(trx, context, { owner, asset, amount, bucket, allowNegative });
+  const receiving = hasFloor(target) ? await openHolder(trx, context, target, asset) : undefined;
   const posted = await postJournalEntry(
     trx,
     context,
     {
-      actionType: 'DEBIT',
+      actionType: input.actionType ?? 'DEBIT',
       assetId: asset.id,
       referenceId: input.referenceId ?? null,
       postings: [
         { owner, bucket, amount: -amount },
-        { owner: systemOwner('SYSTEM_REDEMPTION'), bucket: 'AVAILABLE', amount },
+        { owner: target, bucket: 'AVAILABLE', amount },
       ],
     },
     { allowNegative },
   );
+  if (receiving !== undefined && asset.inventory_mode === 'LOT') {
+    const lot = newLot(context, target, asset, posted.journalEntryId, amount, 'AVAILABLE', {});
+    await lotStore.insertLots(trx, [lot]);
+    await repayOverdraft(trx, [lot], receiving.available);
+  }
   return finish(trx, context, owner, asset, posted.journalEntryId, amount, sliceSummary(lots));
+}
+
+/**
+ * Locks the accounts of every holder an operation touches in one global order (by account id), so
+ * two operations between the same holders in opposite directions never deadlock.
+ */
+async function lockHolders(trx: Database, context: EntryContext, asset: AssetRow, owners: Owner[]) {
+  const holders = owners.filter(hasFloor);
+  if (holders.length < 2) return;
+  const specs = holders.flatMap((owner) => buckets.map((bucket) => ({ owner, bucket })));
+  await lockAccountsFor(trx, context, asset.id, specs);
+}
+
+/**
+ * Takes `amount` out of the holder's bucket, refusing more than it holds (unless an overdraft is
+ * allowed); LOT assets consume the lots FIFO and the slices taken are returned.
+ */
+async function spendValue(
+  trx: Database,
+  context: EntryContext,
+  input: {
+    owner: Owner;
+    asset: AssetRow;
+    amount: bigint;
+    bucket: 'AVAILABLE' | 'HELD';
+    allowNegative: boolean;
+  },
+): Promise<LotSlice[]> {
+  const { owner, asset, amount, bucket } = input;
+  const before = await openHolder(trx, context, owner, asset);
+  const has = bucket === 'AVAILABLE' ? before.available : before.held;
+  if (amount > has && !input.allowNegative) throw insufficient(bucket, amount, has, asset);
+  if (asset.inventory_mode !== 'LOT') return [];
+  const candidates = await lotStore.lockLots(trx, context.organizationId, owner, asset.id, {
+    status: bucket,
+    limit: lotsPerOperationMax,
+  });
+  const lots = pickLots(candidates, amount).slices;
+  await consumeLots(trx, lots);
+  return lots;
+}
+
+export interface ReversalInput {
+  /** The holder the redemption debited, credited back. */
+  owner: Owner;
+  asset: AssetRow;
+  amount: bigint;
+  /** The redemption's target, debited back (a holder must still have the value). */
+  source: Owner;
+  /** LOT assets: the consumed lots to restore and how much to each, in LIFO order. */
+  lots: { id: string; amount: bigint }[];
+  /** Links the entry to the redemption's own (the redemption id). */
+  referenceId?: string | null;
+}
+
+/**
+ * REVERSAL: gives back (part of) a redemption. LOT assets get the consumed lots back with their
+ * original expiry; a restored lot already past it is expired again by the expiry job.
+ */
+export async function reverseRedemption(
+  trx: Database,
+  context: EntryContext,
+  input: ReversalInput,
+): Promise<OperationResult> {
+  const { owner, asset, amount, source } = input;
+  assert(amount > 0n, 'amounts are positive');
+  await lockHolders(trx, context, asset, [owner, source]);
+  const before = await openHolder(trx, context, owner, asset);
+  if (hasFloor(source)) {
+    await spendValue(trx, context, {
+      owner: source,
+      asset,
+      amount,
+      bucket: 'AVAILABLE',
+      allowNegative: false,
+    });
+  }
+  if (asset.inventory_mode === 'LOT') {
+    const restored = await restoreLots(trx, context.organizationId, input.lots);
+    await repayOverdraft(trx, restored, before.available);
+  }
+  const posted = await postJournalEntry(trx, context, {
+    actionType: 'REVERSAL',
+    assetId: asset.id,
+    referenceId: input.referenceId ?? null,
+    postings: [
+      { owner: source, bucket: 'AVAILABLE', amount: -amount },
+      { owner, bucket: 'AVAILABLE', amount },
+    ],
+  });
+  return finish(trx, context, owner, asset, posted.journalEntryId, amount, input.lots);
 }
 
 function sliceSummary(slices: LotSlice[]): { id: string; amount: bigint }[] {
@@ -425,4 +517,72 @@ export async function moveWalletValue(
   const available = posted.balances.get(`PROGRAM:${context.programId}:AVAILABLE`);
   assert(available !== undefined, 'the wallet balance is known after the entry');
   return { journalEntryId: posted.journalEntryId, available };
+}
+
+export interface TransferInput {
+  source: Owner;
+  asset: AssetRow;
+  /** Distinct holders, none of them the source, each with a positive amount. */
+  recipients: { owner: Owner; amount: bigint }[];
+  referenceId?: string | null;
+}
+
+export interface TransferResult {
+  journalEntryId: string;
+  total: bigint;
+  /** The source's balance after the transfer. */
+  balance: HolderBalance;
+}
+
+/**
+ * TRANSFER: the source's AVAILABLE pays every recipient's AVAILABLE in one balanced entry. Every
+ * holder's accounts are locked together in the global order first, so transfers in opposite
+ * directions never deadlock. LOT assets: the source's lots are consumed FIFO and each recipient gets
+ * a new lot, created now and without the source lots' expiry (the vintage resets).
+ */
+export async function transfer(
+  trx: Database,
+  context: EntryContext,
+  input: TransferInput,
+): Promise<TransferResult> {
+  const { source, asset, recipients } = input;
+  const total = recipients.reduce((sum, recipient) => sum + recipient.amount, 0n);
+  assert(
+    recipients.every((recipient) => recipient.amount > 0n),
+    'transfer amounts are positive',
+  );
+  checkTransactionAmount(asset, total);
+  const [before, ...recipientsBefore] = await openHolders(
+    trx,
+    context,
+    [source, ...recipients.map((recipient) => recipient.owner)],
+    asset,
+  );
+  assert(before !== undefined, 'the source was opened');
+  if (total > before.available) throw insufficient('AVAILABLE', total, before.available, asset);
+  if (asset.inventory_mode === 'LOT') {
+    const candidates = await lotStore.lockLots(trx, context.organizationId, source, asset.id, {
+      status: 'AVAILABLE',
+      limit: lotsPerOperationMax,
+    });
+    await consumeLots(trx, pickLots(candidates, total).slices);
+  }
+  const posted = await postJournalEntry(trx, context, {
+    actionType: 'TRANSFER',
+    assetId: asset.id,
+    referenceId: input.referenceId ?? null,
+    postings: [
+      { owner: source, bucket: 'AVAILABLE', amount: -total },
+      ...recipients.map(({ owner, amount }) => ({ owner, bucket: 'AVAILABLE' as const, amount })),
+    ],
+  });
+  if (asset.inventory_mode === 'LOT') {
+    for (const [index, { owner, amount }] of recipients.entries()) {
+      const lot = newLot(context, owner, asset, posted.journalEntryId, amount, 'AVAILABLE', {});
+      await lotStore.insertLots(trx, [lot]);
+      await repayOverdraft(trx, [lot], recipientsBefore[index]?.available ?? 0n);
+    }
+  }
+  const balance = await readHolderBalance(trx, context.organizationId, source, asset.id);
+  return { journalEntryId: posted.journalEntryId, total, balance };
 }

@@ -49,7 +49,7 @@ export function isPlainCredit(asset: AssetRow, amount: bigint, shape: CreditShap
   );
 }
 
-/** Posts the credits in order. The assets' system accounts exist (ensureSystemAccounts). */
+/** Posts the credits in order. The assets' system accounts exist: they are made with the asset. */
 export async function postPlainCredits(trx: Database, credits: PlainCredit[]): Promise<void> {
   if (credits.length === 0) return;
   const accounts = await lockCreditedAccounts(trx, credits);

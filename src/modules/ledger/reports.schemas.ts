@@ -1,6 +1,8 @@
 import { type Static, Type } from 'typebox';
 import { Timestamp, Uuid } from '../../platform/http/schemas.js';
 
+const GroupFilter = Type.String({ format: 'uuid', description: "Only this group's balances" });
+
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const LedgerSummaryQuery = Type.Object(
@@ -37,6 +39,7 @@ export const LiabilityQuery = Type.Object(
     as_of: Type.Optional(Timestamp),
     program_id: Type.Optional(Uuid),
     asset_id: Type.Optional(Uuid),
+    group_id: Type.Optional(GroupFilter),
     by_bucket: Type.Optional(Type.Boolean({ default: false })),
   },
   { additionalProperties: false },
@@ -65,7 +68,13 @@ export const LiabilityReport = Type.Object(
 export type LiabilityReport = Static<typeof LiabilityReport>;
 
 export const RollforwardQuery = Type.Object(
-  { from: Timestamp, to: Timestamp, program_id: Type.Optional(Uuid), asset_id: Type.Optional(Uuid) },
+  {
+    from: Timestamp,
+    to: Timestamp,
+    program_id: Type.Optional(Uuid),
+    asset_id: Type.Optional(Uuid),
+    group_id: Type.Optional(GroupFilter),
+  },
   { additionalProperties: false },
 );
 export type RollforwardQuery = Static<typeof RollforwardQuery>;

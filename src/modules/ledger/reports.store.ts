@@ -11,6 +11,8 @@ export interface MovementRow {
   program_id: string | null;
   program_name: string | null;
   action_type: string;
+  /** Whether the postings add value to holders (in) or take it from them (out). */
+  direction: 'in' | 'out';
   /** Sum of holder postings before `from` (all of them when there is no window). */
   before: string;
   /** Sum of holder postings within [from, to]. */
@@ -21,9 +23,14 @@ export interface MovementRow {
 export interface MovementFilter {
   programId?: string | undefined;
   assetId?: string | undefined;
+  /** One group's postings only. */
+  groupId?: string | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
 }
+
+const groupCondition = (groupId: string | undefined) =>
+  groupId === undefined ? sql`` : sql`and p.owner_type = 'GROUP' and p.owner_id = ${groupId}`;
 
 /** Holder postings by asset, program and action type, split at the window. */
 export async function sumHolderMovements(db: Database, organizationId: string, f: MovementFilter) {
@@ -32,6 +39,7 @@ export async function sumHolderMovements(db: Database, organizationId: string, f
   const result =
     await sql<MovementRow>`select p.asset_id, s.name as asset_name, s.symbol as asset_symbol, s.scale,
       j.program_id, pr.name as program_name, j.action_type,
+      case when p.amount > 0 then 'in' else 'out' end as direction,
       coalesce(sum(p.amount) filter (where p.created_at < ${from}), 0)::text as before,
       coalesce(sum(p.amount) filter (where p.created_at >= ${from} and p.created_at <= ${to}), 0)::text as within,
       count(distinct p.owner_id)::text as holders
@@ -43,8 +51,9 @@ export async function sumHolderMovements(db: Database, organizationId: string, f
       and p.created_at <= ${to}
       ${f.programId === undefined ? sql`` : sql`and j.program_id = ${f.programId}`}
       ${f.assetId === undefined ? sql`` : sql`and p.asset_id = ${f.assetId}`}
-    group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, j.action_type
-    order by p.asset_id, j.program_id nulls last, j.action_type`.execute(db);
+      ${groupCondition(f.groupId)}
+    group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, j.action_type, direction
+    order by p.asset_id, j.program_id nulls last, j.action_type, direction`.execute(db);
   return result.rows;
 }
 
@@ -72,7 +81,7 @@ export interface LiabilityRow {
 export async function sumLiability(
   db: Database,
   organizationId: string,
-  f: { asOf: Date; programId?: string | undefined; assetId?: string | undefined; byBucket: boolean },
+  f: { asOf: Date; byBucket: boolean } & Pick<MovementFilter, 'programId' | 'assetId' | 'groupId'>,
 ) {
   const bucket = f.byBucket ? sql`p.bucket` : sql`null::text`;
   const result =
@@ -86,6 +95,7 @@ export async function sumLiability(
       and p.created_at <= ${f.asOf}
       ${f.programId === undefined ? sql`` : sql`and j.program_id = ${f.programId}`}
       ${f.assetId === undefined ? sql`` : sql`and p.asset_id = ${f.assetId}`}
+      ${groupCondition(f.groupId)}
     group by p.asset_id, s.name, s.symbol, s.scale, j.program_id, pr.name, 7
     order by p.asset_id, j.program_id nulls last, 7`.execute(db);
   return result.rows;

@@ -37,11 +37,23 @@ const movementOf: Record<string, [Movement, 1n | -1n]> = {
   RELEASE: ['bucket_movements_net', 1n],
   MATURITY: ['bucket_movements_net', 1n],
   TRANSFER: ['transfers_net', 1n],
-  REVERSAL: ['adjustments_net', 1n],
+  REVERSAL: ['redemption_reversals', 1n],
 };
 
-function classify(actionType: string): [Movement, 1n | -1n] {
-  const movement = movementOf[actionType];
+/**
+ * Redemptions and reversals move value between two holders when the target is a ledger entity: what
+ * the target receives is a redemption receipt, what a reversal takes back from it a clawback.
+ */
+const inboundMovementOf: Record<string, [Movement, 1n | -1n]> = {
+  REDEMPTION: ['redemption_receipts', 1n],
+};
+const outboundMovementOf: Record<string, [Movement, 1n | -1n]> = {
+  REVERSAL: ['reversal_clawbacks', -1n],
+};
+
+function classify(actionType: string, direction: 'in' | 'out'): [Movement, 1n | -1n] {
+  const byDirection = direction === 'in' ? inboundMovementOf : outboundMovementOf;
+  const movement = byDirection[actionType] ?? movementOf[actionType];
   if (movement === undefined) {
     throw new DomainError(
       'integrity_violation',
@@ -87,7 +99,8 @@ function summarizeAsset(
       .reduce((sum, row) => sum + sign * amountOf(row, part), 0n);
   const f = (value: bigint) => formatAmount(value, first.scale);
   const issued = total(['CREDIT', 'VOID_HOLD'], 1n, 'all');
-  const redeemed = total(['DEBIT', 'REDEMPTION'], -1n, 'all');
+  // Net of reversals, so that current_balance stays the outstanding liability.
+  const redeemed = total(['DEBIT', 'REDEMPTION', 'REVERSAL'], -1n, 'all');
   const expired = total(['EXPIRATION'], -1n, 'all');
   const forfeited = total(['FORFEIT'], -1n, 'all');
   const row: LedgerSummaryRow = {
@@ -105,6 +118,7 @@ function summarizeAsset(
   const opening = rows.reduce((sum, r) => sum + BigInt(r.before), 0n);
   const closing = opening + rows.reduce((sum, r) => sum + BigInt(r.within), 0n);
   const periodIssued = total(['CREDIT', 'VOID_HOLD'], 1n, 'within');
+  // Gross: the period's reversals fall into other_adjustments_net.
   const periodRedeemed = total(['DEBIT', 'REDEMPTION'], -1n, 'within');
   const periodExpired = total(['EXPIRATION'], -1n, 'within');
   const periodForfeited = total(['FORFEIT'], -1n, 'within');
@@ -138,6 +152,7 @@ export async function liability(
     asOf,
     programId: query.program_id,
     assetId: query.asset_id,
+    groupId: query.group_id,
     byBucket: query.by_bucket === true,
   });
   return {
@@ -160,7 +175,7 @@ export async function rollforward(db: Database, organizationId: string, query: R
   requireWindow(query.from, query.to);
   const from = readTimestamp(query.from, 'from');
   const to = readTimestamp(query.to, 'to');
-  const filter = { programId: query.program_id, assetId: query.asset_id, from, to };
+  const filter = { programId: query.program_id, assetId: query.asset_id, groupId: query.group_id, from, to };
   const rows = await store.sumHolderMovements(db, organizationId, filter);
   const closingRows = await store.sumLiability(db, organizationId, { ...filter, asOf: to, byBucket: false });
   const groups = new Map<string, store.MovementRow[]>();
@@ -187,7 +202,7 @@ function rollforwardLine(rows: store.MovementRow[], closing: bigint) {
   let opening = 0n;
   let net = 0n;
   for (const row of rows) {
-    const [movement, sign] = classify(row.action_type);
+    const [movement, sign] = classify(row.action_type, row.direction);
     movements[movement] += sign * BigInt(row.within);
     opening += BigInt(row.before);
     net += BigInt(row.within);

@@ -42,6 +42,7 @@ export {
 export { type ParticipantRouteDeps, participantRoutes, participantSchemas } from './participants.routes.js';
 export {
   findParticipantByExternalId,
+  findParticipantById,
   findParticipantRow,
   isEnrolled,
   listEnrolledParticipantIds,

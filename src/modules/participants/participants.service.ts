@@ -140,6 +140,11 @@ export async function listEnrolledParticipantIds(db: Database, organizationId: s
   return store.listEnrolledParticipantIds(db, organizationId, programId);
 }
 
+/** The participant with this id in the organization, if any (transfers name who is missing). */
+export async function findParticipantById(db: Database, organizationId: string, id: string) {
+  return store.findParticipant(db, organizationId, id);
+}
+
 export async function findParticipantRow(
   db: Database,
   organizationId: string,

@@ -1,5 +1,7 @@
-// Tags, counters, attributes and state history of participants (/v1/participants/{id}/...) and of
-// programs (/v1/programs/{id}/...): the same routes, registered once for each owner type.
+// Tags, counters, attributes and state history of participants (/v1/participants/{id}/...), of
+// programs (/v1/programs/{id}/...) and of groups (/v1/groups/{id}/...): the same routes, registered
+// once for each owner type. Groups expose counters (read and delete) and the history; rules write
+// the rest of a group's state.
 import { Type } from 'typebox';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
@@ -32,21 +34,29 @@ interface OwnerRoutes {
   base: string;
   tags: string[];
   noun: string;
+  /** Only counter reads, counter deletes and the history (groups). */
+  countersOnly?: boolean;
 }
 
 const owners: OwnerRoutes[] = [
   { type: 'PARTICIPANT', base: '/v1/participants/:id', tags: ['Participant state'], noun: 'participant' },
   { type: 'PROGRAM', base: '/v1/programs/:id', tags: ['Program state'], noun: 'program' },
+  { type: 'GROUP', base: '/v1/groups/:id', tags: ['Group state'], noun: 'group', countersOnly: true },
 ];
+
+/** An ARCHIVED group's state no longer changes. */
+const writeRefusals = (routes: OwnerRoutes) => (routes.type === 'GROUP' ? (['group_archived'] as const) : []);
 
 const noContent = { 204: Type.Null({ description: 'Done (also when there was nothing to remove)' }) };
 
 export const stateRoutes: RoutePlugin = async (app, deps) => {
   for (const owner of owners) {
-    registerTagRoutes(app, deps, owner);
     registerCounterRoutes(app, deps, owner);
-    registerAttributeRoutes(app, deps, owner);
     registerHistoryRoute(app, deps, owner);
+    if (owner.countersOnly === true) continue;
+    registerCounterWriteRoute(app, deps, owner);
+    registerTagRoutes(app, deps, owner);
+    registerAttributeRoutes(app, deps, owner);
   }
 };
 
@@ -157,6 +167,30 @@ function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): 
     },
     async (request) => service.getCounter(deps.db, deps.clock, ownerOf(routes, request), request.params.key),
   );
+  app.delete(
+    `${base}/state/counters/:key`,
+    {
+      schema: {
+        tags,
+        summary: `Delete a ${noun}'s counter for good`,
+        description: 'Not a reset: rules then see no counter, and a later increment starts from 0.',
+        params: CounterParams,
+        response: { ...noContent, ...errorResponses('not_found', ...writeRefusals(routes)) },
+      },
+    },
+    async (request, reply) => {
+      await service.removeCounter(
+        writeContextOf(deps, request),
+        ownerOf(routes, request),
+        request.params.key,
+      );
+      return reply.status(204).send(null);
+    },
+  );
+}
+
+function registerCounterWriteRoute(app: App, deps: RouteDeps, routes: OwnerRoutes): void {
+  const { base, tags, noun } = routes;
   app.put(
     `${base}/state/counters/:key`,
     {
@@ -178,26 +212,6 @@ function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): 
         request.params.key,
         request.body,
       ),
-  );
-  app.delete(
-    `${base}/state/counters/:key`,
-    {
-      schema: {
-        tags,
-        summary: `Delete a ${noun}'s counter for good`,
-        description: 'Not a reset: rules then see no counter, and a later increment starts from 0.',
-        params: CounterParams,
-        response: { ...noContent, ...errorResponses('not_found') },
-      },
-    },
-    async (request, reply) => {
-      await service.removeCounter(
-        writeContextOf(deps, request),
-        ownerOf(routes, request),
-        request.params.key,
-      );
-      return reply.status(204).send(null);
-    },
   );
 }
 

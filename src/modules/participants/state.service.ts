@@ -5,7 +5,7 @@
 import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseDurationMs } from '../../platform/duration.js';
-import { invalidField, notFound } from '../../platform/errors.js';
+import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import {
   attributeKeyLengthMax,
@@ -106,7 +106,7 @@ export function historyRows(
 export async function readOwnerState(db: Database, owner: StateOwner): Promise<TagsAndAttributes> {
   if (owner.type === 'PROGRAM') await findProgramRow(db, owner.organizationId, owner.id);
   const state = await store.readTagsAndAttributes(db, owner);
-  if (state === undefined) throw notFound('participant');
+  if (state === undefined) throw notFound(owner.type.toLowerCase());
   return state;
 }
 
@@ -117,7 +117,9 @@ async function lockOwner(trx: Database, owner: StateOwner, now: Date): Promise<T
     await store.ensureProgramState(trx, owner, now);
   }
   const state = await store.readTagsAndAttributes(trx, owner, true);
-  if (state === undefined) throw notFound('participant');
+  if (state === undefined) throw notFound(owner.type.toLowerCase());
+  if (state.archived === true)
+    throw new DomainError('group_archived', 'the group is archived; its state no longer changes');
   return state;
 }
 
@@ -129,7 +131,7 @@ export function normalizeTag(tag: string): string {
 }
 
 export function tagsMax(owner: StateOwner): number {
-  return owner.type === 'PARTICIPANT' ? tagsPerParticipantMax : tagsPerProgramMax;
+  return owner.type === 'PROGRAM' ? tagsPerProgramMax : tagsPerParticipantMax;
 }
 
 export interface TagInput {
@@ -467,7 +469,7 @@ export async function deleteCounter(trx: Database, input: KeyInput): Promise<boo
 }
 
 function attributesMax(owner: StateOwner): number {
-  return owner.type === 'PARTICIPANT' ? attributesPerParticipantMax : attributesPerProgramMax;
+  return owner.type === 'PROGRAM' ? attributesPerProgramMax : attributesPerParticipantMax;
 }
 
 function checkAttribute(key: string, value: string): void {

@@ -1,12 +1,12 @@
-// SQL for participant and program state: tags, attributes, counters and the state history.
+// SQL for participant, group and program state: tags, attributes, counters and the state history.
 import { type Generated, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { afterKey } from '../../platform/db/keyset.js';
 import type { ParticipantTable } from './participants.store.js';
 
-export type OwnerType = 'PARTICIPANT' | 'PROGRAM';
+export type OwnerType = 'PARTICIPANT' | 'PROGRAM' | 'GROUP';
 
-/** Whose state: a participant or a program of one organization. */
+/** Whose state: a participant, a group or a program of one organization. */
 export interface StateOwner {
   organizationId: string;
   type: OwnerType;
@@ -18,6 +18,16 @@ interface ProgramStateTable {
   program_id: string;
   tags: Generated<string[]>;
   attributes: Generated<Record<string, string>>;
+  updated_at: Date;
+}
+
+/** The state columns of a group's row (the groups module owns the rest of it). */
+interface GroupStateTable {
+  organization_id: string;
+  id: string;
+  status: 'ACTIVE' | 'ARCHIVED';
+  tags: string[];
+  attributes: Record<string, string>;
   updated_at: Date;
 }
 
@@ -69,6 +79,7 @@ export interface StateHistoryTable {
 
 type Tables = {
   participants: ParticipantTable;
+  groups: GroupStateTable;
   program_states: ProgramStateTable;
   counters: CounterTable;
   state_history: StateHistoryTable;
@@ -77,20 +88,34 @@ type Tables = {
 export type CounterRow = CounterTable;
 export type StateHistoryRow = StateHistoryTable;
 
-/** Tags and attributes: on the participants row for a participant, in program_states for a program. */
+/**
+ * Tags and attributes: on the participant's or group's row, in program_states for a program.
+ * `archived`: the owner is an ARCHIVED group, whose state no longer changes.
+ */
 export interface TagsAndAttributes {
   tags: string[];
   attributes: Record<string, string>;
+  archived?: boolean;
 }
 
 const tables = (db: Database) => db.withTables<Tables>();
 
-/** Reads tags and attributes; undefined when the participant does not exist (a program has defaults). */
+/** Reads tags and attributes; undefined when the participant or group does not exist (a program has defaults). */
 export async function readTagsAndAttributes(
   db: Database,
   owner: StateOwner,
   forUpdate = false,
 ): Promise<TagsAndAttributes | undefined> {
+  if (owner.type === 'GROUP') {
+    let query = tables(db)
+      .selectFrom('groups')
+      .select(['tags', 'attributes', 'status'])
+      .where('organization_id', '=', owner.organizationId)
+      .where('id', '=', owner.id);
+    if (forUpdate) query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    return row && { tags: row.tags, attributes: row.attributes, archived: row.status === 'ARCHIVED' };
+  }
   if (owner.type === 'PARTICIPANT') {
     let query = tables(db)
       .selectFrom('participants')
@@ -118,10 +143,13 @@ export async function ensureProgramState(db: Database, owner: StateOwner, now: D
     .execute();
 }
 
+/** The table whose row carries a participant's or group's tags and attributes. */
+const holderTable = (owner: StateOwner) => (owner.type === 'GROUP' ? 'groups' : 'participants');
+
 export async function writeTags(db: Database, owner: StateOwner, tags: string[], now: Date): Promise<void> {
-  if (owner.type === 'PARTICIPANT') {
+  if (owner.type !== 'PROGRAM') {
     await tables(db)
-      .updateTable('participants')
+      .updateTable(holderTable(owner))
       .set({ tags, updated_at: now })
       .where('organization_id', '=', owner.organizationId)
       .where('id', '=', owner.id)
@@ -143,9 +171,9 @@ export async function writeAttributes(
   now: Date,
 ): Promise<void> {
   const json = sql`${JSON.stringify(attributes)}::jsonb`;
-  if (owner.type === 'PARTICIPANT') {
+  if (owner.type !== 'PROGRAM') {
     await tables(db)
-      .updateTable('participants')
+      .updateTable(holderTable(owner))
       .set({ attributes: json as never, updated_at: now })
       .where('organization_id', '=', owner.organizationId)
       .where('id', '=', owner.id)

@@ -1,12 +1,16 @@
 import { Type } from 'typebox';
-import type { RoutePlugin } from '../../platform/http/route-deps.js';
+import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
 import { CreateProgramBody, ListProgramsQuery, Program, UpdateProgramBody } from './programs.schemas.js';
 import * as service from './programs.service.js';
 
 const tags = ['Programs'];
 
-export const programRoutes: RoutePlugin = async (app, { db, clock }) => {
+export interface ProgramRouteDeps extends RouteDeps {
+  findLedgerEntity: service.LedgerEntityFinder;
+}
+
+export const programRoutes: RoutePlugin<ProgramRouteDeps> = async (app, { db, clock, findLedgerEntity }) => {
   app.post(
     '/v1/programs',
     {
@@ -18,7 +22,13 @@ export const programRoutes: RoutePlugin = async (app, { db, clock }) => {
       },
     },
     async (request, reply) => {
-      const program = await service.createProgram(db, clock, request.caller.organizationId, request.body);
+      const program = await service.createProgram(
+        db,
+        clock,
+        findLedgerEntity,
+        request.caller.organizationId,
+        request.body,
+      );
       return reply.status(201).send(program);
     },
   );
@@ -66,7 +76,14 @@ export const programRoutes: RoutePlugin = async (app, { db, clock }) => {
       },
     },
     async (request) =>
-      service.updateProgram(db, clock, request.caller.organizationId, request.params.id, request.body),
+      service.updateProgram(
+        db,
+        clock,
+        findLedgerEntity,
+        request.caller.organizationId,
+        request.params.id,
+        request.body,
+      ),
   );
 };
 

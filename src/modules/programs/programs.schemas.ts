@@ -4,6 +4,15 @@ import { descriptionLengthMax, nameLengthMax, searchLengthMax } from '../../plat
 
 export const ProgramStatus = Type.Enum(['ACTIVE', 'SUSPENDED', 'ARCHIVED']);
 export const OnUnknownParticipant = Type.Enum(['CREATE', 'REJECT']);
+export const RedemptionTargetType = Type.Enum(['SYSTEM_REDEMPTION', 'SYSTEM_BREAKAGE', 'LEDGER_ENTITY'], {
+  description:
+    'Where redeemed value goes: SYSTEM_REDEMPTION (default), SYSTEM_BREAKAGE, or LEDGER_ENTITY ' +
+    '(an ACTIVE participant or group named by redemption_target_entity_id)',
+});
+const RedemptionTargetEntityId = Type.String({
+  format: 'uuid',
+  description: 'Only with redemption_target_type LEDGER_ENTITY, in the same request',
+});
 
 export const Program = Type.Object(
   {
@@ -12,6 +21,8 @@ export const Program = Type.Object(
     description: Type.Union([Type.String(), Type.Null()]),
     status: ProgramStatus,
     on_unknown_participant: OnUnknownParticipant,
+    redemption_target_type: RedemptionTargetType,
+    redemption_target_entity_id: Type.Optional(Uuid),
     created_at: Timestamp,
     updated_at: Timestamp,
     deleted_at: NullableTimestamp,
@@ -28,6 +39,8 @@ export const CreateProgramBody = Type.Object(
     name: Name,
     description: Type.Optional(Description),
     on_unknown_participant: Type.Optional(OnUnknownParticipant),
+    redemption_target_type: Type.Optional(RedemptionTargetType),
+    redemption_target_entity_id: Type.Optional(RedemptionTargetEntityId),
   },
   { additionalProperties: false },
 );
@@ -39,6 +52,8 @@ export const UpdateProgramBody = Type.Object(
     description: Type.Optional(Type.Union([Description, Type.Null()])),
     on_unknown_participant: Type.Optional(OnUnknownParticipant),
     status: Type.Optional(ProgramStatus),
+    redemption_target_type: Type.Optional(RedemptionTargetType),
+    redemption_target_entity_id: Type.Optional(RedemptionTargetEntityId),
   },
   { additionalProperties: false },
 );

@@ -2,12 +2,12 @@ import type { Clock } from '../../platform/clock.js';
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
-import { notFound } from '../../platform/errors.js';
+import { invalidField, notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import type { CreateProgramBody, ListProgramsQuery, Program, UpdateProgramBody } from './programs.schemas.js';
-import type { ProgramRow } from './programs.store.js';
+import type { LedgerEntityType, ProgramRow } from './programs.store.js';
 import * as store from './programs.store.js';
 
 export function toProgram(row: ProgramRow): Program {
@@ -17,19 +17,87 @@ export function toProgram(row: ProgramRow): Program {
     description: row.description,
     status: row.status,
     on_unknown_participant: row.on_unknown_participant,
+    redemption_target_type: row.redemption_target_type,
+    ...(row.redemption_target_entity_id === null
+      ? {}
+      : { redemption_target_entity_id: row.redemption_target_entity_id }),
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
     deleted_at: toIsoOrNull(row.deleted_at),
   };
 }
 
+/**
+ * Finds a participant or group of the organization by id. Programs sit below the modules that own
+ * those holders, so app.ts hands this down.
+ */
+export type LedgerEntityFinder = (
+  db: Database,
+  organizationId: string,
+  id: string,
+) => Promise<{ type: LedgerEntityType; status: string } | undefined>;
+
+type RedemptionTarget = Pick<
+  ProgramRow,
+  'redemption_target_type' | 'redemption_target_entity_id' | 'redemption_target_entity_type'
+>;
+
+/**
+ * The target a request sets, or undefined when it sets none. LEDGER_ENTITY needs its entity in the
+ * same request, naming an ACTIVE holder; a SYSTEM_* type takes no entity and drops a stored one.
+ */
+async function redemptionTargetOf(
+  db: Database,
+  findEntity: LedgerEntityFinder,
+  organizationId: string,
+  body: Pick<CreateProgramBody, 'redemption_target_type' | 'redemption_target_entity_id'>,
+): Promise<RedemptionTarget | undefined> {
+  const type = body.redemption_target_type;
+  const entityId = body.redemption_target_entity_id;
+  if (type !== 'LEDGER_ENTITY') {
+    if (entityId !== undefined) {
+      throw invalidField(
+        'redemption_target_entity_id',
+        'is allowed only with redemption_target_type LEDGER_ENTITY in the same request',
+      );
+    }
+    if (type === undefined) return undefined;
+    return {
+      redemption_target_type: type,
+      redemption_target_entity_id: null,
+      redemption_target_entity_type: null,
+    };
+  }
+  if (entityId === undefined) {
+    throw invalidField(
+      'redemption_target_entity_id',
+      'is required with redemption_target_type LEDGER_ENTITY',
+      'required',
+    );
+  }
+  const entity = await findEntity(db, organizationId, entityId);
+  if (entity === undefined || entity.status !== 'ACTIVE') {
+    throw invalidField(
+      'redemption_target_entity_id',
+      'must name an ACTIVE participant or group of the organization',
+    );
+  }
+  return {
+    redemption_target_type: type,
+    redemption_target_entity_id: entityId,
+    redemption_target_entity_type: entity.type,
+  };
+}
+
 export async function createProgram(
   db: Database,
   clock: Clock,
+  findEntity: LedgerEntityFinder,
   organizationId: string,
   body: CreateProgramBody,
 ) {
   const now = clock();
+  const target = await redemptionTargetOf(db, findEntity, organizationId, body);
   const row: ProgramRow = {
     organization_id: organizationId,
     id: newId(),
@@ -37,6 +105,10 @@ export async function createProgram(
     description: body.description ?? null,
     status: 'ACTIVE',
     on_unknown_participant: body.on_unknown_participant ?? 'CREATE',
+    redemption_target_type: 'SYSTEM_REDEMPTION',
+    redemption_target_entity_id: null,
+    redemption_target_entity_type: null,
+    ...target,
     created_at: now,
     updated_at: now,
     deleted_at: null,
@@ -59,6 +131,7 @@ export async function getProgram(db: Database, organizationId: string, id: strin
 export async function updateProgram(
   db: Database,
   clock: Clock,
+  findEntity: LedgerEntityFinder,
   organizationId: string,
   id: string,
   body: UpdateProgramBody,
@@ -67,7 +140,8 @@ export async function updateProgram(
     const current = await store.findProgram(trx, organizationId, id, true);
     if (current === undefined) throw notFound('program');
     const now = clock();
-    const changes: Parameters<typeof store.updateProgram>[3] = { updated_at: now };
+    const target = await redemptionTargetOf(trx, findEntity, organizationId, body);
+    const changes: Parameters<typeof store.updateProgram>[3] = { updated_at: now, ...target };
     if (body.name !== undefined) changes.name = body.name;
     if (body.description !== undefined) changes.description = body.description;
     if (body.on_unknown_participant !== undefined)

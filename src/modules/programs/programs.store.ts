@@ -2,6 +2,9 @@ import type { Database } from '../../platform/db/database.js';
 import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 
+export type RedemptionTargetType = 'SYSTEM_REDEMPTION' | 'SYSTEM_BREAKAGE' | 'LEDGER_ENTITY';
+export type LedgerEntityType = 'PARTICIPANT' | 'GROUP';
+
 export interface ProgramTable {
   organization_id: string;
   id: string;
@@ -9,6 +12,9 @@ export interface ProgramTable {
   description: string | null;
   status: 'ACTIVE' | 'SUSPENDED' | 'ARCHIVED';
   on_unknown_participant: 'CREATE' | 'REJECT';
+  redemption_target_type: RedemptionTargetType;
+  redemption_target_entity_id: string | null;
+  redemption_target_entity_type: LedgerEntityType | null;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;

@@ -237,3 +237,84 @@ describe('GET and PATCH /v1/programs/{id}', () => {
     expect(response.json().details.field).toBe('status');
   });
 });
+
+describe('program redemption target', () => {
+  async function participant(tenant: Tenant, programId: string) {
+    const external_id = `target-${Math.random().toString(36).slice(2)}`;
+    return (await tenant.request('POST', '/v1/participants', { external_id, program_id: programId })).json();
+  }
+
+  it('defaults to SYSTEM_REDEMPTION and shows no entity id', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'target default' })).json();
+    expect(program.redemption_target_type).toBe('SYSTEM_REDEMPTION');
+    expect(program).not.toHaveProperty('redemption_target_entity_id');
+  });
+
+  it('takes LEDGER_ENTITY with an ACTIVE participant on create and PATCH, and SYSTEM_* drops the entity', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'target entity' })).json();
+    const holder = await participant(acme, program.id);
+    const created = await acme.request('POST', '/v1/programs', {
+      name: 'target on create',
+      redemption_target_type: 'LEDGER_ENTITY',
+      redemption_target_entity_id: holder.id,
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({
+      redemption_target_type: 'LEDGER_ENTITY',
+      redemption_target_entity_id: holder.id,
+    });
+    const patched = await acme.request('PATCH', `/v1/programs/${program.id}`, {
+      redemption_target_type: 'LEDGER_ENTITY',
+      redemption_target_entity_id: holder.id,
+    });
+    expect(patched.json().redemption_target_entity_id).toBe(holder.id);
+    const renamed = await acme.request('PATCH', `/v1/programs/${program.id}`, { name: 'still entity' });
+    expect(renamed.json().redemption_target_entity_id).toBe(holder.id);
+    const system = await acme.request('PATCH', `/v1/programs/${program.id}`, {
+      redemption_target_type: 'SYSTEM_BREAKAGE',
+    });
+    expect(system.json().redemption_target_type).toBe('SYSTEM_BREAKAGE');
+    expect(system.json()).not.toHaveProperty('redemption_target_entity_id');
+    const fetched = (await acme.request('GET', `/v1/programs/${program.id}`)).json();
+    expect(fetched).toEqual(system.json());
+  });
+
+  it('refuses LEDGER_ENTITY without its entity, an entity with a SYSTEM_* type, and an entity alone', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'target bad' })).json();
+    const holder = await participant(acme, program.id);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ redemption_target_type: 'LEDGER_ENTITY' }, 'required'],
+      [{ redemption_target_type: 'SYSTEM_REDEMPTION', redemption_target_entity_id: holder.id }, 'invalid'],
+      [{ redemption_target_entity_id: holder.id }, 'invalid'],
+    ];
+    for (const [body, reason] of cases) {
+      for (const [method, url] of [
+        ['PATCH', `/v1/programs/${program.id}`],
+        ['POST', '/v1/programs'],
+      ] as const) {
+        const response = await acme.request(method, url, { name: 'x', ...body });
+        expect(response.statusCode).toBe(400);
+        expect(response.json().details).toMatchObject({ field: 'redemption_target_entity_id', reason });
+      }
+    }
+    expect((await acme.request('GET', `/v1/programs/${program.id}`)).json().redemption_target_type).toBe(
+      'SYSTEM_REDEMPTION',
+    );
+  });
+
+  it("refuses an unknown entity, a SUSPENDED participant and another organization's participant", async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'target refused' })).json();
+    const suspended = await participant(acme, program.id);
+    await acme.request('PATCH', `/v1/participants/${suspended.id}/status`, { status: 'SUSPENDED' });
+    const otherProgram = (await other.request('POST', '/v1/programs', { name: 'theirs' })).json();
+    const foreign = await participant(other, otherProgram.id);
+    for (const id of [suspended.id, foreign.id, '01900000-0000-7000-8000-000000000000']) {
+      const response = await acme.request('PATCH', `/v1/programs/${program.id}`, {
+        redemption_target_type: 'LEDGER_ENTITY',
+        redemption_target_entity_id: id,
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().details.field).toBe('redemption_target_entity_id');
+    }
+  });
+});

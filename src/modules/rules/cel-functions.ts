@@ -1,15 +1,17 @@
-// The functions Accrue adds to standard CEL, and the cost meter that bounds an evaluation.
-// Pure: no I/O. Evaluation is synchronous, so one meter per process is enough: it is reset before
-// each evaluation and read right after it.
+// The functions of rule expressions (standard CEL and Accrue's additions), each charged to the cost
+// meter that bounds an evaluation. Pure: no I/O. Evaluation is synchronous, so one meter per thread
+// is enough: it is reset before each evaluation and read right after it.
 import {
   type CelFunc,
   type CelList,
   type CelMap,
   CelScalar,
+  type CelType,
   type CelValue,
   celEnv,
   celFunc,
   celListConcat,
+  celType,
   isCelList,
   isCelMap,
   listType,
@@ -26,8 +28,12 @@ const { BOOL, DOUBLE, DYN, INT, STRING } = CelScalar;
 const LIST = listType(DYN);
 const MAP = mapType(DYN, DYN);
 
-/** Units between two readings of the clock: reading it costs more than the counting itself. */
-const clockCheckUnits = 1024;
+/**
+ * Units between two readings of the clock. A unit can stand for microseconds of uncharged work (a list
+ * literal built anew in each loop iteration), so the clock is read often enough that a rule overruns
+ * its ceiling by little; an ordinary rule spends fewer units than this and never reads it.
+ */
+const clockCheckUnits = 128;
 
 /**
  * Counts work done by one evaluation: loop iterations and the size of what concatenation builds,
@@ -155,29 +161,61 @@ function meteredConcatenation(): CelFunc[] {
   ];
 }
 
-/** A function that first charges the meter; over budget it fails, and the meter reports a timeout. */
-function metered(func: CelFunc, costOf: (target: CelValue | undefined, args: CelValue[]) => number): CelFunc {
+type CostOf = (target: CelValue | undefined, args: CelValue[]) => number;
+
+/**
+ * A function that first charges the meter; over budget it fails, and the meter reports a timeout.
+ * Overloads are tried in turn until one accepts the operands, so only the one that runs is charged.
+ */
+function metered(func: CelFunc, costOf: CostOf): CelFunc {
   const wrapped = Object.create(func) as CelFunc;
   wrapped.call = (id, target, args) => {
-    if (!costMeter.charge(costOf(target, args))) return undefined;
+    if (!accepts(func, target, args) || !costMeter.charge(costOf(target, args))) return undefined;
     return func.call(id, target, args);
   };
   return wrapped;
 }
 
-/**
- * String extension methods, each charged for the size of its inputs before it runs, lists by their
- * content (`join` and `format` build a string of everything in them); `replace` and `join` are charged
- * for the largest result they could build, since chained calls grow a string geometrically.
- */
-function meteredStrings(): CelFunc[] {
-  return strings.map((func) =>
-    metered(func, (target, args) => {
-      if (func.name === 'replace') return contentSizeOf(target) * (1 + contentSizeOf(args[1]));
-      if (func.name === 'join') return contentSizeOf(target) + contentSizeOf(args[0]) * sizeOf(target);
-      return args.reduce((sum: number, arg) => sum + contentSizeOf(arg), contentSizeOf(target));
-    }),
+function accepts(func: CelFunc, target: CelValue | undefined, args: CelValue[]): boolean {
+  if (args.length !== func.arguments.length) return false;
+  if (func.target === undefined)
+    return target === undefined && args.every((arg, i) => fits(arg, func.arguments[i]));
+  return (
+    target !== undefined && fits(target, func.target) && args.every((arg, i) => fits(arg, func.arguments[i]))
   );
+}
+
+function fits(value: CelValue, type: CelType | undefined): boolean {
+  if (type === undefined || type === DYN) return true;
+  const actual = celType(value);
+  return actual.kind === type.kind && actual.name === type.name;
+}
+
+/**
+ * What a function costs unless it has a model of its own: one unit, plus the length of every string
+ * and bytes operand (size() counts code points, startsWith and contains scan, comparisons and
+ * conversions read the text). A list or map operand counts one: functions that walk one have their
+ * own model below; the others (size, index, map membership) do not walk it.
+ */
+function scanCost(target: CelValue | undefined, args: CelValue[]): number {
+  return args.reduce((sum: number, arg) => sum + textSizeOf(arg), 1 + textSizeOf(target));
+}
+
+function textSizeOf(value: CelValue | undefined): number {
+  if (value === undefined) return 0;
+  return typeof value === 'string' || value instanceof Uint8Array ? value.length : 1;
+}
+
+/**
+ * String extension methods, charged for the size of their inputs, lists by their content (`join`
+ * and `format` build a string of everything in them); `replace` and `join` are charged for the
+ * largest result they could build, since chained calls grow a string geometrically.
+ */
+function stringExtensionCost(name: string): CostOf {
+  if (name === 'replace') return (target, args) => contentSizeOf(target) * (1 + contentSizeOf(args[1]));
+  if (name === 'join')
+    return (target, args) => contentSizeOf(target) + contentSizeOf(args[0]) * sizeOf(target);
+  return (target, args) => args.reduce((sum: number, arg) => sum + contentSizeOf(arg), contentSizeOf(target));
 }
 
 /**
@@ -185,29 +223,41 @@ function meteredStrings(): CelFunc[] {
  * at no cost (`[l, l, l]`), so a comparison is charged for the content it may have to walk: the
  * smaller operand's, for each element a membership test compares.
  */
-function meteredComparisons(): CelFunc[] {
-  return [...celEnv().funcs]
-    .filter((func) => func.name === '_==_' || func.name === '_!=_' || func.name === '@in')
-    .map((func) =>
-      metered(func, (_target, [left, right]) => {
-        if (func.name !== '@in') return 1 + Math.min(contentSizeOf(left), contentSizeOf(right));
-        if (!isCelList(right)) return 1;
-        const itemSize = contentSizeOf(left);
-        let total = 1;
-        for (const element of right) {
-          total += 1 + contentSizeOf(element, itemSize);
-          if (total > celEvaluationCostMax) break;
-        }
-        return total;
-      }),
-    );
-}
+const comparisonCost: CostOf = (_target, [left, right]) =>
+  1 + Math.min(contentSizeOf(left), contentSizeOf(right));
+
+const membershipCost: CostOf = (_target, [left, right]) => {
+  if (!isCelList(right)) return 1 + textSizeOf(left);
+  const itemSize = contentSizeOf(left);
+  let total = 1;
+  for (const element of right) {
+    total += 1 + contentSizeOf(element, itemSize);
+    if (total > celEvaluationCostMax) break;
+  }
+  return total;
+};
 
 /** `matches` runs RE2 (linear in the text) but a long pattern multiplies the work: charge both. */
-function meteredMatches(): CelFunc[] {
-  return [...celEnv().funcs]
-    .filter((func) => func.name === 'matches')
-    .map((func) => metered(func, (target, args) => sizeOf(target) * Math.ceil(sizeOf(args[0]) / 32)));
+const matchesCost: CostOf = (target, args) =>
+  1 + sizeOf(args[0]) + sizeOf(target) * Math.ceil(sizeOf(args[0]) / 32);
+
+const stringExtensionNames = new Set(strings.map((func) => func.name));
+
+function costModelOf(name: string): CostOf {
+  if (name === '_==_' || name === '_!=_') return comparisonCost;
+  if (name === '@in') return membershipCost;
+  if (name === 'matches') return matchesCost;
+  if (stringExtensionNames.has(name)) return stringExtensionCost(name);
+  return scanCost;
+}
+
+/**
+ * Every function of the environment, the standard library's included, charged before it runs by
+ * its cost model. `charging` functions measure what they build themselves and are kept as they are.
+ */
+function meterAll(funcs: CelFunc[], charging: CelFunc[]): CelFunc[] {
+  const merged = [...celEnv({ funcs }).funcs];
+  return [...merged.map((func) => metered(func, costModelOf(func.name))), ...charging];
 }
 
 /**
@@ -264,18 +314,23 @@ function dateFriendlyTimestamp(): CelFunc[] {
     });
 }
 
-/** Every function Accrue exposes beyond the CEL standard library. */
-export const accrueFunctions: CelFunc[] = [
-  ...meteredStrings(),
-  ...meteredMatches(),
-  ...meteredComparisons(),
-  ...dateFriendlyTimestamp(),
-  ...mixedArithmetic(),
-  ...meteredConcatenation(),
-  celFunc('get', [MAP, DYN, DYN], DYN, getOrDefault),
-  celFunc('round', [DOUBLE, INT], DOUBLE, (x, digits) => roundHalfAwayFromZero(x, Number(digits))),
-  celFunc('round', [INT, INT], DOUBLE, (x, digits) => roundHalfAwayFromZero(Number(x), Number(digits))),
-  celFunc('sets.contains', [LIST, LIST], BOOL, setsContains),
-  celFunc('sets.intersects', [LIST, LIST], BOOL, setsIntersects),
-  celFunc(loopTickFunction, [], BOOL, () => costMeter.charge(1)),
-];
+/**
+ * The functions of rule expressions: the CEL standard library with Accrue's additions, every one of
+ * them charged against the evaluation's budget.
+ */
+export const accrueFunctions: CelFunc[] = meterAll(
+  [
+    ...strings,
+    ...dateFriendlyTimestamp(),
+    ...mixedArithmetic(),
+    celFunc('get', [MAP, DYN, DYN], DYN, getOrDefault),
+    celFunc('round', [DOUBLE, INT], DOUBLE, (x, digits) => roundHalfAwayFromZero(x, Number(digits))),
+    celFunc('round', [INT, INT], DOUBLE, (x, digits) => roundHalfAwayFromZero(Number(x), Number(digits))),
+  ],
+  [
+    ...meteredConcatenation(),
+    celFunc('sets.contains', [LIST, LIST], BOOL, setsContains),
+    celFunc('sets.intersects', [LIST, LIST], BOOL, setsIntersects),
+    celFunc(loopTickFunction, [], BOOL, () => costMeter.charge(1)),
+  ],
+);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { testRule } from '../../../test/rules.js';
 import { DomainError } from '../../platform/errors.js';
 import {
   celEvaluationCostMax,
@@ -8,34 +9,12 @@ import {
   rulesPerProgramMax,
 } from '../../platform/limits.js';
 import { compileExpression } from './cel-environment.js';
-import { compileRule, type RuleVersion } from './compile-rule.js';
 import { type BudgetState, type EvaluationInput, evaluateRules } from './evaluate-rules.js';
 import { amountScaleFailure } from './rule-actions.js';
 import type { Action } from './rules.schemas.js';
 
 const points = '0192b000-0000-7000-8000-000000000001';
-let sequence = 0;
-
-function rule(
-  condition: string,
-  actions: Action[],
-  extra: Partial<RuleVersion> = {},
-  budgets: BudgetState[] = [],
-) {
-  sequence += 1;
-  const version: RuleVersion = {
-    id: `rule-${sequence}`,
-    history_id: `history-${sequence}`,
-    order: sequence * 10,
-    stop_after_match: false,
-    active_from: null,
-    active_to: null,
-    condition,
-    actions,
-    ...extra,
-  };
-  return compileRule(version, budgets);
-}
+const rule = testRule;
 
 const credit = (amount: string): Action => ({ type: 'CREDIT', asset_id: points, amount });
 
@@ -272,6 +251,46 @@ describe('evaluateRules', () => {
       const text = at(extra);
       expect(evaluateRules([join], input({ parts: [text] }))[0]?.status).toBe(status);
       expect(evaluateRules([equal], input({ left: [text], right: [text] }))[0]?.status).toBe(status);
+    }
+  });
+
+  it('charges every function for the text it reads: standard functions over 60,000 characters in a loop time out', () => {
+    const loop = (body: string) => `event.list.all(x, ${body})`;
+    const conditions = [
+      'size(event.text) > 0',
+      'event.text.size() > 0',
+      'event.text.contains("b") == false',
+      'event.text.startsWith("b") == false',
+      'event.text.endsWith("b") == false',
+      'event.text.matches("b") == false',
+      'event.text.lowerAscii() != ""',
+      'event.text.split("a").size() > 0',
+      'event.text.indexOf("b") < 0',
+      'string(event.text) != ""',
+      'size(bytes(event.text)) > 0',
+      'event.text < event.text + "b"',
+      '!(event.text in {"a": 1})',
+      'get({"a": 1}, event.text, 0) == 0',
+    ].map(loop);
+    const data = { text: 'a'.repeat(60_000), list: Array.from({ length: 500 }, (_, n) => n) };
+    for (const condition of conditions) {
+      const [evaluation] = evaluateRules([rule(condition, [credit('1')])], input(data));
+      expect(evaluation, condition).toMatchObject({
+        status: 'SKIPPED_TIMEOUT',
+        reason: 'COST_LIMIT_EXCEEDED',
+      });
+    }
+  });
+
+  it(`charges size() for the string's length: ${celEvaluationCostMax} units pass, one more does not`, () => {
+    // size: 1 plus the text's length; > of two ints: 3.
+    const size = rule('size(event.text) > 0', [credit('1')]);
+    for (const [extra, status] of [
+      [0, 'MATCHED'],
+      [1, 'SKIPPED_TIMEOUT'],
+    ] as const) {
+      const text = 'x'.repeat(celEvaluationCostMax - 4 + extra);
+      expect(evaluateRules([size], input({ text }))[0]?.status).toBe(status);
     }
   });
 

@@ -51,6 +51,11 @@ export interface ParticipantState {
   attributes: Record<string, string>;
   tiers: Record<string, { level: string; rank: number }>;
   status: 'ACTIVE' | 'SUSPENDED' | 'CLOSED';
+  /**
+   * The ids of the groups the participant is an ACTIVE member of, oldest membership first. Events
+   * always give it; inputs built by hand (tests, benchmarks) may leave it out.
+   */
+  groups?: string[];
 }
 
 export interface ProgramState {

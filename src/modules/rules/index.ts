@@ -3,10 +3,11 @@
 // by a partial unique index too); every change writes a rule_history row and moves
 // current_history_id, so an evaluation names the exact version that ran; ARCHIVED rules and rules
 // of archived programs are read-only; every expression is compiled and bounded before it is saved.
-// Evaluation is pure and returns actions as data: applying them (ledger postings, state changes)
-// belongs to the event processor, inside the event's transaction; it stores the evaluations here
-// (recordRuleEvaluations) and GET /v1/events/{id} reads them back (listRuleEvaluations, schema
-// $ref 'RuleEvaluation').
+// Evaluation is pure and returns actions as data; the server runs it in a worker thread under a hard
+// time limit (evaluateRulesIsolated), never on the event loop that serves HTTP. Applying the actions
+// (ledger postings, state changes) belongs to the event processor, inside the event's transaction;
+// it stores the evaluations here (recordRuleEvaluations) and GET /v1/events/{id} reads them back
+// (listRuleEvaluations, schema $ref 'RuleEvaluation').
 export {
   type BudgetConsumption,
   type BudgetState,
@@ -19,6 +20,7 @@ export {
   type ProgramState,
   type RuleEvaluation,
 } from './evaluate-rules.js';
+export { evaluateRulesIsolated, startRuleEvaluation } from './evaluation-thread.js';
 export {
   amountScaleFailure,
   financialActionTypes,

@@ -3,6 +3,7 @@
 // for the event processor to apply through the ledger and state modules. Pure.
 import type { CelValue } from '@bufbuild/cel';
 import { invalidField } from '../../platform/errors.js';
+import { isUuid } from '../../platform/ids.js';
 import { rulePayloadBytesMax } from '../../platform/limits.js';
 import {
   type CelBindings,
@@ -56,6 +57,16 @@ export const financialActionTypes: ReadonlySet<ActionType> = new Set([
 
 /** Program state can be the target of these only; ledger actions always address a participant. */
 const programTargetTypes: ReadonlySet<ActionType> = new Set(['TAG', 'UNTAG', 'COUNTER', 'SET_ATTRIBUTE']);
+/** A group holds balances and state, but no tiers and no events of its own. */
+const groupTargetTypes: ReadonlySet<ActionType> = new Set([
+  ...programTargetTypes,
+  'CREDIT',
+  'DEBIT',
+  'HOLD',
+  'RELEASE',
+  'FORFEIT',
+  'VOID_HOLD',
+]);
 
 /** A static decimal is kept exact; anything else is CEL. */
 type NumberSource = { kind: 'static'; text: string } | { kind: 'cel'; expression: CompiledExpression };
@@ -67,6 +78,8 @@ export interface CompiledAction {
   referenceId?: CompiledExpression;
   externalId?: CompiledExpression;
   participantId?: CompiledExpression;
+  /** A GROUP target whose id is CEL rather than a literal group id. */
+  groupId?: CompiledExpression;
 }
 
 /** Checks one action as it is saved and compiles its CEL fields; throws a validation error. */
@@ -88,6 +101,9 @@ export function compileAction(action: Action, index: number): CompiledAction {
   }
   if (target?.participant_id !== undefined) {
     compiledAction.participantId = compile('target.participant_id', target.participant_id);
+  }
+  if (target?.type === 'GROUP' && target.id !== undefined && !isUuid(target.id)) {
+    compiledAction.groupId = compile('target.id', target.id);
   }
   return compiledAction;
 }
@@ -150,8 +166,24 @@ function checkTarget(action: Action, path: (field: string) => string): void {
     if (selectors.length > 0)
       throw invalidField(path('target'), 'a PROGRAM target takes no participant selector');
   }
+  if (target.type === 'GROUP') checkGroupTarget(action, path);
+  if (target.type === 'PARTICIPANT' && target.id !== undefined && !isUuid(target.id)) {
+    throw invalidField(path('target.id'), 'must be a participant id (a UUID)');
+  }
   if (selectors.length > 1) {
     throw invalidField(path('target'), 'give at most one of id, external_id and participant_id');
+  }
+}
+
+function checkGroupTarget(action: Action, path: (field: string) => string): void {
+  const target = action.target;
+  if (!groupTargetTypes.has(action.type)) {
+    throw invalidField(path('target.type'), `GROUP is a target only for ${[...groupTargetTypes].join(', ')}`);
+  }
+  if (target?.id === undefined)
+    throw invalidField(path('target.id'), 'is required for a GROUP target', 'required');
+  if (target.external_id !== undefined || target.participant_id !== undefined) {
+    throw invalidField(path('target'), 'a GROUP target is named by id only');
   }
 }
 
@@ -174,6 +206,7 @@ export type ResolvedTarget =
   | { kind: 'event_participant' }
   | { kind: 'participant_id'; participant_id: string }
   | { kind: 'external_id'; external_id: string }
+  | { kind: 'group'; group_id: string }
   | { kind: 'program' };
 
 interface LedgerFields {
@@ -279,6 +312,10 @@ function resolveText(expression: CompiledExpression, field: string, bindings: Ce
 function resolveTarget(compiled: CompiledAction, bindings: CelBindings): ResolvedTarget {
   const target = compiled.definition.target;
   if (target?.type === 'PROGRAM') return { kind: 'program' };
+  if (compiled.groupId !== undefined) {
+    return { kind: 'group', group_id: resolveText(compiled.groupId, 'target.id', bindings) };
+  }
+  if (target?.type === 'GROUP') return { kind: 'group', group_id: target.id ?? '' };
   if (target?.id !== undefined) return { kind: 'participant_id', participant_id: target.id };
   if (compiled.participantId !== undefined) {
     return {

@@ -10,13 +10,21 @@ import {
 import {
   actionsPerRuleMax,
   attributeKeyLengthMax,
+  attributesPerParticipantMax,
   attributeValueLengthMax,
   budgetsPerRuleMax,
   celExpressionBytesMax,
+  counterKeyLengthMax,
+  countersPerOwnerMax,
   descriptionLengthMax,
+  groupsPerParticipantMax,
+  levelKeyLengthMax,
   nameLengthMax,
   searchLengthMax,
   tagLengthMax,
+  tagsPerParticipantMax,
+  tierKeyLengthMax,
+  tiersPerProgramMax,
 } from '../../platform/limits.js';
 
 export const RuleStatus = Type.Enum(['ACTIVE', 'SUSPENDED', 'ARCHIVED']);
@@ -52,8 +60,13 @@ const GoDuration = Type.String({
 
 export const ActionTarget = Type.Object(
   {
-    type: Type.Enum(['PARTICIPANT', 'PROGRAM']),
-    id: Type.Optional(Uuid),
+    type: Type.Enum(['PARTICIPANT', 'PROGRAM', 'GROUP']),
+    id: Type.Optional(
+      Expression(
+        'PARTICIPANT: a participant id. GROUP (required): a group id, or CEL giving one ("event.group_id", ' +
+          '"participant.groups[0]")',
+      ),
+    ),
     external_id: Type.Optional(Expression('CEL giving the external id, e.g. "event.referrer_id"')),
     participant_id: Type.Optional(Expression('CEL giving the participant id')),
   },
@@ -258,15 +271,33 @@ export const ValidateResult = Type.Object({
 });
 export type ValidateResult = Static<typeof ValidateResult>;
 
+/** Bounded as a participant's own state is, so that rules read no more in simulate than on an event. */
 export const ParticipantStateInput = Type.Object(
   {
-    tags: Type.Optional(Type.Array(Type.String({ maxLength: tagLengthMax }), { maxItems: 100 })),
-    counters: Type.Optional(Type.Record(Type.String(), Type.Number())),
-    attributes: Type.Optional(Type.Record(Type.String(), Type.String())),
+    tags: Type.Optional(
+      Type.Array(Type.String({ maxLength: tagLengthMax }), { maxItems: tagsPerParticipantMax }),
+    ),
+    counters: Type.Optional(
+      Type.Record(Type.String(), Type.Number(), {
+        maxProperties: countersPerOwnerMax,
+        propertyNames: { maxLength: counterKeyLengthMax },
+      }),
+    ),
+    attributes: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: attributeValueLengthMax }), {
+        maxProperties: attributesPerParticipantMax,
+        propertyNames: { maxLength: attributeKeyLengthMax },
+      }),
+    ),
     tiers: Type.Optional(
-      Type.Record(Type.String(), Type.Object({ level: Type.String(), rank: Type.Integer() })),
+      Type.Record(
+        Type.String(),
+        Type.Object({ level: Type.String({ maxLength: levelKeyLengthMax }), rank: Type.Integer() }),
+        { maxProperties: tiersPerProgramMax, propertyNames: { maxLength: tierKeyLengthMax } },
+      ),
     ),
     status: Type.Optional(Type.Enum(['ACTIVE', 'SUSPENDED', 'CLOSED'])),
+    groups: Type.Optional(Type.Array(Uuid, { maxItems: groupsPerParticipantMax })),
   },
   { additionalProperties: false },
 );

@@ -4,6 +4,7 @@ import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { isUniqueViolation, withTransaction } from '../../platform/db/transaction.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
+import { oversizedEventData } from '../../platform/event-data.js';
 import type { Caller } from '../../platform/http/auth.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
@@ -14,14 +15,8 @@ import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
 import { addDecimals, compareDecimals } from './decimal.js';
-import {
-  buildCelBindings,
-  type EvaluableRule,
-  type EvaluationInput,
-  evaluateRule,
-  type ParticipantState,
-  type RuleEvaluation,
-} from './evaluate-rules.js';
+import type { EvaluableRule, EvaluationInput, ParticipantState, RuleEvaluation } from './evaluate-rules.js';
+import { evaluateRuleIsolated } from './evaluation-thread.js';
 import { budgetAmountAtScale, effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
 import { readRuleErrorStats } from './rule-evaluations.service.js';
 import type {
@@ -447,6 +442,7 @@ function toParticipantState(input: SimulateBody['participant_state']): Participa
     attributes: input?.attributes ?? {},
     tiers: input?.tiers ?? {},
     status: input?.status ?? 'ACTIVE',
+    groups: input?.groups ?? [],
   };
 }
 
@@ -458,6 +454,8 @@ export async function simulateRule(
   id: string,
   body: SimulateBody,
 ): Promise<SimulateResult> {
+  const oversized = oversizedEventData(body.event, 'event');
+  if (oversized !== undefined) throw oversized;
   const row = await findRuleRow(db, organizationId, id);
   const budgets = await store.listBudgets(db, organizationId, [id]);
   const now = clock();
@@ -472,7 +470,7 @@ export async function simulateRule(
     participant,
     program: { tags: [], counters: {}, attributes: {} },
   };
-  const evaluation = evaluateRule(rule, buildCelBindings(input), input.eventTimestamp);
+  const evaluation = await evaluateRuleIsolated(rule, input);
   return {
     rule: {
       id: row.id,

@@ -4,9 +4,13 @@ import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.j
 import type { Database } from '../../platform/db/database.js';
 import {
   actionsPerRuleMax,
+  attributeValueLengthMax,
   budgetsPerRuleMax,
   celExpressionBytesMax,
+  countersPerOwnerMax,
+  eventDataBytesMax,
   rulesPerProgramMax,
+  tagsPerParticipantMax,
 } from '../../platform/limits.js';
 import { consumeRuleBudgets, evaluateRules, loadActiveRules } from './index.js';
 
@@ -610,6 +614,55 @@ describe('POST /v1/rules/{id}/simulate', () => {
     ).json();
     expect(late.evaluation).toMatchObject({ matched: false, reason: 'OUTSIDE_TIME_WINDOW' });
     expect((await simulate({})).statusCode).toBe(400);
+  });
+
+  it(`holds the event to ${eventDataBytesMax} bytes of JSON and refuses one more byte naming event`, async () => {
+    const rule = await createRule(await createProgram(), {
+      condition: 'size(event.text) > 0',
+      actions: [credit('1')],
+    });
+    const simulate = (body: unknown) => acme.request('POST', `/v1/rules/${rule.id}/simulate`, body);
+    const eventOfBytes = (bytes: number) => ({ text: 'x'.repeat(bytes - '{"text":""}'.length) });
+    const fits = await simulate({ event: eventOfBytes(eventDataBytesMax) });
+    expect(fits.statusCode).toBe(200);
+    expect(fits.json().evaluation).toMatchObject({ matched: true });
+    const over = await simulate({ event: eventOfBytes(eventDataBytesMax + 1) });
+    expect(over.statusCode).toBe(400);
+    expect(over.json()).toMatchObject({
+      code: 'bad_request',
+      details: { field: 'event', reason: 'too_large', received: `${eventDataBytesMax + 1} bytes` },
+    });
+  });
+
+  it(`holds participant_state to a participant's limits: ${countersPerOwnerMax} counters pass, one more does not`, async () => {
+    const rule = await createRule(await createProgram());
+    const simulate = (body: unknown) => acme.request('POST', `/v1/rules/${rule.id}/simulate`, body);
+    const counters = (count: number) =>
+      Object.fromEntries(Array.from({ length: count }, (_, n) => [`c${n}`, n]));
+    const state = (participant_state: unknown) => simulate({ event: {}, participant_state });
+    expect((await state({ counters: counters(countersPerOwnerMax) })).statusCode).toBe(200);
+    for (const over of [
+      { counters: counters(countersPerOwnerMax + 1) },
+      { attributes: { a: 'x'.repeat(attributeValueLengthMax + 1) } },
+      { tags: Array.from({ length: tagsPerParticipantMax + 1 }, (_, n) => `t${n}`) },
+    ]) {
+      const refused = await state(over);
+      expect(refused.statusCode, JSON.stringify(Object.keys(over))).toBe(400);
+      expect(refused.json()).toMatchObject({ code: 'bad_request' });
+    }
+  });
+
+  it('answers a hostile condition promptly: size() in a loop over 60,000 characters is cut off by the cost limit', async () => {
+    const condition = 'event.list.all(x, size(event.text) > 0)';
+    const rule = await createRule(await createProgram(), { condition });
+    const started = performance.now();
+    const response = await acme.request('POST', `/v1/rules/${rule.id}/simulate`, {
+      event: { text: 'a'.repeat(60_000), list: Array.from({ length: 500 }, (_, n) => n) },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().evaluation).toMatchObject({ matched: false, reason: 'COST_LIMIT_EXCEEDED' });
+    // Uncharged, the 500 calls took about 0.5 s; charged, the third one is refused.
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 });
 

@@ -21,6 +21,7 @@ function targetName(action: ResolvedAction): string {
   if (target.kind === 'program') return 'the program';
   if (target.kind === 'participant_id') return `participant ${target.participant_id}`;
   if (target.kind === 'external_id') return `participant with external id ${target.external_id}`;
+  if (target.kind === 'group') return `group ${target.group_id}`;
   return 'participant';
 }
 

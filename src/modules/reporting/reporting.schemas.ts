@@ -1,0 +1,40 @@
+import { type Static, Type } from 'typebox';
+import { NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
+
+export const ProgramActivityQuery = Type.Object(
+  {
+    since: Type.Optional({ ...Timestamp, description: 'Activity at or after this time; omitted, all of it' }),
+    program_id: Type.Optional(Uuid),
+  },
+  { additionalProperties: false },
+);
+export type ProgramActivityQuery = Static<typeof ProgramActivityQuery>;
+
+const AssetActivity = Type.Object({
+  asset_id: Uuid,
+  asset_symbol: Type.String(),
+  scale: Type.Integer(),
+  total_issued: Type.String(),
+  total_redeemed: Type.String({ description: 'Debits and redemptions, net of reversals' }),
+});
+
+export const ProgramActivity = Type.Object(
+  {
+    program_id: Uuid,
+    program_name: Type.String(),
+    event_count: Type.Integer(),
+    journal_count: Type.Integer(),
+    total_issued: Type.String({ description: 'Sum over the assets below, at the largest of their scales' }),
+    total_redeemed: Type.String({ description: 'Sum over the assets below, at the largest of their scales' }),
+    unique_participants: Type.Integer({ description: 'Participants with an event or a posting' }),
+    last_activity_at: NullableTimestamp,
+    assets: Type.Array(AssetActivity),
+  },
+  { $id: 'ProgramActivity' },
+);
+export type ProgramActivity = Static<typeof ProgramActivity>;
+
+export const ProgramActivityReport = Type.Object({
+  since: NullableTimestamp,
+  data: Type.Array(Type.Ref('ProgramActivity')),
+});

@@ -1,0 +1,126 @@
+import { type Static, Type } from 'typebox';
+import { ListQueryFields, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  idempotencyKeyLengthMax,
+  ledgerDescriptionLengthMax,
+  rewardQuantityMax,
+} from '../../platform/limits.js';
+import { RedemptionTargetType } from '../programs/index.js';
+
+const Amount = Type.String({ minLength: 1, maxLength: 64, description: 'Positive decimal string' });
+const Description = Type.String({
+  minLength: 1,
+  maxLength: ledgerDescriptionLengthMax,
+  description: '1-500 characters',
+});
+const IdempotencyKey = Type.String({
+  minLength: 1,
+  maxLength: idempotencyKeyLengthMax,
+  description: 'Replays answer 200 with the original; the same key with another request 409',
+});
+const Quantity = Type.Integer({ minimum: 1, maximum: rewardQuantityMax });
+export const RedemptionStatus = Type.Enum(['COMPLETED', 'PARTIALLY_REVERSED', 'FULLY_REVERSED']);
+
+export const Redemption = Type.Object(
+  {
+    id: Uuid,
+    participant_id: Uuid,
+    program_id: Uuid,
+    asset_id: Uuid,
+    amount: Type.String({ description: 'Total debited' }),
+    reward_id: Type.Union([Uuid, Type.Null()], { description: 'Catalog redemptions only' }),
+    quantity: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'UNIT_BASED catalog redemptions only',
+    }),
+    unit_cost: Type.Union([Type.String(), Type.Null()], {
+      description: 'The reward price at redemption time',
+    }),
+    reversed_amount: Type.String({ description: 'Cumulative amount given back by reversals' }),
+    reversed_quantity: Type.Union([Type.Integer(), Type.Null()], { description: 'UNIT_BASED: cumulative' }),
+    status: RedemptionStatus,
+    description: Type.String(),
+    journal_entry_id: Uuid,
+    redemption_target_type: RedemptionTargetType,
+    redemption_target_entity_id: Type.Union([Uuid, Type.Null()]),
+    lots_consumed: Type.Array(Type.Object({ lot_id: Uuid, amount: Type.String(), restored: Type.String() }), {
+      description: 'LOT assets: the lots the redemption consumed, FIFO, and how much reversals restored',
+    }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'Redemption' },
+);
+export type Redemption = Static<typeof Redemption>;
+
+export const RawRedemptionBody = Type.Object(
+  {
+    program_id: Uuid,
+    asset_id: Uuid,
+    amount: Amount,
+    description: Description,
+    idempotency_key: Type.Optional(IdempotencyKey),
+  },
+  { additionalProperties: false },
+);
+export type RawRedemptionBody = Static<typeof RawRedemptionBody>;
+
+export const CatalogRedemptionBody = Type.Object(
+  {
+    program_id: Uuid,
+    reward_id: Uuid,
+    quantity: Type.Optional({ ...Quantity, description: 'UNIT_BASED only; default 1' }),
+    amount: Type.Optional({ ...Amount, description: 'AMOUNT_BASED only; at least the reward unit_cost' }),
+    description: Type.Optional(Description),
+    idempotency_key: Type.Optional(IdempotencyKey),
+  },
+  { additionalProperties: false },
+);
+export type CatalogRedemptionBody = Static<typeof CatalogRedemptionBody>;
+
+export const ListRedemptionsQuery = Type.Object(
+  {
+    ...ListQueryFields,
+    status: Type.Optional(RedemptionStatus),
+    reward_catalog_item_id: Type.Optional({ ...Uuid, description: 'Only redemptions of this reward' }),
+    reward_id: Type.Optional({ ...Uuid, description: 'The same as reward_catalog_item_id' }),
+    from: Type.Optional({ ...Timestamp, description: 'created_at at or after' }),
+    to: Type.Optional({ ...Timestamp, description: 'created_at at or before' }),
+  },
+  { additionalProperties: false },
+);
+export type ListRedemptionsQuery = Static<typeof ListRedemptionsQuery>;
+
+export const ReverseBody = Type.Object(
+  {
+    reason: Type.String({
+      minLength: 1,
+      maxLength: ledgerDescriptionLengthMax,
+      description: '1-500 characters',
+    }),
+    amount: Type.Optional({
+      ...Amount,
+      description: 'Raw and AMOUNT_BASED redemptions; omitted: the remainder',
+    }),
+    quantity: Type.Optional({ ...Quantity, description: 'UNIT_BASED redemptions; omitted: the remainder' }),
+    idempotency_key: Type.Optional(IdempotencyKey),
+  },
+  { additionalProperties: false },
+);
+export type ReverseBody = Static<typeof ReverseBody>;
+
+export const RedemptionReversal = Type.Object(
+  {
+    id: Uuid,
+    redemption_id: Uuid,
+    amount: Type.String({ description: 'Credited back' }),
+    quantity: Type.Union([Type.Integer(), Type.Null()]),
+    reason: Type.String(),
+    journal_entry_id: Uuid,
+    created_at: Timestamp,
+  },
+  { $id: 'RedemptionReversal' },
+);
+export type RedemptionReversal = Static<typeof RedemptionReversal>;
+
+export const ReversalsQuery = Type.Object({ ...ListQueryFields }, { additionalProperties: false });
+export type ReversalsQuery = Static<typeof ReversalsQuery>;

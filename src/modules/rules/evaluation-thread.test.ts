@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { testRule } from '../../../test/rules.js';
+import { celEvaluationOverrunMs, celEventEvaluationTimeMaxMs } from '../../platform/limits.js';
+import { createLogger } from '../../platform/logger.js';
+import type { RuleVersion } from './compile-rule.js';
+import { type EvaluationInput, evaluateRules } from './evaluate-rules.js';
+import { EvaluationThread, evaluateRuleIsolated, evaluateRulesIsolated } from './evaluation-thread.js';
+import type { Action } from './rules.schemas.js';
+
+const points = '0192b000-0000-7000-8000-000000000001';
+function rule(condition: string, actions: Action[] = [credit('1')], extra: Partial<RuleVersion> = {}) {
+  return testRule(condition, actions, extra);
+}
+
+const credit = (amount: string): Action => ({ type: 'CREDIT', asset_id: points, amount });
+
+function input(eventData: Record<string, unknown>): EvaluationInput {
+  return {
+    eventData,
+    eventTimestamp: new Date('2026-03-01T12:00:00Z'),
+    participant: { tags: ['vip'], counters: { purchases: 3 }, attributes: {}, tiers: {}, status: 'ACTIVE' },
+    program: { tags: [], counters: {}, attributes: {} },
+  };
+}
+
+const ten = '[0,1,2,3,4,5,6,7,8,9]';
+/** Runs until its own wall-clock ceiling, then ends SKIPPED_TIMEOUT. */
+const slow = `${ten}.all(a, ${ten}.all(b, ${ten}.all(c, ${ten}.all(d, ${ten}.all(e, ${ten}.all(f, ${ten}.all(g, true)))))))`;
+
+describe('isolated rule evaluation', () => {
+  it('answers what in-process evaluation answers: statuses, resolved actions, stop_after_match', async () => {
+    const rules = [
+      rule('event.amount > 100', [credit('round(event.amount * 0.05, 2)'), { type: 'TAG', tag: 'big' }], {
+        stop_after_match: true,
+      }),
+      rule('true'),
+      rule('event.missing == 1'),
+      rule('1 / (int(event.amount) - int(event.amount)) > 0'),
+      rule(slow),
+    ];
+    for (const data of [{ amount: 249.9 }, { amount: 5 }]) {
+      expect(await evaluateRulesIsolated(rules, input(data))).toEqual(evaluateRules(rules, input(data)));
+    }
+  });
+
+  it('evaluates one rule on its own for simulate, ignoring stop_after_match', async () => {
+    const evaluation = await evaluateRuleIsolated(rule('"vip" in participant.tags'), input({}));
+    expect(evaluation).toMatchObject({ status: 'MATCHED', actions: [{ type: 'CREDIT', amount: '1' }] });
+  });
+
+  it('answers concurrent jobs each with its own results', async () => {
+    const threshold = rule('event.n > 10');
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, n) => evaluateRulesIsolated([threshold], input({ n }))),
+    );
+    expect(answers.map(([evaluation]) => evaluation?.status)).toEqual(
+      Array.from({ length: 40 }, (_, n) => (n > 10 ? 'MATCHED' : 'NOT_MATCHED')),
+    );
+  });
+
+  it('replaces a thread that overruns the hard limit: the rule it was on ends SKIPPED_TIMEOUT, the others keep their results', async () => {
+    const hanging = new URL('./evaluation-thread.test-worker.mjs', import.meta.url);
+    const thread = new EvaluationThread(celEvaluationOverrunMs, hanging);
+    const lines: string[] = [];
+    thread.startReporting(createLogger('warn', { write: (line: string) => lines.push(line) }));
+    const hang = (condition: string) => {
+      const hanging = rule(condition);
+      return { ...hanging, history_id: `hang-${hanging.history_id}` };
+    };
+    const rules = [rule('event.n == 1'), hang('event.n == 1'), rule('event.n > 0'), hang('true')];
+    const job = (of: typeof rules) => ({ mode: 'event' as const, events: [toEvent(of, input({ n: 1 }))] });
+    const started = performance.now();
+    const [evaluations] = await thread.run(job(rules), rules);
+    expect(evaluations?.map(({ status, message }) => [status, message])).toEqual([
+      ['MATCHED', null],
+      ['SKIPPED_TIMEOUT', 'evaluation time limit exceeded'],
+      ['MATCHED', null],
+      ['SKIPPED_TIMEOUT', 'evaluation time limit exceeded'],
+    ]);
+    // Two overruns, each the event's ceiling plus the margin, and a new thread each time.
+    expect(performance.now() - started).toBeGreaterThan(
+      2 * (celEventEvaluationTimeMaxMs + celEvaluationOverrunMs),
+    );
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 40, rule_id: rules[1]?.id, rule_history_id: rules[1]?.history_id }),
+      expect.objectContaining({ level: 40, rule_id: rules[3]?.id, rule_history_id: rules[3]?.history_id }),
+    ]);
+    // The replacement thread answers the next job, its versions sent again.
+    const [next] = await thread.run(job(rules.slice(2, 3)), rules.slice(2, 3));
+    expect(next?.[0]?.status).toBe('MATCHED');
+  }, 30_000);
+
+  it('fails the jobs of a thread that cannot start, naming why, instead of restarting it forever', async () => {
+    const thread = new EvaluationThread(
+      celEvaluationOverrunMs,
+      new URL('./no-such-worker.mjs', import.meta.url),
+    );
+    const rules = [rule('true')];
+    await expect(thread.run({ mode: 'event', events: [toEvent(rules, input({}))] }, rules)).rejects.toThrow(
+      /the rule evaluation thread did not start: .*no-such-worker/,
+    );
+  });
+});
+
+function toEvent(rules: ReturnType<typeof rule>[], eventInput: EvaluationInput) {
+  return {
+    rules: rules.map((r) => ({ history_id: r.history_id, budgets: r.budgets })),
+    input: eventInput,
+    overrun: [],
+  };
+}

@@ -1,0 +1,271 @@
+// Rule evaluation off the event loop that serves HTTP. Rules are tenant code: the cost meter bounds
+// every function it charges, but a call it misjudges would hold whatever thread runs it. So rules run
+// in a worker thread, one job at a time in arrival order, under a hard time limit: a rule still
+// running celEvaluationOverrunMs past the event's own ceiling has its thread terminated and replaced;
+// it ends SKIPPED_TIMEOUT, and the job runs again without running it.
+import { Worker } from 'node:worker_threads';
+import { assert } from '../../platform/assert.js';
+import {
+  celCompiledCacheSizeMax,
+  celEvaluationOverrunMs,
+  celEvaluationThreadHeapMaxMb,
+  celEventEvaluationTimeMaxMs,
+} from '../../platform/limits.js';
+import type { Logger } from '../../platform/logger.js';
+import type { RuleVersion } from './compile-rule.js';
+import type { EvaluableRule, EvaluationInput, RuleEvaluation } from './evaluate-rules.js';
+import {
+  type EvaluationJob,
+  EvaluationProgress,
+  type EvaluationReply,
+  runEvaluationJob,
+  versionOf,
+} from './evaluation-job.js';
+
+interface QueuedJob {
+  job: EvaluationJob;
+  versions: Map<string, RuleVersion>;
+  resolve(results: RuleEvaluation[][]): void;
+  reject(error: Error): void;
+}
+
+/** The job being evaluated, and the timer of its hard limit. */
+interface Running {
+  queued: QueuedJob;
+  id: number;
+  timer: NodeJS.Timeout;
+}
+
+const workerEntry = new URL('./evaluation-worker.mjs', import.meta.url);
+
+export class EvaluationThread {
+  private worker: Worker | undefined;
+  private ready = false;
+  /** History ids of the versions the current thread was sent. */
+  private readonly sent = new Set<string>();
+  private readonly queue: QueuedJob[] = [];
+  private running: Running | undefined;
+  private nextId = 1;
+  private logger: Logger | undefined;
+  /** Where the current thread reports the rule it is on; each thread has its own. */
+  private progress = new EvaluationProgress();
+
+  /** `entry`: the thread's script; tests give one that can be made to hang. */
+  constructor(
+    private readonly overrunMs: number,
+    private readonly entry: URL = workerEntry,
+  ) {}
+
+  run(job: EvaluationJob, rules: EvaluableRule[]): Promise<RuleEvaluation[][]> {
+    const versions = new Map(rules.map((rule) => [rule.history_id, versionOf(rule)]));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, versions, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.running !== undefined) return;
+    if (this.worker === undefined) this.start();
+    if (!this.ready) return;
+    const queued = this.queue.shift();
+    if (queued !== undefined) this.dispatch(queued, false);
+  }
+
+  private start(): void {
+    this.progress = new EvaluationProgress();
+    const worker = new Worker(this.entry, {
+      workerData: { progress: this.progress.buffer },
+      resourceLimits: { maxOldGenerationSizeMb: celEvaluationThreadHeapMaxMb },
+    });
+    // The thread never keeps the process alive: a running job's timer does.
+    worker.unref();
+    worker.on('message', (reply: EvaluationReply | { ready: true }) => this.receive(worker, reply));
+    let failure: Error | undefined;
+    worker.on('error', (error) => {
+      failure = error;
+    });
+    worker.on('exit', () => this.exited(worker, failure));
+    this.worker = worker;
+    this.ready = false;
+    this.sent.clear();
+  }
+
+  private dispatch(queued: QueuedJob, everyVersion: boolean): void {
+    const worker = this.worker;
+    assert(worker !== undefined && this.ready, 'a job is dispatched to a started thread');
+    if (this.sent.size > celCompiledCacheSizeMax) this.sent.clear();
+    const versions = [...queued.versions.values()].filter(
+      (version) => everyVersion || !this.sent.has(version.history_id),
+    );
+    for (const version of versions) this.sent.add(version.history_id);
+    const id = this.nextId;
+    this.nextId += 1;
+    this.running = { queued, id, timer: setTimeout(() => this.watch(), this.ruleLimitMs()) };
+    worker.postMessage({ id, versions, ...queued.job });
+  }
+
+  private receive(worker: Worker, reply: EvaluationReply | { ready: true }): void {
+    if (worker !== this.worker) return;
+    if ('ready' in reply) {
+      this.ready = true;
+      this.next();
+      return;
+    }
+    const running = this.running;
+    if (running === undefined || running.id !== reply.id) return;
+    clearTimeout(running.timer);
+    this.running = undefined;
+    if ('missing' in reply) {
+      this.dispatch(running.queued, true);
+      return;
+    }
+    if ('error' in reply) running.queued.reject(new Error(`rule evaluation failed: ${reply.error}`));
+    else running.queued.resolve(reply.results);
+    this.next();
+  }
+
+  /** A rule may run its event's ceiling plus the margin: past that, the thread is replaced. */
+  private ruleLimitMs(): number {
+    return celEventEvaluationTimeMaxMs + this.overrunMs;
+  }
+
+  /** Looks at the rule running now: its limit passed, or when to look again. */
+  private watch(): void {
+    const running = this.running;
+    if (running === undefined) return;
+    const startedAt = this.progress.ruleStartedAt;
+    const elapsedMs = startedAt === 0 ? 0 : Date.now() - startedAt;
+    if (elapsedMs < this.ruleLimitMs()) {
+      running.timer = setTimeout(() => this.watch(), this.ruleLimitMs() - elapsedMs);
+      return;
+    }
+    this.overran();
+  }
+
+  /** The hard limit passed, or the thread died: the rule it was on is not run again. */
+  private overran(): void {
+    const running = this.running;
+    this.running = undefined;
+    const worker = this.worker;
+    this.worker = undefined;
+    void worker?.terminate();
+    if (running === undefined) {
+      this.next();
+      return;
+    }
+    clearTimeout(running.timer);
+    const { job, versions } = running.queued;
+    const { event, rule } = this.progress;
+    const historyId = job.events[event]?.rules[rule]?.history_id;
+    this.logger?.warn(
+      {
+        rule_id: historyId === undefined ? undefined : versions.get(historyId)?.id,
+        rule_history_id: historyId,
+      },
+      'a rule held the evaluation thread past its hard limit: thread replaced, rule skipped',
+    );
+    if (markOverrun(job, event, rule)) this.queue.unshift(running.queued);
+    else settleUnrun(running.queued);
+    this.next();
+  }
+
+  /** Starts the thread now rather than for the first job, and reports overruns to `logger`. */
+  startReporting(logger: Logger): void {
+    this.logger = logger;
+    this.next();
+  }
+
+  private exited(worker: Worker, failure: Error | undefined): void {
+    if (worker !== this.worker) return;
+    if (this.ready) {
+      this.overran();
+      return;
+    }
+    // It never started (a broken installation): fail what waits instead of restarting forever.
+    this.worker = undefined;
+    for (const queued of this.queue.splice(0))
+      queued.reject(
+        new Error(`the rule evaluation thread did not start: ${failure?.message ?? 'it exited'}`),
+      );
+  }
+}
+
+/**
+ * Marks the rule the thread was on as overrun (every rule of the event when it was on none); false
+ * when there was nothing left to mark, so that running the job again would prove nothing.
+ */
+function markOverrun(job: EvaluationJob, eventIndex: number, ruleIndex: number): boolean {
+  const event = job.events[eventIndex];
+  if (event === undefined) return false;
+  const indexes = ruleIndex < 0 ? event.rules.map((_, index) => index) : [ruleIndex];
+  const fresh = indexes.filter((index) => !event.overrun.includes(index));
+  event.overrun.push(...fresh);
+  return fresh.length > 0;
+}
+
+/**
+ * A job that overran with nothing left to blame (the machine, not a rule, was slow): every rule ends
+ * SKIPPED_TIMEOUT without running. No expression runs, so this is safe on the main thread.
+ */
+function settleUnrun(queued: QueuedJob): void {
+  for (const event of queued.job.events) event.overrun = event.rules.map((_, index) => index);
+  const progress = new EvaluationProgress();
+  const versionNamed = (historyId: string) => {
+    const version = queued.versions.get(historyId);
+    assert(version !== undefined, `rule version ${historyId} is known`);
+    return version;
+  };
+  queued.resolve(runEvaluationJob(queued.job, versionNamed, progress));
+}
+
+let thread: EvaluationThread | undefined;
+
+/** The process's evaluation thread, started on first use. */
+function evaluationThread(): EvaluationThread {
+  thread ??= new EvaluationThread(celEvaluationOverrunMs);
+  return thread;
+}
+
+/** Starts the process's evaluation thread, whose overruns go to `logger` as warnings. */
+export function startRuleEvaluation(logger: Logger): void {
+  evaluationThread().startReporting(logger);
+}
+
+/**
+ * `evaluateRules` in the evaluation thread: the program's rules against one event, in order. The
+ * HTTP event loop only sends and receives; it never runs an expression.
+ */
+export async function evaluateRulesIsolated(
+  rules: EvaluableRule[],
+  input: EvaluationInput,
+): Promise<RuleEvaluation[]> {
+  if (rules.length === 0) return [];
+  const [evaluations] = await evaluationThread().run(
+    { mode: 'event', events: [toEvent(rules, input)] },
+    rules,
+  );
+  assert(evaluations !== undefined, 'one event in, one evaluation list out');
+  return evaluations;
+}
+
+/** One rule against an event on its own (simulate), in the evaluation thread. */
+export async function evaluateRuleIsolated(
+  rule: EvaluableRule,
+  input: EvaluationInput,
+): Promise<RuleEvaluation> {
+  const [evaluations] = await evaluationThread().run({ mode: 'each', events: [toEvent([rule], input)] }, [
+    rule,
+  ]);
+  const evaluation = evaluations?.[0];
+  assert(evaluation !== undefined, 'one rule in, one evaluation out');
+  return evaluation;
+}
+
+function toEvent(rules: EvaluableRule[], input: EvaluationInput): EvaluationJob['events'][number] {
+  return {
+    rules: rules.map((rule) => ({ history_id: rule.history_id, budgets: rule.budgets })),
+    input,
+    overrun: [],
+  };
+}

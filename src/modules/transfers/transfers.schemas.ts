@@ -1,0 +1,65 @@
+import { type Static, Type } from 'typebox';
+import { Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  externalIdLengthMax,
+  idempotencyKeyLengthMax,
+  ledgerDescriptionLengthMax,
+  transferRecipientsMax,
+} from '../../platform/limits.js';
+
+const ExternalId = Type.String({ minLength: 1, maxLength: externalIdLengthMax });
+const Amount = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Positive decimal string, at most the asset scale in decimals ("100.00")',
+});
+
+const Recipient = Type.Object(
+  {
+    external_id: Type.Optional(ExternalId),
+    participant_id: Type.Optional(Uuid),
+    group_id: Type.Optional(Uuid),
+    amount: Amount,
+  },
+  { additionalProperties: false, description: 'Exactly one of external_id, participant_id and group_id' },
+);
+
+export const TransferBody = Type.Object(
+  {
+    program_id: Uuid,
+    asset_id: Uuid,
+    source_external_id: Type.Optional(ExternalId),
+    source_participant_id: Type.Optional(Uuid),
+    source_group_id: Type.Optional(Uuid),
+    recipients: Type.Array(Recipient, { minItems: 1, maxItems: transferRecipientsMax }),
+    description: Type.String({ minLength: 1, maxLength: ledgerDescriptionLengthMax }),
+    idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: idempotencyKeyLengthMax })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Exactly one of source_external_id, source_participant_id and source_group_id',
+  },
+);
+export type TransferBody = Static<typeof TransferBody>;
+
+const NullableUuid = Type.Union([Uuid, Type.Null()]);
+
+export const TransferResponse = Type.Object(
+  {
+    journal_entry_id: Uuid,
+    program_id: Uuid,
+    asset_id: Uuid,
+    source_participant_id: NullableUuid,
+    source_group_id: NullableUuid,
+    recipient_count: Type.Integer(),
+    total_amount: Type.String(),
+    recipients: Type.Array(
+      Type.Object({ participant_id: NullableUuid, group_id: NullableUuid, amount: Type.String() }),
+    ),
+    description: Type.String(),
+    created_at: Timestamp,
+    message: Type.String(),
+  },
+  { $id: 'Transfer' },
+);
+export type TransferResponse = Static<typeof TransferResponse>;
