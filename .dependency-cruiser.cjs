@@ -45,6 +45,13 @@ module.exports = {
       to: { path: '\\.store\\.ts$' },
     },
     {
+      name: 'src-imports-no-test-code',
+      comment: 'production code never loads the test harness or the test runner',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: ['^test/', '^node_modules/(vitest|@vitest/|fast-check/)'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -1,11 +1,16 @@
 // The `accrue` command. Every command reads the same configuration as the server and works whether
 // or not a server is running on the same data directory (the embedded database is then shared).
 import { parseArgs } from 'node:util';
-import { onShutdownSignal, readConfigOrExit, serve, startWorkers } from './main.js';
+import { catchShutdownSignals, openDatabaseOrExit, readConfigOrExit, serve, startWorkers } from './main.js';
 import { verifyLedger } from './modules/ledger/index.js';
-import { createApiKey, listApiKeys, revokeApiKey } from './modules/organizations/index.js';
+import {
+  createApiKey,
+  listApiKeys,
+  readOrganizationNames,
+  revokeApiKey,
+} from './modules/organizations/index.js';
 import { systemClock } from './platform/clock.js';
-import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
+import type { DatabaseHandle } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { DomainError } from './platform/errors.js';
 import { createLogger } from './platform/logger.js';
@@ -16,10 +21,11 @@ const usage = `usage: accrue <command>
   worker                    run event workers only, no HTTP (ACCRUE_WORKERS of them, at least 1)
   migrate                   apply pending database migrations
   keys create --org NAME    create a key (and the organization if needed); prints the key last
-  keys list                 list keys (never the secrets)
+  keys list [--org NAME]    list keys (never the secrets), all or one organization's
   keys revoke ID            revoke a key; it stops working on the next request
   ledger verify             seal pending entries, verify every hash chain and recompute every stored
                             balance from the postings; exits 1 on any difference
+  help                      print this (also --help, -h)
 `;
 
 type Command = (database: DatabaseHandle, args: string[]) => Promise<void>;
@@ -30,21 +36,24 @@ const commands: Record<string, Command> = {
     print(applied.length === 0 ? 'database is up to date' : `applied ${applied.join(', ')}`);
   },
   'keys create': async (database, args) => {
-    const { values } = parseArgs({ args, options: { org: { type: 'string' } } });
-    if (values.org === undefined) throw new UsageError('keys create needs --org NAME');
+    const { org } = parseOrgOption(args);
+    if (org === undefined) throw new UsageError('keys create needs --org NAME');
     await migrate(database.connectionString);
-    const key = await createApiKey(database.db, values.org);
+    const key = await createApiKey(database.db, org);
     print(`organization ${key.organizationName} (${key.organizationId}), key id ${key.apiKeyId}`);
     print(key.secret);
   },
-  'keys list': async (database) => {
+  'keys list': async (database, args) => {
+    const { org } = parseOrgOption(args);
     await migrate(database.connectionString);
-    for (const key of await listApiKeys(database.db)) {
-      const state = key.revoked_at === null ? 'active' : `revoked ${key.revoked_at.toISOString()}`;
-      print(
-        `${key.id}  ${key.key_prefix}...  ${key.organization_name}  ${key.created_at.toISOString()}  ${state}`,
-      );
-    }
+    const rows = (await listApiKeys(database.db, org)).map((key) => [
+      key.id,
+      `${key.key_prefix}...`,
+      key.organization_name,
+      key.created_at.toISOString(),
+      key.revoked_at === null ? 'active' : `revoked ${key.revoked_at.toISOString()}`,
+    ]);
+    printTable(['KEY ID', 'PREFIX', 'ORGANIZATION', 'CREATED', 'STATE'], rows);
   },
   'keys revoke': async (database, args) => {
     const id = args[0];
@@ -56,15 +65,19 @@ const commands: Record<string, Command> = {
   'ledger verify': async (database) => {
     await migrate(database.connectionString);
     const { ok, reports } = await verifyLedger(database.db, systemClock);
-    for (const report of reports) {
+    const names = await readOrganizationNames(database.db);
+    const rows = reports.map((report) => {
       const failed = Object.entries(report)
         .filter(([, value]) => typeof value === 'object' && value !== null && 'pass' in value && !value.pass)
         .map(([name]) => name);
-      const head = report.chain_head === null ? 'empty' : `head #${report.chain_head.sequence_number}`;
-      print(
-        `${report.organization_id}  ${head}  ${failed.length === 0 ? 'ok' : `FAILED: ${failed.join(', ')}`}`,
-      );
-    }
+      return [
+        names.get(report.organization_id) ?? '',
+        report.organization_id,
+        report.chain_head === null ? 'empty' : `#${report.chain_head.sequence_number}`,
+        failed.length === 0 ? 'ok' : `FAILED: ${failed.join(', ')}`,
+      ];
+    });
+    printTable(['ORGANIZATION', 'ID', 'CHAIN HEAD', 'RESULT'], rows);
     if (!ok) throw new DomainError('integrity_violation', 'ledger verification failed');
     print(`ledger verified: ${reports.length} organization(s), no difference`);
   },
@@ -72,12 +85,40 @@ const commands: Record<string, Command> = {
 
 class UsageError extends Error {}
 
+/** `--org NAME`, the only option any command takes; anything else is a usage error, not a stack. */
+function parseOrgOption(args: string[]): { org?: string } {
+  try {
+    return parseArgs({ args, options: { org: { type: 'string' } } }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** Left-aligned columns under a header row, two spaces apart. */
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  for (const row of [header, ...rows]) {
+    print(
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
   const [first, second, ...rest] = argv;
+  if (first === 'help' || first === '--help' || first === '-h') {
+    process.stdout.write(usage);
+    return 0;
+  }
   if (first === 'serve') {
     await serve();
     return -1;
@@ -94,7 +135,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const args = twoWords ? rest : argv.slice(1);
   const config = readConfigOrExit();
-  const database = await openDatabase(
+  const database = await openDatabaseOrExit(
     config,
     'cli',
     createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
@@ -117,18 +158,18 @@ async function run(argv: string[]): Promise<number> {
 async function runWorkers(): Promise<void> {
   const config = readConfigOrExit();
   const logger = createLogger(config.logLevel);
+  const signals = catchShutdownSignals();
   // The cli role shares an embedded PostgreSQL with a running server and never takes its pid file.
-  const database = await openDatabase(config, 'cli', logger);
+  const database = await openDatabaseOrExit(config, 'cli', logger);
   await migrate(database.connectionString);
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
   logger.info({ workers: Math.max(1, config.workerCount) }, 'Accrue event workers are running');
-  const stop = async (signal: string) => {
+  signals.handle(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await workers.stop();
     await database.close();
     process.exit(0);
-  };
-  onShutdownSignal(stop);
+  });
 }
 
 const code = await run(process.argv.slice(2));

@@ -1,5 +1,7 @@
 // Process entry: configuration, database (embedded unless DATABASE_URL), migrations, the start-up
 // key, HTTP, event workers, and graceful shutdown on SIGTERM/SIGINT.
+import net from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, readConfig } from './config.js';
 import {
@@ -14,6 +16,7 @@ import { startRuleEvaluation } from './modules/rules/index.js';
 import { startTierLifecycle } from './modules/tiers/index.js';
 import { systemClock } from './platform/clock.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
+import { type EmbeddedRole, EmbeddedServerError } from './platform/db/embedded-server.js';
 import { migrate } from './platform/db/migrate.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { version } from './platform/version.js';
@@ -21,8 +24,11 @@ import { version } from './platform/version.js';
 export async function serve(): Promise<void> {
   const config = readConfigOrExit();
   const logger = createLogger(config.logLevel);
-  const database = await openDatabase(config, 'server', logger);
-  const stopping = { value: false };
+  // Checked before anything starts, so that a second server says why in one line and touches
+  // nothing of the running one (its pid file, its PostgreSQL).
+  if (await isPortInUse(config)) exitWithMessage(portInUseMessage(config));
+  const signals = catchShutdownSignals();
+  const database = await openDatabaseOrExit(config, 'server', logger);
   try {
     const { applied } = await migrate(database.connectionString);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -35,12 +41,13 @@ export async function serve(): Promise<void> {
       version,
       rateLimit: config.rateLimit,
     });
+    // Listen before the workers and jobs start, so that a failed listen has nothing else to stop.
+    await app.listen({ port: config.port, host: config.host });
     const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger, config.ledgerJobsIntervalMs);
     const workers = startWorkers(config, database, logger);
     const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
-    const shutdown = async (signal: string) => {
-      if (stopping.value) return;
-      stopping.value = true;
+    logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
+    signals.handle(async (signal) => {
       logger.info({ signal }, 'shutting down');
       // Stop taking requests first, then let the workers and jobs finish what they hold.
       await app.close();
@@ -49,13 +56,12 @@ export async function serve(): Promise<void> {
       await workers.stop();
       await database.close();
       process.exit(0);
-    };
-    onShutdownSignal(shutdown);
-    await app.listen({ port: config.port, host: config.host });
-    logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
+    });
   } catch (error) {
-    logger.fatal({ err: error }, 'start failed');
     await database.close();
+    // Another process took the port between the check and listen().
+    if (isAddressInUse(error)) exitWithMessage(portInUseMessage(config));
+    logger.fatal({ err: error }, 'start failed');
     process.exit(1);
   }
 }
@@ -78,21 +84,80 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
   });
 }
 
-/** Runs `shutdown` once on SIGTERM or SIGINT: requests drain, workers finish what they hold. */
-export function onShutdownSignal(shutdown: (signal: string) => Promise<void>): void {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+export interface ShutdownSignals {
+  /** Runs `shutdown` on the first SIGTERM or SIGINT, at once if one came before. */
+  handle(shutdown: (signal: string) => Promise<void>): void;
 }
 
-export function readConfigOrExit() {
+/**
+ * Catches SIGTERM and SIGINT from now on, so that no signal ends the process by default: one that
+ * comes while it starts is kept until `handle`, and later ones are ignored while the first drains
+ * (Ctrl-C reaches npm and the server both, and npm forwards its copy too), so the embedded
+ * PostgreSQL is always stopped by the shutdown rather than left running.
+ */
+export function catchShutdownSignals(): ShutdownSignals {
+  let received: string | undefined;
+  let shutdown: ((signal: string) => Promise<void>) | undefined;
+  const onSignal = (signal: string) => {
+    if (received !== undefined) return;
+    received = signal;
+    if (shutdown !== undefined) void shutdown(signal);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, onSignal);
+  return {
+    handle(handler) {
+      shutdown = handler;
+      if (received !== undefined) void handler(received);
+    },
+  };
+}
+
+export function readConfigOrExit(): Config {
   try {
     return readConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`accrue: ${error.message}\n`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) exitWithMessage(error.message);
     throw error;
   }
+}
+
+/** The database, or one line saying why the embedded PostgreSQL cannot run here, and exit 1. */
+export async function openDatabaseOrExit(
+  config: Config,
+  role: EmbeddedRole,
+  logger: Logger,
+): Promise<DatabaseHandle> {
+  try {
+    return await openDatabase(config, role, logger);
+  } catch (error) {
+    if (error instanceof EmbeddedServerError) exitWithMessage(error.message);
+    throw error;
+  }
+}
+
+function exitWithMessage(message: string): never {
+  process.stderr.write(`accrue: ${message}\n`);
+  process.exit(1);
+}
+
+function portInUseMessage(config: Config): string {
+  return `port ${config.port} is in use on ${config.host}: stop what listens there or set PORT`;
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return (error as { code?: string } | undefined)?.code === 'EADDRINUSE';
+}
+
+/** Any other failure to bind (a foreign HOST, a privileged port) is left for listen() to report. */
+async function isPortInUse(config: Config): Promise<boolean> {
+  if (config.port === 0) return false;
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (error) => resolve(isAddressInUse(error)));
+    probe.listen({ port: config.port, host: config.host, exclusive: true }, () =>
+      probe.close(() => resolve(false)),
+    );
+  });
 }
 
 function printFirstKey(secret: string, organization: string): void {
@@ -103,4 +168,4 @@ function printFirstKey(secret: string, organization: string): void {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await serve();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await serve();

@@ -6,6 +6,20 @@ export const requestBodyBytesMax = 1024 * 1024;
 /** JSON nesting in a request body: far above any real payload, far below what exhausts a stack. */
 export const bodyDepthMax = 32;
 
+/**
+ * Database transactions: transient failures (serialization, deadlock) are retried this many times
+ * in all, with exponential backoff from this base.
+ */
+export const transactionAttemptsMax = 5;
+export const transactionBackoffBaseMs = 5;
+
+/**
+ * The embedded PostgreSQL: how long its start (initdb excluded) and its stop may take. A stop past
+ * the limit is logged, and the next start adopts or cleans up what is left.
+ */
+export const embeddedPostgresStartTimeoutMs = 60_000;
+export const embeddedPostgresStopTimeoutMs = 30_000;
+
 /** Page sizes: bounded so that one request cannot read an unbounded number of rows. */
 export const pageSizeDefault = 50;
 export const pageSizeMax = 200;
@@ -35,11 +49,15 @@ export const requestLogBatchMax = 500;
 export const requestLogFlushMs = 200;
 /** Page size of the logs listing (spec 6.10). */
 export const logPageSizeMax = 100;
+/** GET /v1/usage without `from`: this many days up to `to`. */
+export const usageDaysDefault = 30;
 /**
  * Amounts: at most 30 significant digits of minor units (e.g. 12 integer digits at scale 18, 30 at
  * scale 0). Balances are NUMERIC(38, 0), so 10^8 maximal amounts still fit in one balance.
  */
 export const amountDigitsMax = 30;
+/** Asset scales (decimal places): 18 covers every currency and crypto unit in use. */
+export const scaleMax = 18;
 
 /** Assets: symbol 1-16 alphanumeric characters (PTS, NIGHTS, USD). */
 export const symbolLengthMax = 16;
@@ -58,6 +76,8 @@ export const lotsPerOperationMax = 10_000;
 /** Background jobs (maturity, expiry, sealing) handle at most this many rows per transaction. */
 export const jobBatchSizeMax = 500;
 
+/** Integrity checks read and hash the chain in pages of this many entries, so memory stays flat. */
+export const integrityChainPageSize = 5_000;
 /** Integrity report: how many of the latest sealed entries it re-hashes (default and maximum). */
 export const integrityWindowDefault = 1000;
 export const integrityWindowMax = 10_000;
@@ -105,6 +125,15 @@ export const celEvaluationThreadHeapMaxMb = 256;
 /** Compiled expressions kept in memory; a miss only costs a recompile. */
 export const celCompiledCacheSizeMax = 10_000;
 
+/** A rule evaluation's stored message (an error's text) is cut at this many characters. */
+export const ruleEvaluationMessageLengthMax = 1000;
+/** Concurrent creates with an automatic order can pick the same one; each round one wins, the rest retry. */
+export const ruleAutoOrderAttemptsMax = 5;
+/** How far ahead a budget's cron schedule is searched: one that never fires within it is refused. */
+export const cronSearchDaysMax = 366 * 5;
+/** A 400's `received` shows at most this many characters of the bad value. */
+export const receivedLengthMax = 100;
+
 /** Rules: bounded so that evaluating one program's rules stays far inside the per-event budget. */
 export const rulesPerProgramMax = 100;
 export const actionsPerRuleMax = 20;
@@ -125,6 +154,16 @@ export const eventDataBytesMax = 64 * 1024;
  * (a poison message) must not loop forever.
  */
 export const eventClaimsMax = 10;
+/**
+ * Event workers: one claim takes at most this many PENDING events (a claim is applied in a few
+ * transactions, so this bounds their size), split over this many concurrent transactions; without
+ * a notification, a worker looks for work this often.
+ */
+export const eventClaimBatchSizeMax = 512;
+export const eventClaimConcurrency = 2;
+export const eventPollIntervalMs = 1000;
+/** Rows per INSERT when a BROADCAST system event fans out: bounds one statement's size. */
+export const broadcastInsertRowsMax = 500;
 /** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
 export const eventTransientAttemptsMax = 6;
 
@@ -138,6 +177,14 @@ export const criteriaPerLevelMax = 10;
 /** Tier and level keys, and counter names in criteria. */
 export const tierKeyLengthMax = 64;
 export const levelKeyLengthMax = 100;
+
+/**
+ * The tier lifecycle runs every minute: its moments are days apart, so a minute of delay is
+ * invisible, and a quiet run is one indexed query. One row's catch-up takes at most this many
+ * steps: a century of yearly periods with room to spare.
+ */
+export const tierLifecycleIntervalMs = 60_000;
+export const tierLifecycleStepsPerRowMax = 1000;
 
 /** Rows the tier lifecycle job claims per transaction: short transactions, short row locks. */
 export const tierLifecycleBatchSize = 100;

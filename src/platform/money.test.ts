@@ -2,7 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveTimeOrDuration } from './duration.js';
 import { DomainError } from './errors.js';
-import { formatAmount, parseAmount, parseSignedAmount } from './money.js';
+import {
+  addDecimals,
+  compareDecimals,
+  counterUnitsFromNumber,
+  formatAmount,
+  formatCounterValue,
+  isCounterValueInRange,
+  numberToDecimalString,
+  parseAmount,
+  parseCounterValue,
+  parseSignedAmount,
+} from './money.js';
 
 function codeOf(work: () => unknown): string | undefined {
   try {
@@ -85,5 +96,107 @@ describe('money', () => {
       '2026-03-01T00:00:00.000Z',
     );
     expect(codeOf(() => resolveTimeOrDuration('30d', from, 'x'))).toBe('bad_request');
+  });
+});
+
+describe('decimals', () => {
+  it('formats CEL numbers as plain decimals and compares and adds exactly', () => {
+    expect(numberToDecimalString(0.1 * 3)).toBe('0.30000000000000004');
+    expect(numberToDecimalString(1e21)).toBe('1000000000000000000000');
+    expect(numberToDecimalString(1.5e-7)).toBe('0.00000015');
+    expect(numberToDecimalString(-0)).toBe('0');
+    expect(numberToDecimalString(12n)).toBe('12');
+    expect(() => numberToDecimalString(Number.NaN)).toThrow();
+    expect(compareDecimals('10.00', '10')).toBe(0);
+    expect(compareDecimals('9.999', '10')).toBe(-1);
+    expect(addDecimals('4500.00', '0.5')).toBe('4500.50');
+    expect(addDecimals('-1', '0.25')).toBe('-0.75');
+  });
+});
+
+describe('counter values', () => {
+  it('round-trips exact decimals in their shortest form', () => {
+    const cases: [string, string][] = [
+      ['0', '0'],
+      ['7', '7'],
+      ['-0', '0'],
+      ['389.99', '389.99'],
+      ['10.50', '10.5'],
+      ['-0.000000000000000001', '-0.000000000000000001'],
+      ['007', '7'],
+      ['99999999999999999999.999999999999999999', '99999999999999999999.999999999999999999'],
+    ];
+    for (const [input, output] of cases) {
+      const units = parseCounterValue(input);
+      expect(units, input).toBeDefined();
+      expect(formatCounterValue(units as bigint)).toBe(output);
+    }
+  });
+
+  it('adds exactly where floating point would not', () => {
+    const sum = (parseCounterValue('340.00') as bigint) + (parseCounterValue('49.99') as bigint);
+    expect(formatCounterValue(sum)).toBe('389.99');
+    const tenths = (parseCounterValue('0.1') as bigint) + (parseCounterValue('0.2') as bigint);
+    expect(formatCounterValue(tenths)).toBe('0.3');
+  });
+
+  it('refuses exponents, NaN, spaces, signs other than a leading minus, and too many digits', () => {
+    for (const text of [
+      '1e5',
+      'NaN',
+      'Infinity',
+      ' 1',
+      '1 ',
+      '+1',
+      '1.',
+      '.5',
+      '',
+      '-',
+      '1,5',
+      '0x10',
+      '1'.repeat(21),
+      `1.${'1'.repeat(19)}`,
+    ]) {
+      expect(parseCounterValue(text), text).toBeUndefined();
+    }
+    expect(parseCounterValue('1'.repeat(20))).toBeDefined();
+    expect(parseCounterValue(`1.${'1'.repeat(18)}`)).toBeDefined();
+  });
+
+  it('knows the NUMERIC(38, 18) range, which a sum can leave', () => {
+    const max = parseCounterValue('99999999999999999999.999999999999999999') as bigint;
+    expect(isCounterValueInRange(max)).toBe(true);
+    expect(isCounterValueInRange(-max)).toBe(true);
+    expect(isCounterValueInRange(max + 1n)).toBe(false);
+    expect(isCounterValueInRange(-max - 1n)).toBe(false);
+  });
+});
+
+describe('counterUnitsFromNumber', () => {
+  it('writes CEL numbers as plain decimals, exponents expanded, rounded to 18 decimals', () => {
+    const cases: [number, string][] = [
+      [0, '0'],
+      [-0, '0'],
+      [7, '7'],
+      [49.99, '49.99'],
+      [-1.5, '-1.5'],
+      [0.1 + 0.2, '0.30000000000000004'],
+      [1e-7, '0.0000001'],
+      [-2.5e-10, '-0.00000000025'],
+      [1.5e-18, '0.000000000000000002'],
+      [4e-19, '0'],
+      [1e19, '10000000000000000000'],
+      [123456789.123, '123456789.123'],
+    ];
+    for (const [input, output] of cases) {
+      const units = counterUnitsFromNumber(input);
+      expect(units === undefined ? undefined : formatCounterValue(units), String(input)).toBe(output);
+    }
+  });
+
+  it('refuses NaN, infinities and values beyond 20 integer digits', () => {
+    for (const input of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e20, -1e21]) {
+      expect(counterUnitsFromNumber(input), String(input)).toBeUndefined();
+    }
   });
 });

@@ -1,5 +1,6 @@
 // Helpers to run Accrue as real processes (the server and the CLI), as a user would.
 import { type ChildProcess, type StdioOptions, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -32,8 +33,33 @@ export async function startServer(
   timeoutMs = 60_000,
   nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
+  const args = [...nodeArgs, '--import', 'tsx', 'src/main.ts'];
+  return startAndWait(process.execPath, args, env, timeoutMs, 'Accrue is serving');
+}
+
+/** Starts the server as its README says, `npm start`, and waits until it serves (or exits). */
+export async function startNpmStart(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+  return startAndWait('npm', ['start'], env, timeoutMs, 'Accrue is serving');
+}
+
+/** Starts `accrue worker` (event workers, no HTTP) and waits until its workers run. */
+export async function startWorkerCommand(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<ServerProcess> {
+  const args = ['--import', 'tsx', 'src/cli.ts', 'worker'];
+  return startAndWait(process.execPath, args, env, timeoutMs, 'Accrue event workers are running');
+}
+
+async function startAndWait(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+  readyText: string,
+): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(command, args, {
     cwd: root,
     env: childEnv({ PORT: String(port), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,13 +73,29 @@ export async function startServer(
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + timeoutMs;
-  while (!output.includes('Accrue is serving')) {
+  while (!output.includes(readyText)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       throw new Error(`server did not start (exit ${child.exitCode}):\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, port, output: () => output, exited };
+}
+
+/**
+ * The pids of every process started with `name=value` in its environment (children inherit it):
+ * npm, its shell, node and the embedded PostgreSQL alike. Linux only (/proc).
+ */
+export async function processesWithEnv(name: string, value: string): Promise<number[]> {
+  const wanted = `${name}=${value}`;
+  const pids = (await fs.readdir('/proc')).filter((entry) => /^\d+$/.test(entry)).map(Number);
+  const found: number[] = [];
+  for (const pid of pids) {
+    if (pid === process.pid) continue;
+    const environ = await fs.readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+    if (environ.split('\0').includes(wanted)) found.push(pid);
+  }
+  return found;
 }
 
 /**

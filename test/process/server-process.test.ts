@@ -68,6 +68,54 @@ describe('the server process on the embedded database', () => {
     expect(runCli(['keys', 'create'], { ACCRUE_DATA_DIR: dataDir }).code).toBe(2);
   });
 
+  it("lists keys under a header row, all of them or one organization's with --org", async () => {
+    const globex = runCli(['keys', 'create', '--org', 'globex'], { ACCRUE_DATA_DIR: dataDir });
+    expect(globex.code).toBe(0);
+    const header = /^KEY ID +PREFIX +ORGANIZATION +CREATED +STATE$/;
+
+    const all = runCli(['keys', 'list'], { ACCRUE_DATA_DIR: dataDir }).stdout.trim().split('\n');
+    expect(all[0]).toMatch(header);
+    expect(all.slice(1).map((line) => line.split(/\s+/)[2])).toEqual(['default', 'acme', 'globex']);
+
+    const one = runCli(['keys', 'list', '--org', 'globex'], { ACCRUE_DATA_DIR: dataDir });
+    expect(one.code).toBe(0);
+    const lines = one.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(header);
+    expect(lines.slice(1)).toHaveLength(1);
+    expect(lines[1]).toMatch(/^[0-9a-f-]{36} +sk_\S+\.\.\. +globex +\S+ +active$/);
+
+    const unknown = runCli(['keys', 'list', '--org', 'nobody'], { ACCRUE_DATA_DIR: dataDir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('accrue: organization "nobody" not found\n');
+    const badOption = runCli(['keys', 'list', '--organisation', 'acme'], { ACCRUE_DATA_DIR: dataDir });
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toMatch(/^accrue: .*--organisation/);
+  });
+
+  it('verifies the ledger naming each organization', () => {
+    const result = runCli(['ledger', 'verify'], { ACCRUE_DATA_DIR: dataDir });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ORGANIZATION +ID +CHAIN HEAD +RESULT$/);
+    const rows = lines.slice(1, -1).map((line) => line.split(/\s+/));
+    expect(rows.map((row) => row[0]).sort()).toEqual(['acme', 'default', 'globex']);
+    for (const row of rows) expect(row.at(-1)).toBe('ok');
+    expect(lines.at(-1)).toBe('ledger verified: 3 organization(s), no difference');
+  });
+
+  it('prints its usage on --help, -h and help with exit 0, and on an unknown command with exit 2', () => {
+    for (const flag of ['--help', '-h', 'help']) {
+      const result = runCli([flag], { ACCRUE_DATA_DIR: dataDir });
+      expect(result.code, flag).toBe(0);
+      expect(result.stdout).toMatch(/^usage: accrue <command>/);
+      expect(result.stderr).toBe('');
+    }
+    const unknown = runCli(['frobnicate'], { ACCRUE_DATA_DIR: dataDir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^usage: accrue <command>/);
+  });
+
   it('comes back after SIGKILL with the data still there', async () => {
     const program = (await (await api(firstKey, 'POST', '/v1/programs', { name: 'survives' })).json()) as {
       id: string;

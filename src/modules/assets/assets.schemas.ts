@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { ListQueryFields, NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
-import { nameLengthMax, searchLengthMax, symbolLengthMax } from '../../platform/limits.js';
+import { nameLengthMax, scaleMax, searchLengthMax, symbolLengthMax } from '../../platform/limits.js';
 
 export const AssetStatus = Type.Enum(['ACTIVE', 'ARCHIVED']);
 export const InventoryMode = Type.Enum(['SIMPLE', 'LOT']);
@@ -44,7 +44,11 @@ export const CreateAssetBody = Type.Object(
     }),
     inventory_mode: InventoryMode,
     issuance_policy: IssuancePolicy,
-    scale: Type.Integer({ minimum: 0, maximum: 18, description: 'Decimal places (0-18), immutable' }),
+    scale: Type.Integer({
+      minimum: 0,
+      maximum: scaleMax,
+      description: `Decimal places (0-${scaleMax}), immutable`,
+    }),
     max_transaction_amount: Type.Optional(Type.Union([MaxTransactionAmount, Type.Null()])),
   },
   { additionalProperties: false },

@@ -9,10 +9,9 @@ import {
   expectCapHeld,
   waitForEvents,
 } from '../../../test/budget-cap.js';
-import { buildTestApp, type TestApp } from '../../../test/harness.js';
-import { createLogger } from '../../platform/logger.js';
+import { buildTestApp, startTestWorkers, type TestApp } from '../../../test/harness.js';
 import { verifyLedger } from '../ledger/index.js';
-import { createRulesBatch, createRulesStep, type EventWorkers, startEventWorkers } from './index.js';
+import type { EventWorkers } from './index.js';
 
 const participants = 40;
 
@@ -27,16 +26,7 @@ beforeAll(async () => {
     const response = await acme.request(method, url, body);
     return { status: response.statusCode, body: response.json() };
   };
-  const deps = { db: t.database.handle.db, clock: t.testClock.clock };
-  workers = startEventWorkers({
-    ...deps,
-    connectionString: t.database.url,
-    logger: createLogger('silent'),
-    workerCount: 4,
-    steps: [createRulesStep(deps)],
-    batch: createRulesBatch(deps),
-    pollIntervalMs: 50,
-  });
+  workers = startTestWorkers(t, { workerCount: 4 });
 });
 
 afterAll(async () => {

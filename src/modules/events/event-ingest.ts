@@ -2,6 +2,7 @@
 // multi-row insert. Idempotency: the unique key (organization, program, idempotency_key) decides which
 // request stored an event; every other request with that key compares its payload hash with the
 // stored one: the same payload answers the original event, another payload idempotency_conflict.
+import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { badRequest, DomainError, type ErrorCode } from '../../platform/errors.js';
@@ -27,7 +28,7 @@ export async function acceptSingleEvent(
   body: EventInput,
 ): Promise<AcceptedEvent> {
   const [result] = await acceptEvents(db, clock, organizationId, [body]);
-  if (result === undefined) throw new Error('one event in, one result out');
+  assert(result !== undefined, 'one event in, one result out');
   if ('error' in result) throw result.error;
   return result.event;
 }
@@ -92,7 +93,7 @@ async function acceptEvents(
     if (inserted.has(row.id)) return { event: toAcceptedEvent({ ...pendingDefaults, ...row }) };
     const original = existingByKey.get(keyOf(row));
     if (original === undefined) {
-      if (programError === undefined) throw new Error('an event key that was not inserted must exist');
+      assert(programError !== undefined, 'an event key that was not inserted must exist');
       return { error: programError };
     }
     if (!original.payload_hash.equals(row.payload_hash)) return { error: idempotencyConflict(row) };

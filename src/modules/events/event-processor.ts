@@ -5,8 +5,10 @@
 // readable message; a transient database failure rolls back to the savepoint and hands the event back
 // to the queue with exponential backoff, until the claim bound fails it. One commit per claim keeps
 // the cost of a durable commit (fsync) off each event.
+
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
+import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { isDatabaseUnavailable, isTransientDatabaseError } from '../../platform/db/transaction.js';
@@ -134,7 +136,7 @@ async function applyClaim(
   await batch?.flush();
   if (outcomes.length === 0) return 0;
   const finished = await finishClaimedEvents(trx, claimToken, outcomes, deps.clock());
-  if (finished !== outcomes.length) throw new Error('locked events changed during their transaction');
+  assert(finished === outcomes.length, 'locked events changed during their transaction');
   return finished;
 }
 

@@ -8,6 +8,7 @@ import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
+import { eventClaimBatchSizeMax, eventClaimConcurrency, eventPollIntervalMs } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
 import { type ClaimBatchFactory, type EventStep, processClaimedEvents } from './event-processor.js';
 import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
@@ -24,7 +25,7 @@ export interface EventWorkerOptions {
   /** Applies the plain events of a claim together (createRulesBatch); the others take the steps. */
   batch?: ClaimBatchFactory | undefined;
   /** How long a claim holds an event before another worker may take it (the holder died). */
-  leaseMs?: number;
+  leaseMs: number;
   pollIntervalMs?: number;
   claimBatchSize?: number;
   /** Transactions one worker runs at once, each applying a share of its claim. */
@@ -35,15 +36,12 @@ export interface EventWorkers {
   stop(): Promise<void>;
 }
 
-const defaults = { leaseMs: 15_000, pollIntervalMs: 1_000, claimBatchSize: 512, concurrency: 2 };
-
 export function startEventWorkers(options: EventWorkerOptions): EventWorkers {
   const settings: Settings = {
     ...options,
-    leaseMs: options.leaseMs ?? defaults.leaseMs,
-    pollIntervalMs: options.pollIntervalMs ?? defaults.pollIntervalMs,
-    claimBatchSize: options.claimBatchSize ?? defaults.claimBatchSize,
-    concurrency: options.concurrency ?? defaults.concurrency,
+    pollIntervalMs: options.pollIntervalMs ?? eventPollIntervalMs,
+    claimBatchSize: options.claimBatchSize ?? eventClaimBatchSizeMax,
+    concurrency: options.concurrency ?? eventClaimConcurrency,
   };
   const wakeup = createWakeup();
   const state = { stopping: false, leasesCheckedAt: 0 };
@@ -59,7 +57,8 @@ export function startEventWorkers(options: EventWorkerOptions): EventWorkers {
   };
 }
 
-type Settings = EventWorkerOptions & typeof defaults;
+type Settings = EventWorkerOptions &
+  Required<Pick<EventWorkerOptions, 'pollIntervalMs' | 'claimBatchSize' | 'concurrency'>>;
 
 async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState): Promise<void> {
   const { db, logger } = settings;

@@ -1,9 +1,8 @@
 // Rules acting on groups, through real events, applied one at a time and batched per claim.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
-import { createLogger } from '../../platform/logger.js';
-import { createRulesBatch, createRulesStep, type EventWorkers, startEventWorkers } from './index.js';
+import { buildTestApp, startTestWorkers, type Tenant, type TestApp } from '../../../test/harness.js';
+import type { EventWorkers } from './index.js';
 
 describe.each([
   { mode: 'one at a time', batched: false },
@@ -68,17 +67,7 @@ describe.each([
       const created = await acme.request('POST', '/v1/rules', { program_id: programId, ...rule });
       expect(created.statusCode, created.body).toBe(201);
     }
-    workers = startEventWorkers({
-      db: t.database.handle.db,
-      connectionString: t.database.url,
-      clock: t.testClock.clock,
-      logger: createLogger('silent'),
-      workerCount: 1,
-      steps: [createRulesStep({ db: t.database.handle.db, clock: t.testClock.clock })],
-      ...(batched ? { batch: createRulesBatch({ db: t.database.handle.db, clock: t.testClock.clock }) } : {}),
-      leaseMs: 10_000,
-      pollIntervalMs: 50,
-    });
+    workers = startTestWorkers(t, { batched });
   });
 
   afterAll(async () => {

@@ -7,16 +7,8 @@
 // - an event's effects (participant creation, enrollment, every EventStep) commit once, together with
 //   its COMPLETED status, or not at all; a claim lease fences off a worker that lost its event;
 // - events of one participant are applied one at a time, in ingestion order.
-export type {
-  ClaimBatch,
-  ClaimBatchFactory,
-  EventParties,
-  EventStep,
-  ProcessingEvent,
-  StepResult,
-} from './event-processor.js';
+export type { ClaimBatchFactory, EventStep } from './event-processor.js';
 export { type EventWorkers, startEventWorkers } from './event-workers.js';
-export { type EventRouteDeps, eventRoutes, eventSchemas } from './events.routes.js';
-export type { RuleEvaluationReader } from './events.service.js';
+export { eventRoutes, eventSchemas } from './events.routes.js';
 export { createRulesBatch } from './rules-batch.js';
 export { createRulesStep } from './rules-step.js';

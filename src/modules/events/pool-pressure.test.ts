@@ -3,9 +3,8 @@
 // did) waits on itself once the pool is exhausted. With a pool of one connection, a rule's first
 // credit of a new asset must still complete, one event at a time and batched per claim.
 import { afterEach, beforeAll, expect, it } from 'vitest';
-import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
-import { createLogger } from '../../platform/logger.js';
-import { createRulesBatch, createRulesStep, type EventWorkers, startEventWorkers } from './index.js';
+import { buildTestApp, startTestWorkers, type Tenant, type TestApp } from '../../../test/harness.js';
+import type { EventWorkers } from './index.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -62,17 +61,7 @@ async function processed(programId: string): Promise<{ status: string; participa
 for (const batched of [false, true]) {
   it(`credits a new asset with a pool of one connection (${batched ? 'batched per claim' : 'one at a time'})`, async () => {
     const { programId, assetId } = await programCreditingNewAsset(batched ? 'BATCHED' : 'SINGLE');
-    const deps = { db: t.database.handle.db, clock: t.testClock.clock };
-    workers = startEventWorkers({
-      ...deps,
-      connectionString: t.database.url,
-      logger: createLogger('silent'),
-      workerCount: 1,
-      steps: [createRulesStep(deps)],
-      ...(batched ? { batch: createRulesBatch(deps) } : {}),
-      leaseMs: 10_000,
-      pollIntervalMs: 50,
-    });
+    workers = startTestWorkers(t, { batched });
     const event = await processed(programId);
     expect(event.status).toBe('COMPLETED');
     const balances = (

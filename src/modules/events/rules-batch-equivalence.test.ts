@@ -204,6 +204,7 @@ function startWorkers(side: Side, batched: boolean): EventWorkers {
     workerCount: 1,
     steps: [createRulesStep({ db, clock })],
     ...(batched ? { batch: countingBatch(createRulesBatch({ db, clock })) } : {}),
+    leaseMs: 15_000,
     claimBatchSize: 100,
     concurrency: 1,
     pollIntervalMs: 50,

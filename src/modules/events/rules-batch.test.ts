@@ -1,3 +1,3 @@
-import { describeRuleScenarios } from './rule-scenarios.js';
+import { describeRuleScenarios } from '../../../test/rule-scenarios.js';
 
 describeRuleScenarios(true);

@@ -4,6 +4,7 @@
 // completed, and their idempotency keys derive from that event: a retry cannot make them twice.
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
+import { broadcastInsertRowsMax } from '../../platform/limits.js';
 import { listEnrolledParticipantIds } from '../participants/index.js';
 import { hashEventPayload } from './canonical-payload.js';
 import { insertEventsIfAbsent, type NewEventRow } from './events.store.js';
@@ -35,14 +36,11 @@ export async function scheduleSystemEvents(
         ? await listEnrolledParticipantIds(trx, scope.organizationId, scope.programId)
         : [draft.participantId];
     const rows = participantIds.map((participantId, index) => toRow(scope, draft, participantId, index));
-    for (let start = 0; start < rows.length; start += broadcastChunkSize) {
-      await insertEventsIfAbsent(trx, rows.slice(start, start + broadcastChunkSize));
+    for (let start = 0; start < rows.length; start += broadcastInsertRowsMax) {
+      await insertEventsIfAbsent(trx, rows.slice(start, start + broadcastInsertRowsMax));
     }
   }
 }
-
-/** Rows per INSERT when a BROADCAST fans out: bounds one statement's size. */
-const broadcastChunkSize = 500;
 
 function toRow(
   scope: SystemEventScope,

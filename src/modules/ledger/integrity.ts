@@ -6,21 +6,18 @@
 import type { Clock } from '../../platform/clock.js';
 import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
-import { integrityWindowDefault } from '../../platform/limits.js';
+import { integrityChainPageSize, integrityWindowDefault } from '../../platform/limits.js';
 import { genesisHash, sealHash } from './journal-entry.js';
 import type { IntegrityReport } from './ledger.schemas.js';
 import { sealLedger } from './sealer.js';
 import * as store from './sealer.store.js';
-
-/** Entries read and hashed at a time: the chain is verified in pages, so memory stays flat. */
-const chainPageSize = 5_000;
 
 export async function checkIntegrity(
   db: Database,
   clock: Clock,
   organizationId: string,
   window: number = integrityWindowDefault,
-  pageSize: number = chainPageSize,
+  pageSize: number = integrityChainPageSize,
 ): Promise<IntegrityReport> {
   await sealLedger(db, clock, organizationId, true);
   const head = await store.findChainHead(db, organizationId);

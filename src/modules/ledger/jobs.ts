@@ -65,9 +65,6 @@ async function settleHolder(db: Database, holder: lotStore.DueHolder, now: Date)
   });
 }
 
-/** How often a server process seals entries and settles due lots: a few seconds of lag at most. */
-export const ledgerJobIntervalMs = 5000;
-
 export interface JobLogger {
   error(object: object, message: string): void;
 }
@@ -80,7 +77,7 @@ export function startLedgerJobs(
   db: Database,
   clock: Clock,
   log: JobLogger,
-  intervalMs = ledgerJobIntervalMs,
+  intervalMs: number,
 ): () => Promise<void> {
   let running: Promise<void> = Promise.resolve();
   const tick = () => {

@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { ListQueryFields, NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import {
+  externalIdLengthMax,
   idempotencyKeyLengthMax,
   integrityWindowDefault,
   integrityWindowMax,
@@ -266,7 +267,11 @@ export const JournalEntriesQuery = Type.Object(
     participant_id: Type.Optional(Uuid),
     group_id: Type.Optional(Uuid),
     external_id: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 255, description: "A participant's external_id" }),
+      Type.String({
+        minLength: 1,
+        maxLength: externalIdLengthMax,
+        description: "A participant's external_id",
+      }),
     ),
     asset_id: Type.Optional(Uuid),
     bucket: Type.Optional(BucketSchema),
@@ -336,5 +341,4 @@ export const IntegrityQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const ParticipantParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 export const ProgramAssetParams = Type.Object({ id: Uuid, assetId: Uuid }, { additionalProperties: false });

@@ -4,6 +4,7 @@
 // credits cost a few statements in all: the participants' accounts are ensured and locked in one
 // fixed order, then entries, postings, lots and balance changes are written one statement each.
 // Due lots are not settled first (a credit consumes none); the expiry and maturity jobs settle them.
+import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { AssetRow } from '../assets/index.js';
@@ -83,7 +84,7 @@ const accountKey = (organizationId: string, assetId: string, ownerId: string) =>
 function accountOf(accounts: Map<string, AccountRow>, credit: PlainCredit, type: 'SYSTEM' | 'PARTICIPANT') {
   const ownerId = type === 'SYSTEM' ? systemOwner('SYSTEM_ISSUANCE').id : credit.participantId;
   const account = accounts.get(accountKey(credit.context.organizationId, credit.asset.id, ownerId));
-  if (account === undefined) throw new Error(`${type} account missing for asset ${credit.asset.id}`);
+  assert(account !== undefined, `${type} account missing for asset ${credit.asset.id}`);
   return account;
 }
 

@@ -2,6 +2,7 @@
 // floors are checked, the entry and its postings are inserted and the stored balances updated, all
 // or nothing. System accounts are never locked or updated here (see the sealer).
 
+import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -67,7 +68,7 @@ export async function postJournalEntry(
   const deltas: { accountId: string; amount: bigint }[] = [];
   const inserts: store.PostingInsert[] = postings.map((posting) => {
     const account = accounts.get(key(posting.owner.type, posting.owner.id, posting.bucket));
-    if (account === undefined) throw new Error(`account missing for ${posting.owner.type} ${posting.bucket}`);
+    assert(account !== undefined, `account missing for ${posting.owner.type} ${posting.bucket}`);
     if (hasFloor(posting.owner)) {
       const after = BigInt(account.balance) + posting.amount;
       balances.set(key(posting.owner.type, posting.owner.id, posting.bucket), after);

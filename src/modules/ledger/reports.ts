@@ -1,6 +1,7 @@
 // Ledger reports, computed in real time from the postings: ledger summary, liability as of a time,
 // liability rollforward (movements must explain closing minus opening exactly, or the request
 // fails), and the expiration schedule of LOT assets.
+import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
@@ -92,7 +93,7 @@ function summarizeAsset(
   period: boolean,
 ): LedgerSummaryRow {
   const first = rows[0];
-  if (first === undefined) throw new Error('an asset summary needs rows');
+  assert(first !== undefined, 'an asset summary needs rows');
   const total = (actions: string[], sign: bigint, part: 'all' | 'within' | 'before') =>
     rows
       .filter((row) => actions.includes(row.action_type))
@@ -194,7 +195,7 @@ export async function rollforward(db: Database, organizationId: string, query: R
 
 function rollforwardLine(rows: store.MovementRow[], closing: bigint) {
   const first = rows[0];
-  if (first === undefined) throw new Error('a rollforward line needs rows');
+  assert(first !== undefined, 'a rollforward line needs rows');
   const movements = Object.fromEntries(rollforwardMovements.map((name) => [name, 0n])) as Record<
     Movement,
     bigint

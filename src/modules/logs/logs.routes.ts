@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
 import { newId } from '../../platform/ids.js';
+import { usageDaysDefault } from '../../platform/limits.js';
 import { redactUrl } from '../../platform/logger.js';
 import { ListLogsQuery, RequestLog, RequestLogDetail, Usage, UsageQuery } from './logs.schemas.js';
 import type { RequestLogRecorder } from './logs.service.js';
@@ -95,7 +96,7 @@ export const logRoutes: RoutePlugin<LogRouteDeps> = async (app, { db, clock, rec
       schema: {
         tags,
         summary: 'Daily API usage: requests, errors and average latency',
-        description: 'Defaults to the 30 days up to now. Days are UTC.',
+        description: `Defaults to the ${usageDaysDefault} days up to now. Days are UTC.`,
         querystring: UsageQuery,
         response: { 200: Type.Ref('Usage'), ...errorResponses() },
       },

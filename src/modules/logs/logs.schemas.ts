@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { ListQueryFields, SortDir, Timestamp, Uuid } from '../../platform/http/schemas.js';
-import { logPageSizeMax } from '../../platform/limits.js';
+import { logPageSizeMax, pageSizeDefault } from '../../platform/limits.js';
 
 const logFields = {
   id: Uuid,
@@ -38,7 +38,7 @@ export type RequestLogDetail = Static<typeof RequestLogDetail>;
 export const ListLogsQuery = Type.Object(
   {
     ...ListQueryFields,
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: logPageSizeMax, default: 50 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: logPageSizeMax, default: pageSizeDefault })),
     method: Type.Optional(Type.Enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])),
     route_pattern: Type.Optional(Type.String({ maxLength: 255, description: 'e.g. /v1/participants/{id}' })),
     request_id: Type.Optional(Type.String({ maxLength: 64, description: 'With or without the req_ prefix' })),

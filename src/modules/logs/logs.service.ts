@@ -2,7 +2,13 @@ import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
-import { loggedBodyBytesMax, requestLogBatchMax, requestLogFlushMs } from '../../platform/limits.js';
+import {
+  loggedBodyBytesMax,
+  pageSizeDefault,
+  requestLogBatchMax,
+  requestLogFlushMs,
+  usageDaysDefault,
+} from '../../platform/limits.js';
 import { isCredentialName, type Logger } from '../../platform/logger.js';
 import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import type { ListLogsQuery, RequestLog, RequestLogDetail, Usage, UsageQuery } from './logs.schemas.js';
@@ -83,7 +89,7 @@ export async function listRequestLogs(
 ): Promise<PageResult<RequestLog>> {
   const sortBy = query.sort_by ?? 'created_at';
   const sortDir = query.sort_dir ?? 'desc';
-  const limit = query.limit ?? 50;
+  const limit = query.limit ?? pageSizeDefault;
   const scope = `logs:${sortBy}:${sortDir}`;
   const after = decodeKeyset(query.cursor, scope);
   const requestId =
@@ -122,8 +128,6 @@ export async function getRequestLog(
   };
 }
 
-const defaultUsageDays = 30;
-
 export async function getUsage(
   db: Database,
   organizationId: string,
@@ -132,7 +136,7 @@ export async function getUsage(
 ): Promise<Usage> {
   const to = readOptionalTimestamp(query.to, 'to') ?? now;
   const from =
-    readOptionalTimestamp(query.from, 'from') ?? new Date(to.getTime() - defaultUsageDays * 86_400_000);
+    readOptionalTimestamp(query.from, 'from') ?? new Date(to.getTime() - usageDaysDefault * 86_400_000);
   const rows = await store.summarizeUsage(db, organizationId, from, to);
   return {
     from: toIso(from),

@@ -2,10 +2,9 @@
 // a revoked key never authenticates again; every resource of the API belongs to one organization.
 export {
   authenticate,
-  type CreatedKey,
   createApiKey,
-  defaultOrganizationName,
   ensureStartupKey,
   listApiKeys,
+  readOrganizationNames,
   revokeApiKey,
 } from './organizations.service.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { apiKeyPattern } from '../../config.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
-import { DomainError, invalidField } from '../../platform/errors.js';
+import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/auth.js';
 import { newApiKeySecret, newId } from '../../platform/ids.js';
 import { organizationNameLengthMax } from '../../platform/limits.js';
@@ -54,8 +54,17 @@ export async function createApiKey(
   });
 }
 
-export async function listApiKeys(db: Database) {
-  return store.listApiKeys(db);
+/** Every key (never its secret), oldest first; only one organization's when its name is given. */
+export async function listApiKeys(db: Database, organizationName?: string) {
+  if (organizationName === undefined) return store.listApiKeys(db, undefined);
+  const organization = await store.findOrganizationByName(db, organizationName.trim());
+  if (organization === undefined) throw notFound(`organization "${organizationName}"`);
+  return store.listApiKeys(db, organization.id);
+}
+
+/** Each organization's name by its id. */
+export async function readOrganizationNames(db: Database): Promise<Map<string, string>> {
+  return new Map((await store.listOrganizations(db)).map((row) => [row.id, row.name]));
 }
 
 export async function revokeApiKey(db: Database, id: string): Promise<void> {

@@ -69,7 +69,11 @@ export async function countApiKeys(db: Database): Promise<number> {
   return Number(row.count);
 }
 
-export async function listApiKeys(db: Database) {
+export async function listOrganizations(db: Database) {
+  return tables(db).selectFrom('organizations').select(['id', 'name']).execute();
+}
+
+export async function listApiKeys(db: Database, organizationId: string | undefined) {
   return tables(db)
     .selectFrom('api_keys')
     .innerJoin('organizations', 'organizations.id', 'api_keys.organization_id')
@@ -81,6 +85,9 @@ export async function listApiKeys(db: Database) {
       'api_keys.revoked_at',
       'organizations.name as organization_name',
     ])
+    .$if(organizationId !== undefined, (query) =>
+      query.where('api_keys.organization_id', '=', organizationId ?? ''),
+    )
     .orderBy('api_keys.created_at')
     .execute();
 }

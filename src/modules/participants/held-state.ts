@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { invalidField } from '../../platform/errors.js';
 import { countersPerOwnerMax, tagsPerParticipantMax } from '../../platform/limits.js';
-import { formatCounterValue } from './counter-value.js';
+import { formatCounterValue } from '../../platform/money.js';
 import type { ParticipantRow, ParticipantStatus } from './participants.store.js';
 import {
   type CounterForWrite,

@@ -12,7 +12,6 @@
 //   rule that acted), an API key, or a background job (the tier lifecycle). Writes that change
 //   nothing record nothing. Tier changes (owned by the tiers module) are recorded here too.
 // - Every state write locks its owner's row first, so one owner's changes apply one at a time.
-export { counterValueFromNumber, formatCounterValue, parseCounterValue } from './counter-value.js';
 export {
   commitDraft,
   draftCounterValues,
@@ -57,7 +56,6 @@ export {
   deleteAttribute,
   deleteCounter,
   incrementCounter,
-  loadProgramRuleState,
   loadStateForRules,
   mergeAttributes,
   type RuleState,

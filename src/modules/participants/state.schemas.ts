@@ -8,7 +8,7 @@ import {
   stateHistoryPageSizeMax,
   tagLengthMax,
 } from '../../platform/limits.js';
-import { counterValuePattern } from './counter-value.js';
+import { counterValuePattern } from '../../platform/money.js';
 import { Attributes, Tags } from './participants.schemas.js';
 
 const noMorePages = Type.Object({ has_more: Type.Boolean(), next_cursor: Type.Null() });

@@ -18,8 +18,9 @@ import {
   tagsPerParticipantMax,
   tagsPerProgramMax,
 } from '../../platform/limits.js';
+import { formatCounterValue, isCounterValueInRange, parseCounterValue } from '../../platform/money.js';
 import { findProgramRow } from '../programs/index.js';
-import { formatCounterValue, isCounterValueInRange, isResetDue, parseCounterValue } from './counter-value.js';
+import { isResetDue } from './counter-reset.js';
 import { findParticipant, type ParticipantStatus } from './participants.store.js';
 import type { CounterRow, StateHistoryRow, StateOwner, StateType, TagsAndAttributes } from './state.store.js';
 import * as store from './state.store.js';
@@ -582,14 +583,4 @@ export async function loadStateForRules(
     loadRuleState(trx, { organizationId, type: 'PROGRAM', id: programId }, now),
   ]);
   return { participant: { ...participant, status: participantRow.status }, program };
-}
-
-/** A program's state as rules read it, with counters as they read at `now`. */
-export async function loadProgramRuleState(
-  db: Database,
-  organizationId: string,
-  programId: string,
-  now: Date,
-): Promise<RuleState> {
-  return loadRuleState(db, { organizationId, type: 'PROGRAM', id: programId }, now);
 }

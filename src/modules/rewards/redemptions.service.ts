@@ -3,6 +3,7 @@
 // target, captured on the redemption; a catalog redemption first locks its reward, so max_total and
 // max_per_participant hold under concurrency. A reversal locks the redemption, then the reward, and
 // gives back at most what is left unreversed.
+import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import { toIso } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
@@ -60,7 +61,7 @@ function targetOwner(target: Target): Owner {
   if (target.redemption_target_type !== 'LEDGER_ENTITY') return systemOwner(target.redemption_target_type);
   const id = target.redemption_target_entity_id;
   const type = target.redemption_target_entity_type;
-  if (id === null || type === null) throw new Error('a LEDGER_ENTITY target names its entity');
+  assert(id !== null && type !== null, 'a LEDGER_ENTITY target names its entity');
   return { type, id };
 }
 

@@ -1,10 +1,11 @@
 // Evaluation of a program's ACTIVE rules against one event (spec 3.2), as data: which rules
 // matched, why the others did not, and the resolved actions to apply. Pure: the caller loads the
 // rules, state and budgets, and applies the result in the event's transaction.
+
+import { addDecimals, compareDecimals, subtractDecimals } from '../../platform/money.js';
 import type { CompiledExpression } from './cel-environment.js';
 import { type CelBindings, toCelInput, toCelTimestamp } from './cel-environment.js';
 import { costMeter } from './cel-functions.js';
-import { addDecimals, compareDecimals, subtractDecimals } from './decimal.js';
 import { type CompiledAction, type ResolvedAction, resolveAction } from './rule-actions.js';
 
 /**

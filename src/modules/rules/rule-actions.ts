@@ -5,6 +5,7 @@ import type { CelValue } from '@bufbuild/cel';
 import { invalidField } from '../../platform/errors.js';
 import { isUuid } from '../../platform/ids.js';
 import { rulePayloadBytesMax } from '../../platform/limits.js';
+import { isDecimalString, numberToDecimalString } from '../../platform/money.js';
 import {
   type CelBindings,
   CelCompileError,
@@ -12,7 +13,6 @@ import {
   type CompiledExpression,
   compileExpression,
 } from './cel-environment.js';
-import { isDecimalString, numberToDecimalString } from './decimal.js';
 import type { Action, ActionType } from './rules.schemas.js';
 import { parseDuration, resolveTimeReference } from './schedules.js';
 

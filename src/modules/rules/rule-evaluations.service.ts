@@ -6,14 +6,17 @@ import { type RawBuilder, sql } from 'kysely';
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { derivedId } from '../../platform/ids.js';
-import { ruleErrorsCountedMax, ruleErrorWindowMs } from '../../platform/limits.js';
+import {
+  ruleErrorsCountedMax,
+  ruleErrorWindowMs,
+  ruleEvaluationMessageLengthMax,
+} from '../../platform/limits.js';
 import type { RuleEvaluation } from './evaluate-rules.js';
 import type { RuleErrorStats, RuleEvaluationView } from './rules.schemas.js';
 import * as store from './rules.store.js';
 
 /** The statuses include_skipped adds: the rule could not be evaluated. */
 const errorStatuses = ['SKIPPED_ERROR', 'SKIPPED_TIMEOUT'];
-const messageLengthMax = 1000;
 
 export async function recordRuleEvaluations(
   db: Database,
@@ -52,7 +55,8 @@ export async function recordEventsEvaluations(
 function storedOutcome(evaluation: RuleEvaluation): store.StoredOutcome {
   const outcome: store.StoredOutcome = { status: evaluation.status };
   if (evaluation.reason !== null) outcome.reason = evaluation.reason;
-  if (evaluation.message !== null) outcome.message = evaluation.message.slice(0, messageLengthMax);
+  if (evaluation.message !== null)
+    outcome.message = evaluation.message.slice(0, ruleEvaluationMessageLengthMax);
   if (evaluation.stopped_by_rule_id !== null) outcome.stopped_by_rule_id = evaluation.stopped_by_rule_id;
   if (evaluation.actions.length > 0) outcome.actions = evaluation.actions;
   return outcome;

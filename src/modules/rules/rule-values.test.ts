@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { roundHalfAwayFromZero } from './cel-functions.js';
-import { addDecimals, compareDecimals, numberToDecimalString } from './decimal.js';
 import {
   nextBudgetReset,
   nextCronTime,
@@ -16,21 +15,6 @@ describe('round', () => {
     expect(roundHalfAwayFromZero(-2.5, 0)).toBe(-3);
     expect(roundHalfAwayFromZero(12.3456, 3)).toBe(12.346);
     expect(() => roundHalfAwayFromZero(1, 16)).toThrow(/digits/);
-  });
-});
-
-describe('decimals', () => {
-  it('formats CEL numbers as plain decimals and compares and adds exactly', () => {
-    expect(numberToDecimalString(0.1 * 3)).toBe('0.30000000000000004');
-    expect(numberToDecimalString(1e21)).toBe('1000000000000000000000');
-    expect(numberToDecimalString(1.5e-7)).toBe('0.00000015');
-    expect(numberToDecimalString(-0)).toBe('0');
-    expect(numberToDecimalString(12n)).toBe('12');
-    expect(() => numberToDecimalString(Number.NaN)).toThrow();
-    expect(compareDecimals('10.00', '10')).toBe(0);
-    expect(compareDecimals('9.999', '10')).toBe(-1);
-    expect(addDecimals('4500.00', '0.5')).toBe('4500.50');
-    expect(addDecimals('-1', '0.25')).toBe('-0.75');
   });
 });
 

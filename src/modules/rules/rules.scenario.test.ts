@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
-import { addDecimals } from './decimal.js';
+import { addDecimals } from '../../platform/money.js';
 import {
   evaluateRules,
   listRuleEvaluations,

@@ -8,13 +8,13 @@ import { oversizedEventData } from '../../platform/event-data.js';
 import type { Caller } from '../../platform/http/auth.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
-import { pageSizeDefault, rulesPerProgramMax } from '../../platform/limits.js';
+import { pageSizeDefault, ruleAutoOrderAttemptsMax, rulesPerProgramMax } from '../../platform/limits.js';
+import { addDecimals, compareDecimals } from '../../platform/money.js';
 import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.js';
 import { findAssetRow, findAssetScales } from '../assets/index.js';
 import { normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { compileActions, compileCondition, compileRule } from './compile-rule.js';
-import { addDecimals, compareDecimals } from './decimal.js';
 import type { EvaluableRule, EvaluationInput, ParticipantState, RuleEvaluation } from './evaluate-rules.js';
 import { evaluateRuleIsolated } from './evaluation-thread.js';
 import { budgetAmountAtScale, effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
@@ -101,9 +101,6 @@ const orderConflict = () =>
     reason: 'conflict',
   });
 
-/** Concurrent creates with an automatic order can pick the same one; each round one wins, the rest retry. */
-const autoOrderAttemptsMax = 5;
-
 export async function createRule(
   db: Database,
   clock: Clock,
@@ -115,7 +112,7 @@ export async function createRule(
       return await insertNewRule(db, clock, caller, body);
     } catch (error) {
       if (!isUniqueViolation(error, 'rules_active_order')) throw error;
-      if (body.order !== undefined || attempt >= autoOrderAttemptsMax) throw orderConflict();
+      if (body.order !== undefined || attempt >= ruleAutoOrderAttemptsMax) throw orderConflict();
     }
   }
 }

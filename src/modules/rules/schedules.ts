@@ -1,6 +1,7 @@
 // Time arithmetic for rules: Go-style durations ("720h", "1h30m", "90s") and the next reset of a
 // budget on an INTERVAL or a five-field CRON schedule (UTC). Pure.
 
+import { cronSearchDaysMax } from '../../platform/limits.js';
 import { parseTimestamp } from '../../platform/timestamp.js';
 
 const durationPartPattern = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
@@ -78,9 +79,6 @@ function parseCronField(text: string, field: CronField): Set<number> {
   }
   return values;
 }
-
-/** How far ahead a schedule is searched: a schedule that never fires within it is refused. */
-const cronSearchDaysMax = 366 * 5;
 
 /** The first minute strictly after `after` that the schedule matches, in UTC. */
 export function nextCronTime(schedule: CronSchedule, after: Date): Date | undefined {

@@ -1,6 +1,6 @@
 // The simulate endpoint's view of one evaluation (spec 2.10): what each action would do, projected
 // on the hypothetical participant state. Pure: nothing here reads or writes storage.
-import { addDecimals, numberToDecimalString } from './decimal.js';
+import { addDecimals, numberToDecimalString } from '../../platform/money.js';
 import type { ParticipantState, RuleEvaluation } from './evaluate-rules.js';
 import type { ResolvedAction } from './rule-actions.js';
 import type { Action, SimulateResult } from './rules.schemas.js';

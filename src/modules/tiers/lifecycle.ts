@@ -1,6 +1,6 @@
 // The tier rules as pure functions: qualification, period boundaries (UTC), downgrade targets and
 // counter rollover. No I/O and no clock: callers pass `now`.
-import { formatCounterValue, parseCounterValue } from '../participants/index.js';
+import { counterUnitsFromNumber, formatCounterValue, parseCounterValue } from '../../platform/money.js';
 import type { Criterion, Lifecycle, Qualification } from './tiers.schemas.js';
 
 /** A level as the rules need it. */
@@ -15,14 +15,7 @@ const dayMs = 86_400_000;
 /** A counter value or threshold as exact units (18 decimals); a missing counter reads as 0. */
 function unitsOf(value: string | number | undefined): bigint {
   if (value === undefined) return 0n;
-  return parseCounterValue(typeof value === 'number' ? numberToDecimal(value) : value) ?? 0n;
-}
-
-function numberToDecimal(value: number): string {
-  // String() is the shortest exact form (0.1 -> "0.1"); tiny values come out as "1e-7", and only
-  // those go through toFixed (thresholds are bounded to 1e15, so nothing large does).
-  const text = String(value);
-  return text.includes('e') ? value.toFixed(18).replace(/\.?0+$/, '') : text;
+  return (typeof value === 'number' ? counterUnitsFromNumber(value) : parseCounterValue(value)) ?? 0n;
 }
 
 function holds(criterion: Criterion, counters: Record<string, string>): boolean {

@@ -6,7 +6,11 @@ import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
-import { tierLifecycleBatchSize } from '../../platform/limits.js';
+import {
+  tierLifecycleBatchSize,
+  tierLifecycleIntervalMs,
+  tierLifecycleStepsPerRowMax,
+} from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
 import { loadStateForRules, type StateSource, setCounter } from '../participants/index.js';
 import {
@@ -22,9 +26,6 @@ import { lapseDeadline, type TierHolder, writeLevel } from './tier-state.service
 import type { TierWithLevels } from './tiers.service.js';
 import type { ParticipantTierRow } from './tiers.store.js';
 import * as store from './tiers.store.js';
-
-/** Bounds the catch-up of one row: a century of yearly periods with room to spare. */
-const stepsPerRowMax = 1000;
 
 type DueKind = 'expiry' | 'downgrade' | 'period' | 'lapse';
 
@@ -79,7 +80,10 @@ async function processRow(trx: Database, row: ParticipantTierRow, now: Date): Pr
   }
   let current = row;
   for (let step = 0; ; step += 1) {
-    assert(step < stepsPerRowMax, `tier lifecycle of participant ${row.participant_id} does not settle`);
+    assert(
+      step < tierLifecycleStepsPerRowMax,
+      `tier lifecycle of participant ${row.participant_id} does not settle`,
+    );
     const due = earliestDue(current);
     if (due === undefined || due.at > now) return;
     current = await applyDue(trx, { tier, levels }, current, due);
@@ -210,12 +214,6 @@ async function lapse(
   });
 }
 
-/**
- * Every minute: tier lifecycle moments are days apart, so a minute of delay is invisible, and a
- * quiet run is one indexed query.
- */
-const lifecycleIntervalMs = 60_000;
-
 /** Runs the job in the background until stop(); a failed run is logged and retried next time. */
 export function startTierLifecycle(db: Database, clock: Clock, logger: Logger): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
@@ -229,7 +227,7 @@ export function startTierLifecycle(db: Database, clock: Clock, logger: Logger): 
         running = undefined;
       });
   };
-  const timer = setInterval(tick, lifecycleIntervalMs);
+  const timer = setInterval(tick, tierLifecycleIntervalMs);
   timer.unref();
   tick();
   return {

@@ -13,9 +13,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { embeddedPostgresStartTimeoutMs, embeddedPostgresStopTimeoutMs } from '../limits.js';
 import type { Logger } from '../logger.js';
 
 export type EmbeddedRole = 'server' | 'cli';
+
+/** The embedded PostgreSQL cannot run here; the message says why and what to do, in one sentence. */
+export class EmbeddedServerError extends Error {}
 
 export interface EmbeddedServer {
   connectionString: string;
@@ -24,8 +28,6 @@ export interface EmbeddedServer {
 }
 
 const databaseName = 'accrue';
-const startTimeoutMs = 60_000;
-const stopTimeoutMs = 30_000;
 
 export async function openEmbeddedServer(
   dataDir: string,
@@ -35,6 +37,7 @@ export async function openEmbeddedServer(
   const pgDir = path.join(dataDir, 'pg');
   await fs.mkdir(dataDir, { recursive: true });
   const password = await readOrCreatePassword(dataDir);
+  if (isRoot()) await assertReachableByPostgresUser(pgDir);
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await initialiseCluster(pgDir, password, log);
 
   let running = await findRunningPostmaster(pgDir);
@@ -53,8 +56,9 @@ export async function openEmbeddedServer(
   return {
     connectionString,
     async release() {
+      if (!owned) return;
       if (role === 'server') await fs.rm(serverPidPath(dataDir), { force: true });
-      if (!owned || (await otherServerAlive(dataDir))) return;
+      if (await otherServerAlive(dataDir)) return;
       await stopPostmaster(pid, log);
     },
   };
@@ -92,7 +96,9 @@ async function initialiseCluster(pgDir: string, password: string, log: Logger): 
       [...args, '--encoding=UTF8', '--no-locale', '--no-instructions'],
       ids,
     );
-    if (result.code !== 0) throw new Error(`initdb failed (exit ${result.code}): ${result.output}`);
+    if (result.code !== 0) {
+      throw new EmbeddedServerError(`initdb failed (exit ${result.code}): ${result.output.trim()}`);
+    }
   } finally {
     await fs.rm(passwordFile, { force: true });
   }
@@ -134,7 +140,9 @@ async function findRunningPostmaster(pgDir: string): Promise<Postmaster | undefi
     // Starting up or shutting down: wait for it to settle either way.
     if (await waitFor(() => canConnect(port), 10_000)) return { pid, port };
     if (isPostgresProcess(pid))
-      throw new Error(`embedded PostgreSQL (pid ${pid}) runs but does not accept connections`);
+      throw new EmbeddedServerError(
+        `the embedded PostgreSQL (pid ${pid}) runs but does not accept connections; stop it or see ${pgDir}/../postgres.log`,
+      );
   }
   await fs.rm(pidFile, { force: true });
   return undefined;
@@ -183,9 +191,9 @@ async function startPostmaster(pgDir: string, log: Logger): Promise<Postmaster> 
   });
   child.unref();
   await logFile.close();
-  const ready = await waitFor(async () => exited || (await canConnect(port)), startTimeoutMs);
+  const ready = await waitFor(async () => exited || (await canConnect(port)), embeddedPostgresStartTimeoutMs);
   if (!ready || exited || child.pid === undefined) {
-    throw new Error(`embedded PostgreSQL did not start; see ${logPath}`);
+    throw new EmbeddedServerError(`the embedded PostgreSQL did not start; see ${logPath}`);
   }
   log.info({ pid: child.pid, port }, 'embedded PostgreSQL started');
   return { pid: child.pid, port };
@@ -197,13 +205,13 @@ async function stopPostmaster(pid: number, log: Logger): Promise<void> {
   } catch {
     return;
   }
-  const stopped = await waitFor(async () => !isProcessAlive(pid), stopTimeoutMs);
+  const stopped = await waitFor(async () => !isProcessAlive(pid), embeddedPostgresStopTimeoutMs);
   log.info({ pid, stopped }, 'embedded PostgreSQL stopped');
 }
 
 /** Connects once PostgreSQL accepts sessions: a listening socket may still answer "starting up". */
 async function connectWhenReady(port: number, password: string): Promise<pg.Client> {
-  const deadline = Date.now() + startTimeoutMs;
+  const deadline = Date.now() + embeddedPostgresStartTimeoutMs;
   for (;;) {
     const client = new pg.Client({
       host: '127.0.0.1',
@@ -336,8 +344,50 @@ async function uidGid(): Promise<{ uid: number; gid: number }> {
     await runToEnd('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], undefined);
     fields = await findPostgresUser();
   }
-  if (fields === undefined) throw new Error('no "postgres" user to run the embedded PostgreSQL as');
+  if (fields === undefined) {
+    throw new EmbeddedServerError(
+      'as root, the embedded PostgreSQL runs as a "postgres" user, and none exists or could be created; create one, run as another user, or set DATABASE_URL',
+    );
+  }
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
+}
+
+/**
+ * As root, PostgreSQL runs as the "postgres" user (it refuses root), which must be able to pass
+ * through every directory above its binaries and its data: a clone under /root (mode 0700) is not.
+ * Spawned processes get no supplementary groups, so owner, group and other bits decide alone.
+ */
+async function assertReachableByPostgresUser(pgDir: string): Promise<void> {
+  const ids = await uidGid();
+  const binDir = path.dirname(await fs.realpath((await loadBinaries()).postgres));
+  for (const [target, what] of [
+    [path.dirname(pgDir), 'its data'],
+    [binDir, 'its programs'],
+  ] as const) {
+    const blocked = await findClosedDirectory(target, ids);
+    if (blocked !== undefined) {
+      throw new EmbeddedServerError(
+        `as root, the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${blocked.dir} (mode ${blocked.mode}) to reach ${what} in ${target}; move Accrue and ACCRUE_DATA_DIR outside it (for example under /opt or /srv), run as another user than root, or set DATABASE_URL`,
+      );
+    }
+  }
+}
+
+/** The first directory from / down to `dir` that the user cannot search, if any. */
+async function findClosedDirectory(
+  dir: string,
+  ids: { uid: number; gid: number },
+): Promise<{ dir: string; mode: string } | undefined> {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  for (let depth = 0; depth <= parts.length; depth += 1) {
+    const current = path.join(path.sep, ...parts.slice(0, depth));
+    const stat = await fs.stat(current);
+    const searchBit = stat.uid === ids.uid ? 0o100 : stat.gid === ids.gid ? 0o010 : 0o001;
+    if ((stat.mode & searchBit) === 0) {
+      return { dir: current, mode: (stat.mode & 0o777).toString(8).padStart(4, '0') };
+    }
+  }
+  return undefined;
 }
 
 async function findPostgresUser(): Promise<string[] | undefined> {

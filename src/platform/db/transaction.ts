@@ -1,10 +1,9 @@
 // The one way to run a database transaction. Transient failures (serialization, deadlock) are retried
 // with exponential backoff a bounded number of times; anything else propagates at once.
 import type { Kysely, Transaction } from 'kysely';
+import { transactionAttemptsMax, transactionBackoffBaseMs } from '../limits.js';
 
 const transientCodes = new Set(['40001', '40P01']);
-const attemptsMax = 5;
-const backoffBaseMs = 5;
 
 export function isTransientDatabaseError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -19,8 +18,8 @@ export async function withTransaction<DB, T>(
     try {
       return await db.transaction().execute(work);
     } catch (error) {
-      if (!isTransientDatabaseError(error) || attempt >= attemptsMax) throw error;
-      const delayMs = backoffBaseMs * 2 ** attempt * (0.5 + Math.random());
+      if (!isTransientDatabaseError(error) || attempt >= transactionAttemptsMax) throw error;
+      const delayMs = transactionBackoffBaseMs * 2 ** attempt * (0.5 + Math.random());
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }

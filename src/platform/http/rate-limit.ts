@@ -2,8 +2,10 @@
 // `burst`, kept in PostgreSQL so that every key of the organization and every server process draw
 // from the same bucket. Every authenticated response carries the X-RateLimit-* headers; a request
 // over the limit answers 429 too_many_requests with Retry-After.
+
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { assert } from '../assert.js';
 import type { Database } from '../db/database.js';
 import { DomainError } from '../errors.js';
 
@@ -53,6 +55,6 @@ async function takeToken(
       refilled_at = excluded.refilled_at
     returning tokens, allowed`.execute(db);
   const [bucket] = result.rows;
-  if (bucket === undefined) throw new Error('rate limit bucket was not returned');
+  assert(bucket !== undefined, 'rate limit bucket was not returned');
   return bucket;
 }

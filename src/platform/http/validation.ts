@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldProblem } from '../errors.js';
-import { bodyDepthMax } from '../limits.js';
+import { bodyDepthMax, receivedLengthMax } from '../limits.js';
 import { parseTimestamp, timestampDescription } from '../timestamp.js';
 
 function createAjv(coerceTypes: boolean | 'array'): Ajv {
@@ -240,8 +240,6 @@ function describeExpected(error: ErrorObject): string {
   if (limit !== undefined) return `${error.keyword} ${String(limit)}`;
   return error.keyword;
 }
-
-const receivedLengthMax = 100;
 
 /** What came, shortened: a type name for objects and arrays, the value itself for scalars. */
 function describeReceived(data: unknown): string | undefined {

@@ -5,10 +5,9 @@
 // them: one at a time through the rules step, and claims batched in memory (rules-batch.ts), which
 // must give the same results.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
-import { createLogger } from '../../platform/logger.js';
-import { verifyLedger } from '../ledger/index.js';
-import { createRulesBatch, createRulesStep, type EventWorkers, startEventWorkers } from './index.js';
+import type { EventWorkers } from '../src/modules/events/index.js';
+import { verifyLedger } from '../src/modules/ledger/index.js';
+import { buildTestApp, startTestWorkers, type Tenant, type TestApp } from './harness.js';
 
 /** The scenarios, with events applied one at a time or batched per claim. */
 export function describeRuleScenarios(batched: boolean): void {
@@ -42,17 +41,7 @@ export function describeRuleScenarios(batched: boolean): void {
       counter: 'spend',
       threshold: 30,
     });
-    workers = startEventWorkers({
-      db: t.database.handle.db,
-      connectionString: t.database.url,
-      clock: t.testClock.clock,
-      logger: createLogger('silent'),
-      workerCount: 1,
-      steps: [createRulesStep({ db: t.database.handle.db, clock: t.testClock.clock })],
-      ...(batched ? { batch: createRulesBatch({ db: t.database.handle.db, clock: t.testClock.clock }) } : {}),
-      leaseMs: 10_000,
-      pollIntervalMs: 50,
-    });
+    workers = startTestWorkers(t, { batched });
   });
 
   afterAll(async () => {
