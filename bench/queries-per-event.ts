@@ -15,6 +15,7 @@ import { connect } from '../src/platform/db/database.js';
 import { openEmbeddedServer } from '../src/platform/db/embedded-server.js';
 import { migrate } from '../src/platform/db/migrate.js';
 import { createLogger } from '../src/platform/logger.js';
+import { readPostmasterPid, startCpuMeter } from './cpu.js';
 import { assetBodies, generateEvents, ruleBodies, tierBody } from './workload.js';
 
 const eventCount = Number(process.argv[2] ?? 500);
@@ -76,6 +77,9 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 } as typeof pg.Client.prototype.query;
 
 if (serverStatistics) await handle.pool.query('select pg_stat_statements_reset()');
+const tablesBefore = await readTableStatistics();
+const cpu = startCpuMeter(process.pid, readPostmasterPid(dataDir));
+const walBefore = await readWalBytes();
 const started = performance.now();
 const workers = startEventWorkers({
   ...deps,
@@ -97,11 +101,15 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const seconds = (performance.now() - started) / 1000;
+const cpuSplit = cpu.stop();
 await workers.stop();
 pg.Client.prototype.query = original;
 const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
 process.stdout.write(
   `${eventCount} events in ${seconds.toFixed(1)} s (${(eventCount / seconds).toFixed(0)}/s); ${(total / eventCount).toFixed(1)} statements per event\n`,
+);
+process.stdout.write(
+  `CPU per event: PostgreSQL ${(cpuSplit.databaseMs / eventCount).toFixed(3)} ms, this process (workers) ${(cpuSplit.serverMs / eventCount).toFixed(3)} ms\n`,
 );
 for (const [kind, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
   process.stdout.write(`  ${(n / eventCount).toFixed(2).padStart(6)}  ${kind}\n`);
@@ -111,6 +119,7 @@ for (const [kind, ms] of [...times].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
   process.stdout.write(`  ${ms.toFixed(0).padStart(7)}  ${kind}\n`);
 }
 if (serverStatistics) await printServerStatistics();
+await printTableStatistics();
 await app.close();
 await handle.close();
 await server.release();
@@ -148,5 +157,57 @@ async function printServerStatistics() {
     process.stdout.write(
       `  ${String(row.ms).padStart(7)} ${String(row.calls).padStart(7)} ${where} ${row.statement}\n`,
     );
+  }
+}
+
+interface TableStatistics {
+  relname: string;
+  inserted: number;
+  updated: number;
+  hot: number;
+  deleted: number;
+}
+
+/** Row writes by table since the server started (statistics are flushed by each backend within a second). */
+async function readTableStatistics(): Promise<Map<string, TableStatistics>> {
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const { rows } = await handle.pool.query<TableStatistics>(
+    `select relname, n_tup_ins::int as inserted, n_tup_upd::int as updated, n_tup_hot_upd::int as hot,
+       n_tup_del::int as deleted
+     from pg_stat_user_tables`,
+  );
+  return new Map(rows.map((row) => [row.relname, row]));
+}
+
+async function readWalBytes(): Promise<number> {
+  const { rows } = await handle.pool.query('select wal_bytes::float8 as bytes from pg_stat_wal');
+  return Number(rows[0].bytes);
+}
+
+/** Rows inserted, updated (and how many of those heap-only) and deleted per event, and WAL per event. */
+async function printTableStatistics() {
+  const after = await readTableStatistics();
+  const wal = (await readWalBytes()) - walBefore;
+  process.stdout.write(
+    `row writes per event by table (inserted / updated, of which heap-only / deleted); WAL ${(wal / eventCount).toFixed(0)} bytes per event:\n`,
+  );
+  const rows = [...after.values()]
+    .map((row) => {
+      const before = tablesBefore.get(row.relname);
+      const per = (key: keyof Omit<TableStatistics, 'relname'>) =>
+        (row[key] - (before?.[key] ?? 0)) / eventCount;
+      return {
+        name: row.relname,
+        inserted: per('inserted'),
+        updated: per('updated'),
+        hot: per('hot'),
+        deleted: per('deleted'),
+      };
+    })
+    .filter((row) => row.inserted + row.updated + row.deleted >= 0.01)
+    .sort((a, b) => b.inserted + b.updated - (a.inserted + a.updated));
+  for (const row of rows) {
+    const figures = [row.inserted, row.updated, row.hot, row.deleted].map((n) => n.toFixed(2).padStart(6));
+    process.stdout.write(`  ${figures.join(' ')}  ${row.name}\n`);
   }
 }

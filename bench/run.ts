@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { runCli, type ServerProcess, startServer } from '../test/process/run-process.js';
 import { measureDatabaseBaselines, measureParseOnlyBaseline } from './baselines.js';
-import { type CpuSplit, cpuCeiling, startCpuMeter } from './cpu.js';
+import { type CpuSplit, cpuCeiling, readPostmasterPid, startCpuMeter } from './cpu.js';
 import { ingest, measureSteadyLatency, waitForProcessing } from './drive.js';
 import { setUpProgram, verifyBalances } from './setup.js';
 import { generateEvents } from './workload.js';
@@ -66,7 +66,8 @@ async function runWorkload(run: BenchRun): Promise<void> {
     const ids = await setUpProgram(run.server.port, key);
     const { events, expected } = generateEvents(ids.programId, plan.events, plan.participants);
     log(`ingesting ${events.length} events in batches of 100 over ${connections} connections ...`);
-    const cpu = startCpuMeter(run.server.child.pid ?? 0);
+    const postmasterPid = process.env.DATABASE_URL ? undefined : readPostmasterPid(run.dataDir);
+    const cpu = startCpuMeter(run.server.child.pid ?? 0, postmasterPid);
     const ingested = await ingest(run.server.port, key, events, connections);
     if (ingestOnly) return reportIngestOnly(ingested, cpu.stop());
     const processed = await waitForProcessing(db, events.length);
@@ -224,6 +225,12 @@ function report(f: Figures): void {
       '',
       `server / database and rest / client, ingest to last processed; ` +
         `all ${f.cpu.cores} cores allow ${cpuCeiling(f.cpu, plan.events).toFixed(0)} events/s`,
+    ],
+    [
+      'PostgreSQL CPU per event (ms)',
+      (f.cpu.databaseMs / plan.events).toFixed(2),
+      '',
+      'the embedded database processes alone, ingest to last processed: steadier than the ratios',
     ],
     [
       'e2e latency p50 / p99 at 2000/s (ms)',

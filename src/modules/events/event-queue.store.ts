@@ -1,6 +1,8 @@
 // The work queue over the events table: SQL only. A claim is a lease (claim_token, lease_expires_at)
 // committed on its own, so PROCESSING is visible while a worker holds an event; the worker then
 // applies the claimed events in a transaction that first locks the rows and checks the token.
+// The queue's indexes hold the unfinished events (processed_at is null: PENDING or PROCESSING) and
+// nothing a claim changes, so a claim is a heap-only update that adds no index entry.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import type { EventRow } from './events.store.js';
@@ -22,11 +24,11 @@ export async function claimPendingEvents(
   const result = await sql<EventRow>`
     with heads as (
       select e.organization_id, e.ordering_key, e.ingest_seq from events e
-      where e.status = 'PENDING' and e.available_at <= now()
+      where e.processed_at is null and e.status = 'PENDING' and e.available_at <= now()
         and not exists (
           select 1 from events earlier
           where earlier.organization_id = e.organization_id and earlier.ordering_key = e.ordering_key
-            and earlier.status in ('PENDING', 'PROCESSING') and earlier.ingest_seq < e.ingest_seq)
+            and earlier.processed_at is null and earlier.ingest_seq < e.ingest_seq)
       order by e.ingest_seq
       limit ${limit}
       for update of e skip locked),
@@ -36,7 +38,7 @@ export async function claimPendingEvents(
       from heads h cross join lateral (
         select n.organization_id, n.id, n.ingest_seq, n.ordering_key from events n
         where n.organization_id = h.organization_id and n.ordering_key = h.ordering_key
-          and n.status = 'PENDING' and n.ingest_seq >= h.ingest_seq
+          and n.processed_at is null and n.status = 'PENDING' and n.ingest_seq >= h.ingest_seq
         order by n.ingest_seq
         limit ${limit}
         for update of n) r),
@@ -57,7 +59,7 @@ export async function releaseExpiredLeases(db: Database): Promise<number> {
   const result = await sql`
     with expired as (
       select organization_id, id from events
-      where status = 'PROCESSING' and lease_expires_at < now()
+      where processed_at is null and status = 'PROCESSING' and lease_expires_at < now()
       for update skip locked)
     update events set status = 'PENDING', claim_token = null, lease_expires_at = null
     from expired

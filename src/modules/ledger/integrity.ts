@@ -59,7 +59,7 @@ async function verifyChain(
   const start = headSequence > BigInt(window) ? headSequence - BigInt(window) : 0n;
   let violations = 0;
   let verified = 0;
-  let previous: string | undefined = start === 0n ? genesisHash : undefined;
+  let previous = start === 0n ? genesisHash : await store.findSealHash(db, organizationId, start);
   for (let after = start; verified < window; ) {
     const entries = await store.listSealedEntries(
       db,
@@ -69,12 +69,9 @@ async function verifyChain(
       Math.min(pageSize, window - verified),
     );
     if (entries.length === 0) break;
-    if (verified === 0 && start !== 0n) previous = entries[0]?.previous_hash ?? undefined;
     for (const entry of entries) {
-      if (entry.previous_hash !== previous) violations += 1;
-      const expected = sealHash(entry.previous_hash ?? '', entry.sequence_number ?? '', entry);
-      if (expected !== entry.entry_hash) violations += 1;
-      previous = entry.entry_hash ?? undefined;
+      if (sealHash(previous ?? '', entry.sequence_number, entry) !== entry.entry_hash) violations += 1;
+      previous = entry.entry_hash;
     }
     verified += entries.length;
     after = BigInt(entries[entries.length - 1]?.sequence_number ?? after.toString());

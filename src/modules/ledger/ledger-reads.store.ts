@@ -131,8 +131,9 @@ export async function listJournalEntries(db: Database, organizationId: string, f
     : sql``;
   const result = await sql<JournalEntryRow>`select j.id, j.action_type, j.description, j.program_id,
       pr.name as program_name, j.event_id, j.rule_id, j.reference_id, j.created_by_api_key_id,
-      j.sequence_number::text as sequence_number, j.entry_hash, j.created_at
+      s.sequence_number::text as sequence_number, encode(s.entry_hash, 'hex') as entry_hash, j.created_at
     from journal_entries j
+    left join journal_seals s on s.organization_id = j.organization_id and s.journal_entry_id = j.id
     left join programs pr on pr.organization_id = j.organization_id and pr.id = j.program_id
     where j.organization_id = ${organizationId}
       ${f.id === undefined ? sql`` : sql`and j.id = ${f.id}`}

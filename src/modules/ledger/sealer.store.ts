@@ -32,8 +32,9 @@ export async function findChainHead(db: Database, organizationId: string) {
 }
 
 export async function organizationsWithUnsealedEntries(db: Database): Promise<string[]> {
-  const result = await sql<{ organization_id: string }>`select distinct organization_id from journal_entries
-    where sequence_number is null`.execute(db);
+  const result = await sql<{
+    organization_id: string;
+  }>`select distinct organization_id from journal_unsealed`.execute(db);
   return result.rows.map((row) => row.organization_id);
 }
 
@@ -42,18 +43,38 @@ export async function listOrganizationIds(db: Database): Promise<string[]> {
   return result.rows.map((row) => row.id);
 }
 
-type EntryRow = Omit<SealableEntry, 'postings'> & {
-  sequence_number: string | null;
-  previous_hash: string | null;
-  entry_hash: string | null;
-};
+type EntryRow = Omit<SealableEntry, 'postings'>;
 
-export async function listUnsealedEntries(db: Database, organizationId: string, limit: number) {
-  const result = await sql<EntryRow>`select * from journal_entries
-    where organization_id = ${organizationId} and sequence_number is null
-    order by created_at, id limit ${limit}`.execute(db);
-  return withPostings(db, organizationId, result.rows);
+export interface UnsealedBatch {
+  /** The queue rows the batch empties. */
+  queueIds: string[];
+  entries: SealableEntry[];
 }
+
+/**
+ * The oldest queued entries, whole queue rows at a time, from the first row up to the one that
+ * reaches `limit` entries; entries of a row in creation order.
+ */
+export async function listUnsealedEntries(db: Database, organizationId: string, limit: number) {
+  const queue = await sql<{
+    id: string;
+    journal_entry_ids: string[];
+  }>`select id::text as id, journal_entry_ids
+    from (select id, journal_entry_ids, sum(cardinality(journal_entry_ids)) over (order by id) as reached
+          from journal_unsealed where organization_id = ${organizationId}) q
+    where reached - cardinality(journal_entry_ids) < ${limit} order by id`.execute(db);
+  const ids = queue.rows.flatMap((row) => row.journal_entry_ids);
+  const result = await sql<EntryRow>`select j.* from unnest(${ids}::uuid[]) with ordinality as q(id, position)
+    join journal_entries j on j.organization_id = ${organizationId} and j.id = q.id
+    order by q.position`.execute(db);
+  const batch: UnsealedBatch = {
+    queueIds: queue.rows.map((row) => row.id),
+    entries: await withPostings(db, organizationId, result.rows),
+  };
+  return batch;
+}
+
+export type SealedEntry = SealableEntry & { sequence_number: string; entry_hash: string };
 
 /** The sealed entries with sequence numbers above `afterSequence` up to `lastSequence`, in chain order. */
 export async function listSealedEntries(
@@ -62,15 +83,25 @@ export async function listSealedEntries(
   afterSequence: bigint,
   lastSequence: bigint,
   limit: number,
-) {
-  const result = await sql<EntryRow>`select * from journal_entries
-    where organization_id = ${organizationId} and sequence_number > ${afterSequence.toString()}
-      and sequence_number <= ${lastSequence.toString()}
-    order by sequence_number limit ${limit}`.execute(db);
+): Promise<SealedEntry[]> {
+  const result = await sql<EntryRow & { sequence_number: string; entry_hash: string }>`select j.*,
+      s.sequence_number::text as sequence_number, encode(s.entry_hash, 'hex') as entry_hash
+    from journal_seals s join journal_entries j on j.organization_id = s.organization_id and j.id = s.journal_entry_id
+    where s.organization_id = ${organizationId} and s.sequence_number > ${afterSequence.toString()}
+      and s.sequence_number <= ${lastSequence.toString()}
+    order by s.sequence_number limit ${limit}`.execute(db);
   return withPostings(db, organizationId, result.rows);
 }
 
-async function withPostings(db: Database, organizationId: string, entries: EntryRow[]) {
+/** The hash sealed at a position of the chain: what the entry after it chains to. */
+export async function findSealHash(db: Database, organizationId: string, sequenceNumber: bigint) {
+  const result = await sql<{ entry_hash: string }>`select encode(entry_hash, 'hex') as entry_hash
+    from journal_seals where organization_id = ${organizationId}
+      and sequence_number = ${sequenceNumber.toString()}`.execute(db);
+  return result.rows[0]?.entry_hash;
+}
+
+async function withPostings<Row extends EntryRow>(db: Database, organizationId: string, entries: Row[]) {
   if (entries.length === 0) return [];
   const postings = await sql<
     SealableEntry['postings'][number] & { journal_entry_id: string; owner_type: string }
@@ -88,18 +119,19 @@ async function withPostings(db: Database, organizationId: string, entries: Entry
   return entries.map((entry) => ({ ...entry, postings: byEntry.get(entry.id) ?? [] }));
 }
 
+/** Writes the seals and empties the queue rows they came from. */
 export async function sealEntries(
   db: Database,
   organizationId: string,
-  seals: { id: string; sequenceNumber: bigint; previousHash: string; entryHash: string }[],
-  now: Date,
+  seals: { id: string; sequenceNumber: bigint; entryHash: string }[],
+  queueIds: string[],
 ): Promise<void> {
-  await sql`update journal_entries j set sequence_number = s.sequence_number, previous_hash = s.previous_hash,
-      entry_hash = s.entry_hash, sealed_at = ${now}
+  await sql`insert into journal_seals (organization_id, journal_entry_id, sequence_number, entry_hash)
+    select ${organizationId}, s.id, s.sequence_number, decode(s.entry_hash, 'hex')
     from unnest(${seals.map((s) => s.id)}::uuid[], ${seals.map((s) => s.sequenceNumber.toString())}::bigint[],
-                ${seals.map((s) => s.previousHash)}::text[], ${seals.map((s) => s.entryHash)}::text[])
-      as s(id, sequence_number, previous_hash, entry_hash)
-    where j.organization_id = ${organizationId} and j.id = s.id`.execute(db);
+                ${seals.map((s) => s.entryHash)}::text[]) as s(id, sequence_number, entry_hash)`.execute(db);
+  await sql`delete from journal_unsealed where organization_id = ${organizationId}
+    and id = any(${queueIds}::bigint[])`.execute(db);
 }
 
 export async function moveChainHead(
@@ -118,15 +150,21 @@ async function count(db: Database, query: ReturnType<typeof sql<{ n: string }>>)
   return Number(result.rows[0]?.n ?? '0');
 }
 
-/** Entries with fewer than two postings or postings that do not sum to zero per asset. */
+/**
+ * Entries with fewer than two postings or postings that do not sum to zero per asset, plus entries
+ * that postings name but that do not exist.
+ */
 export async function countUnbalancedEntries(db: Database, organizationId: string) {
   return count(
     db,
-    sql<{ n: string }>`select count(*)::text as n from journal_entries j
+    sql<{ n: string }>`select ((select count(*) from journal_entries j
       where j.organization_id = ${organizationId} and (
         (select count(*) from postings p where p.organization_id = j.organization_id and p.journal_entry_id = j.id) < 2
         or exists (select 1 from postings p where p.organization_id = j.organization_id and p.journal_entry_id = j.id
-                   group by p.asset_id having sum(p.amount) <> 0))`,
+                   group by p.asset_id having sum(p.amount) <> 0)))
+      + (select count(distinct p.journal_entry_id) from postings p
+         where p.organization_id = ${organizationId} and not exists (select 1 from journal_entries j
+           where j.organization_id = p.organization_id and j.id = p.journal_entry_id)))::text as n`,
   );
 }
 
@@ -147,11 +185,12 @@ export async function countBalanceDifferences(db: Database, organizationId: stri
   const accounts = await count(
     db,
     sql<{ n: string }>`select count(*)::text as n from ledger_accounts a
-      where a.organization_id = ${organizationId} and a.balance <> (
-        select coalesce(sum(p.amount), 0) from postings p
-        join journal_entries j on j.organization_id = p.organization_id and j.id = p.journal_entry_id
-        where p.organization_id = a.organization_id and p.account_id = a.id
-          and (a.owner_type <> 'SYSTEM' or j.sequence_number is not null))`,
+      left join (select p.account_id, sum(p.amount) as total from postings p
+                 where p.organization_id = ${organizationId} and (p.owner_type <> 'SYSTEM' or exists (
+                   select 1 from journal_seals s
+                   where s.organization_id = p.organization_id and s.journal_entry_id = p.journal_entry_id))
+                 group by p.account_id) t on t.account_id = a.id
+      where a.organization_id = ${organizationId} and a.balance <> coalesce(t.total, 0)`,
   );
   const lots = await count(
     db,
@@ -169,8 +208,9 @@ export async function countBalanceDifferences(db: Database, organizationId: stri
 export async function countUnsealedEntries(db: Database, organizationId: string) {
   return count(
     db,
-    sql<{ n: string }>`select count(*)::text as n from journal_entries
-      where organization_id = ${organizationId} and sequence_number is null`,
+    sql<{ n: string }>`select count(*)::text as n from journal_entries j
+      where j.organization_id = ${organizationId} and not exists (select 1 from journal_seals s
+        where s.organization_id = j.organization_id and s.journal_entry_id = j.id)`,
   );
 }
 

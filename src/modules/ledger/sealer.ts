@@ -38,25 +38,22 @@ async function sealBatch(db: Database, clock: Clock, organizationId: string, wai
   return withTransaction(db, async (trx) => {
     const head = await store.lockChainHead(trx, organizationId, genesisHash, wait);
     if (head === undefined) return 0;
-    const entries = await store.listUnsealedEntries(trx, organizationId, jobBatchSizeMax);
+    const { queueIds, entries } = await store.listUnsealedEntries(trx, organizationId, jobBatchSizeMax);
     if (entries.length === 0) return 0;
     let sequence = BigInt(head.sequence_number);
     let previous = head.entry_hash;
     const seals = entries.map((entry) => {
       sequence += 1n;
-      const entryHash = sealHash(previous, sequence.toString(), entry);
-      const seal = { id: entry.id, sequenceNumber: sequence, previousHash: previous, entryHash };
-      previous = entryHash;
-      return seal;
+      previous = sealHash(previous, sequence.toString(), entry);
+      return { id: entry.id, sequenceNumber: sequence, entryHash: previous };
     });
-    const now = clock();
-    await store.sealEntries(trx, organizationId, seals, now);
+    await store.sealEntries(trx, organizationId, seals, queueIds);
     await store.foldSystemPostings(
       trx,
       organizationId,
       entries.map((entry) => entry.id),
     );
-    await store.moveChainHead(trx, organizationId, sequence, previous, now);
+    await store.moveChainHead(trx, organizationId, sequence, previous, clock());
     return entries.length;
   });
 }

@@ -244,7 +244,8 @@ describe('journal entries', () => {
       db.connection().execute(async (connection) => {
         await sql`set session_replication_role = replica`.execute(connection);
         await sql`update journal_entries set description = ${description}
-          where organization_id = ${org.organizationId} and sequence_number = 7`.execute(connection);
+          where organization_id = ${org.organizationId} and id = (select journal_entry_id from journal_seals
+            where organization_id = ${org.organizationId} and sequence_number = 7)`.execute(connection);
         await sql`set session_replication_role = origin`.execute(connection);
       });
     await alter('credit 6, altered');
@@ -269,8 +270,9 @@ describe('journal entries', () => {
       type: 'CREDIT',
       amount: '1',
     });
-    const unsealed = await sql<{ n: string }>`select count(*)::text as n from journal_entries
-      where organization_id = ${org.organizationId} and sequence_number is null`.execute(db);
+    const unsealed = await sql<{ n: string }>`select count(*)::text as n from journal_entries j
+      where organization_id = ${org.organizationId} and not exists (select 1 from journal_seals s
+        where s.organization_id = j.organization_id and s.journal_entry_id = j.id)`.execute(db);
     expect(unsealed.rows).toEqual([{ n: '1' }]);
     // Another process's sealer holds the chain head while the check starts.
     const report = await db.connection().execute(async (sealer) => {
@@ -284,6 +286,79 @@ describe('journal entries', () => {
     });
     expect(report.unsealed_entries).toEqual({ pass: true, violation_count: 0 });
     expect(report.all_passed).toBe(true);
+  });
+
+  it('seals into insert-only seals without rewriting the entries, and shows each seal with its entry', async () => {
+    const org = await t.createOrganization();
+    const f = await createLedgerFixture(org);
+    const db = t.database.handle.db;
+    for (const description of ['first', 'second', 'third']) {
+      await org.request('POST', `/v1/participants/${f.participantId}/balances/adjust`, {
+        program_id: f.programId,
+        asset_id: f.assetId,
+        description,
+        type: 'CREDIT',
+        amount: '1',
+      });
+    }
+    const versions = sql<{
+      id: string;
+      version: string;
+    }>`select id, xmin::text as version from journal_entries
+      where organization_id = ${org.organizationId} order by id`;
+    const before = (await versions.execute(db)).rows;
+    expect((await checkIntegrity(db, t.testClock.clock, org.organizationId)).all_passed).toBe(true);
+    expect((await versions.execute(db)).rows).toEqual(before);
+    const seals = await sql<{ id: string; sequence_number: string; entry_hash: string }>`select
+        journal_entry_id as id, sequence_number::text as sequence_number, encode(entry_hash, 'hex') as entry_hash
+      from journal_seals where organization_id = ${org.organizationId} order by sequence_number`.execute(db);
+    expect(seals.rows).toHaveLength(before.length);
+    const listed = (await org.request('GET', '/v1/journal-entries?limit=100')).json().data;
+    expect(
+      listed
+        .map((entry: { id: string; sequence_number: string; entry_hash: string }) => ({
+          id: entry.id,
+          sequence_number: entry.sequence_number,
+          entry_hash: entry.entry_hash,
+        }))
+        .reverse(),
+    ).toEqual(seals.rows);
+    expect(listed.map((entry: { description: string }) => entry.description).slice(0, 3)).toEqual([
+      'third',
+      'second',
+      'first',
+    ]);
+    await expect(
+      sql`update journal_seals set sequence_number = sequence_number + 100
+        where organization_id = ${org.organizationId}`.execute(db),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      sql`delete from journal_seals where organization_id = ${org.organizationId}`.execute(db),
+    ).rejects.toThrow(/append-only/);
+  });
+
+  it('refuses a posting whose journal entry does not exist, and reports one written around the check', async () => {
+    const org = await organizationWithCredits(1);
+    const db = t.database.handle.db;
+    const orphan = sql`insert into postings (organization_id, id, journal_entry_id, account_id, asset_id, owner_type,
+        owner_id, bucket, amount, created_at)
+      select organization_id, '01900000-0000-7000-8000-0000000000bb', '01900000-0000-7000-8000-0000000000cc',
+        account_id, asset_id, owner_type, owner_id, bucket, amount, created_at
+      from postings where organization_id = ${org.organizationId} limit 1`;
+    await expect(orphan.execute(db)).rejects.toThrow(/without its entry/);
+    expect((await checkIntegrity(db, t.testClock.clock, org.organizationId)).postings_balanced.pass).toBe(
+      true,
+    );
+    // Replica mode skips the check and the append-only trigger, as a direct edit of the database would.
+    await db.connection().execute(async (connection) => {
+      await sql`set session_replication_role = replica`.execute(connection);
+      await orphan.execute(connection);
+      const report = await checkIntegrity(connection, t.testClock.clock, org.organizationId);
+      expect(report.postings_balanced).toEqual({ pass: false, violation_count: 1 });
+      await sql`delete from postings where organization_id = ${org.organizationId}
+        and journal_entry_id = '01900000-0000-7000-8000-0000000000cc'`.execute(connection);
+      await sql`set session_replication_role = origin`.execute(connection);
+    });
   });
 
   it('refuses to rewrite postings, and a database-level unbalanced entry', async () => {
