@@ -6,6 +6,7 @@ import { afterAll, inject } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { verifyLedger } from '../src/modules/ledger/index.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
+import { createWebhookSettings, type Resolver, type WebhookSettings } from '../src/modules/webhooks/index.js';
 import type { Clock } from '../src/platform/clock.js';
 import { connect, type DatabaseHandle, type PoolSettings } from '../src/platform/db/database.js';
 import type { RateLimit } from '../src/platform/http/rate-limit.js';
@@ -75,6 +76,18 @@ export interface Tenant {
 export interface TestAppOptions {
   rateLimit?: RateLimit;
   pool?: PoolSettings;
+  webhooks?: WebhookSettings;
+}
+
+/** Tests have no DNS: every name resolves to one public documentation address unless told otherwise. */
+export const publicResolver: Resolver = async () => ['93.184.215.14'];
+
+/** Webhook settings with a random key; `allowHosts` as ACCRUE_WEBHOOK_ALLOW_HOSTS would give them. */
+export function testWebhookSettings(
+  allowHosts: string[] = [],
+  resolve: Resolver = publicResolver,
+): WebhookSettings {
+  return createWebhookSettings(randomBytes(32), allowHosts, resolve);
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -86,6 +99,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger: createLogger('silent'),
     version: 'test',
     rateLimit: options.rateLimit ?? { ratePerSecond: 0, burst: 1 },
+    webhooks: options.webhooks ?? testWebhookSettings(),
   });
   cleanups.push(async () => {
     await app.close();

@@ -6,6 +6,7 @@ import {
   type LedgerFixture,
   type Tenant,
   type TestApp,
+  testWebhookSettings,
 } from '../../../test/harness.js';
 import { buildApp } from '../../app.js';
 import { connect } from '../../platform/db/database.js';
@@ -493,6 +494,7 @@ describe('concurrent transfers', () => {
       logger: createLogger('silent'),
       version: 'test',
       rateLimit: { ratePerSecond: 0, burst: 1 },
+      webhooks: testWebhookSettings(),
     });
     const transferOn = (body: object) =>
       app.inject({
