@@ -236,7 +236,7 @@ export async function readHealth(db: Database, organizationId: string, now: Date
       on d.organization_id = e.organization_id and d.webhook_endpoint_id = e.id
       and (d.status in ('PENDING', 'SENDING') or d.last_attempt_at >= ${since})
     where e.organization_id = ${organizationId} and e.status <> 'ARCHIVED'
-    group by e.id
+    group by e.organization_id, e.id
     order by e.created_at desc, e.id desc`.execute(db);
   return result.rows;
 }
