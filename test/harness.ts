@@ -131,6 +131,18 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
+/**
+ * Subscribes a webhook endpoint of the tenant to `events`, so that the outbox keeps their rows (it
+ * writes only subscribed types). Nothing is delivered: tests run no deliverer unless they start one.
+ */
+export async function subscribeToWebhooks(tenant: Tenant, events: string[]): Promise<void> {
+  const created = await tenant.request('POST', '/v1/webhook-endpoints', {
+    url: 'https://receiver.example.com/hooks',
+    enabled_events: events,
+  });
+  if (created.statusCode !== 201) throw new Error(`webhook endpoint not created: ${created.body}`);
+}
+
 export interface LedgerFixture {
   programId: string;
   assetId: string;

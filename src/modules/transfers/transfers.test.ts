@@ -4,6 +4,7 @@ import {
   buildTestApp,
   createLedgerFixture,
   type LedgerFixture,
+  subscribeToWebhooks,
   type Tenant,
   type TestApp,
   testWebhookSettings,
@@ -19,6 +20,7 @@ let other: Tenant;
 beforeAll(async () => {
   t = await buildTestApp();
   acme = await t.createOrganization();
+  await subscribeToWebhooks(acme, ['transfer.completed']);
   other = await t.createOrganization();
 });
 
