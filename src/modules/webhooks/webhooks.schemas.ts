@@ -40,7 +40,10 @@ const EndpointUrl = Type.String({
   description: 'https URL whose host resolves only to public addresses',
 });
 const Description = Type.String({ maxLength: descriptionLengthMax });
-const Metadata = Type.Unknown({ description: 'Any JSON value, stored as given' });
+const Metadata = Type.Record(Type.String(), Type.Unknown(), {
+  maxProperties: 50,
+  description: 'Free-form JSON object, replaced as a whole on update',
+});
 const EndpointStatus = Type.Enum(['ACTIVE', 'DISABLED', 'ARCHIVED']);
 
 const endpointFields = {
@@ -48,7 +51,7 @@ const endpointFields = {
   url: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
   enabled_events: Type.Array(Type.String()),
-  metadata: Metadata,
+  metadata: Type.Union([Metadata, Type.Null()]),
   status: EndpointStatus,
   created_at: Timestamp,
   updated_at: Timestamp,

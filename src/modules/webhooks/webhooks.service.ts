@@ -121,6 +121,8 @@ export async function updateEndpoint(
   id: string,
   body: UpdateEndpointBody,
 ): Promise<WebhookEndpoint> {
+  // Another organization's id answers 404 whatever the body; the URL is checked outside the lock.
+  await requireEndpoint(db, organizationId, id);
   if (body.url !== undefined) await checkEndpointUrl(body.url, settings.urlPolicy);
   const row = await withTransaction(db, async (trx) => {
     await requireEndpoint(trx, organizationId, id, true);

@@ -8,7 +8,7 @@ export interface EndpointTable {
   url: string;
   description: string | null;
   enabled_events: string[];
-  metadata: unknown;
+  metadata: Record<string, unknown> | null;
   secret_ciphertext: string;
   status: 'ACTIVE' | 'DISABLED' | 'ARCHIVED';
   consecutive_failures: number;
@@ -55,14 +55,8 @@ export type OutboxRow = OutboxTable;
 
 const tables = (db: Database) => db.withTables<Tables>();
 
-/** Metadata is any JSON value: stored as JSON text so that strings and arrays survive the driver. */
-const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
-
 export async function insertEndpoint(db: Database, row: EndpointRow): Promise<void> {
-  await tables(db)
-    .insertInto('webhook_endpoints')
-    .values({ ...row, metadata: json(row.metadata) })
-    .execute();
+  await tables(db).insertInto('webhook_endpoints').values(row).execute();
 }
 
 export async function countLiveEndpoints(db: Database, organizationId: string): Promise<number> {
@@ -103,10 +97,9 @@ export async function updateEndpoint(
   id: string,
   changes: Partial<Omit<EndpointRow, 'organization_id' | 'id' | 'created_at'>>,
 ): Promise<EndpointRow> {
-  const values = 'metadata' in changes ? { ...changes, metadata: json(changes.metadata) } : changes;
   return tables(db)
     .updateTable('webhook_endpoints')
-    .set(values)
+    .set(changes)
     .where('organization_id', '=', organizationId)
     .where('id', '=', id)
     .returningAll()
@@ -143,7 +136,7 @@ export async function insertDeliveries(db: Database, rows: DeliveryRow[]): Promi
   if (rows.length === 0) return;
   await tables(db)
     .insertInto('webhook_deliveries')
-    .values(rows.map((row) => ({ ...row, payload: json(row.payload) })))
+    .values(rows)
     .onConflict((conflict) =>
       conflict
         .columns(['organization_id', 'webhook_endpoint_id', 'webhook_event_id', 'resend_seq'])
