@@ -1,7 +1,11 @@
-// A real HTTP receiver on 127.0.0.1 for webhook tests: records every request and answers as told.
+// Webhook tests' helpers: a real HTTP receiver on 127.0.0.1 that records every request and answers
+// as told, and a test app whose endpoints may point at it.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
+import type { DelivererDeps } from '../src/modules/webhooks/index.js';
+import { createLogger } from '../src/platform/logger.js';
+import { buildTestApp, type TestApp, testWebhookSettings } from './harness.js';
 
 export interface ReceivedWebhook {
   headers: http.IncomingHttpHeaders;
@@ -52,4 +56,24 @@ export async function startReceiver(): Promise<Receiver> {
       responder = next;
     },
   };
+}
+
+/**
+ * A test app whose webhook URLs may point at 127.0.0.1, and the deliverer's settings for it (a tiny
+ * retry delay, so backoff runs in milliseconds); tests drive the deliverer with deliverDueWebhooks.
+ */
+export async function buildWebhookTestApp(): Promise<{ t: TestApp; deps: DelivererDeps }> {
+  const settings = testWebhookSettings(['127.0.0.1']);
+  const t = await buildTestApp({ webhooks: settings });
+  const deps: DelivererDeps = {
+    db: t.database.handle.db,
+    clock: t.testClock.clock,
+    logger: createLogger('silent'),
+    settings,
+    retryBaseMs: 20,
+    circuitBreakMs: 60_000,
+    outboxRetentionMs: 1000,
+    timeoutMs: 500,
+  };
+  return { t, deps };
 }

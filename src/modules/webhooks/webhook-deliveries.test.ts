@@ -2,8 +2,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp, testWebhookSettings } from '../../../test/harness.js';
-import { type Receiver, startReceiver } from '../../../test/webhook-receiver.js';
-import { createLogger } from '../../platform/logger.js';
+import { buildWebhookTestApp, type Receiver, startReceiver } from '../../../test/webhook-receiver.js';
 import { enqueueNotification } from '../../platform/outbox.js';
 import { type DelivererDeps, deliverDueWebhooks, fanOutOutbox, pruneDeliveredOutbox } from './deliverer.js';
 import { verifyWebhook } from './webhook-secrets.js';
@@ -12,18 +11,7 @@ let t: TestApp;
 let deps: DelivererDeps;
 
 beforeAll(async () => {
-  const settings = testWebhookSettings(['127.0.0.1']);
-  t = await buildTestApp({ webhooks: settings });
-  deps = {
-    db: t.database.handle.db,
-    clock: t.testClock.clock,
-    logger: createLogger('silent'),
-    settings,
-    retryBaseMs: 20,
-    circuitBreakMs: 60_000,
-    outboxRetentionMs: 1000,
-    timeoutMs: 500,
-  };
+  ({ t, deps } = await buildWebhookTestApp());
 });
 
 interface Setup {

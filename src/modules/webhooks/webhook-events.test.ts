@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildTestApp,
-  createLedgerFixture,
-  type LedgerFixture,
-  type Tenant,
-  type TestApp,
-  testWebhookSettings,
-} from '../../../test/harness.js';
-import { type Receiver, startReceiver } from '../../../test/webhook-receiver.js';
+import { createLedgerFixture, type LedgerFixture, type Tenant, type TestApp } from '../../../test/harness.js';
+import { buildWebhookTestApp, type Receiver, startReceiver } from '../../../test/webhook-receiver.js';
 import { createLogger } from '../../platform/logger.js';
 import { type EventWorkers, startEventWorkers } from '../events/index.js';
 import { type DelivererDeps, deliverDueWebhooks } from './deliverer.js';
@@ -17,17 +10,7 @@ let deps: DelivererDeps;
 let workers: EventWorkers;
 
 beforeAll(async () => {
-  const settings = testWebhookSettings(['127.0.0.1']);
-  t = await buildTestApp({ webhooks: settings });
-  deps = {
-    db: t.database.handle.db,
-    clock: t.testClock.clock,
-    logger: createLogger('silent'),
-    settings,
-    retryBaseMs: 20,
-    circuitBreakMs: 60_000,
-    outboxRetentionMs: 1000,
-  };
+  ({ t, deps } = await buildWebhookTestApp());
   workers = startEventWorkers({
     db: t.database.handle.db,
     connectionString: t.database.url,
