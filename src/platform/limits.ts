@@ -171,6 +171,8 @@ export const webhookTimeoutMs = 10_000;
 export const webhookResolveTimeoutMs = 5_000;
 /** Deliveries in flight per process: one slow receiver occupies at most its own share. */
 export const webhookConcurrencyMax = 32;
+/** Deliveries of one endpoint in flight per process: a slow receiver holds at most these slots. */
+export const webhookInFlightPerEndpointMax = 8;
 /** Consecutive failed attempts of an endpoint that open its circuit breaker. */
 export const webhookBreakerFailuresMax = 5;
 /** Outbox rows fanned out (or pruned) per transaction. */

@@ -11,6 +11,7 @@ import {
   webhookBreakerFailuresMax,
   webhookConcurrencyMax,
   webhookFanOutBatchMax,
+  webhookInFlightPerEndpointMax,
   webhookTimeoutMs,
 } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
@@ -40,9 +41,14 @@ export interface WebhookDeliverer {
 
 const pruneEveryMs = 60_000;
 
+/**
+ * Runs until stopped: every poll, and again as soon as an attempt ends, it fans the outbox out and
+ * fills the free delivery slots, so a fast receiver is fed without waiting for the next poll.
+ */
 export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new InFlight();
   let stopped = false;
+  let queued = false;
   let lastPruneMs = 0;
   let running: Promise<void> = Promise.resolve();
   const tick = async () => {
@@ -53,35 +59,65 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
     }
     const free = webhookConcurrencyMax - inFlight.size;
     if (free <= 0) return;
-    for (const claimed of await claimDeliveries(deps, free)) {
-      const attempt = attemptDelivery(deps, claimed).catch((error) =>
-        deps.logger.error({ err: error, delivery_id: claimed.id }, 'webhook attempt failed to record'),
-      );
-      inFlight.add(attempt);
-      void attempt.finally(() => inFlight.delete(attempt));
+    for (const claimed of await claimDeliveries(deps, free, inFlight.byEndpoint)) {
+      inFlight.track(claimed.webhook_endpoint_id, attemptLogged(deps, claimed).finally(kick));
     }
   };
-  const timer = setInterval(() => {
-    running = running.then(() =>
-      stopped
-        ? undefined
-        : tick().catch((error) => deps.logger.warn({ err: error }, 'webhook deliverer tick failed')),
-    );
-  }, deps.pollIntervalMs ?? 200);
+  const kick = () => {
+    if (stopped || queued) return;
+    queued = true;
+    running = running.then(async () => {
+      queued = false;
+      if (!stopped)
+        await tick().catch((error) => deps.logger.warn({ err: error }, 'webhook deliverer tick failed'));
+    });
+  };
+  const timer = setInterval(kick, deps.pollIntervalMs ?? 200);
   return {
     async stop() {
       stopped = true;
       clearInterval(timer);
       await running;
-      await Promise.all(inFlight);
+      await inFlight.settled();
     },
   };
+}
+
+/** Attempts under way in this process, counted per endpoint. */
+class InFlight {
+  readonly byEndpoint = new Map<string, number>();
+  private readonly attempts = new Set<Promise<void>>();
+
+  get size(): number {
+    return this.attempts.size;
+  }
+
+  track(endpointId: string, attempt: Promise<void>): void {
+    this.attempts.add(attempt);
+    this.byEndpoint.set(endpointId, (this.byEndpoint.get(endpointId) ?? 0) + 1);
+    void attempt.then(() => {
+      this.attempts.delete(attempt);
+      const left = (this.byEndpoint.get(endpointId) ?? 1) - 1;
+      if (left === 0) this.byEndpoint.delete(endpointId);
+      else this.byEndpoint.set(endpointId, left);
+    });
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.attempts);
+  }
+}
+
+function attemptLogged(deps: DelivererDeps, claimed: store.ClaimedDelivery): Promise<void> {
+  return attemptDelivery(deps, claimed).catch((error) =>
+    deps.logger.error({ err: error, delivery_id: claimed.id }, 'webhook attempt failed to record'),
+  );
 }
 
 /** One round, awaited: fan out, then claim and attempt every due delivery. For tests and tools. */
 export async function deliverDueWebhooks(deps: DelivererDeps): Promise<number> {
   await fanOutOutbox(deps.db, deps.clock());
-  const claimed = await claimDeliveries(deps, webhookConcurrencyMax);
+  const claimed = await claimDeliveries(deps, webhookConcurrencyMax, new Map());
   await Promise.all(claimed.map((delivery) => attemptDelivery(deps, delivery)));
   return claimed.length;
 }
@@ -132,11 +168,17 @@ export async function pruneDeliveredOutbox(db: Database, now: Date, retentionMs:
   return store.pruneOutbox(db, new Date(now.getTime() - retentionMs), jobBatchSizeMax);
 }
 
-function claimDeliveries(deps: DelivererDeps, limit: number) {
+function claimDeliveries(deps: DelivererDeps, limit: number, inFlightByEndpoint: Map<string, number>) {
   const now = deps.clock();
   // The claim outlives the longest attempt, so a live sender's delivery is never taken twice.
   const leaseUntil = new Date(now.getTime() + (deps.timeoutMs ?? webhookTimeoutMs) + 5_000);
-  return store.claimDueDeliveries(deps.db, now, leaseUntil, limit);
+  return store.claimDueDeliveries(deps.db, {
+    now,
+    leaseUntil,
+    limit,
+    perEndpointMax: webhookInFlightPerEndpointMax,
+    inFlightByEndpoint,
+  });
 }
 
 async function attemptDelivery(deps: DelivererDeps, delivery: store.ClaimedDelivery): Promise<void> {

@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp, testWebhookSettings } from '../../../test/harness.js';
 import { buildWebhookTestApp, type Receiver, startReceiver } from '../../../test/webhook-receiver.js';
+import { webhookInFlightPerEndpointMax } from '../../platform/limits.js';
 import { enqueueNotification } from '../../platform/outbox.js';
 import { type DelivererDeps, deliverDueWebhooks, fanOutOutbox, pruneDeliveredOutbox } from './deliverer.js';
 import { verifyWebhook } from './webhook-secrets.js';
@@ -283,6 +284,18 @@ describe('webhook delivery', () => {
       degraded: false,
       circuit_broken_until: null,
     });
+  });
+
+  it(`claims at most ${webhookInFlightPerEndpointMax} deliveries of one endpoint at a time, so others keep their share`, async () => {
+    const busy = await setUp();
+    const quiet = await setUp();
+    for (let index = 0; index < webhookInFlightPerEndpointMax + 2; index += 1) await notify(busy.tenant);
+    await notify(quiet.tenant);
+    await deliverDueWebhooks(deps);
+    expect(busy.receiver.received).toHaveLength(webhookInFlightPerEndpointMax);
+    expect(quiet.receiver.received).toHaveLength(1);
+    await deliverDueWebhooks(deps);
+    expect(busy.receiver.received).toHaveLength(webhookInFlightPerEndpointMax + 2);
   });
 
   it('resends a finished delivery as a new one with resend_seq + 1, the same webhook-id', async () => {

@@ -283,25 +283,44 @@ export interface ClaimedDelivery extends DeliveryRow {
   secret_ciphertext: string;
 }
 
+export interface ClaimRequest {
+  now: Date;
+  leaseUntil: Date;
+  limit: number;
+  /** At most this many deliveries of one endpoint in flight in this process... */
+  perEndpointMax: number;
+  /** ...counting those it already has in flight, by endpoint id. */
+  inFlightByEndpoint: Map<string, number>;
+}
+
 /**
  * Due deliveries of ACTIVE endpoints whose circuit is closed, oldest due first, moved to SENDING
- * until `leaseUntil`: a sender that dies leaves them to be claimed again then.
+ * until `leaseUntil`: a sender that dies leaves them to be claimed again then. Candidates beyond an
+ * endpoint's share stay locked only for this statement, then wait for the next claim.
  */
-export async function claimDueDeliveries(
-  db: Database,
-  now: Date,
-  leaseUntil: Date,
-  limit: number,
-): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(db: Database, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+  const { now, leaseUntil, limit, perEndpointMax } = request;
+  const busyIds = [...request.inFlightByEndpoint.keys()];
+  const busyCounts = [...request.inFlightByEndpoint.values()];
   const result = await sql<ClaimedDelivery>`
-    with due as (
-      select d.organization_id, d.id from webhook_deliveries d
+    with candidates as (
+      select d.organization_id, d.id, d.webhook_endpoint_id, d.next_attempt_at from webhook_deliveries d
       join webhook_endpoints e on e.organization_id = d.organization_id and e.id = d.webhook_endpoint_id
       where d.next_attempt_at <= ${now} and d.status in ('PENDING', 'SENDING')
         and e.status = 'ACTIVE' and (e.circuit_broken_until is null or e.circuit_broken_until <= ${now})
       order by d.next_attempt_at
-      limit ${limit}
-      for update of d skip locked)
+      limit ${limit * 4}
+      for update of d skip locked),
+    busy as (
+      select * from unnest(${busyIds}::uuid[], ${busyCounts}::int[]) as b (endpoint_id, in_flight)),
+    due as (
+      select c.organization_id, c.id from (
+        select c.*, row_number() over (partition by c.webhook_endpoint_id order by c.next_attempt_at) as rank
+        from candidates c) c
+      left join busy b on b.endpoint_id = c.webhook_endpoint_id
+      where c.rank <= ${perEndpointMax} - coalesce(b.in_flight, 0)
+      order by c.next_attempt_at
+      limit ${limit})
     update webhook_deliveries d set status = 'SENDING', next_attempt_at = ${leaseUntil}, updated_at = ${now}
     from due, webhook_endpoints e
     where d.organization_id = due.organization_id and d.id = due.id
