@@ -295,28 +295,30 @@ export interface ClaimRequest {
 
 /**
  * Due deliveries of ACTIVE endpoints whose circuit is closed, oldest due first, moved to SENDING
- * until `leaseUntil`: a sender that dies leaves them to be claimed again then. Candidates beyond an
- * endpoint's share stay locked only for this statement, then wait for the next claim.
+ * until `leaseUntil`: a sender that dies leaves them to be claimed again then. Each endpoint offers
+ * only its oldest few, so one endpoint's backlog cannot hide the others' deliveries; candidates beyond
+ * an endpoint's share stay locked only for this statement.
  */
 export async function claimDueDeliveries(db: Database, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   const { now, leaseUntil, limit, perEndpointMax } = request;
   const busyIds = [...request.inFlightByEndpoint.keys()];
   const busyCounts = [...request.inFlightByEndpoint.values()];
   const result = await sql<ClaimedDelivery>`
-    with candidates as (
-      select d.organization_id, d.id, d.webhook_endpoint_id, d.next_attempt_at from webhook_deliveries d
-      join webhook_endpoints e on e.organization_id = d.organization_id and e.id = d.webhook_endpoint_id
-      where d.next_attempt_at <= ${now} and d.status in ('PENDING', 'SENDING')
-        and e.status = 'ACTIVE' and (e.circuit_broken_until is null or e.circuit_broken_until <= ${now})
-      order by d.next_attempt_at
-      limit ${limit * 4}
-      for update of d skip locked),
-    busy as (
+    with busy as (
       select * from unnest(${busyIds}::uuid[], ${busyCounts}::int[]) as b (endpoint_id, in_flight)),
+    candidates as (
+      select c.*, row_number() over (partition by c.webhook_endpoint_id order by c.next_attempt_at) as rank
+      from webhook_endpoints e
+      cross join lateral (
+        select d.organization_id, d.id, d.webhook_endpoint_id, d.next_attempt_at from webhook_deliveries d
+        where d.organization_id = e.organization_id and d.webhook_endpoint_id = e.id
+          and d.next_attempt_at <= ${now} and d.status in ('PENDING', 'SENDING')
+        order by d.next_attempt_at
+        limit ${perEndpointMax}
+        for update skip locked) c
+      where e.status = 'ACTIVE' and (e.circuit_broken_until is null or e.circuit_broken_until <= ${now})),
     due as (
-      select c.organization_id, c.id from (
-        select c.*, row_number() over (partition by c.webhook_endpoint_id order by c.next_attempt_at) as rank
-        from candidates c) c
+      select c.organization_id, c.id from candidates c
       left join busy b on b.endpoint_id = c.webhook_endpoint_id
       where c.rank <= ${perEndpointMax} - coalesce(b.in_flight, 0)
       order by c.next_attempt_at
@@ -344,5 +346,7 @@ export async function recordEndpointOutcome(
         when ${succeeded} then null
         when consecutive_failures + 1 >= ${openCircuitAfter} then ${circuitOpenUntil}::timestamptz
         else circuit_broken_until end
-    where organization_id = ${delivery.organization_id} and id = ${delivery.webhook_endpoint_id}`.execute(db);
+    where organization_id = ${delivery.organization_id} and id = ${delivery.webhook_endpoint_id}
+      -- A success on a healthy endpoint changes nothing: no write, no lock on the shared row.
+      and not (${succeeded} and consecutive_failures = 0 and circuit_broken_until is null)`.execute(db);
 }

@@ -47,7 +47,9 @@ create table webhook_deliveries (
   check ((status = 'DELIVERED') = (delivered_at is not null)),
   check ((status in ('PENDING', 'SENDING')) = (next_attempt_at is not null))
 );
-create index webhook_deliveries_due on webhook_deliveries (next_attempt_at) where next_attempt_at is not null;
+-- The deliverer takes each endpoint's oldest due deliveries.
+create index webhook_deliveries_due on webhook_deliveries (organization_id, webhook_endpoint_id, next_attempt_at)
+  where next_attempt_at is not null;
 create index webhook_deliveries_by_endpoint on webhook_deliveries (organization_id, webhook_endpoint_id, created_at, id);
 create index webhook_deliveries_recent on webhook_deliveries (organization_id, webhook_endpoint_id, last_attempt_at);
 
