@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 // Ledger credit throughput through the HTTP layer (app.inject) on a fresh embedded PostgreSQL:
 // credits spread over many participants (the issuance account must not serialize them) versus
 // credits to one participant (serialized by its row lock, as they must be), UNLIMITED and PREFUNDED.
@@ -7,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../src/app.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
+import { createWebhookSettings } from '../src/modules/webhooks/index.js';
 import { systemClock } from '../src/platform/clock.js';
 import { connect } from '../src/platform/db/database.js';
 import { openEmbeddedServer } from '../src/platform/db/embedded-server.js';
@@ -32,6 +34,7 @@ const app = await buildApp({
   logger: createLogger('silent'),
   version: 'bench',
   rateLimit: { ratePerSecond: 0, burst: 1 },
+  webhooks: createWebhookSettings(randomBytes(32), []),
 });
 const key = (await createApiKey(handle.db, 'bench')).secret;
 const call = async (method: 'GET' | 'POST', url: string, payload?: object) =>

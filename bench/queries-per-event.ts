@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 // How many SQL statements one event costs, by kind: the figure that explains the processing rate.
 // `npx tsx bench/queries-per-event.ts [events]` runs the standard workload's rules in-process on a
 // fresh embedded database and counts every statement the workers send while processing.
@@ -10,6 +11,7 @@ import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { createRulesBatch, createRulesStep, startEventWorkers } from '../src/modules/events/index.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
+import { createWebhookSettings } from '../src/modules/webhooks/index.js';
 import { systemClock } from '../src/platform/clock.js';
 import { connect } from '../src/platform/db/database.js';
 import { openEmbeddedServer } from '../src/platform/db/embedded-server.js';
@@ -31,7 +33,11 @@ const handle = connect(
   async () => {},
 );
 const deps = { db: handle.db, clock: systemClock, logger: createLogger('silent'), version: 'bench' };
-const app = await buildApp({ ...deps, rateLimit: { ratePerSecond: 0, burst: 1 } });
+const app = await buildApp({
+  ...deps,
+  rateLimit: { ratePerSecond: 0, burst: 1 },
+  webhooks: createWebhookSettings(randomBytes(32), []),
+});
 const key = (await createApiKey(handle.db, 'queries')).secret;
 const call = async (method: string, url: string, payload?: unknown) =>
   (

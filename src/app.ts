@@ -26,6 +26,7 @@ import {
 import { listRuleEvaluations, ruleRoutes, ruleSchemas } from './modules/rules/index.js';
 import { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './modules/tiers/index.js';
 import { transferRoutes, transferSchemas } from './modules/transfers/index.js';
+import { type WebhookSettings, webhookRoutes, webhookSchemas } from './modules/webhooks/index.js';
 import type { Clock } from './platform/clock.js';
 import { type Database, isDatabaseReachable } from './platform/db/database.js';
 import { registerAuthentication } from './platform/http/auth.js';
@@ -47,6 +48,7 @@ export interface AppDeps {
   logger: Logger;
   version: string;
   rateLimit: RateLimit;
+  webhooks: WebhookSettings;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -85,6 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...redemptionSchemas,
     ...reportingSchemas,
     ...logSchemas,
+    ...webhookSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
   const recorder = new RequestLogRecorder(deps.db, deps.logger);
@@ -114,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(reportingRoutes, routeDeps);
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
+    await v1.register(webhookRoutes, { ...routeDeps, webhooks: deps.webhooks });
   });
   return app;
 }

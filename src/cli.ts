@@ -1,7 +1,15 @@
 // The `accrue` command. Every command reads the same configuration as the server and works whether
 // or not a server is running on the same data directory (the embedded database is then shared).
 import { parseArgs } from 'node:util';
-import { catchShutdownSignals, openDatabaseOrExit, readConfigOrExit, serve, startWorkers } from './main.js';
+import {
+  catchShutdownSignals,
+  openDatabaseOrExit,
+  readConfigOrExit,
+  readWebhookSettings,
+  serve,
+  startDeliverer,
+  startWorkers,
+} from './main.js';
 import { verifyLedger } from './modules/ledger/index.js';
 import {
   createApiKey,
@@ -18,7 +26,7 @@ import { createLogger } from './platform/logger.js';
 const usage = `usage: accrue <command>
 
   serve                     run the HTTP server (the same as npm start)
-  worker                    run event workers only, no HTTP (ACCRUE_WORKERS of them, at least 1)
+  worker                    run event workers and the webhook deliverer, no HTTP (ACCRUE_WORKERS, at least 1)
   migrate                   apply pending database migrations
   keys create --org NAME    create a key (and the organization if needed); prints the key last
   keys list [--org NAME]    list keys (never the secrets), all or one organization's
@@ -163,10 +171,15 @@ async function runWorkers(): Promise<void> {
   const database = await openDatabaseOrExit(config, 'cli', logger);
   await migrate(database.connectionString);
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
-  logger.info({ workers: Math.max(1, config.workerCount) }, 'Accrue event workers are running');
+  const deliverer = startDeliverer(config, database, logger, readWebhookSettings(config));
+  logger.info(
+    { workers: Math.max(1, config.workerCount) },
+    'Accrue event workers and webhook deliverer are running',
+  );
   signals.handle(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await workers.stop();
+    await deliverer.stop();
     await database.close();
     process.exit(0);
   });

@@ -18,6 +18,20 @@ export interface Config {
   eventLeaseMs: number;
   /** How often the ledger jobs (maturity, expiry, sealer) run; due lots wait at most this long. */
   ledgerJobsIntervalMs: number;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Encrypts webhook secrets at rest; required with DATABASE_URL (see platform/secret-key.ts). */
+  secretKey: string | undefined;
+  /** Hosts and CIDRs exempt from the public-address rule, reachable over plain http too. */
+  allowHosts: string[];
+  /** The first retry waits about this long; each later one twice the previous, with jitter. */
+  retryBaseMs: number;
+  /** How long a receiver is left alone after consecutive failures. */
+  circuitBreakMs: number;
+  /** Outbox rows are kept this long after they were fanned out to deliveries. */
+  outboxRetentionMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -46,6 +60,13 @@ export function readConfig(env: Env = process.env): Config {
     },
     eventLeaseMs: readInteger(env, 'ACCRUE_EVENT_LEASE_MS', 15_000, 500, 600_000),
     ledgerJobsIntervalMs: readInteger(env, 'ACCRUE_LEDGER_JOBS_INTERVAL_MS', 5000, 100, 3_600_000),
+    webhooks: {
+      secretKey: readSecretKey(env),
+      allowHosts: readList(env, 'ACCRUE_WEBHOOK_ALLOW_HOSTS'),
+      retryBaseMs: readInteger(env, 'ACCRUE_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 3_600_000),
+      circuitBreakMs: readInteger(env, 'ACCRUE_WEBHOOK_CIRCUIT_BREAK_MS', 300_000, 1, 86_400_000),
+      outboxRetentionMs: readInteger(env, 'ACCRUE_OUTBOX_RETENTION_MS', 86_400_000, 0, 90 * 86_400_000),
+    },
   };
 }
 
@@ -53,6 +74,21 @@ export function readConfig(env: Env = process.env): Config {
 function readString(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
+}
+
+function readList(env: Env, name: string): string[] {
+  return (readString(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function readSecretKey(env: Env): string | undefined {
+  const raw = readString(env, 'ACCRUE_SECRET_KEY');
+  if (raw !== undefined && raw.length < 32) {
+    throw new ConfigError('ACCRUE_SECRET_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
+  }
+  return raw;
 }
 
 function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -14,11 +14,18 @@ import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
 import { startRuleEvaluation } from './modules/rules/index.js';
 import { startTierLifecycle } from './modules/tiers/index.js';
+import {
+  createWebhookSettings,
+  startWebhookDeliverer,
+  type WebhookDeliverer,
+  type WebhookSettings,
+} from './modules/webhooks/index.js';
 import { systemClock } from './platform/clock.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { type EmbeddedRole, EmbeddedServerError } from './platform/db/embedded-server.js';
 import { migrate } from './platform/db/migrate.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { loadSecretKey } from './platform/secret-key.js';
 import { version } from './platform/version.js';
 
 export async function serve(): Promise<void> {
@@ -32,6 +39,7 @@ export async function serve(): Promise<void> {
   try {
     const { applied } = await migrate(database.connectionString);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    const webhooks = readWebhookSettings(config);
     const created = await ensureStartupKey(database.db, config.apiKey);
     if (created !== undefined) printFirstKey(created.secret, created.organizationName);
     const app = await buildApp({
@@ -40,12 +48,14 @@ export async function serve(): Promise<void> {
       logger,
       version,
       rateLimit: config.rateLimit,
+      webhooks,
     });
     // Listen before the workers and jobs start, so that a failed listen has nothing else to stop.
     await app.listen({ port: config.port, host: config.host });
     const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger, config.ledgerJobsIntervalMs);
     const workers = startWorkers(config, database, logger);
     const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
+    const deliverer = startDeliverer(config, database, logger, webhooks);
     logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
     signals.handle(async (signal) => {
       logger.info({ signal }, 'shutting down');
@@ -54,6 +64,7 @@ export async function serve(): Promise<void> {
       await tierLifecycle.stop();
       await stopLedgerJobs();
       await workers.stop();
+      await deliverer.stop();
       await database.close();
       process.exit(0);
     });
@@ -82,6 +93,22 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
     // Plain events of a claim skip the steps: evaluated in memory, written together.
     batch: createRulesBatch({ db: database.db, clock: systemClock }),
   });
+}
+
+/** The secret key (generated on the embedded database) and the URL policy of webhook endpoints. */
+export function readWebhookSettings(config: Config): WebhookSettings {
+  const source = { ...config.webhooks, databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+  return createWebhookSettings(loadSecretKey(source), config.webhooks.allowHosts);
+}
+
+/** The webhook deliverer on this process's database, beside the event workers. */
+export function startDeliverer(
+  config: Config,
+  database: DatabaseHandle,
+  logger: Logger,
+  settings: WebhookSettings,
+): WebhookDeliverer {
+  return startWebhookDeliverer({ db: database.db, clock: systemClock, logger, settings, ...config.webhooks });
 }
 
 export interface ShutdownSignals {

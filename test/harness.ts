@@ -12,6 +12,7 @@ import {
 } from '../src/modules/events/index.js';
 import { verifyLedger } from '../src/modules/ledger/index.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
+import { createWebhookSettings, type Resolver, type WebhookSettings } from '../src/modules/webhooks/index.js';
 import type { Clock } from '../src/platform/clock.js';
 import { connect, type DatabaseHandle, type PoolSettings } from '../src/platform/db/database.js';
 import type { RateLimit } from '../src/platform/http/rate-limit.js';
@@ -81,6 +82,18 @@ export interface Tenant {
 export interface TestAppOptions {
   rateLimit?: RateLimit;
   pool?: PoolSettings;
+  webhooks?: WebhookSettings;
+}
+
+/** Tests have no DNS: every name resolves to one public documentation address unless told otherwise. */
+export const publicResolver: Resolver = async () => ['93.184.215.14'];
+
+/** Webhook settings with a random key; `allowHosts` as ACCRUE_WEBHOOK_ALLOW_HOSTS would give them. */
+export function testWebhookSettings(
+  allowHosts: string[] = [],
+  resolve: Resolver = publicResolver,
+): WebhookSettings {
+  return createWebhookSettings(randomBytes(32), allowHosts, resolve);
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -92,6 +105,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger: createLogger('silent'),
     version: 'test',
     rateLimit: options.rateLimit ?? { ratePerSecond: 0, burst: 1 },
+    webhooks: options.webhooks ?? testWebhookSettings(),
   });
   cleanups.push(async () => {
     await app.close();
@@ -142,6 +156,18 @@ export function startTestWorkers(
     leaseMs: 10_000,
     pollIntervalMs: 50,
   });
+}
+
+/**
+ * Subscribes a webhook endpoint of the tenant to `events`, so that the outbox keeps their rows (it
+ * writes only subscribed types). Nothing is delivered: tests run no deliverer unless they start one.
+ */
+export async function subscribeToWebhooks(tenant: Tenant, events: string[]): Promise<void> {
+  const created = await tenant.request('POST', '/v1/webhook-endpoints', {
+    url: 'https://receiver.example.com/hooks',
+    enabled_events: events,
+  });
+  if (created.statusCode !== 201) throw new Error(`webhook endpoint not created: ${created.body}`);
 }
 
 export interface LedgerFixture {

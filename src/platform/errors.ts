@@ -23,6 +23,8 @@ export const errorStatusByCode = {
   request_timeout: 408,
   reward_unavailable: 409,
   reward_limit_exceeded: 409,
+  not_resendable: 409,
+  endpoint_not_active: 409,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,

@@ -206,3 +206,28 @@ export const rewardCategoryLengthMax = 100;
 export const rewardMetadataBytesMax = 16 * 1024;
 /** Units of one catalog redemption and of a reward's limits: far above any real catalog, inside int4. */
 export const rewardQuantityMax = 1_000_000;
+
+/** Webhooks. URLs as long as browsers accept; a receiver's answer is kept up to 4 KiB. */
+export const webhookUrlLengthMax = 2048;
+export const webhookResponseBodyBytesMax = 4096;
+/** Delivery attempts of one delivery, then it is FAILED (retry grants as many again). */
+export const webhookAttemptsMax = 8;
+/** A receiver that has not answered in this long has failed the attempt (consumer_response_timeout). */
+export const webhookTimeoutMs = 10_000;
+/** DNS answers for an endpoint's host: a slow resolver must not hold a delivery slot. */
+export const webhookResolveTimeoutMs = 5_000;
+/** Deliveries in flight per process: one slow receiver occupies at most its own share. */
+export const webhookConcurrencyMax = 32;
+/** Deliveries of one endpoint in flight per process: a slow receiver holds at most these slots. */
+export const webhookInFlightPerEndpointMax = 8;
+/** Consecutive failed attempts of an endpoint that open its circuit breaker. */
+export const webhookBreakerFailuresMax = 5;
+/** Outbox rows fanned out (or pruned) per transaction. */
+export const webhookFanOutBatchMax = 200;
+/** Endpoints per organization: each event is checked against all of them. */
+export const webhookEndpointsPerOrganizationMax = 50;
+/** How long an organization's subscribed event types are cached before the outbox reads them again. */
+export const webhookSubscriptionCacheMs = 5_000;
+/** Deliveries listing and endpoints listing pages (the Scrip reference caps these at 100). */
+export const webhookPageSizeDefault = 20;
+export const webhookPageSizeMax = 100;

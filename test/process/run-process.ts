@@ -22,9 +22,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Servers on a DATABASE_URL need the deployment's secret key; tests share this one. */
+export const testSecretKey = 'accrue-test-secret-key-0123456789abcdef';
+
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const { DATABASE_URL: _unused, ...rest } = process.env;
-  return { ...rest, LOG_LEVEL: 'info', ...env };
+  return { ...rest, LOG_LEVEL: 'info', ACCRUE_SECRET_KEY: testSecretKey, ...env };
 }
 
 /** Starts `src/main.ts` and waits until it serves (or exits); `nodeArgs` go to node before it. */
@@ -110,7 +113,7 @@ export async function spawnServer(
 ): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ACCRUE_SECRET_KEY: testSecretKey, ...env },
     stdio: options.stdio ?? ['ignore', 'ignore', 'inherit'],
   });
   options.onSpawn?.(child);

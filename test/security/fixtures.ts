@@ -1,10 +1,18 @@
 // Real resources of one organization, for filling path parameters with ids that exist. Each path
 // segment before a parameter names the resource its id belongs to.
+import { fanOutOutbox } from '../../src/modules/webhooks/deliverer.js';
+import type { Database } from '../../src/platform/db/database.js';
 import type { Tenant } from '../harness.js';
 
 export type Fixtures = Record<string, string>;
 
-export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
+export async function createFixtures(tenant: Tenant, db: Database): Promise<Fixtures> {
+  const endpoint = (
+    await tenant.request('POST', '/v1/webhook-endpoints', {
+      url: 'https://receiver.example.com/hooks',
+      enabled_events: ['*'],
+    })
+  ).json();
   const program = (await tenant.request('POST', '/v1/programs', { name: 'fixture program' })).json();
   const participant = (
     await tenant.request('POST', '/v1/participants', {
@@ -93,6 +101,11 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
   });
   if (group.statusCode >= 300) throw new Error(`fixture group failed: ${group.body}`);
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
+  await fanOutOutbox(db, new Date());
+  const delivery = (
+    await tenant.request('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries?limit=1`)
+  ).json().data[0];
+  if (delivery === undefined) throw new Error('fixture webhook delivery missing');
   return {
     programs: program.id,
     participants: participant.id,
@@ -109,6 +122,8 @@ export async function createFixtures(tenant: Tenant): Promise<Fixtures> {
     redemptions: redemption.json().id,
     groups: group.json().id,
     members: member.id,
+    'webhook-endpoints': endpoint.id,
+    'webhook-deliveries': delivery.id,
   };
 }
 

@@ -25,7 +25,7 @@ const triedPerRoute = new Map<string, number>();
 beforeAll(async () => {
   t = await buildTestApp();
   tenant = await t.createOrganization();
-  fixtures = await createFixtures(tenant);
+  fixtures = await createFixtures(tenant, t.database.handle.db);
   ({ operations, doc } = await loadOperations(t.app));
 });
 
@@ -166,6 +166,8 @@ describe('hostile input on every route', () => {
           requests.push({ url: fillPath(operation.path, values), payload: operation.body ? {} : undefined });
         }
       }
+      // A route without body, query or path parameters has nothing to malform.
+      if (requests.length === 0) continue;
       // A sample of random mixes on top of the systematic cases.
       const random = fc.sample(fc.constantFrom(...requests), 10);
       for (const request of [...requests, ...random]) {

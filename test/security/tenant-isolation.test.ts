@@ -26,8 +26,8 @@ beforeAll(async () => {
   t = await buildTestApp();
   owner = await t.createOrganization();
   intruder = await t.createOrganization();
-  fixtures = await createFixtures(owner);
-  intruderFixtures = await createFixtures(intruder);
+  fixtures = await createFixtures(owner, t.database.handle.db);
+  intruderFixtures = await createFixtures(intruder, t.database.handle.db);
   ({ operations, doc } = await loadOperations(t.app));
 });
 

@@ -17,6 +17,7 @@ import { eventClaimsMax, eventTransientAttemptsMax } from '../../platform/limits
 import type { Logger } from '../../platform/logger.js';
 import { type ParticipantRow, resolveEventParticipant } from '../participants/index.js';
 import { findProgramRow, type ProgramRow } from '../programs/index.js';
+import { enqueueEventNotifications } from './event-notifications.js';
 import { type EventOutcome, finishClaimedEvents, lockClaimedEvents } from './event-queue.store.js';
 import type { EventRow } from './events.store.js';
 
@@ -135,8 +136,10 @@ async function applyClaim(
   }
   await batch?.flush();
   if (outcomes.length === 0) return 0;
-  const finished = await finishClaimedEvents(trx, claimToken, outcomes, deps.clock());
+  const now = deps.clock();
+  const finished = await finishClaimedEvents(trx, claimToken, outcomes, now);
   assert(finished === outcomes.length, 'locked events changed during their transaction');
+  await enqueueEventNotifications(trx, events, outcomes, now);
   return finished;
 }
 

@@ -9,6 +9,7 @@ import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { AssetRow } from '../assets/index.js';
 import { participantOwner, systemOwner } from './accounts.js';
+import { enqueueBalanceNotifications } from './balance-notifications.js';
 import type { EntryContext } from './journal-entry.js';
 import type { AccountRow } from './ledger.store.js';
 import * as store from './ledger.store.js';
@@ -76,6 +77,31 @@ export async function postPlainCredits(trx: Database, credits: PlainCredit[]): P
   await lotStore.insertLots(trx, lots);
   for (const { lot, before } of repayments) await repayOverdraft(trx, [lot], before);
   await addBalances(trx, credits, accounts);
+  await notifyCredits(trx, credits, entries);
+}
+
+async function notifyCredits(trx: Database, credits: PlainCredit[], entries: store.JournalEntryWrite[]) {
+  for (const [index, credit] of credits.entries()) {
+    const draft = {
+      actionType: 'CREDIT' as const,
+      assetId: credit.asset.id,
+      postings: [
+        { owner: systemOwner('SYSTEM_ISSUANCE'), bucket: 'AVAILABLE' as const, amount: -credit.amount },
+        {
+          owner: participantOwner(credit.participantId),
+          bucket: 'AVAILABLE' as const,
+          amount: credit.amount,
+        },
+      ],
+    };
+    await enqueueBalanceNotifications(
+      trx,
+      credit.context,
+      draft,
+      entries[index]?.entry.id ?? '',
+      draft.postings,
+    );
+  }
 }
 
 const accountKey = (organizationId: string, assetId: string, ownerId: string) =>

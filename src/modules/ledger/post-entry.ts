@@ -9,6 +9,7 @@ import { newId } from '../../platform/ids.js';
 import { formatAmount } from '../../platform/money.js';
 import { findAssetRow } from '../assets/index.js';
 import { type Bucket, hasFloor, lockRank, type Owner, systemOwner } from './accounts.js';
+import { enqueueBalanceNotifications } from './balance-notifications.js';
 import { type EntryContext, type EntryDraft, normalizePostings, type PostingDraft } from './journal-entry.js';
 import type { AccountRow } from './ledger.store.js';
 import * as store from './ledger.store.js';
@@ -86,6 +87,7 @@ export async function postJournalEntry(
   const journalEntryId = newId();
   await store.insertJournalEntry(trx, toEntryRow(journalEntryId, context, draft), draft.assetId, inserts);
   await store.addToBalances(trx, context.organizationId, deltas);
+  await enqueueBalanceNotifications(trx, context, draft, journalEntryId, postings);
   return { journalEntryId, balances };
 }
 

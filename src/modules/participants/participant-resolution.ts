@@ -6,6 +6,7 @@
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import { enqueueNotification } from '../../platform/outbox.js';
 import type { ProgramRow } from '../programs/index.js';
 import type { ParticipantRow } from './participants.store.js';
 import * as store from './participants.store.js';
@@ -41,7 +42,7 @@ async function lockById(trx: Database, organizationId: string, id: string, role:
 
 async function findOrCreateByExternalId(
   trx: Database,
-  program: Pick<ProgramRow, 'organization_id' | 'on_unknown_participant'>,
+  program: Pick<ProgramRow, 'organization_id' | 'id' | 'on_unknown_participant'>,
   externalId: string | null,
   now: Date,
   role: string,
@@ -57,9 +58,10 @@ async function findOrCreateByExternalId(
         'create the participant, then retry the event',
     );
   }
-  const created = await store.insertParticipantIfAbsent(
+  const created = await insertParticipant(
     trx,
     newEventParticipant(organizationId, externalId, now),
+    program.id,
   );
   // Another transaction created it between the lookup and the insert: take the winner's row.
   return created ?? (await lockExisting(trx, organizationId, externalId));
@@ -120,9 +122,35 @@ export async function createEventParticipant(
   programId: string,
   now: Date,
 ): Promise<boolean> {
-  if ((await store.insertParticipantIfAbsent(trx, row)) === undefined) return false;
+  if ((await insertParticipant(trx, row, programId)) === undefined) return false;
   await store.enroll(trx, row.organization_id, row.id, programId, now);
   return true;
+}
+
+/**
+ * Inserts a participant unless its external_id exists (then undefined), and writes
+ * `participant.created` with it. Every creation goes through here, so the notification is never missed.
+ */
+export async function insertParticipant(
+  trx: Database,
+  row: ParticipantRow,
+  programId: string | null,
+): Promise<ParticipantRow | undefined> {
+  const inserted = await store.insertParticipantIfAbsent(trx, row);
+  if (inserted === undefined) return undefined;
+  await enqueueNotification(trx, {
+    organizationId: row.organization_id,
+    topic: 'participant.created',
+    now: row.created_at,
+    payload: {
+      participant_id: row.id,
+      external_id: row.external_id,
+      status: row.status,
+      program_id: programId,
+      created_at: row.created_at.toISOString(),
+    },
+  });
+  return inserted;
 }
 
 /** Enrolls a participant the caller holds locked. */

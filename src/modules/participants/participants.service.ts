@@ -8,6 +8,7 @@ import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
 import { readOptionalTimestamp } from '../../platform/timestamp.js';
 import { findProgramRow } from '../programs/index.js';
+import { insertParticipant } from './participant-resolution.js';
 import {
   type CreateParticipantBody,
   type ListParticipantsQuery,
@@ -95,22 +96,26 @@ export async function upsertParticipant(
   const { row, created } = await withTransaction(db, async (trx) => {
     if (body.program_id !== undefined) await findProgramRow(trx, organizationId, body.program_id);
     const now = clock();
-    const inserted = await store.insertParticipantIfAbsent(trx, {
-      organization_id: organizationId,
-      id: newId(),
-      external_id: body.external_id,
-      status: body.status ?? 'ACTIVE',
-      email: null,
-      phone: null,
-      first_name: null,
-      last_name: null,
-      display_name: null,
-      ...profileChanges(body),
-      attributes: {},
-      tags: [],
-      created_at: now,
-      updated_at: now,
-    });
+    const inserted = await insertParticipant(
+      trx,
+      {
+        organization_id: organizationId,
+        id: newId(),
+        external_id: body.external_id,
+        status: body.status ?? 'ACTIVE',
+        email: null,
+        phone: null,
+        first_name: null,
+        last_name: null,
+        display_name: null,
+        ...profileChanges(body),
+        attributes: {},
+        tags: [],
+        created_at: now,
+        updated_at: now,
+      },
+      body.program_id ?? null,
+    );
     const upserted = inserted ?? (await updateExisting(trx, now, organizationId, body));
     if (body.program_id !== undefined)
       await store.enroll(trx, organizationId, upserted.id, body.program_id, now);

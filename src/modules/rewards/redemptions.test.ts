@@ -4,6 +4,7 @@ import {
   buildTestApp,
   createLedgerFixture,
   type LedgerFixture,
+  subscribeToWebhooks,
   type Tenant,
   type TestApp,
 } from '../../../test/harness.js';
@@ -15,6 +16,7 @@ let other: Tenant;
 beforeAll(async () => {
   t = await buildTestApp({ pool: { sizeMax: 12, waitMs: 30_000 } });
   acme = await t.createOrganization();
+  await subscribeToWebhooks(acme, ['redemption.completed']);
   other = await t.createOrganization();
 });
 

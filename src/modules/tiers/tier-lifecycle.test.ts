@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { buildTestApp, subscribeToWebhooks, type Tenant, type TestApp } from '../../../test/harness.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { newId } from '../../platform/ids.js';
 import { createLogger } from '../../platform/logger.js';
@@ -12,6 +12,7 @@ let acme: Tenant;
 beforeAll(async () => {
   t = await buildTestApp();
   acme = await t.createOrganization();
+  await subscribeToWebhooks(acme, ['participant.tier_changed']);
 });
 
 const levels = [

@@ -4,8 +4,10 @@ import {
   buildTestApp,
   createLedgerFixture,
   type LedgerFixture,
+  subscribeToWebhooks,
   type Tenant,
   type TestApp,
+  testWebhookSettings,
 } from '../../../test/harness.js';
 import { buildApp } from '../../app.js';
 import { connect } from '../../platform/db/database.js';
@@ -18,6 +20,7 @@ let other: Tenant;
 beforeAll(async () => {
   t = await buildTestApp();
   acme = await t.createOrganization();
+  await subscribeToWebhooks(acme, ['transfer.completed']);
   other = await t.createOrganization();
 });
 
@@ -493,6 +496,7 @@ describe('concurrent transfers', () => {
       logger: createLogger('silent'),
       version: 'test',
       rateLimit: { ratePerSecond: 0, burst: 1 },
+      webhooks: testWebhookSettings(),
     });
     const transferOn = (body: object) =>
       app.inject({

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { buildTestApp, type Tenant, type TestApp, testWebhookSettings } from '../../../test/harness.js';
 import { buildApp } from '../../app.js';
 import { revokeApiKey } from '../../modules/organizations/index.js';
 import { createLogger } from '../logger.js';
@@ -21,6 +21,7 @@ function buildAppLoggingTo(lines: string[]) {
     logger: createLogger('trace', { write: (line: string) => lines.push(line) }),
     version: 'test',
     rateLimit: { ratePerSecond: 0, burst: 1 },
+    webhooks: testWebhookSettings(),
   });
 }
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { buildTestApp, type Tenant, type TestApp, testWebhookSettings } from '../../../test/harness.js';
 import { buildApp } from '../../app.js';
 import { createApiKey } from '../../modules/organizations/index.js';
 import { createLogger } from '../logger.js';
@@ -40,6 +40,7 @@ describe('rate limiting per organization', () => {
       logger: createLogger('silent'),
       version: 'test',
       rateLimit: { ratePerSecond: 1, burst: 1 },
+      webhooks: testWebhookSettings(),
     });
     const org = await createApiKey(t.database.handle.db, 'refilling');
     const call = () =>
@@ -60,6 +61,7 @@ describe('rate limiting per organization', () => {
       logger: createLogger('silent'),
       version: 'test',
       rateLimit,
+      webhooks: testWebhookSettings(),
     });
     const call = (app: typeof otherInstance, key: string) =>
       app.inject({ method: 'GET', url: '/v1/programs', headers: { 'x-api-key': key } });

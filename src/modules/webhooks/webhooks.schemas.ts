@@ -1,0 +1,170 @@
+import { type Static, Type } from 'typebox';
+import { NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import {
+  descriptionLengthMax,
+  webhookAttemptsMax,
+  webhookPageSizeDefault,
+  webhookPageSizeMax,
+  webhookUrlLengthMax,
+} from '../../platform/limits.js';
+
+export const webhookEventTypes = [
+  'balance.credited',
+  'balance.debited',
+  'balance.expired',
+  'balance.held',
+  'balance.released',
+  'redemption.completed',
+  'redemption.reversed',
+  'transfer.completed',
+  'event.completed',
+  'event.failed',
+  'participant.created',
+  'participant.tier_changed',
+  'program.funded',
+  'program.burned',
+] as const;
+
+const EventTypeOrAll = Type.Enum([...webhookEventTypes, '*'], {
+  description: 'An event type, or "*" for all',
+});
+const EnabledEvents = Type.Array(EventTypeOrAll, {
+  minItems: 1,
+  maxItems: webhookEventTypes.length + 1,
+  uniqueItems: true,
+});
+const EndpointUrl = Type.String({
+  minLength: 1,
+  maxLength: webhookUrlLengthMax,
+  description: 'https URL whose host resolves only to public addresses',
+});
+const Description = Type.String({ maxLength: descriptionLengthMax });
+const Metadata = Type.Record(Type.String(), Type.Unknown(), {
+  maxProperties: 50,
+  description: 'Free-form JSON object, replaced as a whole on update',
+});
+const EndpointStatus = Type.Enum(['ACTIVE', 'DISABLED', 'ARCHIVED']);
+
+const endpointFields = {
+  id: Uuid,
+  url: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  enabled_events: Type.Array(Type.String()),
+  metadata: Type.Union([Metadata, Type.Null()]),
+  status: EndpointStatus,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+};
+
+export const WebhookEndpoint = Type.Object(endpointFields, { $id: 'WebhookEndpoint' });
+export type WebhookEndpoint = Static<typeof WebhookEndpoint>;
+
+export const WebhookEndpointWithSecret = Type.Object(
+  {
+    ...endpointFields,
+    secret: Type.String({ description: 'whsec_ + base64 of 32 bytes; shown only in this response' }),
+  },
+  { $id: 'WebhookEndpointWithSecret' },
+);
+export type WebhookEndpointWithSecret = Static<typeof WebhookEndpointWithSecret>;
+
+export const CreateEndpointBody = Type.Object(
+  {
+    url: EndpointUrl,
+    enabled_events: EnabledEvents,
+    description: Type.Optional(Description),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+export type CreateEndpointBody = Static<typeof CreateEndpointBody>;
+
+export const UpdateEndpointBody = Type.Object(
+  {
+    url: Type.Optional(EndpointUrl),
+    enabled_events: Type.Optional(EnabledEvents),
+    description: Type.Optional(Type.Union([Description, Type.Null()])),
+    status: Type.Optional(Type.Enum(['ACTIVE', 'DISABLED'])),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+export type UpdateEndpointBody = Static<typeof UpdateEndpointBody>;
+
+const webhookListFields = {
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: webhookPageSizeMax, default: webhookPageSizeDefault }),
+  ),
+  cursor: Type.Optional(Type.String({ maxLength: 1024 })),
+};
+
+export const ListEndpointsQuery = Type.Object(
+  { ...webhookListFields, status: Type.Optional(Type.Enum(['ACTIVE', 'DISABLED'])) },
+  { additionalProperties: false },
+);
+export type ListEndpointsQuery = Static<typeof ListEndpointsQuery>;
+
+const DeliveryStatus = Type.Enum(['PENDING', 'SENDING', 'DELIVERED', 'FAILED']);
+
+export const ListDeliveriesQuery = Type.Object(
+  { ...webhookListFields, status: Type.Optional(DeliveryStatus) },
+  { additionalProperties: false },
+);
+export type ListDeliveriesQuery = Static<typeof ListDeliveriesQuery>;
+
+const deliveryFields = {
+  id: Uuid,
+  webhook_endpoint_id: Uuid,
+  webhook_event_id: Type.String({ description: 'The envelope id: the same for every endpoint' }),
+  event_type: Type.String(),
+  status: DeliveryStatus,
+  attempt_count: Type.Integer(),
+  max_attempts: Type.Integer({ description: `${webhookAttemptsMax}` }),
+  next_attempt_at: NullableTimestamp,
+  last_attempt_at: NullableTimestamp,
+  last_response_status: Type.Union([Type.Integer(), Type.Null()]),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+  error_code: Type.Union([Type.String(), Type.Null()], { description: 'e.g. consumer_response_timeout' }),
+  resend_seq: Type.Integer({ description: '0 for the original, +1 per resend' }),
+  delivered_at: NullableTimestamp,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+};
+
+export const WebhookDelivery = Type.Object(deliveryFields, { $id: 'WebhookDelivery' });
+export type WebhookDelivery = Static<typeof WebhookDelivery>;
+
+export const WebhookDeliveryDetail = Type.Object(
+  {
+    ...deliveryFields,
+    last_response_body: Type.Union([Type.String(), Type.Null()], { description: 'At most 4 KiB' }),
+    payload: Type.Unknown({
+      description: 'The envelope sent: id, type, api_version, created_at, organization_id, data',
+    }),
+  },
+  { $id: 'WebhookDeliveryDetail' },
+);
+export type WebhookDeliveryDetail = Static<typeof WebhookDeliveryDetail>;
+
+export const EndpointHealth = Type.Object({
+  endpoint_id: Uuid,
+  url: Type.String(),
+  status: EndpointStatus,
+  success_24h: Type.Integer(),
+  fail_24h: Type.Integer(),
+  success_rate: Type.Union([Type.Number(), Type.Null()], { description: 'null without attempts in 24 h' }),
+  degraded: Type.Boolean(),
+  pending_count: Type.Integer(),
+  oldest_pending_at: NullableTimestamp,
+  last_attempt_at: NullableTimestamp,
+  circuit_broken_until: NullableTimestamp,
+  rate_limited_until: NullableTimestamp,
+  blocked_reason: Type.Union([Type.String(), Type.Null()]),
+  blocked_until: NullableTimestamp,
+});
+
+export const DeliveryStats = Type.Object(
+  { data: Type.Array(EndpointHealth) },
+  { $id: 'WebhookDeliveryStats' },
+);
+export type DeliveryStats = Static<typeof DeliveryStats>;

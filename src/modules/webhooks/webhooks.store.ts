@@ -1,0 +1,342 @@
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import { afterKey } from '../../platform/db/keyset.js';
+
+export interface EndpointTable {
+  organization_id: string;
+  id: string;
+  url: string;
+  description: string | null;
+  enabled_events: string[];
+  metadata: Record<string, unknown> | null;
+  secret_ciphertext: string;
+  status: 'ACTIVE' | 'DISABLED' | 'ARCHIVED';
+  consecutive_failures: number;
+  circuit_broken_until: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DeliveryTable {
+  organization_id: string;
+  id: string;
+  webhook_endpoint_id: string;
+  webhook_event_id: string;
+  event_type: string;
+  payload: unknown;
+  status: 'PENDING' | 'SENDING' | 'DELIVERED' | 'FAILED';
+  attempt_count: number;
+  max_attempts: number;
+  next_attempt_at: Date | null;
+  last_attempt_at: Date | null;
+  last_response_status: number | null;
+  last_response_body: string | null;
+  last_error: string | null;
+  error_code: string | null;
+  resend_seq: number;
+  delivered_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface OutboxTable {
+  organization_id: string;
+  id: string;
+  topic: string;
+  payload: unknown;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
+type Tables = { webhook_endpoints: EndpointTable; webhook_deliveries: DeliveryTable; outbox: OutboxTable };
+export type EndpointRow = EndpointTable;
+export type DeliveryRow = DeliveryTable;
+export type OutboxRow = OutboxTable;
+
+const tables = (db: Database) => db.withTables<Tables>();
+
+export async function insertEndpoint(db: Database, row: EndpointRow): Promise<void> {
+  await tables(db).insertInto('webhook_endpoints').values(row).execute();
+}
+
+export async function countLiveEndpoints(db: Database, organizationId: string): Promise<number> {
+  const row = await tables(db)
+    .selectFrom('webhook_endpoints')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('organization_id', '=', organizationId)
+    .where('status', '!=', 'ARCHIVED')
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** A live (not archived) endpoint. */
+export async function findEndpoint(db: Database, organizationId: string, id: string, forUpdate = false) {
+  let query = tables(db)
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .where('status', '!=', 'ARCHIVED');
+  if (forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+export async function updateEndpoint(
+  db: Database,
+  organizationId: string,
+  id: string,
+  changes: Partial<Omit<EndpointRow, 'organization_id' | 'id' | 'created_at'>>,
+): Promise<EndpointRow> {
+  return tables(db)
+    .updateTable('webhook_endpoints')
+    .set(changes)
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export interface ListFilter<Status> {
+  status: Status | undefined;
+  after: [unknown, unknown] | undefined;
+  limit: number;
+}
+
+/** Newest first, archived endpoints left out. */
+export async function listEndpoints(
+  db: Database,
+  organizationId: string,
+  filter: ListFilter<'ACTIVE' | 'DISABLED'>,
+) {
+  let query = tables(db)
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('status', '!=', 'ARCHIVED');
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
+  return query
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit + 1)
+    .execute();
+}
+
+export async function insertDeliveries(db: Database, rows: DeliveryRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tables(db)
+    .insertInto('webhook_deliveries')
+    .values(rows)
+    .onConflict((conflict) =>
+      conflict
+        .columns(['organization_id', 'webhook_endpoint_id', 'webhook_event_id', 'resend_seq'])
+        .doNothing(),
+    )
+    .execute();
+}
+
+export async function findDelivery(db: Database, organizationId: string, id: string, forUpdate = false) {
+  let query = tables(db)
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id);
+  if (forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+export async function findLatestResendSeq(db: Database, source: DeliveryRow): Promise<number> {
+  const row = await tables(db)
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.max('resend_seq').as('seq'))
+    .where('organization_id', '=', source.organization_id)
+    .where('webhook_endpoint_id', '=', source.webhook_endpoint_id)
+    .where('webhook_event_id', '=', source.webhook_event_id)
+    .executeTakeFirstOrThrow();
+  return Number(row.seq ?? 0);
+}
+
+export async function updateDelivery(
+  db: Database,
+  organizationId: string,
+  id: string,
+  changes: Partial<Omit<DeliveryRow, 'organization_id' | 'id' | 'payload'>>,
+): Promise<DeliveryRow> {
+  return tables(db)
+    .updateTable('webhook_deliveries')
+    .set(changes)
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Newest first. */
+export async function listDeliveries(
+  db: Database,
+  organizationId: string,
+  endpointId: string,
+  filter: ListFilter<DeliveryRow['status']>,
+) {
+  let query = tables(db)
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('webhook_endpoint_id', '=', endpointId);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
+  return query
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit + 1)
+    .execute();
+}
+
+export interface HealthRow {
+  id: string;
+  url: string;
+  status: EndpointRow['status'];
+  circuit_broken_until: Date | null;
+  success_24h: string;
+  fail_24h: string;
+  pending_count: string;
+  oldest_pending_at: Date | null;
+  last_attempt_at: Date | null;
+}
+
+/** Per live endpoint: outcomes of the deliveries last attempted in the 24 hours before `now`. */
+export async function readHealth(db: Database, organizationId: string, now: Date): Promise<HealthRow[]> {
+  const since = new Date(now.getTime() - 86_400_000);
+  const result = await sql<HealthRow>`
+    select e.id, e.url, e.status, e.circuit_broken_until,
+      count(*) filter (where d.status = 'DELIVERED' and d.last_attempt_at >= ${since}) as success_24h,
+      count(*) filter (where d.status <> 'DELIVERED' and d.attempt_count > 0 and d.last_attempt_at >= ${since}) as fail_24h,
+      count(*) filter (where d.status in ('PENDING', 'SENDING')) as pending_count,
+      min(d.created_at) filter (where d.status in ('PENDING', 'SENDING')) as oldest_pending_at,
+      max(d.last_attempt_at) as last_attempt_at
+    from webhook_endpoints e
+    left join webhook_deliveries d
+      on d.organization_id = e.organization_id and d.webhook_endpoint_id = e.id
+      and (d.status in ('PENDING', 'SENDING') or d.last_attempt_at >= ${since})
+    where e.organization_id = ${organizationId} and e.status <> 'ARCHIVED'
+    group by e.organization_id, e.id
+    order by e.created_at desc, e.id desc`.execute(db);
+  return result.rows;
+}
+
+// The deliverer's side: fan-out, claims, attempts, pruning.
+
+/** Undelivered outbox rows, oldest first, locked so that two deliverers fan out each row once. */
+export async function claimOutbox(db: Database, limit: number): Promise<OutboxRow[]> {
+  return tables(db)
+    .selectFrom('outbox')
+    .selectAll()
+    .where('delivered_at', 'is', null)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+export async function listSubscribedEndpoints(db: Database, organizationIds: string[]) {
+  if (organizationIds.length === 0) return [];
+  return tables(db)
+    .selectFrom('webhook_endpoints')
+    .select(['organization_id', 'id', 'enabled_events'])
+    .where('organization_id', 'in', organizationIds)
+    .where('status', '=', 'ACTIVE')
+    .execute();
+}
+
+export async function markOutboxDelivered(db: Database, rows: OutboxRow[], now: Date): Promise<void> {
+  if (rows.length === 0) return;
+  await tables(db)
+    .updateTable('outbox')
+    .set({ delivered_at: now })
+    .where(
+      sql<boolean>`(organization_id, id) in (${sql.join(rows.map((row) => sql`(${row.organization_id}::uuid, ${row.id}::uuid)`))})`,
+    )
+    .execute();
+}
+
+export async function pruneOutbox(db: Database, deliveredBefore: Date, limit: number): Promise<number> {
+  const result = await sql`
+    delete from outbox where ctid in (
+      select ctid from outbox where delivered_at < ${deliveredBefore} limit ${limit})`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+export interface ClaimedDelivery extends DeliveryRow {
+  url: string;
+  secret_ciphertext: string;
+}
+
+export interface ClaimRequest {
+  now: Date;
+  leaseUntil: Date;
+  limit: number;
+  /** At most this many deliveries of one endpoint in flight in this process... */
+  perEndpointMax: number;
+  /** ...counting those it already has in flight, by endpoint id. */
+  inFlightByEndpoint: Map<string, number>;
+}
+
+/**
+ * Due deliveries of ACTIVE endpoints whose circuit is closed, oldest due first, moved to SENDING
+ * until `leaseUntil`: a sender that dies leaves them to be claimed again then. Each endpoint offers
+ * only its oldest few, so one endpoint's backlog cannot hide the others' deliveries; candidates beyond
+ * an endpoint's share stay locked only for this statement.
+ */
+export async function claimDueDeliveries(db: Database, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+  const { now, leaseUntil, limit, perEndpointMax } = request;
+  const busyIds = [...request.inFlightByEndpoint.keys()];
+  const busyCounts = [...request.inFlightByEndpoint.values()];
+  const result = await sql<ClaimedDelivery>`
+    with busy as (
+      select * from unnest(${busyIds}::uuid[], ${busyCounts}::int[]) as b (endpoint_id, in_flight)),
+    candidates as (
+      select c.*, row_number() over (partition by c.webhook_endpoint_id order by c.next_attempt_at) as rank
+      from webhook_endpoints e
+      cross join lateral (
+        select d.organization_id, d.id, d.webhook_endpoint_id, d.next_attempt_at from webhook_deliveries d
+        where d.organization_id = e.organization_id and d.webhook_endpoint_id = e.id
+          and d.next_attempt_at <= ${now} and d.status in ('PENDING', 'SENDING')
+        order by d.next_attempt_at
+        limit ${perEndpointMax}
+        for update skip locked) c
+      where e.status = 'ACTIVE' and (e.circuit_broken_until is null or e.circuit_broken_until <= ${now})),
+    due as (
+      select c.organization_id, c.id from candidates c
+      left join busy b on b.endpoint_id = c.webhook_endpoint_id
+      where c.rank <= ${perEndpointMax} - coalesce(b.in_flight, 0)
+      order by c.next_attempt_at
+      limit ${limit})
+    update webhook_deliveries d set status = 'SENDING', next_attempt_at = ${leaseUntil}, updated_at = ${now}
+    from due, webhook_endpoints e
+    where d.organization_id = due.organization_id and d.id = due.id
+      and e.organization_id = d.organization_id and e.id = d.webhook_endpoint_id
+    returning d.*, e.url, e.secret_ciphertext`.execute(db);
+  return result.rows;
+}
+
+/** After an attempt: a success closes the circuit, a failure counts and may open it. */
+export async function recordEndpointOutcome(
+  db: Database,
+  delivery: DeliveryRow,
+  succeeded: boolean,
+  openCircuitAfter: number,
+  circuitOpenUntil: Date,
+): Promise<void> {
+  await sql`
+    update webhook_endpoints set
+      consecutive_failures = case when ${succeeded} then 0 else consecutive_failures + 1 end,
+      circuit_broken_until = case
+        when ${succeeded} then null
+        when consecutive_failures + 1 >= ${openCircuitAfter} then ${circuitOpenUntil}::timestamptz
+        else circuit_broken_until end
+    where organization_id = ${delivery.organization_id} and id = ${delivery.webhook_endpoint_id}
+      -- A success on a healthy endpoint changes nothing: no write, no lock on the shared row.
+      and not (${succeeded} and consecutive_failures = 0 and circuit_broken_until is null)`.execute(db);
+}
