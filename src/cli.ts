@@ -167,11 +167,12 @@ async function runWorkers(): Promise<void> {
   const config = readConfigOrExit();
   const logger = createLogger(config.logLevel);
   const signals = catchShutdownSignals();
+  const webhooks = readWebhookSettings(config);
   // The cli role shares an embedded PostgreSQL with a running server and never takes its pid file.
   const database = await openDatabaseOrExit(config, 'cli', logger);
   await migrate(database.connectionString);
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
-  const deliverer = startDeliverer(config, database, logger, readWebhookSettings(config));
+  const deliverer = startDeliverer(config, database, logger, webhooks);
   logger.info(
     { workers: Math.max(1, config.workerCount) },
     'Accrue event workers and webhook deliverer are running',

@@ -35,11 +35,11 @@ export async function serve(): Promise<void> {
   // nothing of the running one (its pid file, its PostgreSQL).
   if (await isPortInUse(config)) exitWithMessage(portInUseMessage(config));
   const signals = catchShutdownSignals();
+  const webhooks = readWebhookSettings(config);
   const database = await openDatabaseOrExit(config, 'server', logger);
   try {
     const { applied } = await migrate(database.connectionString);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const webhooks = readWebhookSettings(config);
     const created = await ensureStartupKey(database.db, config.apiKey);
     if (created !== undefined) printFirstKey(created.secret, created.organizationName);
     const app = await buildApp({
@@ -98,7 +98,13 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
 /** The secret key (generated on the embedded database) and the URL policy of webhook endpoints. */
 export function readWebhookSettings(config: Config): WebhookSettings {
   const source = { ...config.webhooks, databaseUrl: config.databaseUrl, dataDir: config.dataDir };
-  return createWebhookSettings(loadSecretKey(source), config.webhooks.allowHosts);
+  try {
+    return createWebhookSettings(loadSecretKey(source), config.webhooks.allowHosts);
+  } catch (error) {
+    // A missing ACCRUE_SECRET_KEY beside DATABASE_URL: one sentence, before anything starts.
+    if (error instanceof ConfigError) exitWithMessage(error.message);
+    throw error;
+  }
 }
 
 /** The webhook deliverer on this process's database, beside the event workers. */
