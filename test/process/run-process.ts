@@ -51,7 +51,13 @@ export async function startWorkerCommand(
   timeoutMs = 60_000,
 ): Promise<ServerProcess> {
   const args = ['--import', 'tsx', 'src/cli.ts', 'worker'];
-  return startAndWait(process.execPath, args, env, timeoutMs, 'Accrue event workers are running');
+  return startAndWait(
+    process.execPath,
+    args,
+    env,
+    timeoutMs,
+    'Accrue event workers and webhook deliverer are running',
+  );
 }
 
 async function startAndWait(
