@@ -76,6 +76,8 @@ function startServer(ledgerJobsIntervalMs: number): Promise<ChildProcess> {
       ACCRUE_POOL_SIZE: '10',
       ACCRUE_RATE_LIMIT_PER_SECOND: '0',
       ACCRUE_LEDGER_JOBS_INTERVAL_MS: String(ledgerJobsIntervalMs),
+      // The outbox keeps only subscribed types: the endpoint below is on this machine, and closed.
+      ACCRUE_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
     },
     { pollMs: 50 },
   );
@@ -149,6 +151,10 @@ async function createWorkload(): Promise<Setup> {
       { key: 'member', rank: 0 },
       { key: 'gold', rank: 1 },
     ],
+  });
+  await call('POST', '/v1/webhook-endpoints', {
+    url: 'http://127.0.0.1:9/hooks',
+    enabled_events: ['participant.tier_changed'],
   });
   const participantIds: string[] = [];
   const createMs = await forEachConcurrently(participantCount, async (index) => {
