@@ -152,7 +152,11 @@ function createWakeup(): Wakeup {
   };
 }
 
-/** Keeps one LISTEN connection open, reconnecting after a loss; notifications only wake workers. */
+/**
+ * Keeps one LISTEN connection open, reconnecting after a loss; notifications only wake workers.
+ * `close` may come while a connection is still being made: the loop sees `stopping` once it is made
+ * and ends it, rather than waiting on a connection nobody will end.
+ */
 function listenForEvents(connectionString: string, logger: Logger, wake: () => void, state: WorkerState) {
   let client: pg.Client | undefined;
   const connectLoop = async () => {
@@ -168,7 +172,7 @@ function listenForEvents(connectionString: string, logger: Logger, wake: () => v
         await current.query('listen accrue_events');
         client = current;
         wake();
-        await lost;
+        if (!state.stopping) await lost;
         if (!state.stopping) logger.warn('event notification connection lost; reconnecting');
       } catch (error) {
         if (!state.stopping) logger.warn({ err: error }, 'event notification connection failed');
