@@ -38,10 +38,7 @@ function vendorFiles(): Map<string, { file: string; type: string }> {
 }
 
 export async function registerConsole(app: FastifyInstance, version: string): Promise<void> {
-  const landing = readFileSync(path.join(publicDir, 'landing.html'), 'utf8').replaceAll(
-    '%VERSION%',
-    version,
-  );
+  const landing = readFileSync(path.join(publicDir, 'landing.html'), 'utf8').replaceAll('%VERSION%', version);
   const vendor = new Map(
     [...vendorFiles()].map(([name, { file, type }]) => [name, { body: readFileSync(file), type }]),
   );

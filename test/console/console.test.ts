@@ -62,6 +62,7 @@ beforeAll(async () => {
     email: 'ana@example.com',
     first_name: 'Ana',
     program_id: programId,
+    tags: ['regular'],
   });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -139,6 +140,9 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Rule evaluations' }).first().click();
     await page.locator('.timeline').getByText('Ten beans per euro').waitFor();
     expect(await page.textContent('.card:has(h2:text("Balances"))')).toContain('25.00');
+    expect(await page.textContent('.card:has(h2:text("Lots"))')).toContain('SIMPLE asset');
+    expect(await page.textContent('.timeline')).toContain('→');
+    expect(await page.locator('[role=alert]').count()).toBe(0);
   });
 
   it('retries a FAILED event, which then completes', async () => {

@@ -37,6 +37,7 @@ export function usePages(path) {
     setCursor(first.data?.pagination?.next_cursor ?? null);
   }, [first.data]);
   const more = async () => {
+    if (path === null) return;
     const separator = path.includes('?') ? '&' : '?';
     const page = await api('GET', `${path}${separator}cursor=${encodeURIComponent(cursor)}`);
     setRows((previous) => [...previous, ...page.data]);

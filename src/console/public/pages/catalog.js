@@ -1,4 +1,5 @@
 // Tiers, rewards, groups and webhook endpoints with their deliveries (retry behind a confirmation).
+import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { ConfirmButton, html, Loading, More, Status, Table, time, useApi, usePages } from '../ui.js';
 
@@ -56,24 +57,29 @@ function Groups() {
 
 function Webhooks() {
   const endpoints = useApi('/v1/webhook-endpoints?limit=50');
-  const deliveries = usePages(`/v1/webhook-deliveries${query({ limit: 25 })}`);
-  const retry = (id) => async () => {
-    await api('POST', `/v1/webhook-deliveries/${id}/retry`);
-    deliveries.reload();
-  };
   return html`<div class="card"><h2>Webhook endpoints</h2><${Loading} state=${endpoints}>
     <${Table} rows=${endpoints.data?.data ?? []} empty="No webhook endpoint: POST /v1/webhook-endpoints subscribes a URL to events."
       columns=${[
         { label: 'URL', cell: (e) => e.url },
         { label: 'Events', cell: (e) => (e.enabled_events ?? []).join(', ') },
-        {
-          label: 'Status',
-          cell: (e) => html`<${Status} value=${e.status ?? (e.disabled ? 'DISABLED' : 'ENABLED')} />`,
-        },
+        { label: 'Deliveries', cell: (e) => html`<${Deliveries} endpointId=${e.id} />` },
       ]} />
-  <//>
-  <h3>Deliveries</h3><${Loading} state=${deliveries}>
-    <${Table} rows=${deliveries.rows} empty="No delivery yet."
+  <//></div>`;
+}
+
+/** An endpoint's latest deliveries, loaded when opened; FAILED ones can be retried. */
+function Deliveries({ endpointId }) {
+  const [open, setOpen] = useState(false);
+  const pages = usePages(
+    open ? `/v1/webhook-endpoints/${endpointId}/deliveries${query({ limit: 25 })}` : null,
+  );
+  if (!open) return html`<button class="link" onClick=${() => setOpen(true)}>Show deliveries</button>`;
+  const retry = (id) => async () => {
+    await api('POST', `/v1/webhook-deliveries/${id}/retry`);
+    pages.reload();
+  };
+  return html`<${Loading} state=${pages}>
+    <${Table} rows=${pages.rows} empty="No delivery yet."
       columns=${[
         { label: 'Event', cell: (d) => d.event_type },
         { label: 'Status', cell: (d) => html`<${Status} value=${d.status} />` },
@@ -87,6 +93,6 @@ function Webhooks() {
               : null,
         },
       ]} />
-    <${More} pages=${deliveries} />
-  <//></div>`;
+    <${More} pages=${pages} />
+  <//>`;
 }

@@ -9,7 +9,6 @@ import {
   Field,
   FormError,
   html,
-  Json,
   Loading,
   link,
   More,
@@ -69,7 +68,7 @@ export function ParticipantPage({ id, programId }) {
         <p class="muted">${p.external_id} · ${p.email ?? 'no email'} · since ${time(p.created_at)}</p>
         <div class="grid">
           <${Balances} participant=${p} />
-          <${Lots} id=${id} />
+          <${Lots} id=${id} balances=${p.balances ?? []} />
           <${Tiers} tiers=${p.tiers} />
           <div class="card"><h2>Counters</h2><${KeyValues} value=${p.counters} empty="No counters yet: rules set them with COUNTER actions." /></div>
           <div class="card"><h2>Tags</h2>${p.tags.length === 0 ? html`<p class="muted">No tags.</p>` : p.tags.map((tag) => html`<span class="tag">${tag}</span> `)}</div>
@@ -106,16 +105,31 @@ function Balances({ participant }) {
   </div>`;
 }
 
-function Lots({ id }) {
-  const lots = useApi(`/v1/participants/${id}/balances/lots?limit=20`);
-  return html`<div class="card"><h2>Lots</h2><${Loading} state=${lots}>
-    <${Table} rows=${lots.data?.data ?? []} empty="No lots: assets with LOT inventory keep one per credit, with its expiry."
+/** Lots are listed per asset: one table for each asset the participant holds. */
+function Lots({ id, balances }) {
+  return html`<div class="card"><h2>Lots</h2>
+    ${
+      balances.length === 0
+        ? html`<p class="muted">No lots: LOT assets keep one per credit, with its expiry.</p>`
+        : balances.map(
+            (balance) => html`<${AssetLots} key=${balance.asset_id} id=${id} assetId=${balance.asset_id} />`,
+          )
+    }
+  </div>`;
+}
+
+function AssetLots({ id, assetId }) {
+  const lots = useApi(`/v1/participants/${id}/balances/lots${query({ asset_id: assetId, limit: 20 })}`);
+  if (lots.error?.code === 'unsupported_inventory_mode')
+    return html`<p class="muted">A SIMPLE asset: it keeps balances, not lots.</p>`;
+  return html`<${Loading} state=${lots}>
+    <${Table} rows=${lots.data?.data ?? []} empty="No lot for this asset."
       columns=${[
-        { label: 'Remaining', cell: (l) => l.remaining_amount ?? l.amount },
-        { label: 'Bucket', cell: (l) => l.bucket ?? '' },
+        { label: 'Remaining', cell: (l) => `${l.remaining} of ${l.amount}` },
+        { label: 'Status', cell: (l) => html`<${Status} value=${l.status} />` },
         { label: 'Expires', cell: (l) => time(l.expires_at) },
       ]} />
-  <//></div>`;
+  <//>`;
 }
 
 function Tiers({ tiers }) {
@@ -204,7 +218,7 @@ function Timeline({ id, programId }) {
   const items = [
     ...(events.data?.data ?? []).map((event) => ({ at: event.created_at, kind: 'event', item: event })),
     ...(entries.data?.data ?? []).map((entry) => ({ at: entry.created_at, kind: 'entry', item: entry })),
-    ...(changes.data?.data ?? []).map((change) => ({ at: change.created_at, kind: 'state', item: change })),
+    ...(changes.data?.data ?? []).map((change) => ({ at: change.changed_at, kind: 'state', item: change })),
   ].sort((a, b) => (a.at < b.at ? 1 : -1));
   const error = events.error ?? entries.error ?? changes.error;
   return html`<div class="card timeline"><h2>Activity</h2>
@@ -236,5 +250,6 @@ function TimelineItem({ kind, at, item }) {
     const mine = item.postings.filter((posting) => posting.participant_id !== null);
     return html`<div><time>${time(at)}</time> Journal entry ${item.action_type}: ${mine.map((posting) => `${posting.amount} ${posting.asset_symbol} (${posting.bucket})`).join(', ')} <span class="muted">${item.description ?? ''}</span></div>`;
   }
-  return html`<div><time>${time(at)}</time> State change <${Json} value=${item} /></div>`;
+  const value = (one) => (one === null ? '—' : JSON.stringify(one));
+  return html`<div><time>${time(at)}</time> ${item.state_type} <code>${item.key}</code> ${item.operation}: ${value(item.old_value)} → ${value(item.new_value)}</div>`;
 }
