@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { runCli, startServer } from '../test/process/run-process.js';
+import { createScratchDatabase } from './scratch-database.js';
 
 function argument(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -148,7 +149,7 @@ function pageCalls(c: Context): Array<[string, string, string, unknown?]> {
     ],
     ['rule', 'GET', `/v1/events?program_id=${p}&limit=1`],
     ['rule', 'POST', `/v1/rules/${c.ruleId}/simulate`, { event: { type: 'purchase', amount: 12.5 } }],
-    ['ledger', 'GET', '/v1/reports/integrity'],
+    ['ledger (on demand)', 'GET', '/v1/reports/integrity'],
     ['ledger', 'GET', `/v1/reports/liability?program_id=${p}&limit=200`],
     ['ledger', 'GET', `/v1/reports/liability-rollforward?program_id=${p}&from=${day(30)}&to=${day(-1)}`],
     [
@@ -219,7 +220,7 @@ async function setUp(base: string, key: string, connectionString: string): Promi
     actions: [{ type: 'CREDIT', asset_id: asset.id, amount: 'double(event.amount) * 10.0' }],
   });
   const endpoint = await call(c, 'POST', '/v1/webhook-endpoints', {
-    url: 'https://receiver.example.com/hooks',
+    url: 'http://127.0.0.1:9/hooks',
     enabled_events: ['participant.tier_changed'],
   });
   const organizationId = await organizationOf(connectionString, program.id);
@@ -262,13 +263,13 @@ async function main(): Promise<void> {
   const admin = process.env.DATABASE_URL;
   if (admin === undefined || admin === '')
     throw new Error('set DATABASE_URL: the bench loads its data by SQL');
-  const database = `accrue_console_bench_${Date.now()}`;
-  const databaseUrl = withDatabase(admin, database);
-  await adminQuery(admin, `create database ${database}`);
+  const scratch = await createScratchDatabase(admin, 'accrue_console_bench');
+  const databaseUrl = scratch.url;
   const env = {
     ACCRUE_DATA_DIR: dataDir,
     ACCRUE_WORKERS: '0',
     ACCRUE_RATE_LIMIT_PER_SECOND: '0',
+    ACCRUE_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
     LOG_LEVEL: 'warn',
     DATABASE_URL: databaseUrl,
   };
@@ -282,22 +283,9 @@ async function main(): Promise<void> {
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;
-    await adminQuery(admin, `drop database if exists ${database} with (force)`);
+    await scratch.drop();
     await fs.rm(dataDir, { recursive: true, force: true });
   }
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function adminQuery(url: string, text: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(text);
-  await client.end();
 }
 
 await main();

@@ -185,5 +185,28 @@ describe('the console in a browser', () => {
     expect(header).toContain('balance');
     expect(row).toContain('BEAN');
     expect(row).toContain('25.00');
+    await page.getByRole('button', { name: 'Run the integrity check' }).click();
+    await page.locator('.status-passed').waitFor();
+  });
+
+  it('signs in with the keyboard alone and fits a 390 px wide screen without sideways scrolling', async () => {
+    const narrow = await browser.newPage({ viewport: { width: 390, height: 800 } });
+    try {
+      await narrow.goto(`${origin}/console/`);
+      await narrow.keyboard.type(acme.key);
+      await narrow.keyboard.press('Enter');
+      await narrow.locator('.figure').first().waitFor();
+      await narrow.keyboard.press('Tab');
+      expect(await narrow.evaluate('document.activeElement.textContent')).toBe('Accrue');
+      const participant = (await acme.request('GET', '/v1/participants?external_id=ana')).json().data[0];
+      for (const hash of ['#/overview', `#/participants/${participant.id}`, '#/events', '#/ledger']) {
+        await narrow.goto(`${origin}/console/${hash}`);
+        await narrow.locator('main h1').first().waitFor();
+        await narrow.waitForLoadState('networkidle');
+        expect(await narrow.evaluate('document.documentElement.scrollWidth'), hash).toBeLessThanOrEqual(390);
+      }
+    } finally {
+      await narrow.close();
+    }
   });
 });

@@ -139,4 +139,6 @@ function App() {
   return html`<${Shell} onSignOut=${signOut} />`;
 }
 
-render(html`<${App} />`, document.getElementById('root'));
+const root = document.getElementById('root');
+root.replaceChildren();
+render(html`<${App} />`, root);
