@@ -66,6 +66,8 @@ beforeAll(async () => {
   });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Shorter than the test's own timeout, so that a failure names the step that waited.
+  page.setDefaultTimeout(15_000);
 }, 60_000);
 
 afterAll(async () => {
@@ -168,6 +170,25 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Retry' }).click();
     await page.getByRole('button', { name: 'Yes, retry' }).click();
     await waitForStatus(accepted.id, 'COMPLETED');
+  });
+
+  it('reverses a redemption from the profile after confirmation, with the reason typed', async () => {
+    const participant = (await acme.request('GET', '/v1/participants?external_id=ana')).json().data[0];
+    const redemption = await post(`/v1/participants/${participant.id}/redemptions`, {
+      program_id: programId,
+      asset_id: assetId,
+      amount: '5.00',
+      description: 'mug',
+    });
+    await page.goto(`${origin}/console/#/participants/${participant.id}`);
+    const card = page.locator('.card:has(h2:text("Redemptions"))');
+    await card.getByText('mug').waitFor();
+    await card.getByLabel('Reason for the reversal').fill('mug broken');
+    await card.getByRole('button', { name: 'Reverse' }).click();
+    await card.getByRole('button', { name: 'Yes, reverse' }).click();
+    await card.locator('.status-fully_reversed').waitFor();
+    const reversals = (await acme.request('GET', `/v1/redemptions/${redemption.id}/reversals`)).json().data;
+    expect(reversals).toMatchObject([{ reason: 'mug broken', amount: '5.00' }]);
   });
 
   it('downloads the liability report as CSV', async () => {

@@ -75,6 +75,7 @@ export function ParticipantPage({ id, programId }) {
           <div class="card"><h2>Attributes</h2><${KeyValues} value=${p.attributes} empty="No attributes." /></div>
         </div>
         <${SupportActions} participant=${p} programId=${programId} onDone=${participant.reload} />
+        <${Redemptions} id=${id} onDone=${participant.reload} />
         <${Timeline} id=${id} programId=${programId} />
       </div>`
       }
@@ -206,6 +207,42 @@ function SupportActions({ participant, programId, onDone }) {
         )}
     </div>
   </div>`;
+}
+
+/** The participant's redemptions; one not fully reversed can be reversed (the rest) with a reason. */
+function Redemptions({ id, onDone }) {
+  const pages = usePages(`/v1/participants/${id}/redemptions${query({ limit: 20 })}`);
+  const done = () => {
+    pages.reload();
+    onDone();
+  };
+  return html`<div class="card"><h2>Redemptions</h2><${Loading} state=${pages}>
+    <${Table} rows=${pages.rows} empty="No redemption: spending points on a reward or an amount shows here."
+      columns=${[
+        { label: 'When', cell: (r) => time(r.created_at) },
+        { label: 'What', cell: (r) => r.description ?? '' },
+        { label: 'Amount', cell: (r) => r.amount },
+        { label: 'Reversed', cell: (r) => r.reversed_amount ?? '0' },
+        { label: 'Status', cell: (r) => html`<${Status} value=${r.status} />` },
+        {
+          label: '',
+          cell: (r) => (r.status === 'FULLY_REVERSED' ? null : html`<${Reverse} redemption=${r} onDone=${done} />`),
+        },
+      ]} />
+    <${More} pages=${pages} />
+  <//></div>`;
+}
+
+function Reverse({ redemption, onDone }) {
+  const [reason, setReason] = useState('');
+  const reverse = async () => {
+    await api('POST', `/v1/redemptions/${redemption.id}/reverse`, { reason });
+    onDone();
+  };
+  return html`<span class="row">
+    <input aria-label="Reason for the reversal" placeholder="Reason" value=${reason} onInput=${(event) => setReason(event.target.value)} />
+    <${ConfirmButton} label="Reverse" danger=${true} question=${`Reverse the rest of this redemption (${redemption.amount}) and give it back: “${reason}”?`} onConfirm=${reverse} />
+  </span>`;
 }
 
 /** Events (with their rule evaluations on demand), journal entries and state changes, newest first. */
