@@ -226,7 +226,8 @@ function Redemptions({ id, onDone }) {
         { label: 'Status', cell: (r) => html`<${Status} value=${r.status} />` },
         {
           label: '',
-          cell: (r) => (r.status === 'FULLY_REVERSED' ? null : html`<${Reverse} redemption=${r} onDone=${done} />`),
+          cell: (r) =>
+            r.status === 'FULLY_REVERSED' ? null : html`<${Reverse} redemption=${r} onDone=${done} />`,
         },
       ]} />
     <${More} pages=${pages} />
