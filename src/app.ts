@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { registerConsole } from './console/serve-console.js';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
 import { eventRoutes, eventSchemas } from './modules/events/index.js';
 import { groupRoutes, groupSchemas, lockGroupStatus } from './modules/groups/index.js';
@@ -93,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const recorder = new RequestLogRecorder(deps.db, deps.logger);
   app.addHook('onClose', async () => recorder.flush());
   registerProbes(app, deps.db);
+  await registerConsole(app, deps.version);
 
   await app.register(async (v1) => {
     registerAuthentication(v1, (secret) => authenticate(deps.db, secret));

@@ -1,9 +1,16 @@
+import { Type } from 'typebox';
 import type { RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { ProgramActivity, ProgramActivityQuery, ProgramActivityReport } from './reporting.schemas.js';
+import {
+  ProgramActivity,
+  ProgramActivityQuery,
+  ProgramActivityReport,
+  ProgramOverview,
+  ProgramOverviewQuery,
+} from './reporting.schemas.js';
 import * as service from './reporting.service.js';
 
-export const reportingRoutes: RoutePlugin = async (app, { db }) => {
+export const reportingRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.get(
     '/v1/reports/program-activity',
     {
@@ -19,6 +26,25 @@ export const reportingRoutes: RoutePlugin = async (app, { db }) => {
     },
     async (request) => service.programActivity(db, request.caller.organizationId, request.query),
   );
+
+  app.get(
+    '/v1/reports/program-overview',
+    {
+      schema: {
+        tags: ['Reports'],
+        operationId: 'getProgramOverview',
+        summary: "A program's health now: participants, ingestion rate, backlog and failed events",
+        description:
+          'Read-only and cheap enough to poll: every figure is a count over an index. events_per_minute ' +
+          'averages the last 5 minutes of accepted events; backlog counts events not processed yet; ' +
+          'failed counts FAILED events (POST /v1/events/{id}/retry requeues one). Outstanding value per ' +
+          'asset is GET /v1/reports/liability.',
+        querystring: ProgramOverviewQuery,
+        response: { 200: Type.Ref('ProgramOverview'), ...errorResponses('not_found') },
+      },
+    },
+    async (request) => service.programOverview(db, clock, request.caller.organizationId, request.query),
+  );
 };
 
-export const reportingSchemas = [ProgramActivity];
+export const reportingSchemas = [ProgramActivity, ProgramOverview];

@@ -38,3 +38,42 @@ export const ProgramActivityReport = Type.Object({
   since: NullableTimestamp,
   data: Type.Array(Type.Ref('ProgramActivity')),
 });
+
+export const ProgramOverviewQuery = Type.Object(
+  { program_id: { ...Uuid, description: 'The program to describe' } },
+  { additionalProperties: false },
+);
+export type ProgramOverviewQuery = Static<typeof ProgramOverviewQuery>;
+
+export const ProgramOverview = Type.Object(
+  {
+    program_id: Uuid,
+    as_of: { ...Timestamp, description: 'When the figures were read' },
+    participants: Type.Integer({
+      description: 'Participants enrolled in the program, whatever their status',
+    }),
+    events_last_5_minutes: Type.Integer({
+      description: 'Events accepted for the program in the last 5 minutes',
+    }),
+    events_per_minute: Type.Number({
+      description: 'events_last_5_minutes / 5: the recent ingestion rate, rounded to 0.1',
+    }),
+    backlog: Type.Integer({ description: 'Events accepted but not processed yet (PENDING or PROCESSING)' }),
+    failed: Type.Integer({ description: 'Events whose processing failed (FAILED); each can be retried' }),
+  },
+  {
+    $id: 'ProgramOverview',
+    examples: [
+      {
+        program_id: '01a2430b-cbe7-7000-badd-06d41419e1e2',
+        as_of: '2026-12-04T21:53:31.036Z',
+        participants: 100000,
+        events_last_5_minutes: 1520,
+        events_per_minute: 304,
+        backlog: 12,
+        failed: 3,
+      },
+    ],
+  },
+);
+export type ProgramOverview = Static<typeof ProgramOverview>;

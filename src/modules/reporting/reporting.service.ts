@@ -1,9 +1,14 @@
 // Reports across modules, computed in real time: the activity of each program since a time.
-import { toIsoOrNull } from '../../platform/clock.js';
+import { type Clock, toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { formatAmount } from '../../platform/money.js';
 import { findProgramRow } from '../programs/index.js';
-import type { ProgramActivity, ProgramActivityQuery } from './reporting.schemas.js';
+import type {
+  ProgramActivity,
+  ProgramActivityQuery,
+  ProgramOverview,
+  ProgramOverviewQuery,
+} from './reporting.schemas.js';
 import * as store from './reporting.store.js';
 
 const beginning = new Date('0001-01-01T00:00:00Z');
@@ -66,4 +71,29 @@ function sumAcrossScales(amounts: store.AmountRow[], field: 'issued' | 'redeemed
   const scale = Math.max(0, ...amounts.map((row) => row.scale));
   const total = amounts.reduce((sum, row) => sum + BigInt(row[field]) * 10n ** BigInt(scale - row.scale), 0n);
   return formatAmount(total, scale);
+}
+
+const recentWindowMinutes = 5;
+
+/** The figures the console's overview shows beside the ledger's liability report. */
+export async function programOverview(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  query: ProgramOverviewQuery,
+): Promise<ProgramOverview> {
+  await findProgramRow(db, organizationId, query.program_id);
+  const now = clock();
+  const since = new Date(now.getTime() - recentWindowMinutes * 60_000);
+  const counts = await store.countOverview(db, organizationId, query.program_id, since);
+  const recentEvents = Number(counts.recent_events);
+  return {
+    program_id: query.program_id,
+    as_of: toIso(now),
+    participants: Number(counts.participants),
+    events_last_5_minutes: recentEvents,
+    events_per_minute: Math.round((recentEvents / recentWindowMinutes) * 10) / 10,
+    backlog: Number(counts.backlog),
+    failed: Number(counts.failed),
+  };
 }

@@ -1,5 +1,6 @@
 // SQL of the program activity report: events, journal entries and holder postings per program.
 import { sql } from 'kysely';
+import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 
 export interface ActivityFilter {
@@ -82,4 +83,27 @@ export async function sumAmounts(db: Database, organizationId: string, f: Activi
     group by j.program_id, p.asset_id, a.symbol, a.scale
     order by j.program_id, p.asset_id`.execute(db);
   return result.rows;
+}
+
+export interface OverviewCounts {
+  participants: string;
+  recent_events: string;
+  backlog: string;
+  failed: string;
+}
+
+/** Each count reads an index: enrollments_by_program, events_by_created, events_unfinished, events_failed. */
+export async function countOverview(db: Database, organizationId: string, programId: string, since: Date) {
+  const result = await sql<OverviewCounts>`select
+    (select count(*) from enrollments
+      where organization_id = ${organizationId} and program_id = ${programId})::text as participants,
+    (select count(*) from events where organization_id = ${organizationId} and created_at >= ${since}
+      and program_id = ${programId})::text as recent_events,
+    (select count(*) from events where processed_at is null
+      and organization_id = ${organizationId} and program_id = ${programId})::text as backlog,
+    (select count(*) from events where status = 'FAILED'
+      and organization_id = ${organizationId} and program_id = ${programId})::text as failed`.execute(db);
+  const row = result.rows[0];
+  assert(row !== undefined, 'a select without from answers one row');
+  return row;
 }

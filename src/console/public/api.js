@@ -1,0 +1,47 @@
+// The console's only way to the server: the public /v1 API, with the key kept for this browser
+// session only (sessionStorage), so the console sees exactly what an integrator's key sees.
+const keyItem = 'accrue.apiKey';
+
+export const session = {
+  key: () => sessionStorage.getItem(keyItem),
+  signIn: (key) => sessionStorage.setItem(keyItem, key),
+  signOut: () => sessionStorage.removeItem(keyItem),
+};
+
+/** An answer other than 2xx: the API's code and message, and the field it names, if any. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message ?? `the server answered ${status}`);
+    this.status = status;
+    this.code = body?.code ?? 'http_error';
+    this.field = body?.details?.field;
+  }
+}
+
+export async function api(method, path, body) {
+  const headers = { 'X-API-Key': session.key() ?? '' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const parsed = text === '' ? null : JSON.parse(text);
+  if (response.status === 401 && path !== '/v1/programs?limit=1') {
+    session.signOut();
+    window.dispatchEvent(new Event('accrue:signed-out'));
+  }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+/** A query string of the parameters that have a value. */
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}
