@@ -72,6 +72,7 @@ async function runWorkload(run: BenchRun): Promise<void> {
   const key = runCli(['keys', 'create', '--org', 'bench'], run.env).stdout.trim().split('\n').pop() ?? '';
   const databaseUrl = process.env.DATABASE_URL || (await embeddedUrl(run.dataDir));
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  db.on('error', (error) => log(`database connection closed: ${error.message}`));
   try {
     const storageBefore = await storageSnapshot(db);
     const baselines = await measureBaselines(databaseUrl);
@@ -342,7 +343,8 @@ function reportIngestOnly(ingested: Awaited<ReturnType<typeof ingest>>, cpu: Cpu
     `ingest only (no workers): ${ingested.eventsPerSecond.toFixed(0)} events/s, batch p50 / p99 ` +
       `${ingested.p50Ms.toFixed(1)} / ${ingested.p99Ms.toFixed(1)} ms; CPU per event ${perEvent.join(' / ')} ms ` +
       `(server / database and rest / client); all ${cpu.cores} cores allow ` +
-      `${cpuCeiling(cpu, plan.events).toFixed(0)} events/s\n`,
+      `${cpuCeiling(cpu, plan.events).toFixed(0)} events/s; ` +
+      `PostgreSQL CPU per event ${(cpu.databaseMs / plan.events).toFixed(3)} ms\n`,
   );
 }
 

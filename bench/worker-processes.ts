@@ -47,6 +47,8 @@ async function runPhase(input: PhaseInput, processes: number): Promise<WorkerPha
   );
   await ingest(input.server.port, input.key, events, 8);
   const db = new pg.Pool({ connectionString: input.databaseUrl, max: 1 });
+  // A connection still closing when the server stops its embedded database must not end the run.
+  db.on('error', (error) => process.stderr.write(`bench: phase connection closed: ${error.message}\n`));
   const { ACCRUE_WORKERS: _off, ...workerEnv } = input.env;
   const workers = await Promise.all(Array.from({ length: processes }, () => startWorkerCommand(workerEnv)));
   try {
