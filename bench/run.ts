@@ -11,6 +11,7 @@ import { measureDatabaseBaselines, measureParseOnlyBaseline } from './baselines.
 import { type CpuSplit, cpuCeiling, readPostmasterPid, startCpuMeter } from './cpu.js';
 import { ingest, measureSteadyLatency, waitForProcessing } from './drive.js';
 import { setUpProgram, verifyBalances } from './setup.js';
+import { measureWorkerProcesses, type WorkerPhase } from './worker-processes.js';
 import { generateEvents } from './workload.js';
 
 const quick = process.argv.includes('--quick');
@@ -21,8 +22,10 @@ const serverNodeArgs = process.argv.includes('--cpu-prof')
   ? ['--cpu-prof', `--cpu-prof-dir=${path.join(import.meta.dirname, 'results', 'tmp')}`]
   : [];
 const plan = quick
-  ? { events: 20_000, participants: 2_000, steadyEvents: 4_000, baselineSeconds: 2 }
-  : { events: 200_000, participants: 10_000, steadyEvents: 20_000, baselineSeconds: 5 };
+  ? { events: 20_000, participants: 2_000, steadyEvents: 4_000, workerEvents: 5_000, baselineSeconds: 2 }
+  : { events: 200_000, participants: 10_000, steadyEvents: 20_000, workerEvents: 40_000, baselineSeconds: 5 };
+/** `accrue worker` processes beside an API-only server, one phase each, after the main workload. */
+const workerProcessCounts = [1, 2];
 const connections = 8;
 const verifyTimeoutMs = 30 * 60_000;
 const poolSize = 20;
@@ -36,10 +39,17 @@ async function main(): Promise<void> {
     ...externalDatabase(),
     ...(ingestOnly ? { ACCRUE_WORKERS: '0' } : {}),
   };
-  const server = await startServer(env, 60_000, serverNodeArgs);
+  let server = await startServer(env, 60_000, serverNodeArgs);
   const rss = sampleRss(server);
+  const restartWithoutWorkers = async () => {
+    rss.stop();
+    server.child.kill('SIGTERM');
+    await server.exited;
+    server = await startServer({ ...env, ACCRUE_WORKERS: '0' });
+    return server;
+  };
   try {
-    await runWorkload({ server, env, dataDir, rssPeakMb: rss.peakMb });
+    await runWorkload({ server, env, dataDir, rssPeakMb: rss.peakMb, restartWithoutWorkers });
   } finally {
     rss.stop();
     server.child.kill('SIGTERM');
@@ -53,6 +63,8 @@ interface BenchRun {
   env: Record<string, string>;
   dataDir: string;
   rssPeakMb: () => number;
+  /** Stops the server (its RSS is then final) and starts it again as an API-only node. */
+  restartWithoutWorkers: () => Promise<ServerProcess>;
 }
 
 /** Baselines, then the workload through the API, then the checks; prints and writes the figures. */
@@ -60,6 +72,7 @@ async function runWorkload(run: BenchRun): Promise<void> {
   const key = runCli(['keys', 'create', '--org', 'bench'], run.env).stdout.trim().split('\n').pop() ?? '';
   const databaseUrl = process.env.DATABASE_URL || (await embeddedUrl(run.dataDir));
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  db.on('error', (error) => log(`database connection closed: ${error.message}`));
   try {
     const storageBefore = await storageSnapshot(db);
     const baselines = await measureBaselines(databaseUrl);
@@ -88,6 +101,22 @@ async function runWorkload(run: BenchRun): Promise<void> {
     log('running accrue ledger verify ...');
     const verify = runCli(['ledger', 'verify'], run.env, verifyTimeoutMs);
     const balances = await verifyBalances(run.server.port, key, ids, expected);
+    const rssPeakMb = run.rssPeakMb();
+    await db.end();
+    log(`processing with ${workerProcessCounts.join(' and ')} accrue worker processes ...`);
+    const apiOnly = await run.restartWithoutWorkers();
+    const workerProcesses = await measureWorkerProcesses(
+      {
+        server: apiOnly,
+        env: { ...run.env, ACCRUE_WORKERS: '0' },
+        key,
+        ids,
+        databaseUrl: process.env.DATABASE_URL || (await embeddedUrl(run.dataDir)),
+        events: plan.workerEvents,
+        participants: plan.participants,
+      },
+      workerProcessCounts,
+    );
     const figures = {
       plan,
       ingested,
@@ -95,16 +124,17 @@ async function runWorkload(run: BenchRun): Promise<void> {
       cpu: cpuSplit,
       steady,
       baselines,
-      rssPeakMb: run.rssPeakMb(),
+      rssPeakMb,
       ...storage,
       ledgerVerify: verifyOutcome(verify),
       ledgerVerifySeconds: verify.seconds,
       balances,
+      workerProcesses,
     };
     report(figures);
     await writeResults(figures);
   } finally {
-    await db.end();
+    if (!db.ended) await db.end();
   }
 }
 
@@ -189,6 +219,7 @@ type Figures = Record<string, unknown> & {
   ledgerVerify: string;
   ledgerVerifySeconds: number;
   balances: Awaited<ReturnType<typeof verifyBalances>>;
+  workerProcesses: WorkerPhase[];
 };
 
 function report(f: Figures): void {
@@ -218,6 +249,12 @@ function report(f: Figures): void {
       '>= 5000',
       `${ratio(f.processed.eventsPerSecond, b.singleRowCommitsPerSecond)} of single-row commits/s`,
     ],
+    [
+      'processing, share of bare transfers',
+      `${ratio(f.processed.eventsPerSecond, b.bareTransfersPerSecond)}`,
+      '',
+      'events completed/s against bare double-entry transfers/s',
+    ],
     ['events failed', String(f.processed.failed), '0', ''],
     [
       'CPU per event (ms)',
@@ -242,12 +279,19 @@ function report(f: Figures): void {
     ['database bytes per event', f.bytesPerEvent.toFixed(0), '<= 2048', ''],
     ['accrue ledger verify', f.ledgerVerify, 'passed', `took ${f.ledgerVerifySeconds.toFixed(1)} s`],
     ['balances equal the prediction', `${f.balances.matched}/${f.balances.checked}`, 'all', ''],
+    ...f.workerProcesses.map((phase) => workerPhaseRow(phase, f.workerProcesses[0], b)),
     ['baseline: single-row commits/s', b.singleRowCommitsPerSecond?.toFixed(0) ?? '', '', `pool ${poolSize}`],
     [
       'baseline: multi-row INSERT rows/s',
       b.multiRowInsertRowsPerSecond?.toFixed(0) ?? '',
       '',
       '100 rows per statement',
+    ],
+    [
+      'baseline: bare transfers/s',
+      b.bareTransfersPerSecond?.toFixed(0) ?? '',
+      '',
+      `pool ${poolSize}: 2 balance rows locked in order and updated, 1 entry, 2 postings, 1 commit`,
     ],
     [
       'baseline: parse-only requests/s',
@@ -267,6 +311,26 @@ function report(f: Figures): void {
   );
 }
 
+/** Processing by `accrue worker` processes beside an API-only server, with its exactly-once checks. */
+function workerPhaseRow(
+  phase: WorkerPhase,
+  onePhase: WorkerPhase | undefined,
+  b: Record<string, number>,
+): [string, string, string, string] {
+  const scaling =
+    onePhase && onePhase !== phase
+      ? `, x${(phase.eventsPerSecond / onePhase.eventsPerSecond).toFixed(2)} of 1 process`
+      : '';
+  return [
+    `processing, ${phase.processes} accrue worker process${phase.processes > 1 ? 'es' : ''} (events/s)`,
+    phase.eventsPerSecond.toFixed(0),
+    '',
+    `${ratio(phase.eventsPerSecond, b.bareTransfersPerSecond)} of bare transfers/s${scaling}; ` +
+      `${phase.events} events, ${phase.failed} failed, ${phase.eventsTwice} applied twice, ` +
+      `balances ${phase.balancesMatched}/${phase.balancesChecked} as predicted`,
+  ];
+}
+
 function verifyOutcome(verify: ReturnType<typeof runCli>): string {
   if (verify.code === 0) return 'passed';
   if (verify.timedOut) return `TIMED OUT after ${verifyTimeoutMs / 1000} s`;
@@ -279,7 +343,8 @@ function reportIngestOnly(ingested: Awaited<ReturnType<typeof ingest>>, cpu: Cpu
     `ingest only (no workers): ${ingested.eventsPerSecond.toFixed(0)} events/s, batch p50 / p99 ` +
       `${ingested.p50Ms.toFixed(1)} / ${ingested.p99Ms.toFixed(1)} ms; CPU per event ${perEvent.join(' / ')} ms ` +
       `(server / database and rest / client); all ${cpu.cores} cores allow ` +
-      `${cpuCeiling(cpu, plan.events).toFixed(0)} events/s\n`,
+      `${cpuCeiling(cpu, plan.events).toFixed(0)} events/s; ` +
+      `PostgreSQL CPU per event ${(cpu.databaseMs / plan.events).toFixed(3)} ms\n`,
   );
 }
 

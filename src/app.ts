@@ -97,8 +97,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerConsole(app, deps.version);
 
   await app.register(async (v1) => {
-    registerAuthentication(v1, (secret) => authenticate(deps.db, secret));
-    registerRateLimit(v1, deps.db, deps.rateLimit);
+    registerAuthentication(v1, (secret) => authenticate(deps.db, secret, deps.clock()));
+    registerRateLimit(v1, deps.rateLimit);
     registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, { ...routeDeps, findLedgerEntity });

@@ -5,7 +5,12 @@ import { eventDataBytesMax } from './limits.js';
 
 /** The 400 naming `field` when `value` serializes to more than eventDataBytesMax; undefined otherwise. */
 export function oversizedEventData(value: unknown, field: string): DomainError | undefined {
-  const bytes = Buffer.byteLength(JSON.stringify(value));
+  return oversizedEventDataJson(JSON.stringify(value), field);
+}
+
+/** The same check for event data already serialized (any key order: the length is the same). */
+export function oversizedEventDataJson(json: string, field: string): DomainError | undefined {
+  const bytes = Buffer.byteLength(json);
   if (bytes <= eventDataBytesMax) return undefined;
   return badRequest([
     {

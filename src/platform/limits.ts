@@ -47,6 +47,16 @@ export const loggedBodyBytesMax = 4096;
 /** Request logs are written in batches of at most this many rows, at most this long after the request. */
 export const requestLogBatchMax = 500;
 export const requestLogFlushMs = 200;
+/**
+ * In-process caches of what every request reads (API keys, a program's status): an entry is used
+ * for at most this long, so a key revoked or a program suspended by another process stops being
+ * accepted within it (the process that made the change forgets its entry at once). Bounded in
+ * entries so that many keys or programs cannot grow a process without limit.
+ */
+export const readCacheTtlMs = 5_000;
+export const readCacheEntriesMax = 10_000;
+/** Rate-limit buckets kept in memory per process, one per organization; the least recently used go first. */
+export const rateLimitBucketsMax = 10_000;
 /** Page size of the logs listing (spec 6.10). */
 export const logPageSizeMax = 100;
 /** GET /v1/usage without `from`: this many days up to `to`. */

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCacheTtlMs } from '../../src/platform/limits.js';
 import { runCli, type ServerProcess, startServer } from './run-process.js';
 
 let dataDir: string;
@@ -63,7 +64,8 @@ describe('the server process on the embedded database', () => {
       .find((line) => line.includes('acme'))!
       .split(/\s+/)[0]!;
     expect(runCli(['keys', 'revoke', id], { ACCRUE_DATA_DIR: dataDir }).code).toBe(0);
-    expect((await api(key, 'GET', '/v1/programs')).status).toBe(401);
+    // The server reads keys through a cache of at most readCacheTtlMs: the revocation reaches it within that.
+    expect(await statusWithin(readCacheTtlMs + 2_000, () => api(key, 'GET', '/v1/programs'), 401)).toBe(401);
     expect(runCli(['keys', 'revoke', id], { ACCRUE_DATA_DIR: dataDir }).code).toBe(1);
     expect(runCli(['keys', 'create'], { ACCRUE_DATA_DIR: dataDir }).code).toBe(2);
   });
@@ -153,3 +155,14 @@ describe('the server process on the embedded database', () => {
     expect(result.stderr).toContain('PORT');
   });
 });
+
+/** Calls until the answer has the wanted status or `ms` have passed; answers the last status. */
+async function statusWithin(ms: number, call: () => Promise<{ status: number }>, wanted: number) {
+  const deadline = Date.now() + ms;
+  let status = (await call()).status;
+  while (status !== wanted && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (await call()).status;
+  }
+  return status;
+}

@@ -124,7 +124,7 @@ function queryCases(query: Record<string, JsonSchema>): string[] {
 
 async function rowCounts(): Promise<string> {
   const { rows } = await t.database.handle.pool.query<{ table_name: string }>(
-    "select table_name from information_schema.tables where table_schema = 'public' and table_name not in ('rate_limit_buckets', 'request_logs')",
+    "select table_name from information_schema.tables where table_schema = 'public' and table_name not in ('request_logs')",
   );
   const counts = await Promise.all(
     rows.map(async ({ table_name }) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, hashEventPayload } from './canonical-payload.js';
 
@@ -34,5 +35,17 @@ describe('canonical payload', () => {
       original,
     );
     expect(hashEventPayload({ ...base, external_id: 'someone_else' })).not.toEqual(original);
+  });
+
+  it('hashes the canonical text of the semantic fields, sorted, optional ones only when given', () => {
+    const canonical =
+      '{"event_data":{"amount":1.5,"items":[{"qty":2,"sku":"a"}]},"event_timestamp":"2024-01-15T10:30:00.000Z",' +
+      '"external_id":"user_abc123","program_id":"0190a1b2-0000-7000-8000-000000000001","recipient_id":"0190a1b2-0000-7000-8000-00000000000a"}';
+    const payload = {
+      ...base,
+      program_id: base.program_id.toUpperCase(),
+      recipient_id: '0190A1B2-0000-7000-8000-00000000000A',
+    };
+    expect(hashEventPayload(payload)).toEqual(createHash('sha256').update(canonical).digest());
   });
 });

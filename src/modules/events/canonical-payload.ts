@@ -30,14 +30,28 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function hashEventPayload(payload: EventPayload): Buffer {
-  const semantic = {
-    program_id: payload.program_id.toLowerCase(),
-    external_id: payload.external_id,
-    participant_id: payload.participant_id?.toLowerCase(),
-    recipient_id: payload.recipient_id?.toLowerCase(),
-    recipient_external_id: payload.recipient_external_id,
-    event_timestamp: readTimestamp(payload.event_timestamp, 'event_timestamp').toISOString(),
-    event_data: payload.event_data,
-  };
-  return createHash('sha256').update(canonicalJson(semantic)).digest();
+  const instant = readTimestamp(payload.event_timestamp, 'event_timestamp');
+  return hashCanonicalEvent(payload, canonicalJson(payload.event_data), instant);
+}
+
+/**
+ * The hash of hashEventPayload from parts already at hand: event_data as canonicalJson wrote it and
+ * event_timestamp read. The fields are written in their sorted order, as canonicalJson would.
+ */
+export function hashCanonicalEvent(payload: EventPayload, eventDataJson: string, instant: Date): Buffer {
+  const fields = [
+    `"event_data":${eventDataJson}`,
+    `"event_timestamp":"${instant.toISOString()}"`,
+    optionalField('external_id', payload.external_id),
+    optionalField('participant_id', payload.participant_id?.toLowerCase()),
+    `"program_id":${JSON.stringify(payload.program_id.toLowerCase())}`,
+    optionalField('recipient_external_id', payload.recipient_external_id),
+    optionalField('recipient_id', payload.recipient_id?.toLowerCase()),
+  ];
+  const text = `{${fields.filter((field) => field !== '').join(',')}}`;
+  return createHash('sha256').update(text).digest();
+}
+
+function optionalField(name: string, value: string | undefined): string {
+  return value === undefined ? '' : `"${name}":${JSON.stringify(value)}`;
 }

@@ -6,15 +6,16 @@ import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { badRequest, DomainError, type ErrorCode } from '../../platform/errors.js';
-import { oversizedEventData } from '../../platform/event-data.js';
+import { oversizedEventDataJson } from '../../platform/event-data.js';
+import type { LogSummary } from '../../platform/http/log-summary.js';
 import { compileBodyPartValidator } from '../../platform/http/validation.js';
 import { newId } from '../../platform/ids.js';
 import { readTimestamp } from '../../platform/timestamp.js';
-import { findProgramRow, type ProgramRow } from '../programs/index.js';
-import { hashEventPayload } from './canonical-payload.js';
+import { type ProgramStatus, readProgramStatus } from '../programs/index.js';
+import { canonicalJson, hashCanonicalEvent } from './canonical-payload.js';
 import { toAcceptedEvent } from './event-views.js';
 import { type AcceptedEvent, type BatchResult, EventInput } from './events.schemas.js';
-import type { NewEventRow } from './events.store.js';
+import type { EventRowToInsert, NewEventRow } from './events.store.js';
 import * as store from './events.store.js';
 
 const validateEventInput = compileBodyPartValidator(EventInput);
@@ -58,10 +59,34 @@ export async function acceptEventBatch(
   return batch;
 }
 
+/**
+ * What the request log keeps of a batch: how many items and their idempotency keys, the outcome
+ * counts, and each failed item's index and error code (not the events, which GET /v1/events shows).
+ */
+export function summarizeBatch(items: unknown[], batch: BatchResult): LogSummary {
+  const keys = items.map((item) =>
+    typeof item === 'object' && item !== null && 'idempotency_key' in item ? item.idempotency_key : null,
+  );
+  const errors = batch.results.flatMap((result) =>
+    result.status === 'error' ? [{ index: result.index, error_code: result.error_code }] : [],
+  );
+  const { total, success_count, error_count } = batch;
+  return {
+    request: { events: items.length, idempotency_keys: keys },
+    response: { total, success_count, error_count, errors },
+  };
+}
+
 /** An event that passed validation; `programError` is set when its program is not ACTIVE. */
 interface Candidate {
-  row: NewEventRow;
+  row: EventRowToInsert;
   programError: DomainError | undefined;
+}
+
+/** A valid item with its event_data in canonical JSON, written once for the size check, hash and row. */
+interface CheckedEvent {
+  input: EventInput;
+  eventDataJson: string;
 }
 
 async function acceptEvents(
@@ -72,10 +97,11 @@ async function acceptEvents(
 ): Promise<ItemResult[]> {
   const receivedAt = clock();
   const checked = items.map(checkEventInput);
-  const programs = await findPrograms(db, organizationId, checked);
+  const programs = await findPrograms(db, organizationId, checked, receivedAt);
   const prepared: (ItemResult | Candidate)[] = checked.map((item) => {
     if (item instanceof DomainError) return { error: item };
-    const programError = checkProgram(programs.get(item.program_id.toLowerCase()), item.program_id);
+    const programId = item.input.program_id;
+    const programError = checkProgram(programs.get(programId.toLowerCase()), programId);
     return { row: toNewRow(organizationId, item, receivedAt, clock()), programError };
   });
   const candidates = prepared.filter((item): item is Candidate => 'row' in item);
@@ -90,7 +116,10 @@ async function acceptEvents(
   return prepared.map((item) => {
     if (!('row' in item)) return item;
     const { row, programError } = item;
-    if (inserted.has(row.id)) return { event: toAcceptedEvent({ ...pendingDefaults, ...row }) };
+    if (inserted.has(row.id)) {
+      const { event_data_json: _inserted, ...stored } = row;
+      return { event: toAcceptedEvent({ ...pendingDefaults, ...stored }) };
+    }
     const original = existingByKey.get(keyOf(row));
     if (original === undefined) {
       assert(programError !== undefined, 'an event key that was not inserted must exist');
@@ -124,7 +153,7 @@ function idempotencyConflict(row: NewEventRow): DomainError {
 }
 
 /** The shape (schema) and the rules between fields that a schema cannot say. */
-function checkEventInput(item: unknown): EventInput | DomainError {
+function checkEventInput(item: unknown): CheckedEvent | DomainError {
   const problems = validateEventInput(item);
   if (problems.length > 0) return badRequest(problems);
   const input = item as EventInput;
@@ -146,40 +175,48 @@ function checkEventInput(item: unknown): EventInput | DomainError {
       },
     ]);
   }
-  return oversizedEventData(input.event_data, 'event_data') ?? input;
+  const eventDataJson = canonicalJson(input.event_data);
+  return oversizedEventDataJson(eventDataJson, 'event_data') ?? { input, eventDataJson };
 }
 
-async function findPrograms(db: Database, organizationId: string, items: (EventInput | DomainError)[]) {
+/** Each program's status by its lowercase id; a program not found is absent. */
+async function findPrograms(
+  db: Database,
+  organizationId: string,
+  items: (CheckedEvent | DomainError)[],
+  now: Date,
+) {
   const ids = new Set<string>();
-  for (const item of items) if (!(item instanceof DomainError)) ids.add(item.program_id.toLowerCase());
+  for (const item of items) if (!(item instanceof DomainError)) ids.add(item.input.program_id.toLowerCase());
   const found = await Promise.all(
-    [...ids].map((id) => findProgramRow(db, organizationId, id).catch(undefinedWhenNotFound)),
+    [...ids].map(async (id) => [id, await readProgramStatus(db, organizationId, id, now)] as const),
   );
-  return new Map(found.flatMap((program) => (program ? [[program.id, program] as const] : [])));
+  return new Map(found.flatMap(([id, status]) => (status === undefined ? [] : [[id, status] as const])));
 }
 
-function undefinedWhenNotFound(error: unknown): undefined {
-  if (error instanceof DomainError && error.code === 'not_found') return undefined;
-  throw error;
-}
-
-function checkProgram(program: ProgramRow | undefined, programId: string): DomainError | undefined {
-  if (program === undefined) {
+function checkProgram(status: ProgramStatus | undefined, programId: string): DomainError | undefined {
+  if (status === undefined) {
     return new DomainError('not_found', `invalid program_id: program ${programId} not found`, {
       field: 'program_id',
       reason: 'not_found',
     });
   }
-  if (program.status === 'ACTIVE') return undefined;
+  if (status === 'ACTIVE') return undefined;
   const code: ErrorCode = 'program_inactive';
-  return new DomainError(code, `program ${programId} is ${program.status} and accepts no events`, {
+  return new DomainError(code, `program ${programId} is ${status} and accepts no events`, {
     field: 'program_id',
-    reason: program.status.toLowerCase(),
+    reason: status.toLowerCase(),
   });
 }
 
-function toNewRow(organizationId: string, input: EventInput, receivedAt: Date, now: Date): NewEventRow {
+function toNewRow(
+  organizationId: string,
+  { input, eventDataJson }: CheckedEvent,
+  receivedAt: Date,
+  now: Date,
+): EventRowToInsert {
   const participantId = input.participant_id?.toLowerCase() ?? null;
+  const eventTimestamp = readTimestamp(input.event_timestamp, 'event_timestamp');
   return {
     organization_id: organizationId,
     id: newId(),
@@ -191,10 +228,11 @@ function toNewRow(organizationId: string, input: EventInput, receivedAt: Date, n
     // Events of one participant are applied in ingestion order; the key names the participant as sent.
     ordering_key: input.external_id !== undefined ? `x:${input.external_id}` : `p:${participantId}`,
     idempotency_key: input.idempotency_key,
-    payload_hash: hashEventPayload(input),
+    payload_hash: hashCanonicalEvent(input, eventDataJson, eventTimestamp),
     event_type: 'EXTERNAL',
     event_data: input.event_data,
-    event_timestamp: readTimestamp(input.event_timestamp, 'event_timestamp'),
+    event_data_json: eventDataJson,
+    event_timestamp: eventTimestamp,
     available_at: now,
     received_at: receivedAt,
     created_at: now,

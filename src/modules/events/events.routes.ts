@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
+import { keepLogSummary } from '../../platform/http/log-summary.js';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
-import { acceptEventBatch, acceptSingleEvent } from './event-ingest.js';
+import { acceptEventBatch, acceptSingleEvent, summarizeBatch } from './event-ingest.js';
 import {
   AcceptedEvent,
   BatchResult,
@@ -67,6 +68,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     },
     async (request, reply) => {
       const result = await acceptEventBatch(db, clock, request.caller.organizationId, request.body.events);
+      keepLogSummary(request, summarizeBatch(request.body.events, result));
       return reply.status(202).send(result);
     },
   );

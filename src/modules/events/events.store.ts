@@ -53,10 +53,8 @@ const tables = (db: Database) => db.withTables<Tables>();
  * parse for the whole batch. A key that exists already, or repeats inside the batch, is skipped; the
  * answer lists the ids this statement inserted.
  */
-export async function insertEventsIfAbsent(db: Database, rows: NewEventRow[]): Promise<Set<string>> {
-  const payload = JSON.stringify(
-    rows.map((row) => ({ ...row, payload_hash: row.payload_hash.toString('hex') })),
-  );
+export async function insertEventsIfAbsent(db: Database, rows: EventRowToInsert[]): Promise<Set<string>> {
+  const payload = `[${rows.map(toInsertJson).join(',')}]`;
   const inserted = await sql<{ id: string }>`
     insert into events (organization_id, id, program_id, participant_id, external_id, recipient_id,
       recipient_external_id, ordering_key, idempotency_key, payload_hash, event_type, event_data,
@@ -75,6 +73,15 @@ export async function insertEventsIfAbsent(db: Database, rows: NewEventRow[]): P
     on conflict (organization_id, program_id, idempotency_key) do nothing
     returning id`.execute(db);
   return new Set(inserted.rows.map((row) => row.id));
+}
+
+/** A row to insert; `event_data_json` is its event_data already serialized, when the caller has it. */
+export type EventRowToInsert = NewEventRow & { event_data_json?: string };
+
+function toInsertJson(row: EventRowToInsert): string {
+  const { event_data, event_data_json, payload_hash, ...columns } = row;
+  const head = JSON.stringify({ ...columns, payload_hash: payload_hash.toString('hex') });
+  return `${head.slice(0, -1)},"event_data":${event_data_json ?? JSON.stringify(event_data)}}`;
 }
 
 export interface EventKey {

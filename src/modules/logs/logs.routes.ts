@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
+import '../../platform/http/log-summary.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
 import { newId } from '../../platform/ids.js';
 import { usageDaysDefault } from '../../platform/limits.js';
@@ -24,6 +25,7 @@ declare module 'fastify' {
 /** Records every authenticated request of the scope after its response is sent. */
 export function registerRequestLogging(scope: FastifyInstance, recorder: RequestLogRecorder): void {
   scope.decorateRequest('loggedResponse', undefined);
+  scope.decorateRequest('logSummary', undefined);
   scope.addHook('onSend', async (request, _reply, payload) => {
     if (typeof payload === 'string') request.loggedResponse = payload;
     return payload;
@@ -51,9 +53,23 @@ function toLogRow(request: FastifyRequest, reply: FastifyReply) {
     error_code: errorCode ?? null,
     ip_address: request.ip,
     user_agent: request.headers['user-agent'] ?? null,
+    ...loggedBodies(request),
+    created_at: new Date(),
+  };
+}
+
+/** A route's summary when it gave one (event batches), else both bodies redacted. */
+function loggedBodies(request: FastifyRequest) {
+  const summary = request.logSummary;
+  if (summary !== undefined) {
+    return {
+      request_body: service.truncateBody(JSON.stringify(summary.request)),
+      response_body: service.truncateBody(JSON.stringify(summary.response)),
+    };
+  }
+  return {
     request_body: service.redactBody(request.body === undefined ? undefined : JSON.stringify(request.body)),
     response_body: service.redactBody(request.loggedResponse),
-    created_at: new Date(),
   };
 }
 

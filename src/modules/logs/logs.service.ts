@@ -26,9 +26,14 @@ export function redactBody(text: string | undefined): string | null {
   } catch {
     // Not JSON: keep the text as it came.
   }
-  const bytes = Buffer.from(redacted);
+  return truncateBody(redacted);
+}
+
+/** At most loggedBodyBytesMax bytes of the text, marked when cut. */
+export function truncateBody(text: string): string {
+  const bytes = Buffer.from(text);
   return bytes.length <= loggedBodyBytesMax
-    ? redacted
+    ? text
     : `${bytes.subarray(0, loggedBodyBytesMax).toString()}…[truncated]`;
 }
 

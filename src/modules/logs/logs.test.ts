@@ -51,6 +51,35 @@ describe('request logs', () => {
     }
   });
 
+  it('keeps a summary of an event batch, not its bodies: keys, counts and the failed items', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'batch log' })).json();
+    const event = (key: string, programId: string) => ({
+      program_id: programId,
+      external_id: 'batch-logged',
+      idempotency_key: key,
+      event_timestamp: '2026-01-01T00:00:00Z',
+      event_data: { type: 'purchase', amount: 12.5 },
+    });
+    const missingProgram = '01900000-0000-7000-8000-000000000000';
+    const batch = await acme.request('POST', '/v1/events/batch', {
+      events: [event('logged-1', program.id), event('logged-2', missingProgram)],
+    });
+    expect(batch.statusCode).toBe(202);
+    const requestId = String(batch.headers['x-request-id']);
+    const [found] = (await acme.request('GET', `/v1/logs?request_id=${requestId}`)).json().data;
+    const detail = (await acme.request('GET', `/v1/logs/${found.id}`)).json();
+    expect(JSON.parse(detail.request_body)).toEqual({
+      events: 2,
+      idempotency_keys: ['logged-1', 'logged-2'],
+    });
+    expect(JSON.parse(detail.response_body)).toEqual({
+      total: 2,
+      success_count: 1,
+      error_count: 1,
+      errors: [{ index: 1, error_code: 'not_found' }],
+    });
+  });
+
   it('never stores an API key', async () => {
     await acme.request('GET', '/v1/programs');
     await acme.request('GET', '/v1/logs');

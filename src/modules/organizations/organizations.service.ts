@@ -6,6 +6,7 @@ import { DomainError, invalidField, notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/auth.js';
 import { newApiKeySecret, newId } from '../../platform/ids.js';
 import { organizationNameLengthMax } from '../../platform/limits.js';
+import { TtlCache } from '../../platform/ttl-cache.js';
 import * as store from './organizations.store.js';
 
 export const defaultOrganizationName = 'default';
@@ -15,10 +16,24 @@ function hashKey(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
 }
 
-export async function authenticate(db: Database, secret: string): Promise<Caller | undefined> {
+/**
+ * Valid keys by their hash, read at most readCacheTtlMs ago: a key revoked by another process (the
+ * CLI, another server) stops authenticating within that bound; one revoked here, at once. Unknown
+ * keys are never cached, so a key created anywhere works on its first request.
+ */
+const callers = new TtlCache<Caller>();
+
+export async function authenticate(db: Database, secret: string, now: Date): Promise<Caller | undefined> {
   if (!apiKeyPattern.test(secret)) return undefined;
-  const row = await store.findCallerByKeyHash(db, hashKey(secret));
-  return row === undefined ? undefined : { organizationId: row.organization_id, apiKeyId: row.id };
+  const keyHash = hashKey(secret);
+  const cacheKey = keyHash.toString('base64');
+  const cached = callers.get(cacheKey, now.getTime());
+  if (cached !== undefined) return cached;
+  const row = await store.findCallerByKeyHash(db, keyHash);
+  if (row === undefined) return undefined;
+  const caller = { organizationId: row.organization_id, apiKeyId: row.id };
+  callers.set(cacheKey, caller, now.getTime());
+  return caller;
 }
 
 export interface CreatedKey {
@@ -69,6 +84,7 @@ export async function readOrganizationNames(db: Database): Promise<Map<string, s
 
 export async function revokeApiKey(db: Database, id: string): Promise<void> {
   if (!(await store.revokeApiKey(db, id))) throw new DomainError('not_found', `no active API key ${id}`);
+  callers.forget((caller) => caller.apiKeyId === id);
 }
 
 /**

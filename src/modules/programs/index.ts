@@ -4,5 +4,11 @@
 // LEDGER_ENTITY with the id and kind of the holder it names (both or neither, checked by the database).
 export { type ProgramRouteDeps, programRoutes, programSchemas } from './programs.routes.js';
 export { RedemptionTargetType } from './programs.schemas.js';
-export { findProgramRow, getProgram, type LedgerEntityFinder } from './programs.service.js';
+export {
+  findProgramRow,
+  getProgram,
+  type LedgerEntityFinder,
+  type ProgramStatus,
+  readProgramStatus,
+} from './programs.service.js';
 export type { LedgerEntityType, ProgramRow } from './programs.store.js';

@@ -6,6 +6,7 @@ import { invalidField, notFound } from '../../platform/errors.js';
 import { decodeKeyset, type PageResult, toPage } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { pageSizeDefault } from '../../platform/limits.js';
+import { TtlCache } from '../../platform/ttl-cache.js';
 import type { CreateProgramBody, ListProgramsQuery, Program, UpdateProgramBody } from './programs.schemas.js';
 import type { LedgerEntityType, ProgramRow } from './programs.store.js';
 import * as store from './programs.store.js';
@@ -124,6 +125,31 @@ export async function findProgramRow(db: Database, organizationId: string, id: s
   return row;
 }
 
+export type ProgramStatus = ProgramRow['status'];
+
+/**
+ * Each program's status as read at most readCacheTtlMs ago, for event ingest: a program suspended
+ * or archived by another process stops accepting events within that bound; by this process, at
+ * once. Programs not found are not cached, so a new program accepts events at once.
+ */
+const statuses = new TtlCache<{ programId: string; status: ProgramStatus }>();
+
+/** The program's status, or undefined when the organization has no such program. */
+export async function readProgramStatus(
+  db: Database,
+  organizationId: string,
+  id: string,
+  now: Date,
+): Promise<ProgramStatus | undefined> {
+  const key = `${organizationId}/${id}`;
+  const cached = statuses.get(key, now.getTime());
+  if (cached !== undefined) return cached.status;
+  const row = await store.findProgram(db, organizationId, id);
+  if (row === undefined) return undefined;
+  statuses.set(key, { programId: row.id, status: row.status }, now.getTime());
+  return row.status;
+}
+
 export async function getProgram(db: Database, organizationId: string, id: string): Promise<Program> {
   return toProgram(await findProgramRow(db, organizationId, id));
 }
@@ -136,7 +162,7 @@ export async function updateProgram(
   id: string,
   body: UpdateProgramBody,
 ): Promise<Program> {
-  return withTransaction(db, async (trx) => {
+  const updated = await withTransaction(db, async (trx) => {
     const current = await store.findProgram(trx, organizationId, id, true);
     if (current === undefined) throw notFound('program');
     const now = clock();
@@ -153,6 +179,8 @@ export async function updateProgram(
     }
     return toProgram(await store.updateProgram(trx, organizationId, id, changes));
   });
+  statuses.forget((cached) => cached.programId === updated.id);
+  return updated;
 }
 
 export async function listPrograms(

@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp, testWebhookSettings } from '../../../test/harness.js';
 import { buildApp } from '../../app.js';
 import { createApiKey } from '../../modules/organizations/index.js';
+import { rateLimitBucketsMax } from '../limits.js';
 import { createLogger } from '../logger.js';
+import { TokenBuckets } from './rate-limit.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -52,10 +54,10 @@ describe('rate limiting per organization', () => {
     await refilling.close();
   });
 
-  it('shares one bucket between the keys of an organization and between server instances', async () => {
+  it('shares one bucket between the keys of an organization; each server process has its own', async () => {
     const first = await createApiKey(t.database.handle.db, 'shared-bucket');
     const second = await createApiKey(t.database.handle.db, 'shared-bucket');
-    const otherInstance = await buildApp({
+    const otherProcess = await buildApp({
       db: t.database.handle.db,
       clock: t.testClock.clock,
       logger: createLogger('silent'),
@@ -63,16 +65,14 @@ describe('rate limiting per organization', () => {
       rateLimit,
       webhooks: testWebhookSettings(),
     });
-    const call = (app: typeof otherInstance, key: string) =>
+    const call = (app: typeof otherProcess, key: string) =>
       app.inject({ method: 'GET', url: '/v1/programs', headers: { 'x-api-key': key } });
-    const statuses = [
-      (await call(t.app, first.secret)).statusCode,
-      (await call(otherInstance, second.secret)).statusCode,
-      (await call(t.app, second.secret)).statusCode,
-      (await call(otherInstance, first.secret)).statusCode,
-    ];
+    const here = [first.secret, second.secret, first.secret, second.secret];
+    const statuses = [];
+    for (const key of here) statuses.push((await call(t.app, key)).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);
-    await otherInstance.close();
+    expect((await call(otherProcess, first.secret)).statusCode).toBe(200);
+    await otherProcess.close();
   });
 
   it('keeps organizations apart: one at its limit does not limit another', async () => {
@@ -81,5 +81,28 @@ describe('rate limiting per organization', () => {
     for (let i = 0; i < 4; i += 1) await busy.request('GET', '/v1/programs');
     expect((await busy.request('GET', '/v1/programs')).statusCode).toBe(429);
     expect((await quiet.request('GET', '/v1/programs')).statusCode).toBe(200);
+  });
+});
+
+describe('token buckets in memory', () => {
+  const limit = { ratePerSecond: 1, burst: 1 };
+
+  it('keeps rateLimitBucketsMax organizations, and forgets the least recently used at one more', () => {
+    const buckets = new TokenBuckets(limit);
+    for (let i = 0; i < rateLimitBucketsMax; i += 1) expect(buckets.take(`org-${i}`, 0).allowed).toBe(true);
+    expect(buckets.take('org-0', 0).allowed).toBe(false);
+    expect(buckets.take('org-1', 0).allowed).toBe(false);
+    expect(buckets.take('one-more', 0).allowed).toBe(true);
+    expect(buckets.take('org-2', 0).allowed).toBe(true);
+    expect(buckets.take('org-0', 0).allowed).toBe(false);
+  });
+
+  it('refills at the rate up to the burst, by the clock it is given', () => {
+    const buckets = new TokenBuckets({ ratePerSecond: 2, burst: 3 });
+    for (let i = 0; i < 3; i += 1) expect(buckets.take('org', 0).allowed).toBe(true);
+    expect(buckets.take('org', 0).allowed).toBe(false);
+    expect(buckets.take('org', 499).allowed).toBe(false);
+    expect(buckets.take('org', 1_000).allowed).toBe(true);
+    expect(buckets.take('org', 60_000)).toEqual({ tokens: 2, allowed: true });
   });
 });
