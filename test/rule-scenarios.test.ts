@@ -343,6 +343,40 @@ describe('rules applied through events', () => {
     expect((await acme.request('GET', '/v1/participants?external_id=gina')).json().data).toEqual([]);
   });
 
+  it("settles a participant's due lots before a rule credits the asset again", async () => {
+    const lotsId = (
+      await acme.request('POST', '/v1/assets', {
+        program_id: programId,
+        name: 'Expiring points',
+        symbol: 'EXPIRING',
+        inventory_mode: 'LOT',
+        issuance_policy: 'UNLIMITED',
+        scale: 0,
+      })
+    ).json().id;
+    const rule = await acme.request('POST', '/v1/rules', {
+      program_id: programId,
+      name: 'Expiring earn',
+      order: 46,
+      condition: 'event.type == "expiring_earn"',
+      actions: [{ type: 'CREDIT', asset_id: lotsId, amount: '5', expires_at: '24h' }],
+    });
+    expect(rule.statusCode, rule.body).toBe(201);
+    const availableOf = async () =>
+      (await participant('hana')).balances.find((b: { asset_id: string }) => b.asset_id === lotsId)?.available;
+    expect((await process('hana', '2026-03-08T10:00:00.000Z', { type: 'expiring_earn' })).status).toBe(
+      'COMPLETED',
+    );
+    expect(await availableOf()).toBe('5');
+    // Two days later the first lot has expired: the credit settles it first, as every ledger operation does.
+    expect((await process('hana', '2026-03-10T10:00:00.000Z', { type: 'expiring_earn' })).status).toBe(
+      'COMPLETED',
+    );
+    expect(await availableOf()).toBe('5');
+    await acme.request('PATCH', `/v1/rules/${rule.json().id}`, { status: 'ARCHIVED' });
+    expect((await verifyLedger(t.database.handle.db, t.testClock.clock)).ok).toBe(true);
+  });
+
   it('schedules a SYSTEM follow-up event that is processed when it is due', async () => {
     const rule = await acme.request('POST', '/v1/rules', {
       program_id: programId,
