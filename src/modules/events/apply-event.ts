@@ -54,7 +54,7 @@ import {
   type ClaimState,
   flushPendingWrites,
   forgetEverything,
-  forgetHeldState,
+  forgetHolders,
   type Holder,
   heldParticipant,
   loadHolders,
@@ -442,7 +442,8 @@ async function finishEvent(run: EventRun): Promise<EventOutcome> {
   const { participant, recipient } = required(run);
   if (run.direct) {
     await sql`release savepoint event`.execute(claim.trx);
-    forgetHeldState(claim);
+    const changed = new Set([participant.row.id, recipient.row.id, ...run.effects.touchedParticipantIds]);
+    forgetHolders(claim, changed);
   } else {
     if (run.draft !== undefined) commitDraft(run.draft, claim.pending.state, claim.now);
     claim.pending.credits.push(...run.credits);

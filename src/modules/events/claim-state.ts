@@ -62,8 +62,10 @@ export interface ClaimState {
   programs: Map<string, Promise<ProgramContext>>;
   programStates: Map<string, Promise<HeldState>>;
   holders: Map<string, Holder>;
-  /** Programs whose participants in this claim are loaded (since the last `forgetHeldState`). */
+  /** Programs whose participants in this claim are loaded (since the last `forgetEverything`). */
   loadedPrograms: Set<string>;
+  /** Keys of holders an event changed in the database: loaded again on their next use. */
+  stale: Set<string>;
   pending: PendingWrites;
 }
 
@@ -88,6 +90,7 @@ export function openClaimState(trx: Database, clock: Clock, events: EventRow[]):
     programStates: new Map(),
     holders: new Map(),
     loadedPrograms: new Set(),
+    stale: new Set(),
     pending: { credits: [], state: emptyStateWrites(), evaluations: [] },
   };
 }
@@ -102,16 +105,22 @@ export async function flushPendingWrites(claim: ClaimState): Promise<void> {
   pending.evaluations = [];
 }
 
-/** Drops held participant and program state after an event changed them in the database. */
-export function forgetHeldState(claim: ClaimState): void {
-  claim.holders.clear();
-  claim.loadedPrograms.clear();
+/** Drops the held state of participants (and programs) an event changed in the database. */
+export function forgetHolders(claim: ClaimState, participantIds: ReadonlySet<string>): void {
+  for (const [key, holder] of claim.holders) {
+    if (!participantIds.has(holder.row.id)) continue;
+    claim.holders.delete(key);
+    claim.stale.add(key);
+  }
   claim.programStates.clear();
 }
 
 /** After a rollback to an event's savepoint: the locks and reads taken inside it are gone too. */
 export function forgetEverything(claim: ClaimState): void {
-  forgetHeldState(claim);
+  claim.holders.clear();
+  claim.loadedPrograms.clear();
+  claim.stale.clear();
+  claim.programStates.clear();
   claim.programs.clear();
 }
 
@@ -180,6 +189,7 @@ export async function heldParticipant(
     await loadHolders(claim, context, claimReferences(claim, context));
     claim.loadedPrograms.add(programEvents);
   }
+  if (claim.stale.has(key)) await loadHolders(claim, context, [reference]);
   const known = claim.holders.get(key);
   if (known !== undefined || reference.participantId !== null || reference.externalId === null) return known;
   if (program.on_unknown_participant === 'REJECT') return undefined;
@@ -227,6 +237,7 @@ export async function loadHolders(
       enrolled: enrolled.has(row.id),
     }));
     claim.holders.set(`${organizationId}:${key}`, holder);
+    claim.stale.delete(`${organizationId}:${key}`);
   }
   return [...byId.values()];
 }
