@@ -363,7 +363,8 @@ describe('rules applied through events', () => {
     });
     expect(rule.statusCode, rule.body).toBe(201);
     const availableOf = async () =>
-      (await participant('hana')).balances.find((b: { asset_id: string }) => b.asset_id === lotsId)?.available;
+      (await participant('hana')).balances.find((b: { asset_id: string }) => b.asset_id === lotsId)
+        ?.available;
     expect((await process('hana', '2026-03-08T10:00:00.000Z', { type: 'expiring_earn' })).status).toBe(
       'COMPLETED',
     );
