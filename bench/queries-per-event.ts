@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
-import { createRulesBatch, createRulesStep, startEventWorkers } from '../src/modules/events/index.js';
+import { startEventWorkers } from '../src/modules/events/index.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
 import { createWebhookSettings } from '../src/modules/webhooks/index.js';
 import { systemClock } from '../src/platform/clock.js';
@@ -94,10 +94,6 @@ const workers = startEventWorkers({
   ...(process.env.CLAIM ? { claimBatchSize: Number(process.env.CLAIM) } : {}),
   ...(process.env.CONC ? { concurrency: Number(process.env.CONC) } : {}),
   leaseMs: 60_000,
-  steps: [createRulesStep({ db: handle.db, clock: systemClock })],
-  ...(process.env.ACCRUE_PER_EVENT === '1'
-    ? {}
-    : { batch: createRulesBatch({ db: handle.db, clock: systemClock }) }),
 });
 for (;;) {
   const { rows } = await handle.pool.query(

@@ -4,12 +4,7 @@ import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, readConfig } from './config.js';
-import {
-  createRulesBatch,
-  createRulesStep,
-  type EventWorkers,
-  startEventWorkers,
-} from './modules/events/index.js';
+import { type EventWorkers, startEventWorkers } from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
 import { startRuleEvaluation } from './modules/rules/index.js';
@@ -88,10 +83,6 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
     logger,
     workerCount: config.workerCount,
     leaseMs: config.eventLeaseMs,
-    // After participant resolution, inside the event's transaction: rules, their actions, tiers.
-    steps: [createRulesStep({ db: database.db, clock: systemClock })],
-    // Plain events of a claim skip the steps: evaluated in memory, written together.
-    batch: createRulesBatch({ db: database.db, clock: systemClock }),
   });
 }
 

@@ -4,12 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, inject } from 'vitest';
 import { buildApp } from '../src/app.js';
-import {
-  createRulesBatch,
-  createRulesStep,
-  type EventWorkers,
-  startEventWorkers,
-} from '../src/modules/events/index.js';
+import { type EventWorkers, startEventWorkers } from '../src/modules/events/index.js';
 import { verifyLedger } from '../src/modules/ledger/index.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
 import { createWebhookSettings, type Resolver, type WebhookSettings } from '../src/modules/webhooks/index.js';
@@ -137,22 +132,14 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
-/**
- * Event workers on a test app's database that apply events as the server does: the rules step, and
- * plain events batched per claim unless `batched` is false. They poll every 50 ms.
- */
-export function startTestWorkers(
-  t: TestApp,
-  options: { batched?: boolean; workerCount?: number } = {},
-): EventWorkers {
+/** Event workers on a test app's database that apply events as the server does; they poll every 50 ms. */
+export function startTestWorkers(t: TestApp, options: { workerCount?: number } = {}): EventWorkers {
   const deps = { db: t.database.handle.db, clock: t.testClock.clock };
   return startEventWorkers({
     ...deps,
     connectionString: t.database.url,
     logger: createLogger('silent'),
     workerCount: options.workerCount ?? 1,
-    steps: [createRulesStep(deps)],
-    ...(options.batched === false ? {} : { batch: createRulesBatch(deps) }),
     leaseMs: 10_000,
     pollIntervalMs: 50,
   });

@@ -206,7 +206,10 @@ export async function unlinkAsset(
     await requireProgram(trx, organizationId, programId);
     const link = await store.findLink(trx, organizationId, programId, assetId, true);
     if (link === undefined) throw notFound('asset link');
-    if (link.first_entry_at !== null) {
+    if (
+      link.first_entry_at !== null ||
+      (await store.hasRecordedUse(trx, organizationId, programId, assetId))
+    ) {
       throw new DomainError(
         'conflict',
         'the link is permanent: ledger entries exist for this asset in this program',

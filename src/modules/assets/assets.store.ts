@@ -174,8 +174,10 @@ export async function deleteLink(db: Database, organizationId: string, programId
 }
 
 /**
- * Makes the link permanent with the first journal entry. The `is null` test means later entries
- * match no row and take no lock, so this never becomes a hot row.
+ * Makes the link permanent with the first journal entry, without waiting on another transaction that
+ * is doing the same: the row is marked only when its lock is free; otherwise this transaction holds
+ * a key-share lock (deleting the link waits for it) and records its use, which outlives a rollback
+ * of the marking transaction. Once first_entry_at is set, writers never come here.
  */
 export async function markLinkUsed(
   db: Database,
@@ -184,9 +186,31 @@ export async function markLinkUsed(
   assetId: string,
   now: Date,
 ) {
-  await sql`update program_assets set first_entry_at = ${now}
+  const link = sql`organization_id = ${organizationId} and program_id = ${programId} and asset_id = ${assetId}`;
+  const marked = await sql`update program_assets set first_entry_at = ${now}
+    where ctid = (select ctid from program_assets where ${link} and first_entry_at is null
+      for no key update skip locked)`.execute(db);
+  if (marked.numAffectedRows !== 0n) return;
+  const held = await sql<{
+    first_entry_at: Date | null;
+  }>`select first_entry_at from program_assets where ${link} for key share`.execute(db);
+  // Deleted meanwhile (the caller's read saw it), or marked by a transaction that committed.
+  if (held.rows.length === 0 || held.rows[0]?.first_entry_at !== null) return;
+  await sql`insert into program_asset_uses (organization_id, program_id, asset_id, used_at)
+    values (${organizationId}, ${programId}, ${assetId}, ${now})`.execute(db);
+}
+
+/** Whether a use of the link was recorded by a writer that did not wait to mark it (markLinkUsed). */
+export async function hasRecordedUse(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  assetId: string,
+) {
+  const result = await sql`select 1 from program_asset_uses
     where organization_id = ${organizationId} and program_id = ${programId} and asset_id = ${assetId}
-      and first_entry_at is null`.execute(db);
+    limit 1`.execute(db);
+  return result.rows.length > 0;
 }
 
 /** Linked assets of a program, newest link first, paged by (link created_at, asset id). */

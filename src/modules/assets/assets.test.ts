@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { requireUsableAsset } from './assets.service.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -173,6 +174,31 @@ describe('program asset links', () => {
     expect((await acme.request('DELETE', `/v1/programs/${second}/assets/${asset.id}`)).statusCode).toBe(204);
     expect((await acme.request('GET', `/v1/programs/${second}/assets`)).json().data).toEqual([]);
     expect((await acme.request('DELETE', `/v1/programs/${second}/assets/${asset.id}`)).statusCode).toBe(404);
+  });
+
+  it('makes a link permanent without waiting on a first use in flight, even when that one rolls back', async () => {
+    const asset = (await acme.request('POST', '/v1/assets', assetBody())).json();
+    const db = t.database.handle.db;
+    const now = new Date();
+    const use = (trx: typeof db) => requireUsableAsset(trx, acme.organizationId, programId, asset.id, now);
+    let secondUsed = false;
+    await expect(
+      db.transaction().execute(async (first) => {
+        await use(first);
+        // The first transaction holds the link's row lock: the second neither waits nor fails.
+        await db.transaction().execute(async (second) => {
+          await use(second);
+          secondUsed = true;
+        });
+        throw new Error('the first use rolls back');
+      }),
+    ).rejects.toThrow('the first use rolls back');
+    expect(secondUsed).toBe(true);
+    const unlinked = await acme.request('DELETE', `/v1/programs/${programId}/assets/${asset.id}`);
+    expect(unlinked.statusCode).toBe(409);
+    expect(unlinked.json().message).toBe(
+      'the link is permanent: ledger entries exist for this asset in this program',
+    );
   });
 
   it("answers 404 for another organization's program or asset", async () => {

@@ -59,25 +59,24 @@ export interface AppliedEffects {
 /** Thrown with the message the FAILED event shows. */
 export class ActionFailure extends Error {}
 
-export async function applyActions(
+/** Applies one action of a matched rule; a refusal fails the event with the action's type in front. */
+export async function applyAction(
   trx: Database,
   scope: ActionScope,
   ruleId: string,
-  actions: ResolvedAction[],
+  action: ResolvedAction,
   effects: AppliedEffects,
 ): Promise<void> {
-  for (const action of actions) {
-    try {
-      await applyAction(trx, scope, ruleId, action, effects);
-    } catch (error) {
-      if (error instanceof DomainError)
-        throw new ActionFailure(`action ${action.type} failed: ${error.message}`);
-      throw error;
-    }
+  try {
+    await applyActionTo(trx, scope, ruleId, action, effects);
+  } catch (error) {
+    if (error instanceof DomainError)
+      throw new ActionFailure(`action ${action.type} failed: ${error.message}`);
+    throw error;
   }
 }
 
-async function applyAction(
+async function applyActionTo(
   trx: Database,
   scope: ActionScope,
   ruleId: string,

@@ -10,7 +10,8 @@ import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import { eventClaimBatchSizeMax, eventClaimConcurrency, eventPollIntervalMs } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
-import { type ClaimBatchFactory, type EventStep, processClaimedEvents } from './event-processor.js';
+import type { EventStep } from './apply-event.js';
+import { processClaimedEvents } from './event-processor.js';
 import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
 import type { EventRow } from './events.store.js';
 
@@ -21,9 +22,8 @@ export interface EventWorkerOptions {
   clock: Clock;
   logger: Logger;
   workerCount: number;
-  steps: readonly EventStep[];
-  /** Applies the plain events of a claim together (createRulesBatch); the others take the steps. */
-  batch?: ClaimBatchFactory | undefined;
+  /** Hooks run for every event after its parties are resolved (tests); production has none. */
+  steps?: readonly EventStep[] | undefined;
   /** How long a claim holds an event before another worker may take it (the holder died). */
   leaseMs: number;
   pollIntervalMs?: number;

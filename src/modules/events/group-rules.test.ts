@@ -1,13 +1,10 @@
-// Rules acting on groups, through real events, applied one at a time and batched per claim.
+// Rules acting on groups, through real events.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, startTestWorkers, type Tenant, type TestApp } from '../../../test/harness.js';
 import type { EventWorkers } from './index.js';
 
-describe.each([
-  { mode: 'one at a time', batched: false },
-  { mode: 'batched', batched: true },
-])('rules on groups, events applied $mode', ({ batched }) => {
+describe('rules on groups, through events', () => {
   let t: TestApp;
   let acme: Tenant;
   let programId: string;
@@ -67,7 +64,7 @@ describe.each([
       const created = await acme.request('POST', '/v1/rules', { program_id: programId, ...rule });
       expect(created.statusCode, created.body).toBe(201);
     }
-    workers = startTestWorkers(t, { batched });
+    workers = startTestWorkers(t);
   });
 
   afterAll(async () => {
@@ -107,8 +104,8 @@ describe.each([
     (await acme.request('GET', `/v1/groups/${groupId}`)).json().balances[assetId];
 
   it('credits, counts, tags and sets an attribute on the group an event names', async () => {
-    const groupId = await household(`admin-${batched}-1`);
-    const event = await process(`someone-${batched}`, { type: 'pot_bonus', group_id: groupId, amount: 25 });
+    const groupId = await household(`admin-1`);
+    const event = await process(`someone`, { type: 'pot_bonus', group_id: groupId, amount: 25 });
     expect(event.status, JSON.stringify(event.error ?? event)).toBe('COMPLETED');
     expect(await balanceOf(groupId)).toBe('25');
     const counter = (await acme.request('GET', `/v1/groups/${groupId}/state/counters/bonuses`)).json();
@@ -128,32 +125,31 @@ describe.each([
   });
 
   it("credits a member's household through participant.groups, and nothing once the member left", async () => {
-    const groupId = await household(`admin-${batched}-2`);
-    const member = (await acme.request('POST', '/v1/participants', { external_id: `kid-${batched}` })).json()
-      .id;
+    const groupId = await household(`admin-2`);
+    const member = (await acme.request('POST', '/v1/participants', { external_id: `kid` })).json().id;
     await acme.request('POST', `/v1/groups/${groupId}/members`, { participant_id: member });
-    const earned = await process(`kid-${batched}`, { type: 'purchase', amount: 40 });
+    const earned = await process(`kid`, { type: 'purchase', amount: 40 });
     expect(earned.status).toBe('COMPLETED');
     expect(await balanceOf(groupId)).toBe('40');
     await acme.request('DELETE', `/v1/groups/${groupId}/members/${member}`);
-    const after = await process(`kid-${batched}`, { type: 'purchase', amount: 5 });
+    const after = await process(`kid`, { type: 'purchase', amount: 5 });
     expect(after.status).toBe('COMPLETED');
     expect(await balanceOf(groupId)).toBe('40');
   });
 
   it('fails the event, saying why, for an unknown or an archived group', async () => {
-    const unknown = await process(`x-${batched}`, {
+    const unknown = await process(`x`, {
       type: 'pot_bonus',
       group_id: '0192b000-0000-7000-8000-00000000dead',
       amount: 1,
     });
     expect(unknown.status).toBe('FAILED');
     expect(JSON.stringify(unknown)).toContain('target group 0192b000-0000-7000-8000-00000000dead not found');
-    const notAnId = await process(`x-${batched}`, { type: 'pot_bonus', group_id: 'household', amount: 1 });
+    const notAnId = await process(`x`, { type: 'pot_bonus', group_id: 'household', amount: 1 });
     expect(notAnId.status).toBe('FAILED');
-    const groupId = await household(`admin-${batched}-3`);
+    const groupId = await household(`admin-3`);
     await acme.request('DELETE', `/v1/groups/${groupId}`);
-    const archived = await process(`x-${batched}`, { type: 'pot_bonus', group_id: groupId, amount: 1 });
+    const archived = await process(`x`, { type: 'pot_bonus', group_id: groupId, amount: 1 });
     expect(archived.status).toBe('FAILED');
     expect(JSON.stringify(archived)).toContain('is archived');
     expect((await acme.request('GET', `/v1/groups/${groupId}`)).json().balances).toEqual({});

@@ -1,7 +1,7 @@
 // An event's transaction holds one pool connection, and everything the event does must go through
 // it: a step that asked the pool for a second connection (as creating system accounts on the fly
 // did) waits on itself once the pool is exhausted. With a pool of one connection, a rule's first
-// credit of a new asset must still complete, one event at a time and batched per claim.
+// credit of a new asset must still complete.
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import { buildTestApp, startTestWorkers, type Tenant, type TestApp } from '../../../test/harness.js';
 import type { EventWorkers } from './index.js';
@@ -58,15 +58,13 @@ async function processed(programId: string): Promise<{ status: string; participa
   }
 }
 
-for (const batched of [false, true]) {
-  it(`credits a new asset with a pool of one connection (${batched ? 'batched per claim' : 'one at a time'})`, async () => {
-    const { programId, assetId } = await programCreditingNewAsset(batched ? 'BATCHED' : 'SINGLE');
-    workers = startTestWorkers(t, { batched });
-    const event = await processed(programId);
-    expect(event.status).toBe('COMPLETED');
-    const balances = (
-      await acme.request('GET', `/v1/participants/${event.participant_id}/balances?asset_id=${assetId}`)
-    ).json();
-    expect(balances.data).toMatchObject([{ asset_id: assetId, available: '10' }]);
-  });
-}
+it('credits a new asset with a pool of one connection', async () => {
+  const { programId, assetId } = await programCreditingNewAsset('NEW');
+  workers = startTestWorkers(t);
+  const event = await processed(programId);
+  expect(event.status).toBe('COMPLETED');
+  const balances = (
+    await acme.request('GET', `/v1/participants/${event.participant_id}/balances?asset_id=${assetId}`)
+  ).json();
+  expect(balances.data).toMatchObject([{ asset_id: assetId, available: '10' }]);
+});

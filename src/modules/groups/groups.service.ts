@@ -330,12 +330,7 @@ export async function removeMember(
   });
 }
 
-/** What rules see as participant.groups: the ids of the participant's ACTIVE memberships. */
-export async function listActiveGroupIds(db: Database, organizationId: string, participantId: string) {
-  return (await listActiveGroupIdsOf(db, organizationId, [participantId])).get(participantId) ?? [];
-}
-
-/** participant.groups for many participants at once (a claim of events): ids by participant id. */
+/** participant.groups (the ids of ACTIVE memberships) for a claim's participants, by participant id. */
 export async function listActiveGroupIdsOf(db: Database, organizationId: string, participantIds: string[]) {
   const byParticipant = new Map<string, string[]>();
   if (participantIds.length === 0) return byParticipant;

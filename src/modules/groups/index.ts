@@ -7,4 +7,4 @@
 // - Archiving is permanent: an ARCHIVED group stays readable and refuses every change, balance
 //   operation and transfer. Every change locks the group's row, balance operations share-lock it.
 export { groupRoutes, groupSchemas } from './groups.routes.js';
-export { listActiveGroupIds, listActiveGroupIdsOf, lockGroupStatus } from './groups.service.js';
+export { listActiveGroupIdsOf, lockGroupStatus } from './groups.service.js';

@@ -124,6 +124,25 @@ export async function updateLot(
     .execute();
 }
 
+/** Which of these participant holders have lots due (expired or matured) at `now`, in key order. */
+export async function findHoldersWithDueLots(
+  db: Database,
+  holders: { organizationId: string; ownerId: string; assetId: string }[],
+  now: Date,
+): Promise<Omit<DueHolder, 'owner_type'>[]> {
+  const result = await sql<
+    Omit<DueHolder, 'owner_type'>
+  >`select distinct l.organization_id, l.owner_id, l.asset_id
+    from lots l join unnest(${holders.map((h) => h.organizationId)}::uuid[], ${holders.map((h) => h.ownerId)}::uuid[],
+      ${holders.map((h) => h.assetId)}::uuid[]) as h(organization_id, owner_id, asset_id)
+      on l.organization_id = h.organization_id and l.owner_id = h.owner_id and l.asset_id = h.asset_id
+    where l.owner_type = 'PARTICIPANT' and l.remaining > 0
+      and ((l.status in ('AVAILABLE', 'DEFERRED') and l.expires_at <= ${now})
+        or (l.status = 'DEFERRED' and l.matures_at <= ${now}))
+    order by l.organization_id, l.owner_id, l.asset_id`.execute(db);
+  return result.rows;
+}
+
 export interface DueHolder {
   organization_id: string;
   owner_type: 'PARTICIPANT' | 'GROUP';

@@ -3,13 +3,15 @@
 // its own journal entry with its own postings and lot, exactly as `credit` writes it, but a claim's
 // credits cost a few statements in all: the participants' accounts are ensured and locked in one
 // fixed order, then entries, postings, lots and balance changes are written one statement each.
-// Due lots are not settled first (a credit consumes none); the expiry and maturity jobs settle them.
+// As `credit` does, a holder's due lots are settled first: one statement finds the holders that
+// have any, and only those are opened (locked and settled) one by one.
 import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { AssetRow } from '../assets/index.js';
 import { participantOwner, systemOwner } from './accounts.js';
 import { enqueueBalanceNotifications } from './balance-notifications.js';
+import { openHolder } from './holder.js';
 import type { EntryContext } from './journal-entry.js';
 import type { AccountRow } from './ledger.store.js';
 import * as store from './ledger.store.js';
@@ -54,6 +56,7 @@ export function isPlainCredit(asset: AssetRow, amount: bigint, shape: CreditShap
 /** Posts the credits in order. The assets' system accounts exist: they are made with the asset. */
 export async function postPlainCredits(trx: Database, credits: PlainCredit[]): Promise<void> {
   if (credits.length === 0) return;
+  await settleDueLotsOfHolders(trx, credits);
   const accounts = await lockCreditedAccounts(trx, credits);
   const available = new Map<string, bigint>();
   for (const account of accounts.values())
@@ -101,6 +104,28 @@ async function notifyCredits(trx: Database, credits: PlainCredit[], entries: sto
       entries[index]?.entry.id ?? '',
       draft.postings,
     );
+  }
+}
+
+/** Settles the due lots of the credited holders of LOT assets, as `credit` does before posting. */
+async function settleDueLotsOfHolders(trx: Database, credits: PlainCredit[]): Promise<void> {
+  const lotCredits = credits.filter((credit) => credit.asset.inventory_mode === 'LOT');
+  if (lotCredits.length === 0) return;
+  const holders = lotCredits.map((credit) => ({
+    organizationId: credit.context.organizationId,
+    ownerId: credit.participantId,
+    assetId: credit.asset.id,
+  }));
+  const due = await lotStore.findHoldersWithDueLots(trx, holders, lotCredits[0]?.context.now as Date);
+  for (const holder of due) {
+    const credit = lotCredits.find(
+      (candidate) =>
+        candidate.context.organizationId === holder.organization_id &&
+        candidate.participantId === holder.owner_id &&
+        candidate.asset.id === holder.asset_id,
+    );
+    assert(credit !== undefined, 'a holder with due lots is a credited holder');
+    await openHolder(trx, credit.context, participantOwner(credit.participantId), credit.asset);
   }
 }
 

@@ -32,7 +32,6 @@ export {
   listRuleEvaluations,
   matchedByRule,
   recordEventsEvaluations,
-  recordRuleEvaluations,
 } from './rule-evaluations.service.js';
 export { ruleRoutes, ruleSchemas } from './rules.routes.js';
 export type { RuleEvaluationView } from './rules.schemas.js';

@@ -18,16 +18,6 @@ import * as store from './rules.store.js';
 /** The statuses include_skipped adds: the rule could not be evaluated. */
 const errorStatuses = ['SKIPPED_ERROR', 'SKIPPED_TIMEOUT'];
 
-export async function recordRuleEvaluations(
-  db: Database,
-  organizationId: string,
-  eventId: string,
-  evaluations: RuleEvaluation[],
-  evaluatedAt: Date,
-): Promise<void> {
-  await recordEventsEvaluations(db, [{ organizationId, eventId, evaluations }], evaluatedAt);
-}
-
 /** The evaluations of many events in one statement; an event that evaluated no rule stores nothing. */
 export async function recordEventsEvaluations(
   db: Database,

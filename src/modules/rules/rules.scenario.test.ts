@@ -13,7 +13,7 @@ import {
   loadActiveRules,
   type ParticipantState,
   type ResolvedAction,
-  recordRuleEvaluations,
+  recordEventsEvaluations,
 } from './index.js';
 import { parseDuration } from './schedules.js';
 
@@ -177,11 +177,9 @@ describe('a program with the common patterns', () => {
       }
       const eventId = randomUUID();
       eventIds.push(eventId);
-      await recordRuleEvaluations(
+      await recordEventsEvaluations(
         t.database.handle.db,
-        acme.organizationId,
-        eventId,
-        evaluations,
+        [{ organizationId: acme.organizationId, eventId, evaluations }],
         eventTimestamp,
       );
     }

@@ -1,0 +1,269 @@
+// What one claim of events works on, read once and held in memory: each program's configuration
+// (program, active rules with their budgets, tier plan, usable assets), each program's state, and
+// the participants the events name (locked in one statement, in the global order, with their state,
+// tier rows and groups). Writes of completed events are queued here and written with one statement
+// per table (credits, counters, tags, history rows, evaluations) when the claim ends or before an
+// event needs the database itself.
+import type { Clock } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import { type AssetRow, requireUsableAsset } from '../assets/index.js';
+import { listActiveGroupIdsOf } from '../groups/index.js';
+import { type PlainCredit, postPlainCredits } from '../ledger/index.js';
+import {
+  createEventParticipant,
+  emptyStateWrites,
+  enrollParticipant,
+  type HeldState,
+  heldStateOf,
+  loadHeldStates,
+  loadProgramHeldState,
+  lockKnownParticipants,
+  newEventParticipant,
+  type ParticipantReference,
+  type ParticipantRow,
+  referenceKey,
+  type StateWrites,
+  saveStateWrites,
+} from '../participants/index.js';
+import { findProgramRow, type ProgramRow } from '../programs/index.js';
+import {
+  type EvaluableRule,
+  loadActiveRules,
+  type RuleEvaluation,
+  recordEventsEvaluations,
+} from '../rules/index.js';
+import { loadHolderTierRows, loadTierPlan, type ParticipantTierRow, type TierPlan } from '../tiers/index.js';
+import type { EventRow } from './events.store.js';
+
+export interface ProgramContext {
+  program: ProgramRow;
+  rules: EvaluableRule[];
+  tiers: TierPlan;
+  assets: Map<string, Promise<AssetRow | undefined>>;
+}
+
+/** A participant as the claim holds it. */
+export interface Holder {
+  row: ParticipantRow;
+  state: HeldState;
+  tierRows: ParticipantTierRow[];
+  /** participant.groups in CEL. */
+  groups: string[];
+  /** False for a participant an event creates: stored with the event's first write. */
+  stored: boolean;
+  enrolled: boolean;
+}
+
+export interface ClaimState {
+  trx: Database;
+  clock: Clock;
+  now: Date;
+  events: EventRow[];
+  programs: Map<string, Promise<ProgramContext>>;
+  programStates: Map<string, Promise<HeldState>>;
+  holders: Map<string, Holder>;
+  /** Programs whose participants in this claim are loaded (since the last `forgetEverything`). */
+  loadedPrograms: Set<string>;
+  /** Keys of holders an event changed in the database: loaded again on their next use. */
+  stale: Set<string>;
+  pending: PendingWrites;
+}
+
+interface PendingWrites {
+  credits: PlainCredit[];
+  state: StateWrites;
+  evaluations: { organizationId: string; eventId: string; evaluations: RuleEvaluation[] }[];
+}
+
+export const programKey = (event: Pick<EventRow, 'organization_id' | 'program_id'>) =>
+  `${event.organization_id}:${event.program_id}`;
+const holderKey = (organizationId: string, reference: ParticipantReference) =>
+  `${organizationId}:${referenceKey(reference)}`;
+
+export function openClaimState(trx: Database, clock: Clock, events: EventRow[]): ClaimState {
+  return {
+    trx,
+    clock,
+    now: clock(),
+    events,
+    programs: new Map(),
+    programStates: new Map(),
+    holders: new Map(),
+    loadedPrograms: new Set(),
+    stale: new Set(),
+    pending: { credits: [], state: emptyStateWrites(), evaluations: [] },
+  };
+}
+
+/** Writes the queued effects of completed events, one statement per table. */
+export async function flushPendingWrites(claim: ClaimState): Promise<void> {
+  const { pending, trx } = claim;
+  await postPlainCredits(trx, pending.credits);
+  await saveStateWrites(trx, pending.state);
+  await recordEventsEvaluations(trx, pending.evaluations, claim.now);
+  pending.credits = [];
+  pending.evaluations = [];
+}
+
+/** Drops the held state of participants (and programs) an event changed in the database. */
+export function forgetHolders(claim: ClaimState, participantIds: ReadonlySet<string>): void {
+  for (const [key, holder] of claim.holders) {
+    if (!participantIds.has(holder.row.id)) continue;
+    claim.holders.delete(key);
+    claim.stale.add(key);
+  }
+  claim.programStates.clear();
+}
+
+/** After a rollback to an event's savepoint: the locks and reads taken inside it are gone too. */
+export function forgetEverything(claim: ClaimState): void {
+  claim.holders.clear();
+  claim.loadedPrograms.clear();
+  claim.stale.clear();
+  claim.programStates.clear();
+  claim.programs.clear();
+}
+
+/** The value under `key`, loaded and kept on first use. */
+export function cached<T>(map: Map<string, T>, key: string, load: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = load();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** The program's configuration, read once per claim (again after its budgets changed). */
+export function programContext(claim: ClaimState, event: EventRow): Promise<ProgramContext> {
+  return cached(claim.programs, programKey(event), () => loadProgramContext(claim, event));
+}
+
+async function loadProgramContext(claim: ClaimState, event: EventRow): Promise<ProgramContext> {
+  const { trx, now } = claim;
+  const program = await findProgramRow(trx, event.organization_id, event.program_id);
+  const rules = await loadActiveRules(trx, event.organization_id, event.program_id);
+  const tiers = await loadTierPlan(trx, event.organization_id, event.program_id, now);
+  return { program, rules, tiers, assets: new Map() };
+}
+
+export function programState(claim: ClaimState, event: EventRow): Promise<HeldState> {
+  return cached(claim.programStates, programKey(event), () =>
+    loadProgramHeldState(claim.trx, event.organization_id, event.program_id),
+  );
+}
+
+/** The asset, linked to the program and active; read once per claim; undefined when unusable. */
+export function usableAsset(claim: ClaimState, context: ProgramContext, assetId: string) {
+  const { organization_id: organizationId, id: programId } = context.program;
+  return cached(context.assets, assetId, () =>
+    requireUsableAsset(claim.trx, organizationId, programId, assetId, claim.now).catch(() => undefined),
+  );
+}
+
+export const participantReference = (event: EventRow): ParticipantReference => ({
+  participantId: event.participant_id,
+  externalId: event.external_id,
+});
+
+export const recipientReference = (event: EventRow): ParticipantReference | undefined =>
+  event.recipient_id === null && event.recipient_external_id === null
+    ? undefined
+    : { participantId: event.recipient_id, externalId: event.recipient_external_id };
+
+/**
+ * The held participant a reference names. The first lookup of a program in the claim locks and
+ * loads every known participant its events name. An unknown external_id the program may create
+ * becomes a new participant with empty state, stored with its event's first write. Undefined when
+ * the participants module must resolve the reference (and explain why it cannot).
+ */
+export async function heldParticipant(
+  claim: ClaimState,
+  context: ProgramContext,
+  reference: ParticipantReference,
+): Promise<Holder | undefined> {
+  const { program } = context;
+  const key = holderKey(program.organization_id, reference);
+  const programEvents = programKey({ organization_id: program.organization_id, program_id: program.id });
+  if (!claim.loadedPrograms.has(programEvents)) {
+    await loadHolders(claim, context, claimReferences(claim, context));
+    claim.loadedPrograms.add(programEvents);
+  }
+  if (claim.stale.has(key)) await loadHolders(claim, context, [reference]);
+  const known = claim.holders.get(key);
+  if (known !== undefined || reference.participantId !== null || reference.externalId === null) return known;
+  if (program.on_unknown_participant === 'REJECT') return undefined;
+  const row = newEventParticipant(program.organization_id, reference.externalId, claim.now);
+  const holder = { row, state: heldStateOf(row), tierRows: [], groups: [], stored: false, enrolled: false };
+  claim.holders.set(key, holder);
+  return holder;
+}
+
+function claimReferences(claim: ClaimState, { program }: ProgramContext): ParticipantReference[] {
+  return claim.events
+    .filter((event) => event.organization_id === program.organization_id && event.program_id === program.id)
+    .flatMap((event) => {
+      const recipient = recipientReference(event);
+      return recipient === undefined
+        ? [participantReference(event)]
+        : [participantReference(event), recipient];
+    });
+}
+
+/** Locks and loads participants, keeping one holder per participant under each key naming it. */
+export async function loadHolders(
+  claim: ClaimState,
+  { program }: ProgramContext,
+  references: ParticipantReference[],
+): Promise<Holder[]> {
+  const { trx } = claim;
+  const organizationId = program.organization_id;
+  const { rows, enrolled } = await lockKnownParticipants(trx, organizationId, program.id, references);
+  const participants = [...new Map([...rows.values()].map((row) => [row.id, row])).values()];
+  const ids = participants.map((row) => row.id);
+  const states = await loadHeldStates(trx, participants);
+  const tierRows = await loadHolderTierRows(trx, organizationId, program.id, ids);
+  const groups = await listActiveGroupIdsOf(trx, organizationId, ids);
+  const byId = new Map<string, Holder>();
+  for (const [key, row] of rows) {
+    const state = states.get(row.id);
+    if (state === undefined) continue;
+    const holder = cached(byId, row.id, () => ({
+      row,
+      state,
+      tierRows: tierRows.get(row.id) ?? [],
+      groups: groups.get(row.id) ?? [],
+      stored: true,
+      enrolled: enrolled.has(row.id),
+    }));
+    claim.holders.set(`${organizationId}:${key}`, holder);
+    claim.stale.delete(`${organizationId}:${key}`);
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Stores a new participant and enrolls the holder in the program; false when another transaction
+ * created that external_id meanwhile (the event must be resolved again, on a later claim).
+ */
+export async function storeHolder(claim: ClaimState, holder: Holder, programId: string): Promise<boolean> {
+  if (!holder.stored) {
+    if (!(await createEventParticipant(claim.trx, holder.row, programId, claim.now))) {
+      claim.holders.delete(
+        holderKey(holder.row.organization_id, { participantId: null, externalId: holder.row.external_id }),
+      );
+      return false;
+    }
+    holder.stored = true;
+    holder.enrolled = true;
+    claim.holders.set(
+      holderKey(holder.row.organization_id, { participantId: holder.row.id, externalId: null }),
+      holder,
+    );
+  }
+  if (!holder.enrolled) {
+    await enrollParticipant(claim.trx, holder.row, programId, claim.now);
+    holder.enrolled = true;
+  }
+  return true;
+}

@@ -1,3 +1,0 @@
-import { describeRuleScenarios } from '../../../test/rule-scenarios.js';
-
-describeRuleScenarios(true);
