@@ -52,7 +52,12 @@ export function decideOutcome(
 export function retryAfterMs(value: string | null, now: Date): number | null {
   if (value === null) return null;
   const text = value.trim();
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now.getTime();
+  const isDate = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text);
+  const ms = /^\d+$/.test(text)
+    ? Number(text) * 1000
+    : isDate
+      ? Date.parse(text) - now.getTime()
+      : Number.NaN;
   if (Number.isNaN(ms)) return null;
   return Math.min(Math.max(ms, 0), webhookRetryAfterMaxMs);
 }
