@@ -3,7 +3,8 @@
 // endpoint's current secret, and records the outcome. At least once: a process that dies between the
 // POST and its record leaves the delivery SENDING until its claim lapses, and it is sent again with
 // the same webhook-id. Attempts run concurrently over kept-alive connections, and the outcomes of
-// the attempts that ended meanwhile are recorded together; one slow receiver holds only its own slots.
+// the attempts that ended meanwhile are recorded together, in one statement, while the next claim is
+// made; one slow receiver holds only its own slots.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
@@ -45,9 +46,10 @@ const pruneEveryMs = 60_000;
 
 /**
  * Runs until stopped: every poll, and again as soon as an attempt ends, it records the attempts that
- * ended since the last round (in one transaction), fans the outbox out and fills the free delivery
- * slots, so a fast receiver is fed without waiting for the next poll. A slot stays taken until its
- * attempt is recorded, so this process never claims more than its limits.
+ * ended since the last round (one statement) while it fans the outbox out and fills the free delivery
+ * slots, so a fast receiver is fed without waiting for the next poll or for the record. A slot is
+ * taken from the claim to the end of its attempt; until recorded, the delivery stays SENDING under
+ * its claim, so no deliverer claims it again.
  */
 export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
   const pool = new ConnectionPool();
@@ -57,8 +59,7 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
   let queued = false;
   let lastPruneMs = 0;
   let running: Promise<void> = Promise.resolve();
-  const tick = async () => {
-    await recordEnded(deps, inFlight, ended.splice(0));
+  const feed = async () => {
     await fanOutOutbox(deps.db, deps.clock());
     if (Date.now() - lastPruneMs > pruneEveryMs) {
       lastPruneMs = Date.now();
@@ -70,11 +71,18 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
       inFlight.take(claimed.webhook_endpoint_id);
       inFlight.track(
         attemptLogged(deps, pool, claimed).then((outcome) => {
-          if (outcome === undefined) inFlight.release(claimed.webhook_endpoint_id);
-          else ended.push(outcome);
+          inFlight.release(claimed.webhook_endpoint_id);
+          if (outcome !== undefined) ended.push(outcome);
           kick();
         }),
       );
+    }
+  };
+  const tick = async () => {
+    const [recorded, fed] = await Promise.allSettled([recordEnded(deps, ended.splice(0)), feed()]);
+    for (const result of [recorded, fed]) {
+      if (result.status === 'rejected')
+        deps.logger.warn({ err: result.reason }, 'webhook deliverer tick failed');
     }
   };
   const kick = () => {
@@ -82,8 +90,7 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
     queued = true;
     running = running.then(async () => {
       queued = false;
-      if (!stopped)
-        await tick().catch((error) => deps.logger.warn({ err: error }, 'webhook deliverer tick failed'));
+      if (!stopped) await tick();
     });
   };
   const timer = setInterval(kick, deps.pollIntervalMs ?? 200);
@@ -93,13 +100,13 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
       clearInterval(timer);
       await running;
       await inFlight.settled();
-      await recordEnded(deps, inFlight, ended.splice(0));
+      await recordEnded(deps, ended.splice(0));
       pool.close();
     },
   };
 }
 
-/** Slots taken in this process, per endpoint, until each attempt is recorded. */
+/** Attempts under way in this process, counted per endpoint. */
 class InFlight {
   readonly byEndpoint = new Map<string, number>();
   private taken = 0;
@@ -132,16 +139,14 @@ class InFlight {
 }
 
 /**
- * Records ended attempts and frees their slots. If the record fails, the deliveries stay SENDING
- * until their claim lapses and are sent again then: at least once.
+ * Records ended attempts. If the record fails, the deliveries stay SENDING until their claim lapses
+ * and are sent again then: at least once.
  */
-async function recordEnded(deps: DelivererDeps, inFlight: InFlight, outcomes: AttemptOutcome[]) {
+async function recordEnded(deps: DelivererDeps, outcomes: AttemptOutcome[]): Promise<void> {
   try {
     await recordOutcomes(deps, outcomes);
   } catch (error) {
     deps.logger.error({ err: error, deliveries: outcomes.length }, 'webhook attempts failed to record');
-  } finally {
-    for (const outcome of outcomes) inFlight.release(outcome.webhook_endpoint_id);
   }
 }
 
@@ -240,19 +245,16 @@ async function attemptDelivery(
   return decideOutcome(delivery, response, deps.clock(), retryDelayMs);
 }
 
-/** A batch of ended attempts, deliveries and endpoints, in one transaction. */
+/** A batch of ended attempts, deliveries and endpoints, in one statement. */
 async function recordOutcomes(deps: DelivererDeps, outcomes: AttemptOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
   const now = deps.clock();
-  const circuitOpenUntil = new Date(now.getTime() + deps.circuitBreakMs);
-  await withTransaction(deps.db, async (trx) => {
-    await store.recordAttempts(trx, outcomes, now);
-    await store.recordEndpointOutcomes(
-      trx,
-      summarizeEndpoints(outcomes),
-      webhookBreakerFailuresMax,
-      circuitOpenUntil,
-    );
+  await store.recordAttempts(deps.db, {
+    now,
+    attempts: outcomes,
+    endpoints: summarizeEndpoints(outcomes),
+    openCircuitAfter: webhookBreakerFailuresMax,
+    circuitOpenUntil: new Date(now.getTime() + deps.circuitBreakMs),
   });
 }
 

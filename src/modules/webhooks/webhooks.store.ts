@@ -340,32 +340,14 @@ export type AttemptRecord = Pick<
   | 'delivered_at'
 >;
 
-/** The outcomes of a batch of attempts, in one statement. */
-export async function recordAttempts(db: Database, records: AttemptRecord[], now: Date): Promise<void> {
-  if (records.length === 0) return;
-  const rows = records.map((record) => ({
-    organization_id: record.organization_id,
-    id: record.id,
-    status: record.status,
-    attempt_count: record.attempt_count,
-    next_attempt_at: record.next_attempt_at,
-    last_attempt_at: record.last_attempt_at,
-    last_response_status: record.last_response_status,
-    last_response_body: record.last_response_body,
-    last_error: record.last_error,
-    error_code: record.error_code,
-    delivered_at: record.delivered_at,
-  }));
-  await sql`
-    update webhook_deliveries d set status = v.status, attempt_count = v.attempt_count,
-      next_attempt_at = v.next_attempt_at, last_attempt_at = v.last_attempt_at,
-      last_response_status = v.last_response_status, last_response_body = v.last_response_body,
-      last_error = v.last_error, error_code = v.error_code, delivered_at = v.delivered_at, updated_at = ${now}
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v (
-      organization_id uuid, id uuid, status text, attempt_count integer, next_attempt_at timestamptz,
-      last_attempt_at timestamptz, last_response_status integer, last_response_body text, last_error text,
-      error_code text, delivered_at timestamptz)
-    where d.organization_id = v.organization_id and d.id = v.id`.execute(db);
+export interface AttemptsRecord {
+  now: Date;
+  attempts: AttemptRecord[];
+  /** The same attempts, summed per endpoint. */
+  endpoints: EndpointOutcome[];
+  /** Consecutive failures that open an endpoint's circuit, until `circuitOpenUntil`. */
+  openCircuitAfter: number;
+  circuitOpenUntil: Date;
 }
 
 /** An endpoint's attempts of one batch, in the order they ended, summed for its breaker. */
@@ -380,37 +362,64 @@ export interface EndpointOutcome {
 }
 
 /**
- * After a batch of attempts, per endpoint: a success closes the circuit and the failures after it
- * count, opening it at `openCircuitAfter`; a 429 pauses the endpoint. Rows are locked in key order,
- * so two deliverers recording at once cannot deadlock; a healthy endpoint's row is not written.
+ * The outcomes of a batch of attempts, in one statement: each delivery's new state, and per
+ * endpoint: a success closes the circuit and the failures after it count, opening it at
+ * `openCircuitAfter`; a 429 pauses the endpoint. Endpoint rows are locked in key order, so two
+ * deliverers recording at once cannot deadlock; a healthy endpoint's row is not written.
  */
-export async function recordEndpointOutcomes(
-  db: Database,
-  outcomes: EndpointOutcome[],
-  openCircuitAfter: number,
-  circuitOpenUntil: Date,
-): Promise<void> {
-  if (outcomes.length === 0) return;
+export async function recordAttempts(db: Database, record: AttemptsRecord): Promise<void> {
+  if (record.attempts.length === 0) return;
+  const { now, openCircuitAfter, circuitOpenUntil } = record;
+  const attempts = record.attempts.map((attempt) => ({
+    organization_id: attempt.organization_id,
+    id: attempt.id,
+    status: attempt.status,
+    attempt_count: attempt.attempt_count,
+    next_attempt_at: attempt.next_attempt_at,
+    last_attempt_at: attempt.last_attempt_at,
+    last_response_status: attempt.last_response_status,
+    last_response_body: attempt.last_response_body,
+    last_error: attempt.last_error,
+    error_code: attempt.error_code,
+    delivered_at: attempt.delivered_at,
+  }));
   await sql`
-    with v as (
-      select * from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) as v (
+    with deliveries as (
+      update webhook_deliveries d set status = v.status, attempt_count = v.attempt_count,
+        next_attempt_at = v.next_attempt_at, last_attempt_at = v.last_attempt_at,
+        last_response_status = v.last_response_status, last_response_body = v.last_response_body,
+        last_error = v.last_error, error_code = v.error_code, delivered_at = v.delivered_at,
+        updated_at = ${now}
+      from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb) as v (
+        organization_id uuid, id uuid, status text, attempt_count integer, next_attempt_at timestamptz,
+        last_attempt_at timestamptz, last_response_status integer, last_response_body text,
+        last_error text, error_code text, delivered_at timestamptz)
+      where d.organization_id = v.organization_id and d.id = v.id
+      returning d.id),
+    outcomes as (
+      select * from jsonb_to_recordset(${JSON.stringify(record.endpoints)}::jsonb) as v (
         organization_id uuid, id uuid, reset boolean, failures integer, rate_limited_until timestamptz)),
     locked as (
-      select e.organization_id, e.id, v.reset, v.failures, v.rate_limited_until,
-        case when v.reset then 0 else e.consecutive_failures end as failures_before
-      from webhook_endpoints e join v on e.organization_id = v.organization_id and e.id = v.id
-      where not (v.reset and v.failures = 0 and v.rate_limited_until is null
+      select e.organization_id, e.id, o.reset, o.failures, o.rate_limited_until,
+        case when o.reset then 0 else e.consecutive_failures end as failures_before
+      from webhook_endpoints e join outcomes o on e.organization_id = o.organization_id and e.id = o.id
+      where not (o.reset and o.failures = 0 and o.rate_limited_until is null
         and e.consecutive_failures = 0 and e.circuit_broken_until is null)
       order by e.organization_id, e.id
-      for update of e)
-    update webhook_endpoints e set
-      consecutive_failures = l.failures_before + l.failures,
-      circuit_broken_until = case
-        when l.failures > 0 and l.failures_before + l.failures >= ${openCircuitAfter}::int
-          then ${circuitOpenUntil}::timestamptz
-        when l.reset then null
-        else e.circuit_broken_until end,
-      rate_limited_until = greatest(e.rate_limited_until, l.rate_limited_until)
-    from locked l
-    where e.organization_id = l.organization_id and e.id = l.id`.execute(db);
+      for update of e),
+    endpoints as (
+      update webhook_endpoints e set
+        consecutive_failures = l.failures_before + l.failures,
+        circuit_broken_until = case
+          when l.failures > 0 and l.failures_before + l.failures >= ${openCircuitAfter}::int
+            then ${circuitOpenUntil}::timestamptz
+          when l.reset then null
+          else e.circuit_broken_until end,
+        rate_limited_until = greatest(e.rate_limited_until, l.rate_limited_until)
+      from locked l
+      where e.organization_id = l.organization_id and e.id = l.id
+      returning e.id)
+    select (select count(*) from deliveries) as deliveries, (select count(*) from endpoints) as endpoints`.execute(
+    db,
+  );
 }
