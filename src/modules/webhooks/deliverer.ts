@@ -139,15 +139,21 @@ class InFlight {
 }
 
 /**
- * Records ended attempts. If the record fails, the deliveries stay SENDING until their claim lapses
- * and are sent again then: at least once.
+ * Records ended attempts. If a batch fails, each is tried alone, so one bad row does not hold back
+ * the others; a delivery whose record fails stays SENDING until its claim lapses and is sent again
+ * then: at least once.
  */
 async function recordEnded(deps: DelivererDeps, outcomes: AttemptOutcome[]): Promise<void> {
   try {
     await recordOutcomes(deps, outcomes);
+    return;
   } catch (error) {
-    deps.logger.error({ err: error, deliveries: outcomes.length }, 'webhook attempts failed to record');
+    if (outcomes.length === 1) {
+      deps.logger.error({ err: error, delivery_id: outcomes[0]?.id }, 'webhook attempt failed to record');
+      return;
+    }
   }
+  for (const outcome of outcomes) await recordEnded(deps, [outcome]);
 }
 
 /** An attempt that cannot even be made (a secret that does not decrypt) is logged and left SENDING. */

@@ -147,7 +147,13 @@ function readAnswer(incoming: http.IncomingMessage, finish: (response: WebhookRe
   incoming.on('error', done);
 }
 
-/** At most 4 KiB of UTF-8; a character cut at the limit is dropped rather than stored broken. */
+/**
+ * At most 4 KiB of UTF-8; a character cut at the limit is dropped rather than stored broken, and so
+ * are NUL characters, which PostgreSQL text cannot hold.
+ */
 function toText(bytes: Buffer): string {
-  return bytes.toString('utf8').replace(/\uFFFD+$/, '');
+  return bytes
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '')
+    .replaceAll('\u0000', '');
 }

@@ -257,6 +257,20 @@ describe('webhook delivery', () => {
     }
   }, 30_000);
 
+  it('records an answer with NUL characters, and the other attempts of the round beside it', async () => {
+    const setup = await setUp();
+    const other = await setUp();
+    setup.receiver.respond((_request, response) => response.writeHead(500).end('bad\u0000body'));
+    await notify(setup.tenant);
+    await notify(other.tenant);
+    await deliverRounds(1);
+    const [failed] = await deliveriesOf(setup);
+    expect(failed).toMatchObject({ status: 'PENDING', attempt_count: 1, last_response_status: 500 });
+    const detail = (await setup.tenant.request('GET', `/v1/webhook-deliveries/${failed?.id}`)).json();
+    expect(detail.last_response_body).toBe('badbody');
+    expect((await deliveriesOf(other))[0]).toMatchObject({ status: 'DELIVERED', attempt_count: 1 });
+  });
+
   it('counts a refused connection as a failed attempt', async () => {
     const setup = await setUp();
     await setup.tenant.request('PATCH', `/v1/webhook-endpoints/${setup.endpoint.id}`, {
