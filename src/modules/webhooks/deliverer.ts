@@ -46,8 +46,8 @@ const pruneEveryMs = 60_000;
 
 /**
  * Runs until stopped: every poll, and again as soon as an attempt ends, it records the attempts that
- * ended since the last round (one statement) while it fans the outbox out and fills the free delivery
- * slots, so a fast receiver is fed without waiting for the next poll or for the record. A slot is
+ * ended since the last round (one statement), fans the outbox out and fills the free delivery slots,
+ * the three side by side, so a fast receiver is fed without waiting for the next poll or the record. A slot is
  * taken from the claim to the end of its attempt; until recorded, the delivery stays SENDING under
  * its claim, so no deliverer claims it again.
  */
@@ -59,12 +59,16 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
   let queued = false;
   let lastPruneMs = 0;
   let running: Promise<void> = Promise.resolve();
-  const feed = async () => {
-    await fanOutOutbox(deps.db, deps.clock());
+  const fanOut = async () => {
+    const fanned = await fanOutOutbox(deps.db, deps.clock());
     if (Date.now() - lastPruneMs > pruneEveryMs) {
       lastPruneMs = Date.now();
       await pruneDeliveredOutbox(deps.db, deps.clock(), deps.outboxRetentionMs);
     }
+    // The new deliveries are claimed by the next round, at once rather than at the next poll.
+    if (fanned > 0) queueMicrotask(kick);
+  };
+  const claim = async () => {
     const free = webhookConcurrencyMax - inFlight.size;
     if (free <= 0) return;
     for (const claimed of await claimDeliveries(deps, free, inFlight.byEndpoint)) {
@@ -78,9 +82,10 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
       );
     }
   };
+  // The record, the fan-out and the claim touch different rows: they run side by side.
   const tick = async () => {
-    const [recorded, fed] = await Promise.allSettled([recordEnded(deps, ended.splice(0)), feed()]);
-    for (const result of [recorded, fed]) {
+    const results = await Promise.allSettled([recordEnded(deps, ended.splice(0)), fanOut(), claim()]);
+    for (const result of results) {
       if (result.status === 'rejected')
         deps.logger.warn({ err: result.reason }, 'webhook deliverer tick failed');
     }
