@@ -11,6 +11,8 @@ export interface ReceivedWebhook {
   headers: http.IncomingHttpHeaders;
   body: string;
   receivedAtMs: number;
+  /** The sender's port: requests on one kept-alive connection share it. */
+  remotePort: number | undefined;
 }
 
 export type Responder = (request: ReceivedWebhook, response: http.ServerResponse) => void;
@@ -41,6 +43,7 @@ export async function startReceiver(): Promise<Receiver> {
         headers: request.headers,
         body: Buffer.concat(chunks).toString('utf8'),
         receivedAtMs: Date.now(),
+        remotePort: request.socket.remotePort,
       };
       received.push(webhook);
       responder(webhook, response);

@@ -230,6 +230,12 @@ export const webhookResolveTimeoutMs = 5_000;
 export const webhookConcurrencyMax = 32;
 /** Deliveries of one endpoint in flight per process: a slow receiver holds at most these slots. */
 export const webhookInFlightPerEndpointMax = 8;
+/** Keep-alive connection pools (one per endpoint and checked address) kept open per process. */
+export const webhookAgentsMax = 256;
+/** An idle kept-alive connection is closed after this, before receivers commonly close it (5 s). */
+export const webhookIdleSocketMs = 4_000;
+/** The longest wait a receiver's 429 Retry-After can impose on its endpoint. */
+export const webhookRetryAfterMaxMs = 3_600_000;
 /** Consecutive failed attempts of an endpoint that open its circuit breaker. */
 export const webhookBreakerFailuresMax = 5;
 /** Outbox rows fanned out (or pruned) per transaction. */

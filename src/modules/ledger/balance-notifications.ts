@@ -97,7 +97,8 @@ function describeMovement(postings: PostingDraft[], scale: number, actionType: E
   const available = postings.find((posting) => posting.bucket === 'AVAILABLE')?.amount ?? 0n;
   const settles = actionType === 'CREDIT' && held < 0n && available > 0n;
   return {
-    amount: formatAmount(largest, scale),
+    // A settle's amount is what was settled; any other movement's is its largest bucket change.
+    amount: formatAmount(settles ? available : largest, scale),
     postings: postings.map((posting) => ({
       bucket: posting.bucket,
       amount: formatAmount(posting.amount, scale),

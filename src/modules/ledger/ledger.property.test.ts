@@ -60,6 +60,8 @@ async function apply(tenant: Tenant, f: LedgerFixture, op: Operation, lot: boole
     case 'credit': {
       const body: Record<string, unknown> = { ...base, type: 'CREDIT', amount: op.amount };
       if (op.held) Object.assign(body, { bucket: 'HELD', reference_id: op.reference ?? 'r1' });
+      // A referenced credit into AVAILABLE settles that reference's provisional HELD credits.
+      else if (lot && op.reference) body.reference_id = op.reference;
       if (lot && op.expires) body.expires_at = op.expires;
       if (lot && op.matures && !op.held) body.matures_at = op.matures;
       return tenant.request('POST', url('adjust'), body);

@@ -188,6 +188,44 @@ describe('LOT assets', () => {
     expect(await integrityPasses()).toBe(true);
   });
 
+  it('settles provisional HELD credits with a credit of the same reference into AVAILABLE', async () => {
+    const f = await createLedgerFixture(acme, lotAsset);
+    await adjust(f, { type: 'CREDIT', amount: '30', bucket: 'HELD', reference_id: 'card-1' });
+    await adjust(f, { type: 'CREDIT', amount: '20', bucket: 'HELD', reference_id: 'card-1' });
+    await adjust(f, { type: 'CREDIT', amount: '5', bucket: 'HELD', reference_id: 'card-2' });
+    await adjust(f, { type: 'CREDIT', amount: '10' });
+    await operate(f, 'hold', { amount: '10', reference_id: 'card-1' });
+    const settled = await adjust(f, { type: 'CREDIT', amount: '45', reference_id: 'card-1' });
+    expect(settled.statusCode, settled.body).toBe(200);
+    // The 50 provisionally held become 45 available; the lots held by a HOLD and card-2 stay held.
+    expect(settled.json().balance).toEqual({ available: '45', held: '15', deferred: '0' });
+    const entry = (
+      await acme.request('GET', `/v1/journal-entries/${settled.json().journal_entry_id}`)
+    ).json();
+    const moved = entry.postings.map((p: { bucket: string; amount: string; system_account?: string }) => [
+      p.system_account ?? p.bucket,
+      p.amount,
+    ]);
+    expect(moved).toEqual(
+      expect.arrayContaining([
+        ['HELD', '-50'],
+        ['AVAILABLE', '45'],
+        ['SYSTEM_ISSUANCE', '5'],
+      ]),
+    );
+    expect(moved).toHaveLength(3);
+    expect((await lots(f, '&status=HELD')).map((l) => [l.reference_id, l.remaining]).sort()).toEqual([
+      ['card-1', '10'],
+      ['card-2', '5'],
+    ]);
+    const more = await adjust(f, { type: 'CREDIT', amount: '8', reference_id: 'card-2' });
+    expect(more.json().balance).toEqual({ available: '53', held: '10', deferred: '0' });
+    // Nothing provisional left under card-2: a further credit is a plain one.
+    const plain = await adjust(f, { type: 'CREDIT', amount: '1', reference_id: 'card-2' });
+    expect(plain.json().balance).toEqual({ available: '54', held: '10', deferred: '0' });
+    expect(await integrityPasses()).toBe(true);
+  });
+
   it('overdraws with allow_negative after consuming every lot, and the next credit repays it', async () => {
     const f = await createLedgerFixture(acme, lotAsset);
     await adjust(f, { type: 'CREDIT', amount: '10' });

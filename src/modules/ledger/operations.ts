@@ -87,14 +87,20 @@ export async function credit(
     throw invalidField('matures_at', 'a HELD credit cannot be deferred');
   const bucket: Bucket = deferred ? 'DEFERRED' : (input.bucket ?? 'AVAILABLE');
   const before = await openHolder(trx, context, owner, asset);
+  const settled = bucket === 'AVAILABLE' ? await lockHoldToSettle(trx, context, input) : undefined;
+  const postings: PostingDraft[] =
+    settled === undefined
+      ? [
+          { owner: issuanceSource(context, asset), bucket: 'AVAILABLE', amount: -amount },
+          { owner, bucket, amount },
+        ]
+      : settlePostings(context, input, settled);
+  if (settled !== undefined) await consumeLots(trx, settled.slices);
   const posted = await postJournalEntry(trx, context, {
     actionType: 'CREDIT',
     assetId: asset.id,
     referenceId: input.referenceId ?? null,
-    postings: [
-      { owner: issuanceSource(context, asset), bucket: 'AVAILABLE', amount: -amount },
-      { owner, bucket, amount },
-    ],
+    postings,
   });
   const lots: { id: string; amount: bigint }[] = [];
   if (asset.inventory_mode === 'LOT') {
@@ -104,6 +110,50 @@ export async function credit(
     lots.push({ id: lot.id, amount });
   }
   return finish(trx, context, owner, asset, posted.journalEntryId, amount, lots);
+}
+
+/**
+ * A credit into AVAILABLE with the reference of provisional HELD lots (credited straight into HELD,
+ * e.g. cashback pending a card settlement) settles them: those lots, locked here, are replaced by the
+ * credited amount. LOT assets only (only their lots carry a reference).
+ */
+async function lockHoldToSettle(trx: Database, context: EntryContext, input: CreditInput) {
+  const { owner, asset, referenceId } = input;
+  if (asset.inventory_mode !== 'LOT' || referenceId === undefined || referenceId === null) return undefined;
+  const lots = await lotStore.lockLots(trx, context.organizationId, owner, asset.id, {
+    status: 'HELD',
+    referenceId,
+    provisionalOnly: true,
+    limit: lotsPerOperationMax,
+  });
+  const picked = pickLots(lots, undefined);
+  return picked.total === 0n ? undefined : picked;
+}
+
+/**
+ * A settle's postings: HELD loses what was held, AVAILABLE gains the settled amount, and each
+ * source gives the difference: every held lot goes back to the source that issued it, the settled
+ * amount comes from this credit's source, netted per source account.
+ */
+function settlePostings(
+  context: EntryContext,
+  input: CreditInput,
+  held: { slices: LotSlice[]; total: bigint },
+): PostingDraft[] {
+  const { owner, asset, amount } = input;
+  const bySource = new Map<string, PostingDraft>();
+  const add = (source: Owner, change: bigint) => {
+    const key = `${source.type}:${source.id}`;
+    const posting = bySource.get(key) ?? { owner: source, bucket: 'AVAILABLE' as const, amount: 0n };
+    bySource.set(key, { ...posting, amount: posting.amount + change });
+  };
+  add(issuanceSource(context, asset), -amount);
+  for (const { lot, take } of held.slices) add(issuanceSource(context, asset, lot.program_id), take);
+  return [
+    { owner, bucket: 'HELD', amount: -held.total },
+    { owner, bucket: 'AVAILABLE', amount },
+    ...[...bySource.values()].filter((posting) => posting.amount !== 0n),
+  ];
 }
 
 function newLot(

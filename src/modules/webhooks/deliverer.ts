@@ -2,7 +2,9 @@
 // deliveries with SKIP LOCKED (so any number of processes share the work), POSTs them signed with the
 // endpoint's current secret, and records the outcome. At least once: a process that dies between the
 // POST and its record leaves the delivery SENDING until its claim lapses, and it is sent again with
-// the same webhook-id. Attempts run concurrently, so one slow receiver holds only its own slots.
+// the same webhook-id. Attempts run concurrently over kept-alive connections, and the outcomes of
+// the attempts that ended meanwhile are recorded together, in one statement, while the next claim is
+// made; one slow receiver holds only its own slots.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
@@ -15,7 +17,8 @@ import {
   webhookTimeoutMs,
 } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
-import { sendWebhook, type WebhookResponse } from './http-sender.js';
+import { type AttemptOutcome, decideOutcome, summarizeEndpoints } from './attempt-outcome.js';
+import { ConnectionPool, sendWebhook, type WebhookResponse } from './http-sender.js';
 import { checkEndpointUrl } from './url-safety.js';
 import { decryptSecret, signWebhook } from './webhook-secrets.js';
 import { newDelivery, type WebhookSettings } from './webhooks.service.js';
@@ -42,25 +45,49 @@ export interface WebhookDeliverer {
 const pruneEveryMs = 60_000;
 
 /**
- * Runs until stopped: every poll, and again as soon as an attempt ends, it fans the outbox out and
- * fills the free delivery slots, so a fast receiver is fed without waiting for the next poll.
+ * Runs until stopped: every poll, and again as soon as an attempt ends, it records the attempts that
+ * ended since the last round (one statement), fans the outbox out and fills the free delivery slots,
+ * the three side by side, so a fast receiver is fed without waiting for the next poll or the record. A slot is
+ * taken from the claim to the end of its attempt; until recorded, the delivery stays SENDING under
+ * its claim, so no deliverer claims it again.
  */
 export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
+  const pool = new ConnectionPool();
   const inFlight = new InFlight();
+  const ended: AttemptOutcome[] = [];
   let stopped = false;
   let queued = false;
   let lastPruneMs = 0;
   let running: Promise<void> = Promise.resolve();
-  const tick = async () => {
-    await fanOutOutbox(deps.db, deps.clock());
+  const fanOut = async () => {
+    const fanned = await fanOutOutbox(deps.db, deps.clock());
     if (Date.now() - lastPruneMs > pruneEveryMs) {
       lastPruneMs = Date.now();
       await pruneDeliveredOutbox(deps.db, deps.clock(), deps.outboxRetentionMs);
     }
+    // The new deliveries are claimed by the next round, at once rather than at the next poll.
+    if (fanned > 0) queueMicrotask(kick);
+  };
+  const claim = async () => {
     const free = webhookConcurrencyMax - inFlight.size;
     if (free <= 0) return;
     for (const claimed of await claimDeliveries(deps, free, inFlight.byEndpoint)) {
-      inFlight.track(claimed.webhook_endpoint_id, attemptLogged(deps, claimed).finally(kick));
+      inFlight.take(claimed.webhook_endpoint_id);
+      inFlight.track(
+        attemptLogged(deps, pool, claimed).then((outcome) => {
+          inFlight.release(claimed.webhook_endpoint_id);
+          if (outcome !== undefined) ended.push(outcome);
+          kick();
+        }),
+      );
+    }
+  };
+  // The record, the fan-out and the claim touch different rows: they run side by side.
+  const tick = async () => {
+    const results = await Promise.allSettled([recordEnded(deps, ended.splice(0)), fanOut(), claim()]);
+    for (const result of results) {
+      if (result.status === 'rejected')
+        deps.logger.warn({ err: result.reason }, 'webhook deliverer tick failed');
     }
   };
   const kick = () => {
@@ -68,8 +95,7 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
     queued = true;
     running = running.then(async () => {
       queued = false;
-      if (!stopped)
-        await tick().catch((error) => deps.logger.warn({ err: error }, 'webhook deliverer tick failed'));
+      if (!stopped) await tick();
     });
   };
   const timer = setInterval(kick, deps.pollIntervalMs ?? 200);
@@ -79,6 +105,8 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
       clearInterval(timer);
       await running;
       await inFlight.settled();
+      await recordEnded(deps, ended.splice(0));
+      pool.close();
     },
   };
 }
@@ -86,21 +114,28 @@ export function startWebhookDeliverer(deps: DelivererDeps): WebhookDeliverer {
 /** Attempts under way in this process, counted per endpoint. */
 class InFlight {
   readonly byEndpoint = new Map<string, number>();
+  private taken = 0;
   private readonly attempts = new Set<Promise<void>>();
 
   get size(): number {
-    return this.attempts.size;
+    return this.taken;
   }
 
-  track(endpointId: string, attempt: Promise<void>): void {
-    this.attempts.add(attempt);
+  take(endpointId: string): void {
+    this.taken += 1;
     this.byEndpoint.set(endpointId, (this.byEndpoint.get(endpointId) ?? 0) + 1);
-    void attempt.then(() => {
-      this.attempts.delete(attempt);
-      const left = (this.byEndpoint.get(endpointId) ?? 1) - 1;
-      if (left === 0) this.byEndpoint.delete(endpointId);
-      else this.byEndpoint.set(endpointId, left);
-    });
+  }
+
+  release(endpointId: string): void {
+    this.taken -= 1;
+    const left = (this.byEndpoint.get(endpointId) ?? 1) - 1;
+    if (left === 0) this.byEndpoint.delete(endpointId);
+    else this.byEndpoint.set(endpointId, left);
+  }
+
+  track(attempt: Promise<void>): void {
+    this.attempts.add(attempt);
+    void attempt.then(() => this.attempts.delete(attempt));
   }
 
   async settled(): Promise<void> {
@@ -108,17 +143,47 @@ class InFlight {
   }
 }
 
-function attemptLogged(deps: DelivererDeps, claimed: store.ClaimedDelivery): Promise<void> {
-  return attemptDelivery(deps, claimed).catch((error) =>
-    deps.logger.error({ err: error, delivery_id: claimed.id }, 'webhook attempt failed to record'),
-  );
+/**
+ * Records ended attempts. If a batch fails, each is tried alone, so one bad row does not hold back
+ * the others; a delivery whose record fails stays SENDING until its claim lapses and is sent again
+ * then: at least once.
+ */
+async function recordEnded(deps: DelivererDeps, outcomes: AttemptOutcome[]): Promise<void> {
+  try {
+    await recordOutcomes(deps, outcomes);
+    return;
+  } catch (error) {
+    if (outcomes.length === 1) {
+      deps.logger.error({ err: error, delivery_id: outcomes[0]?.id }, 'webhook attempt failed to record');
+      return;
+    }
+  }
+  for (const outcome of outcomes) await recordEnded(deps, [outcome]);
 }
 
-/** One round, awaited: fan out, then claim and attempt every due delivery. For tests and tools. */
+/** An attempt that cannot even be made (a secret that does not decrypt) is logged and left SENDING. */
+function attemptLogged(
+  deps: DelivererDeps,
+  pool: ConnectionPool,
+  claimed: store.ClaimedDelivery,
+): Promise<AttemptOutcome | undefined> {
+  return attemptDelivery(deps, pool, claimed).catch((error) => {
+    deps.logger.error({ err: error, delivery_id: claimed.id }, 'webhook attempt failed');
+    return undefined;
+  });
+}
+
+/** One round, awaited: fan out, then claim, attempt and record every due delivery. For tests and tools. */
 export async function deliverDueWebhooks(deps: DelivererDeps): Promise<number> {
   await fanOutOutbox(deps.db, deps.clock());
   const claimed = await claimDeliveries(deps, webhookConcurrencyMax, new Map());
-  await Promise.all(claimed.map((delivery) => attemptDelivery(deps, delivery)));
+  const pool = new ConnectionPool();
+  try {
+    const outcomes = await Promise.all(claimed.map((delivery) => attemptDelivery(deps, pool, delivery)));
+    await recordOutcomes(deps, outcomes);
+  } finally {
+    pool.close();
+  }
   return claimed.length;
 }
 
@@ -181,28 +246,26 @@ function claimDeliveries(deps: DelivererDeps, limit: number, inFlightByEndpoint:
   });
 }
 
-async function attemptDelivery(deps: DelivererDeps, delivery: store.ClaimedDelivery): Promise<void> {
-  const response = await post(deps, delivery);
+async function attemptDelivery(
+  deps: DelivererDeps,
+  pool: ConnectionPool,
+  delivery: store.ClaimedDelivery,
+): Promise<AttemptOutcome> {
+  const response = await post(deps, pool, delivery);
+  const retryDelayMs = backoffMs(deps.retryBaseMs, delivery.attempt_count + 1);
+  return decideOutcome(delivery, response, deps.clock(), retryDelayMs);
+}
+
+/** A batch of ended attempts, deliveries and endpoints, in one statement. */
+async function recordOutcomes(deps: DelivererDeps, outcomes: AttemptOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
   const now = deps.clock();
-  const succeeded = response.status !== null && response.status >= 200 && response.status < 300;
-  const attempts = delivery.attempt_count + 1;
-  const exhausted = !succeeded && attempts >= delivery.max_attempts;
-  await withTransaction(deps.db, async (trx) => {
-    await store.updateDelivery(trx, delivery.organization_id, delivery.id, {
-      status: succeeded ? 'DELIVERED' : exhausted ? 'FAILED' : 'PENDING',
-      attempt_count: attempts,
-      next_attempt_at:
-        succeeded || exhausted ? null : new Date(now.getTime() + backoffMs(deps.retryBaseMs, attempts)),
-      last_attempt_at: now,
-      last_response_status: response.status,
-      last_response_body: response.body,
-      last_error: response.error,
-      error_code: response.errorCode,
-      delivered_at: succeeded ? now : null,
-      updated_at: now,
-    });
-    const circuitOpenUntil = new Date(now.getTime() + deps.circuitBreakMs);
-    await store.recordEndpointOutcome(trx, delivery, succeeded, webhookBreakerFailuresMax, circuitOpenUntil);
+  await store.recordAttempts(deps.db, {
+    now,
+    attempts: outcomes,
+    endpoints: summarizeEndpoints(outcomes),
+    openCircuitAfter: webhookBreakerFailuresMax,
+    circuitOpenUntil: new Date(now.getTime() + deps.circuitBreakMs),
   });
 }
 
@@ -212,12 +275,17 @@ export function backoffMs(baseMs: number, attempts: number): number {
 }
 
 /** The URL is checked again at every attempt: DNS may have changed since the endpoint was made. */
-async function post(deps: DelivererDeps, delivery: store.ClaimedDelivery): Promise<WebhookResponse> {
+async function post(
+  deps: DelivererDeps,
+  pool: ConnectionPool,
+  delivery: store.ClaimedDelivery,
+): Promise<WebhookResponse> {
   let checked: Awaited<ReturnType<typeof checkEndpointUrl>>;
   try {
     checked = await checkEndpointUrl(delivery.url, deps.settings.urlPolicy);
   } catch (error) {
-    return { status: null, body: null, error: (error as Error).message, errorCode: 'url_refused' };
+    const message = (error as Error).message;
+    return { status: null, body: null, retryAfter: null, error: message, errorCode: 'url_refused' };
   }
   const secret = decryptSecret(
     deps.settings.secretKey,
@@ -226,7 +294,8 @@ async function post(deps: DelivererDeps, delivery: store.ClaimedDelivery): Promi
   );
   const body = JSON.stringify(delivery.payload);
   const timestamp = Math.floor(deps.clock().getTime() / 1000);
-  return sendWebhook({
+  return sendWebhook(pool, {
+    endpointId: delivery.webhook_endpoint_id,
     url: checked.url,
     address: checked.address,
     body,

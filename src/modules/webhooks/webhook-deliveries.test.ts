@@ -1,11 +1,23 @@
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp, testWebhookSettings } from '../../../test/harness.js';
 import { buildWebhookTestApp, type Receiver, startReceiver } from '../../../test/webhook-receiver.js';
-import { webhookInFlightPerEndpointMax } from '../../platform/limits.js';
+import {
+  webhookAgentsMax,
+  webhookInFlightPerEndpointMax,
+  webhookRetryAfterMaxMs,
+} from '../../platform/limits.js';
 import { enqueueNotification } from '../../platform/outbox.js';
-import { type DelivererDeps, deliverDueWebhooks, fanOutOutbox, pruneDeliveredOutbox } from './deliverer.js';
+import { type AttemptOutcome, retryAfterMs, summarizeEndpoints } from './attempt-outcome.js';
+import {
+  type DelivererDeps,
+  deliverDueWebhooks,
+  fanOutOutbox,
+  pruneDeliveredOutbox,
+  startWebhookDeliverer,
+} from './deliverer.js';
+import { ConnectionPool } from './http-sender.js';
 import { verifyWebhook } from './webhook-secrets.js';
 
 let t: TestApp;
@@ -49,6 +61,14 @@ async function deliveriesOf(setup: Setup) {
   const page = await setup.tenant.request('GET', `/v1/webhook-endpoints/${setup.endpoint.id}/deliveries`);
   expect(page.statusCode).toBe(200);
   return page.json().data as Record<string, unknown>[];
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Runs rounds until nothing is due or `rounds` ran, waiting `pauseMs` between them (backoff). */
@@ -237,6 +257,20 @@ describe('webhook delivery', () => {
     }
   }, 30_000);
 
+  it('records an answer with NUL characters, and the other attempts of the round beside it', async () => {
+    const setup = await setUp();
+    const other = await setUp();
+    setup.receiver.respond((_request, response) => response.writeHead(500).end('bad\u0000body'));
+    await notify(setup.tenant);
+    await notify(other.tenant);
+    await deliverRounds(1);
+    const [failed] = await deliveriesOf(setup);
+    expect(failed).toMatchObject({ status: 'PENDING', attempt_count: 1, last_response_status: 500 });
+    const detail = (await setup.tenant.request('GET', `/v1/webhook-deliveries/${failed?.id}`)).json();
+    expect(detail.last_response_body).toBe('badbody');
+    expect((await deliveriesOf(other))[0]).toMatchObject({ status: 'DELIVERED', attempt_count: 1 });
+  });
+
   it('counts a refused connection as a failed attempt', async () => {
     const setup = await setUp();
     await setup.tenant.request('PATCH', `/v1/webhook-endpoints/${setup.endpoint.id}`, {
@@ -406,5 +440,151 @@ describe('webhook delivery', () => {
     expect(await count()).toBe('2');
     await pruneDeliveredOutbox(t.database.handle.db, new Date(Date.now() + 120_000), 60_000);
     expect(await count()).toBe('1');
+  });
+});
+
+describe('connections', () => {
+  it('reuses one kept-alive connection for an endpoint between attempts', async () => {
+    const setup = await setUp();
+    const deliverer = startWebhookDeliverer({ ...deps, pollIntervalMs: 20 });
+    try {
+      for (let index = 1; index <= 3; index += 1) {
+        await notify(setup.tenant);
+        await waitFor(() => setup.receiver.received.length === index, 'a delivery');
+      }
+    } finally {
+      await deliverer.stop();
+    }
+    const ports = setup.receiver.received.map((request) => request.remotePort);
+    expect(ports[0]).toEqual(expect.any(Number));
+    expect(new Set(ports).size).toBe(1);
+    const delivered = await deliveriesOf(setup);
+    expect(delivered.map((delivery) => delivery.status)).toEqual(['DELIVERED', 'DELIVERED', 'DELIVERED']);
+  });
+
+  it('keeps one pool per endpoint and checked address, and closes the least recently used beyond the limit', () => {
+    const pool = new ConnectionPool();
+    const url = new URL('https://hooks.example.com/a');
+    const agentOf = (endpointId: string, address = '93.184.215.14', at = url) =>
+      pool.agentFor({ endpointId, url: at, address });
+    const first = agentOf('e1');
+    const closed = vi.spyOn(first, 'destroy');
+    expect(agentOf('e1', '93.184.215.14', new URL('https://hooks.example.com/b'))).toBe(first);
+    expect(agentOf('e1', '93.184.215.15')).not.toBe(first);
+    expect(agentOf('e2')).not.toBe(first);
+    expect(agentOf('e1', '93.184.215.14', new URL('https://other.example.com/a'))).not.toBe(first);
+    for (let index = 4; index < webhookAgentsMax; index += 1) agentOf(`filler-${index}`);
+    expect(closed).not.toHaveBeenCalled();
+    agentOf('one-more');
+    expect(closed).toHaveBeenCalledTimes(1);
+    expect(agentOf('e1')).not.toBe(first);
+    pool.close();
+  });
+});
+
+describe('rate limiting (429)', () => {
+  it('pauses the endpoint for Retry-After seconds, without counting toward the circuit breaker', async () => {
+    const setup = await setUp();
+    let limited = true;
+    setup.receiver.respond((_request, response) => {
+      if (limited) response.writeHead(429, { 'retry-after': '30' }).end('slow down');
+      else response.end('ok');
+    });
+    for (let index = 0; index < 6; index += 1) await notify(setup.tenant);
+    const before = Date.now();
+    await deliverRounds(1);
+    expect(setup.receiver.received).toHaveLength(6);
+    const deliveries = await deliveriesOf(setup);
+    for (const delivery of deliveries) {
+      expect(delivery).toMatchObject({ status: 'PENDING', attempt_count: 1, last_response_status: 429 });
+      expect(Date.parse(String(delivery.next_attempt_at))).toBeGreaterThanOrEqual(before + 30_000);
+    }
+    const stats = (await setup.tenant.request('GET', '/v1/webhook-endpoints/delivery-stats')).json().data[0];
+    expect(Date.parse(stats.rate_limited_until)).toBeGreaterThanOrEqual(before + 30_000);
+    expect(Date.parse(stats.rate_limited_until)).toBeLessThanOrEqual(Date.now() + 30_000);
+    expect(stats).toMatchObject({
+      circuit_broken_until: null,
+      blocked_reason: 'rate_limited',
+      blocked_until: stats.rate_limited_until,
+      degraded: true,
+    });
+    // Due again, but the endpoint is paused: nothing is sent, not even a new delivery.
+    await sql`update webhook_deliveries set next_attempt_at = now() - interval '1 second'
+      where organization_id = ${setup.tenant.organizationId}`.execute(t.database.handle.db);
+    await notify(setup.tenant);
+    await deliverRounds(1);
+    expect(setup.receiver.received).toHaveLength(6);
+    limited = false;
+    await sql`update webhook_endpoints set rate_limited_until = now() - interval '1 second'
+      where id = ${setup.endpoint.id}`.execute(t.database.handle.db);
+    await deliverRounds(1);
+    expect(setup.receiver.received).toHaveLength(13);
+    const healed = (await setup.tenant.request('GET', '/v1/webhook-endpoints/delivery-stats')).json().data[0];
+    expect(healed).toMatchObject({ rate_limited_until: null, blocked_reason: null, blocked_until: null });
+  });
+
+  it('without Retry-After pauses the endpoint for the retry delay', async () => {
+    const setup = await setUp();
+    setup.receiver.respond((_request, response) => response.writeHead(429).end());
+    await notify(setup.tenant);
+    await deliverDueWebhooks({ ...deps, retryBaseMs: 60_000 });
+    const stats = (await setup.tenant.request('GET', '/v1/webhook-endpoints/delivery-stats')).json().data[0];
+    const [delivery] = await deliveriesOf(setup);
+    expect(stats.rate_limited_until).toBe(delivery?.next_attempt_at);
+    expect(Date.parse(stats.rate_limited_until)).toBeGreaterThan(Date.now() + 40_000);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date, at most one hour ahead', () => {
+    const now = new Date('2026-03-01T10:00:00Z');
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs(' 0 ', now)).toBe(0);
+    expect(retryAfterMs('Sun, 01 Mar 2026 10:00:30 GMT', now)).toBe(30_000);
+    expect(retryAfterMs('Sun, 01 Mar 2026 09:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs(String(webhookRetryAfterMaxMs / 1000), now)).toBe(webhookRetryAfterMaxMs);
+    expect(retryAfterMs(String(webhookRetryAfterMaxMs / 1000 + 1), now)).toBe(webhookRetryAfterMaxMs);
+    expect(retryAfterMs('soon', now)).toBeNull();
+    expect(retryAfterMs('-5', now)).toBeNull();
+    expect(retryAfterMs(null, now)).toBeNull();
+  });
+});
+
+describe('recording a batch of attempts', () => {
+  const outcome = (endpoint: string, verdict: 'success' | 'failure' | 'rate_limited') => ({
+    organization_id: 'o',
+    webhook_endpoint_id: endpoint,
+    verdict,
+    rate_limited_until: verdict === 'rate_limited' ? new Date(1000) : null,
+  });
+
+  it('counts per endpoint the failures after its last success, leaving 429s out', () => {
+    const outcomes = [
+      outcome('a', 'failure'),
+      outcome('a', 'success'),
+      outcome('a', 'failure'),
+      outcome('a', 'rate_limited'),
+      outcome('b', 'failure'),
+      outcome('b', 'failure'),
+      outcome('c', 'success'),
+    ] as AttemptOutcome[];
+    expect(summarizeEndpoints(outcomes)).toEqual([
+      { organization_id: 'o', id: 'a', reset: true, failures: 1, rate_limited_until: new Date(1000) },
+      { organization_id: 'o', id: 'b', reset: false, failures: 2, rate_limited_until: null },
+      { organization_id: 'o', id: 'c', reset: true, failures: 0, rate_limited_until: null },
+    ]);
+  });
+
+  it('records the outcomes of one round in one transaction', async () => {
+    const setup = await setUp();
+    for (let index = 0; index < 5; index += 1) await notify(setup.tenant);
+    await fanOutOutbox(t.database.handle.db, new Date());
+    const xmins = async () =>
+      (
+        await sql<{ xmin: string }>`select xmin::text from webhook_deliveries
+          where organization_id = ${setup.tenant.organizationId}`.execute(t.database.handle.db)
+      ).rows.map((row) => row.xmin);
+    await deliverRounds(1);
+    expect(setup.receiver.received).toHaveLength(5);
+    // Every delivery's final state was written by the same transaction.
+    expect(new Set(await xmins()).size).toBe(1);
   });
 });

@@ -114,6 +114,44 @@ describe('webhook event types', () => {
     );
   });
 
+  it('sends settle: {held_amount, delta} on the credit that settles a provisional hold', async () => {
+    const { tenant, receiver } = await subscribed(['balance.credited']);
+    const f = await createLedgerFixture(tenant, { inventory_mode: 'LOT' });
+    const holder = `participants/${f.participantId}`;
+    const credit = (amount: string, bucket: string, reference: string) =>
+      tenant.request('POST', `/v1/${holder}/balances/adjust`, {
+        program_id: f.programId,
+        asset_id: f.assetId,
+        type: 'CREDIT',
+        amount,
+        bucket,
+        reference_id: reference,
+        description: 'card cashback',
+      });
+    expect((await credit('3.00', 'HELD', 'auth-1')).statusCode).toBe(200);
+    const under = await credit('2.50', 'AVAILABLE', 'auth-1');
+    expect(under.json().balance, under.body).toEqual({ available: '2.50', held: '0.00', deferred: '0.00' });
+    expect((await credit('1.00', 'HELD', 'auth-2')).statusCode).toBe(200);
+    expect((await credit('1.20', 'AVAILABLE', 'auth-2')).statusCode).toBe(200);
+    const envelopes = await received(receiver);
+    expect(envelopes.map((envelope) => envelope.data.settle ?? null)).toEqual([
+      null,
+      { held_amount: '3.00', delta: '-0.50' },
+      null,
+      { held_amount: '1.00', delta: '0.20' },
+    ]);
+    expect(envelopes[1]?.data).toMatchObject({
+      participant_id: f.participantId,
+      action_type: 'CREDIT',
+      reference_id: 'auth-1',
+      amount: '2.50',
+      postings: expect.arrayContaining([
+        { bucket: 'HELD', amount: '-3.00' },
+        { bucket: 'AVAILABLE', amount: '2.50' },
+      ]),
+    });
+  });
+
   it('names a group holder by group_id only', async () => {
     const { tenant, receiver } = await subscribed(['balance.credited']);
     const f = await createLedgerFixture(tenant);

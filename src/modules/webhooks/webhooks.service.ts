@@ -83,6 +83,7 @@ export async function createEndpoint(
     status: 'ACTIVE',
     consecutive_failures: 0,
     circuit_broken_until: null,
+    rate_limited_until: null,
     created_at: now,
     updated_at: now,
   };
@@ -304,6 +305,18 @@ export function newDelivery(
   };
 }
 
+/** What holds an endpoint's deliveries back, and until when: the later of both if both do. */
+function blocked(circuitBrokenUntil: Date | null, rateLimitedUntil: Date | null) {
+  if (circuitBrokenUntil === null && rateLimitedUntil === null) {
+    return { blocked_reason: null, blocked_until: null };
+  }
+  const circuitLater =
+    rateLimitedUntil === null || (circuitBrokenUntil !== null && circuitBrokenUntil >= rateLimitedUntil);
+  return circuitLater
+    ? { blocked_reason: 'circuit_broken', blocked_until: toIsoOrNull(circuitBrokenUntil) }
+    : { blocked_reason: 'rate_limited', blocked_until: toIsoOrNull(rateLimitedUntil) };
+}
+
 /** Degraded: under 90% of the last day's deliveries succeeded, or the circuit is open. */
 const degradedBelowRate = 0.9;
 
@@ -320,6 +333,7 @@ export async function readDeliveryStats(
       const fail = Number(row.fail_24h);
       const rate = success + fail === 0 ? null : Math.round((success / (success + fail)) * 10_000) / 10_000;
       const broken = row.circuit_broken_until !== null && row.circuit_broken_until > now;
+      const limited = row.rate_limited_until !== null && row.rate_limited_until > now;
       return {
         endpoint_id: row.id,
         url: row.url,
@@ -332,9 +346,8 @@ export async function readDeliveryStats(
         oldest_pending_at: toIsoOrNull(row.oldest_pending_at),
         last_attempt_at: toIsoOrNull(row.last_attempt_at),
         circuit_broken_until: broken ? toIsoOrNull(row.circuit_broken_until) : null,
-        rate_limited_until: null,
-        blocked_reason: broken ? 'circuit_broken' : null,
-        blocked_until: broken ? toIsoOrNull(row.circuit_broken_until) : null,
+        rate_limited_until: limited ? toIsoOrNull(row.rate_limited_until) : null,
+        ...blocked(broken ? row.circuit_broken_until : null, limited ? row.rate_limited_until : null),
       };
     }),
   };

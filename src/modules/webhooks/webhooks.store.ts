@@ -13,6 +13,8 @@ export interface EndpointTable {
   status: 'ACTIVE' | 'DISABLED' | 'ARCHIVED';
   consecutive_failures: number;
   circuit_broken_until: Date | null;
+  /** A receiver's 429 asked for a pause: nothing of the endpoint is attempted before this. */
+  rate_limited_until: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -197,6 +199,7 @@ export interface HealthRow {
   url: string;
   status: EndpointRow['status'];
   circuit_broken_until: Date | null;
+  rate_limited_until: Date | null;
   success_24h: string;
   fail_24h: string;
   pending_count: string;
@@ -208,7 +211,7 @@ export interface HealthRow {
 export async function readHealth(db: Database, organizationId: string, now: Date): Promise<HealthRow[]> {
   const since = new Date(now.getTime() - 86_400_000);
   const result = await sql<HealthRow>`
-    select e.id, e.url, e.status, e.circuit_broken_until,
+    select e.id, e.url, e.status, e.circuit_broken_until, e.rate_limited_until,
       count(*) filter (where d.status = 'DELIVERED' and d.last_attempt_at >= ${since}) as success_24h,
       count(*) filter (where d.status <> 'DELIVERED' and d.attempt_count > 0 and d.last_attempt_at >= ${since}) as fail_24h,
       count(*) filter (where d.status in ('PENDING', 'SENDING')) as pending_count,
@@ -284,10 +287,11 @@ export interface ClaimRequest {
 }
 
 /**
- * Due deliveries of ACTIVE endpoints whose circuit is closed, oldest due first, moved to SENDING
- * until `leaseUntil`: a sender that dies leaves them to be claimed again then. Each endpoint offers
- * only its oldest few, so one endpoint's backlog cannot hide the others' deliveries; candidates beyond
- * an endpoint's share stay locked only for this statement.
+ * Due deliveries of ACTIVE endpoints whose circuit is closed and that are not rate limited, oldest
+ * due first, moved to SENDING until `leaseUntil`: a sender that dies leaves them to be claimed again
+ * then. Each endpoint offers only as many of its oldest as it has free slots in this process, and an
+ * endpoint with none is not read at all, so a slow receiver's backlog costs the others nothing: its
+ * rows are neither scanned nor locked while its slots are full.
  */
 export async function claimDueDeliveries(db: Database, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   const { now, leaseUntil, limit, perEndpointMax } = request;
@@ -296,21 +300,19 @@ export async function claimDueDeliveries(db: Database, request: ClaimRequest): P
   const result = await sql<ClaimedDelivery>`
     with busy as (
       select * from unnest(${busyIds}::uuid[], ${busyCounts}::int[]) as b (endpoint_id, in_flight)),
-    candidates as (
-      select c.*, row_number() over (partition by c.webhook_endpoint_id order by c.next_attempt_at) as rank
-      from webhook_endpoints e
+    due as (
+      select c.organization_id, c.id from webhook_endpoints e
+      left join busy b on b.endpoint_id = e.id
       cross join lateral (
-        select d.organization_id, d.id, d.webhook_endpoint_id, d.next_attempt_at from webhook_deliveries d
+        select d.organization_id, d.id, d.next_attempt_at from webhook_deliveries d
         where d.organization_id = e.organization_id and d.webhook_endpoint_id = e.id
           and d.next_attempt_at <= ${now} and d.status in ('PENDING', 'SENDING')
         order by d.next_attempt_at
-        limit ${perEndpointMax}
+        limit ${perEndpointMax}::int - coalesce(b.in_flight, 0)
         for update skip locked) c
-      where e.status = 'ACTIVE' and (e.circuit_broken_until is null or e.circuit_broken_until <= ${now})),
-    due as (
-      select c.organization_id, c.id from candidates c
-      left join busy b on b.endpoint_id = c.webhook_endpoint_id
-      where c.rank <= ${perEndpointMax} - coalesce(b.in_flight, 0)
+      where e.status = 'ACTIVE' and coalesce(b.in_flight, 0) < ${perEndpointMax}::int
+        and (e.circuit_broken_until is null or e.circuit_broken_until <= ${now})
+        and (e.rate_limited_until is null or e.rate_limited_until <= ${now})
       order by c.next_attempt_at
       limit ${limit})
     update webhook_deliveries d set status = 'SENDING', next_attempt_at = ${leaseUntil}, updated_at = ${now}
@@ -321,22 +323,103 @@ export async function claimDueDeliveries(db: Database, request: ClaimRequest): P
   return result.rows;
 }
 
-/** After an attempt: a success closes the circuit, a failure counts and may open it. */
-export async function recordEndpointOutcome(
-  db: Database,
-  delivery: DeliveryRow,
-  succeeded: boolean,
-  openCircuitAfter: number,
-  circuitOpenUntil: Date,
-): Promise<void> {
+/** A delivery's state after an attempt. */
+export type AttemptRecord = Pick<
+  DeliveryRow,
+  | 'organization_id'
+  | 'id'
+  | 'webhook_endpoint_id'
+  | 'status'
+  | 'attempt_count'
+  | 'next_attempt_at'
+  | 'last_attempt_at'
+  | 'last_response_status'
+  | 'last_response_body'
+  | 'last_error'
+  | 'error_code'
+  | 'delivered_at'
+>;
+
+export interface AttemptsRecord {
+  now: Date;
+  attempts: AttemptRecord[];
+  /** The same attempts, summed per endpoint. */
+  endpoints: EndpointOutcome[];
+  /** Consecutive failures that open an endpoint's circuit, until `circuitOpenUntil`. */
+  openCircuitAfter: number;
+  circuitOpenUntil: Date;
+}
+
+/** An endpoint's attempts of one batch, in the order they ended, summed for its breaker. */
+export interface EndpointOutcome {
+  organization_id: string;
+  id: string;
+  /** Some attempt succeeded: the failures before it no longer count. */
+  reset: boolean;
+  /** Failed attempts after the last success (all of them without one). */
+  failures: number;
+  rate_limited_until: Date | null;
+}
+
+/**
+ * The outcomes of a batch of attempts, in one statement: each delivery's new state, and per
+ * endpoint: a success closes the circuit and the failures after it count, opening it at
+ * `openCircuitAfter`; a 429 pauses the endpoint. Endpoint rows are locked in key order, so two
+ * deliverers recording at once cannot deadlock; a healthy endpoint's row is not written.
+ */
+export async function recordAttempts(db: Database, record: AttemptsRecord): Promise<void> {
+  if (record.attempts.length === 0) return;
+  const { now, openCircuitAfter, circuitOpenUntil } = record;
+  const attempts = record.attempts.map((attempt) => ({
+    organization_id: attempt.organization_id,
+    id: attempt.id,
+    status: attempt.status,
+    attempt_count: attempt.attempt_count,
+    next_attempt_at: attempt.next_attempt_at,
+    last_attempt_at: attempt.last_attempt_at,
+    last_response_status: attempt.last_response_status,
+    last_response_body: attempt.last_response_body,
+    last_error: attempt.last_error,
+    error_code: attempt.error_code,
+    delivered_at: attempt.delivered_at,
+  }));
   await sql`
-    update webhook_endpoints set
-      consecutive_failures = case when ${succeeded} then 0 else consecutive_failures + 1 end,
-      circuit_broken_until = case
-        when ${succeeded} then null
-        when consecutive_failures + 1 >= ${openCircuitAfter} then ${circuitOpenUntil}::timestamptz
-        else circuit_broken_until end
-    where organization_id = ${delivery.organization_id} and id = ${delivery.webhook_endpoint_id}
-      -- A success on a healthy endpoint changes nothing: no write, no lock on the shared row.
-      and not (${succeeded} and consecutive_failures = 0 and circuit_broken_until is null)`.execute(db);
+    with deliveries as (
+      update webhook_deliveries d set status = v.status, attempt_count = v.attempt_count,
+        next_attempt_at = v.next_attempt_at, last_attempt_at = v.last_attempt_at,
+        last_response_status = v.last_response_status, last_response_body = v.last_response_body,
+        last_error = v.last_error, error_code = v.error_code, delivered_at = v.delivered_at,
+        updated_at = ${now}
+      from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb) as v (
+        organization_id uuid, id uuid, status text, attempt_count integer, next_attempt_at timestamptz,
+        last_attempt_at timestamptz, last_response_status integer, last_response_body text,
+        last_error text, error_code text, delivered_at timestamptz)
+      where d.organization_id = v.organization_id and d.id = v.id
+      returning d.id),
+    outcomes as (
+      select * from jsonb_to_recordset(${JSON.stringify(record.endpoints)}::jsonb) as v (
+        organization_id uuid, id uuid, reset boolean, failures integer, rate_limited_until timestamptz)),
+    locked as (
+      select e.organization_id, e.id, o.reset, o.failures, o.rate_limited_until,
+        case when o.reset then 0 else e.consecutive_failures end as failures_before
+      from webhook_endpoints e join outcomes o on e.organization_id = o.organization_id and e.id = o.id
+      where not (o.reset and o.failures = 0 and o.rate_limited_until is null
+        and e.consecutive_failures = 0 and e.circuit_broken_until is null)
+      order by e.organization_id, e.id
+      for update of e),
+    endpoints as (
+      update webhook_endpoints e set
+        consecutive_failures = l.failures_before + l.failures,
+        circuit_broken_until = case
+          when l.failures > 0 and l.failures_before + l.failures >= ${openCircuitAfter}::int
+            then ${circuitOpenUntil}::timestamptz
+          when l.reset then null
+          else e.circuit_broken_until end,
+        rate_limited_until = greatest(e.rate_limited_until, l.rate_limited_until)
+      from locked l
+      where e.organization_id = l.organization_id and e.id = l.id
+      returning e.id)
+    select (select count(*) from deliveries) as deliveries, (select count(*) from endpoints) as endpoints`.execute(
+    db,
+  );
 }
