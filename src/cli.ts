@@ -7,6 +7,7 @@ import {
   readConfigOrExit,
   readWebhookSettings,
   serve,
+  serveWorkerMetrics,
   startDeliverer,
   startWorkers,
 } from './main.js';
@@ -173,12 +174,14 @@ async function runWorkers(): Promise<void> {
   await migrate(database.connectionString);
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
   const deliverer = startDeliverer(config, database, logger, webhooks);
+  const metrics = config.metrics.enabled ? await serveWorkerMetrics(config, database, logger) : undefined;
   logger.info(
     { workers: Math.max(1, config.workerCount) },
     'Accrue event workers and webhook deliverer are running',
   );
   signals.handle(async (signal) => {
     logger.info({ signal }, 'shutting down');
+    await metrics?.close();
     await workers.stop();
     await deliverer.stop();
     await database.close();

@@ -9,6 +9,7 @@ import { badRequest, DomainError, type ErrorCode } from '../../platform/errors.j
 import { oversizedEventData } from '../../platform/event-data.js';
 import { compileBodyPartValidator } from '../../platform/http/validation.js';
 import { newId } from '../../platform/ids.js';
+import { eventsIngested } from '../../platform/metrics.js';
 import { readTimestamp } from '../../platform/timestamp.js';
 import { findProgramRow, type ProgramRow } from '../programs/index.js';
 import { hashEventPayload } from './canonical-payload.js';
@@ -82,6 +83,7 @@ async function acceptEvents(
   const insertable = candidates.filter((item) => item.programError === undefined).map((item) => item.row);
   const inserted =
     insertable.length === 0 ? new Set<string>() : await store.insertEventsIfAbsent(db, insertable);
+  eventsIngested.inc(inserted.size);
   // Replays, and events of a program that stopped accepting: a key stored earlier still answers
   // with its original event, so a client's retry never turns into an error.
   const lookups = candidates.filter((item) => !inserted.has(item.row.id)).map((item) => item.row);

@@ -15,6 +15,7 @@ import {
   webhookTimeoutMs,
 } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
+import { webhookDeliveryAttempts } from '../../platform/metrics.js';
 import { sendWebhook, type WebhookResponse } from './http-sender.js';
 import { checkEndpointUrl } from './url-safety.js';
 import { decryptSecret, signWebhook } from './webhook-secrets.js';
@@ -204,6 +205,7 @@ async function attemptDelivery(deps: DelivererDeps, delivery: store.ClaimedDeliv
     const circuitOpenUntil = new Date(now.getTime() + deps.circuitBreakMs);
     await store.recordEndpointOutcome(trx, delivery, succeeded, webhookBreakerFailuresMax, circuitOpenUntil);
   });
+  webhookDeliveryAttempts.inc({ outcome: succeeded ? 'delivered' : exhausted ? 'failed' : 'retrying' });
 }
 
 /** Exponential: base, 2 x base, 4 x base, ... each within +-25% so that retries do not bunch up. */
