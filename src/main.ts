@@ -27,6 +27,7 @@ import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { type EmbeddedRole, EmbeddedServerError } from './platform/db/embedded-server.js';
 import { migrate } from './platform/db/migrate.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { createProgress } from './platform/progress.js';
 import { loadSecretKey } from './platform/secret-key.js';
 import { version } from './platform/version.js';
 
@@ -40,7 +41,11 @@ export async function serve(): Promise<void> {
   const webhooks = readWebhookSettings(config);
   const database = await openDatabaseOrExit(config, 'server', logger);
   try {
-    const { applied } = await migrate(database.connectionString);
+    const progress = createProgress('applying migrations');
+    const { applied } = await migrate(database.connectionString, (done, total, file) =>
+      progress.update(done, total, file),
+    );
+    progress.finish();
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const created = await ensureStartupKey(database.db, config.apiKey);
     if (created !== undefined) printFirstKey(created.secret, created.organizationName);

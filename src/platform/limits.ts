@@ -237,3 +237,6 @@ export const webhookPageSizeMax = 100;
  * cheap on a huge backlog; a deeper queue reads as this number (and its oldest age still grows).
  */
 export const metricsQueueDepthCountMax = 1_000_000;
+
+/** Progress lines on a terminal: redrawn at most this often, so a fast loop does not flood it. */
+export const progressRedrawMs = 100;

@@ -1,5 +1,7 @@
+import { onePage, sendCsv, wantsCsv } from '../../platform/http/csv.js';
 import type { RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses } from '../../platform/http/schemas.js';
+import { activityColumns, activityRowsOf } from './program-activity-export.js';
 import { ProgramActivity, ProgramActivityQuery, ProgramActivityReport } from './reporting.schemas.js';
 import * as service from './reporting.service.js';
 
@@ -17,7 +19,11 @@ export const reportingRoutes: RoutePlugin = async (app, { db }) => {
         response: { 200: ProgramActivityReport, ...errorResponses('not_found') },
       },
     },
-    async (request) => service.programActivity(db, request.caller.organizationId, request.query),
+    async (request, reply) => {
+      const report = await service.programActivity(db, request.caller.organizationId, request.query);
+      if (!wantsCsv(request)) return report;
+      return sendCsv(reply, 'program-activity', activityColumns, onePage(activityRowsOf(report.data)));
+    },
   );
 };
 
