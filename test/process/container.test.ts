@@ -173,7 +173,18 @@ describe("the image's start command, without Docker", () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(text).toContain('accrue_event_queue_depth 0');
     expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
-    worker.child.kill('SIGTERM');
-    expect(await exitOf(worker.child)).toBe(0);
+    // A second worker on the same host and port runs without metrics, and says so.
+    const second = start(compose.services.worker.command, {
+      ACCRUE_WORKERS: '1',
+      ACCRUE_METRICS_PORT: String(metricsPort),
+    });
+    const running = async () =>
+      second.output().includes('Accrue event workers and webhook deliverer are running');
+    await waitFor(running, 'the second worker running', second.output);
+    expect(second.output()).toContain('metrics not served: ACCRUE_METRICS_PORT is unavailable');
+    for (const child of [second.child, worker.child]) {
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
+    }
   }, 90_000);
 });
