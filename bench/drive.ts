@@ -1,5 +1,6 @@
 // Drives events into a running Accrue and measures ingest, processing and end-to-end latency.
 import type pg from 'pg';
+import { createProgress } from '../src/platform/progress.js';
 import { createAgent, percentile, runLoad, send } from './http-load.js';
 import { generateEvents, type PurchaseEvent } from './workload.js';
 
@@ -39,6 +40,7 @@ export async function ingest(port: number, key: string, events: PurchaseEvent[],
 
 /** Waits until `count` events have left PENDING/PROCESSING; the rate runs from first accept to last completion. */
 export async function waitForProcessing(db: pg.Pool, count: number) {
+  const progress = createProgress('bench: events processed');
   for (;;) {
     const { rows } = await db.query(
       `select count(*) filter (where status in ('COMPLETED', 'FAILED')) as done,
@@ -47,7 +49,9 @@ export async function waitForProcessing(db: pg.Pool, count: number) {
        from events`,
     );
     const row = rows[0];
+    progress.update(Math.min(Number(row.done), count), count);
     if (Number(row.done) >= count) {
+      progress.finish();
       return {
         eventsPerSecond: Number(row.done) / Number(row.seconds),
         failed: Number(row.failed),

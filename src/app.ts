@@ -4,9 +4,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { registerConsole } from './console/serve-console.js';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
-import { eventRoutes, eventSchemas } from './modules/events/index.js';
+import { eventRoutes, eventSchemas, readQueueGauges } from './modules/events/index.js';
 import { groupRoutes, groupSchemas, lockGroupStatus } from './modules/groups/index.js';
 import {
+  countJournalEntries,
   createSystemAccounts,
   ledgerRoutes,
   ledgerSchemas,
@@ -40,8 +41,16 @@ import { registerOpenApi } from './platform/http/openapi.js';
 import { type RateLimit, registerRateLimit } from './platform/http/rate-limit.js';
 import { serializerOptions, validatorCompiler } from './platform/http/validation.js';
 import { newRequestId } from './platform/ids.js';
-import { requestBodyBytesMax } from './platform/limits.js';
+import { metricsQueueDepthCountMax, requestBodyBytesMax } from './platform/limits.js';
 import type { Logger } from './platform/logger.js';
+import {
+  eventQueueDepth,
+  eventQueueOldestAge,
+  httpRequestDuration,
+  ledgerEntries,
+  type MetricsText,
+  renderMetrics,
+} from './platform/metrics.js';
 
 export interface AppDeps {
   db: Database;
@@ -50,6 +59,8 @@ export interface AppDeps {
   version: string;
   rateLimit: RateLimit;
   webhooks: WebhookSettings;
+  /** Serve GET /metrics (ACCRUE_METRICS); on unless false. */
+  metrics?: boolean;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -95,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => recorder.flush());
   registerProbes(app, deps.db);
   await registerConsole(app, deps.version);
+  if (deps.metrics !== false) registerMetrics(app, deps.db);
 
   await app.register(async (v1) => {
     registerAuthentication(v1, (secret) => authenticate(deps.db, secret, deps.clock()));
@@ -137,5 +149,35 @@ function registerProbes(app: FastifyInstance, db: Database): void {
   app.get('/readyz', { schema: schema('The database is reachable') }, async (_request, reply) => {
     const ready = await isDatabaseReachable(db);
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'database unreachable' });
+  });
+}
+
+/**
+ * GET /metrics in Prometheus format, without a key (scrapers send none: keep the port internal), and
+ * every request's latency by route template and status. Unmatched URLs share one label value, so a
+ * scan of random paths cannot grow the series.
+ */
+function registerMetrics(app: FastifyInstance, db: Database): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+    httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const text = await renderMetricsOf(db);
+    return reply.type(text.contentType).send(text.body);
+  });
+}
+
+/** The metrics text, with the gauges that the database knows read now (also for `accrue worker`). */
+export function renderMetricsOf(db: Database): Promise<MetricsText> {
+  return renderMetrics(async () => {
+    const [queue, entries] = await Promise.all([
+      readQueueGauges(db, metricsQueueDepthCountMax),
+      countJournalEntries(db),
+    ]);
+    eventQueueDepth.set(queue.depth);
+    eventQueueOldestAge.set(queue.oldest_age_seconds);
+    ledgerEntries.set(entries);
   });
 }

@@ -7,6 +7,7 @@ import {
   readConfigOrExit,
   readWebhookSettings,
   serve,
+  serveWorkerMetrics,
   startDeliverer,
   startWorkers,
 } from './main.js';
@@ -22,6 +23,7 @@ import type { DatabaseHandle } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { DomainError } from './platform/errors.js';
 import { createLogger } from './platform/logger.js';
+import { createProgress } from './platform/progress.js';
 
 const usage = `usage: accrue <command>
 
@@ -40,7 +42,7 @@ type Command = (database: DatabaseHandle, args: string[]) => Promise<void>;
 
 const commands: Record<string, Command> = {
   migrate: async (database) => {
-    const { applied } = await migrate(database.connectionString);
+    const { applied } = await migrateShowingProgress(database);
     print(applied.length === 0 ? 'database is up to date' : `applied ${applied.join(', ')}`);
   },
   'keys create': async (database, args) => {
@@ -71,8 +73,12 @@ const commands: Record<string, Command> = {
     print(`revoked ${id}`);
   },
   'ledger verify': async (database) => {
-    await migrate(database.connectionString);
-    const { ok, reports } = await verifyLedger(database.db, systemClock);
+    await migrateShowingProgress(database);
+    const progress = createProgress('verifying organizations');
+    const { ok, reports } = await verifyLedger(database.db, systemClock, (done, total) =>
+      progress.update(done, total),
+    );
+    progress.finish();
     const names = await readOrganizationNames(database.db);
     const rows = reports.map((report) => {
       const failed = Object.entries(report)
@@ -92,6 +98,18 @@ const commands: Record<string, Command> = {
 };
 
 class UsageError extends Error {}
+
+/** Migrations, with a progress line on a terminal (each can take long on a large database). */
+async function migrateShowingProgress(database: DatabaseHandle) {
+  const progress = createProgress('applying migrations');
+  try {
+    return await migrate(database.connectionString, (done, total, file) =>
+      progress.update(done, total, file),
+    );
+  } finally {
+    progress.finish();
+  }
+}
 
 /** `--org NAME`, the only option any command takes; anything else is a usage error, not a stack. */
 function parseOrgOption(args: string[]): { org?: string } {
@@ -173,12 +191,14 @@ async function runWorkers(): Promise<void> {
   await migrate(database.connectionString);
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
   const deliverer = startDeliverer(config, database, logger, webhooks);
+  const metrics = config.metrics.enabled ? await serveWorkerMetrics(config, database, logger) : undefined;
   logger.info(
     { workers: Math.max(1, config.workerCount) },
     'Accrue event workers and webhook deliverer are running',
   );
   signals.handle(async (signal) => {
     logger.info({ signal }, 'shutting down');
+    await metrics?.close();
     await workers.stop();
     await deliverer.stop();
     await database.close();

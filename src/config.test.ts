@@ -43,6 +43,20 @@ describe('readConfig', () => {
     expect(() => readConfig({ [name]: value })).toThrow(name);
   });
 
+  it('serves metrics unless ACCRUE_METRICS is false; the worker on port 9464 unless told, 1 to 65535', () => {
+    expect(readConfig({}).metrics).toEqual({ enabled: true, workerPort: 9464 });
+    expect(readConfig({ ACCRUE_METRICS: 'false', ACCRUE_METRICS_PORT: '1' }).metrics).toEqual({
+      enabled: false,
+      workerPort: 1,
+    });
+    expect(readConfig({ ACCRUE_METRICS_PORT: '65535' }).metrics.workerPort).toBe(65535);
+    expect(() => readConfig({ ACCRUE_METRICS: 'no' })).toThrow(
+      'ACCRUE_METRICS must be true or false, got "no"',
+    );
+    expect(() => readConfig({ ACCRUE_METRICS_PORT: '0' })).toThrow(ConfigError);
+    expect(() => readConfig({ ACCRUE_METRICS_PORT: '65536' })).toThrow('ACCRUE_METRICS_PORT');
+  });
+
   it('runs the ledger jobs every 5 s unless told, from 100 ms to an hour', () => {
     expect(readConfig({}).ledgerJobsIntervalMs).toBe(5000);
     expect(readConfig({ ACCRUE_LEDGER_JOBS_INTERVAL_MS: '100' }).ledgerJobsIntervalMs).toBe(100);

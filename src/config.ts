@@ -19,6 +19,14 @@ export interface Config {
   /** How often the ledger jobs (maturity, expiry, sealer) run; due lots wait at most this long. */
   ledgerJobsIntervalMs: number;
   webhooks: WebhookConfig;
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** GET /metrics on the server's port, and a listener of its own in `accrue worker`. */
+  enabled: boolean;
+  /** The port on which `accrue worker` serves GET /metrics (the server uses its own port). */
+  workerPort: number;
 }
 
 export interface WebhookConfig {
@@ -67,6 +75,10 @@ export function readConfig(env: Env = process.env): Config {
       circuitBreakMs: readInteger(env, 'ACCRUE_WEBHOOK_CIRCUIT_BREAK_MS', 300_000, 1, 86_400_000),
       outboxRetentionMs: readInteger(env, 'ACCRUE_OUTBOX_RETENTION_MS', 86_400_000, 0, 90 * 86_400_000),
     },
+    metrics: {
+      enabled: readBoolean(env, 'ACCRUE_METRICS', true),
+      workerPort: readInteger(env, 'ACCRUE_METRICS_PORT', 9464, 1, 65535),
+    },
   };
 }
 
@@ -98,6 +110,13 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return Number(raw);
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true';
 }
 
 function readDatabaseUrl(env: Env): string | undefined {

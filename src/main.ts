@@ -1,8 +1,10 @@
 // Process entry: configuration, database (embedded unless DATABASE_URL), migrations, the start-up
 // key, HTTP, event workers, and graceful shutdown on SIGTERM/SIGINT.
+
+import http from 'node:http';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { buildApp } from './app.js';
+import { buildApp, renderMetricsOf } from './app.js';
 import { type Config, ConfigError, readConfig } from './config.js';
 import { type EventWorkers, startEventWorkers } from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
@@ -20,6 +22,7 @@ import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { type EmbeddedRole, EmbeddedServerError } from './platform/db/embedded-server.js';
 import { migrate } from './platform/db/migrate.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { createProgress } from './platform/progress.js';
 import { loadSecretKey } from './platform/secret-key.js';
 import { version } from './platform/version.js';
 
@@ -33,7 +36,11 @@ export async function serve(): Promise<void> {
   const webhooks = readWebhookSettings(config);
   const database = await openDatabaseOrExit(config, 'server', logger);
   try {
-    const { applied } = await migrate(database.connectionString);
+    const progress = createProgress('applying migrations');
+    const { applied } = await migrate(database.connectionString, (done, total, file) =>
+      progress.update(done, total, file),
+    );
+    progress.finish();
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const created = await ensureStartupKey(database.db, config.apiKey);
     if (created !== undefined) printFirstKey(created.secret, created.organizationName);
@@ -44,6 +51,7 @@ export async function serve(): Promise<void> {
       version,
       rateLimit: config.rateLimit,
       webhooks,
+      metrics: config.metrics.enabled,
     });
     // Listen before the workers and jobs start, so that a failed listen has nothing else to stop.
     await app.listen({ port: config.port, host: config.host });
@@ -106,6 +114,45 @@ export function startDeliverer(
   settings: WebhookSettings,
 ): WebhookDeliverer {
   return startWebhookDeliverer({ db: database.db, clock: systemClock, logger, settings, ...config.webhooks });
+}
+
+export interface MetricsListener {
+  close(): Promise<void>;
+}
+
+/**
+ * `accrue worker` has no HTTP server, so GET /metrics gets a listener of its own on HOST and
+ * ACCRUE_METRICS_PORT. A port in use (another worker on the same host) is a warning, not a failed
+ * start: the worker's job is events, and its metrics can move to another port.
+ */
+export async function serveWorkerMetrics(
+  config: Config,
+  database: DatabaseHandle,
+  logger: Logger,
+): Promise<MetricsListener> {
+  const server = http.createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    renderMetricsOf(database.db).then(
+      (text) => response.writeHead(200, { 'content-type': text.contentType }).end(text.body),
+      (error: unknown) => {
+        logger.warn({ err: error }, 'metrics scrape failed');
+        response.writeHead(503).end();
+      },
+    );
+  });
+  const port = config.metrics.workerPort;
+  const listening = await new Promise<boolean>((resolve) => {
+    server.once('error', (error) => {
+      logger.warn({ err: error, port }, 'metrics not served: ACCRUE_METRICS_PORT is unavailable');
+      resolve(false);
+    });
+    server.listen({ port, host: config.host }, () => resolve(true));
+  });
+  if (listening) logger.info({ port, host: config.host }, 'metrics served on /metrics');
+  return { close: () => new Promise((resolve) => (listening ? server.close(() => resolve()) : resolve())) };
 }
 
 export interface ShutdownSignals {

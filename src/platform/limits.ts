@@ -247,3 +247,12 @@ export const webhookSubscriptionCacheMs = 5_000;
 /** Deliveries listing and endpoints listing pages (the Scrip reference caps these at 100). */
 export const webhookPageSizeDefault = 20;
 export const webhookPageSizeMax = 100;
+
+/**
+ * Metrics: the event queue's depth is counted up to this many PENDING events, so that a scrape stays
+ * cheap on a huge backlog; a deeper queue reads as this number (and its oldest age still grows).
+ */
+export const metricsQueueDepthCountMax = 1_000_000;
+
+/** Progress lines on a terminal: redrawn at most this often, so a fast loop does not flood it. */
+export const progressRedrawMs = 100;

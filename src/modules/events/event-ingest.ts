@@ -10,6 +10,7 @@ import { oversizedEventDataJson } from '../../platform/event-data.js';
 import type { LogSummary } from '../../platform/http/log-summary.js';
 import { compileBodyPartValidator } from '../../platform/http/validation.js';
 import { newId } from '../../platform/ids.js';
+import { eventsIngested } from '../../platform/metrics.js';
 import { readTimestamp } from '../../platform/timestamp.js';
 import { type ProgramStatus, readProgramStatus } from '../programs/index.js';
 import { canonicalJson, hashCanonicalEvent } from './canonical-payload.js';
@@ -108,6 +109,7 @@ async function acceptEvents(
   const insertable = candidates.filter((item) => item.programError === undefined).map((item) => item.row);
   const inserted =
     insertable.length === 0 ? new Set<string>() : await store.insertEventsIfAbsent(db, insertable);
+  eventsIngested.inc(inserted.size);
   // Replays, and events of a program that stopped accepting: a key stored earlier still answers
   // with its original event, so a client's retry never turns into an error.
   const lookups = candidates.filter((item) => !inserted.has(item.row.id)).map((item) => item.row);

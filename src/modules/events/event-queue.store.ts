@@ -123,3 +123,42 @@ export async function finishClaimedEvents(
       and e.status = 'PROCESSING' and e.claim_token = ${claimToken}::uuid`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
+
+export interface FinishedEvent {
+  status: 'COMPLETED' | 'FAILED';
+  lag_seconds: number;
+}
+
+/** Of the given events, those now finished, with the time from their receipt to their processing. */
+export async function readFinishedEvents(
+  db: Database,
+  events: Pick<EventRow, 'organization_id' | 'id'>[],
+): Promise<FinishedEvent[]> {
+  const result = await sql<FinishedEvent>`
+    select e.status, extract(epoch from e.processed_at - e.received_at)::float8 as lag_seconds
+    from events e
+    join unnest(${events.map((event) => event.organization_id)}::uuid[], ${events.map((event) => event.id)}::uuid[])
+      as k (organization_id, id) on e.organization_id = k.organization_id and e.id = k.id
+    where e.processed_at is not null`.execute(db);
+  return result.rows;
+}
+
+export interface QueueGauges {
+  depth: number;
+  oldest_age_seconds: number;
+}
+
+/**
+ * The PENDING events (counted up to `depthCountMax`, so a scrape stays cheap on a huge backlog) and
+ * the age of the oldest, both read through the pending-events index.
+ */
+export async function readQueueGauges(db: Database, depthCountMax: number): Promise<QueueGauges> {
+  const result = await sql<QueueGauges>`
+    select
+      (select count(*) from (select 1 from events where status = 'PENDING' limit ${depthCountMax}) p)::int
+        as depth,
+      coalesce((select extract(epoch from now() - received_at) from events where status = 'PENDING'
+        order by ingest_seq limit 1), 0)::float8 as oldest_age_seconds`.execute(db);
+  const row = result.rows[0];
+  return row ?? { depth: 0, oldest_age_seconds: 0 };
+}

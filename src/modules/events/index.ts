@@ -8,5 +8,6 @@
 //   its COMPLETED status, or not at all; a claim lease fences off a worker that lost its event;
 // - events of one participant are applied one at a time, in ingestion order.
 export type { EventStep } from './apply-event.js';
+export { readQueueGauges } from './event-queue.store.js';
 export { type EventWorkers, startEventWorkers } from './event-workers.js';
 export { eventRoutes, eventSchemas } from './events.routes.js';

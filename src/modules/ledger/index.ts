@@ -55,3 +55,4 @@ export {
 export { type CreditShape, isPlainCredit, type PlainCredit, postPlainCredits } from './plain-credits.js';
 export { createSystemAccounts, postJournalEntry } from './post-entry.js';
 export { sealLedger } from './sealer.js';
+export { countJournalEntries } from './sealer.store.js';

@@ -91,9 +91,15 @@ export interface VerifyResult {
 }
 
 /** Every organization, whole chains: what `accrue ledger verify` runs. */
-export async function verifyLedger(db: Database, clock: Clock): Promise<VerifyResult> {
+export async function verifyLedger(
+  db: Database,
+  clock: Clock,
+  onProgress?: (done: number, total: number) => void,
+): Promise<VerifyResult> {
   const reports: IntegrityReport[] = [];
-  for (const organizationId of await store.listOrganizationIds(db)) {
+  const organizationIds = await store.listOrganizationIds(db);
+  for (const organizationId of organizationIds) {
+    onProgress?.(reports.length, organizationIds.length);
     const head = await store.findChainHead(db, organizationId);
     const length = Number(head?.sequence_number ?? '0');
     reports.push(
@@ -105,5 +111,6 @@ export async function verifyLedger(db: Database, clock: Clock): Promise<VerifyRe
       ),
     );
   }
+  onProgress?.(reports.length, organizationIds.length);
   return { ok: reports.every((report) => report.all_passed), reports };
 }

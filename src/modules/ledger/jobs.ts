@@ -8,6 +8,7 @@ import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { newId } from '../../platform/ids.js';
 import { jobBatchSizeMax } from '../../platform/limits.js';
+import { timeJobRun } from '../../platform/metrics.js';
 import { buckets, type Owner } from './accounts.js';
 import { settleDueLots } from './holder.js';
 import type { EntryContext } from './journal-entry.js';
@@ -83,9 +84,9 @@ export function startLedgerJobs(
   const tick = () => {
     running = running.then(async () => {
       try {
-        await runMaturity(db, clock);
-        await runExpiry(db, clock);
-        await sealLedger(db, clock);
+        await timeJobRun('ledger_maturity', () => runMaturity(db, clock));
+        await timeJobRun('ledger_expiry', () => runExpiry(db, clock));
+        await timeJobRun('ledger_sealer', () => sealLedger(db, clock));
       } catch (error) {
         log.error({ err: error }, 'ledger jobs failed; retrying on the next tick');
       }

@@ -1,7 +1,9 @@
 import { Type } from 'typebox';
 import type { ErrorCode } from '../../platform/errors.js';
+import { keysetPages, onePage, sendCsv, wantsCsv } from '../../platform/http/csv.js';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import { pageSizeMax } from '../../platform/limits.js';
 import { findProgramRow } from '../programs/index.js';
 import { participantOwner, programWallet } from './accounts.js';
 import { checkIntegrity } from './integrity.js';
@@ -29,6 +31,16 @@ import {
   WalletResponse,
 } from './ledger.schemas.js';
 import * as service from './ledger.service.js';
+import {
+  balanceColumns,
+  expirationColumns,
+  expirationRowsOf,
+  ledgerSummaryColumns,
+  liabilityColumns,
+  postingColumns,
+  postingRowsOf,
+  rollforwardColumns,
+} from './ledger-exports.js';
 import * as reads from './ledger-reads.service.js';
 import * as reports from './reports.js';
 import {
@@ -84,10 +96,15 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
         response: { 200: Page(Type.Ref('AssetBalance')), ...errorResponses('not_found', 'invalid_cursor') },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { organizationId } = request.caller;
       await reads.requireParticipantExists(db, organizationId, request.params.id);
-      return reads.listBalances(db, organizationId, participantOwner(request.params.id), request.query);
+      const owner = participantOwner(request.params.id);
+      if (!wantsCsv(request)) return reads.listBalances(db, organizationId, owner, request.query);
+      const pages = keysetPages(request.query.cursor, (cursor) =>
+        reads.listBalances(db, organizationId, owner, { ...request.query, cursor, limit: pageSizeMax }),
+      );
+      return sendCsv(reply, 'balances', balanceColumns, pages);
     },
   );
 
@@ -346,7 +363,14 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
         response: { 200: Page(Type.Ref('JournalEntry')), ...errorResponses('invalid_cursor') },
       },
     },
-    async (request) => reads.listJournalEntries(db, request.caller.organizationId, request.query),
+    async (request, reply) => {
+      const { organizationId } = request.caller;
+      if (!wantsCsv(request)) return reads.listJournalEntries(db, organizationId, request.query);
+      const pages = keysetPages(request.query.cursor, (cursor) =>
+        reads.listJournalEntries(db, organizationId, { ...request.query, cursor, limit: pageSizeMax }),
+      );
+      return sendCsv(reply, 'journal-entries', postingColumns, postingRowsOf(pages));
+    },
   );
 
   app.get(
@@ -393,7 +417,11 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
         },
       },
     },
-    async (request) => reports.ledgerSummary(db, request.caller.organizationId, request.query),
+    async (request, reply) => {
+      const summary = await reports.ledgerSummary(db, request.caller.organizationId, request.query);
+      if (!wantsCsv(request)) return summary;
+      return sendCsv(reply, 'ledger-summary', ledgerSummaryColumns, onePage(summary.data));
+    },
   );
 
   app.get(
@@ -409,7 +437,14 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
         response: { 200: Type.Ref('LiabilityReport'), ...errorResponses('invalid_cursor') },
       },
     },
-    async (request) => reports.liability(db, clock, request.caller.organizationId, request.query),
+    async (request, reply) => {
+      const { organizationId } = request.caller;
+      if (!wantsCsv(request)) return reports.liability(db, clock, organizationId, request.query);
+      const pages = keysetPages(request.query.cursor, (cursor) =>
+        reports.liability(db, clock, organizationId, { ...request.query, cursor, limit: pageSizeMax }),
+      );
+      return sendCsv(reply, 'liability', liabilityColumns, pages);
+    },
   );
 
   app.get(
@@ -429,7 +464,11 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
         },
       },
     },
-    async (request) => reports.rollforward(db, request.caller.organizationId, request.query),
+    async (request, reply) => {
+      const report = await reports.rollforward(db, request.caller.organizationId, request.query);
+      if (!wantsCsv(request)) return report;
+      return sendCsv(reply, 'liability-rollforward', rollforwardColumns, onePage(report.data));
+    },
   );
 
   app.get(
@@ -445,7 +484,16 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
         },
       },
     },
-    async (request) => reports.expirationSchedule(db, request.caller.organizationId, request.query),
+    async (request, reply) => {
+      const schedule = await reports.expirationSchedule(db, request.caller.organizationId, request.query);
+      if (!wantsCsv(request)) return schedule;
+      return sendCsv(
+        reply,
+        'expiration-schedule',
+        expirationColumns,
+        onePage(expirationRowsOf(schedule.data)),
+      );
+    },
   );
 };
 

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { ExportFormatField } from '../../platform/http/csv.js';
 import { ListQueryFields, NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import {
   externalIdLengthMax,
@@ -105,7 +106,7 @@ export const BalanceOperationResponse = Type.Object(
 export type BalanceOperationResponse = Static<typeof BalanceOperationResponse>;
 
 export const BalancesQuery = Type.Object(
-  { ...ListQueryFields, asset_id: Type.Optional(Uuid) },
+  { ...ListQueryFields, ...ExportFormatField, asset_id: Type.Optional(Uuid) },
   { additionalProperties: false },
 );
 
@@ -261,6 +262,7 @@ export type JournalEntry = Static<typeof JournalEntry>;
 export const JournalEntriesQuery = Type.Object(
   {
     ...ListQueryFields,
+    ...ExportFormatField,
     program_id: Type.Optional(Uuid),
     event_id: Type.Optional(Uuid),
     rule_id: Type.Optional(Uuid),

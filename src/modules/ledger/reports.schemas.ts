@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { ExportFormatField } from '../../platform/http/csv.js';
 import { ListQueryFields, Pagination, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 const GroupFilter = Type.String({ format: 'uuid', description: "Only this group's balances" });
@@ -6,7 +7,12 @@ const GroupFilter = Type.String({ format: 'uuid', description: "Only this group'
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const LedgerSummaryQuery = Type.Object(
-  { program_id: Type.Optional(Uuid), from: Type.Optional(Timestamp), to: Type.Optional(Timestamp) },
+  {
+    program_id: Type.Optional(Uuid),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    ...ExportFormatField,
+  },
   { additionalProperties: false },
 );
 export type LedgerSummaryQuery = Static<typeof LedgerSummaryQuery>;
@@ -42,6 +48,7 @@ export const LiabilityQuery = Type.Object(
     group_id: Type.Optional(GroupFilter),
     by_bucket: Type.Optional(Type.Boolean({ default: false })),
     ...ListQueryFields,
+    ...ExportFormatField,
   },
   { additionalProperties: false },
 );
@@ -75,6 +82,7 @@ export const RollforwardQuery = Type.Object(
     program_id: Type.Optional(Uuid),
     asset_id: Type.Optional(Uuid),
     group_id: Type.Optional(GroupFilter),
+    ...ExportFormatField,
   },
   { additionalProperties: false },
 );
@@ -118,6 +126,7 @@ export const ExpirationScheduleQuery = Type.Object(
     granularity: Type.Optional(Type.Enum(['day', 'week', 'month'], { default: 'month' })),
     program_id: Type.Optional(Uuid),
     asset_id: Type.Optional(Uuid),
+    ...ExportFormatField,
   },
   { additionalProperties: false },
 );

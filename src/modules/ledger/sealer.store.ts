@@ -221,3 +221,16 @@ export async function foldSystemPostings(db: Database, organizationId: string, e
             and p.owner_type = 'SYSTEM' group by p.account_id) d
     where a.organization_id = ${organizationId} and a.id = d.account_id`.execute(db);
 }
+
+/**
+ * Journal entries in the whole ledger, without counting them: each chain head's sequence number is
+ * its organization's sealed entries, and the sealer's queue holds the rest.
+ */
+export async function countJournalEntries(db: Database): Promise<number> {
+  const result = await sql<{ entries: string }>`
+    select (coalesce((select sum(sequence_number) from ledger_chain_heads), 0)
+      + coalesce((select sum(cardinality(journal_entry_ids)) from journal_unsealed), 0))::text as entries`.execute(
+    db,
+  );
+  return Number(result.rows[0]?.entries ?? 0);
+}

@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
+import { onePage, sendCsv, wantsCsv } from '../../platform/http/csv.js';
 import type { RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses } from '../../platform/http/schemas.js';
+import { activityColumns, activityRowsOf } from './program-activity-export.js';
 import {
   ProgramActivity,
   ProgramActivityQuery,
@@ -24,7 +26,11 @@ export const reportingRoutes: RoutePlugin = async (app, { db, clock }) => {
         response: { 200: ProgramActivityReport, ...errorResponses('not_found') },
       },
     },
-    async (request) => service.programActivity(db, request.caller.organizationId, request.query),
+    async (request, reply) => {
+      const report = await service.programActivity(db, request.caller.organizationId, request.query);
+      if (!wantsCsv(request)) return report;
+      return sendCsv(reply, 'program-activity', activityColumns, onePage(activityRowsOf(report.data)));
+    },
   );
 
   app.get(

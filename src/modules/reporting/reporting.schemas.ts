@@ -1,10 +1,12 @@
 import { type Static, Type } from 'typebox';
+import { ExportFormatField } from '../../platform/http/csv.js';
 import { NullableTimestamp, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 export const ProgramActivityQuery = Type.Object(
   {
     since: Type.Optional({ ...Timestamp, description: 'Activity at or after this time; omitted, all of it' }),
     program_id: Type.Optional(Uuid),
+    ...ExportFormatField,
   },
   { additionalProperties: false },
 );

@@ -12,6 +12,7 @@ import {
   celEventEvaluationTimeMaxMs,
 } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
+import { ruleEvaluationProblems } from '../../platform/metrics.js';
 import type { RuleVersion } from './compile-rule.js';
 import type { EvaluableRule, EvaluationInput, RuleEvaluation } from './evaluate-rules.js';
 import {
@@ -246,6 +247,7 @@ export async function evaluateRulesIsolated(
     rules,
   );
   assert(evaluations !== undefined, 'one event in, one evaluation list out');
+  countEvaluationProblems(evaluations);
   return evaluations;
 }
 
@@ -268,4 +270,11 @@ function toEvent(rules: EvaluableRule[], input: EvaluationInput): EvaluationJob[
     input,
     overrun: [],
   };
+}
+
+function countEvaluationProblems(evaluations: RuleEvaluation[]): void {
+  for (const evaluation of evaluations) {
+    if (evaluation.status === 'SKIPPED_ERROR') ruleEvaluationProblems.inc({ kind: 'error' });
+    if (evaluation.status === 'SKIPPED_TIMEOUT') ruleEvaluationProblems.inc({ kind: 'timeout' });
+  }
 }

@@ -12,6 +12,7 @@ import {
   tierLifecycleStepsPerRowMax,
 } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
+import { timeJobRun } from '../../platform/metrics.js';
 import { loadStateForRules, type StateSource, setCounter } from '../participants/index.js';
 import {
   baseLevel,
@@ -220,7 +221,7 @@ export function startTierLifecycle(db: Database, clock: Clock, logger: Logger): 
   const tick = () => {
     // A run longer than the interval is not overlapped by another from this process.
     if (running !== undefined) return;
-    running = runTierLifecycle(db, clock)
+    running = timeJobRun('tier_lifecycle', () => runTierLifecycle(db, clock))
       .then(() => undefined)
       .catch((error: unknown) => logger.error({ err: error }, 'tier lifecycle run failed'))
       .finally(() => {

@@ -17,6 +17,7 @@ import {
   webhookTimeoutMs,
 } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
+import { webhookDeliveryAttempts } from '../../platform/metrics.js';
 import { type AttemptOutcome, decideOutcome, summarizeEndpoints } from './attempt-outcome.js';
 import { ConnectionPool, sendWebhook, type WebhookResponse } from './http-sender.js';
 import { checkEndpointUrl } from './url-safety.js';
@@ -256,6 +257,11 @@ async function attemptDelivery(
   return decideOutcome(delivery, response, deps.clock(), retryDelayMs);
 }
 
+function attemptMetricOf(outcome: AttemptOutcome): 'delivered' | 'failed' | 'retrying' {
+  if (outcome.status === 'DELIVERED') return 'delivered';
+  return outcome.status === 'FAILED' ? 'failed' : 'retrying';
+}
+
 /** A batch of ended attempts, deliveries and endpoints, in one statement. */
 async function recordOutcomes(deps: DelivererDeps, outcomes: AttemptOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
@@ -267,6 +273,7 @@ async function recordOutcomes(deps: DelivererDeps, outcomes: AttemptOutcome[]): 
     openCircuitAfter: webhookBreakerFailuresMax,
     circuitOpenUntil: new Date(now.getTime() + deps.circuitBreakMs),
   });
+  for (const outcome of outcomes) webhookDeliveryAttempts.inc({ outcome: attemptMetricOf(outcome) });
 }
 
 /** Exponential: base, 2 x base, 4 x base, ... each within +-25% so that retries do not bunch up. */

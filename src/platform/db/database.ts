@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config.js';
 import type { Logger } from '../logger.js';
+import { trackPool } from '../metrics.js';
 import { type EmbeddedRole, openEmbeddedServer } from './embedded-server.js';
 
 // Kysely knows no table until a store declares its own with `db.withTables<...>()`, so the tables
@@ -53,11 +54,13 @@ export function connect(
   pool.on('error', onLost);
   pool.on('connect', (client) => client.on('error', onLost));
   const db: Database = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const tracked = trackPool(pool);
   return {
     db,
     pool,
     connectionString,
     async close() {
+      tracked.untrack();
       await db.destroy();
       await onClose();
     },

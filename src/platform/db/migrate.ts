@@ -12,7 +12,13 @@ export interface MigrationResult {
   applied: string[];
 }
 
-export async function migrate(connectionString: string): Promise<MigrationResult> {
+/** Called before each pending migration, and once more when all are applied. */
+export type MigrationProgress = (done: number, total: number, file: string | undefined) => void;
+
+export async function migrate(
+  connectionString: string,
+  onProgress?: MigrationProgress,
+): Promise<MigrationResult> {
   const files = (await fs.readdir(migrationsDir)).filter((file) => file.endsWith('.sql')).sort();
   const client = new pg.Client({ connectionString });
   await client.connect();
@@ -28,12 +34,15 @@ export async function migrate(connectionString: string): Promise<MigrationResult
       ),
     );
     const applied: string[] = [];
-    for (const file of files.filter((candidate) => !done.has(candidate))) {
+    const pending = files.filter((candidate) => !done.has(candidate));
+    for (const file of pending) {
+      onProgress?.(applied.length, pending.length, file);
       await client.query(await fs.readFile(path.join(migrationsDir, file), 'utf8'));
       await client.query('insert into schema_migrations (version) values ($1)', [file]);
       applied.push(file);
     }
     await client.query('commit');
+    if (pending.length > 0) onProgress?.(applied.length, pending.length, undefined);
     return { applied };
   } catch (error) {
     await client.query('rollback').catch(() => {});
