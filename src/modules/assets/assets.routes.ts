@@ -30,6 +30,7 @@ const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock
     {
       schema: {
         tags,
+        operationId: 'createAsset',
         summary: 'Create an asset, linked to program_id',
         body: CreateAssetBody,
         response: { 201: Type.Ref('Asset'), ...errorResponses('not_found', 'conflict', 'invalid_scale') },
@@ -52,6 +53,7 @@ const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock
     {
       schema: {
         tags,
+        operationId: 'listAssets',
         summary: "List the organization's assets, newest first",
         querystring: ListAssetsQuery,
         response: { 200: Page(Type.Ref('Asset')), ...errorResponses('invalid_cursor') },
@@ -65,6 +67,7 @@ const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock
     {
       schema: {
         tags,
+        operationId: 'getAsset',
         summary: 'Get an asset',
         params: IdParams,
         response: { 200: Type.Ref('Asset'), ...errorResponses('not_found') },
@@ -78,6 +81,7 @@ const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock
     {
       schema: {
         tags,
+        operationId: 'updateAsset',
         summary: 'Update an asset: name, archive (permanent), max_transaction_amount (null clears)',
         params: IdParams,
         body: UpdateAssetBody,
@@ -95,6 +99,7 @@ const registerLinkRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock,
     {
       schema: {
         tags,
+        operationId: 'linkProgramAsset',
         summary: 'Link an existing asset to a program',
         params: ProgramIdParams,
         body: LinkAssetBody,
@@ -114,6 +119,7 @@ const registerLinkRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock,
     {
       schema: {
         tags,
+        operationId: 'listProgramAssets',
         summary: 'List the assets linked to a program',
         params: ProgramIdParams,
         querystring: ListQuery,
@@ -129,9 +135,10 @@ const registerLinkRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock,
     {
       schema: {
         tags,
+        operationId: 'unlinkProgramAsset',
         summary: 'Unlink an asset from a program (refused once ledger entries exist)',
         params: ProgramAssetParams,
-        response: { 204: Type.Null(), ...errorResponses('not_found', 'conflict') },
+        response: { 204: Type.Null({ description: 'Unlinked' }), ...errorResponses('not_found', 'conflict') },
       },
     },
     async (request, reply) => {

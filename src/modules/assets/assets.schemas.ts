@@ -21,7 +21,7 @@ export const Asset = Type.Object(
     updated_at: Timestamp,
     deleted_at: NullableTimestamp,
   },
-  { $id: 'Asset' },
+  { $id: 'Asset', description: 'An asset' },
 );
 export type Asset = Static<typeof Asset>;
 

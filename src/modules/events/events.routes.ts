@@ -31,6 +31,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'ingestEvent',
         summary: 'Ingest an event',
         description:
           'Stores the event and answers 202 at once; workers process it later (PENDING, PROCESSING, then ' +
@@ -55,6 +56,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'ingestEventBatch',
         summary: 'Ingest 1-100 events',
         description:
           'Each item is validated and stored on its own, as POST /v1/events would; results keep the input ' +
@@ -76,6 +78,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'listEvents',
         summary: 'List events',
         description:
           '`from`/`to` filter on created_at (ingestion), `event_from`/`event_to` on event_timestamp ' +
@@ -92,6 +95,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'getEvent',
         summary: 'Get an event with its rule evaluations',
         params: IdParams,
         querystring: GetEventQuery,
@@ -113,6 +117,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'retryEvent',
         summary: 'Requeue a FAILED event',
         description:
           'FAILED becomes PENDING with a fresh set of attempts; any other status answers 409 conflict.',
@@ -128,6 +133,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags: ['Participants'],
+        operationId: 'listParticipantEvents',
         summary: "List a participant's events",
         description:
           'Newest first. `from`/`to` filter on created_at, `event_from`/`event_to` on event_timestamp (AND).',

@@ -50,7 +50,32 @@ export const EventBatchBody = Type.Object(
       description: '1-100 events, each shaped like the body of POST /v1/events',
     }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        events: [
+          {
+            event_data: {},
+            event_timestamp: '2024-01-15T10:30:00Z',
+            idempotency_key: 'order-12345-completed',
+            program_id: '550e8400-e29b-41d4-a716-446655440000',
+            external_id: 'user_abc123',
+            participant_id: '550e8400-e29b-41d4-a716-446655440000',
+            recipient_external_id: 'user_xyz789',
+            recipient_id: '550e8400-e29b-41d4-a716-446655440001',
+          },
+          {
+            event_data: { type: 'purchase', amount: 42.5 },
+            event_timestamp: '2024-01-15T10:31:00Z',
+            idempotency_key: 'order-12346-completed',
+            program_id: '550e8400-e29b-41d4-a716-446655440000',
+            external_id: 'user_abc123',
+          },
+        ],
+      },
+    ],
+  },
 );
 export type EventBatchBody = Static<typeof EventBatchBody>;
 
@@ -64,7 +89,7 @@ export const AcceptedEvent = Type.Object(
     event_timestamp: Timestamp,
     status: EventStatus,
   },
-  { $id: 'AcceptedEvent' },
+  { $id: 'AcceptedEvent', description: 'The accepted event, PENDING until a worker processes it' },
 );
 export type AcceptedEvent = Static<typeof AcceptedEvent>;
 
@@ -86,7 +111,38 @@ export const BatchResult = Type.Object(
     error_count: Type.Integer(),
     results: Type.Array(BatchItemResult),
   },
-  { $id: 'BatchResult' },
+  {
+    $id: 'BatchResult',
+    description: 'Each event of the batch, accepted or refused',
+    examples: [
+      {
+        total: 2,
+        success_count: 1,
+        error_count: 1,
+        results: [
+          {
+            index: 0,
+            status: 'error',
+            error: 'exactly one of external_id or participant_id is required',
+            error_code: 'bad_request',
+          },
+          {
+            index: 1,
+            status: 'accepted',
+            event: {
+              id: '0193b3c4-7e8f-7a9b-8c0d-1e2f3a4b5c6d',
+              program_id: '550e8400-e29b-41d4-a716-446655440000',
+              participant_id: null,
+              external_id: 'user_abc123',
+              idempotency_key: 'order-12346-completed',
+              event_timestamp: '2024-01-15T10:31:00.000Z',
+              status: 'PENDING',
+            },
+          },
+        ],
+      },
+    ],
+  },
 );
 export type BatchResult = Static<typeof BatchResult>;
 
@@ -115,7 +171,30 @@ export const Event = Type.Object(
         'GET /v1/events/{id}?include_skipped=true shows which and why.',
     }),
   },
-  { $id: 'Event' },
+  {
+    $id: 'Event',
+    description: 'An event',
+    examples: [
+      {
+        id: '550e8400-e29b-41d4-a716-446655440000',
+        program_id: '550e8400-e29b-41d4-a716-446655440001',
+        participant_id: '550e8400-e29b-41d4-a716-446655440002',
+        external_id: 'user_abc123',
+        recipient_id: null,
+        idempotency_key: 'order-12345-completed',
+        event_type: 'EXTERNAL',
+        event_data: { type: 'purchase', amount: 42.5 },
+        event_timestamp: '2024-01-15T10:30:00.000Z',
+        status: 'COMPLETED',
+        error_message: null,
+        created_at: '2024-01-15T10:30:01.000Z',
+        received_at: '2024-01-15T10:30:01.000Z',
+        processed_at: '2024-01-15T10:30:02.000Z',
+        updated_at: '2024-01-15T10:30:02.000Z',
+        skipped_error_count: 0,
+      },
+    ],
+  },
 );
 export type Event = Static<typeof Event>;
 
@@ -124,7 +203,7 @@ export type { RuleEvaluationView as RuleEvaluation } from '../rules/index.js';
 
 export const EventWithEvaluations = Type.Object(
   { ...Event.properties, rule_evaluations: Type.Array(Type.Ref('RuleEvaluation')) },
-  { $id: 'EventWithEvaluations' },
+  { $id: 'EventWithEvaluations', description: 'An event with its rule evaluations' },
 );
 export type EventWithEvaluations = Static<typeof EventWithEvaluations>;
 
@@ -148,7 +227,7 @@ export const RetryResult = Type.Object(
     previous_status: EventStatus,
     status: EventStatus,
   },
-  { $id: 'RetryResult' },
+  { $id: 'RetryResult', description: 'The requeued event' },
 );
 export type RetryResult = Static<typeof RetryResult>;
 

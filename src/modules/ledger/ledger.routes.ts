@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { ErrorCode } from '../../platform/errors.js';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
-import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import { errorResponses, IdParams, operationId, Page } from '../../platform/http/schemas.js';
 import { findProgramRow } from '../programs/index.js';
 import { participantOwner, programWallet } from './accounts.js';
 import { checkIntegrity } from './integrity.js';
@@ -78,6 +78,7 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags,
+        operationId: 'listParticipantBalances',
         summary: "A participant's balances per asset",
         params: IdParams,
         querystring: BalancesQuery,
@@ -96,6 +97,7 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags,
+        operationId: 'listParticipantLots',
         summary: "A participant's lots of a LOT asset, newest first",
         params: IdParams,
         querystring: LotsQuery,
@@ -141,6 +143,7 @@ export function registerBalanceCommands(app: App, { db, clock }: RouteDeps, rout
     {
       schema: {
         tags: routes.tags,
+        operationId: operationId('adjust', routes.noun, 'balance'),
         summary: `Credit or debit a ${routes.noun} balance`,
         description:
           'DEBIT fails with 422 insufficient_balance unless allow_negative. Accrue extensions: idempotency_key, ' +
@@ -163,6 +166,7 @@ export function registerBalanceCommands(app: App, { db, clock }: RouteDeps, rout
       {
         schema: {
           tags: routes.tags,
+          operationId: operationId(path, routes.noun, 'balance'),
           summary,
           params: IdParams,
           body: BalanceOperationBody,
@@ -191,6 +195,7 @@ const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags,
+        operationId: 'getParticipantStatement',
         summary: 'Running-balance statement of one asset, oldest first',
         params: IdParams,
         querystring: StatementQuery,
@@ -209,6 +214,7 @@ const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags,
+        operationId: 'listParticipantLedgerHistory',
         summary: "A participant's ledger history, oldest first",
         params: IdParams,
         querystring: HistoryQuery,
@@ -234,6 +240,7 @@ const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
       {
         schema: {
           tags: walletTags,
+          operationId: operationId(path, 'program wallet'),
           summary:
             actionType === 'FUND' ? 'Fund a PREFUNDED program wallet' : 'Burn wallet balance to breakage',
           params: ProgramAssetParams,
@@ -271,6 +278,7 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags: walletTags,
+        operationId: 'listProgramWalletBalances',
         summary: 'Program wallet balances (PREFUNDED assets)',
         params: IdParams,
         querystring: BalancesQuery,
@@ -294,6 +302,7 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags: walletTags,
+        operationId: 'listProgramWalletHistory',
         summary: 'Program wallet history: funds, burns and credit draws',
         params: IdParams,
         querystring: HistoryQuery,
@@ -316,6 +325,7 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags: walletTags,
+        operationId: 'getProgramWalletStatement',
         summary: 'Program wallet running-balance statement',
         params: IdParams,
         querystring: StatementQuery,
@@ -341,6 +351,7 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: journalTags,
+        operationId: 'listJournalEntries',
         summary: 'List journal entries, newest first',
         querystring: JournalEntriesQuery,
         response: { 200: Page(Type.Ref('JournalEntry')), ...errorResponses('invalid_cursor') },
@@ -354,6 +365,7 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: journalTags,
+        operationId: 'getJournalEntry',
         summary: 'Get a journal entry with its postings and seal',
         params: IdParams,
         response: { 200: Type.Ref('JournalEntry'), ...errorResponses('not_found') },
@@ -367,6 +379,7 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: ['Reports'],
+        operationId: 'getIntegrityReport',
         summary:
           'Ledger integrity: hash chain, balanced postings, value conservation, stored balances, sealing',
         querystring: IntegrityQuery,
@@ -384,11 +397,15 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: reportTags,
+        operationId: 'getLedgerSummaryReport',
         summary:
           'Per asset: issued, redeemed, expired, forfeited and outstanding; period figures with from+to',
         querystring: LedgerSummaryQuery,
         response: {
-          200: Type.Object({ data: Type.Array(Type.Ref('LedgerSummaryRow')) }),
+          200: Type.Object(
+            { data: Type.Array(Type.Ref('LedgerSummaryRow')) },
+            { description: 'Ledger figures per asset' },
+          ),
           ...errorResponses(),
         },
       },
@@ -401,6 +418,7 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: reportTags,
+        operationId: 'getLiabilityReport',
         summary: 'Outstanding liability per asset and program (and bucket) as of a time',
         description:
           'Rows by asset, then program (entries without one last), then bucket, a page at a time; ' +
@@ -417,14 +435,18 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: reportTags,
+        operationId: 'getLiabilityRollforwardReport',
         summary: 'Movements explaining closing minus opening liability exactly; refused if they do not',
         querystring: RollforwardQuery,
         response: {
-          200: Type.Object({
-            from: Type.String(),
-            to: Type.String(),
-            data: Type.Array(Type.Ref('RollforwardRow')),
-          }),
+          200: Type.Object(
+            {
+              from: Type.String(),
+              to: Type.String(),
+              data: Type.Array(Type.Ref('RollforwardRow')),
+            },
+            { description: 'Liability movements per asset between from and to' },
+          ),
           ...errorResponses('integrity_violation'),
         },
       },
@@ -437,10 +459,14 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: reportTags,
+        operationId: 'getExpirationScheduleReport',
         summary: 'When outstanding lot value expires, in calendar buckets (LOT assets only)',
         querystring: ExpirationScheduleQuery,
         response: {
-          200: Type.Object({ data: Type.Array(Type.Ref('ExpirationSchedule')) }),
+          200: Type.Object(
+            { data: Type.Array(Type.Ref('ExpirationSchedule')) },
+            { description: 'Expiring value per asset' },
+          ),
           ...errorResponses('not_found', 'unsupported_inventory_mode'),
         },
       },

@@ -33,7 +33,7 @@ export const BalanceSnapshot = Type.Object({
 
 export const AssetBalance = Type.Object(
   { asset_id: Uuid, available: Type.String(), held: Type.String(), deferred: Type.String() },
-  { $id: 'AssetBalance' },
+  { $id: 'AssetBalance', description: 'Balance of one asset, per bucket' },
 );
 
 export const AdjustBody = Type.Object(
@@ -67,7 +67,7 @@ export const AdjustResponse = Type.Object(
     program_id: Uuid,
     type: Type.String(),
   },
-  { $id: 'AdjustResponse' },
+  { $id: 'AdjustResponse', description: 'The adjustment and the new balance' },
 );
 export type AdjustResponse = Static<typeof AdjustResponse>;
 
@@ -100,7 +100,7 @@ export const BalanceOperationResponse = Type.Object(
     program_id: Uuid,
     reference_id: Type.Union([Type.String(), Type.Null()]),
   },
-  { $id: 'BalanceOperationResponse' },
+  { $id: 'BalanceOperationResponse', description: 'The operation and the new balance' },
 );
 export type BalanceOperationResponse = Static<typeof BalanceOperationResponse>;
 
@@ -122,7 +122,7 @@ export const Lot = Type.Object(
     matures_at: NullableTimestamp,
     created_at: Timestamp,
   },
-  { $id: 'Lot' },
+  { $id: 'Lot', description: 'A lot' },
 );
 export type Lot = Static<typeof Lot>;
 
@@ -152,12 +152,15 @@ const activityFields = {
   journal_entry_id: Uuid,
 };
 
-export const ActivityItem = Type.Object({ ...activityFields, asset_id: Uuid }, { $id: 'ActivityItem' });
+export const ActivityItem = Type.Object(
+  { ...activityFields, asset_id: Uuid },
+  { $id: 'ActivityItem', description: 'A ledger movement' },
+);
 export type ActivityItem = Static<typeof ActivityItem>;
 
 export const StatementLine = Type.Object(
   { ...activityFields, posting_id: Uuid, running_balance: Type.String() },
-  { $id: 'StatementLine' },
+  { $id: 'StatementLine', description: 'A statement line' },
 );
 export type StatementLine = Static<typeof StatementLine>;
 
@@ -187,7 +190,7 @@ export const Statement = Type.Object(
       next_cursor: Type.Union([Type.String(), Type.Null()]),
     }),
   },
-  { $id: 'Statement' },
+  { $id: 'Statement', description: 'A running-balance statement' },
 );
 export type Statement = Static<typeof Statement>;
 
@@ -211,7 +214,7 @@ export const WalletBody = Type.Object(
 );
 export const WalletResponse = Type.Object(
   { available: Type.String(), journal_entry_id: Uuid, message: Type.String() },
-  { $id: 'WalletResponse' },
+  { $id: 'WalletResponse', description: 'The wallet operation and the new wallet balance' },
 );
 export const WalletBalance = Type.Object(
   {
@@ -221,7 +224,7 @@ export const WalletBalance = Type.Object(
     deferred: Type.String(),
     issuance_policy: Type.String(),
   },
-  { $id: 'WalletBalance' },
+  { $id: 'WalletBalance', description: 'A program wallet balance' },
 );
 
 export const Posting = Type.Object({
@@ -254,7 +257,7 @@ export const JournalEntry = Type.Object(
     created_at: Timestamp,
     postings: Type.Array(Posting),
   },
-  { $id: 'JournalEntry' },
+  { $id: 'JournalEntry', description: 'A journal entry with its postings' },
 );
 export type JournalEntry = Static<typeof JournalEntry>;
 
@@ -328,7 +331,7 @@ export const IntegrityReport = Type.Object(
     stored_balances: Check,
     unsealed_entries: Check,
   },
-  { $id: 'IntegrityReport' },
+  { $id: 'IntegrityReport', description: 'The result of every ledger integrity check' },
 );
 export type IntegrityReport = Static<typeof IntegrityReport>;
 

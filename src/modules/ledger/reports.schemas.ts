@@ -30,7 +30,7 @@ export const LedgerSummaryRow = Type.Object(
     period_forfeited: Type.Optional(Type.String()),
     other_adjustments_net: Type.Optional(Type.String()),
   },
-  { $id: 'LedgerSummaryRow' },
+  { $id: 'LedgerSummaryRow', description: 'Ledger figures of one asset' },
 );
 export type LedgerSummaryRow = Static<typeof LedgerSummaryRow>;
 
@@ -64,7 +64,7 @@ export const LiabilityReport = Type.Object(
     ),
     pagination: Pagination,
   },
-  { $id: 'LiabilityReport' },
+  { $id: 'LiabilityReport', description: 'Outstanding liability as of a time' },
 );
 export type LiabilityReport = Static<typeof LiabilityReport>;
 
@@ -108,7 +108,7 @@ export const RollforwardRow = Type.Object(
     closing_balance: Type.String(),
     ...Object.fromEntries(rollforwardMovements.map((name) => [name, Type.String()])),
   },
-  { $id: 'RollforwardRow' },
+  { $id: 'RollforwardRow', description: 'Liability movements of one asset' },
 );
 
 export const ExpirationScheduleQuery = Type.Object(
@@ -142,6 +142,6 @@ export const ExpirationSchedule = Type.Object(
       }),
     ),
   },
-  { $id: 'ExpirationSchedule' },
+  { $id: 'ExpirationSchedule', description: 'Expiring lot value in calendar buckets' },
 );
 export type ExpirationSchedule = Static<typeof ExpirationSchedule>;

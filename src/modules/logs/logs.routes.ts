@@ -63,6 +63,7 @@ export const logRoutes: RoutePlugin<LogRouteDeps> = async (app, { db, clock, rec
     {
       schema: {
         tags,
+        operationId: 'listRequestLogs',
         summary: 'List request logs, newest first',
         querystring: ListLogsQuery,
         response: { 200: Page(Type.Ref('RequestLog')), ...errorResponses('invalid_cursor') },
@@ -79,6 +80,7 @@ export const logRoutes: RoutePlugin<LogRouteDeps> = async (app, { db, clock, rec
     {
       schema: {
         tags,
+        operationId: 'getRequestLog',
         summary: 'Get a request log with its (redacted) bodies',
         params: IdParams,
         response: { 200: Type.Ref('RequestLogDetail'), ...errorResponses('not_found') },
@@ -95,6 +97,7 @@ export const logRoutes: RoutePlugin<LogRouteDeps> = async (app, { db, clock, rec
     {
       schema: {
         tags,
+        operationId: 'getUsage',
         summary: 'Daily API usage: requests, errors and average latency',
         description: `Defaults to the ${usageDaysDefault} days up to now. Days are UTC.`,
         querystring: UsageQuery,

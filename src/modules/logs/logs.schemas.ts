@@ -15,7 +15,7 @@ const logFields = {
   created_at: Timestamp,
 };
 
-export const RequestLog = Type.Object(logFields, { $id: 'RequestLog' });
+export const RequestLog = Type.Object(logFields, { $id: 'RequestLog', description: 'A request log' });
 export type RequestLog = Static<typeof RequestLog>;
 
 export const RequestLogDetail = Type.Object(
@@ -31,7 +31,7 @@ export const RequestLogDetail = Type.Object(
       description: 'Redacted of secrets, at most 4 KiB',
     }),
   },
-  { $id: 'RequestLogDetail' },
+  { $id: 'RequestLogDetail', description: 'A request log with its redacted bodies' },
 );
 export type RequestLogDetail = Static<typeof RequestLogDetail>;
 
@@ -75,6 +75,6 @@ export const Usage = Type.Object(
       }),
     ),
   },
-  { $id: 'Usage' },
+  { $id: 'Usage', description: 'API usage per UTC day' },
 );
 export type Usage = Static<typeof Usage>;

@@ -30,11 +30,14 @@ export const ProgramActivity = Type.Object(
     last_activity_at: NullableTimestamp,
     assets: Type.Array(AssetActivity),
   },
-  { $id: 'ProgramActivity' },
+  { $id: 'ProgramActivity', description: 'Activity per program since a time' },
 );
 export type ProgramActivity = Static<typeof ProgramActivity>;
 
-export const ProgramActivityReport = Type.Object({
-  since: NullableTimestamp,
-  data: Type.Array(Type.Ref('ProgramActivity')),
-});
+export const ProgramActivityReport = Type.Object(
+  {
+    since: NullableTimestamp,
+    data: Type.Array(Type.Ref('ProgramActivity')),
+  },
+  { description: 'Activity per program' },
+);

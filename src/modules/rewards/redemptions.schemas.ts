@@ -48,7 +48,7 @@ export const Redemption = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: 'Redemption' },
+  { $id: 'Redemption', description: 'A redemption' },
 );
 export type Redemption = Static<typeof Redemption>;
 
@@ -118,7 +118,7 @@ export const RedemptionReversal = Type.Object(
     journal_entry_id: Uuid,
     created_at: Timestamp,
   },
-  { $id: 'RedemptionReversal' },
+  { $id: 'RedemptionReversal', description: 'A reversal of a redemption' },
 );
 export type RedemptionReversal = Static<typeof RedemptionReversal>;
 

@@ -37,7 +37,7 @@ export const Reward = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: 'Reward' },
+  { $id: 'Reward', description: 'A reward of the catalog' },
 );
 export type Reward = Static<typeof Reward>;
 

@@ -121,15 +121,18 @@ export const BudgetInput = Type.Object(
 );
 export type BudgetInput = Static<typeof BudgetInput>;
 
-export const Budget = Type.Object({
-  asset_id: Uuid,
-  limit: Type.String({ description: "At the asset's scale, like every amount" }),
-  consumed: Type.String({ description: "At the asset's scale; a due reset counts as done" }),
-  schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
-  cron_expression: Type.Union([Type.String(), Type.Null()]),
-  interval: Type.Union([Type.String(), Type.Null()]),
-  next_reset_at: NullableTimestamp,
-});
+export const Budget = Type.Object(
+  {
+    asset_id: Uuid,
+    limit: Type.String({ description: "At the asset's scale, like every amount" }),
+    consumed: Type.String({ description: "At the asset's scale; a due reset counts as done" }),
+    schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
+    cron_expression: Type.Union([Type.String(), Type.Null()]),
+    interval: Type.Union([Type.String(), Type.Null()]),
+    next_reset_at: NullableTimestamp,
+  },
+  { description: 'A rule budget' },
+);
 export type Budget = Static<typeof Budget>;
 
 export const Rule = Type.Object(
@@ -150,7 +153,7 @@ export const Rule = Type.Object(
     updated_at: Timestamp,
     deleted_at: NullableTimestamp,
   },
-  { $id: 'Rule' },
+  { $id: 'Rule', description: 'A rule' },
 );
 export type Rule = Static<typeof Rule>;
 
@@ -167,7 +170,7 @@ export type RuleErrorStats = Static<typeof RuleErrorStats>;
 
 export const RuleWithErrorStats = Type.Object(
   { ...Rule.properties, error_stats: RuleErrorStats },
-  { $id: 'RuleWithErrorStats' },
+  { $id: 'RuleWithErrorStats', description: 'A rule with its budgets and recent evaluation errors' },
 );
 export type RuleWithErrorStats = Static<typeof RuleWithErrorStats>;
 
@@ -246,7 +249,7 @@ export const RuleHistoryEntry = Type.Object(
     changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() })),
     snapshot: Type.Record(Type.String(), Type.Unknown()),
   },
-  { $id: 'RuleHistoryEntry' },
+  { $id: 'RuleHistoryEntry', description: 'A change of a rule' },
 );
 export type RuleHistoryEntry = Static<typeof RuleHistoryEntry>;
 
@@ -269,14 +272,20 @@ export const ValidateBody = Type.Object(
   { additionalProperties: false },
 );
 export type ValidateBody = Static<typeof ValidateBody>;
-export const ValidateResult = Type.Object({
-  valid: Type.Boolean(),
-  message: Type.String(),
-  note: Type.Optional(Type.String()),
-  problems: Type.Array(Type.Object({ field: Type.String(), reason: Type.String(), message: Type.String() }), {
-    description: 'Every problem found, each naming its field (e.g. actions[1].amount); empty when valid',
-  }),
-});
+export const ValidateResult = Type.Object(
+  {
+    valid: Type.Boolean(),
+    message: Type.String(),
+    note: Type.Optional(Type.String()),
+    problems: Type.Array(
+      Type.Object({ field: Type.String(), reason: Type.String(), message: Type.String() }),
+      {
+        description: 'Every problem found, each naming its field (e.g. actions[1].amount); empty when valid',
+      },
+    ),
+  },
+  { description: 'Whether the condition or rule is valid, and every problem' },
+);
 export type ValidateResult = Static<typeof ValidateResult>;
 
 /** Bounded as a participant's own state is, so that rules read no more in simulate than on an event. */
@@ -320,29 +329,32 @@ export const SimulateBody = Type.Object(
 );
 export type SimulateBody = Static<typeof SimulateBody>;
 
-export const SimulateResult = Type.Object({
-  rule: Type.Object({
-    id: Uuid,
-    name: Type.String(),
-    condition: Type.String(),
-    order: Type.Integer(),
-    stop_after_match: Type.Boolean(),
-  }),
-  evaluation: Type.Object({
-    matched: Type.Boolean(),
-    status: Type.Enum(['evaluated', 'condition_failed']),
-    reason: Type.Optional(Type.String()),
-    message: Type.Optional(Type.String()),
-    results: Type.Optional(
-      Type.Array(
-        Type.Object({
-          action: Type.Record(Type.String(), Type.Unknown()),
-          result: Type.Record(Type.String(), Type.Unknown()),
-        }),
+export const SimulateResult = Type.Object(
+  {
+    rule: Type.Object({
+      id: Uuid,
+      name: Type.String(),
+      condition: Type.String(),
+      order: Type.Integer(),
+      stop_after_match: Type.Boolean(),
+    }),
+    evaluation: Type.Object({
+      matched: Type.Boolean(),
+      status: Type.Enum(['evaluated', 'condition_failed']),
+      reason: Type.Optional(Type.String()),
+      message: Type.Optional(Type.String()),
+      results: Type.Optional(
+        Type.Array(
+          Type.Object({
+            action: Type.Record(Type.String(), Type.Unknown()),
+            result: Type.Record(Type.String(), Type.Unknown()),
+          }),
+        ),
       ),
-    ),
-  }),
-});
+    }),
+  },
+  { description: 'The rule and what it would have done' },
+);
 export type SimulateResult = Static<typeof SimulateResult>;
 
 export const ResetBudgetQuery = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
@@ -379,6 +391,6 @@ export const RuleEvaluationView = Type.Object(
     }),
     created_at: Timestamp,
   },
-  { $id: 'RuleEvaluation' },
+  { $id: 'RuleEvaluation', description: 'An evaluation of a rule against an event' },
 );
 export type RuleEvaluationView = Static<typeof RuleEvaluationView>;

@@ -32,6 +32,7 @@ function registerTierReads(app: App, { db }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'listTiers',
         summary: 'List the tiers of a program',
         params: ProgramParams,
         querystring: ListQuery,
@@ -47,6 +48,7 @@ function registerTierReads(app: App, { db }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'getTier',
         summary: 'Get a tier by key',
         params: TierParams,
         response: { 200: Type.Ref('Tier'), ...errorResponses('not_found') },
@@ -63,6 +65,7 @@ function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'createTier',
         summary: 'Create a tier',
         params: ProgramParams,
         body: CreateTierBody,
@@ -87,6 +90,7 @@ function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'updateTier',
         summary: 'Update a tier',
         description:
           'Levels are matched by key; an unknown key creates a level (rank required). An omitted or null ' +
@@ -107,6 +111,7 @@ function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'archiveTier',
         summary: 'Archive a tier (one-way)',
         params: TierParams,
         response: { 200: Type.Ref('Tier'), ...errorResponses('not_found', 'tier_archived') },
@@ -136,6 +141,7 @@ function registerParticipantTierReads(app: App, { db }: RouteDeps): void {
     {
       schema: {
         tags: stateTags,
+        operationId: 'listParticipantTierLevels',
         summary: "List a participant's tier levels in a program",
         params: Type.Object({ id: ParticipantTierParams.properties.id }, { additionalProperties: false }),
         querystring: ProgramQuery,
@@ -156,6 +162,7 @@ function registerParticipantTierReads(app: App, { db }: RouteDeps): void {
     {
       schema: {
         tags: stateTags,
+        operationId: 'getParticipantTierLevel',
         summary: "Get a participant's level in a tier",
         description: '404 when the participant has no level in the tier.',
         params: ParticipantTierParams,
@@ -178,6 +185,7 @@ function registerParticipantTierWrites(app: App, { db, clock }: RouteDeps): void
     {
       schema: {
         tags: stateTags,
+        operationId: 'setParticipantTierLevel',
         summary: "Set a participant's level",
         description: 'expires_at schedules removal and replaces any pending expiry.',
         params: ParticipantTierParams,
@@ -197,6 +205,7 @@ function registerParticipantTierWrites(app: App, { db, clock }: RouteDeps): void
     {
       schema: {
         tags: stateTags,
+        operationId: 'resetParticipantTierLevel',
         summary: 'Reset a participant to the base level',
         params: ParticipantTierParams,
         querystring: ProgramQuery,

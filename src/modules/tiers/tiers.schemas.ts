@@ -175,7 +175,7 @@ export const Tier = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: 'Tier' },
+  { $id: 'Tier', description: 'A tier with its levels' },
 );
 export type Tier = Static<typeof Tier>;
 
@@ -191,7 +191,7 @@ export const TierState = Type.Object(
     acquired_at: Timestamp,
     expires_at: NullableTimestamp,
   },
-  { $id: 'TierState' },
+  { $id: 'TierState', description: "A participant's level in a tier" },
 );
 export type TierState = Static<typeof TierState>;
 

@@ -31,6 +31,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'createWebhookEndpoint',
         summary: 'Create a webhook endpoint; the response carries its secret, shown only this once',
         body: CreateEndpointBody,
         response: { 201: withSecretRef, ...errorResponses('conflict') },
@@ -53,6 +54,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'listWebhookEndpoints',
         summary: 'List webhook endpoints, newest first (archived ones are left out)',
         querystring: ListEndpointsQuery,
         response: { 200: Page(endpointRef), ...errorResponses('invalid_cursor') },
@@ -66,6 +68,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'getWebhookDeliveryStats',
         summary: 'Delivery health of every endpoint over the last 24 hours',
         response: { 200: Type.Ref('WebhookDeliveryStats'), ...errorResponses() },
       },
@@ -78,6 +81,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'getWebhookEndpoint',
         summary: 'Get a webhook endpoint (without its secret)',
         params: IdParams,
         response: { 200: endpointRef, ...errorResponses('not_found') },
@@ -91,6 +95,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'updateWebhookEndpoint',
         summary: 'Update a webhook endpoint; enabled_events and metadata are replaced',
         params: IdParams,
         body: UpdateEndpointBody,
@@ -113,6 +118,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'archiveWebhookEndpoint',
         summary: 'Archive a webhook endpoint: it receives nothing more and leaves the listings',
         params: IdParams,
         response: { 200: endpointRef, ...errorResponses('not_found') },
@@ -126,6 +132,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'rotateWebhookSecret',
         summary: 'Replace the signing secret; the old one stops working at once',
         params: IdParams,
         response: { 200: withSecretRef, ...errorResponses('not_found') },
@@ -140,6 +147,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'listWebhookDeliveries',
         summary: "List an endpoint's deliveries, newest first",
         params: IdParams,
         querystring: ListDeliveriesQuery,
@@ -158,6 +166,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'getWebhookDelivery',
         summary: 'Get a delivery with its payload and the last response body',
         params: IdParams,
         response: { 200: deliveryRef, ...errorResponses('not_found') },
@@ -171,6 +180,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'retryWebhookDelivery',
         summary: 'Retry a FAILED delivery with fresh attempts (any other status answers 404)',
         params: IdParams,
         response: { 200: deliveryRef, ...errorResponses('not_found') },
@@ -184,6 +194,7 @@ export const webhookRoutes: RoutePlugin<WebhookRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'resendWebhookDelivery',
         summary: 'Send a finished delivery again, as a new delivery with resend_seq + 1',
         params: IdParams,
         response: {

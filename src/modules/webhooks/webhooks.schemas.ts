@@ -56,7 +56,10 @@ const endpointFields = {
   updated_at: Timestamp,
 };
 
-export const WebhookEndpoint = Type.Object(endpointFields, { $id: 'WebhookEndpoint' });
+export const WebhookEndpoint = Type.Object(endpointFields, {
+  $id: 'WebhookEndpoint',
+  description: 'A webhook endpoint',
+});
 export type WebhookEndpoint = Static<typeof WebhookEndpoint>;
 
 export const WebhookEndpointWithSecret = Type.Object(
@@ -64,7 +67,10 @@ export const WebhookEndpointWithSecret = Type.Object(
     ...endpointFields,
     secret: Type.String({ description: 'whsec_ + base64 of 32 bytes; shown only in this response' }),
   },
-  { $id: 'WebhookEndpointWithSecret' },
+  {
+    $id: 'WebhookEndpointWithSecret',
+    description: 'A webhook endpoint with its signing secret, shown only in this response',
+  },
 );
 export type WebhookEndpointWithSecret = Static<typeof WebhookEndpointWithSecret>;
 
@@ -131,7 +137,10 @@ const deliveryFields = {
   updated_at: Timestamp,
 };
 
-export const WebhookDelivery = Type.Object(deliveryFields, { $id: 'WebhookDelivery' });
+export const WebhookDelivery = Type.Object(deliveryFields, {
+  $id: 'WebhookDelivery',
+  description: 'A webhook delivery',
+});
 export type WebhookDelivery = Static<typeof WebhookDelivery>;
 
 export const WebhookDeliveryDetail = Type.Object(
@@ -142,7 +151,7 @@ export const WebhookDeliveryDetail = Type.Object(
       description: 'The envelope sent: id, type, api_version, created_at, organization_id, data',
     }),
   },
-  { $id: 'WebhookDeliveryDetail' },
+  { $id: 'WebhookDeliveryDetail', description: 'A webhook delivery with its payload and last response' },
 );
 export type WebhookDeliveryDetail = Static<typeof WebhookDeliveryDetail>;
 
@@ -165,6 +174,6 @@ export const EndpointHealth = Type.Object({
 
 export const DeliveryStats = Type.Object(
   { data: Type.Array(EndpointHealth) },
-  { $id: 'WebhookDeliveryStats' },
+  { $id: 'WebhookDeliveryStats', description: 'Delivery health per endpoint over the last 24 hours' },
 );
 export type DeliveryStats = Static<typeof DeliveryStats>;
