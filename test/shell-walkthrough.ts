@@ -111,6 +111,7 @@ export async function runSteps(
     for (const line of step.exports) {
       const name = /^export ([A-Z]+)=/.exec(line)?.[1] ?? '';
       const source = /from GET (\S+?)>/.exec(line)?.[1];
+      if (source !== undefined) await waitForEvents(tenant);
       const from = source === undefined ? answer : (await tenant.request('GET', substitute(source))).json();
       const value = name === 'EVENT' ? eventId : (from.id ?? from.data?.[0]?.id);
       if (value === undefined) failures.push({ step: label, problem: `no value for ${line}` });
