@@ -89,7 +89,21 @@ export const AcceptedEvent = Type.Object(
     event_timestamp: Timestamp,
     status: EventStatus,
   },
-  { $id: 'AcceptedEvent', description: 'The accepted event, PENDING until a worker processes it' },
+  {
+    $id: 'AcceptedEvent',
+    examples: [
+      {
+        id: '01a24330-30ab-7000-9b77-fc911bded67e',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        participant_id: null,
+        external_id: 'user_abc123',
+        idempotency_key: 'order-12345-completed',
+        event_timestamp: '2026-11-22T10:30:00.000Z',
+        status: 'PENDING',
+      },
+    ],
+    description: 'The accepted event, PENDING until a worker processes it',
+  },
 );
 export type AcceptedEvent = Static<typeof AcceptedEvent>;
 
@@ -203,7 +217,56 @@ export type { RuleEvaluationView as RuleEvaluation } from '../rules/index.js';
 
 export const EventWithEvaluations = Type.Object(
   { ...Event.properties, rule_evaluations: Type.Array(Type.Ref('RuleEvaluation')) },
-  { $id: 'EventWithEvaluations', description: 'An event with its rule evaluations' },
+  {
+    $id: 'EventWithEvaluations',
+    examples: [
+      {
+        id: '01a24330-30ab-7000-9b77-fc911bded67e',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+        external_id: 'user_abc123',
+        recipient_id: null,
+        idempotency_key: 'order-12345-completed',
+        event_type: 'EXTERNAL',
+        event_data: { type: 'purchase', amount: 42.5 },
+        event_timestamp: '2026-11-22T10:30:00.000Z',
+        status: 'COMPLETED',
+        error_message: null,
+        created_at: '2026-12-01T12:00:00.000Z',
+        received_at: '2026-12-01T12:00:00.000Z',
+        processed_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+        skipped_error_count: 0,
+        rule_evaluations: [
+          {
+            id: '2bdf0b8c-494d-89b5-8f8a-4808cbef11d0',
+            rule_id: '01a24330-302f-7000-894f-e0126dc57845',
+            rule_name: '10 points per dollar',
+            rule_history_id: '01a24330-303d-7000-8528-4cd506b0ca9c',
+            status: 'SUCCESS',
+            reason: null,
+            stopped_by_rule_id: null,
+            error_message: null,
+            actions: [
+              {
+                type: 'CREDIT',
+                amount: '425',
+                bucket: 'AVAILABLE',
+                target: { kind: 'event_participant' },
+                asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+                expires_at: null,
+                matures_at: null,
+                description: null,
+                reference_id: null,
+              },
+            ],
+            created_at: '2026-12-01T12:00:00.000Z',
+          },
+        ],
+      },
+    ],
+    description: 'An event with its rule evaluations',
+  },
 );
 export type EventWithEvaluations = Static<typeof EventWithEvaluations>;
 

@@ -33,7 +33,18 @@ export const BalanceSnapshot = Type.Object({
 
 export const AssetBalance = Type.Object(
   { asset_id: Uuid, available: Type.String(), held: Type.String(), deferred: Type.String() },
-  { $id: 'AssetBalance', description: 'Balance of one asset, per bucket' },
+  {
+    $id: 'AssetBalance',
+    examples: [
+      {
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        available: '525.00',
+        held: '0.00',
+        deferred: '0.00',
+      },
+    ],
+    description: 'Balance of one asset, per bucket',
+  },
 );
 
 export const AdjustBody = Type.Object(
@@ -67,7 +78,22 @@ export const AdjustResponse = Type.Object(
     program_id: Uuid,
     type: Type.String(),
   },
-  { $id: 'AdjustResponse', description: 'The adjustment and the new balance' },
+  {
+    $id: 'AdjustResponse',
+    examples: [
+      {
+        amount: '425.00',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        balance: { available: '950.00', deferred: '0.00', held: '0.00' },
+        bucket: 'AVAILABLE',
+        journal_entry_id: '01a24330-39c8-7001-a3a8-0f75d5b8ce46',
+        message: 'Balance adjusted successfully',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        type: 'CREDIT',
+      },
+    ],
+    description: 'The adjustment and the new balance',
+  },
 );
 export type AdjustResponse = Static<typeof AdjustResponse>;
 
@@ -100,7 +126,22 @@ export const BalanceOperationResponse = Type.Object(
     program_id: Uuid,
     reference_id: Type.Union([Type.String(), Type.Null()]),
   },
-  { $id: 'BalanceOperationResponse', description: 'The operation and the new balance' },
+  {
+    $id: 'BalanceOperationResponse',
+    examples: [
+      {
+        amount_processed: '600',
+        asset_id: '01a24330-4dd1-7000-9b9a-1cfa6589760b',
+        balance: { available: '400', deferred: '0', held: '600' },
+        journal_entry_id: '01a24330-4f8b-7002-b2aa-04258d4cbcd2',
+        message: 'Processed 600',
+        operation: 'HOLD',
+        program_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a',
+        reference_id: 'order-7001',
+      },
+    ],
+    description: 'The operation and the new balance',
+  },
 );
 export type BalanceOperationResponse = Static<typeof BalanceOperationResponse>;
 
@@ -122,7 +163,24 @@ export const Lot = Type.Object(
     matures_at: NullableTimestamp,
     created_at: Timestamp,
   },
-  { $id: 'Lot', description: 'A lot' },
+  {
+    $id: 'Lot',
+    examples: [
+      {
+        id: '01a24330-4a6b-7007-a86f-807bf45f1c70',
+        asset_id: '01a24330-492b-7000-a990-78acae16b09b',
+        program_id: '01a24330-4918-7000-a939-0994092c77c2',
+        amount: '250',
+        remaining: '250',
+        status: 'AVAILABLE',
+        reference_id: null,
+        expires_at: '2027-06-15T19:40:00.000Z',
+        matures_at: null,
+        created_at: '2026-12-01T12:00:00.000Z',
+      },
+    ],
+    description: 'A lot',
+  },
 );
 export type Lot = Static<typeof Lot>;
 
@@ -257,7 +315,54 @@ export const JournalEntry = Type.Object(
     created_at: Timestamp,
     postings: Type.Array(Posting),
   },
-  { $id: 'JournalEntry', description: 'A journal entry with its postings' },
+  {
+    $id: 'JournalEntry',
+    examples: [
+      {
+        id: '01a24330-3ca0-7002-8c45-73faeab1c00b',
+        action_type: 'REVERSAL',
+        description: 'One card returned',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        program_name: 'Q1 Sales Bonus',
+        event_id: null,
+        rule_id: null,
+        reference_id: '01a24330-3b70-7000-b56a-51f6e7c68ed2',
+        created_by_api_key_id: '01a24330-2ca2-7000-bc7d-bc4a43b2b21e',
+        sequence_number: null,
+        entry_hash: null,
+        created_at: '2026-12-01T12:00:00.000Z',
+        postings: [
+          {
+            id: '01a24330-3ca0-7000-9589-c89411ec6a2c',
+            amount: '-100.00',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            asset_symbol: 'PTS',
+            bucket: 'AVAILABLE',
+            entity_type: 'SYSTEM',
+            system_account: 'SYSTEM_REDEMPTION',
+            participant_id: null,
+            group_id: null,
+            program_id: null,
+            created_at: '2026-12-01T12:00:00.000Z',
+          },
+          {
+            id: '01a24330-3ca0-7001-a201-6c2479779d07',
+            amount: '100.00',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            asset_symbol: 'PTS',
+            bucket: 'AVAILABLE',
+            entity_type: 'PARTICIPANT',
+            system_account: null,
+            participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+            group_id: null,
+            program_id: null,
+            created_at: '2026-12-01T12:00:00.000Z',
+          },
+        ],
+      },
+    ],
+    description: 'A journal entry with its postings',
+  },
 );
 export type JournalEntry = Static<typeof JournalEntry>;
 

@@ -30,7 +30,23 @@ export const LedgerSummaryRow = Type.Object(
     period_forfeited: Type.Optional(Type.String()),
     other_adjustments_net: Type.Optional(Type.String()),
   },
-  { $id: 'LedgerSummaryRow', description: 'Ledger figures of one asset' },
+  {
+    $id: 'LedgerSummaryRow',
+    examples: [
+      {
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        asset_name: 'Points',
+        asset_symbol: 'PTS',
+        total_issued: '950.00',
+        total_redeemed: '100.00',
+        total_expired: '0.00',
+        total_forfeited: '0.00',
+        current_balance: '850.00',
+        participant_count: 1,
+      },
+    ],
+    description: 'Ledger figures of one asset',
+  },
 );
 export type LedgerSummaryRow = Static<typeof LedgerSummaryRow>;
 
@@ -142,6 +158,35 @@ export const ExpirationSchedule = Type.Object(
       }),
     ),
   },
-  { $id: 'ExpirationSchedule', description: 'Expiring lot value in calendar buckets' },
+  {
+    $id: 'ExpirationSchedule',
+    examples: [
+      {
+        asset_id: '01a24330-492b-7000-a990-78acae16b09b',
+        asset_name: 'Miles',
+        asset_symbol: 'MILES',
+        scale: 0,
+        total_outstanding: '350',
+        never_expiring: '0',
+        expiring_before_window: '0',
+        expiring_after_window: '0',
+        buckets: [
+          {
+            bucket_start: '2027-02-01T00:00:00.000Z',
+            bucket_end: '2027-03-01T00:00:00.000Z',
+            amount: '100',
+            lot_count: 1,
+          },
+          {
+            bucket_start: '2027-06-01T00:00:00.000Z',
+            bucket_end: '2027-07-01T00:00:00.000Z',
+            amount: '250',
+            lot_count: 1,
+          },
+        ],
+      },
+    ],
+    description: 'Expiring lot value in calendar buckets',
+  },
 );
 export type ExpirationSchedule = Static<typeof ExpirationSchedule>;

@@ -80,6 +80,20 @@ const summaryFields = {
 
 export const ParticipantSummary = Type.Object(summaryFields, {
   $id: 'ParticipantSummary',
+  examples: [
+    {
+      id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+      external_id: 'user_abc123',
+      status: 'ACTIVE',
+      email: null,
+      phone: null,
+      first_name: null,
+      last_name: null,
+      display_name: null,
+      created_at: '2026-12-01T12:00:00.000Z',
+      updated_at: '2026-12-01T12:00:00.000Z',
+    },
+  ],
   description: 'A participant, without balances',
 });
 export type ParticipantSummary = Static<typeof ParticipantSummary>;

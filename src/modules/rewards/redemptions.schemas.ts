@@ -48,7 +48,32 @@ export const Redemption = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: 'Redemption', description: 'A redemption' },
+  {
+    $id: 'Redemption',
+    examples: [
+      {
+        id: '01a24330-3b70-7000-b56a-51f6e7c68ed2',
+        participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        amount: '200.00',
+        reward_id: '01a24330-3ac9-7000-9e65-b3f9b1306752',
+        quantity: 2,
+        unit_cost: '100.00',
+        reversed_amount: '0.00',
+        reversed_quantity: 0,
+        status: 'COMPLETED',
+        description: 'Redeemed: $10 Gift Card',
+        journal_entry_id: '01a24330-3b9b-7002-92b7-a2aedbd20c19',
+        redemption_target_type: 'SYSTEM_REDEMPTION',
+        redemption_target_entity_id: null,
+        lots_consumed: [],
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+      },
+    ],
+    description: 'A redemption',
+  },
 );
 export type Redemption = Static<typeof Redemption>;
 
@@ -118,7 +143,21 @@ export const RedemptionReversal = Type.Object(
     journal_entry_id: Uuid,
     created_at: Timestamp,
   },
-  { $id: 'RedemptionReversal', description: 'A reversal of a redemption' },
+  {
+    $id: 'RedemptionReversal',
+    examples: [
+      {
+        id: '01a24330-3cc0-7000-adda-31b5f90b7463',
+        redemption_id: '01a24330-3b70-7000-b56a-51f6e7c68ed2',
+        amount: '100.00',
+        quantity: 1,
+        reason: 'One card returned',
+        journal_entry_id: '01a24330-3ca0-7002-8c45-73faeab1c00b',
+        created_at: '2026-12-01T12:00:00.000Z',
+      },
+    ],
+    description: 'A reversal of a redemption',
+  },
 );
 export type RedemptionReversal = Static<typeof RedemptionReversal>;
 

@@ -153,7 +153,35 @@ export const Rule = Type.Object(
     updated_at: Timestamp,
     deleted_at: NullableTimestamp,
   },
-  { $id: 'Rule', description: 'A rule' },
+  {
+    $id: 'Rule',
+    examples: [
+      {
+        id: '01a24330-302f-7000-894f-e0126dc57845',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        name: '10 points per dollar',
+        description: null,
+        condition: 'event.type == "purchase" && event.amount > 0.0',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+        order: 10,
+        status: 'ACTIVE',
+        stop_after_match: false,
+        active_from: null,
+        active_to: null,
+        budgets: [],
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+        deleted_at: null,
+      },
+    ],
+    description: 'A rule',
+  },
 );
 export type Rule = Static<typeof Rule>;
 

@@ -69,6 +69,19 @@ export const WebhookEndpointWithSecret = Type.Object(
   },
   {
     $id: 'WebhookEndpointWithSecret',
+    examples: [
+      {
+        id: '01a24330-556d-7000-afb8-f79731c02c7f',
+        url: 'https://hooks.example.com/accrue',
+        description: 'Order service',
+        enabled_events: ['balance.credited', 'redemption.completed', 'participant.tier_changed'],
+        metadata: null,
+        status: 'ACTIVE',
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+        secret: 'whsec_ppqYCRC6SsDbk++LtMBs2vYRDpXSebM7LwVGVaLz6B4=',
+      },
+    ],
     description: 'A webhook endpoint with its signing secret, shown only in this response',
   },
 );
@@ -174,6 +187,31 @@ export const EndpointHealth = Type.Object({
 
 export const DeliveryStats = Type.Object(
   { data: Type.Array(EndpointHealth) },
-  { $id: 'WebhookDeliveryStats', description: 'Delivery health per endpoint over the last 24 hours' },
+  {
+    $id: 'WebhookDeliveryStats',
+    examples: [
+      {
+        data: [
+          {
+            endpoint_id: '01a24330-556d-7000-afb8-f79731c02c7f',
+            url: 'https://hooks.example.com/accrue',
+            status: 'ACTIVE',
+            success_24h: 0,
+            fail_24h: 0,
+            success_rate: null,
+            degraded: false,
+            pending_count: 0,
+            oldest_pending_at: null,
+            last_attempt_at: null,
+            circuit_broken_until: null,
+            rate_limited_until: null,
+            blocked_reason: null,
+            blocked_until: null,
+          },
+        ],
+      },
+    ],
+    description: 'Delivery health per endpoint over the last 24 hours',
+  },
 );
 export type DeliveryStats = Static<typeof DeliveryStats>;
