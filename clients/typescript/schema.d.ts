@@ -1788,7 +1788,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description The accepted event, PENDING until a worker processes it */
+        /**
+         * @description The accepted event, PENDING until a worker processes it
+         * @example {
+         *       "id": "01a24330-30ab-7000-9b77-fc911bded67e",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "participant_id": null,
+         *       "external_id": "user_abc123",
+         *       "idempotency_key": "order-12345-completed",
+         *       "event_timestamp": "2026-11-22T10:30:00.000Z",
+         *       "status": "PENDING"
+         *     }
+         */
         AcceptedEvent: {
             /**
              * Format: date-time
@@ -1838,7 +1849,23 @@ export interface components {
              */
             journal_entry_id: string;
         };
-        /** @description The adjustment and the new balance */
+        /**
+         * @description The adjustment and the new balance
+         * @example {
+         *       "amount": "425.00",
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "balance": {
+         *         "available": "950.00",
+         *         "deferred": "0.00",
+         *         "held": "0.00"
+         *       },
+         *       "bucket": "AVAILABLE",
+         *       "journal_entry_id": "01a24330-39c8-7001-a3a8-0f75d5b8ce46",
+         *       "message": "Balance adjusted successfully",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "type": "CREDIT"
+         *     }
+         */
         AdjustResponse: {
             amount: string;
             /**
@@ -1865,7 +1892,25 @@ export interface components {
             program_id: string;
             type: string;
         };
-        /** @description An asset */
+        /**
+         * @description An asset
+         * @example {
+         *       "id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "name": "Points",
+         *       "symbol": "PTS",
+         *       "inventory_mode": "SIMPLE",
+         *       "issuance_policy": "UNLIMITED",
+         *       "scale": 2,
+         *       "max_transaction_amount": null,
+         *       "program_ids": [
+         *         "01a24330-2cf4-7000-9491-eda95eeea36a"
+         *       ],
+         *       "status": "ACTIVE",
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z",
+         *       "deleted_at": null
+         *     }
+         */
         Asset: {
             /**
              * Format: date-time
@@ -1895,7 +1940,15 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description Balance of one asset, per bucket */
+        /**
+         * @description Balance of one asset, per bucket
+         * @example {
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "available": "525.00",
+         *       "held": "0.00",
+         *       "deferred": "0.00"
+         *     }
+         */
         AssetBalance: {
             /**
              * Format: uuid
@@ -1906,7 +1959,23 @@ export interface components {
             deferred: string;
             held: string;
         };
-        /** @description The operation and the new balance */
+        /**
+         * @description The operation and the new balance
+         * @example {
+         *       "amount_processed": "600",
+         *       "asset_id": "01a24330-4dd1-7000-9b9a-1cfa6589760b",
+         *       "balance": {
+         *         "available": "400",
+         *         "deferred": "0",
+         *         "held": "600"
+         *       },
+         *       "journal_entry_id": "01a24330-4f8b-7002-b2aa-04258d4cbcd2",
+         *       "message": "Processed 600",
+         *       "operation": "HOLD",
+         *       "program_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+         *       "reference_id": "order-7001"
+         *     }
+         */
         BalanceOperationResponse: {
             amount_processed: string;
             /**
@@ -2064,7 +2133,58 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description An event with its rule evaluations */
+        /**
+         * @description An event with its rule evaluations
+         * @example {
+         *       "id": "01a24330-30ab-7000-9b77-fc911bded67e",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *       "external_id": "user_abc123",
+         *       "recipient_id": null,
+         *       "idempotency_key": "order-12345-completed",
+         *       "event_type": "EXTERNAL",
+         *       "event_data": {
+         *         "type": "purchase",
+         *         "amount": 42.5
+         *       },
+         *       "event_timestamp": "2026-11-22T10:30:00.000Z",
+         *       "status": "COMPLETED",
+         *       "error_message": null,
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "received_at": "2026-12-01T12:00:00.000Z",
+         *       "processed_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z",
+         *       "skipped_error_count": 0,
+         *       "rule_evaluations": [
+         *         {
+         *           "id": "2bdf0b8c-494d-89b5-8f8a-4808cbef11d0",
+         *           "rule_id": "01a24330-302f-7000-894f-e0126dc57845",
+         *           "rule_name": "10 points per dollar",
+         *           "rule_history_id": "01a24330-303d-7000-8528-4cd506b0ca9c",
+         *           "status": "SUCCESS",
+         *           "reason": null,
+         *           "stopped_by_rule_id": null,
+         *           "error_message": null,
+         *           "actions": [
+         *             {
+         *               "type": "CREDIT",
+         *               "amount": "425",
+         *               "bucket": "AVAILABLE",
+         *               "target": {
+         *                 "kind": "event_participant"
+         *               },
+         *               "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *               "expires_at": null,
+         *               "matures_at": null,
+         *               "description": null,
+         *               "reference_id": null
+         *             }
+         *           ],
+         *           "created_at": "2026-12-01T12:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         EventWithEvaluations: {
             /**
              * Format: date-time
@@ -2113,7 +2233,33 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description Expiring lot value in calendar buckets */
+        /**
+         * @description Expiring lot value in calendar buckets
+         * @example {
+         *       "asset_id": "01a24330-492b-7000-a990-78acae16b09b",
+         *       "asset_name": "Miles",
+         *       "asset_symbol": "MILES",
+         *       "scale": 0,
+         *       "total_outstanding": "350",
+         *       "never_expiring": "0",
+         *       "expiring_before_window": "0",
+         *       "expiring_after_window": "0",
+         *       "buckets": [
+         *         {
+         *           "bucket_start": "2027-02-01T00:00:00.000Z",
+         *           "bucket_end": "2027-03-01T00:00:00.000Z",
+         *           "amount": "100",
+         *           "lot_count": 1
+         *         },
+         *         {
+         *           "bucket_start": "2027-06-01T00:00:00.000Z",
+         *           "bucket_end": "2027-07-01T00:00:00.000Z",
+         *           "amount": "250",
+         *           "lot_count": 1
+         *         }
+         *       ]
+         *     }
+         */
         ExpirationSchedule: {
             /**
              * Format: uuid
@@ -2263,7 +2409,51 @@ export interface components {
             verified_at: string;
             window: number;
         };
-        /** @description A journal entry with its postings */
+        /**
+         * @description A journal entry with its postings
+         * @example {
+         *       "id": "01a24330-3ca0-7002-8c45-73faeab1c00b",
+         *       "action_type": "REVERSAL",
+         *       "description": "One card returned",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "program_name": "Q1 Sales Bonus",
+         *       "event_id": null,
+         *       "rule_id": null,
+         *       "reference_id": "01a24330-3b70-7000-b56a-51f6e7c68ed2",
+         *       "created_by_api_key_id": "01a24330-2ca2-7000-bc7d-bc4a43b2b21e",
+         *       "sequence_number": null,
+         *       "entry_hash": null,
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "postings": [
+         *         {
+         *           "id": "01a24330-3ca0-7000-9589-c89411ec6a2c",
+         *           "amount": "-100.00",
+         *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *           "asset_symbol": "PTS",
+         *           "bucket": "AVAILABLE",
+         *           "entity_type": "SYSTEM",
+         *           "system_account": "SYSTEM_REDEMPTION",
+         *           "participant_id": null,
+         *           "group_id": null,
+         *           "program_id": null,
+         *           "created_at": "2026-12-01T12:00:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a24330-3ca0-7001-a201-6c2479779d07",
+         *           "amount": "100.00",
+         *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *           "asset_symbol": "PTS",
+         *           "bucket": "AVAILABLE",
+         *           "entity_type": "PARTICIPANT",
+         *           "system_account": null,
+         *           "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *           "group_id": null,
+         *           "program_id": null,
+         *           "created_at": "2026-12-01T12:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
         JournalEntry: {
             action_type: string;
             /**
@@ -2313,7 +2503,20 @@ export interface components {
             rule_id: string | null;
             sequence_number: string | null;
         };
-        /** @description Ledger figures of one asset */
+        /**
+         * @description Ledger figures of one asset
+         * @example {
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "asset_name": "Points",
+         *       "asset_symbol": "PTS",
+         *       "total_issued": "950.00",
+         *       "total_redeemed": "100.00",
+         *       "total_expired": "0.00",
+         *       "total_forfeited": "0.00",
+         *       "current_balance": "850.00",
+         *       "participant_count": 1
+         *     }
+         */
         LedgerSummaryRow: {
             /**
              * Format: uuid
@@ -2362,7 +2565,21 @@ export interface components {
                 next_cursor: string | null;
             };
         };
-        /** @description A lot */
+        /**
+         * @description A lot
+         * @example {
+         *       "id": "01a24330-4a6b-7007-a86f-807bf45f1c70",
+         *       "asset_id": "01a24330-492b-7000-a990-78acae16b09b",
+         *       "program_id": "01a24330-4918-7000-a939-0994092c77c2",
+         *       "amount": "250",
+         *       "remaining": "250",
+         *       "status": "AVAILABLE",
+         *       "reference_id": null,
+         *       "expires_at": "2027-06-15T19:40:00.000Z",
+         *       "matures_at": null,
+         *       "created_at": "2026-12-01T12:00:00.000Z"
+         *     }
+         */
         Lot: {
             amount: string;
             /**
@@ -2481,7 +2698,21 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A participant, without balances */
+        /**
+         * @description A participant, without balances
+         * @example {
+         *       "id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *       "external_id": "user_abc123",
+         *       "status": "ACTIVE",
+         *       "email": null,
+         *       "phone": null,
+         *       "first_name": null,
+         *       "last_name": null,
+         *       "display_name": null,
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z"
+         *     }
+         */
         ParticipantSummary: {
             /**
              * Format: date-time
@@ -2590,7 +2821,29 @@ export interface components {
             /** @description Participants with an event or a posting */
             unique_participants: number;
         };
-        /** @description A redemption */
+        /**
+         * @description A redemption
+         * @example {
+         *       "id": "01a24330-3b70-7000-b56a-51f6e7c68ed2",
+         *       "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "amount": "200.00",
+         *       "reward_id": "01a24330-3ac9-7000-9e65-b3f9b1306752",
+         *       "quantity": 2,
+         *       "unit_cost": "100.00",
+         *       "reversed_amount": "0.00",
+         *       "reversed_quantity": 0,
+         *       "status": "COMPLETED",
+         *       "description": "Redeemed: $10 Gift Card",
+         *       "journal_entry_id": "01a24330-3b9b-7002-92b7-a2aedbd20c19",
+         *       "redemption_target_type": "SYSTEM_REDEMPTION",
+         *       "redemption_target_entity_id": null,
+         *       "lots_consumed": [],
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z"
+         *     }
+         */
         Redemption: {
             /** @description Total debited */
             amount: string;
@@ -2659,7 +2912,18 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A reversal of a redemption */
+        /**
+         * @description A reversal of a redemption
+         * @example {
+         *       "id": "01a24330-3cc0-7000-adda-31b5f90b7463",
+         *       "redemption_id": "01a24330-3b70-7000-b56a-51f6e7c68ed2",
+         *       "amount": "100.00",
+         *       "quantity": 1,
+         *       "reason": "One card returned",
+         *       "journal_entry_id": "01a24330-3ca0-7002-8c45-73faeab1c00b",
+         *       "created_at": "2026-12-01T12:00:00.000Z"
+         *     }
+         */
         RedemptionReversal: {
             /** @description Credited back */
             amount: string;
@@ -2749,7 +3013,28 @@ export interface components {
             /** @enum {unknown} */
             status: "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
         };
-        /** @description A reward of the catalog */
+        /**
+         * @description A reward of the catalog
+         * @example {
+         *       "id": "01a24330-3ac9-7000-9e65-b3f9b1306752",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "name": "$10 Gift Card",
+         *       "description": null,
+         *       "category": null,
+         *       "redemption_type": "UNIT_BASED",
+         *       "unit_cost": "100.00",
+         *       "max_total": 100,
+         *       "max_per_participant": 5,
+         *       "redeemed_count": 0,
+         *       "available_from": null,
+         *       "available_until": null,
+         *       "status": "ACTIVE",
+         *       "metadata": {},
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z"
+         *     }
+         */
         Reward: {
             /**
              * Format: uuid
@@ -2823,7 +3108,32 @@ export interface components {
             scale: number;
             transfers_net: string;
         };
-        /** @description A rule */
+        /**
+         * @description A rule
+         * @example {
+         *       "id": "01a24330-302f-7000-894f-e0126dc57845",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "name": "10 points per dollar",
+         *       "description": null,
+         *       "condition": "event.type == \"purchase\" && event.amount > 0.0",
+         *       "actions": [
+         *         {
+         *           "type": "CREDIT",
+         *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *           "amount": "round(event.amount * 10.0, 2)"
+         *         }
+         *       ],
+         *       "order": 10,
+         *       "status": "ACTIVE",
+         *       "stop_after_match": false,
+         *       "active_from": null,
+         *       "active_to": null,
+         *       "budgets": [],
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z",
+         *       "deleted_at": null
+         *     }
+         */
         Rule: {
             actions: {
                 allow_negative?: boolean;
@@ -3140,7 +3450,89 @@ export interface components {
             posting_id: string;
             running_balance: string;
         };
-        /** @description A tier with its levels */
+        /**
+         * @description A tier with its levels
+         * @example {
+         *       "id": "01a24330-3f92-7000-97f8-d3b909015081",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "key": "status",
+         *       "display_name": "Status",
+         *       "levels": [
+         *         {
+         *           "id": "01a24330-3f94-7000-8ffa-312e21c9dcb5",
+         *           "key": "member",
+         *           "rank": 0,
+         *           "display_name": null,
+         *           "color": null,
+         *           "icon_url": null,
+         *           "benefits": {},
+         *           "qualification": null,
+         *           "created_at": "2026-12-01T12:00:00.000Z",
+         *           "updated_at": "2026-12-01T12:00:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a24330-3f94-7001-b36f-1fa2fc24b362",
+         *           "key": "silver",
+         *           "rank": 1,
+         *           "display_name": null,
+         *           "color": null,
+         *           "icon_url": null,
+         *           "benefits": {},
+         *           "qualification": {
+         *             "mode": "ALL",
+         *             "criteria": [
+         *               {
+         *                 "counter": "ytd_spend",
+         *                 "operator": ">=",
+         *                 "threshold": 500
+         *               }
+         *             ]
+         *           },
+         *           "created_at": "2026-12-01T12:00:00.000Z",
+         *           "updated_at": "2026-12-01T12:00:00.000Z"
+         *         },
+         *         {
+         *           "id": "01a24330-3f94-7002-ab81-d54faefe6bbc",
+         *           "key": "gold",
+         *           "rank": 2,
+         *           "display_name": null,
+         *           "color": null,
+         *           "icon_url": null,
+         *           "benefits": {},
+         *           "qualification": {
+         *             "mode": "ALL",
+         *             "criteria": [
+         *               {
+         *                 "counter": "ytd_spend",
+         *                 "operator": ">=",
+         *                 "threshold": 2000
+         *               }
+         *             ]
+         *           },
+         *           "created_at": "2026-12-01T12:00:00.000Z",
+         *           "updated_at": "2026-12-01T12:00:00.000Z"
+         *         }
+         *       ],
+         *       "lifecycle": {
+         *         "retention": {
+         *           "mode": "PERIOD_BASED"
+         *         },
+         *         "qualification_period": {
+         *           "type": "CALENDAR_YEAR"
+         *         },
+         *         "downgrade_policy": {
+         *           "mode": "DROP_TO_QUALIFYING",
+         *           "grace_days": 10
+         *         },
+         *         "counters": {
+         *           "rollover": "NONE"
+         *         }
+         *       },
+         *       "status": "ACTIVE",
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z"
+         *     }
+         */
         Tier: {
             /**
              * Format: date-time
@@ -3413,7 +3805,29 @@ export interface components {
             /** @description The envelope id: the same for every endpoint */
             webhook_event_id: string;
         };
-        /** @description Delivery health per endpoint over the last 24 hours */
+        /**
+         * @description Delivery health per endpoint over the last 24 hours
+         * @example {
+         *       "data": [
+         *         {
+         *           "endpoint_id": "01a24330-556d-7000-afb8-f79731c02c7f",
+         *           "url": "https://hooks.example.com/accrue",
+         *           "status": "ACTIVE",
+         *           "success_24h": 0,
+         *           "fail_24h": 0,
+         *           "success_rate": null,
+         *           "degraded": false,
+         *           "pending_count": 0,
+         *           "oldest_pending_at": null,
+         *           "last_attempt_at": null,
+         *           "circuit_broken_until": null,
+         *           "rate_limited_until": null,
+         *           "blocked_reason": null,
+         *           "blocked_until": null
+         *         }
+         *       ]
+         *     }
+         */
         WebhookDeliveryStats: {
             data: {
                 blocked_reason: string | null;
@@ -3464,7 +3878,24 @@ export interface components {
             updated_at: string;
             url: string;
         };
-        /** @description A webhook endpoint with its signing secret, shown only in this response */
+        /**
+         * @description A webhook endpoint with its signing secret, shown only in this response
+         * @example {
+         *       "id": "01a24330-556d-7000-afb8-f79731c02c7f",
+         *       "url": "https://hooks.example.com/accrue",
+         *       "description": "Order service",
+         *       "enabled_events": [
+         *         "balance.credited",
+         *         "redemption.completed",
+         *         "participant.tier_changed"
+         *       ],
+         *       "metadata": null,
+         *       "status": "ACTIVE",
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z",
+         *       "secret": "whsec_ppqYCRC6SsDbk++LtMBs2vYRDpXSebM7LwVGVaLz6B4="
+         *     }
+         */
         WebhookEndpointWithSecret: {
             /**
              * Format: date-time
