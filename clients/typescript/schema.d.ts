@@ -4070,6 +4070,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "name": "Points",
+                 *       "symbol": "PTS",
+                 *       "inventory_mode": "SIMPLE",
+                 *       "issuance_policy": "UNLIMITED",
+                 *       "scale": 2
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {unknown} */
                     inventory_mode: "SIMPLE" | "LOT";
@@ -4365,6 +4375,18 @@ export interface operations {
         /** @description Exactly one of external_id or participant_id; at most one of recipient_id or recipient_external_id */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "external_id": "user_abc123",
+                 *       "idempotency_key": "order-12345-completed",
+                 *       "event_timestamp": "2026-11-22T10:30:00Z",
+                 *       "event_data": {
+                 *         "type": "purchase",
+                 *         "amount": 42.5
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description Any JSON object, at most 64 KiB serialized; read in rules as event.* */
                     event_data: {
@@ -5143,6 +5165,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                 *       "type": "CREDIT",
+                 *       "amount": "425.00",
+                 *       "description": "Order 12345",
+                 *       "idempotency_key": "order-12345-points"
+                 *     }
+                 */
                 "application/json": {
                     /** @description DEBIT from AVAILABLE only: allow an overdraft */
                     allow_negative?: boolean;
@@ -5253,6 +5285,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *       "asset_id": "01a24330-4dd1-7000-9b9a-1cfa6589760b",
+                 *       "amount": "600",
+                 *       "reference_id": "order-7001",
+                 *       "description": "Points towards order 7001",
+                 *       "idempotency_key": "hold-7001"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount?: string;
@@ -5366,6 +5408,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *       "asset_id": "01a24330-4dd1-7000-9b9a-1cfa6589760b",
+                 *       "amount": "600",
+                 *       "reference_id": "order-7001",
+                 *       "description": "Points towards order 7001",
+                 *       "idempotency_key": "hold-7001"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount?: string;
@@ -5479,6 +5531,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *       "asset_id": "01a24330-4dd1-7000-9b9a-1cfa6589760b",
+                 *       "amount": "600",
+                 *       "reference_id": "order-7001",
+                 *       "description": "Points towards order 7001",
+                 *       "idempotency_key": "hold-7001"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount?: string;
@@ -6994,6 +7056,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                 *       "type": "CREDIT",
+                 *       "amount": "425.00",
+                 *       "description": "Order 12345",
+                 *       "idempotency_key": "order-12345-points"
+                 *     }
+                 */
                 "application/json": {
                     /** @description DEBIT from AVAILABLE only: allow an overdraft */
                     allow_negative?: boolean;
@@ -7104,6 +7176,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *       "asset_id": "01a24330-4dd1-7000-9b9a-1cfa6589760b",
+                 *       "amount": "600",
+                 *       "reference_id": "order-7001",
+                 *       "description": "Points towards order 7001",
+                 *       "idempotency_key": "hold-7001"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount?: string;
@@ -7217,6 +7299,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *       "asset_id": "01a24330-4dd1-7000-9b9a-1cfa6589760b",
+                 *       "amount": "600",
+                 *       "reference_id": "order-7001",
+                 *       "description": "Points towards order 7001",
+                 *       "idempotency_key": "hold-7001"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount?: string;
@@ -7410,6 +7502,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *       "asset_id": "01a24330-4dd1-7000-9b9a-1cfa6589760b",
+                 *       "amount": "600",
+                 *       "reference_id": "order-7001",
+                 *       "description": "Points towards order 7001",
+                 *       "idempotency_key": "hold-7001"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount?: string;
@@ -7523,6 +7625,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *       "asset_id": "01a24330-4dd1-7000-9b9a-1cfa6589760b",
+                 *       "amount": "600",
+                 *       "reference_id": "order-7001",
+                 *       "description": "Points towards order 7001",
+                 *       "idempotency_key": "hold-7001"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount?: string;
@@ -7715,6 +7827,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-4918-7000-a939-0994092c77c2",
+                 *       "asset_id": "01a24330-492b-7000-a990-78acae16b09b",
+                 *       "amount": "300",
+                 *       "description": "Seat upgrade",
+                 *       "idempotency_key": "upgrade-QX7Y2A"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string */
                     amount: string;
@@ -7822,6 +7943,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "reward_id": "01a24330-3ac9-7000-9e65-b3f9b1306752",
+                 *       "quantity": 2,
+                 *       "idempotency_key": "order-12346-redeem"
+                 *     }
+                 */
                 "application/json": {
                     /** @description AMOUNT_BASED only; at least the reward unit_cost */
                     amount?: string;
@@ -11065,6 +11194,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "$10 Gift Card",
+                 *       "redemption_type": "UNIT_BASED",
+                 *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                 *       "unit_cost": "100",
+                 *       "max_total": 100,
+                 *       "max_per_participant": 5,
+                 *       "status": "ACTIVE"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -11420,6 +11560,61 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "key": "status",
+                 *       "display_name": "Status",
+                 *       "levels": [
+                 *         {
+                 *           "key": "member",
+                 *           "rank": 0
+                 *         },
+                 *         {
+                 *           "key": "silver",
+                 *           "rank": 1,
+                 *           "qualification": {
+                 *             "mode": "ALL",
+                 *             "criteria": [
+                 *               {
+                 *                 "counter": "ytd_spend",
+                 *                 "operator": ">=",
+                 *                 "threshold": 500
+                 *               }
+                 *             ]
+                 *           }
+                 *         },
+                 *         {
+                 *           "key": "gold",
+                 *           "rank": 2,
+                 *           "qualification": {
+                 *             "mode": "ALL",
+                 *             "criteria": [
+                 *               {
+                 *                 "counter": "ytd_spend",
+                 *                 "operator": ">=",
+                 *                 "threshold": 2000
+                 *               }
+                 *             ]
+                 *           }
+                 *         }
+                 *       ],
+                 *       "lifecycle": {
+                 *         "retention": {
+                 *           "mode": "PERIOD_BASED"
+                 *         },
+                 *         "qualification_period": {
+                 *           "type": "CALENDAR_YEAR"
+                 *         },
+                 *         "downgrade_policy": {
+                 *           "mode": "DROP_TO_QUALIFYING",
+                 *           "grace_days": 10
+                 *         },
+                 *         "counters": {
+                 *           "rollover": "NONE"
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     display_name?: string;
                     /**
@@ -11934,6 +12129,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "One card returned",
+                 *       "quantity": 1
+                 *     }
+                 */
                 "application/json": {
                     /** @description Raw and AMOUNT_BASED redemptions; omitted: the remainder */
                     amount?: string;
@@ -12456,6 +12657,20 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "name": "10 points per dollar",
+                 *       "condition": "event.type == \"purchase\" && event.amount > 0.0",
+                 *       "actions": [
+                 *         {
+                 *           "type": "CREDIT",
+                 *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                 *           "amount": "round(event.amount * 10.0, 2)"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     actions: {
                         allow_negative?: boolean;
@@ -13665,6 +13880,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/accrue",
+                 *       "description": "Order service",
+                 *       "enabled_events": [
+                 *         "balance.credited",
+                 *         "redemption.completed",
+                 *         "participant.tier_changed"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     description?: string;
                     enabled_events: ("balance.credited" | "balance.debited" | "balance.expired" | "balance.held" | "balance.released" | "redemption.completed" | "redemption.reversed" | "transfer.completed" | "event.completed" | "event.failed" | "participant.created" | "participant.tier_changed" | "program.funded" | "program.burned" | "*")[];

@@ -70,7 +70,19 @@ export const CreateAssetBody = Type.Object(
     }),
     max_transaction_amount: Type.Optional(Type.Union([MaxTransactionAmount, Type.Null()])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        name: 'Points',
+        symbol: 'PTS',
+        inventory_mode: 'SIMPLE',
+        issuance_policy: 'UNLIMITED',
+        scale: 2,
+      },
+    ],
+  },
 );
 export type CreateAssetBody = Static<typeof CreateAssetBody>;
 

@@ -34,6 +34,15 @@ export const EventInput = Type.Object(
   },
   {
     additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        external_id: 'user_abc123',
+        idempotency_key: 'order-12345-completed',
+        event_timestamp: '2026-11-22T10:30:00Z',
+        event_data: { type: 'purchase', amount: 42.5 },
+      },
+    ],
     description:
       'Exactly one of external_id or participant_id; at most one of recipient_id or recipient_external_id',
   },

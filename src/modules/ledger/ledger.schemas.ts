@@ -63,7 +63,19 @@ export const AdjustBody = Type.Object(
     expires_at: Type.Optional(TimeOrDuration),
     matures_at: Type.Optional(TimeOrDuration),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        type: 'CREDIT',
+        amount: '425.00',
+        description: 'Order 12345',
+        idempotency_key: 'order-12345-points',
+      },
+    ],
+  },
 );
 export type AdjustBody = Static<typeof AdjustBody>;
 
@@ -110,7 +122,19 @@ export const BalanceOperationBody = Type.Object(
     reference_id: Type.Optional(ReferenceId),
     idempotency_key: Type.Optional(IdempotencyKey),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a',
+        asset_id: '01a24330-4dd1-7000-9b9a-1cfa6589760b',
+        amount: '600',
+        reference_id: 'order-7001',
+        description: 'Points towards order 7001',
+        idempotency_key: 'hold-7001',
+      },
+    ],
+  },
 );
 export type BalanceOperationBody = Static<typeof BalanceOperationBody>;
 

@@ -85,7 +85,18 @@ export const RawRedemptionBody = Type.Object(
     description: Description,
     idempotency_key: Type.Optional(IdempotencyKey),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-4918-7000-a939-0994092c77c2',
+        asset_id: '01a24330-492b-7000-a990-78acae16b09b',
+        amount: '300',
+        description: 'Seat upgrade',
+        idempotency_key: 'upgrade-QX7Y2A',
+      },
+    ],
+  },
 );
 export type RawRedemptionBody = Static<typeof RawRedemptionBody>;
 
@@ -98,7 +109,17 @@ export const CatalogRedemptionBody = Type.Object(
     description: Type.Optional(Description),
     idempotency_key: Type.Optional(IdempotencyKey),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        reward_id: '01a24330-3ac9-7000-9e65-b3f9b1306752',
+        quantity: 2,
+        idempotency_key: 'order-12346-redeem',
+      },
+    ],
+  },
 );
 export type CatalogRedemptionBody = Static<typeof CatalogRedemptionBody>;
 
@@ -129,7 +150,7 @@ export const ReverseBody = Type.Object(
     quantity: Type.Optional({ ...Quantity, description: 'UNIT_BASED redemptions; omitted: the remainder' }),
     idempotency_key: Type.Optional(IdempotencyKey),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ reason: 'One card returned', quantity: 1 }] },
 );
 export type ReverseBody = Static<typeof ReverseBody>;
 

@@ -95,7 +95,20 @@ export const CreateRewardBody = Type.Object(
     available_until: Type.Optional(NullableTimestamp),
     metadata: Type.Optional(Metadata),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: '$10 Gift Card',
+        redemption_type: 'UNIT_BASED',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        unit_cost: '100',
+        max_total: 100,
+        max_per_participant: 5,
+        status: 'ACTIVE',
+      },
+    ],
+  },
 );
 export type CreateRewardBody = Static<typeof CreateRewardBody>;
 

@@ -227,7 +227,23 @@ export const CreateRuleBody = Type.Object(
     budgets: Type.Optional(Budgets),
     status: Type.Optional(Type.Enum(['ACTIVE', 'SUSPENDED'])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        name: '10 points per dollar',
+        condition: 'event.type == "purchase" && event.amount > 0.0',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+      },
+    ],
+  },
 );
 export type CreateRuleBody = Static<typeof CreateRuleBody>;
 

@@ -120,7 +120,40 @@ export const CreateTierBody = Type.Object(
     levels: Type.Array(LevelInput, { minItems: 1, maxItems: levelsPerTierMax }),
     lifecycle: Type.Optional(Type.Union([Empty, Lifecycle])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        key: 'status',
+        display_name: 'Status',
+        levels: [
+          { key: 'member', rank: 0 },
+          {
+            key: 'silver',
+            rank: 1,
+            qualification: {
+              mode: 'ALL',
+              criteria: [{ counter: 'ytd_spend', operator: '>=', threshold: 500 }],
+            },
+          },
+          {
+            key: 'gold',
+            rank: 2,
+            qualification: {
+              mode: 'ALL',
+              criteria: [{ counter: 'ytd_spend', operator: '>=', threshold: 2000 }],
+            },
+          },
+        ],
+        lifecycle: {
+          retention: { mode: 'PERIOD_BASED' },
+          qualification_period: { type: 'CALENDAR_YEAR' },
+          downgrade_policy: { mode: 'DROP_TO_QUALIFYING', grace_days: 10 },
+          counters: { rollover: 'NONE' },
+        },
+      },
+    ],
+  },
 );
 export type CreateTierBody = Static<typeof CreateTierBody>;
 

@@ -94,7 +94,16 @@ export const CreateEndpointBody = Type.Object(
     description: Type.Optional(Description),
     metadata: Type.Optional(Metadata),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        url: 'https://hooks.example.com/accrue',
+        description: 'Order service',
+        enabled_events: ['balance.credited', 'redemption.completed', 'participant.tier_changed'],
+      },
+    ],
+  },
 );
 export type CreateEndpointBody = Static<typeof CreateEndpointBody>;
 
