@@ -48,10 +48,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the organization's assets, newest first */
+        /**
+         * List the organization's assets, newest first
+         * @description Every asset of the organization, whichever programs it is linked to.
+         */
         get: operations["listAssets"];
         put?: never;
-        /** Create an asset, linked to program_id */
+        /**
+         * Create an asset, linked to program_id
+         * @description The asset is linked to program_id at once. scale (0-18) is the number of decimals of every amount and is fixed for good; inventory_mode LOT keeps each credit as a lot with its own expiry; issuance_policy PREFUNDED draws credits from a program wallet instead of issuing them. The symbol is unique in the organization, whatever its case.
+         */
         post: operations["createAsset"];
         delete?: never;
         options?: never;
@@ -66,14 +72,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an asset */
+        /**
+         * Get an asset
+         * @description With the programs it is linked to.
+         */
         get: operations["getAsset"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Update an asset: name, archive (permanent), max_transaction_amount (null clears) */
+        /**
+         * Update an asset: name, archive (permanent), max_transaction_amount (null clears)
+         * @description Archiving is permanent: an archived asset takes no new movements (409 asset_archived). max_transaction_amount caps a single movement; null removes the cap.
+         */
         patch: operations["updateAsset"];
         trace?: never;
     };
@@ -108,7 +120,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an event with its rule evaluations */
+        /**
+         * Get an event with its rule evaluations
+         * @description Each rule's evaluation: whether it matched, the actions it resolved, and the error of a failed one. include_skipped=true adds the skipped evaluations.
+         */
         get: operations["getEvent"];
         put?: never;
         post?: never;
@@ -189,7 +204,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a group with its balance per asset (archived groups too) */
+        /**
+         * Get a group with its balance per asset (archived groups too)
+         * @description The balance per asset sums every bucket of the group's accounts.
+         */
         get: operations["getGroup"];
         put?: never;
         post?: never;
@@ -200,7 +218,10 @@ export interface paths {
         delete: operations["archiveGroup"];
         options?: never;
         head?: never;
-        /** Rename a group */
+        /**
+         * Rename a group
+         * @description Only the name changes; an archived group answers 409 group_archived.
+         */
         patch: operations["renameGroup"];
         trace?: never;
     };
@@ -253,7 +274,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required) */
+        /**
+         * Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required)
+         * @description The value leaves the holder for good, for example on fraud or account closure.
+         */
         post: operations["forfeitGroupBalance"];
         delete?: never;
         options?: never;
@@ -270,7 +294,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots */
+        /**
+         * Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots
+         * @description Name the hold with reference_id to release or settle it later. Refused beyond the available balance (422 insufficient_balance).
+         */
         post: operations["holdGroupBalance"];
         delete?: never;
         options?: never;
@@ -287,7 +314,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Release HELD funds back to AVAILABLE, by amount and/or reference_id */
+        /**
+         * Release HELD funds back to AVAILABLE, by amount and/or reference_id
+         * @description The amount given, or everything held under reference_id.
+         */
         post: operations["releaseGroupBalance"];
         delete?: never;
         options?: never;
@@ -302,7 +332,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a group's members, oldest first */
+        /**
+         * List a group's members, oldest first
+         * @description Members who left stay listed with status LEFT.
+         */
         get: operations["listGroupMembers"];
         put?: never;
         /**
@@ -343,7 +376,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a group's counters with their effective values */
+        /**
+         * List a group's counters with their effective values
+         * @description Each counter's value as it is now: 0 once its reset_after window has passed since it was last reset.
+         */
         get: operations["listGroupCounters"];
         put?: never;
         post?: never;
@@ -384,7 +420,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List journal entries, newest first */
+        /**
+         * List journal entries, newest first
+         * @description Every balance change is one journal entry whose postings sum to zero per asset. Filter by program, participant, group, asset, bucket, event, rule, action type, reference_id, amount range or time.
+         */
         get: operations["listJournalEntries"];
         put?: never;
         post?: never;
@@ -401,7 +440,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a journal entry with its postings and seal */
+        /**
+         * Get a journal entry with its postings and seal
+         * @description With its postings, and its sequence number and hash once the sealer has chained it.
+         */
         get: operations["getJournalEntry"];
         put?: never;
         post?: never;
@@ -418,7 +460,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List request logs, newest first */
+        /**
+         * List request logs, newest first
+         * @description Requests are logged within 200 ms of their response. Filter by method, route, request id, status range and time.
+         */
         get: operations["listRequestLogs"];
         put?: never;
         post?: never;
@@ -435,7 +480,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a request log with its (redacted) bodies */
+        /**
+         * Get a request log with its (redacted) bodies
+         * @description The request and response bodies, redacted of secret-looking keys and cut at 4 KiB.
+         */
         get: operations["getRequestLog"];
         put?: never;
         post?: never;
@@ -452,7 +500,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List participants, or look one up by external_id */
+        /**
+         * List participants, or look one up by external_id
+         * @description external_id finds the participant with that id of yours. Filter by status, program, a partial search or creation time.
+         */
         get: operations["listParticipants"];
         put?: never;
         /**
@@ -473,7 +524,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a participant with balances, counters, tiers and programs */
+        /**
+         * Get a participant with balances, counters, tiers and programs
+         * @description Balances per asset and bucket, counters with their effective values, the level of each tier, and the programs the participant is enrolled in.
+         */
         get: operations["getParticipant"];
         put?: never;
         post?: never;
@@ -514,7 +568,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A participant's ledger history, oldest first */
+        /**
+         * A participant's ledger history, oldest first
+         * @description Every posting on the participant's accounts, with its journal entry, action type, bucket and signed amount.
+         */
         get: operations["listParticipantLedgerHistory"];
         put?: never;
         post?: never;
@@ -551,7 +608,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A participant's balances per asset */
+        /**
+         * A participant's balances per asset
+         * @description One row per asset: available, held and deferred, as decimal strings at the asset's scale.
+         */
         get: operations["listParticipantBalances"];
         put?: never;
         post?: never;
@@ -590,7 +650,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required) */
+        /**
+         * Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required)
+         * @description The value leaves the holder for good, for example on fraud or account closure.
+         */
         post: operations["forfeitParticipantBalance"];
         delete?: never;
         options?: never;
@@ -607,7 +670,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots */
+        /**
+         * Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots
+         * @description Name the hold with reference_id to release or settle it later. Refused beyond the available balance (422 insufficient_balance).
+         */
         post: operations["holdParticipantBalance"];
         delete?: never;
         options?: never;
@@ -622,7 +688,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A participant's lots of a LOT asset, newest first */
+        /**
+         * A participant's lots of a LOT asset, newest first
+         * @description Each credit of a LOT asset is a lot with its own expiry and maturity; spending takes the lots that expire first. Filter by status, expiry window or reference_id.
+         */
         get: operations["listParticipantLots"];
         put?: never;
         post?: never;
@@ -641,7 +710,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Release HELD funds back to AVAILABLE, by amount and/or reference_id */
+        /**
+         * Release HELD funds back to AVAILABLE, by amount and/or reference_id
+         * @description The amount given, or everything held under reference_id.
+         */
         post: operations["releaseParticipantBalance"];
         delete?: never;
         options?: never;
@@ -658,7 +730,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Void provisional HELD lots by reference_id, back to their source (LOT only) */
+        /**
+         * Void provisional HELD lots by reference_id, back to their source (LOT only)
+         * @description Provisional credits (HELD with a reference_id) go back to where they came from, issuance or the program wallet, as if never credited.
+         */
         post: operations["voidHoldParticipantBalance"];
         delete?: never;
         options?: never;
@@ -673,7 +748,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A participant's redemptions, newest first */
+        /**
+         * A participant's redemptions, newest first
+         * @description Filter by status, reward or time.
+         */
         get: operations["listParticipantRedemptions"];
         put?: never;
         /**
@@ -714,7 +792,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a participant's attributes */
+        /**
+         * List a participant's attributes
+         * @description Sorted by key.
+         */
         get: operations["listParticipantAttributes"];
         put?: never;
         post?: never;
@@ -736,10 +817,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set one of a participant's attributes */
+        /**
+         * Set one of a participant's attributes
+         * @description Creates the attribute or replaces its value; recorded in the state history.
+         */
         put: operations["setParticipantAttribute"];
         post?: never;
-        /** Remove one of a participant's attributes */
+        /**
+         * Remove one of a participant's attributes
+         * @description Answers 204 also when the attribute was not there.
+         */
         delete: operations["removeParticipantAttribute"];
         options?: never;
         head?: never;
@@ -753,7 +840,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a participant's counters with their effective values */
+        /**
+         * List a participant's counters with their effective values
+         * @description Each counter's value as it is now: 0 once its reset_after window has passed since it was last reset.
+         */
         get: operations["listParticipantCounters"];
         put?: never;
         post?: never;
@@ -798,9 +888,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a participant's tags */
+        /**
+         * List a participant's tags
+         * @description Tags are lower-case, and all of them come on one page.
+         */
         get: operations["listParticipantTags"];
-        /** Replace all of a participant's tags */
+        /**
+         * Replace all of a participant's tags
+         * @description The set becomes exactly the tags sent; each change is recorded in the state history.
+         */
         put: operations["replaceParticipantTags"];
         post?: never;
         delete?: never;
@@ -823,7 +919,10 @@ export interface paths {
          */
         put: operations["addParticipantTag"];
         post?: never;
-        /** Remove one tag from a participant */
+        /**
+         * Remove one tag from a participant
+         * @description Answers 204 also when the tag was not there.
+         */
         delete: operations["removeParticipantTag"];
         options?: never;
         head?: never;
@@ -837,7 +936,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a participant's tier levels in a program */
+        /**
+         * List a participant's tier levels in a program
+         * @description The participant's level in each tier of the program given by program_id.
+         */
         get: operations["listParticipantTierLevels"];
         put?: never;
         post?: never;
@@ -865,7 +967,10 @@ export interface paths {
          */
         put: operations["setParticipantTierLevel"];
         post?: never;
-        /** Reset a participant to the base level */
+        /**
+         * Reset a participant to the base level
+         * @description Back to the rank-0 level, or to no level when the tier has none. Recorded in the state history.
+         */
         delete: operations["resetParticipantTierLevel"];
         options?: never;
         head?: never;
@@ -879,7 +984,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Running-balance statement of one asset, oldest first */
+        /**
+         * Running-balance statement of one asset, oldest first
+         * @description Every movement of one asset with the balance after it, optionally for a bucket and a time window: what a member's statement shows.
+         */
         get: operations["getParticipantStatement"];
         put?: never;
         post?: never;
@@ -940,7 +1048,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a program */
+        /**
+         * Get a program
+         * @description Archived programs too; another organization's program answers 404.
+         */
         get: operations["getProgram"];
         put?: never;
         post?: never;
@@ -983,7 +1094,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Burn wallet balance to breakage */
+        /**
+         * Burn wallet balance to breakage
+         * @description Moves wallet value to breakage, for example at the end of a campaign. Refused beyond the wallet's balance (422 insufficient_balance).
+         */
         post: operations["burnProgramWallet"];
         delete?: never;
         options?: never;
@@ -1000,7 +1114,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Fund a PREFUNDED program wallet */
+        /**
+         * Fund a PREFUNDED program wallet
+         * @description Issues value into the program's wallet of a PREFUNDED asset; credits to participants then draw from it and are refused when it runs out.
+         */
         post: operations["fundProgramWallet"];
         delete?: never;
         options?: never;
@@ -1015,7 +1132,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Program wallet balances (PREFUNDED assets) */
+        /**
+         * Program wallet balances (PREFUNDED assets)
+         * @description One row per PREFUNDED asset linked to the program.
+         */
         get: operations["listProgramWalletBalances"];
         put?: never;
         post?: never;
@@ -1032,7 +1152,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Program wallet history: funds, burns and credit draws */
+        /**
+         * Program wallet history: funds, burns and credit draws
+         * @description Every movement of the program's wallets. Filter by asset, bucket, time or the events' time.
+         */
         get: operations["listProgramWalletHistory"];
         put?: never;
         post?: never;
@@ -1049,7 +1172,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a program's attributes */
+        /**
+         * List a program's attributes
+         * @description Sorted by key.
+         */
         get: operations["listProgramAttributes"];
         put?: never;
         post?: never;
@@ -1071,10 +1197,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set one of a program's attributes */
+        /**
+         * Set one of a program's attributes
+         * @description Creates the attribute or replaces its value; recorded in the state history.
+         */
         put: operations["setProgramAttribute"];
         post?: never;
-        /** Remove one of a program's attributes */
+        /**
+         * Remove one of a program's attributes
+         * @description Answers 204 also when the attribute was not there.
+         */
         delete: operations["removeProgramAttribute"];
         options?: never;
         head?: never;
@@ -1088,7 +1220,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a program's counters with their effective values */
+        /**
+         * List a program's counters with their effective values
+         * @description Each counter's value as it is now: 0 once its reset_after window has passed since it was last reset.
+         */
         get: operations["listProgramCounters"];
         put?: never;
         post?: never;
@@ -1133,9 +1268,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a program's tags */
+        /**
+         * List a program's tags
+         * @description Tags are lower-case, and all of them come on one page.
+         */
         get: operations["listProgramTags"];
-        /** Replace all of a program's tags */
+        /**
+         * Replace all of a program's tags
+         * @description The set becomes exactly the tags sent; each change is recorded in the state history.
+         */
         put: operations["replaceProgramTags"];
         post?: never;
         delete?: never;
@@ -1158,7 +1299,10 @@ export interface paths {
          */
         put: operations["addProgramTag"];
         post?: never;
-        /** Remove one tag from a program */
+        /**
+         * Remove one tag from a program
+         * @description Answers 204 also when the tag was not there.
+         */
         delete: operations["removeProgramTag"];
         options?: never;
         head?: never;
@@ -1172,7 +1316,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Program wallet running-balance statement */
+        /**
+         * Program wallet running-balance statement
+         * @description Every movement of one wallet asset with the balance after it, optionally for a time window.
+         */
         get: operations["getProgramWalletStatement"];
         put?: never;
         post?: never;
@@ -1189,10 +1336,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the assets linked to a program */
+        /**
+         * List the assets linked to a program
+         * @description The assets a program's rules, rewards and balance operations can use.
+         */
         get: operations["listProgramAssets"];
         put?: never;
-        /** Link an existing asset to a program */
+        /**
+         * Link an existing asset to a program
+         * @description A program's rules, rewards and balance operations can use only the assets linked to it (422 asset_not_linked otherwise).
+         */
         post: operations["linkProgramAsset"];
         delete?: never;
         options?: never;
@@ -1210,7 +1363,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Unlink an asset from a program (refused once ledger entries exist) */
+        /**
+         * Unlink an asset from a program (refused once ledger entries exist)
+         * @description Answers 409 conflict once the program has journal entries in the asset: the history must stay readable.
+         */
         delete: operations["unlinkProgramAsset"];
         options?: never;
         head?: never;
@@ -1248,7 +1404,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a reward */
+        /**
+         * Get a reward
+         * @description With its stock: redeemed_count counts the units redeemed, net of reversals.
+         */
         get: operations["getReward"];
         put?: never;
         post?: never;
@@ -1269,10 +1428,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the tiers of a program */
+        /**
+         * List the tiers of a program
+         * @description Archived tiers too, with their levels in rank order.
+         */
         get: operations["listTiers"];
         put?: never;
-        /** Create a tier */
+        /**
+         * Create a tier
+         * @description Levels are ranked from 0; each level above the base qualifies by criteria on counters (mode ALL or ANY). lifecycle decides what happens at the end of a qualification period or after inactivity; without it, levels change only by rules and the API.
+         */
         post: operations["createTier"];
         delete?: never;
         options?: never;
@@ -1287,7 +1452,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a tier by key */
+        /**
+         * Get a tier by key
+         * @description With its levels in rank order and its lifecycle.
+         */
         get: operations["getTier"];
         put?: never;
         post?: never;
@@ -1310,7 +1478,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Archive a tier (one-way) */
+        /**
+         * Archive a tier (one-way)
+         * @description An archived tier is frozen: no qualification, SET_TIER actions are skipped, level changes answer 409 tier_archived. Existing levels stay readable.
+         */
         post: operations["archiveTier"];
         delete?: never;
         options?: never;
@@ -1325,7 +1496,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a redemption */
+        /**
+         * Get a redemption
+         * @description With what has been reversed of it so far.
+         */
         get: operations["getRedemption"];
         put?: never;
         post?: never;
@@ -1342,7 +1516,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A redemption's reversals, oldest first */
+        /**
+         * A redemption's reversals, oldest first
+         * @description Each partial or full reversal, with the amount and quantity it gave back.
+         */
         get: operations["listRedemptionReversals"];
         put?: never;
         post?: never;
@@ -1379,7 +1556,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** When outstanding lot value expires, in calendar buckets (LOT assets only) */
+        /**
+         * When outstanding lot value expires, in calendar buckets (LOT assets only)
+         * @description Outstanding lot value by the day, week or month it expires, between from and to, with what expires before and after the window and what never expires.
+         */
         get: operations["getExpirationScheduleReport"];
         put?: never;
         post?: never;
@@ -1396,7 +1576,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Ledger integrity: hash chain, balanced postings, value conservation, stored balances, sealing */
+        /**
+         * Ledger integrity: hash chain, balanced postings, value conservation, stored balances, sealing
+         * @description Seals pending entries first, then checks every hash chain, that every entry balances, that value is conserved and that every stored balance equals its postings. Each check reports what it found.
+         */
         get: operations["getIntegrityReport"];
         put?: never;
         post?: never;
@@ -1413,7 +1596,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per asset: issued, redeemed, expired, forfeited and outstanding; period figures with from+to */
+        /**
+         * Per asset: issued, redeemed, expired, forfeited and outstanding; period figures with from+to
+         * @description Totals per asset since the start, or for a period with from and to. Outstanding equals issued minus redeemed, expired and forfeited.
+         */
         get: operations["getLedgerSummaryReport"];
         put?: never;
         post?: never;
@@ -1450,7 +1636,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Movements explaining closing minus opening liability exactly; refused if they do not */
+        /**
+         * Movements explaining closing minus opening liability exactly; refused if they do not
+         * @description Opening liability, the movements of the period by kind, and closing liability per asset. Answers 500 integrity_violation rather than a report whose figures do not add up.
+         */
         get: operations["getLiabilityRollforwardReport"];
         put?: never;
         post?: never;
@@ -1535,7 +1724,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Change history of a rule */
+        /**
+         * Change history of a rule
+         * @description Every change of the rule, newest version included: what changed, the whole rule as it became, when and by which key.
+         */
         get: operations["listRuleHistory"];
         put?: never;
         post?: never;
@@ -1652,7 +1844,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a delivery with its payload and the last response body */
+        /**
+         * Get a delivery with its payload and the last response body
+         * @description With the envelope sent (payload), the number of attempts, the last response status and body, and the next attempt's time.
+         */
         get: operations["getWebhookDelivery"];
         put?: never;
         post?: never;
@@ -1671,7 +1866,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a finished delivery again, as a new delivery with resend_seq + 1 */
+        /**
+         * Send a finished delivery again, as a new delivery with resend_seq + 1
+         * @description For a message a receiver lost: a new delivery of the same envelope. Refused while the delivery is still PENDING or SENDING, and when the endpoint is not ACTIVE.
+         */
         post: operations["resendWebhookDelivery"];
         delete?: never;
         options?: never;
@@ -1688,7 +1886,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Retry a FAILED delivery with fresh attempts (any other status answers 404) */
+        /**
+         * Retry a FAILED delivery with fresh attempts (any other status answers 404)
+         * @description Back to PENDING with 8 fresh attempts, due now.
+         */
         post: operations["retryWebhookDelivery"];
         delete?: never;
         options?: never;
@@ -1703,10 +1904,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List webhook endpoints, newest first (archived ones are left out) */
+        /**
+         * List webhook endpoints, newest first (archived ones are left out)
+         * @description Filter by status ACTIVE or DISABLED; page size up to 100.
+         */
         get: operations["listWebhookEndpoints"];
         put?: never;
-        /** Create a webhook endpoint; the response carries its secret, shown only this once */
+        /**
+         * Create a webhook endpoint; the response carries its secret, shown only this once
+         * @description The URL must be https on a public address unless its host is listed in ACCRUE_WEBHOOK_ALLOW_HOSTS. enabled_events lists the types to receive, or ["*"] for all. Store the secret: it signs every message and is not shown again.
+         */
         post: operations["createWebhookEndpoint"];
         delete?: never;
         options?: never;
@@ -1721,15 +1928,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a webhook endpoint (without its secret) */
+        /**
+         * Get a webhook endpoint (without its secret)
+         * @description The secret is never shown again: rotate it to get a new one.
+         */
         get: operations["getWebhookEndpoint"];
         put?: never;
         post?: never;
-        /** Archive a webhook endpoint: it receives nothing more and leaves the listings */
+        /**
+         * Archive a webhook endpoint: it receives nothing more and leaves the listings
+         * @description The endpoint becomes ARCHIVED: it receives nothing more and leaves the listings.
+         */
         delete: operations["archiveWebhookEndpoint"];
         options?: never;
         head?: never;
-        /** Update a webhook endpoint; enabled_events and metadata are replaced */
+        /**
+         * Update a webhook endpoint; enabled_events and metadata are replaced
+         * @description A changed URL is checked as on creation. status DISABLED stops deliveries; pending ones wait until the endpoint is ACTIVE again.
+         */
         patch: operations["updateWebhookEndpoint"];
         trace?: never;
     };
@@ -1740,7 +1956,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List an endpoint's deliveries, newest first */
+        /**
+         * List an endpoint's deliveries, newest first
+         * @description Filter by status.
+         */
         get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -1759,7 +1978,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replace the signing secret; the old one stops working at once */
+        /**
+         * Replace the signing secret; the old one stops working at once
+         * @description Every later attempt, retries of older deliveries included, is signed with the new secret.
+         */
         post: operations["rotateWebhookSecret"];
         delete?: never;
         options?: never;
@@ -1774,7 +1996,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Delivery health of every endpoint over the last 24 hours */
+        /**
+         * Delivery health of every endpoint over the last 24 hours
+         * @description Per endpoint: successes and failures in the last 24 hours, the pending deliveries and the oldest of them, and whether the endpoint is paused (circuit breaker, rate limit, blocked address) and until when.
+         */
         get: operations["getWebhookDeliveryStats"];
         put?: never;
         post?: never;

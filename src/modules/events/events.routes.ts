@@ -96,6 +96,8 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
       schema: {
         tags,
         operationId: 'getEvent',
+        description:
+          "Each rule's evaluation: whether it matched, the actions it resolved, and the error of a failed one. include_skipped=true adds the skipped evaluations.",
         summary: 'Get an event with its rule evaluations',
         params: IdParams,
         querystring: GetEventQuery,

@@ -68,6 +68,7 @@ const registerGroupRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         operationId: 'getGroup',
+        description: "The balance per asset sums every bucket of the group's accounts.",
         summary: 'Get a group with its balance per asset (archived groups too)',
         params: IdParams,
         response: { 200: Type.Ref('GroupWithBalances'), ...errorResponses('not_found') },
@@ -81,6 +82,7 @@ const registerGroupRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         operationId: 'renameGroup',
+        description: 'Only the name changes; an archived group answers 409 group_archived.',
         summary: 'Rename a group',
         params: IdParams,
         body: UpdateGroupBody,
@@ -132,6 +134,7 @@ const registerMemberRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         operationId: 'listGroupMembers',
+        description: 'Members who left stay listed with status LEFT.',
         summary: "List a group's members, oldest first",
         params: IdParams,
         querystring: MembersQuery,

@@ -55,11 +55,32 @@ const operationErrorCodes = [
   'unsupported_inventory_mode',
 ] as const;
 
-const operations: [string, service.BalanceOperation, string][] = [
-  ['hold', 'HOLD', 'Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots'],
-  ['release', 'RELEASE', 'Release HELD funds back to AVAILABLE, by amount and/or reference_id'],
-  ['forfeit', 'FORFEIT', 'Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required)'],
-  ['void-hold', 'VOID_HOLD', 'Void provisional HELD lots by reference_id, back to their source (LOT only)'],
+/** path, operation, summary, description */
+const operations: [string, service.BalanceOperation, string, string][] = [
+  [
+    'hold',
+    'HOLD',
+    'Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots',
+    'Name the hold with reference_id to release or settle it later. Refused beyond the available balance (422 insufficient_balance).',
+  ],
+  [
+    'release',
+    'RELEASE',
+    'Release HELD funds back to AVAILABLE, by amount and/or reference_id',
+    'The amount given, or everything held under reference_id.',
+  ],
+  [
+    'forfeit',
+    'FORFEIT',
+    'Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required)',
+    'The value leaves the holder for good, for example on fraud or account closure.',
+  ],
+  [
+    'void-hold',
+    'VOID_HOLD',
+    'Void provisional HELD lots by reference_id, back to their source (LOT only)',
+    'Provisional credits (HELD with a reference_id) go back to where they came from, issuance or the program wallet, as if never credited.',
+  ],
 ];
 
 export const ledgerRoutes: RoutePlugin = async (app, deps) => {
@@ -79,6 +100,8 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
       schema: {
         tags,
         operationId: 'listParticipantBalances',
+        description:
+          "One row per asset: available, held and deferred, as decimal strings at the asset's scale.",
         summary: "A participant's balances per asset",
         params: IdParams,
         querystring: BalancesQuery,
@@ -98,6 +121,8 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
       schema: {
         tags,
         operationId: 'listParticipantLots',
+        description:
+          'Each credit of a LOT asset is a lot with its own expiry and maturity; spending takes the lots that expire first. Filter by status, expiry window or reference_id.',
         summary: "A participant's lots of a LOT asset, newest first",
         params: IdParams,
         querystring: LotsQuery,
@@ -159,7 +184,7 @@ export function registerBalanceCommands(app: App, { db, clock }: RouteDeps, rout
     async (request) =>
       service.adjustBalance(db, clock, request.caller, routes.holderOf(request.params.id), request.body),
   );
-  for (const [path, operation, summary] of operations) {
+  for (const [path, operation, summary, description] of operations) {
     if (!routes.operations.includes(operation)) continue;
     app.post(
       `${routes.base}/balances/${path}`,
@@ -168,6 +193,7 @@ export function registerBalanceCommands(app: App, { db, clock }: RouteDeps, rout
           tags: routes.tags,
           operationId: operationId(path, routes.noun, 'balance'),
           summary,
+          description,
           params: IdParams,
           body: BalanceOperationBody,
           response: {
@@ -196,6 +222,8 @@ const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
       schema: {
         tags,
         operationId: 'getParticipantStatement',
+        description:
+          "Every movement of one asset with the balance after it, optionally for a bucket and a time window: what a member's statement shows.",
         summary: 'Running-balance statement of one asset, oldest first',
         params: IdParams,
         querystring: StatementQuery,
@@ -215,6 +243,8 @@ const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
       schema: {
         tags,
         operationId: 'listParticipantLedgerHistory',
+        description:
+          "Every posting on the participant's accounts, with its journal entry, action type, bucket and signed amount.",
         summary: "A participant's ledger history, oldest first",
         params: IdParams,
         querystring: HistoryQuery,
@@ -241,6 +271,10 @@ const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
         schema: {
           tags: walletTags,
           operationId: operationId(path, 'program wallet'),
+          description:
+            actionType === 'FUND'
+              ? "Issues value into the program's wallet of a PREFUNDED asset; credits to participants then draw from it and are refused when it runs out."
+              : "Moves wallet value to breakage, for example at the end of a campaign. Refused beyond the wallet's balance (422 insufficient_balance).",
           summary:
             actionType === 'FUND' ? 'Fund a PREFUNDED program wallet' : 'Burn wallet balance to breakage',
           params: ProgramAssetParams,
@@ -279,6 +313,7 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
       schema: {
         tags: walletTags,
         operationId: 'listProgramWalletBalances',
+        description: 'One row per PREFUNDED asset linked to the program.',
         summary: 'Program wallet balances (PREFUNDED assets)',
         params: IdParams,
         querystring: BalancesQuery,
@@ -303,6 +338,8 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
       schema: {
         tags: walletTags,
         operationId: 'listProgramWalletHistory',
+        description:
+          "Every movement of the program's wallets. Filter by asset, bucket, time or the events' time.",
         summary: 'Program wallet history: funds, burns and credit draws',
         params: IdParams,
         querystring: HistoryQuery,
@@ -326,6 +363,8 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
       schema: {
         tags: walletTags,
         operationId: 'getProgramWalletStatement',
+        description:
+          'Every movement of one wallet asset with the balance after it, optionally for a time window.',
         summary: 'Program wallet running-balance statement',
         params: IdParams,
         querystring: StatementQuery,
@@ -352,6 +391,8 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags: journalTags,
         operationId: 'listJournalEntries',
+        description:
+          'Every balance change is one journal entry whose postings sum to zero per asset. Filter by program, participant, group, asset, bucket, event, rule, action type, reference_id, amount range or time.',
         summary: 'List journal entries, newest first',
         querystring: JournalEntriesQuery,
         response: { 200: Page(Type.Ref('JournalEntry')), ...errorResponses('invalid_cursor') },
@@ -366,6 +407,7 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags: journalTags,
         operationId: 'getJournalEntry',
+        description: 'With its postings, and its sequence number and hash once the sealer has chained it.',
         summary: 'Get a journal entry with its postings and seal',
         params: IdParams,
         response: { 200: Type.Ref('JournalEntry'), ...errorResponses('not_found') },
@@ -380,6 +422,8 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags: ['Reports'],
         operationId: 'getIntegrityReport',
+        description:
+          'Seals pending entries first, then checks every hash chain, that every entry balances, that value is conserved and that every stored balance equals its postings. Each check reports what it found.',
         summary:
           'Ledger integrity: hash chain, balanced postings, value conservation, stored balances, sealing',
         querystring: IntegrityQuery,
@@ -398,6 +442,8 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags: reportTags,
         operationId: 'getLedgerSummaryReport',
+        description:
+          'Totals per asset since the start, or for a period with from and to. Outstanding equals issued minus redeemed, expired and forfeited.',
         summary:
           'Per asset: issued, redeemed, expired, forfeited and outstanding; period figures with from+to',
         querystring: LedgerSummaryQuery,
@@ -436,6 +482,8 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags: reportTags,
         operationId: 'getLiabilityRollforwardReport',
+        description:
+          'Opening liability, the movements of the period by kind, and closing liability per asset. Answers 500 integrity_violation rather than a report whose figures do not add up.',
         summary: 'Movements explaining closing minus opening liability exactly; refused if they do not',
         querystring: RollforwardQuery,
         response: {
@@ -460,6 +508,8 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags: reportTags,
         operationId: 'getExpirationScheduleReport',
+        description:
+          'Outstanding lot value by the day, week or month it expires, between from and to, with what expires before and after the window and what never expires.',
         summary: 'When outstanding lot value expires, in calendar buckets (LOT assets only)',
         querystring: ExpirationScheduleQuery,
         response: {

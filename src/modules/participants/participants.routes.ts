@@ -51,6 +51,8 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
       schema: {
         tags,
         operationId: 'listParticipants',
+        description:
+          'external_id finds the participant with that id of yours. Filter by status, program, a partial search or creation time.',
         summary: 'List participants, or look one up by external_id',
         querystring: ListParticipantsQuery,
         response: { 200: Page(Type.Ref('ParticipantSummary')), ...errorResponses('invalid_cursor') },
@@ -65,6 +67,8 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
       schema: {
         tags,
         operationId: 'getParticipant',
+        description:
+          'Balances per asset and bucket, counters with their effective values, the level of each tier, and the programs the participant is enrolled in.',
         summary: 'Get a participant with balances, counters, tiers and programs',
         params: IdParams,
         response: { 200: Type.Ref('Participant'), ...errorResponses('not_found') },

@@ -83,6 +83,7 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
       schema: {
         tags,
         operationId: operationId('list', noun, 'tags'),
+        description: 'Tags are lower-case, and all of them come on one page.',
         summary: `List a ${noun}'s tags`,
         params: IdParams,
         response: { 200: TagList, ...errorResponses('not_found') },
@@ -117,6 +118,7 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
       schema: {
         tags,
         operationId: operationId('replace', noun, 'tags'),
+        description: 'The set becomes exactly the tags sent; each change is recorded in the state history.',
         summary: `Replace all of a ${noun}'s tags`,
         params: IdParams,
         body: ReplaceTagsBody,
@@ -132,6 +134,7 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
       schema: {
         tags,
         operationId: operationId('remove', noun, 'tag'),
+        description: 'Answers 204 also when the tag was not there.',
         summary: `Remove one tag from a ${noun}`,
         params: TagParams,
         response: { ...noContent, ...errorResponses('not_found') },
@@ -152,6 +155,8 @@ function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): 
       schema: {
         tags,
         operationId: operationId('list', noun, 'counters'),
+        description:
+          "Each counter's value as it is now: 0 once its reset_after window has passed since it was last reset.",
         summary: `List a ${noun}'s counters with their effective values`,
         params: IdParams,
         response: { 200: CounterList, ...errorResponses('not_found') },
@@ -231,6 +236,7 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
       schema: {
         tags,
         operationId: operationId('list', noun, 'attributes'),
+        description: 'Sorted by key.',
         summary: `List a ${noun}'s attributes`,
         params: IdParams,
         response: { 200: AttributeList, ...errorResponses('not_found') },
@@ -244,6 +250,7 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
       schema: {
         tags,
         operationId: operationId('set', noun, 'attribute'),
+        description: 'Creates the attribute or replaces its value; recorded in the state history.',
         summary: `Set one of a ${noun}'s attributes`,
         params: AttributeParams,
         body: SetAttributeBody,
@@ -285,6 +292,7 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
       schema: {
         tags,
         operationId: operationId('remove', noun, 'attribute'),
+        description: 'Answers 204 also when the attribute was not there.',
         summary: `Remove one of a ${noun}'s attributes`,
         params: AttributeParams,
         response: { ...noContent, ...errorResponses('not_found') },

@@ -60,6 +60,7 @@ export const programRoutes: RoutePlugin<ProgramRouteDeps> = async (app, { db, cl
       schema: {
         tags,
         operationId: 'getProgram',
+        description: "Archived programs too; another organization's program answers 404.",
         summary: 'Get a program',
         params: IdParams,
         response: { 200: Type.Ref('Program'), ...errorResponses('not_found') },

@@ -79,6 +79,7 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         operationId: 'listParticipantRedemptions',
+        description: 'Filter by status, reward or time.',
         summary: "A participant's redemptions, newest first",
         params: IdParams,
         querystring: ListRedemptionsQuery,
@@ -95,6 +96,7 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         operationId: 'getRedemption',
+        description: 'With what has been reversed of it so far.',
         summary: 'Get a redemption',
         params: IdParams,
         response: { 200: Type.Ref('Redemption'), ...errorResponses('not_found') },
@@ -147,6 +149,7 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         operationId: 'listRedemptionReversals',
+        description: 'Each partial or full reversal, with the amount and quantity it gave back.',
         summary: "A redemption's reversals, oldest first",
         params: IdParams,
         querystring: ReversalsQuery,

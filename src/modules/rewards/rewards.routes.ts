@@ -73,6 +73,7 @@ export const rewardRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         operationId: 'getReward',
+        description: 'With its stock: redeemed_count counts the units redeemed, net of reversals.',
         summary: 'Get a reward',
         params: ProgramRewardParams,
         response: { 200: Type.Ref('Reward'), ...errorResponses('not_found') },

@@ -128,6 +128,8 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
       schema: {
         tags,
         operationId: 'listRuleHistory',
+        description:
+          'Every change of the rule, newest version included: what changed, the whole rule as it became, when and by which key.',
         summary: 'Change history of a rule',
         params: IdParams,
         querystring: RuleHistoryQuery,

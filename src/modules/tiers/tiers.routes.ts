@@ -33,6 +33,7 @@ function registerTierReads(app: App, { db }: RouteDeps): void {
       schema: {
         tags,
         operationId: 'listTiers',
+        description: 'Archived tiers too, with their levels in rank order.',
         summary: 'List the tiers of a program',
         params: ProgramParams,
         querystring: ListQuery,
@@ -49,6 +50,7 @@ function registerTierReads(app: App, { db }: RouteDeps): void {
       schema: {
         tags,
         operationId: 'getTier',
+        description: 'With its levels in rank order and its lifecycle.',
         summary: 'Get a tier by key',
         params: TierParams,
         response: { 200: Type.Ref('Tier'), ...errorResponses('not_found') },
@@ -66,6 +68,8 @@ function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
       schema: {
         tags,
         operationId: 'createTier',
+        description:
+          'Levels are ranked from 0; each level above the base qualifies by criteria on counters (mode ALL or ANY). lifecycle decides what happens at the end of a qualification period or after inactivity; without it, levels change only by rules and the API.',
         summary: 'Create a tier',
         params: ProgramParams,
         body: CreateTierBody,
@@ -112,6 +116,8 @@ function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
       schema: {
         tags,
         operationId: 'archiveTier',
+        description:
+          'An archived tier is frozen: no qualification, SET_TIER actions are skipped, level changes answer 409 tier_archived. Existing levels stay readable.',
         summary: 'Archive a tier (one-way)',
         params: TierParams,
         response: { 200: Type.Ref('Tier'), ...errorResponses('not_found', 'tier_archived') },
@@ -142,6 +148,7 @@ function registerParticipantTierReads(app: App, { db }: RouteDeps): void {
       schema: {
         tags: stateTags,
         operationId: 'listParticipantTierLevels',
+        description: "The participant's level in each tier of the program given by program_id.",
         summary: "List a participant's tier levels in a program",
         params: Type.Object({ id: ParticipantTierParams.properties.id }, { additionalProperties: false }),
         querystring: ProgramQuery,
@@ -206,6 +213,8 @@ function registerParticipantTierWrites(app: App, { db, clock }: RouteDeps): void
       schema: {
         tags: stateTags,
         operationId: 'resetParticipantTierLevel',
+        description:
+          'Back to the rank-0 level, or to no level when the tier has none. Recorded in the state history.',
         summary: 'Reset a participant to the base level',
         params: ParticipantTierParams,
         querystring: ProgramQuery,
