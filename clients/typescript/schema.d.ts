@@ -2047,7 +2047,21 @@ export interface components {
             /** @enum {unknown} */
             status: "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
         };
-        /** @description A ledger movement */
+        /**
+         * @description A ledger movement
+         * @example {
+         *       "action_type": "CREDIT",
+         *       "amount": "500",
+         *       "bucket": "AVAILABLE",
+         *       "created_at": "2026-12-04T22:59:07.847Z",
+         *       "created_by_api_key_id": null,
+         *       "description": "CREDIT by rule",
+         *       "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *       "event_timestamp": "2026-03-01T10:00:00.000Z",
+         *       "journal_entry_id": "01a24348-6bf3-7000-81e8-1aebf8ae24f4",
+         *       "asset_id": "01a24348-637b-7000-809c-5ccd921fa143"
+         *     }
+         */
         ActivityItem: {
             action_type: string;
             /** @description Signed: + into the account, - out of it */
@@ -2588,7 +2602,42 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description The result of every ledger integrity check */
+        /**
+         * @description The result of every ledger integrity check
+         * @example {
+         *       "all_passed": true,
+         *       "organization_id": "01a24348-4ed1-7000-98ca-b467d8da265f",
+         *       "verified_at": "2026-12-04T22:59:11.617Z",
+         *       "window": 1000,
+         *       "chain_head": {
+         *         "sequence_number": "2",
+         *         "hash": "b414e7581222926de86ce3837f75f978f2d1226c2fecded5c26a38d208176ee1",
+         *         "created_at": "2026-12-04T22:59:11.601Z"
+         *       },
+         *       "hash_chain": {
+         *         "anchored_at_genesis": true,
+         *         "entries_verified": 2,
+         *         "pass": true,
+         *         "violation_count": 0
+         *       },
+         *       "postings_balanced": {
+         *         "pass": true,
+         *         "violation_count": 0
+         *       },
+         *       "value_conservation": {
+         *         "pass": true,
+         *         "violation_count": 0
+         *       },
+         *       "stored_balances": {
+         *         "pass": true,
+         *         "violation_count": 0
+         *       },
+         *       "unsealed_entries": {
+         *         "pass": true,
+         *         "violation_count": 0
+         *       }
+         *     }
+         */
         IntegrityReport: {
             all_passed: boolean;
             chain_head: {
@@ -2764,7 +2813,27 @@ export interface components {
             total_issued: string;
             total_redeemed: string;
         };
-        /** @description Outstanding liability as of a time */
+        /**
+         * @description Outstanding liability as of a time
+         * @example {
+         *       "as_of": "2026-12-04T22:59:11.646Z",
+         *       "data": [
+         *         {
+         *           "asset_id": "01a24348-637b-7000-809c-5ccd921fa143",
+         *           "asset_name": "Shop Points",
+         *           "asset_symbol": "SHOP",
+         *           "scale": 0,
+         *           "program_id": "01a24348-6354-7000-b5ec-32f4eafe1d0c",
+         *           "program_name": "Shop Rewards",
+         *           "balance": "1120"
+         *         }
+         *       ],
+         *       "pagination": {
+         *         "has_more": false,
+         *         "next_cursor": null
+         *       }
+         *     }
+         */
         LiabilityReport: {
             /**
              * Format: date-time
@@ -3016,7 +3085,28 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description Activity per program since a time */
+        /**
+         * @description Activity per program since a time
+         * @example {
+         *       "program_id": "01a24348-6354-7000-b5ec-32f4eafe1d0c",
+         *       "program_name": "Shop Rewards",
+         *       "event_count": 3,
+         *       "journal_count": 2,
+         *       "total_issued": "1120",
+         *       "total_redeemed": "0",
+         *       "unique_participants": 1,
+         *       "last_activity_at": "2026-12-04T22:59:09.489Z",
+         *       "assets": [
+         *         {
+         *           "asset_id": "01a24348-637b-7000-809c-5ccd921fa143",
+         *           "asset_symbol": "SHOP",
+         *           "scale": 0,
+         *           "total_issued": "1120",
+         *           "total_redeemed": "0"
+         *         }
+         *       ]
+         *     }
+         */
         ProgramActivity: {
             assets: {
                 /**
@@ -3175,7 +3265,21 @@ export interface components {
              */
             redemption_id: string;
         };
-        /** @description A request log */
+        /**
+         * @description A request log
+         * @example {
+         *       "id": "01a24348-744a-7000-88b4-32245d68a4a7",
+         *       "request_id": "req_21c8c8aa28c048168f8268778d31547f",
+         *       "method": "GET",
+         *       "path": "/v1/webhook-endpoints",
+         *       "route_pattern": "/v1/webhook-endpoints",
+         *       "status_code": 200,
+         *       "duration_ms": 91.411,
+         *       "auth_type": "api_key",
+         *       "error_code": null,
+         *       "created_at": "2026-12-04T22:59:11.562Z"
+         *     }
+         */
         RequestLog: {
             auth_type: string;
             /**
@@ -3196,7 +3300,26 @@ export interface components {
             route_pattern: string;
             status_code: number;
         };
-        /** @description A request log with its redacted bodies */
+        /**
+         * @description A request log with its redacted bodies
+         * @example {
+         *       "id": "01a24348-744a-7000-88b4-32245d68a4a7",
+         *       "request_id": "req_21c8c8aa28c048168f8268778d31547f",
+         *       "method": "GET",
+         *       "path": "/v1/webhook-endpoints",
+         *       "route_pattern": "/v1/webhook-endpoints",
+         *       "status_code": 200,
+         *       "duration_ms": 91.411,
+         *       "auth_type": "api_key",
+         *       "error_code": null,
+         *       "created_at": "2026-12-04T22:59:11.562Z",
+         *       "created_by_api_key_id": "01a24348-4edd-7000-816f-e4a186709086",
+         *       "ip_address": "127.0.0.1",
+         *       "user_agent": "lightMyRequest",
+         *       "request_body": null,
+         *       "response_body": "{\"data\":[{\"id\":\"01a24348-6cf6-7000-85c2-62b93835088e\",\"url\":\"https://hooks.example.com/accrue\",\"description\":\"Order service\",\"enabled_events\":[\"balance.credited\",\"redemption.completed\",\"participant.tier_changed\"],\"metadata\":null,\"status\":\"ACTIVE\",\"created_at\":\"2026-12-04T22:59:09.686Z\",\"updated_at\":\"2026-12-04T22:59:09.734Z\"}],\"pagination\":{\"has_more\":false,\"next_cursor\":null}}"
+         *     }
+         */
         RequestLogDetail: {
             auth_type: string;
             /**
@@ -3305,7 +3428,32 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description Liability movements of one asset */
+        /**
+         * @description Liability movements of one asset
+         * @example {
+         *       "asset_id": "01a24348-637b-7000-809c-5ccd921fa143",
+         *       "asset_name": "Shop Points",
+         *       "asset_symbol": "SHOP",
+         *       "scale": 0,
+         *       "program_id": "01a24348-6354-7000-b5ec-32f4eafe1d0c",
+         *       "program_name": "Shop Rewards",
+         *       "opening_balance": "0",
+         *       "closing_balance": "1120",
+         *       "issued": "1120",
+         *       "redeemed": "0",
+         *       "forfeited": "0",
+         *       "expired": "0",
+         *       "debited": "0",
+         *       "transfers_net": "0",
+         *       "adjustments_net": "0",
+         *       "bucket_movements_net": "0",
+         *       "holds_voided": "0",
+         *       "issuance_returns": "0",
+         *       "redemption_receipts": "0",
+         *       "redemption_reversals": "0",
+         *       "reversal_clawbacks": "0"
+         *     }
+         */
         RollforwardRow: {
             adjustments_net: string;
             /**
@@ -3487,7 +3635,83 @@ export interface components {
             status: "SUCCESS" | "NOT_MATCHED" | "SKIPPED" | "SKIPPED_ERROR" | "SKIPPED_TIMEOUT";
             stopped_by_rule_id: string | null;
         };
-        /** @description A change of a rule */
+        /**
+         * @description A change of a rule
+         * @example {
+         *       "id": "01a24348-6429-7000-944d-e100881434c8",
+         *       "rule_id": "01a24348-6420-7000-a62b-9b58394caeb9",
+         *       "program_id": "01a24348-6354-7000-b5ec-32f4eafe1d0c",
+         *       "change_type": "created",
+         *       "changed_at": "2026-12-04T22:59:07.378Z",
+         *       "changed_by_api_key_id": "01a24348-4edd-7000-816f-e4a186709086",
+         *       "changed_by_user_id": null,
+         *       "changes": {
+         *         "name": {
+         *           "from": null,
+         *           "to": "1 point per unit spent"
+         *         },
+         *         "order": {
+         *           "from": null,
+         *           "to": 10
+         *         },
+         *         "status": {
+         *           "from": null,
+         *           "to": "ACTIVE"
+         *         },
+         *         "actions": {
+         *           "from": null,
+         *           "to": [
+         *             {
+         *               "type": "CREDIT",
+         *               "amount": "int(event.amount)",
+         *               "asset_id": "01a24348-637b-7000-809c-5ccd921fa143"
+         *             },
+         *             {
+         *               "key": "ytd_spend",
+         *               "type": "COUNTER",
+         *               "value": "event.amount"
+         *             }
+         *           ]
+         *         },
+         *         "condition": {
+         *           "from": null,
+         *           "to": "event.type == \"purchase\" && event.amount > 0.0"
+         *         },
+         *         "stop_after_match": {
+         *           "from": null,
+         *           "to": false
+         *         }
+         *       },
+         *       "snapshot": {
+         *         "id": "01a24348-6420-7000-a62b-9b58394caeb9",
+         *         "name": "1 point per unit spent",
+         *         "order": 10,
+         *         "status": "ACTIVE",
+         *         "actions": [
+         *           {
+         *             "type": "CREDIT",
+         *             "amount": "int(event.amount)",
+         *             "asset_id": "01a24348-637b-7000-809c-5ccd921fa143"
+         *           },
+         *           {
+         *             "key": "ytd_spend",
+         *             "type": "COUNTER",
+         *             "value": "event.amount"
+         *           }
+         *         ],
+         *         "budgets": [],
+         *         "active_to": null,
+         *         "condition": "event.type == \"purchase\" && event.amount > 0.0",
+         *         "created_at": "2026-12-04T22:59:07.378Z",
+         *         "deleted_at": null,
+         *         "program_id": "01a24348-6354-7000-b5ec-32f4eafe1d0c",
+         *         "updated_at": "2026-12-04T22:59:07.378Z",
+         *         "active_from": null,
+         *         "description": null,
+         *         "stop_after_match": false
+         *       }
+         *     }
+         */
         RuleHistoryEntry: {
             /** @enum {unknown} */
             change_type: "created" | "updated" | "archived" | "suspended" | "activated";
@@ -3523,7 +3747,43 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** @description A rule with its budgets and recent evaluation errors */
+        /**
+         * @description A rule with its budgets and recent evaluation errors
+         * @example {
+         *       "id": "01a24348-6420-7000-a62b-9b58394caeb9",
+         *       "program_id": "01a24348-6354-7000-b5ec-32f4eafe1d0c",
+         *       "name": "1 point per unit spent",
+         *       "description": null,
+         *       "condition": "event.type == \"purchase\" && event.amount > 0.0",
+         *       "actions": [
+         *         {
+         *           "type": "CREDIT",
+         *           "asset_id": "01a24348-637b-7000-809c-5ccd921fa143",
+         *           "amount": "int(event.amount)"
+         *         },
+         *         {
+         *           "type": "COUNTER",
+         *           "key": "ytd_spend",
+         *           "value": "event.amount"
+         *         }
+         *       ],
+         *       "order": 10,
+         *       "status": "ACTIVE",
+         *       "stop_after_match": false,
+         *       "active_from": null,
+         *       "active_to": null,
+         *       "budgets": [],
+         *       "created_at": "2026-12-04T22:59:07.378Z",
+         *       "updated_at": "2026-12-04T22:59:07.378Z",
+         *       "deleted_at": null,
+         *       "error_stats": {
+         *         "since": "2026-12-03T22:59:11.843Z",
+         *         "recent_count": 0,
+         *         "last_error": null,
+         *         "last_error_at": null
+         *       }
+         *     }
+         */
         RuleWithErrorStats: {
             actions: {
                 allow_negative?: boolean;
@@ -3903,7 +4163,21 @@ export interface components {
             source_participant_id: string | null;
             total_amount: string;
         };
-        /** @description API usage per UTC day */
+        /**
+         * @description API usage per UTC day
+         * @example {
+         *       "from": "2026-11-04T22:59:11.752Z",
+         *       "to": "2026-12-04T22:59:11.752Z",
+         *       "data": [
+         *         {
+         *           "date": "2026-12-04",
+         *           "request_count": 62,
+         *           "error_count": 0,
+         *           "average_latency_ms": 33.875
+         *         }
+         *       ]
+         *     }
+         */
         Usage: {
             data: {
                 average_latency_ms: number;
@@ -4077,7 +4351,23 @@ export interface components {
                 url: string;
             }[];
         };
-        /** @description A webhook endpoint */
+        /**
+         * @description A webhook endpoint
+         * @example {
+         *       "id": "01a24348-6cf6-7000-85c2-62b93835088e",
+         *       "url": "https://hooks.example.com/accrue",
+         *       "description": "Order service",
+         *       "enabled_events": [
+         *         "balance.credited",
+         *         "redemption.completed",
+         *         "participant.tier_changed"
+         *       ],
+         *       "metadata": null,
+         *       "status": "ACTIVE",
+         *       "created_at": "2026-12-04T22:59:09.686Z",
+         *       "updated_at": "2026-12-04T22:59:09.734Z"
+         *     }
+         */
         WebhookEndpoint: {
             /**
              * Format: date-time
@@ -4118,7 +4408,7 @@ export interface components {
          *       "status": "ACTIVE",
          *       "created_at": "2026-12-01T12:00:00.000Z",
          *       "updated_at": "2026-12-01T12:00:00.000Z",
-         *       "secret": "whsec_ppqYCRC6SsDbk++LtMBs2vYRDpXSebM7LwVGVaLz6B4="
+         *       "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
          *     }
          */
         WebhookEndpointWithSecret: {

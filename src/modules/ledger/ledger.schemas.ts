@@ -236,7 +236,24 @@ const activityFields = {
 
 export const ActivityItem = Type.Object(
   { ...activityFields, asset_id: Uuid },
-  { $id: 'ActivityItem', description: 'A ledger movement' },
+  {
+    $id: 'ActivityItem',
+    examples: [
+      {
+        action_type: 'CREDIT',
+        amount: '500',
+        bucket: 'AVAILABLE',
+        created_at: '2026-12-04T22:59:07.847Z',
+        created_by_api_key_id: null,
+        description: 'CREDIT by rule',
+        event_id: '01a24348-6595-7000-98a8-30a73e0bea18',
+        event_timestamp: '2026-03-01T10:00:00.000Z',
+        journal_entry_id: '01a24348-6bf3-7000-81e8-1aebf8ae24f4',
+        asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+      },
+    ],
+    description: 'A ledger movement',
+  },
 );
 export type ActivityItem = Static<typeof ActivityItem>;
 
@@ -460,7 +477,28 @@ export const IntegrityReport = Type.Object(
     stored_balances: Check,
     unsealed_entries: Check,
   },
-  { $id: 'IntegrityReport', description: 'The result of every ledger integrity check' },
+  {
+    $id: 'IntegrityReport',
+    examples: [
+      {
+        all_passed: true,
+        organization_id: '01a24348-4ed1-7000-98ca-b467d8da265f',
+        verified_at: '2026-12-04T22:59:11.617Z',
+        window: 1000,
+        chain_head: {
+          sequence_number: '2',
+          hash: 'b414e7581222926de86ce3837f75f978f2d1226c2fecded5c26a38d208176ee1',
+          created_at: '2026-12-04T22:59:11.601Z',
+        },
+        hash_chain: { anchored_at_genesis: true, entries_verified: 2, pass: true, violation_count: 0 },
+        postings_balanced: { pass: true, violation_count: 0 },
+        value_conservation: { pass: true, violation_count: 0 },
+        stored_balances: { pass: true, violation_count: 0 },
+        unsealed_entries: { pass: true, violation_count: 0 },
+      },
+    ],
+    description: 'The result of every ledger integrity check',
+  },
 );
 export type IntegrityReport = Static<typeof IntegrityReport>;
 

@@ -80,7 +80,27 @@ export const LiabilityReport = Type.Object(
     ),
     pagination: Pagination,
   },
-  { $id: 'LiabilityReport', description: 'Outstanding liability as of a time' },
+  {
+    $id: 'LiabilityReport',
+    examples: [
+      {
+        as_of: '2026-12-04T22:59:11.646Z',
+        data: [
+          {
+            asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+            asset_name: 'Shop Points',
+            asset_symbol: 'SHOP',
+            scale: 0,
+            program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+            program_name: 'Shop Rewards',
+            balance: '1120',
+          },
+        ],
+        pagination: { has_more: false, next_cursor: null },
+      },
+    ],
+    description: 'Outstanding liability as of a time',
+  },
 );
 export type LiabilityReport = Static<typeof LiabilityReport>;
 
@@ -124,7 +144,35 @@ export const RollforwardRow = Type.Object(
     closing_balance: Type.String(),
     ...Object.fromEntries(rollforwardMovements.map((name) => [name, Type.String()])),
   },
-  { $id: 'RollforwardRow', description: 'Liability movements of one asset' },
+  {
+    $id: 'RollforwardRow',
+    examples: [
+      {
+        asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+        asset_name: 'Shop Points',
+        asset_symbol: 'SHOP',
+        scale: 0,
+        program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+        program_name: 'Shop Rewards',
+        opening_balance: '0',
+        closing_balance: '1120',
+        issued: '1120',
+        redeemed: '0',
+        forfeited: '0',
+        expired: '0',
+        debited: '0',
+        transfers_net: '0',
+        adjustments_net: '0',
+        bucket_movements_net: '0',
+        holds_voided: '0',
+        issuance_returns: '0',
+        redemption_receipts: '0',
+        redemption_reversals: '0',
+        reversal_clawbacks: '0',
+      },
+    ],
+    description: 'Liability movements of one asset',
+  },
 );
 
 export const ExpirationScheduleQuery = Type.Object(

@@ -198,7 +198,38 @@ export type RuleErrorStats = Static<typeof RuleErrorStats>;
 
 export const RuleWithErrorStats = Type.Object(
   { ...Rule.properties, error_stats: RuleErrorStats },
-  { $id: 'RuleWithErrorStats', description: 'A rule with its budgets and recent evaluation errors' },
+  {
+    $id: 'RuleWithErrorStats',
+    examples: [
+      {
+        id: '01a24348-6420-7000-a62b-9b58394caeb9',
+        program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+        name: '1 point per unit spent',
+        description: null,
+        condition: 'event.type == "purchase" && event.amount > 0.0',
+        actions: [
+          { type: 'CREDIT', asset_id: '01a24348-637b-7000-809c-5ccd921fa143', amount: 'int(event.amount)' },
+          { type: 'COUNTER', key: 'ytd_spend', value: 'event.amount' },
+        ],
+        order: 10,
+        status: 'ACTIVE',
+        stop_after_match: false,
+        active_from: null,
+        active_to: null,
+        budgets: [],
+        created_at: '2026-12-04T22:59:07.378Z',
+        updated_at: '2026-12-04T22:59:07.378Z',
+        deleted_at: null,
+        error_stats: {
+          since: '2026-12-03T22:59:11.843Z',
+          recent_count: 0,
+          last_error: null,
+          last_error_at: null,
+        },
+      },
+    ],
+    description: 'A rule with its budgets and recent evaluation errors',
+  },
 );
 export type RuleWithErrorStats = Static<typeof RuleWithErrorStats>;
 
@@ -293,7 +324,59 @@ export const RuleHistoryEntry = Type.Object(
     changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() })),
     snapshot: Type.Record(Type.String(), Type.Unknown()),
   },
-  { $id: 'RuleHistoryEntry', description: 'A change of a rule' },
+  {
+    $id: 'RuleHistoryEntry',
+    examples: [
+      {
+        id: '01a24348-6429-7000-944d-e100881434c8',
+        rule_id: '01a24348-6420-7000-a62b-9b58394caeb9',
+        program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+        change_type: 'created',
+        changed_at: '2026-12-04T22:59:07.378Z',
+        changed_by_api_key_id: '01a24348-4edd-7000-816f-e4a186709086',
+        changed_by_user_id: null,
+        changes: {
+          name: { from: null, to: '1 point per unit spent' },
+          order: { from: null, to: 10 },
+          status: { from: null, to: 'ACTIVE' },
+          actions: {
+            from: null,
+            to: [
+              {
+                type: 'CREDIT',
+                amount: 'int(event.amount)',
+                asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+              },
+              { key: 'ytd_spend', type: 'COUNTER', value: 'event.amount' },
+            ],
+          },
+          condition: { from: null, to: 'event.type == "purchase" && event.amount > 0.0' },
+          stop_after_match: { from: null, to: false },
+        },
+        snapshot: {
+          id: '01a24348-6420-7000-a62b-9b58394caeb9',
+          name: '1 point per unit spent',
+          order: 10,
+          status: 'ACTIVE',
+          actions: [
+            { type: 'CREDIT', amount: 'int(event.amount)', asset_id: '01a24348-637b-7000-809c-5ccd921fa143' },
+            { key: 'ytd_spend', type: 'COUNTER', value: 'event.amount' },
+          ],
+          budgets: [],
+          active_to: null,
+          condition: 'event.type == "purchase" && event.amount > 0.0',
+          created_at: '2026-12-04T22:59:07.378Z',
+          deleted_at: null,
+          program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+          updated_at: '2026-12-04T22:59:07.378Z',
+          active_from: null,
+          description: null,
+          stop_after_match: false,
+        },
+      },
+    ],
+    description: 'A change of a rule',
+  },
 );
 export type RuleHistoryEntry = Static<typeof RuleHistoryEntry>;
 

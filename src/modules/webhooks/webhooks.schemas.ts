@@ -58,6 +58,18 @@ const endpointFields = {
 
 export const WebhookEndpoint = Type.Object(endpointFields, {
   $id: 'WebhookEndpoint',
+  examples: [
+    {
+      id: '01a24348-6cf6-7000-85c2-62b93835088e',
+      url: 'https://hooks.example.com/accrue',
+      description: 'Order service',
+      enabled_events: ['balance.credited', 'redemption.completed', 'participant.tier_changed'],
+      metadata: null,
+      status: 'ACTIVE',
+      created_at: '2026-12-04T22:59:09.686Z',
+      updated_at: '2026-12-04T22:59:09.734Z',
+    },
+  ],
   description: 'A webhook endpoint',
 });
 export type WebhookEndpoint = Static<typeof WebhookEndpoint>;
@@ -79,7 +91,7 @@ export const WebhookEndpointWithSecret = Type.Object(
         status: 'ACTIVE',
         created_at: '2026-12-01T12:00:00.000Z',
         updated_at: '2026-12-01T12:00:00.000Z',
-        secret: 'whsec_ppqYCRC6SsDbk++LtMBs2vYRDpXSebM7LwVGVaLz6B4=',
+        secret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
       },
     ],
     description: 'A webhook endpoint with its signing secret, shown only in this response',
