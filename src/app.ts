@@ -136,20 +136,41 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-const Probe = Type.Object({ status: Type.String() });
+const Probe = Type.Object(
+  { status: Type.String() },
+  { description: 'The probe result', examples: [{ status: 'ok' }, { status: 'database unreachable' }] },
+);
 
 function registerProbes(app: FastifyInstance, db: Database): void {
-  const schema = (summary: string) => ({
+  const schema = (operationId: string, summary: string, description: string) => ({
     tags: ['Health'],
+    operationId,
     summary,
+    description,
     security: [],
     response: { 200: Probe, 503: Probe },
   });
-  app.get('/healthz', { schema: schema('The process is up') }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: schema('The database is reachable') }, async (_request, reply) => {
-    const ready = await isDatabaseReachable(db);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'database unreachable' });
-  });
+  app.get(
+    '/healthz',
+    {
+      schema: schema('checkHealth', 'The process is up', 'Needs no key. Answers 200 while the process runs.'),
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: schema(
+        'checkReadiness',
+        'The database is reachable',
+        'Needs no key. Answers 200 when a query reaches the database, 503 otherwise: a load balancer takes the process out meanwhile.',
+      ),
+    },
+    async (_request, reply) => {
+      const ready = await isDatabaseReachable(db);
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'database unreachable' });
+    },
+  );
 }
 
 /**

@@ -30,6 +30,9 @@ const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock
     {
       schema: {
         tags,
+        operationId: 'createAsset',
+        description:
+          'The asset is linked to program_id at once. scale (0-18) is the number of decimals of every amount and is fixed for good; inventory_mode LOT keeps each credit as a lot with its own expiry; issuance_policy PREFUNDED draws credits from a program wallet instead of issuing them. The symbol is unique in the organization, whatever its case.',
         summary: 'Create an asset, linked to program_id',
         body: CreateAssetBody,
         response: { 201: Type.Ref('Asset'), ...errorResponses('not_found', 'conflict', 'invalid_scale') },
@@ -52,6 +55,8 @@ const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock
     {
       schema: {
         tags,
+        operationId: 'listAssets',
+        description: 'Every asset of the organization, whichever programs it is linked to.',
         summary: "List the organization's assets, newest first",
         querystring: ListAssetsQuery,
         response: { 200: Page(Type.Ref('Asset')), ...errorResponses('invalid_cursor') },
@@ -65,6 +70,8 @@ const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock
     {
       schema: {
         tags,
+        operationId: 'getAsset',
+        description: 'With the programs it is linked to.',
         summary: 'Get an asset',
         params: IdParams,
         response: { 200: Type.Ref('Asset'), ...errorResponses('not_found') },
@@ -78,6 +85,9 @@ const registerAssetRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock
     {
       schema: {
         tags,
+        operationId: 'updateAsset',
+        description:
+          'Archiving is permanent: an archived asset takes no new movements (409 asset_archived). max_transaction_amount caps a single movement; null removes the cap.',
         summary: 'Update an asset: name, archive (permanent), max_transaction_amount (null clears)',
         params: IdParams,
         body: UpdateAssetBody,
@@ -95,6 +105,9 @@ const registerLinkRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock,
     {
       schema: {
         tags,
+        operationId: 'linkProgramAsset',
+        description:
+          "A program's rules, rewards and balance operations can use only the assets linked to it (422 asset_not_linked otherwise).",
         summary: 'Link an existing asset to a program',
         params: ProgramIdParams,
         body: LinkAssetBody,
@@ -114,6 +127,8 @@ const registerLinkRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock,
     {
       schema: {
         tags,
+        operationId: 'listProgramAssets',
+        description: "The assets a program's rules, rewards and balance operations can use.",
         summary: 'List the assets linked to a program',
         params: ProgramIdParams,
         querystring: ListQuery,
@@ -129,9 +144,12 @@ const registerLinkRoutes: RoutePlugin<AssetRouteDeps> = async (app, { db, clock,
     {
       schema: {
         tags,
+        operationId: 'unlinkProgramAsset',
+        description:
+          'Answers 409 conflict once the program has journal entries in the asset: the history must stay readable.',
         summary: 'Unlink an asset from a program (refused once ledger entries exist)',
         params: ProgramAssetParams,
-        response: { 204: Type.Null(), ...errorResponses('not_found', 'conflict') },
+        response: { 204: Type.Null({ description: 'Unlinked' }), ...errorResponses('not_found', 'conflict') },
       },
     },
     async (request, reply) => {

@@ -21,7 +21,26 @@ export const Asset = Type.Object(
     updated_at: Timestamp,
     deleted_at: NullableTimestamp,
   },
-  { $id: 'Asset' },
+  {
+    $id: 'Asset',
+    examples: [
+      {
+        id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        name: 'Points',
+        symbol: 'PTS',
+        inventory_mode: 'SIMPLE',
+        issuance_policy: 'UNLIMITED',
+        scale: 2,
+        max_transaction_amount: null,
+        program_ids: ['01a24330-2cf4-7000-9491-eda95eeea36a'],
+        status: 'ACTIVE',
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+        deleted_at: null,
+      },
+    ],
+    description: 'An asset',
+  },
 );
 export type Asset = Static<typeof Asset>;
 
@@ -51,7 +70,19 @@ export const CreateAssetBody = Type.Object(
     }),
     max_transaction_amount: Type.Optional(Type.Union([MaxTransactionAmount, Type.Null()])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        name: 'Points',
+        symbol: 'PTS',
+        inventory_mode: 'SIMPLE',
+        issuance_policy: 'UNLIMITED',
+        scale: 2,
+      },
+    ],
+  },
 );
 export type CreateAssetBody = Static<typeof CreateAssetBody>;
 

@@ -32,6 +32,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'ingestEvent',
         summary: 'Ingest an event',
         description:
           'Stores the event and answers 202 at once; workers process it later (PENDING, PROCESSING, then ' +
@@ -56,6 +57,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'ingestEventBatch',
         summary: 'Ingest 1-100 events',
         description:
           'Each item is validated and stored on its own, as POST /v1/events would; results keep the input ' +
@@ -78,6 +80,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'listEvents',
         summary: 'List events',
         description:
           '`from`/`to` filter on created_at (ingestion), `event_from`/`event_to` on event_timestamp ' +
@@ -94,6 +97,9 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'getEvent',
+        description:
+          "Each rule's evaluation: whether it matched, the actions it resolved, and the error of a failed one. include_skipped=true adds the skipped evaluations.",
         summary: 'Get an event with its rule evaluations',
         params: IdParams,
         querystring: GetEventQuery,
@@ -115,6 +121,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags,
+        operationId: 'retryEvent',
         summary: 'Requeue a FAILED event',
         description:
           'FAILED becomes PENDING with a fresh set of attempts; any other status answers 409 conflict.',
@@ -130,6 +137,7 @@ export const eventRoutes: RoutePlugin<EventRouteDeps> = async (app, deps) => {
     {
       schema: {
         tags: ['Participants'],
+        operationId: 'listParticipantEvents',
         summary: "List a participant's events",
         description:
           'Newest first. `from`/`to` filter on created_at, `event_from`/`event_to` on event_timestamp (AND).',

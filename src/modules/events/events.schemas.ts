@@ -34,6 +34,15 @@ export const EventInput = Type.Object(
   },
   {
     additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        external_id: 'user_abc123',
+        idempotency_key: 'order-12345-completed',
+        event_timestamp: '2026-11-22T10:30:00Z',
+        event_data: { type: 'purchase', amount: 42.5 },
+      },
+    ],
     description:
       'Exactly one of external_id or participant_id; at most one of recipient_id or recipient_external_id',
   },
@@ -50,7 +59,32 @@ export const EventBatchBody = Type.Object(
       description: '1-100 events, each shaped like the body of POST /v1/events',
     }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        events: [
+          {
+            event_data: {},
+            event_timestamp: '2024-01-15T10:30:00Z',
+            idempotency_key: 'order-12345-completed',
+            program_id: '550e8400-e29b-41d4-a716-446655440000',
+            external_id: 'user_abc123',
+            participant_id: '550e8400-e29b-41d4-a716-446655440000',
+            recipient_external_id: 'user_xyz789',
+            recipient_id: '550e8400-e29b-41d4-a716-446655440001',
+          },
+          {
+            event_data: { type: 'purchase', amount: 42.5 },
+            event_timestamp: '2024-01-15T10:31:00Z',
+            idempotency_key: 'order-12346-completed',
+            program_id: '550e8400-e29b-41d4-a716-446655440000',
+            external_id: 'user_abc123',
+          },
+        ],
+      },
+    ],
+  },
 );
 export type EventBatchBody = Static<typeof EventBatchBody>;
 
@@ -64,7 +98,21 @@ export const AcceptedEvent = Type.Object(
     event_timestamp: Timestamp,
     status: EventStatus,
   },
-  { $id: 'AcceptedEvent' },
+  {
+    $id: 'AcceptedEvent',
+    examples: [
+      {
+        id: '01a24330-30ab-7000-9b77-fc911bded67e',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        participant_id: null,
+        external_id: 'user_abc123',
+        idempotency_key: 'order-12345-completed',
+        event_timestamp: '2026-11-22T10:30:00.000Z',
+        status: 'PENDING',
+      },
+    ],
+    description: 'The accepted event, PENDING until a worker processes it',
+  },
 );
 export type AcceptedEvent = Static<typeof AcceptedEvent>;
 
@@ -86,7 +134,38 @@ export const BatchResult = Type.Object(
     error_count: Type.Integer(),
     results: Type.Array(BatchItemResult),
   },
-  { $id: 'BatchResult' },
+  {
+    $id: 'BatchResult',
+    description: 'Each event of the batch, accepted or refused',
+    examples: [
+      {
+        total: 2,
+        success_count: 1,
+        error_count: 1,
+        results: [
+          {
+            index: 0,
+            status: 'error',
+            error: 'exactly one of external_id or participant_id is required',
+            error_code: 'bad_request',
+          },
+          {
+            index: 1,
+            status: 'accepted',
+            event: {
+              id: '0193b3c4-7e8f-7a9b-8c0d-1e2f3a4b5c6d',
+              program_id: '550e8400-e29b-41d4-a716-446655440000',
+              participant_id: null,
+              external_id: 'user_abc123',
+              idempotency_key: 'order-12346-completed',
+              event_timestamp: '2024-01-15T10:31:00.000Z',
+              status: 'PENDING',
+            },
+          },
+        ],
+      },
+    ],
+  },
 );
 export type BatchResult = Static<typeof BatchResult>;
 
@@ -115,7 +194,30 @@ export const Event = Type.Object(
         'GET /v1/events/{id}?include_skipped=true shows which and why.',
     }),
   },
-  { $id: 'Event' },
+  {
+    $id: 'Event',
+    description: 'An event',
+    examples: [
+      {
+        id: '550e8400-e29b-41d4-a716-446655440000',
+        program_id: '550e8400-e29b-41d4-a716-446655440001',
+        participant_id: '550e8400-e29b-41d4-a716-446655440002',
+        external_id: 'user_abc123',
+        recipient_id: null,
+        idempotency_key: 'order-12345-completed',
+        event_type: 'EXTERNAL',
+        event_data: { type: 'purchase', amount: 42.5 },
+        event_timestamp: '2024-01-15T10:30:00.000Z',
+        status: 'COMPLETED',
+        error_message: null,
+        created_at: '2024-01-15T10:30:01.000Z',
+        received_at: '2024-01-15T10:30:01.000Z',
+        processed_at: '2024-01-15T10:30:02.000Z',
+        updated_at: '2024-01-15T10:30:02.000Z',
+        skipped_error_count: 0,
+      },
+    ],
+  },
 );
 export type Event = Static<typeof Event>;
 
@@ -124,7 +226,56 @@ export type { RuleEvaluationView as RuleEvaluation } from '../rules/index.js';
 
 export const EventWithEvaluations = Type.Object(
   { ...Event.properties, rule_evaluations: Type.Array(Type.Ref('RuleEvaluation')) },
-  { $id: 'EventWithEvaluations' },
+  {
+    $id: 'EventWithEvaluations',
+    examples: [
+      {
+        id: '01a24330-30ab-7000-9b77-fc911bded67e',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+        external_id: 'user_abc123',
+        recipient_id: null,
+        idempotency_key: 'order-12345-completed',
+        event_type: 'EXTERNAL',
+        event_data: { type: 'purchase', amount: 42.5 },
+        event_timestamp: '2026-11-22T10:30:00.000Z',
+        status: 'COMPLETED',
+        error_message: null,
+        created_at: '2026-12-01T12:00:00.000Z',
+        received_at: '2026-12-01T12:00:00.000Z',
+        processed_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+        skipped_error_count: 0,
+        rule_evaluations: [
+          {
+            id: '2bdf0b8c-494d-89b5-8f8a-4808cbef11d0',
+            rule_id: '01a24330-302f-7000-894f-e0126dc57845',
+            rule_name: '10 points per dollar',
+            rule_history_id: '01a24330-303d-7000-8528-4cd506b0ca9c',
+            status: 'SUCCESS',
+            reason: null,
+            stopped_by_rule_id: null,
+            error_message: null,
+            actions: [
+              {
+                type: 'CREDIT',
+                amount: '425',
+                bucket: 'AVAILABLE',
+                target: { kind: 'event_participant' },
+                asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+                expires_at: null,
+                matures_at: null,
+                description: null,
+                reference_id: null,
+              },
+            ],
+            created_at: '2026-12-01T12:00:00.000Z',
+          },
+        ],
+      },
+    ],
+    description: 'An event with its rule evaluations',
+  },
 );
 export type EventWithEvaluations = Static<typeof EventWithEvaluations>;
 
@@ -148,7 +299,7 @@ export const RetryResult = Type.Object(
     previous_status: EventStatus,
     status: EventStatus,
   },
-  { $id: 'RetryResult' },
+  { $id: 'RetryResult', description: 'The requeued event' },
 );
 export type RetryResult = Static<typeof RetryResult>;
 

@@ -37,6 +37,7 @@ const registerGroupRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'createGroup',
         summary: 'Create a group (a shared wallet) with its first members',
         description:
           'At least one member must be ADMIN. Groups belong to the organization, not to a program.',
@@ -52,6 +53,7 @@ const registerGroupRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'listGroups',
         summary: 'List groups, newest first',
         description: 'Archived groups are left out unless include_archived=true.',
         querystring: ListGroupsQuery,
@@ -65,6 +67,8 @@ const registerGroupRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'getGroup',
+        description: "The balance per asset sums every bucket of the group's accounts.",
         summary: 'Get a group with its balance per asset (archived groups too)',
         params: IdParams,
         response: { 200: Type.Ref('GroupWithBalances'), ...errorResponses('not_found') },
@@ -77,6 +81,8 @@ const registerGroupRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'renameGroup',
+        description: 'Only the name changes; an archived group answers 409 group_archived.',
         summary: 'Rename a group',
         params: IdParams,
         body: UpdateGroupBody,
@@ -91,6 +97,7 @@ const registerGroupRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'archiveGroup',
         summary: 'Archive a group for good',
         description:
           'Status ARCHIVED and deleted_at set. Balances, members and state are kept and stay readable; ' +
@@ -109,6 +116,7 @@ const registerMemberRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'addGroupMembers',
         summary: 'Add one member, or several',
         description:
           'Refused whole (409 conflict) when a participant is already an ACTIVE member; a member who LEFT ' +
@@ -125,6 +133,8 @@ const registerMemberRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'listGroupMembers',
+        description: 'Members who left stay listed with status LEFT.',
         summary: "List a group's members, oldest first",
         params: IdParams,
         querystring: MembersQuery,
@@ -139,6 +149,7 @@ const registerMemberRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'removeGroupMember',
         summary: 'Remove a member (status LEFT); the group balance is untouched',
         description: 'The last ACTIVE ADMIN cannot be removed (409 conflict).',
         params: MemberParams,

@@ -46,7 +46,7 @@ const groupFields = {
   deleted_at: Type.Optional(Timestamp),
 };
 
-export const Group = Type.Object(groupFields, { $id: 'Group' });
+export const Group = Type.Object(groupFields, { $id: 'Group', description: 'A group' });
 export type Group = Static<typeof Group>;
 
 export const GroupWithBalances = Type.Object(
@@ -56,7 +56,7 @@ export const GroupWithBalances = Type.Object(
       description: 'Per asset id, the total of every bucket and program ("1500.00")',
     }),
   },
-  { $id: 'GroupWithBalances' },
+  { $id: 'GroupWithBalances', description: 'A group with its balance per asset' },
 );
 export type GroupWithBalances = Static<typeof GroupWithBalances>;
 
@@ -85,14 +85,17 @@ export const Member = Type.Object(
     joined_at: Timestamp,
     left_at: NullableTimestamp,
   },
-  { $id: 'GroupMember' },
+  { $id: 'GroupMember', description: 'A member of a group' },
 );
 export type Member = Static<typeof Member>;
 
-export const AddMembersResponse = Type.Object({
-  message: Type.String(),
-  members: Type.Array(Type.Ref('GroupMember')),
-});
+export const AddMembersResponse = Type.Object(
+  {
+    message: Type.String(),
+    members: Type.Array(Type.Ref('GroupMember')),
+  },
+  { description: 'The members added' },
+);
 
 export const MembersQuery = Type.Object(
   {

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { ErrorCode } from '../../platform/errors.js';
 import { keysetPages, onePage, sendCsv, wantsCsv } from '../../platform/http/csv.js';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
-import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import { errorResponses, IdParams, operationId, Page } from '../../platform/http/schemas.js';
 import { pageSizeMax } from '../../platform/limits.js';
 import { findProgramRow } from '../programs/index.js';
 import { participantOwner, programWallet } from './accounts.js';
@@ -67,11 +67,32 @@ const operationErrorCodes = [
   'unsupported_inventory_mode',
 ] as const;
 
-const operations: [string, service.BalanceOperation, string][] = [
-  ['hold', 'HOLD', 'Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots'],
-  ['release', 'RELEASE', 'Release HELD funds back to AVAILABLE, by amount and/or reference_id'],
-  ['forfeit', 'FORFEIT', 'Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required)'],
-  ['void-hold', 'VOID_HOLD', 'Void provisional HELD lots by reference_id, back to their source (LOT only)'],
+/** path, operation, summary, description */
+const operations: [string, service.BalanceOperation, string, string][] = [
+  [
+    'hold',
+    'HOLD',
+    'Hold AVAILABLE funds (AVAILABLE to HELD); LOT holds stamp reference_id on the lots',
+    'Name the hold with reference_id to release or settle it later. Refused beyond the available balance (422 insufficient_balance).',
+  ],
+  [
+    'release',
+    'RELEASE',
+    'Release HELD funds back to AVAILABLE, by amount and/or reference_id',
+    'The amount given, or everything held under reference_id.',
+  ],
+  [
+    'forfeit',
+    'FORFEIT',
+    'Forfeit AVAILABLE or HELD funds to SYSTEM_BREAKAGE (bucket required)',
+    'The value leaves the holder for good, for example on fraud or account closure.',
+  ],
+  [
+    'void-hold',
+    'VOID_HOLD',
+    'Void provisional HELD lots by reference_id, back to their source (LOT only)',
+    'Provisional credits (HELD with a reference_id) go back to where they came from, issuance or the program wallet, as if never credited.',
+  ],
 ];
 
 export const ledgerRoutes: RoutePlugin = async (app, deps) => {
@@ -90,6 +111,9 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags,
+        operationId: 'listParticipantBalances',
+        description:
+          "One row per asset: available, held and deferred, as decimal strings at the asset's scale.",
         summary: "A participant's balances per asset",
         params: IdParams,
         querystring: BalancesQuery,
@@ -113,6 +137,9 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags,
+        operationId: 'listParticipantLots',
+        description:
+          'Each credit of a LOT asset is a lot with its own expiry and maturity; spending takes the lots that expire first. Filter by status, expiry window or reference_id.',
         summary: "A participant's lots of a LOT asset, newest first",
         params: IdParams,
         querystring: LotsQuery,
@@ -158,6 +185,7 @@ export function registerBalanceCommands(app: App, { db, clock }: RouteDeps, rout
     {
       schema: {
         tags: routes.tags,
+        operationId: operationId('adjust', routes.noun, 'balance'),
         summary: `Credit or debit a ${routes.noun} balance`,
         description:
           'DEBIT fails with 422 insufficient_balance unless allow_negative. Accrue extensions: idempotency_key, ' +
@@ -173,14 +201,16 @@ export function registerBalanceCommands(app: App, { db, clock }: RouteDeps, rout
     async (request) =>
       service.adjustBalance(db, clock, request.caller, routes.holderOf(request.params.id), request.body),
   );
-  for (const [path, operation, summary] of operations) {
+  for (const [path, operation, summary, description] of operations) {
     if (!routes.operations.includes(operation)) continue;
     app.post(
       `${routes.base}/balances/${path}`,
       {
         schema: {
           tags: routes.tags,
+          operationId: operationId(path, routes.noun, 'balance'),
           summary,
+          description,
           params: IdParams,
           body: BalanceOperationBody,
           response: {
@@ -208,6 +238,9 @@ const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags,
+        operationId: 'getParticipantStatement',
+        description:
+          "Every movement of one asset with the balance after it, optionally for a bucket and a time window: what a member's statement shows.",
         summary: 'Running-balance statement of one asset, oldest first',
         params: IdParams,
         querystring: StatementQuery,
@@ -226,6 +259,9 @@ const registerActivityRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags,
+        operationId: 'listParticipantLedgerHistory',
+        description:
+          "Every posting on the participant's accounts, with its journal entry, action type, bucket and signed amount.",
         summary: "A participant's ledger history, oldest first",
         params: IdParams,
         querystring: HistoryQuery,
@@ -251,6 +287,11 @@ const registerWalletRoutes: RoutePlugin = async (app, { db, clock }) => {
       {
         schema: {
           tags: walletTags,
+          operationId: operationId(path, 'program wallet'),
+          description:
+            actionType === 'FUND'
+              ? "Issues value into the program's wallet of a PREFUNDED asset; credits to participants then draw from it and are refused when it runs out."
+              : "Moves wallet value to breakage, for example at the end of a campaign. Refused beyond the wallet's balance (422 insufficient_balance).",
           summary:
             actionType === 'FUND' ? 'Fund a PREFUNDED program wallet' : 'Burn wallet balance to breakage',
           params: ProgramAssetParams,
@@ -288,6 +329,8 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags: walletTags,
+        operationId: 'listProgramWalletBalances',
+        description: 'One row per PREFUNDED asset linked to the program.',
         summary: 'Program wallet balances (PREFUNDED assets)',
         params: IdParams,
         querystring: BalancesQuery,
@@ -311,6 +354,9 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags: walletTags,
+        operationId: 'listProgramWalletHistory',
+        description:
+          "Every movement of the program's wallets. Filter by asset, bucket, time or the events' time.",
         summary: 'Program wallet history: funds, burns and credit draws',
         params: IdParams,
         querystring: HistoryQuery,
@@ -333,6 +379,9 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
     {
       schema: {
         tags: walletTags,
+        operationId: 'getProgramWalletStatement',
+        description:
+          'Every movement of one wallet asset with the balance after it, optionally for a time window.',
         summary: 'Program wallet running-balance statement',
         params: IdParams,
         querystring: StatementQuery,
@@ -358,6 +407,9 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: journalTags,
+        operationId: 'listJournalEntries',
+        description:
+          'Every balance change is one journal entry whose postings sum to zero per asset. Filter by program, participant, group, asset, bucket, event, rule, action type, reference_id, amount range or time.',
         summary: 'List journal entries, newest first',
         querystring: JournalEntriesQuery,
         response: { 200: Page(Type.Ref('JournalEntry')), ...errorResponses('invalid_cursor') },
@@ -378,6 +430,8 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: journalTags,
+        operationId: 'getJournalEntry',
+        description: 'With its postings, and its sequence number and hash once the sealer has chained it.',
         summary: 'Get a journal entry with its postings and seal',
         params: IdParams,
         response: { 200: Type.Ref('JournalEntry'), ...errorResponses('not_found') },
@@ -391,6 +445,9 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: ['Reports'],
+        operationId: 'getIntegrityReport',
+        description:
+          'Seals pending entries first, then checks every hash chain, that every entry balances, that value is conserved and that every stored balance equals its postings. Each check reports what it found.',
         summary:
           'Ledger integrity: hash chain, balanced postings, value conservation, stored balances, sealing',
         querystring: IntegrityQuery,
@@ -408,11 +465,17 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: reportTags,
+        operationId: 'getLedgerSummaryReport',
+        description:
+          'Totals per asset since the start, or for a period with from and to. Outstanding equals issued minus redeemed, expired and forfeited.',
         summary:
           'Per asset: issued, redeemed, expired, forfeited and outstanding; period figures with from+to',
         querystring: LedgerSummaryQuery,
         response: {
-          200: Type.Object({ data: Type.Array(Type.Ref('LedgerSummaryRow')) }),
+          200: Type.Object(
+            { data: Type.Array(Type.Ref('LedgerSummaryRow')) },
+            { description: 'Ledger figures per asset' },
+          ),
           ...errorResponses(),
         },
       },
@@ -429,6 +492,7 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: reportTags,
+        operationId: 'getLiabilityReport',
         summary: 'Outstanding liability per asset and program (and bucket) as of a time',
         description:
           'Rows by asset, then program (entries without one last), then bucket, a page at a time; ' +
@@ -452,14 +516,20 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: reportTags,
+        operationId: 'getLiabilityRollforwardReport',
+        description:
+          'Opening liability, the movements of the period by kind, and closing liability per asset. Answers 500 integrity_violation rather than a report whose figures do not add up.',
         summary: 'Movements explaining closing minus opening liability exactly; refused if they do not',
         querystring: RollforwardQuery,
         response: {
-          200: Type.Object({
-            from: Type.String(),
-            to: Type.String(),
-            data: Type.Array(Type.Ref('RollforwardRow')),
-          }),
+          200: Type.Object(
+            {
+              from: Type.String(),
+              to: Type.String(),
+              data: Type.Array(Type.Ref('RollforwardRow')),
+            },
+            { description: 'Liability movements per asset between from and to' },
+          ),
           ...errorResponses('integrity_violation'),
         },
       },
@@ -476,10 +546,16 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: reportTags,
+        operationId: 'getExpirationScheduleReport',
+        description:
+          'Outstanding lot value by the day, week or month it expires, between from and to, with what expires before and after the window and what never expires.',
         summary: 'When outstanding lot value expires, in calendar buckets (LOT assets only)',
         querystring: ExpirationScheduleQuery,
         response: {
-          200: Type.Object({ data: Type.Array(Type.Ref('ExpirationSchedule')) }),
+          200: Type.Object(
+            { data: Type.Array(Type.Ref('ExpirationSchedule')) },
+            { description: 'Expiring value per asset' },
+          ),
           ...errorResponses('not_found', 'unsupported_inventory_mode'),
         },
       },

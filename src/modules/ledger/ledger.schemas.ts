@@ -34,7 +34,18 @@ export const BalanceSnapshot = Type.Object({
 
 export const AssetBalance = Type.Object(
   { asset_id: Uuid, available: Type.String(), held: Type.String(), deferred: Type.String() },
-  { $id: 'AssetBalance' },
+  {
+    $id: 'AssetBalance',
+    examples: [
+      {
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        available: '525.00',
+        held: '0.00',
+        deferred: '0.00',
+      },
+    ],
+    description: 'Balance of one asset, per bucket',
+  },
 );
 
 export const AdjustBody = Type.Object(
@@ -53,7 +64,19 @@ export const AdjustBody = Type.Object(
     expires_at: Type.Optional(TimeOrDuration),
     matures_at: Type.Optional(TimeOrDuration),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        type: 'CREDIT',
+        amount: '425.00',
+        description: 'Order 12345',
+        idempotency_key: 'order-12345-points',
+      },
+    ],
+  },
 );
 export type AdjustBody = Static<typeof AdjustBody>;
 
@@ -68,7 +91,22 @@ export const AdjustResponse = Type.Object(
     program_id: Uuid,
     type: Type.String(),
   },
-  { $id: 'AdjustResponse' },
+  {
+    $id: 'AdjustResponse',
+    examples: [
+      {
+        amount: '425.00',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        balance: { available: '950.00', deferred: '0.00', held: '0.00' },
+        bucket: 'AVAILABLE',
+        journal_entry_id: '01a24330-39c8-7001-a3a8-0f75d5b8ce46',
+        message: 'Balance adjusted successfully',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        type: 'CREDIT',
+      },
+    ],
+    description: 'The adjustment and the new balance',
+  },
 );
 export type AdjustResponse = Static<typeof AdjustResponse>;
 
@@ -85,7 +123,19 @@ export const BalanceOperationBody = Type.Object(
     reference_id: Type.Optional(ReferenceId),
     idempotency_key: Type.Optional(IdempotencyKey),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a',
+        asset_id: '01a24330-4dd1-7000-9b9a-1cfa6589760b',
+        amount: '600',
+        reference_id: 'order-7001',
+        description: 'Points towards order 7001',
+        idempotency_key: 'hold-7001',
+      },
+    ],
+  },
 );
 export type BalanceOperationBody = Static<typeof BalanceOperationBody>;
 
@@ -101,7 +151,22 @@ export const BalanceOperationResponse = Type.Object(
     program_id: Uuid,
     reference_id: Type.Union([Type.String(), Type.Null()]),
   },
-  { $id: 'BalanceOperationResponse' },
+  {
+    $id: 'BalanceOperationResponse',
+    examples: [
+      {
+        amount_processed: '600',
+        asset_id: '01a24330-4dd1-7000-9b9a-1cfa6589760b',
+        balance: { available: '400', deferred: '0', held: '600' },
+        journal_entry_id: '01a24330-4f8b-7002-b2aa-04258d4cbcd2',
+        message: 'Processed 600',
+        operation: 'HOLD',
+        program_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a',
+        reference_id: 'order-7001',
+      },
+    ],
+    description: 'The operation and the new balance',
+  },
 );
 export type BalanceOperationResponse = Static<typeof BalanceOperationResponse>;
 
@@ -123,7 +188,24 @@ export const Lot = Type.Object(
     matures_at: NullableTimestamp,
     created_at: Timestamp,
   },
-  { $id: 'Lot' },
+  {
+    $id: 'Lot',
+    examples: [
+      {
+        id: '01a24330-4a6b-7007-a86f-807bf45f1c70',
+        asset_id: '01a24330-492b-7000-a990-78acae16b09b',
+        program_id: '01a24330-4918-7000-a939-0994092c77c2',
+        amount: '250',
+        remaining: '250',
+        status: 'AVAILABLE',
+        reference_id: null,
+        expires_at: '2027-06-15T19:40:00.000Z',
+        matures_at: null,
+        created_at: '2026-12-01T12:00:00.000Z',
+      },
+    ],
+    description: 'A lot',
+  },
 );
 export type Lot = Static<typeof Lot>;
 
@@ -153,12 +235,32 @@ const activityFields = {
   journal_entry_id: Uuid,
 };
 
-export const ActivityItem = Type.Object({ ...activityFields, asset_id: Uuid }, { $id: 'ActivityItem' });
+export const ActivityItem = Type.Object(
+  { ...activityFields, asset_id: Uuid },
+  {
+    $id: 'ActivityItem',
+    examples: [
+      {
+        action_type: 'CREDIT',
+        amount: '500',
+        bucket: 'AVAILABLE',
+        created_at: '2026-12-04T22:59:07.847Z',
+        created_by_api_key_id: null,
+        description: 'CREDIT by rule',
+        event_id: '01a24348-6595-7000-98a8-30a73e0bea18',
+        event_timestamp: '2026-03-01T10:00:00.000Z',
+        journal_entry_id: '01a24348-6bf3-7000-81e8-1aebf8ae24f4',
+        asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+      },
+    ],
+    description: 'A ledger movement',
+  },
+);
 export type ActivityItem = Static<typeof ActivityItem>;
 
 export const StatementLine = Type.Object(
   { ...activityFields, posting_id: Uuid, running_balance: Type.String() },
-  { $id: 'StatementLine' },
+  { $id: 'StatementLine', description: 'A statement line' },
 );
 export type StatementLine = Static<typeof StatementLine>;
 
@@ -188,7 +290,7 @@ export const Statement = Type.Object(
       next_cursor: Type.Union([Type.String(), Type.Null()]),
     }),
   },
-  { $id: 'Statement' },
+  { $id: 'Statement', description: 'A running-balance statement' },
 );
 export type Statement = Static<typeof Statement>;
 
@@ -212,7 +314,7 @@ export const WalletBody = Type.Object(
 );
 export const WalletResponse = Type.Object(
   { available: Type.String(), journal_entry_id: Uuid, message: Type.String() },
-  { $id: 'WalletResponse' },
+  { $id: 'WalletResponse', description: 'The wallet operation and the new wallet balance' },
 );
 export const WalletBalance = Type.Object(
   {
@@ -222,7 +324,7 @@ export const WalletBalance = Type.Object(
     deferred: Type.String(),
     issuance_policy: Type.String(),
   },
-  { $id: 'WalletBalance' },
+  { $id: 'WalletBalance', description: 'A program wallet balance' },
 );
 
 export const Posting = Type.Object({
@@ -255,7 +357,54 @@ export const JournalEntry = Type.Object(
     created_at: Timestamp,
     postings: Type.Array(Posting),
   },
-  { $id: 'JournalEntry' },
+  {
+    $id: 'JournalEntry',
+    examples: [
+      {
+        id: '01a24330-3ca0-7002-8c45-73faeab1c00b',
+        action_type: 'REVERSAL',
+        description: 'One card returned',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        program_name: 'Q1 Sales Bonus',
+        event_id: null,
+        rule_id: null,
+        reference_id: '01a24330-3b70-7000-b56a-51f6e7c68ed2',
+        created_by_api_key_id: '01a24330-2ca2-7000-bc7d-bc4a43b2b21e',
+        sequence_number: null,
+        entry_hash: null,
+        created_at: '2026-12-01T12:00:00.000Z',
+        postings: [
+          {
+            id: '01a24330-3ca0-7000-9589-c89411ec6a2c',
+            amount: '-100.00',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            asset_symbol: 'PTS',
+            bucket: 'AVAILABLE',
+            entity_type: 'SYSTEM',
+            system_account: 'SYSTEM_REDEMPTION',
+            participant_id: null,
+            group_id: null,
+            program_id: null,
+            created_at: '2026-12-01T12:00:00.000Z',
+          },
+          {
+            id: '01a24330-3ca0-7001-a201-6c2479779d07',
+            amount: '100.00',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            asset_symbol: 'PTS',
+            bucket: 'AVAILABLE',
+            entity_type: 'PARTICIPANT',
+            system_account: null,
+            participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+            group_id: null,
+            program_id: null,
+            created_at: '2026-12-01T12:00:00.000Z',
+          },
+        ],
+      },
+    ],
+    description: 'A journal entry with its postings',
+  },
 );
 export type JournalEntry = Static<typeof JournalEntry>;
 
@@ -330,7 +479,28 @@ export const IntegrityReport = Type.Object(
     stored_balances: Check,
     unsealed_entries: Check,
   },
-  { $id: 'IntegrityReport' },
+  {
+    $id: 'IntegrityReport',
+    examples: [
+      {
+        all_passed: true,
+        organization_id: '01a24348-4ed1-7000-98ca-b467d8da265f',
+        verified_at: '2026-12-04T22:59:11.617Z',
+        window: 1000,
+        chain_head: {
+          sequence_number: '2',
+          hash: 'b414e7581222926de86ce3837f75f978f2d1226c2fecded5c26a38d208176ee1',
+          created_at: '2026-12-04T22:59:11.601Z',
+        },
+        hash_chain: { anchored_at_genesis: true, entries_verified: 2, pass: true, violation_count: 0 },
+        postings_balanced: { pass: true, violation_count: 0 },
+        value_conservation: { pass: true, violation_count: 0 },
+        stored_balances: { pass: true, violation_count: 0 },
+        unsealed_entries: { pass: true, violation_count: 0 },
+      },
+    ],
+    description: 'The result of every ledger integrity check',
+  },
 );
 export type IntegrityReport = Static<typeof IntegrityReport>;
 

@@ -36,7 +36,23 @@ export const LedgerSummaryRow = Type.Object(
     period_forfeited: Type.Optional(Type.String()),
     other_adjustments_net: Type.Optional(Type.String()),
   },
-  { $id: 'LedgerSummaryRow' },
+  {
+    $id: 'LedgerSummaryRow',
+    examples: [
+      {
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        asset_name: 'Points',
+        asset_symbol: 'PTS',
+        total_issued: '950.00',
+        total_redeemed: '100.00',
+        total_expired: '0.00',
+        total_forfeited: '0.00',
+        current_balance: '850.00',
+        participant_count: 1,
+      },
+    ],
+    description: 'Ledger figures of one asset',
+  },
 );
 export type LedgerSummaryRow = Static<typeof LedgerSummaryRow>;
 
@@ -71,7 +87,27 @@ export const LiabilityReport = Type.Object(
     ),
     pagination: Pagination,
   },
-  { $id: 'LiabilityReport' },
+  {
+    $id: 'LiabilityReport',
+    examples: [
+      {
+        as_of: '2026-12-04T22:59:11.646Z',
+        data: [
+          {
+            asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+            asset_name: 'Shop Points',
+            asset_symbol: 'SHOP',
+            scale: 0,
+            program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+            program_name: 'Shop Rewards',
+            balance: '1120',
+          },
+        ],
+        pagination: { has_more: false, next_cursor: null },
+      },
+    ],
+    description: 'Outstanding liability as of a time',
+  },
 );
 export type LiabilityReport = Static<typeof LiabilityReport>;
 
@@ -116,7 +152,35 @@ export const RollforwardRow = Type.Object(
     closing_balance: Type.String(),
     ...Object.fromEntries(rollforwardMovements.map((name) => [name, Type.String()])),
   },
-  { $id: 'RollforwardRow' },
+  {
+    $id: 'RollforwardRow',
+    examples: [
+      {
+        asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+        asset_name: 'Shop Points',
+        asset_symbol: 'SHOP',
+        scale: 0,
+        program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+        program_name: 'Shop Rewards',
+        opening_balance: '0',
+        closing_balance: '1120',
+        issued: '1120',
+        redeemed: '0',
+        forfeited: '0',
+        expired: '0',
+        debited: '0',
+        transfers_net: '0',
+        adjustments_net: '0',
+        bucket_movements_net: '0',
+        holds_voided: '0',
+        issuance_returns: '0',
+        redemption_receipts: '0',
+        redemption_reversals: '0',
+        reversal_clawbacks: '0',
+      },
+    ],
+    description: 'Liability movements of one asset',
+  },
 );
 
 export const ExpirationScheduleQuery = Type.Object(
@@ -151,6 +215,35 @@ export const ExpirationSchedule = Type.Object(
       }),
     ),
   },
-  { $id: 'ExpirationSchedule' },
+  {
+    $id: 'ExpirationSchedule',
+    examples: [
+      {
+        asset_id: '01a24330-492b-7000-a990-78acae16b09b',
+        asset_name: 'Miles',
+        asset_symbol: 'MILES',
+        scale: 0,
+        total_outstanding: '350',
+        never_expiring: '0',
+        expiring_before_window: '0',
+        expiring_after_window: '0',
+        buckets: [
+          {
+            bucket_start: '2027-02-01T00:00:00.000Z',
+            bucket_end: '2027-03-01T00:00:00.000Z',
+            amount: '100',
+            lot_count: 1,
+          },
+          {
+            bucket_start: '2027-06-01T00:00:00.000Z',
+            bucket_end: '2027-07-01T00:00:00.000Z',
+            amount: '250',
+            lot_count: 1,
+          },
+        ],
+      },
+    ],
+    description: 'Expiring lot value in calendar buckets',
+  },
 );
 export type ExpirationSchedule = Static<typeof ExpirationSchedule>;

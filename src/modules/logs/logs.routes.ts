@@ -79,6 +79,9 @@ export const logRoutes: RoutePlugin<LogRouteDeps> = async (app, { db, clock, rec
     {
       schema: {
         tags,
+        operationId: 'listRequestLogs',
+        description:
+          'Requests are logged within 200 ms of their response. Filter by method, route, request id, status range and time.',
         summary: 'List request logs, newest first',
         querystring: ListLogsQuery,
         response: { 200: Page(Type.Ref('RequestLog')), ...errorResponses('invalid_cursor') },
@@ -95,6 +98,8 @@ export const logRoutes: RoutePlugin<LogRouteDeps> = async (app, { db, clock, rec
     {
       schema: {
         tags,
+        operationId: 'getRequestLog',
+        description: 'The request and response bodies, redacted of secret-looking keys and cut at 4 KiB.',
         summary: 'Get a request log with its (redacted) bodies',
         params: IdParams,
         response: { 200: Type.Ref('RequestLogDetail'), ...errorResponses('not_found') },
@@ -111,6 +116,7 @@ export const logRoutes: RoutePlugin<LogRouteDeps> = async (app, { db, clock, rec
     {
       schema: {
         tags,
+        operationId: 'getUsage',
         summary: 'Daily API usage: requests, errors and average latency',
         description: `Defaults to the ${usageDaysDefault} days up to now. Days are UTC.`,
         querystring: UsageQuery,

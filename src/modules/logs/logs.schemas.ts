@@ -15,7 +15,24 @@ const logFields = {
   created_at: Timestamp,
 };
 
-export const RequestLog = Type.Object(logFields, { $id: 'RequestLog' });
+export const RequestLog = Type.Object(logFields, {
+  $id: 'RequestLog',
+  examples: [
+    {
+      id: '01a24348-744a-7000-88b4-32245d68a4a7',
+      request_id: 'req_21c8c8aa28c048168f8268778d31547f',
+      method: 'GET',
+      path: '/v1/webhook-endpoints',
+      route_pattern: '/v1/webhook-endpoints',
+      status_code: 200,
+      duration_ms: 91.411,
+      auth_type: 'api_key',
+      error_code: null,
+      created_at: '2026-12-04T22:59:11.562Z',
+    },
+  ],
+  description: 'A request log',
+});
 export type RequestLog = Static<typeof RequestLog>;
 
 export const RequestLogDetail = Type.Object(
@@ -31,7 +48,30 @@ export const RequestLogDetail = Type.Object(
       description: 'Redacted of secrets, at most 4 KiB',
     }),
   },
-  { $id: 'RequestLogDetail' },
+  {
+    $id: 'RequestLogDetail',
+    examples: [
+      {
+        id: '01a24348-744a-7000-88b4-32245d68a4a7',
+        request_id: 'req_21c8c8aa28c048168f8268778d31547f',
+        method: 'GET',
+        path: '/v1/webhook-endpoints',
+        route_pattern: '/v1/webhook-endpoints',
+        status_code: 200,
+        duration_ms: 91.411,
+        auth_type: 'api_key',
+        error_code: null,
+        created_at: '2026-12-04T22:59:11.562Z',
+        created_by_api_key_id: '01a24348-4edd-7000-816f-e4a186709086',
+        ip_address: '127.0.0.1',
+        user_agent: 'lightMyRequest',
+        request_body: null,
+        response_body:
+          '{"data":[{"id":"01a24348-6cf6-7000-85c2-62b93835088e","url":"https://hooks.example.com/accrue","description":"Order service","enabled_events":["balance.credited","redemption.completed","participant.tier_changed"],"metadata":null,"status":"ACTIVE","created_at":"2026-12-04T22:59:09.686Z","updated_at":"2026-12-04T22:59:09.734Z"}],"pagination":{"has_more":false,"next_cursor":null}}',
+      },
+    ],
+    description: 'A request log with its redacted bodies',
+  },
 );
 export type RequestLogDetail = Static<typeof RequestLogDetail>;
 
@@ -75,6 +115,16 @@ export const Usage = Type.Object(
       }),
     ),
   },
-  { $id: 'Usage' },
+  {
+    $id: 'Usage',
+    examples: [
+      {
+        from: '2026-11-04T22:59:11.752Z',
+        to: '2026-12-04T22:59:11.752Z',
+        data: [{ date: '2026-12-04', request_count: 62, error_count: 0, average_latency_ms: 33.875 }],
+      },
+    ],
+    description: 'API usage per UTC day',
+  },
 );
 export type Usage = Static<typeof Usage>;

@@ -26,6 +26,7 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
     {
       schema: {
         tags,
+        operationId: 'createParticipant',
         summary: 'Create a participant, or update it if external_id exists (upsert)',
         description:
           'Answers 201 when the participant is new and 200 when it existed. Tags are lower-cased; ' +
@@ -49,6 +50,9 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
     {
       schema: {
         tags,
+        operationId: 'listParticipants',
+        description:
+          'external_id finds the participant with that id of yours. Filter by status, program, a partial search or creation time.',
         summary: 'List participants, or look one up by external_id',
         querystring: ListParticipantsQuery,
         response: { 200: Page(Type.Ref('ParticipantSummary')), ...errorResponses('invalid_cursor') },
@@ -62,6 +66,9 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
     {
       schema: {
         tags,
+        operationId: 'getParticipant',
+        description:
+          'Balances per asset and bucket, counters with their effective values, the level of each tier, and the programs the participant is enrolled in.',
         summary: 'Get a participant with balances, counters, tiers and programs',
         params: IdParams,
         response: { 200: Type.Ref('Participant'), ...errorResponses('not_found') },
@@ -76,6 +83,7 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
     {
       schema: {
         tags,
+        operationId: 'updateParticipant',
         summary: 'Update a participant profile',
         description:
           'attributes merge; tags replace; an empty string clears a profile field. status is ignored here: ' +
@@ -94,6 +102,7 @@ export const participantRoutes: RoutePlugin<ParticipantRouteDeps> = async (app, 
     {
       schema: {
         tags,
+        operationId: 'updateParticipantStatus',
         summary: 'Change a participant status',
         description:
           'SUSPENDED and CLOSED block the financial actions (CREDIT, DEBIT, HOLD, RELEASE, FORFEIT, COUNTER); ' +

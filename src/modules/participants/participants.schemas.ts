@@ -78,7 +78,24 @@ const summaryFields = {
   updated_at: Timestamp,
 };
 
-export const ParticipantSummary = Type.Object(summaryFields, { $id: 'ParticipantSummary' });
+export const ParticipantSummary = Type.Object(summaryFields, {
+  $id: 'ParticipantSummary',
+  examples: [
+    {
+      id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+      external_id: 'user_abc123',
+      status: 'ACTIVE',
+      email: null,
+      phone: null,
+      first_name: null,
+      last_name: null,
+      display_name: null,
+      created_at: '2026-12-01T12:00:00.000Z',
+      updated_at: '2026-12-01T12:00:00.000Z',
+    },
+  ],
+  description: 'A participant, without balances',
+});
 export type ParticipantSummary = Static<typeof ParticipantSummary>;
 
 export const Participant = Type.Object(
@@ -91,7 +108,37 @@ export const Participant = Type.Object(
     tiers: Type.Record(Type.String(), Type.Object({ level: Type.String(), rank: Type.Integer() })),
     program_ids: Type.Array(Uuid),
   },
-  { $id: 'Participant' },
+  {
+    $id: 'Participant',
+    description: 'A participant with its balances, counters, tiers and programs',
+    examples: [
+      {
+        id: '0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b',
+        external_id: 'user_abc123',
+        status: 'ACTIVE',
+        email: null,
+        phone: null,
+        first_name: null,
+        last_name: null,
+        display_name: null,
+        created_at: '2024-01-15T10:30:00.000Z',
+        updated_at: '2024-01-15T10:30:00.000Z',
+        attributes: { plan: 'premium', region: 'us-east' },
+        tags: ['vip'],
+        counters: { points_earned: '1500', purchases: '42' },
+        balances: [
+          {
+            asset_id: '0193b3c4-6a7b-7c8d-9e0f-1a2b3c4d5e6f',
+            available: '1500.00',
+            held: '200.00',
+            deferred: '0.00',
+          },
+        ],
+        tiers: {},
+        program_ids: ['550e8400-e29b-41d4-a716-446655440000'],
+      },
+    ],
+  },
 );
 export type Participant = Static<typeof Participant>;
 
@@ -104,7 +151,18 @@ export const CreateParticipantBody = Type.Object(
     attributes: Type.Optional(Attributes),
     tags: Type.Optional(Tags),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        external_id: 'user_abc123',
+        attributes: { plan: 'premium', region: 'us-east' },
+        program_id: '550e8400-e29b-41d4-a716-446655440000',
+        status: 'ACTIVE',
+        tags: ['vip'],
+      },
+    ],
+  },
 );
 export type CreateParticipantBody = Static<typeof CreateParticipantBody>;
 

@@ -4,7 +4,7 @@
 // the rest of a group's state.
 import { Type } from 'typebox';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
-import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
+import { errorResponses, IdParams, operationId, Page } from '../../platform/http/schemas.js';
 import {
   AttributeList,
   AttributeParams,
@@ -82,6 +82,8 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
     {
       schema: {
         tags,
+        operationId: operationId('list', noun, 'tags'),
+        description: 'Tags are lower-case, and all of them come on one page.',
         summary: `List a ${noun}'s tags`,
         params: IdParams,
         response: { 200: TagList, ...errorResponses('not_found') },
@@ -94,6 +96,7 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
     {
       schema: {
         tags,
+        operationId: operationId('add', noun, 'tag'),
         summary: `Add one tag to a ${noun}`,
         description: 'Lower-cased. Answers 201 when the tag is new and 200 when it already existed.',
         params: TagParams,
@@ -114,6 +117,8 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
     {
       schema: {
         tags,
+        operationId: operationId('replace', noun, 'tags'),
+        description: 'The set becomes exactly the tags sent; each change is recorded in the state history.',
         summary: `Replace all of a ${noun}'s tags`,
         params: IdParams,
         body: ReplaceTagsBody,
@@ -128,6 +133,8 @@ function registerTagRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): void
     {
       schema: {
         tags,
+        operationId: operationId('remove', noun, 'tag'),
+        description: 'Answers 204 also when the tag was not there.',
         summary: `Remove one tag from a ${noun}`,
         params: TagParams,
         response: { ...noContent, ...errorResponses('not_found') },
@@ -147,6 +154,9 @@ function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): 
     {
       schema: {
         tags,
+        operationId: operationId('list', noun, 'counters'),
+        description:
+          "Each counter's value as it is now: 0 once its reset_after window has passed since it was last reset.",
         summary: `List a ${noun}'s counters with their effective values`,
         params: IdParams,
         response: { 200: CounterList, ...errorResponses('not_found') },
@@ -159,6 +169,7 @@ function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): 
     {
       schema: {
         tags,
+        operationId: operationId('get', noun, 'counter'),
         summary: `Get one of a ${noun}'s counters`,
         description: 'The value is the effective one: 0 once reset_after has passed since last_reset_at.',
         params: CounterParams,
@@ -172,6 +183,7 @@ function registerCounterRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes): 
     {
       schema: {
         tags,
+        operationId: operationId('delete', noun, 'counter'),
         summary: `Delete a ${noun}'s counter for good`,
         description: 'Not a reset: rules then see no counter, and a later increment starts from 0.',
         params: CounterParams,
@@ -196,6 +208,7 @@ function registerCounterWriteRoute(app: App, deps: RouteDeps, routes: OwnerRoute
     {
       schema: {
         tags,
+        operationId: operationId('set', noun, 'counter'),
         summary: `Set a ${noun}'s counter to an absolute value`,
         description:
           'Creates the counter when missing and restarts its auto-reset window. reset_after "" removes ' +
@@ -222,6 +235,8 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
     {
       schema: {
         tags,
+        operationId: operationId('list', noun, 'attributes'),
+        description: 'Sorted by key.',
         summary: `List a ${noun}'s attributes`,
         params: IdParams,
         response: { 200: AttributeList, ...errorResponses('not_found') },
@@ -234,6 +249,8 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
     {
       schema: {
         tags,
+        operationId: operationId('set', noun, 'attribute'),
+        description: 'Creates the attribute or replaces its value; recorded in the state history.',
         summary: `Set one of a ${noun}'s attributes`,
         params: AttributeParams,
         body: SetAttributeBody,
@@ -253,6 +270,7 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
     {
       schema: {
         tags,
+        operationId: operationId('merge', noun, 'attributes'),
         summary: `Merge attributes into a ${noun}'s`,
         description:
           'Given keys are added or overwritten; the others are untouched. Answers every attribute.',
@@ -273,6 +291,8 @@ function registerAttributeRoutes(app: App, deps: RouteDeps, routes: OwnerRoutes)
     {
       schema: {
         tags,
+        operationId: operationId('remove', noun, 'attribute'),
+        description: 'Answers 204 also when the attribute was not there.',
         summary: `Remove one of a ${noun}'s attributes`,
         params: AttributeParams,
         response: { ...noContent, ...errorResponses('not_found') },
@@ -295,6 +315,7 @@ function registerHistoryRoute(app: App, deps: RouteDeps, routes: OwnerRoutes): v
     {
       schema: {
         tags: routes.tags,
+        operationId: operationId('list', routes.noun, 'state history'),
         summary: `Every change of a ${routes.noun}'s tags, counters, attributes and tiers, newest first`,
         description:
           'Each entry names its source: event_id and rule_id when a rule acted, changed_by_api_key_id for ' +

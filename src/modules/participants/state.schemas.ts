@@ -26,22 +26,31 @@ export const AttributeParams = Type.Object(
   { additionalProperties: false },
 );
 
-export const TagBody = Type.Object({ tag: Type.String() });
-export const TagList = Type.Object({ data: Type.Array(TagBody), pagination: noMorePages });
+export const TagBody = Type.Object({ tag: Type.String() }, { description: 'The tag' });
+export const TagList = Type.Object(
+  { data: Type.Array(TagBody), pagination: noMorePages },
+  { description: 'Every tag, on one page' },
+);
 export const ReplaceTagsBody = Type.Object({ tags: Tags }, { additionalProperties: false });
-export const TagsBody = Type.Object({ tags: Type.Array(Type.String()) });
+export const TagsBody = Type.Object({ tags: Type.Array(Type.String()) }, { description: 'The tags now' });
 
 export const CounterValue = Type.String({
   pattern: counterValuePattern,
   description: 'Exact decimal string, up to 20 integer and 18 fractional digits, e.g. "12" or "-0.5"',
 });
-export const Counter = Type.Object({
-  key: Type.String(),
-  value: Type.String({ description: 'Effective value: 0 once reset_after has passed since last_reset_at' }),
-  reset_after: Type.Union([Type.String(), Type.Null()], { description: 'Go duration, e.g. "24h"' }),
-  last_reset_at: Timestamp,
-});
-export const CounterList = Type.Object({ data: Type.Array(Counter), pagination: noMorePages });
+export const Counter = Type.Object(
+  {
+    key: Type.String(),
+    value: Type.String({ description: 'Effective value: 0 once reset_after has passed since last_reset_at' }),
+    reset_after: Type.Union([Type.String(), Type.Null()], { description: 'Go duration, e.g. "24h"' }),
+    last_reset_at: Timestamp,
+  },
+  { description: 'A counter' },
+);
+export const CounterList = Type.Object(
+  { data: Type.Array(Counter), pagination: noMorePages },
+  { description: 'Every counter, on one page' },
+);
 export const SetCounterBody = Type.Object(
   {
     value: CounterValue,
@@ -56,14 +65,23 @@ export const SetCounterBody = Type.Object(
 );
 export type SetCounterBody = Static<typeof SetCounterBody>;
 
-export const Attribute = Type.Object({ key: Type.String(), value: Type.String() });
-export const AttributeList = Type.Object({ data: Type.Array(Attribute), pagination: noMorePages });
+export const Attribute = Type.Object(
+  { key: Type.String(), value: Type.String() },
+  { description: 'An attribute' },
+);
+export const AttributeList = Type.Object(
+  { data: Type.Array(Attribute), pagination: noMorePages },
+  { description: 'Every attribute, on one page' },
+);
 export const SetAttributeBody = Type.Object(
   { value: Type.String({ minLength: 1, maxLength: attributeValueLengthMax }) },
   { additionalProperties: false },
 );
 export const MergeAttributesBody = Type.Object({ attributes: Attributes }, { additionalProperties: false });
-export const AttributesBody = Type.Object({ attributes: Type.Record(Type.String(), Type.String()) });
+export const AttributesBody = Type.Object(
+  { attributes: Type.Record(Type.String(), Type.String()) },
+  { description: 'The attributes now' },
+);
 
 const StateType = Type.Enum(['tag', 'counter', 'attribute', 'tier']);
 const StateOperation = Type.Enum([

@@ -16,7 +16,12 @@ export const programRoutes: RoutePlugin<ProgramRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'createProgram',
         summary: 'Create a program',
+        description:
+          'A program needs only a name. on_unknown_participant defaults to CREATE: a participant is ' +
+          'created on its first event; REJECT refuses events for participants not registered first. ' +
+          'Programs start ACTIVE and can be suspended or archived later with PATCH.',
         body: CreateProgramBody,
         response: { 201: Type.Ref('Program'), ...errorResponses() },
       },
@@ -38,6 +43,7 @@ export const programRoutes: RoutePlugin<ProgramRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'listPrograms',
         summary: 'List programs',
         description:
           'Archived programs are left out unless `status` or `include_archived=true` asks for them.',
@@ -53,6 +59,8 @@ export const programRoutes: RoutePlugin<ProgramRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'getProgram',
+        description: "Archived programs too; another organization's program answers 404.",
         summary: 'Get a program',
         params: IdParams,
         response: { 200: Type.Ref('Program'), ...errorResponses('not_found') },
@@ -66,6 +74,7 @@ export const programRoutes: RoutePlugin<ProgramRouteDeps> = async (app, { db, cl
     {
       schema: {
         tags,
+        operationId: 'updateProgram',
         summary: 'Update a program',
         description:
           'SUSPENDED rejects new events; ARCHIVED also hides the program from lists and sets deleted_at. ' +

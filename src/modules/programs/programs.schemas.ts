@@ -27,7 +27,23 @@ export const Program = Type.Object(
     updated_at: Timestamp,
     deleted_at: NullableTimestamp,
   },
-  { $id: 'Program' },
+  {
+    $id: 'Program',
+    description: 'A program',
+    examples: [
+      {
+        id: '550e8400-e29b-41d4-a716-446655440000',
+        name: 'Q1 Sales Bonus',
+        description: 'Quarterly sales incentive program for the sales team',
+        status: 'ACTIVE',
+        on_unknown_participant: 'CREATE',
+        redemption_target_type: 'SYSTEM_REDEMPTION',
+        created_at: '2024-01-15T10:30:00.000Z',
+        updated_at: '2024-01-15T10:30:00.000Z',
+        deleted_at: null,
+      },
+    ],
+  },
 );
 export type Program = Static<typeof Program>;
 
@@ -42,7 +58,16 @@ export const CreateProgramBody = Type.Object(
     redemption_target_type: Type.Optional(RedemptionTargetType),
     redemption_target_entity_id: Type.Optional(RedemptionTargetEntityId),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'Q1 Sales Bonus',
+        description: 'Quarterly sales incentive program for the sales team',
+        on_unknown_participant: 'CREATE',
+      },
+    ],
+  },
 );
 export type CreateProgramBody = Static<typeof CreateProgramBody>;
 

@@ -18,6 +18,7 @@ export const reportingRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags: ['Reports'],
+        operationId: 'getProgramActivityReport',
         summary: 'Per program: events, journal entries, issued and redeemed value, participants since a time',
         description:
           'Amounts are per asset in `assets`; the program totals add them up at the largest scale. ' +

@@ -32,14 +32,41 @@ export const ProgramActivity = Type.Object(
     last_activity_at: NullableTimestamp,
     assets: Type.Array(AssetActivity),
   },
-  { $id: 'ProgramActivity' },
+  {
+    $id: 'ProgramActivity',
+    examples: [
+      {
+        program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+        program_name: 'Shop Rewards',
+        event_count: 3,
+        journal_count: 2,
+        total_issued: '1120',
+        total_redeemed: '0',
+        unique_participants: 1,
+        last_activity_at: '2026-12-04T22:59:09.489Z',
+        assets: [
+          {
+            asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+            asset_symbol: 'SHOP',
+            scale: 0,
+            total_issued: '1120',
+            total_redeemed: '0',
+          },
+        ],
+      },
+    ],
+    description: 'Activity per program since a time',
+  },
 );
 export type ProgramActivity = Static<typeof ProgramActivity>;
 
-export const ProgramActivityReport = Type.Object({
-  since: NullableTimestamp,
-  data: Type.Array(Type.Ref('ProgramActivity')),
-});
+export const ProgramActivityReport = Type.Object(
+  {
+    since: NullableTimestamp,
+    data: Type.Array(Type.Ref('ProgramActivity')),
+  },
+  { description: 'Activity per program' },
+);
 
 export const ProgramOverviewQuery = Type.Object(
   { program_id: { ...Uuid, description: 'The program to describe' } },

@@ -35,6 +35,7 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'redeemAmount',
         summary: 'Redeem an amount',
         description:
           "Debits the participant's AVAILABLE balance (LOT assets: lots FIFO by expiry) and credits the " +
@@ -56,6 +57,7 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'redeemReward',
         summary: 'Redeem a catalog reward',
         description:
           'UNIT_BASED: quantity (default 1) times unit_cost, within max_total and max_per_participant. ' +
@@ -76,6 +78,8 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'listParticipantRedemptions',
+        description: 'Filter by status, reward or time.',
         summary: "A participant's redemptions, newest first",
         params: IdParams,
         querystring: ListRedemptionsQuery,
@@ -91,6 +95,8 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'getRedemption',
+        description: 'With what has been reversed of it so far.',
         summary: 'Get a redemption',
         params: IdParams,
         response: { 200: Type.Ref('Redemption'), ...errorResponses('not_found') },
@@ -104,6 +110,7 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'reverseRedemption',
         summary: 'Reverse a redemption, fully or in part',
         description:
           'amount (raw and AMOUNT_BASED) or quantity (UNIT_BASED); omitted, the whole remainder. The ' +
@@ -141,6 +148,8 @@ export const redemptionRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'listRedemptionReversals',
+        description: 'Each partial or full reversal, with the amount and quantity it gave back.',
         summary: "A redemption's reversals, oldest first",
         params: IdParams,
         querystring: ReversalsQuery,

@@ -48,7 +48,32 @@ export const Redemption = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: 'Redemption' },
+  {
+    $id: 'Redemption',
+    examples: [
+      {
+        id: '01a24330-3b70-7000-b56a-51f6e7c68ed2',
+        participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        amount: '200.00',
+        reward_id: '01a24330-3ac9-7000-9e65-b3f9b1306752',
+        quantity: 2,
+        unit_cost: '100.00',
+        reversed_amount: '0.00',
+        reversed_quantity: 0,
+        status: 'COMPLETED',
+        description: 'Redeemed: $10 Gift Card',
+        journal_entry_id: '01a24330-3b9b-7002-92b7-a2aedbd20c19',
+        redemption_target_type: 'SYSTEM_REDEMPTION',
+        redemption_target_entity_id: null,
+        lots_consumed: [],
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+      },
+    ],
+    description: 'A redemption',
+  },
 );
 export type Redemption = Static<typeof Redemption>;
 
@@ -60,7 +85,18 @@ export const RawRedemptionBody = Type.Object(
     description: Description,
     idempotency_key: Type.Optional(IdempotencyKey),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-4918-7000-a939-0994092c77c2',
+        asset_id: '01a24330-492b-7000-a990-78acae16b09b',
+        amount: '300',
+        description: 'Seat upgrade',
+        idempotency_key: 'upgrade-QX7Y2A',
+      },
+    ],
+  },
 );
 export type RawRedemptionBody = Static<typeof RawRedemptionBody>;
 
@@ -73,7 +109,17 @@ export const CatalogRedemptionBody = Type.Object(
     description: Type.Optional(Description),
     idempotency_key: Type.Optional(IdempotencyKey),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        reward_id: '01a24330-3ac9-7000-9e65-b3f9b1306752',
+        quantity: 2,
+        idempotency_key: 'order-12346-redeem',
+      },
+    ],
+  },
 );
 export type CatalogRedemptionBody = Static<typeof CatalogRedemptionBody>;
 
@@ -104,7 +150,7 @@ export const ReverseBody = Type.Object(
     quantity: Type.Optional({ ...Quantity, description: 'UNIT_BASED redemptions; omitted: the remainder' }),
     idempotency_key: Type.Optional(IdempotencyKey),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ reason: 'One card returned', quantity: 1 }] },
 );
 export type ReverseBody = Static<typeof ReverseBody>;
 
@@ -118,7 +164,21 @@ export const RedemptionReversal = Type.Object(
     journal_entry_id: Uuid,
     created_at: Timestamp,
   },
-  { $id: 'RedemptionReversal' },
+  {
+    $id: 'RedemptionReversal',
+    examples: [
+      {
+        id: '01a24330-3cc0-7000-adda-31b5f90b7463',
+        redemption_id: '01a24330-3b70-7000-b56a-51f6e7c68ed2',
+        amount: '100.00',
+        quantity: 1,
+        reason: 'One card returned',
+        journal_entry_id: '01a24330-3ca0-7002-8c45-73faeab1c00b',
+        created_at: '2026-12-01T12:00:00.000Z',
+      },
+    ],
+    description: 'A reversal of a redemption',
+  },
 );
 export type RedemptionReversal = Static<typeof RedemptionReversal>;
 

@@ -26,6 +26,7 @@ export const rewardRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'createReward',
         summary: 'Create a reward in the program catalog',
         description:
           'The asset must be linked to the program. max_total and max_per_participant apply to ' +
@@ -53,6 +54,7 @@ export const rewardRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'listRewards',
         summary: "List the program's rewards",
         description:
           'Archived rewards are left out unless `status` or `include_archived=true` asks for them.',
@@ -70,6 +72,8 @@ export const rewardRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'getReward',
+        description: 'With its stock: redeemed_count counts the units redeemed, net of reversals.',
         summary: 'Get a reward',
         params: ProgramRewardParams,
         response: { 200: Type.Ref('Reward'), ...errorResponses('not_found') },
@@ -84,6 +88,7 @@ export const rewardRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'updateReward',
         summary: 'Update a reward',
         description:
           'redemption_type and asset_id are immutable. Archive with status ARCHIVED. OUT_OF_STOCK follows ' +

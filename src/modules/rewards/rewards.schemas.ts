@@ -37,7 +37,31 @@ export const Reward = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: 'Reward' },
+  {
+    $id: 'Reward',
+    examples: [
+      {
+        id: '01a24330-3ac9-7000-9e65-b3f9b1306752',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        name: '$10 Gift Card',
+        description: null,
+        category: null,
+        redemption_type: 'UNIT_BASED',
+        unit_cost: '100.00',
+        max_total: 100,
+        max_per_participant: 5,
+        redeemed_count: 0,
+        available_from: null,
+        available_until: null,
+        status: 'ACTIVE',
+        metadata: {},
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+      },
+    ],
+    description: 'A reward of the catalog',
+  },
 );
 export type Reward = Static<typeof Reward>;
 
@@ -71,7 +95,20 @@ export const CreateRewardBody = Type.Object(
     available_until: Type.Optional(NullableTimestamp),
     metadata: Type.Optional(Metadata),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: '$10 Gift Card',
+        redemption_type: 'UNIT_BASED',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        unit_cost: '100',
+        max_total: 100,
+        max_per_participant: 5,
+        status: 'ACTIVE',
+      },
+    ],
+  },
 );
 export type CreateRewardBody = Static<typeof CreateRewardBody>;
 

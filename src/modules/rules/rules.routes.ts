@@ -35,6 +35,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'createRule',
         summary: 'Create a rule',
         description:
           "An omitted order becomes the program's highest order + 10. The condition and every CEL-valued " +
@@ -56,6 +57,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'listRules',
         summary: 'List rules',
         description:
           'In evaluation order (ascending order) unless sort_by says otherwise; archived rules are left out unless asked for.',
@@ -71,6 +73,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'validateRule',
         summary: 'Validate a CEL condition, or a whole draft rule',
         description:
           'Nothing is written. The condition is compiled; any other rule field sent is checked as a save ' +
@@ -89,6 +92,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'getRule',
         summary: 'Get a rule, with the live state of its budgets and its recent evaluation errors',
         description:
           'error_stats counts the evaluations of the last 24 hours that ended SKIPPED_ERROR or ' +
@@ -105,6 +109,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'updateRule',
         summary: 'Update a rule',
         description:
           'Partial. budgets replaces the whole list; null clears active_from or active_to. Archived rules and ' +
@@ -122,6 +127,9 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'listRuleHistory',
+        description:
+          'Every change of the rule, newest version included: what changed, the whole rule as it became, when and by which key.',
         summary: 'Change history of a rule',
         params: IdParams,
         querystring: RuleHistoryQuery,
@@ -140,6 +148,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'simulateRule',
         summary: 'Simulate a rule against an event (nothing is written)',
         description:
           "The participant is the participant_state sent; program.* reads the program's live tags, counters and " +
@@ -158,6 +167,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
     {
       schema: {
         tags,
+        operationId: 'resetRuleBudget',
         summary: 'Reset a rule budget',
         description: 'Sets consumed to 0; a scheduled budget also moves next_reset_at to its next period.',
         params: IdParams,

@@ -121,15 +121,18 @@ export const BudgetInput = Type.Object(
 );
 export type BudgetInput = Static<typeof BudgetInput>;
 
-export const Budget = Type.Object({
-  asset_id: Uuid,
-  limit: Type.String({ description: "At the asset's scale, like every amount" }),
-  consumed: Type.String({ description: "At the asset's scale; a due reset counts as done" }),
-  schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
-  cron_expression: Type.Union([Type.String(), Type.Null()]),
-  interval: Type.Union([Type.String(), Type.Null()]),
-  next_reset_at: NullableTimestamp,
-});
+export const Budget = Type.Object(
+  {
+    asset_id: Uuid,
+    limit: Type.String({ description: "At the asset's scale, like every amount" }),
+    consumed: Type.String({ description: "At the asset's scale; a due reset counts as done" }),
+    schedule_type: Type.Union([Type.Enum(['CRON', 'INTERVAL']), Type.Null()]),
+    cron_expression: Type.Union([Type.String(), Type.Null()]),
+    interval: Type.Union([Type.String(), Type.Null()]),
+    next_reset_at: NullableTimestamp,
+  },
+  { description: 'A rule budget' },
+);
 export type Budget = Static<typeof Budget>;
 
 export const Rule = Type.Object(
@@ -150,7 +153,35 @@ export const Rule = Type.Object(
     updated_at: Timestamp,
     deleted_at: NullableTimestamp,
   },
-  { $id: 'Rule' },
+  {
+    $id: 'Rule',
+    examples: [
+      {
+        id: '01a24330-302f-7000-894f-e0126dc57845',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        name: '10 points per dollar',
+        description: null,
+        condition: 'event.type == "purchase" && event.amount > 0.0',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+        order: 10,
+        status: 'ACTIVE',
+        stop_after_match: false,
+        active_from: null,
+        active_to: null,
+        budgets: [],
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+        deleted_at: null,
+      },
+    ],
+    description: 'A rule',
+  },
 );
 export type Rule = Static<typeof Rule>;
 
@@ -167,7 +198,38 @@ export type RuleErrorStats = Static<typeof RuleErrorStats>;
 
 export const RuleWithErrorStats = Type.Object(
   { ...Rule.properties, error_stats: RuleErrorStats },
-  { $id: 'RuleWithErrorStats' },
+  {
+    $id: 'RuleWithErrorStats',
+    examples: [
+      {
+        id: '01a24348-6420-7000-a62b-9b58394caeb9',
+        program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+        name: '1 point per unit spent',
+        description: null,
+        condition: 'event.type == "purchase" && event.amount > 0.0',
+        actions: [
+          { type: 'CREDIT', asset_id: '01a24348-637b-7000-809c-5ccd921fa143', amount: 'int(event.amount)' },
+          { type: 'COUNTER', key: 'ytd_spend', value: 'event.amount' },
+        ],
+        order: 10,
+        status: 'ACTIVE',
+        stop_after_match: false,
+        active_from: null,
+        active_to: null,
+        budgets: [],
+        created_at: '2026-12-04T22:59:07.378Z',
+        updated_at: '2026-12-04T22:59:07.378Z',
+        deleted_at: null,
+        error_stats: {
+          since: '2026-12-03T22:59:11.843Z',
+          recent_count: 0,
+          last_error: null,
+          last_error_at: null,
+        },
+      },
+    ],
+    description: 'A rule with its budgets and recent evaluation errors',
+  },
 );
 export type RuleWithErrorStats = Static<typeof RuleWithErrorStats>;
 
@@ -196,7 +258,23 @@ export const CreateRuleBody = Type.Object(
     budgets: Type.Optional(Budgets),
     status: Type.Optional(Type.Enum(['ACTIVE', 'SUSPENDED'])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        name: '10 points per dollar',
+        condition: 'event.type == "purchase" && event.amount > 0.0',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+      },
+    ],
+  },
 );
 export type CreateRuleBody = Static<typeof CreateRuleBody>;
 
@@ -246,7 +324,59 @@ export const RuleHistoryEntry = Type.Object(
     changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() })),
     snapshot: Type.Record(Type.String(), Type.Unknown()),
   },
-  { $id: 'RuleHistoryEntry' },
+  {
+    $id: 'RuleHistoryEntry',
+    examples: [
+      {
+        id: '01a24348-6429-7000-944d-e100881434c8',
+        rule_id: '01a24348-6420-7000-a62b-9b58394caeb9',
+        program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+        change_type: 'created',
+        changed_at: '2026-12-04T22:59:07.378Z',
+        changed_by_api_key_id: '01a24348-4edd-7000-816f-e4a186709086',
+        changed_by_user_id: null,
+        changes: {
+          name: { from: null, to: '1 point per unit spent' },
+          order: { from: null, to: 10 },
+          status: { from: null, to: 'ACTIVE' },
+          actions: {
+            from: null,
+            to: [
+              {
+                type: 'CREDIT',
+                amount: 'int(event.amount)',
+                asset_id: '01a24348-637b-7000-809c-5ccd921fa143',
+              },
+              { key: 'ytd_spend', type: 'COUNTER', value: 'event.amount' },
+            ],
+          },
+          condition: { from: null, to: 'event.type == "purchase" && event.amount > 0.0' },
+          stop_after_match: { from: null, to: false },
+        },
+        snapshot: {
+          id: '01a24348-6420-7000-a62b-9b58394caeb9',
+          name: '1 point per unit spent',
+          order: 10,
+          status: 'ACTIVE',
+          actions: [
+            { type: 'CREDIT', amount: 'int(event.amount)', asset_id: '01a24348-637b-7000-809c-5ccd921fa143' },
+            { key: 'ytd_spend', type: 'COUNTER', value: 'event.amount' },
+          ],
+          budgets: [],
+          active_to: null,
+          condition: 'event.type == "purchase" && event.amount > 0.0',
+          created_at: '2026-12-04T22:59:07.378Z',
+          deleted_at: null,
+          program_id: '01a24348-6354-7000-b5ec-32f4eafe1d0c',
+          updated_at: '2026-12-04T22:59:07.378Z',
+          active_from: null,
+          description: null,
+          stop_after_match: false,
+        },
+      },
+    ],
+    description: 'A change of a rule',
+  },
 );
 export type RuleHistoryEntry = Static<typeof RuleHistoryEntry>;
 
@@ -269,14 +399,20 @@ export const ValidateBody = Type.Object(
   { additionalProperties: false },
 );
 export type ValidateBody = Static<typeof ValidateBody>;
-export const ValidateResult = Type.Object({
-  valid: Type.Boolean(),
-  message: Type.String(),
-  note: Type.Optional(Type.String()),
-  problems: Type.Array(Type.Object({ field: Type.String(), reason: Type.String(), message: Type.String() }), {
-    description: 'Every problem found, each naming its field (e.g. actions[1].amount); empty when valid',
-  }),
-});
+export const ValidateResult = Type.Object(
+  {
+    valid: Type.Boolean(),
+    message: Type.String(),
+    note: Type.Optional(Type.String()),
+    problems: Type.Array(
+      Type.Object({ field: Type.String(), reason: Type.String(), message: Type.String() }),
+      {
+        description: 'Every problem found, each naming its field (e.g. actions[1].amount); empty when valid',
+      },
+    ),
+  },
+  { description: 'Whether the condition or rule is valid, and every problem' },
+);
 export type ValidateResult = Static<typeof ValidateResult>;
 
 /** Bounded as a participant's own state is, so that rules read no more in simulate than on an event. */
@@ -320,29 +456,32 @@ export const SimulateBody = Type.Object(
 );
 export type SimulateBody = Static<typeof SimulateBody>;
 
-export const SimulateResult = Type.Object({
-  rule: Type.Object({
-    id: Uuid,
-    name: Type.String(),
-    condition: Type.String(),
-    order: Type.Integer(),
-    stop_after_match: Type.Boolean(),
-  }),
-  evaluation: Type.Object({
-    matched: Type.Boolean(),
-    status: Type.Enum(['evaluated', 'condition_failed']),
-    reason: Type.Optional(Type.String()),
-    message: Type.Optional(Type.String()),
-    results: Type.Optional(
-      Type.Array(
-        Type.Object({
-          action: Type.Record(Type.String(), Type.Unknown()),
-          result: Type.Record(Type.String(), Type.Unknown()),
-        }),
+export const SimulateResult = Type.Object(
+  {
+    rule: Type.Object({
+      id: Uuid,
+      name: Type.String(),
+      condition: Type.String(),
+      order: Type.Integer(),
+      stop_after_match: Type.Boolean(),
+    }),
+    evaluation: Type.Object({
+      matched: Type.Boolean(),
+      status: Type.Enum(['evaluated', 'condition_failed']),
+      reason: Type.Optional(Type.String()),
+      message: Type.Optional(Type.String()),
+      results: Type.Optional(
+        Type.Array(
+          Type.Object({
+            action: Type.Record(Type.String(), Type.Unknown()),
+            result: Type.Record(Type.String(), Type.Unknown()),
+          }),
+        ),
       ),
-    ),
-  }),
-});
+    }),
+  },
+  { description: 'The rule and what it would have done' },
+);
 export type SimulateResult = Static<typeof SimulateResult>;
 
 export const ResetBudgetQuery = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
@@ -379,6 +518,6 @@ export const RuleEvaluationView = Type.Object(
     }),
     created_at: Timestamp,
   },
-  { $id: 'RuleEvaluation' },
+  { $id: 'RuleEvaluation', description: 'An evaluation of a rule against an event' },
 );
 export type RuleEvaluationView = Static<typeof RuleEvaluationView>;

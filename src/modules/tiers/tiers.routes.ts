@@ -32,6 +32,8 @@ function registerTierReads(app: App, { db }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'listTiers',
+        description: 'Archived tiers too, with their levels in rank order.',
         summary: 'List the tiers of a program',
         params: ProgramParams,
         querystring: ListQuery,
@@ -47,6 +49,8 @@ function registerTierReads(app: App, { db }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'getTier',
+        description: 'With its levels in rank order and its lifecycle.',
         summary: 'Get a tier by key',
         params: TierParams,
         response: { 200: Type.Ref('Tier'), ...errorResponses('not_found') },
@@ -63,6 +67,9 @@ function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'createTier',
+        description:
+          'Levels are ranked from 0; each level above the base qualifies by criteria on counters (mode ALL or ANY). lifecycle decides what happens at the end of a qualification period or after inactivity; without it, levels change only by rules and the API.',
         summary: 'Create a tier',
         params: ProgramParams,
         body: CreateTierBody,
@@ -87,6 +94,7 @@ function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'updateTier',
         summary: 'Update a tier',
         description:
           'Levels are matched by key; an unknown key creates a level (rank required). An omitted or null ' +
@@ -107,6 +115,9 @@ function registerTierWrites(app: App, { db, clock }: RouteDeps): void {
     {
       schema: {
         tags,
+        operationId: 'archiveTier',
+        description:
+          'An archived tier is frozen: no qualification, SET_TIER actions are skipped, level changes answer 409 tier_archived. Existing levels stay readable.',
         summary: 'Archive a tier (one-way)',
         params: TierParams,
         response: { 200: Type.Ref('Tier'), ...errorResponses('not_found', 'tier_archived') },
@@ -136,6 +147,8 @@ function registerParticipantTierReads(app: App, { db }: RouteDeps): void {
     {
       schema: {
         tags: stateTags,
+        operationId: 'listParticipantTierLevels',
+        description: "The participant's level in each tier of the program given by program_id.",
         summary: "List a participant's tier levels in a program",
         params: Type.Object({ id: ParticipantTierParams.properties.id }, { additionalProperties: false }),
         querystring: ProgramQuery,
@@ -156,6 +169,7 @@ function registerParticipantTierReads(app: App, { db }: RouteDeps): void {
     {
       schema: {
         tags: stateTags,
+        operationId: 'getParticipantTierLevel',
         summary: "Get a participant's level in a tier",
         description: '404 when the participant has no level in the tier.',
         params: ParticipantTierParams,
@@ -178,6 +192,7 @@ function registerParticipantTierWrites(app: App, { db, clock }: RouteDeps): void
     {
       schema: {
         tags: stateTags,
+        operationId: 'setParticipantTierLevel',
         summary: "Set a participant's level",
         description: 'expires_at schedules removal and replaces any pending expiry.',
         params: ParticipantTierParams,
@@ -197,6 +212,9 @@ function registerParticipantTierWrites(app: App, { db, clock }: RouteDeps): void
     {
       schema: {
         tags: stateTags,
+        operationId: 'resetParticipantTierLevel',
+        description:
+          'Back to the rank-0 level, or to no level when the tier has none. Recorded in the state history.',
         summary: 'Reset a participant to the base level',
         params: ParticipantTierParams,
         querystring: ProgramQuery,

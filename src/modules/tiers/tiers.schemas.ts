@@ -120,7 +120,40 @@ export const CreateTierBody = Type.Object(
     levels: Type.Array(LevelInput, { minItems: 1, maxItems: levelsPerTierMax }),
     lifecycle: Type.Optional(Type.Union([Empty, Lifecycle])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        key: 'status',
+        display_name: 'Status',
+        levels: [
+          { key: 'member', rank: 0 },
+          {
+            key: 'silver',
+            rank: 1,
+            qualification: {
+              mode: 'ALL',
+              criteria: [{ counter: 'ytd_spend', operator: '>=', threshold: 500 }],
+            },
+          },
+          {
+            key: 'gold',
+            rank: 2,
+            qualification: {
+              mode: 'ALL',
+              criteria: [{ counter: 'ytd_spend', operator: '>=', threshold: 2000 }],
+            },
+          },
+        ],
+        lifecycle: {
+          retention: { mode: 'PERIOD_BASED' },
+          qualification_period: { type: 'CALENDAR_YEAR' },
+          downgrade_policy: { mode: 'DROP_TO_QUALIFYING', grace_days: 10 },
+          counters: { rollover: 'NONE' },
+        },
+      },
+    ],
+  },
 );
 export type CreateTierBody = Static<typeof CreateTierBody>;
 
@@ -175,7 +208,71 @@ export const Tier = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: 'Tier' },
+  {
+    $id: 'Tier',
+    examples: [
+      {
+        id: '01a24330-3f92-7000-97f8-d3b909015081',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        key: 'status',
+        display_name: 'Status',
+        levels: [
+          {
+            id: '01a24330-3f94-7000-8ffa-312e21c9dcb5',
+            key: 'member',
+            rank: 0,
+            display_name: null,
+            color: null,
+            icon_url: null,
+            benefits: {},
+            qualification: null,
+            created_at: '2026-12-01T12:00:00.000Z',
+            updated_at: '2026-12-01T12:00:00.000Z',
+          },
+          {
+            id: '01a24330-3f94-7001-b36f-1fa2fc24b362',
+            key: 'silver',
+            rank: 1,
+            display_name: null,
+            color: null,
+            icon_url: null,
+            benefits: {},
+            qualification: {
+              mode: 'ALL',
+              criteria: [{ counter: 'ytd_spend', operator: '>=', threshold: 500 }],
+            },
+            created_at: '2026-12-01T12:00:00.000Z',
+            updated_at: '2026-12-01T12:00:00.000Z',
+          },
+          {
+            id: '01a24330-3f94-7002-ab81-d54faefe6bbc',
+            key: 'gold',
+            rank: 2,
+            display_name: null,
+            color: null,
+            icon_url: null,
+            benefits: {},
+            qualification: {
+              mode: 'ALL',
+              criteria: [{ counter: 'ytd_spend', operator: '>=', threshold: 2000 }],
+            },
+            created_at: '2026-12-01T12:00:00.000Z',
+            updated_at: '2026-12-01T12:00:00.000Z',
+          },
+        ],
+        lifecycle: {
+          retention: { mode: 'PERIOD_BASED' },
+          qualification_period: { type: 'CALENDAR_YEAR' },
+          downgrade_policy: { mode: 'DROP_TO_QUALIFYING', grace_days: 10 },
+          counters: { rollover: 'NONE' },
+        },
+        status: 'ACTIVE',
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+      },
+    ],
+    description: 'A tier with its levels',
+  },
 );
 export type Tier = Static<typeof Tier>;
 
@@ -191,7 +288,7 @@ export const TierState = Type.Object(
     acquired_at: Timestamp,
     expires_at: NullableTimestamp,
   },
-  { $id: 'TierState' },
+  { $id: 'TierState', description: "A participant's level in a tier" },
 );
 export type TierState = Static<typeof TierState>;
 

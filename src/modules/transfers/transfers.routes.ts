@@ -15,6 +15,7 @@ export const transferRoutes: RoutePlugin<TransferRouteDeps> = async (app, { db, 
     {
       schema: {
         tags: ['Transfers'],
+        operationId: 'createTransfer',
         summary: 'Move value from one participant or group to 1-100 recipients, atomically',
         description:
           "One TRANSFER journal entry: the source's AVAILABLE pays each recipient's AVAILABLE, all or nothing. " +

@@ -60,6 +60,6 @@ export const TransferResponse = Type.Object(
     created_at: Timestamp,
     message: Type.String(),
   },
-  { $id: 'Transfer' },
+  { $id: 'Transfer', description: 'The transfer and its journal entry' },
 );
 export type TransferResponse = Static<typeof TransferResponse>;

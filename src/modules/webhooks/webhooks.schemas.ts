@@ -56,7 +56,22 @@ const endpointFields = {
   updated_at: Timestamp,
 };
 
-export const WebhookEndpoint = Type.Object(endpointFields, { $id: 'WebhookEndpoint' });
+export const WebhookEndpoint = Type.Object(endpointFields, {
+  $id: 'WebhookEndpoint',
+  examples: [
+    {
+      id: '01a24348-6cf6-7000-85c2-62b93835088e',
+      url: 'https://hooks.example.com/accrue',
+      description: 'Order service',
+      enabled_events: ['balance.credited', 'redemption.completed', 'participant.tier_changed'],
+      metadata: null,
+      status: 'ACTIVE',
+      created_at: '2026-12-04T22:59:09.686Z',
+      updated_at: '2026-12-04T22:59:09.734Z',
+    },
+  ],
+  description: 'A webhook endpoint',
+});
 export type WebhookEndpoint = Static<typeof WebhookEndpoint>;
 
 export const WebhookEndpointWithSecret = Type.Object(
@@ -64,7 +79,23 @@ export const WebhookEndpointWithSecret = Type.Object(
     ...endpointFields,
     secret: Type.String({ description: 'whsec_ + base64 of 32 bytes; shown only in this response' }),
   },
-  { $id: 'WebhookEndpointWithSecret' },
+  {
+    $id: 'WebhookEndpointWithSecret',
+    examples: [
+      {
+        id: '01a24330-556d-7000-afb8-f79731c02c7f',
+        url: 'https://hooks.example.com/accrue',
+        description: 'Order service',
+        enabled_events: ['balance.credited', 'redemption.completed', 'participant.tier_changed'],
+        metadata: null,
+        status: 'ACTIVE',
+        created_at: '2026-12-01T12:00:00.000Z',
+        updated_at: '2026-12-01T12:00:00.000Z',
+        secret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+      },
+    ],
+    description: 'A webhook endpoint with its signing secret, shown only in this response',
+  },
 );
 export type WebhookEndpointWithSecret = Static<typeof WebhookEndpointWithSecret>;
 
@@ -75,7 +106,16 @@ export const CreateEndpointBody = Type.Object(
     description: Type.Optional(Description),
     metadata: Type.Optional(Metadata),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        url: 'https://hooks.example.com/accrue',
+        description: 'Order service',
+        enabled_events: ['balance.credited', 'redemption.completed', 'participant.tier_changed'],
+      },
+    ],
+  },
 );
 export type CreateEndpointBody = Static<typeof CreateEndpointBody>;
 
@@ -131,7 +171,10 @@ const deliveryFields = {
   updated_at: Timestamp,
 };
 
-export const WebhookDelivery = Type.Object(deliveryFields, { $id: 'WebhookDelivery' });
+export const WebhookDelivery = Type.Object(deliveryFields, {
+  $id: 'WebhookDelivery',
+  description: 'A webhook delivery',
+});
 export type WebhookDelivery = Static<typeof WebhookDelivery>;
 
 export const WebhookDeliveryDetail = Type.Object(
@@ -142,7 +185,7 @@ export const WebhookDeliveryDetail = Type.Object(
       description: 'The envelope sent: id, type, api_version, created_at, organization_id, data',
     }),
   },
-  { $id: 'WebhookDeliveryDetail' },
+  { $id: 'WebhookDeliveryDetail', description: 'A webhook delivery with its payload and last response' },
 );
 export type WebhookDeliveryDetail = Static<typeof WebhookDeliveryDetail>;
 
@@ -165,6 +208,31 @@ export const EndpointHealth = Type.Object({
 
 export const DeliveryStats = Type.Object(
   { data: Type.Array(EndpointHealth) },
-  { $id: 'WebhookDeliveryStats' },
+  {
+    $id: 'WebhookDeliveryStats',
+    examples: [
+      {
+        data: [
+          {
+            endpoint_id: '01a24330-556d-7000-afb8-f79731c02c7f',
+            url: 'https://hooks.example.com/accrue',
+            status: 'ACTIVE',
+            success_24h: 0,
+            fail_24h: 0,
+            success_rate: null,
+            degraded: false,
+            pending_count: 0,
+            oldest_pending_at: null,
+            last_attempt_at: null,
+            circuit_broken_until: null,
+            rate_limited_until: null,
+            blocked_reason: null,
+            blocked_until: null,
+          },
+        ],
+      },
+    ],
+    description: 'Delivery health per endpoint over the last 24 hours',
+  },
 );
 export type DeliveryStats = Static<typeof DeliveryStats>;

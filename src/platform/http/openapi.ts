@@ -16,7 +16,9 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         description:
           'Self-hosted rewards engine. Compatible with the Scrip v1 API: programs, assets, participants, ' +
           'events, rules and a double-entry ledger.',
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
+      servers: [{ url: '/', description: 'The Accrue server that serves this document' }],
       components: {
         securitySchemes: {
           ApiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },

@@ -13,6 +13,12 @@ export function KeyName(options: { maxLength: number; minLength?: number; descri
   return Type.String({ minLength: 1, format: 'key-name', ...options });
 }
 
+/** An operationId in camelCase from its words: ('void-hold', 'participant', 'balance') -> voidHoldParticipantBalance. */
+export function operationId(...words: string[]): string {
+  const parts = words.flatMap((word) => word.split(/[-\s]+/)).filter((part) => part !== '');
+  return parts.map((part, index) => (index === 0 ? part : part[0]?.toUpperCase() + part.slice(1))).join('');
+}
+
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 
 export const ListQueryFields = {
@@ -37,7 +43,10 @@ export const Pagination = Type.Object({
 });
 
 export function Page<T extends TSchema>(item: T) {
-  return Type.Object({ data: Type.Array(item), pagination: Pagination });
+  return Type.Object(
+    { data: Type.Array(item), pagination: Pagination },
+    { description: 'One page of the list, and the cursor to the next' },
+  );
 }
 
 export const ErrorBody = Type.Object(
