@@ -1669,6 +1669,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/program-overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A program's health now: participants, ingestion rate, backlog and failed events
+         * @description Read-only and cheap enough to poll: every figure is a count over an index. events_per_minute averages the last 5 minutes of accepted events; backlog counts events not processed yet; failed counts FAILED events (POST /v1/events/{id}/retry requeues one). Outstanding value per asset is GET /v1/reports/liability.
+         */
+        get: operations["getProgramOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rules": {
         parameters: {
             query?: never;
@@ -3135,6 +3155,40 @@ export interface components {
             total_redeemed: string;
             /** @description Participants with an event or a posting */
             unique_participants: number;
+        };
+        /**
+         * @description A program's health now: participants, ingestion rate, backlog and failed events
+         * @example {
+         *       "program_id": "01a2430b-cbe7-7000-badd-06d41419e1e2",
+         *       "as_of": "2026-12-04T21:53:31.036Z",
+         *       "participants": 100000,
+         *       "events_last_5_minutes": 1520,
+         *       "events_per_minute": 304,
+         *       "backlog": 12,
+         *       "failed": 3
+         *     }
+         */
+        ProgramOverview: {
+            /**
+             * Format: date-time
+             * @description When the figures were read
+             */
+            as_of: string;
+            /** @description Events accepted but not processed yet (PENDING or PROCESSING) */
+            backlog: number;
+            /** @description Events accepted for the program in the last 5 minutes */
+            events_last_5_minutes: number;
+            /** @description events_last_5_minutes / 5: the recent ingestion rate, rounded to 0.1 */
+            events_per_minute: number;
+            /** @description Events whose processing failed (FAILED); each can be retried */
+            failed: number;
+            /** @description Participants enrolled in the program, whatever their status */
+            participants: number;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            program_id: string;
         };
         /**
          * @description A redemption
@@ -6630,6 +6684,8 @@ export interface operations {
                 event_id?: string;
                 /** @description A participant's external_id */
                 external_id?: string;
+                /** @description csv: the same rows as a CSV download (RFC 4180, a header row, streamed); also asked for with Accept: text/csv */
+                format?: "json" | "csv";
                 /** @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds */
                 from?: string;
                 /** @description UUID */
@@ -7494,6 +7550,8 @@ export interface operations {
                 asset_id?: string;
                 /** @description Opaque cursor from pagination.next_cursor */
                 cursor?: string;
+                /** @description csv: the same rows as a CSV download (RFC 4180, a header row, streamed); also asked for with Accept: text/csv */
+                format?: "json" | "csv";
                 /** @description Page size (1-200) */
                 limit?: number;
             };
@@ -10370,6 +10428,8 @@ export interface operations {
                 asset_id?: string;
                 /** @description Opaque cursor from pagination.next_cursor */
                 cursor?: string;
+                /** @description csv: the same rows as a CSV download (RFC 4180, a header row, streamed); also asked for with Accept: text/csv */
+                format?: "json" | "csv";
                 /** @description Page size (1-200) */
                 limit?: number;
             };
@@ -12742,6 +12802,8 @@ export interface operations {
             query: {
                 /** @description UUID */
                 asset_id?: string;
+                /** @description csv: the same rows as a CSV download (RFC 4180, a header row, streamed); also asked for with Accept: text/csv */
+                format?: "json" | "csv";
                 /** @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds */
                 from: string;
                 granularity?: "day" | "week" | "month";
@@ -12857,6 +12919,8 @@ export interface operations {
     getLedgerSummaryReport: {
         parameters: {
             query?: {
+                /** @description csv: the same rows as a CSV download (RFC 4180, a header row, streamed); also asked for with Accept: text/csv */
+                format?: "json" | "csv";
                 /** @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds */
                 from?: string;
                 /** @description UUID */
@@ -12920,6 +12984,8 @@ export interface operations {
                 by_bucket?: boolean;
                 /** @description Opaque cursor from pagination.next_cursor */
                 cursor?: string;
+                /** @description csv: the same rows as a CSV download (RFC 4180, a header row, streamed); also asked for with Accept: text/csv */
+                format?: "json" | "csv";
                 /** @description Only this group's balances */
                 group_id?: string;
                 /** @description Page size (1-200) */
@@ -12976,6 +13042,8 @@ export interface operations {
             query: {
                 /** @description UUID */
                 asset_id?: string;
+                /** @description csv: the same rows as a CSV download (RFC 4180, a header row, streamed); also asked for with Accept: text/csv */
+                format?: "json" | "csv";
                 /** @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds */
                 from: string;
                 /** @description Only this group's balances */
@@ -13036,6 +13104,8 @@ export interface operations {
     getProgramActivityReport: {
         parameters: {
             query?: {
+                /** @description csv: the same rows as a CSV download (RFC 4180, a header row, streamed); also asked for with Accept: text/csv */
+                format?: "json" | "csv";
                 /** @description UUID */
                 program_id?: string;
                 /** @description Activity at or after this time; omitted, all of it */
@@ -13057,6 +13127,65 @@ export interface operations {
                         data: components["schemas"]["ProgramActivity"][];
                         since: string | null;
                     };
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getProgramOverview: {
+        parameters: {
+            query: {
+                /** @description The program to describe */
+                program_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A program's health now: participants, ingestion rate, backlog and failed events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramOverview"];
                 };
             };
             /** @description bad_request */

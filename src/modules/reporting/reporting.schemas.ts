@@ -92,6 +92,7 @@ export const ProgramOverview = Type.Object(
   },
   {
     $id: 'ProgramOverview',
+    description: "A program's health now: participants, ingestion rate, backlog and failed events",
     examples: [
       {
         program_id: '01a2430b-cbe7-7000-badd-06d41419e1e2',
