@@ -8,6 +8,7 @@ import {
   readWebhookSettings,
   serve,
   startDeliverer,
+  startScheduler,
   startWorkers,
 } from './main.js';
 import { verifyLedger } from './modules/ledger/index.js';
@@ -26,7 +27,7 @@ import { createLogger } from './platform/logger.js';
 const usage = `usage: accrue <command>
 
   serve                     run the HTTP server (the same as npm start)
-  worker                    run event workers and the webhook deliverer, no HTTP (ACCRUE_WORKERS, at least 1)
+  worker                    run event workers, the webhook deliverer and the automation scheduler, no HTTP (ACCRUE_WORKERS, at least 1)
   migrate                   apply pending database migrations
   keys create --org NAME    create a key (and the organization if needed); prints the key last
   keys list [--org NAME]    list keys (never the secrets), all or one organization's
@@ -173,12 +174,14 @@ async function runWorkers(): Promise<void> {
   await migrate(database.connectionString);
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
   const deliverer = startDeliverer(config, database, logger, webhooks);
+  const scheduler = startScheduler(database, logger);
   logger.info(
     { workers: Math.max(1, config.workerCount) },
     'Accrue event workers and webhook deliverer are running',
   );
   signals.handle(async (signal) => {
     logger.info({ signal }, 'shutting down');
+    await scheduler.stop();
     await workers.stop();
     await deliverer.stop();
     await database.close();

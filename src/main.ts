@@ -4,10 +4,12 @@ import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, readConfig } from './config.js';
+import { type AutomationScheduler, startAutomationScheduler } from './modules/automations/index.js';
 import {
   createRulesBatch,
   createRulesStep,
   type EventWorkers,
+  fireSystemEvents,
   startEventWorkers,
 } from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
@@ -56,12 +58,14 @@ export async function serve(): Promise<void> {
     const workers = startWorkers(config, database, logger);
     const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
     const deliverer = startDeliverer(config, database, logger, webhooks);
+    const scheduler = startScheduler(database, logger);
     logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
     signals.handle(async (signal) => {
       logger.info({ signal }, 'shutting down');
       // Stop taking requests first, then let the workers and jobs finish what they hold.
       await app.close();
       await tierLifecycle.stop();
+      await scheduler.stop();
       await stopLedgerJobs();
       await workers.stop();
       await deliverer.stop();
@@ -92,6 +96,16 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
     steps: [createRulesStep({ db: database.db, clock: systemClock })],
     // Plain events of a claim skip the steps: evaluated in memory, written together.
     batch: createRulesBatch({ db: database.db, clock: systemClock }),
+  });
+}
+
+/** The automation scheduler (automations, SCHEDULE_EVENT, BROADCAST); any number of processes may run it. */
+export function startScheduler(database: DatabaseHandle, logger: Logger): AutomationScheduler {
+  return startAutomationScheduler({
+    db: database.db,
+    clock: systemClock,
+    log: logger,
+    fireEvents: fireSystemEvents,
   });
 }
 

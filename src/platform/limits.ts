@@ -231,3 +231,17 @@ export const webhookSubscriptionCacheMs = 5_000;
 /** Deliveries listing and endpoints listing pages (the Scrip reference caps these at 100). */
 export const webhookPageSizeDefault = 20;
 export const webhookPageSizeMax = 100;
+
+/**
+ * Automations. Cron expressions are five short fields; filter hints are advisory and few. A fan-out
+ * sends this many participants' events per transaction: large enough to amortize the round trips,
+ * small enough that a crash repeats little and cancel waits little. The scheduler looks for due
+ * runs this often, so a manual trigger or a due time starts within a second or two (the promise is 5 s).
+ */
+export const cronExpressionLengthMax = 100;
+export const timezoneLengthMax = 64;
+export const filterHintsMax = 20;
+export const automationFanOutChunkMax = 2000;
+export const automationSchedulerIntervalMs = 1000;
+/** Due automations one scheduler pass starts, so that one pass stays short. */
+export const automationStartsPerPassMax = 100;

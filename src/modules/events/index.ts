@@ -12,3 +12,4 @@ export { type EventWorkers, startEventWorkers } from './event-workers.js';
 export { eventRoutes, eventSchemas } from './events.routes.js';
 export { createRulesBatch } from './rules-batch.js';
 export { createRulesStep } from './rules-step.js';
+export { fireSystemEvents } from './system-events.js';

@@ -3,11 +3,15 @@
 // They are written in the event's transaction, so they exist exactly when the event that made them
 // completed, and their idempotency keys derive from that event: a retry cannot make them twice.
 import type { Database } from '../../platform/db/database.js';
+import { DomainError } from '../../platform/errors.js';
+import { oversizedEventData } from '../../platform/event-data.js';
 import { newId } from '../../platform/ids.js';
 import { broadcastInsertRowsMax } from '../../platform/limits.js';
+import type { FiredEvent, FireEvents } from '../automations/index.js';
 import { listEnrolledParticipantIds } from '../participants/index.js';
+import { findProgramRow } from '../programs/index.js';
 import { hashEventPayload } from './canonical-payload.js';
-import { insertEventsIfAbsent, type NewEventRow } from './events.store.js';
+import { findEventsByKeys, insertEventsIfAbsent, type NewEventRow } from './events.store.js';
 
 export interface SystemEventDraft {
   /** null: every participant enrolled in the program (BROADCAST). */
@@ -75,5 +79,69 @@ function toRow(
     received_at: scope.now,
     created_at: scope.now,
     updated_at: scope.now,
+  };
+}
+
+/**
+ * Stores the SYSTEM events an automation fires, with the checks and the idempotency of ingest: the
+ * program must accept events, event_data is bounded, and (program, idempotency_key) names one event
+ * whose payload a replay must match. Each event has an ordering key of its own, so a fan-out never
+ * holds back a participant's other events.
+ */
+export const fireSystemEvents: FireEvents = async (trx, events, now) => {
+  const first = events[0];
+  if (first === undefined) return;
+  const program = await findProgramRow(trx, first.organizationId, first.programId);
+  if (program.status !== 'ACTIVE') {
+    throw new DomainError(
+      'program_inactive',
+      `program ${program.id} is ${program.status} and accepts no events`,
+    );
+  }
+  const rows = events.map((event) => toFiredRow(event, now));
+  for (const row of rows) {
+    const oversized = oversizedEventData(row.event_data, 'event_data');
+    if (oversized) throw oversized;
+  }
+  const inserted = await insertEventsIfAbsent(trx, rows);
+  const replays = rows.filter((row) => !inserted.has(row.id));
+  if (replays.length === 0) return;
+  const stored = await findEventsByKeys(trx, first.organizationId, replays);
+  const hashes = new Map(stored.map((row) => [row.idempotency_key, row.payload_hash]));
+  for (const row of replays) {
+    if (hashes.get(row.idempotency_key)?.equals(row.payload_hash) !== true) {
+      throw new DomainError(
+        'idempotency_conflict',
+        `idempotency_key "${row.idempotency_key}" was used with another payload`,
+      );
+    }
+  }
+};
+
+function toFiredRow(event: FiredEvent, now: Date): NewEventRow {
+  const eventTimestamp = event.eventTimestamp.toISOString();
+  return {
+    organization_id: event.organizationId,
+    id: newId(),
+    program_id: event.programId,
+    participant_id: event.participantId,
+    external_id: null,
+    recipient_id: null,
+    recipient_external_id: null,
+    ordering_key: `s:${event.idempotencyKey}`,
+    idempotency_key: event.idempotencyKey,
+    payload_hash: hashEventPayload({
+      program_id: event.programId,
+      participant_id: event.participantId,
+      event_timestamp: eventTimestamp,
+      event_data: event.eventData,
+    }),
+    event_type: 'SYSTEM',
+    event_data: event.eventData,
+    event_timestamp: event.eventTimestamp,
+    available_at: now,
+    received_at: now,
+    created_at: now,
+    updated_at: now,
   };
 }
