@@ -4,10 +4,12 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, inject } from 'vitest';
 import { buildApp } from '../src/app.js';
+import { startAutomationScheduler } from '../src/modules/automations/index.js';
 import {
   createRulesBatch,
   createRulesStep,
   type EventWorkers,
+  fireSystemEvents,
   startEventWorkers,
 } from '../src/modules/events/index.js';
 import { verifyLedger } from '../src/modules/ledger/index.js';
@@ -139,14 +141,15 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
 
 /**
  * Event workers on a test app's database that apply events as the server does: the rules step, and
- * plain events batched per claim unless `batched` is false. They poll every 50 ms.
+ * plain events batched per claim unless `batched` is false. They poll every 50 ms. Beside them runs
+ * the automation scheduler, every 50 ms, which fires the rule actions SCHEDULE_EVENT and BROADCAST.
  */
 export function startTestWorkers(
   t: TestApp,
   options: { batched?: boolean; workerCount?: number } = {},
 ): EventWorkers {
   const deps = { db: t.database.handle.db, clock: t.testClock.clock };
-  return startEventWorkers({
+  const workers = startEventWorkers({
     ...deps,
     connectionString: t.database.url,
     logger: createLogger('silent'),
@@ -156,6 +159,18 @@ export function startTestWorkers(
     leaseMs: 10_000,
     pollIntervalMs: 50,
   });
+  const scheduler = startAutomationScheduler({
+    ...deps,
+    fireEvents: fireSystemEvents,
+    log: createLogger('silent'),
+    intervalMs: 50,
+  });
+  return {
+    async stop() {
+      await scheduler.stop();
+      await workers.stop();
+    },
+  };
 }
 
 /**

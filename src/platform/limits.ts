@@ -162,8 +162,6 @@ export const eventClaimsMax = 10;
 export const eventClaimBatchSizeMax = 512;
 export const eventClaimConcurrency = 2;
 export const eventPollIntervalMs = 1000;
-/** Rows per INSERT when a BROADCAST system event fans out: bounds one statement's size. */
-export const broadcastInsertRowsMax = 500;
 /** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
 export const eventTransientAttemptsMax = 6;
 

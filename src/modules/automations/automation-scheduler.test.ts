@@ -379,4 +379,84 @@ describe('the scheduler', () => {
       available: '5.00',
     });
   });
+
+  it('makes SCHEDULE_EVENT and BROADCAST automations with source rule_action, fired by the same scheduler', async () => {
+    t.testClock.set('2026-09-01T10:00:00.000Z');
+    const program = await newProgram(3);
+    const rule = await acme.request('POST', '/v1/rules', {
+      program_id: program.programId,
+      name: 'Follow up and announce',
+      condition: 'event.type == "signup"',
+      actions: [
+        { type: 'SCHEDULE_EVENT', event_name: 'welcome_check', delay: '24h', payload: { step: 2 } },
+        { type: 'BROADCAST', event_name: 'new_member', payload: { hello: true } },
+      ],
+    });
+    expect(rule.statusCode, rule.body).toBe(201);
+    const sent = await acme.request('POST', '/v1/events', {
+      program_id: program.programId,
+      participant_id: program.participantId,
+      idempotency_key: 'signup-1',
+      event_timestamp: '2026-09-01T10:00:00.000Z',
+      event_data: { type: 'signup' },
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const workers = startTestWorkers(t);
+    try {
+      let listed: { source: string; trigger_type: string; next_run_at: string | null }[] = [];
+      for (let attempt = 0; attempt < 200 && listed.length < 2; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        listed = (await acme.request('GET', `${program.base}?source=rule_action`)).json().data;
+      }
+      expect(listed.map((a) => [a.trigger_type, a.source]).sort()).toEqual([
+        ['immediate', 'rule_action'],
+        ['one_time', 'rule_action'],
+      ]);
+      expect(listed.find((a) => a.trigger_type === 'one_time')?.next_run_at).toBe('2026-09-02T10:00:00.000Z');
+      const eventsNamed = async (name: string) =>
+        (await systemEvents(program.programId)).filter((e) => e.event_data.event_name === name);
+      for (let attempt = 0; attempt < 200 && (await eventsNamed('new_member')).length < 3; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(await eventsNamed('new_member')).toHaveLength(3);
+      expect(await eventsNamed('welcome_check')).toHaveLength(0);
+      t.testClock.set('2026-09-02T10:00:00.000Z');
+      for (let attempt = 0; attempt < 200 && (await eventsNamed('welcome_check')).length < 1; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const [followUp] = await eventsNamed('welcome_check');
+      expect(followUp).toMatchObject({
+        participant_id: program.participantId,
+        event_data: { type: 'welcome_check', event_name: 'welcome_check', step: 2 },
+      });
+    } finally {
+      await workers.stop();
+    }
+  });
+
+  it('sends a birthday bonus only to the participants whose "MM-DD" birthday is today in the automation’s zone', async () => {
+    t.testClock.set('2026-06-14T12:00:00.000Z');
+    const program = await newProgram(3);
+    await sql`update participants set attributes = case
+        when external_id like '%-0' then '{"birthday": "06-15"}'::jsonb
+        when external_id like '%-1' then '{"birthday": "06-16"}'::jsonb else '{}'::jsonb end
+      where external_id like ${`seed-${program.programId}-%`}`.execute(t.database.handle.db);
+    const today = (part: string, offset: string) =>
+      `(now.${part}("Europe/Paris") < 9 ? "0" : "") + string(now.${part}("Europe/Paris") + ${offset})`;
+    const automation = await createAutomation(program, {
+      event_name: 'birthday',
+      trigger: { type: 'cron', cron_expression: '0 8 * * *', timezone: 'Europe/Paris' },
+      participant_filter: '"birthday" in participant.attributes',
+      guard_condition: `participant.attributes.birthday == ${today('getMonth', '1')} + "-" + ${today('getDayOfMonth', '1')}`,
+    });
+    expect(automation.next_run_at).toBe('2026-06-15T06:00:00.000Z');
+    t.testClock.set('2026-06-15T06:00:00.000Z');
+    await pass();
+    const events = await systemEvents(program.programId);
+    const born = await sql<{ id: string }>`
+      select id from participants where attributes ->> 'birthday' = '06-15'
+        and external_id like ${`seed-${program.programId}-%`}`.execute(t.database.handle.db);
+    expect(events.map((e) => e.participant_id)).toEqual(born.rows.map((r) => r.id));
+    expect(await getAutomation(program, automation.id)).toMatchObject({ participants_processed: 3 });
+  });
 });

@@ -17,3 +17,4 @@ export {
   startAutomationScheduler,
 } from './automation-scheduler.js';
 export { automationRoutes, automationSchemas } from './automations.routes.js';
+export { createRuleActionAutomation, type RuleActionAutomation } from './rule-action-automations.js';
