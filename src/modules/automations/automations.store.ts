@@ -214,7 +214,7 @@ export async function listFanOutParticipants(
     join participants p on p.organization_id = e.organization_id and p.id = e.participant_id
     where e.organization_id = ${organizationId} and e.program_id = ${programId}
       and e.status = 'ACTIVE' and p.status = 'ACTIVE'
-      and (${after}::uuid is null or e.participant_id > ${after}::uuid)
+      ${after === null ? sql`` : sql`and e.participant_id > ${after}::uuid`}
     order by e.participant_id
     limit ${limit}`.execute(db);
   return result.rows;
