@@ -199,11 +199,18 @@ export const Automation = Type.Object(
 );
 export type Automation = Static<typeof Automation>;
 
+const exampleProgramId = '0193b1f0-0000-7000-8000-000000000002';
 export const AutomationParams = Type.Object(
   { programId: Uuid, automationId: Uuid },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ programId: exampleProgramId, automationId: '0193b1f0-0000-7000-8000-000000000001' }],
+  },
 );
-export const ProgramParams = Type.Object({ programId: Uuid }, { additionalProperties: false });
+export const ProgramParams = Type.Object(
+  { programId: Uuid },
+  { additionalProperties: false, examples: [{ programId: exampleProgramId }] },
+);
 
 export const ListAutomationsQuery = Type.Object(
   {
@@ -231,7 +238,23 @@ export const Subscription = Type.Object(
     last_error: NullableString,
     created_at: Timestamp,
   },
-  { $id: 'AutomationSubscription' },
+  {
+    $id: 'AutomationSubscription',
+    examples: [
+      {
+        id: '0193b1f0-0000-7000-8000-000000000003',
+        automation_id: '0193b1f0-0000-7000-8000-000000000001',
+        participant_id: '0193b1f0-0000-7000-8000-000000000004',
+        status: 'active',
+        next_trigger_at: '2027-06-15T07:00:00.000Z',
+        last_triggered_at: null,
+        trigger_count: 0,
+        retry_count: 0,
+        last_error: null,
+        created_at: '2026-12-04T10:00:00.000Z',
+      },
+    ],
+  },
 );
 export type Subscription = Static<typeof Subscription>;
 
