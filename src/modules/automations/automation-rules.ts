@@ -98,7 +98,7 @@ export function checkScheduleConfig(
 
 /** When the next run is due after `from`, for the triggers the scheduler starts by time. */
 export function nextRunAfter(
-  row: Pick<AutomationRow, 'trigger_type' | 'cron_expression' | 'timezone' | 'trigger_at'>,
+  row: Pick<AutomationRow, 'trigger_type' | 'cron_expression' | 'timezone'>,
   from: Date,
 ): Date | null {
   if (row.trigger_type === 'cron' && row.cron_expression !== null) {
