@@ -4,7 +4,10 @@ const layers = [
   ['programs', 'assets', 'organizations'],
   ['participants', 'ledger'],
   ['rules', 'tiers', 'rewards', 'transfers', 'groups'],
-  ['events', 'automations', 'webhooks', 'reporting', 'logs'],
+  // automations sit below events: the rule actions SCHEDULE_EVENT and BROADCAST make automations,
+  // and automations write their events through a function the events module gives them.
+  ['automations'],
+  ['events', 'webhooks', 'reporting', 'logs'],
 ];
 
 const upward = [];

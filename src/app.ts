@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { registerConsole } from './console/serve-console.js';
 import { assetRoutes, assetSchemas } from './modules/assets/index.js';
+import { automationRoutes, automationSchemas } from './modules/automations/index.js';
 import { eventRoutes, eventSchemas, readQueueGauges } from './modules/events/index.js';
 import { groupRoutes, groupSchemas, lockGroupStatus } from './modules/groups/index.js';
 import {
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...reportingSchemas,
     ...logSchemas,
     ...webhookSchemas,
+    ...automationSchemas,
   ];
   for (const schema of schemas) app.addSchema(schema);
   const recorder = new RequestLogRecorder(deps.db, deps.logger);
@@ -132,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(eventRoutes, { ...routeDeps, readRuleEvaluations: listRuleEvaluations });
     await v1.register(logRoutes, { ...routeDeps, recorder });
     await v1.register(webhookRoutes, { ...routeDeps, webhooks: deps.webhooks });
+    await v1.register(automationRoutes, routeDeps);
   });
   return app;
 }

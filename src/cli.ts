@@ -9,6 +9,7 @@ import {
   serve,
   serveWorkerMetrics,
   startDeliverer,
+  startScheduler,
   startWorkers,
 } from './main.js';
 import { verifyLedger } from './modules/ledger/index.js';
@@ -28,7 +29,7 @@ import { createProgress } from './platform/progress.js';
 const usage = `usage: accrue <command>
 
   serve                     run the HTTP server (the same as npm start)
-  worker                    run event workers and the webhook deliverer, no HTTP (ACCRUE_WORKERS, at least 1)
+  worker                    run event workers, the webhook deliverer and the automation scheduler, no HTTP (ACCRUE_WORKERS, at least 1)
   migrate                   apply pending database migrations
   keys create --org NAME    create a key (and the organization if needed); prints the key last
   keys list [--org NAME]    list keys (never the secrets), all or one organization's
@@ -192,6 +193,7 @@ async function runWorkers(): Promise<void> {
   const workers = startWorkers({ ...config, workerCount: Math.max(1, config.workerCount) }, database, logger);
   const deliverer = startDeliverer(config, database, logger, webhooks);
   const metrics = config.metrics.enabled ? await serveWorkerMetrics(config, database, logger) : undefined;
+  const scheduler = startScheduler(database, logger);
   logger.info(
     { workers: Math.max(1, config.workerCount) },
     'Accrue event workers and webhook deliverer are running',
@@ -199,6 +201,7 @@ async function runWorkers(): Promise<void> {
   signals.handle(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await metrics?.close();
+    await scheduler.stop();
     await workers.stop();
     await deliverer.stop();
     await database.close();

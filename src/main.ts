@@ -6,7 +6,8 @@ import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { buildApp, renderMetricsOf } from './app.js';
 import { type Config, ConfigError, readConfig } from './config.js';
-import { type EventWorkers, startEventWorkers } from './modules/events/index.js';
+import { type AutomationScheduler, startAutomationScheduler } from './modules/automations/index.js';
+import { type EventWorkers, fireSystemEvents, startEventWorkers } from './modules/events/index.js';
 import { startLedgerJobs } from './modules/ledger/index.js';
 import { ensureStartupKey } from './modules/organizations/index.js';
 import { startRuleEvaluation } from './modules/rules/index.js';
@@ -59,12 +60,14 @@ export async function serve(): Promise<void> {
     const workers = startWorkers(config, database, logger);
     const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
     const deliverer = startDeliverer(config, database, logger, webhooks);
+    const scheduler = startScheduler(database, logger);
     logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
     signals.handle(async (signal) => {
       logger.info({ signal }, 'shutting down');
       // Stop taking requests first, then let the workers and jobs finish what they hold.
       await app.close();
       await tierLifecycle.stop();
+      await scheduler.stop();
       await stopLedgerJobs();
       await workers.stop();
       await deliverer.stop();
@@ -91,6 +94,16 @@ export function startWorkers(config: Config, database: DatabaseHandle, logger: L
     logger,
     workerCount: config.workerCount,
     leaseMs: config.eventLeaseMs,
+  });
+}
+
+/** The automation scheduler (automations, SCHEDULE_EVENT, BROADCAST); any number of processes may run it. */
+export function startScheduler(database: DatabaseHandle, logger: Logger): AutomationScheduler {
+  return startAutomationScheduler({
+    db: database.db,
+    clock: systemClock,
+    log: logger,
+    fireEvents: fireSystemEvents,
   });
 }
 

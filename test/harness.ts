@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, inject } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { type EventWorkers, startEventWorkers } from '../src/modules/events/index.js';
+import { startAutomationScheduler } from '../src/modules/automations/index.js';
+import { type EventWorkers, fireSystemEvents, startEventWorkers } from '../src/modules/events/index.js';
 import { verifyLedger } from '../src/modules/ledger/index.js';
 import { createApiKey } from '../src/modules/organizations/index.js';
 import { createWebhookSettings, type Resolver, type WebhookSettings } from '../src/modules/webhooks/index.js';
@@ -132,10 +133,14 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
-/** Event workers on a test app's database that apply events as the server does; they poll every 50 ms. */
+/**
+ * Event workers on a test app's database that apply events as the server does; they poll every 50 ms.
+ * Beside them runs the automation scheduler, every 50 ms, which fires the rule actions SCHEDULE_EVENT
+ * and BROADCAST.
+ */
 export function startTestWorkers(t: TestApp, options: { workerCount?: number } = {}): EventWorkers {
   const deps = { db: t.database.handle.db, clock: t.testClock.clock };
-  return startEventWorkers({
+  const workers = startEventWorkers({
     ...deps,
     connectionString: t.database.url,
     logger: createLogger('silent'),
@@ -143,6 +148,18 @@ export function startTestWorkers(t: TestApp, options: { workerCount?: number } =
     leaseMs: 10_000,
     pollIntervalMs: 50,
   });
+  const scheduler = startAutomationScheduler({
+    ...deps,
+    fireEvents: fireSystemEvents,
+    log: createLogger('silent'),
+    intervalMs: 50,
+  });
+  return {
+    async stop() {
+      await scheduler.stop();
+      await workers.stop();
+    },
+  };
 }
 
 /**

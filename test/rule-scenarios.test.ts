@@ -392,8 +392,13 @@ describe('rules applied through events', () => {
     const visit = await process('erin', '2026-03-08T10:00:00.000Z', { type: 'visit' });
     expect(visit.status).toBe('COMPLETED');
     const erin = await participant('erin');
-    const events = (await acme.request('GET', `/v1/participants/${erin.id}/activity/events`)).json().data;
-    const followUp = events.find((e: { event_type: string }) => e.event_type === 'SYSTEM');
+    // The follow-up is an automation (source rule_action) that the scheduler fires when it is due.
+    t.testClock.set('2026-03-08T11:00:00.000Z');
+    const followUp = await eventually(async () =>
+      (await acme.request('GET', `/v1/participants/${erin.id}/activity/events`))
+        .json()
+        .data.find((e: { event_type: string }) => e.event_type === 'SYSTEM'),
+    );
     expect(followUp).toMatchObject({ event_timestamp: '2026-03-08T11:00:00.000Z' });
     expect(followUp.event_data).toMatchObject({ event_name: 'check_status', reason: 'visit' });
     let status = followUp.status;
@@ -496,12 +501,15 @@ describe('rules applied through events', () => {
       await acme.request('GET', `/v1/programs/${program}/state/counters/earn_events`)
     ).json();
     expect(programCounter.value).toBe('1');
-    const events = (
-      await acme.request('GET', `/v1/participants/${frank.id}/activity/events?limit=200`)
-    ).json().data;
-    const news = events.filter(
-      (e: { event_type: string; event_data: { event_name?: string } }) => e.event_type === 'SYSTEM',
-    );
+    const news = await eventually(async () => {
+      const events = (
+        await acme.request('GET', `/v1/participants/${frank.id}/activity/events?limit=200`)
+      ).json().data;
+      const system = events.filter(
+        (e: { event_type: string; event_data: { event_name?: string } }) => e.event_type === 'SYSTEM',
+      );
+      return system.length > 0 ? system : undefined;
+    });
     expect(news.map((e: { event_data: { event_name: string } }) => e.event_data.event_name)).toEqual([
       'news',
     ]);
@@ -567,3 +575,13 @@ describe('rules applied through events', () => {
     ]);
   });
 });
+
+/** The first defined answer of `probe`, polled every 25 ms for up to 5 seconds. */
+async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T | undefined> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return undefined;
+}

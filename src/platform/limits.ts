@@ -172,8 +172,6 @@ export const eventClaimsMax = 10;
 export const eventClaimBatchSizeMax = 512;
 export const eventClaimConcurrency = 2;
 export const eventPollIntervalMs = 1000;
-/** Rows per INSERT when a BROADCAST system event fans out: bounds one statement's size. */
-export const broadcastInsertRowsMax = 500;
 /** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
 export const eventTransientAttemptsMax = 6;
 
@@ -256,3 +254,17 @@ export const metricsQueueDepthCountMax = 1_000_000;
 
 /** Progress lines on a terminal: redrawn at most this often, so a fast loop does not flood it. */
 export const progressRedrawMs = 100;
+
+/**
+ * Automations. Cron expressions are five short fields; filter hints are advisory and few. A fan-out
+ * sends this many participants' events per transaction: large enough to amortize the round trips,
+ * small enough that a crash repeats little and cancel waits little. The scheduler looks for due
+ * runs this often, so a manual trigger or a due time starts within a second or two (the promise is 5 s).
+ */
+export const cronExpressionLengthMax = 100;
+export const timezoneLengthMax = 64;
+export const filterHintsMax = 20;
+export const automationFanOutChunkMax = 2000;
+export const automationSchedulerIntervalMs = 1000;
+/** Due automations one scheduler pass starts, so that one pass stays short. */
+export const automationStartsPerPassMax = 100;

@@ -100,6 +100,13 @@ export async function createFixtures(tenant: Tenant, db: Database): Promise<Fixt
     ],
   });
   if (group.statusCode >= 300) throw new Error(`fixture group failed: ${group.body}`);
+  const automation = await tenant.request('POST', `/v1/programs/${program.id}/automations`, {
+    name: 'Fixture automation',
+    event_name: 'fixture_digest',
+    scope: 'participants',
+    trigger: { type: 'cron', cron_expression: '0 9 * * 1' },
+  });
+  if (automation.statusCode >= 300) throw new Error(`fixture automation failed: ${automation.body}`);
   const log = (await tenant.request('GET', '/v1/logs?limit=1')).json().data[0];
   await fanOutOutbox(db, new Date());
   const delivery = (
@@ -124,6 +131,7 @@ export async function createFixtures(tenant: Tenant, db: Database): Promise<Fixt
     members: member.id,
     'webhook-endpoints': endpoint.id,
     'webhook-deliveries': delivery.id,
+    automations: automation.json().id,
   };
 }
 

@@ -11,3 +11,4 @@ export type { EventStep } from './apply-event.js';
 export { readQueueGauges } from './event-queue.store.js';
 export { type EventWorkers, startEventWorkers } from './event-workers.js';
 export { eventRoutes, eventSchemas } from './events.routes.js';
+export { fireSystemEvents } from './system-events.js';

@@ -1,16 +1,20 @@
-// SYSTEM events: the follow-ups rules ask for. SCHEDULE_EVENT makes one for a participant, processed
-// at `processAt`; BROADCAST makes one for every participant enrolled in the program, processed now.
-// They are written in the event's transaction, so they exist exactly when the event that made them
-// completed, and their idempotency keys derive from that event: a retry cannot make them twice.
+// SYSTEM events: the follow-ups rules ask for, and the events automations fire. SCHEDULE_EVENT makes
+// a one_time automation for a participant, due at `processAt`; BROADCAST an immediate one for every
+// ACTIVE participant enrolled in the program. Both are automations with source rule_action, made in
+// the event's transaction, so they exist exactly when the event that made them completed, and keyed
+// by that event: a retry cannot make them twice. The automation scheduler fires them, like every
+// automation, through fireSystemEvents.
 import type { Database } from '../../platform/db/database.js';
+import { DomainError } from '../../platform/errors.js';
+import { oversizedEventData } from '../../platform/event-data.js';
 import { newId } from '../../platform/ids.js';
-import { broadcastInsertRowsMax } from '../../platform/limits.js';
-import { listEnrolledParticipantIds } from '../participants/index.js';
+import { createRuleActionAutomation, type FiredEvent, type FireEvents } from '../automations/index.js';
+import { findProgramRow } from '../programs/index.js';
 import { hashEventPayload } from './canonical-payload.js';
-import { insertEventsIfAbsent, type NewEventRow } from './events.store.js';
+import { findEventsByKeys, insertEventsIfAbsent, type NewEventRow } from './events.store.js';
 
 export interface SystemEventDraft {
-  /** null: every participant enrolled in the program (BROADCAST). */
+  /** null: every ACTIVE participant enrolled in the program (BROADCAST). */
   participantId: string | null;
   eventName: string;
   payload: Record<string, unknown>;
@@ -31,49 +35,80 @@ export async function scheduleSystemEvents(
   drafts: SystemEventDraft[],
 ) {
   for (const draft of drafts) {
-    const participantIds =
-      draft.participantId === null
-        ? await listEnrolledParticipantIds(trx, scope.organizationId, scope.programId)
-        : [draft.participantId];
-    const rows = participantIds.map((participantId, index) => toRow(scope, draft, participantId, index));
-    for (let start = 0; start < rows.length; start += broadcastInsertRowsMax) {
-      await insertEventsIfAbsent(trx, rows.slice(start, start + broadcastInsertRowsMax));
-    }
+    await createRuleActionAutomation(trx, {
+      organizationId: scope.organizationId,
+      programId: scope.programId,
+      sourceEventId: scope.eventId,
+      ruleId: draft.ruleId,
+      eventName: draft.eventName,
+      payload: draft.payload,
+      participantId: draft.participantId,
+      fireAt: draft.processAt ?? scope.now,
+      now: scope.now,
+    });
   }
 }
 
-function toRow(
-  scope: SystemEventScope,
-  draft: SystemEventDraft,
-  participantId: string,
-  index: number,
-): NewEventRow {
-  const eventTimestamp = draft.processAt ?? scope.now;
-  const idempotencyKey = `system:${scope.eventId}:${draft.ruleId}:${draft.eventName}:${index}`;
-  const eventData = { ...draft.payload, event_name: draft.eventName, source_event_id: scope.eventId };
+/**
+ * Stores the SYSTEM events an automation fires, with the checks and the idempotency of ingest: the
+ * program must accept events, event_data is bounded, and (program, idempotency_key) names one event
+ * whose payload a replay must match. Each event has an ordering key of its own, so a fan-out never
+ * holds back a participant's other events.
+ */
+export const fireSystemEvents: FireEvents = async (trx, events, now) => {
+  const first = events[0];
+  if (first === undefined) return;
+  const program = await findProgramRow(trx, first.organizationId, first.programId);
+  if (program.status !== 'ACTIVE') {
+    throw new DomainError(
+      'program_inactive',
+      `program ${program.id} is ${program.status} and accepts no events`,
+    );
+  }
+  const rows = events.map((event) => toFiredRow(event, now));
+  for (const row of rows) {
+    const oversized = oversizedEventData(row.event_data, 'event_data');
+    if (oversized) throw oversized;
+  }
+  const inserted = await insertEventsIfAbsent(trx, rows);
+  const replays = rows.filter((row) => !inserted.has(row.id));
+  if (replays.length === 0) return;
+  const stored = await findEventsByKeys(trx, first.organizationId, replays);
+  const hashes = new Map(stored.map((row) => [row.idempotency_key, row.payload_hash]));
+  for (const row of replays) {
+    if (hashes.get(row.idempotency_key)?.equals(row.payload_hash) !== true) {
+      throw new DomainError(
+        'idempotency_conflict',
+        `idempotency_key "${row.idempotency_key}" was used with another payload`,
+      );
+    }
+  }
+};
+
+function toFiredRow(event: FiredEvent, now: Date): NewEventRow {
+  const eventTimestamp = event.eventTimestamp.toISOString();
   return {
-    organization_id: scope.organizationId,
+    organization_id: event.organizationId,
     id: newId(),
-    program_id: scope.programId,
-    participant_id: participantId,
+    program_id: event.programId,
+    participant_id: event.participantId,
     external_id: null,
     recipient_id: null,
     recipient_external_id: null,
-    // A key of its own: a follow-up due later must not hold back the participant's other events.
-    ordering_key: `s:${idempotencyKey}`,
-    idempotency_key: idempotencyKey,
+    ordering_key: `s:${event.idempotencyKey}`,
+    idempotency_key: event.idempotencyKey,
     payload_hash: hashEventPayload({
-      program_id: scope.programId,
-      participant_id: participantId,
-      event_timestamp: eventTimestamp.toISOString(),
-      event_data: eventData,
+      program_id: event.programId,
+      participant_id: event.participantId,
+      event_timestamp: eventTimestamp,
+      event_data: event.eventData,
     }),
     event_type: 'SYSTEM',
-    event_data: eventData,
-    event_timestamp: eventTimestamp,
-    available_at: eventTimestamp > scope.now ? eventTimestamp : scope.now,
-    received_at: scope.now,
-    created_at: scope.now,
-    updated_at: scope.now,
+    event_data: event.eventData,
+    event_timestamp: event.eventTimestamp,
+    available_at: now,
+    received_at: now,
+    created_at: now,
+    updated_at: now,
   };
 }

@@ -44,7 +44,6 @@ export {
   findParticipantById,
   findParticipantRow,
   isEnrolled,
-  listEnrolledParticipantIds,
   type ParticipantStateReader,
   toParticipantSummary,
 } from './participants.service.js';

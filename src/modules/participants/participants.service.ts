@@ -141,10 +141,6 @@ export async function findParticipantByExternalId(db: Database, organizationId: 
 }
 
 /** Who a BROADCAST reaches: every participant enrolled in the program. */
-export async function listEnrolledParticipantIds(db: Database, organizationId: string, programId: string) {
-  return store.listEnrolledParticipantIds(db, organizationId, programId);
-}
-
 /** The participant with this id in the organization, if any (transfers name who is missing). */
 export async function findParticipantById(db: Database, organizationId: string, id: string) {
   return store.findParticipant(db, organizationId, id);

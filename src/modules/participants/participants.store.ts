@@ -163,17 +163,6 @@ export async function findParticipantByExternalId(db: Database, organizationId: 
     .executeTakeFirst();
 }
 
-export async function listEnrolledParticipantIds(db: Database, organizationId: string, programId: string) {
-  const rows = await tables(db)
-    .selectFrom('enrollments')
-    .select('participant_id')
-    .where('organization_id', '=', organizationId)
-    .where('program_id', '=', programId)
-    .orderBy('participant_id')
-    .execute();
-  return rows.map((row) => row.participant_id);
-}
-
 export async function listProgramIds(
   db: Database,
   organizationId: string,

@@ -8,6 +8,15 @@
 // (ledger postings, state changes) belongs to the event processor, inside the event's transaction;
 // it stores the evaluations here (recordRuleEvaluations) and GET /v1/events/{id} reads them back
 // (listRuleEvaluations, schema $ref 'RuleEvaluation').
+
+export {
+  type CelBindings,
+  CelCompileError,
+  type CompiledExpression,
+  compileExpression,
+  toCelInput,
+  toCelTimestamp,
+} from './cel-environment.js';
 export {
   type BudgetConsumption,
   type BudgetState,

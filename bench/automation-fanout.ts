@@ -1,0 +1,113 @@
+// `DATABASE_URL=… npx tsx bench/automation-fanout.ts [participants]`: an immediate automation fans
+// out to every participant of a program (default 100,000) with a one-clause participant_filter and
+// guard_condition, on a server process of its own (default configuration: 2 event workers) on a
+// fresh database. Prints the fan-out's participants/s (from execution_started_at to
+// execution_completed_at), the time until every fired event is COMPLETED, and the processing rate
+// of those events. A measurement, not a test.
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { connect, type Database } from '../src/platform/db/database.js';
+import { createLogger } from '../src/platform/logger.js';
+import { seedParticipants } from '../test/automation-fixtures.js';
+import { adminQuery, withDatabase } from '../test/global-setup.js';
+import { runCli, startServer } from '../test/process/run-process.js';
+
+const participantCount = Number(process.argv[2] ?? 100_000);
+const adminUrl = process.env.DATABASE_URL;
+
+async function main(): Promise<void> {
+  if (adminUrl === undefined)
+    throw new Error('set DATABASE_URL: the benchmark makes a database of its own there');
+  const name = `accrue_bench_${randomBytes(4).toString('hex')}`;
+  await adminQuery(adminUrl, `create database ${name}`);
+  const url = withDatabase(adminUrl, name);
+  const env = { DATABASE_URL: url, LOG_LEVEL: 'info' };
+  const handle = connect(url, { sizeMax: 2, waitMs: 10_000 }, createLogger('silent'), async () => {});
+  const server = await startServer(env);
+  try {
+    const key = runCli(['keys', 'create', '--org', 'bench'], env).stdout.trim().split('\n').pop() ?? '';
+    const call = async (method: string, path: string, body?: unknown): Promise<{ id: string }> =>
+      (
+        await fetch(`http://127.0.0.1:${server.port}${path}`, {
+          method,
+          headers: { 'x-api-key': key, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        })
+      ).json() as Promise<{ id: string }>;
+    const program = await call('POST', '/v1/programs', { name: 'Fan-out bench' });
+    const organization = await sql<{ organization_id: string }>`
+      select organization_id from programs where id = ${program.id}`.execute(handle.db);
+    await seedParticipants(
+      handle.db,
+      organization.rows[0]?.organization_id ?? '',
+      program.id,
+      participantCount,
+    );
+    await sql`analyze`.execute(handle.db);
+    const automation = await call('POST', `/v1/programs/${program.id}/automations`, {
+      name: 'Announcement',
+      event_name: 'announcement',
+      scope: 'participants',
+      trigger: { type: 'immediate' },
+      participant_filter: 'participant.status == "ACTIVE"',
+      guard_condition: 'participant.counters.visits >= 0.0',
+      payload: { headline: 'hello' },
+    });
+    const run = await waitFor(handle.db, automation.id);
+    const events = await waitForCompleted(handle.db, program.id, participantCount);
+    const fanOutSeconds = (run.completed.getTime() - run.started.getTime()) / 1000;
+    const untilCompletedSeconds = (events.lastProcessed.getTime() - run.started.getTime()) / 1000;
+    const processingSeconds = (events.lastProcessed.getTime() - events.firstProcessed.getTime()) / 1000;
+    const figures = {
+      participants: participantCount,
+      events: events.count,
+      fan_out_seconds: round(fanOutSeconds),
+      fan_out_participants_per_second: Math.round(participantCount / fanOutSeconds),
+      until_all_completed_seconds: round(untilCompletedSeconds),
+      processing_events_per_second: Math.round(events.count / processingSeconds),
+    };
+    process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.exited;
+    await handle.close();
+    await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
+  }
+}
+
+async function waitFor(db: Database, automationId: string) {
+  for (;;) {
+    const result = await sql<{
+      execution_status: string;
+      execution_started_at: Date;
+      execution_completed_at: Date;
+    }>`
+      select execution_status, execution_started_at, execution_completed_at from automations
+      where id = ${automationId}`.execute(db);
+    const row = result.rows[0];
+    if (row?.execution_status === 'completed') {
+      return { started: row.execution_started_at, completed: row.execution_completed_at };
+    }
+    if (row?.execution_status === 'failed') throw new Error('the fan-out failed');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function waitForCompleted(db: Database, programId: string, expected: number) {
+  for (;;) {
+    const result = await sql<{ completed: string; first: Date; last: Date }>`
+      select count(*) as completed, min(processed_at) as first, max(processed_at) as last from events
+      where program_id = ${programId} and event_type = 'SYSTEM' and status = 'COMPLETED'`.execute(db);
+    const row = result.rows[0];
+    if (row !== undefined && Number(row.completed) >= expected) {
+      return { count: Number(row.completed), firstProcessed: row.first, lastProcessed: row.last };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+await main();

@@ -1,0 +1,268 @@
+// The one scheduler of automations (API-made and rule_action ones), in the server and in
+// `accrue worker`. Each pass starts the runs that are due and then advances fan-outs chunk by chunk.
+// Safe with several processes: a due automation and a running fan-out are claimed FOR UPDATE SKIP
+// LOCKED, and a chunk's events commit with the fan-out's cursor, so no participant is sent twice and
+// a crash resumes at the next one. The events' idempotency keys (automation, run, participant) make
+// a repeated insert a replay even so.
+// Catch-up policy: a cron automation that missed ticks while nothing ran fires once for the missed
+// window, when the scheduler comes back, and its next run is the first tick after that.
+import { sql } from 'kysely';
+import type { Clock } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import { withTransaction } from '../../platform/db/transaction.js';
+import { DomainError } from '../../platform/errors.js';
+import {
+  automationFanOutChunkMax,
+  automationSchedulerIntervalMs,
+  automationStartsPerPassMax,
+} from '../../platform/limits.js';
+import { compileAudience, selectRecipients } from './audience.js';
+import { nextRunAfter } from './automation-rules.js';
+import type { AutomationChanges, AutomationRow } from './automations.store.js';
+import * as store from './automations.store.js';
+
+/** One SYSTEM event an automation fires. */
+export interface FiredEvent {
+  organizationId: string;
+  programId: string;
+  participantId: string;
+  idempotencyKey: string;
+  eventData: Record<string, unknown>;
+  eventTimestamp: Date;
+}
+
+/**
+ * Stores SYSTEM events through the event ingest's validation and idempotency, in `trx`. Given by
+ * the events module (wired in main.ts), so automations need not import it. Throws a DomainError
+ * when the events are refused (e.g. the program accepts no events).
+ */
+export type FireEvents = (trx: Database, events: FiredEvent[], now: Date) => Promise<void>;
+
+export interface SchedulerLogger {
+  error(object: object, message: string): void;
+}
+
+export interface SchedulerDeps {
+  db: Database;
+  clock: Clock;
+  fireEvents: FireEvents;
+  /** Participants per fan-out transaction. */
+  chunkSize?: number;
+}
+
+/**
+ * One pass: start every due run, then advance fan-outs until none is left or `budgetMs` is spent
+ * (so that a long fan-out does not hold back the next due start). Answers the events sent.
+ */
+export async function runAutomationPass(
+  deps: SchedulerDeps,
+  budgetMs = Number.POSITIVE_INFINITY,
+): Promise<number> {
+  const startedAt = Date.now();
+  let sent = 0;
+  for (;;) {
+    const started = await startDueRuns(deps);
+    for (const run of started) sent += run;
+    if (started.length < automationStartsPerPassMax) break;
+  }
+  while (Date.now() - startedAt < budgetMs) {
+    const chunk = await advanceFanOut(deps);
+    if (chunk === undefined) break;
+    sent += chunk;
+  }
+  return sent;
+}
+
+/** Claims due automations and starts their runs; program scope fires at once. */
+async function startDueRuns(deps: SchedulerDeps): Promise<number[]> {
+  const failures: { row: AutomationRow; error: DomainError }[] = [];
+  const started = await withTransaction(deps.db, async (trx) => {
+    const now = deps.clock();
+    const due = await store.claimDueAutomations(trx, now, automationStartsPerPassMax);
+    const counts: number[] = [];
+    for (const row of due) {
+      const run = startRun(row, now);
+      if (row.scope === 'program') {
+        const error = await fireProgramEvent(deps, trx, { ...row, ...run });
+        if (error !== undefined) failures.push({ row: { ...row, ...run }, error });
+        counts.push(error === undefined ? 1 : 0);
+        Object.assign(run, { execution_status: 'completed', execution_completed_at: now });
+      } else {
+        run.participants_total = await store.countFanOutParticipants(
+          trx,
+          row.organization_id,
+          row.program_id,
+        );
+        counts.push(0);
+      }
+      await store.updateAutomation(trx, row, run);
+    }
+    return counts;
+  });
+  for (const { row, error } of failures) await recordFailure(deps, row, error);
+  return started;
+}
+
+function startRun(
+  row: AutomationRow,
+  now: Date,
+): AutomationChanges & { run_seq: number; run_fired_at: Date } {
+  const once = row.trigger_type !== 'cron';
+  return {
+    run_seq: row.run_seq + 1,
+    // The event time of the run: when it was due (a late run still says which one it is).
+    run_fired_at: row.next_run_at ?? now,
+    last_run_at: now,
+    next_run_at: nextRunAfter(row, now),
+    processed_at: once ? now : row.processed_at,
+    execution_status: 'pending',
+    execution_started_at: now,
+    execution_completed_at: null,
+    execution_error: null,
+    fan_out_after: null,
+    participants_total: null,
+    participants_processed: 0,
+    updated_at: now,
+  };
+}
+
+/** The program-scope event, inside a savepoint so that a refusal leaves the claim's transaction usable. */
+async function fireProgramEvent(
+  deps: SchedulerDeps,
+  trx: Database,
+  row: AutomationRow & { run_fired_at: Date },
+): Promise<DomainError | undefined> {
+  if (row.participant_id === null) return new DomainError('bad_request', 'participant_id is missing');
+  const event = toFiredEvent(row, row.participant_id, eventDataOf(row), row.run_fired_at);
+  try {
+    await withSavepoint(trx, () => deps.fireEvents(trx, [event], deps.clock()));
+    return undefined;
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+}
+
+async function withSavepoint(trx: Database, work: () => Promise<void>): Promise<void> {
+  await sql`savepoint fire_event`.execute(trx);
+  try {
+    await work();
+    await sql`release savepoint fire_event`.execute(trx);
+  } catch (error) {
+    await sql`rollback to savepoint fire_event`.execute(trx);
+    throw error;
+  }
+}
+
+/** One chunk of one running fan-out; undefined when no fan-out is left to advance. */
+async function advanceFanOut(deps: SchedulerDeps): Promise<number | undefined> {
+  const chunkSize = deps.chunkSize ?? automationFanOutChunkMax;
+  let refused: { row: AutomationRow; error: DomainError } | undefined;
+  const sent = await withTransaction(deps.db, async (trx) => {
+    const row = await store.claimRunningAutomation(trx);
+    if (row === undefined) return undefined;
+    const now = deps.clock();
+    const firedAt = row.run_fired_at ?? now;
+    const participants = await store.listFanOutParticipants(
+      trx,
+      row.organization_id,
+      row.program_id,
+      row.fan_out_after,
+      chunkSize,
+      firedAt,
+    );
+    const eventData = eventDataOf(row);
+    const audience = compileAudience(row.participant_filter, row.guard_condition);
+    const recipients = selectRecipients(audience, participants, eventData, firedAt);
+    try {
+      await withSavepoint(trx, () =>
+        deps.fireEvents(
+          trx,
+          recipients.map((p) => toFiredEvent(row, p.id, eventData, firedAt)),
+          now,
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      refused = { row, error };
+      return 0;
+    }
+    const done = participants.length < chunkSize;
+    await store.updateAutomation(trx, row, {
+      execution_status: done ? 'completed' : 'executing',
+      execution_completed_at: done ? now : null,
+      fan_out_after: participants.at(-1)?.id ?? row.fan_out_after,
+      participants_processed: row.participants_processed + participants.length,
+      updated_at: now,
+    });
+    return recipients.length;
+  });
+  if (refused !== undefined) await recordFailure(deps, refused.row, refused.error);
+  return sent;
+}
+
+/** A run whose events were refused: failed, with the reason where the spec shows it. */
+async function recordFailure(deps: SchedulerDeps, row: AutomationRow, error: DomainError): Promise<void> {
+  const now = deps.clock();
+  const message = `${error.code}: ${error.message}`;
+  await store.updateAutomation(deps.db, row, {
+    execution_status: 'failed',
+    execution_error: message,
+    execution_completed_at: now,
+    ...(row.trigger_type === 'cron' ? { last_error: message } : { error_message: message }),
+    updated_at: now,
+  });
+}
+
+export function eventDataOf(row: AutomationRow): Record<string, unknown> {
+  return { ...row.payload, type: row.event_name };
+}
+
+function toFiredEvent(
+  row: AutomationRow,
+  participantId: string,
+  eventData: Record<string, unknown>,
+  eventTimestamp: Date,
+): FiredEvent {
+  return {
+    organizationId: row.organization_id,
+    programId: row.program_id,
+    participantId,
+    idempotencyKey: `automation:${row.id}:${row.run_seq}:${participantId}`,
+    eventData,
+    eventTimestamp,
+  };
+}
+
+export interface AutomationScheduler {
+  stop(): Promise<void>;
+}
+
+/** Runs passes every `intervalMs` until stopped; a failed pass is logged and retried on the next tick. */
+export function startAutomationScheduler(
+  deps: SchedulerDeps & { log: SchedulerLogger; intervalMs?: number },
+): AutomationScheduler {
+  const intervalMs = deps.intervalMs ?? automationSchedulerIntervalMs;
+  let running: Promise<void> = Promise.resolve();
+  let busy = false;
+  const tick = () => {
+    if (busy) return;
+    busy = true;
+    running = runAutomationPass(deps, intervalMs)
+      .then(() => undefined)
+      .catch((error: unknown) =>
+        deps.log.error({ err: error }, 'automation scheduler failed; retrying on the next tick'),
+      )
+      .finally(() => {
+        busy = false;
+      });
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
