@@ -1373,6 +1373,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/programs/{programId}/automations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List automations, newest first
+         * @description Filters combine with AND. Archived automations are listed only with status=archived.
+         */
+        get: operations["listAutomations"];
+        put?: never;
+        /**
+         * Create an automation
+         * @description A scheduled (cron, one_time), immediate or participant_state source of SYSTEM events. Cron runs in `trigger.timezone` (IANA, default UTC); CEL conditions are checked here, as rule conditions are.
+         */
+        post: operations["createAutomation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/automations/{automationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an automation
+         * @description Archived automations too; participants_processed shows a fan-out’s progress while it runs.
+         */
+        get: operations["getAutomation"];
+        put?: never;
+        post?: never;
+        /**
+         * Archive an automation
+         * @description Terminal: it never fires again and cannot be re-activated. Use status paused for a temporary stop.
+         */
+        delete: operations["archiveAutomation"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an automation
+         * @description Flat field names. status active|paused; pausing stops future runs, not a fan-out in progress. A changed or resumed cron schedule counts from now.
+         */
+        patch: operations["updateAutomation"];
+        trace?: never;
+    };
+    "/v1/programs/{programId}/automations/{automationId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the run in progress
+         * @description execution_status becomes failed; participants already sent keep their events, the rest are skipped. The automation stays active and fires on its next schedule.
+         */
+        post: operations["cancelAutomation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/automations/{automationId}/refresh-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-evaluate a participant_state automation’s subscriptions
+         * @description Asynchronous: answers 202 {}. Only for active participant_state automations.
+         */
+        post: operations["refreshAutomationSubscriptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/automations/{automationId}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an automation’s subscriptions
+         * @description Newest first. Automations other than participant_state have none.
+         */
+        get: operations["listAutomationSubscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/automations/{automationId}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fire an automation now
+         * @description Answers 202; the run starts within 5 seconds. Refused (400) unless active with no run pending or executing; one_time+program and participant_state cannot be triggered.
+         */
+        post: operations["triggerAutomation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/programs/{programId}/rewards": {
         parameters: {
             query?: never;
@@ -2217,6 +2349,162 @@ export interface components {
             available: string;
             deferred: string;
             held: string;
+        };
+        /**
+         * @description An automation: its trigger, scope, status and the progress of its current run
+         * @example {
+         *       "id": "0193b1f0-0000-7000-8000-000000000001",
+         *       "program_id": "0193b1f0-0000-7000-8000-000000000002",
+         *       "name": "Monthly statement",
+         *       "description": null,
+         *       "event_name": "monthly_statement",
+         *       "payload": {
+         *         "channel": "email"
+         *       },
+         *       "scope": "participants",
+         *       "trigger_type": "cron",
+         *       "cron_expression": "0 9 1 * *",
+         *       "timezone": "Europe/Paris",
+         *       "trigger_at": null,
+         *       "schedule_type": null,
+         *       "schedule_config": null,
+         *       "participant_filter": "\"statements\" in participant.tags",
+         *       "guard_condition": null,
+         *       "filter_hints": [],
+         *       "participant_id": null,
+         *       "status": "active",
+         *       "source": "api",
+         *       "execution_status": "idle",
+         *       "execution_started_at": null,
+         *       "execution_completed_at": null,
+         *       "execution_error": null,
+         *       "error_message": null,
+         *       "last_error": null,
+         *       "last_evaluated_at": null,
+         *       "last_run_at": null,
+         *       "next_run_at": "2027-01-01T08:00:00.000Z",
+         *       "processed_at": null,
+         *       "participants_total": null,
+         *       "participants_processed": 0,
+         *       "created_at": "2026-12-04T10:00:00.000Z",
+         *       "updated_at": "2026-12-04T10:00:00.000Z"
+         *     }
+         */
+        Automation: {
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+             */
+            created_at: string;
+            cron_expression: string | null;
+            description: string | null;
+            error_message: string | null;
+            event_name: string;
+            execution_completed_at: string | null;
+            execution_error: string | null;
+            execution_started_at: string | null;
+            /** @enum {unknown} */
+            execution_status: "idle" | "pending" | "executing" | "completed" | "failed";
+            filter_hints: {
+                [key: string]: unknown;
+            }[];
+            guard_condition: string | null;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            last_error: string | null;
+            last_evaluated_at: string | null;
+            last_run_at: string | null;
+            name: string;
+            next_run_at: string | null;
+            participant_filter: string | null;
+            participant_id: string | null;
+            /** @description Participants the run has gone through so far, sent or skipped */
+            participants_processed: number;
+            /** @description ACTIVE enrolled participants when the run started (participants scope) */
+            participants_total: number | null;
+            /** @description Fields merged into the fired events’ event_data */
+            payload: {
+                [key: string]: unknown;
+            };
+            processed_at: string | null;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            program_id: string;
+            schedule_config: {
+                [key: string]: unknown;
+            } | null;
+            schedule_type: ("ATTRIBUTE_DATE" | "INTERVAL" | "CRON" | "THRESHOLD") | null;
+            /**
+             * @description program: one event; participants: one event per matching ACTIVE enrolled participant
+             * @enum {unknown}
+             */
+            scope: "program" | "participants";
+            /** @enum {unknown} */
+            source: "api" | "rule_action";
+            /** @enum {unknown} */
+            status: "active" | "paused" | "archived";
+            timezone: string;
+            trigger_at: string | null;
+            /** @enum {unknown} */
+            trigger_type: "cron" | "one_time" | "immediate" | "participant_state";
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+             */
+            updated_at: string;
+        };
+        /**
+         * @description Accepted: the work starts within 5 seconds
+         * @example {}
+         */
+        AutomationAccepted: Record<string, never>;
+        /**
+         * @example {
+         *       "id": "0193b1f0-0000-7000-8000-000000000003",
+         *       "automation_id": "0193b1f0-0000-7000-8000-000000000001",
+         *       "participant_id": "0193b1f0-0000-7000-8000-000000000004",
+         *       "status": "active",
+         *       "next_trigger_at": "2027-06-15T07:00:00.000Z",
+         *       "last_triggered_at": null,
+         *       "trigger_count": 0,
+         *       "retry_count": 0,
+         *       "last_error": null,
+         *       "created_at": "2026-12-04T10:00:00.000Z"
+         *     }
+         */
+        AutomationSubscription: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            automation_id: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            last_error: string | null;
+            last_triggered_at: string | null;
+            next_trigger_at: string | null;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            participant_id: string;
+            retry_count: number;
+            /** @enum {unknown} */
+            status: "active" | "completed" | "failed";
+            trigger_count: number;
         };
         /**
          * @description The operation and the new balance
@@ -11663,6 +11951,699 @@ export interface operations {
             };
             /** @description conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAutomations: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from pagination.next_cursor */
+                cursor?: string;
+                /** @description Page size (1-200) */
+                limit?: number;
+                /** @description program: one event; participants: one event per matching ACTIVE enrolled participant */
+                scope?: "program" | "participants";
+                /** @description Part of the name */
+                search?: string;
+                source?: "api" | "rule_action";
+                status?: "active" | "paused" | "archived";
+                trigger_type?: "cron" | "one_time" | "immediate" | "participant_state";
+            };
+            header?: never;
+            path: {
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list, and the cursor to the next */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Automation"][];
+                        pagination: {
+                            has_more: boolean;
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description bad_request, invalid_cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createAutomation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Monthly statement",
+                 *       "event_name": "monthly_statement",
+                 *       "scope": "participants",
+                 *       "trigger": {
+                 *         "type": "cron",
+                 *         "cron_expression": "0 9 1 * *",
+                 *         "timezone": "Europe/Paris"
+                 *       },
+                 *       "participant_filter": "\"statements\" in participant.tags",
+                 *       "payload": {
+                 *         "channel": "email"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    /** @description event_data.type */
+                    event_name: string;
+                    /** @description Optimisation hints such as {"has_tag": "vip"}; advisory */
+                    filter_hints?: {
+                        [key: string]: unknown;
+                    }[];
+                    /** @description CEL checked at fire time for each participant; false skips the participant */
+                    guard_condition?: string;
+                    name: string;
+                    /** @description CEL over participant and program choosing who is included (participants scope) */
+                    participant_filter?: string;
+                    /**
+                     * Format: uuid
+                     * @description UUID
+                     */
+                    participant_id?: string;
+                    /** @description Fields merged into the fired events’ event_data */
+                    payload?: {
+                        [key: string]: unknown;
+                    };
+                    /**
+                     * @description program: one event; participants: one event per matching ACTIVE enrolled participant
+                     * @enum {unknown}
+                     */
+                    scope: "program" | "participants";
+                    trigger: {
+                        /** @description Five fields: minute hour day-of-month month day-of-week; no CRON_TZ=/TZ= prefix */
+                        cron_expression?: string;
+                        /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                        schedule_config?: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {unknown} */
+                        schedule_type?: "ATTRIBUTE_DATE" | "INTERVAL" | "CRON" | "THRESHOLD";
+                        /** @description IANA time zone of cron_expression and of ATTRIBUTE_DATE dates */
+                        timezone?: string;
+                        /**
+                         * Format: date-time
+                         * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+                         */
+                        trigger_at?: string;
+                        /** @enum {unknown} */
+                        type: "cron" | "one_time" | "immediate" | "participant_state";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description An automation: its trigger, scope, status and the progress of its current run */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Automation"];
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAutomation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                automationId: string;
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An automation: its trigger, scope, status and the progress of its current run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Automation"];
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    archiveAutomation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                automationId: string;
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An automation: its trigger, scope, status and the progress of its current run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Automation"];
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateAutomation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                automationId: string;
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Five fields: minute hour day-of-month month day-of-week; no CRON_TZ=/TZ= prefix */
+                    cron_expression?: string;
+                    description?: string | null;
+                    /** @description event_data.type */
+                    event_name?: string;
+                    /** @description Optimisation hints such as {"has_tag": "vip"}; advisory */
+                    filter_hints?: {
+                        [key: string]: unknown;
+                    }[];
+                    guard_condition?: string | null;
+                    name?: string;
+                    participant_filter?: string | null;
+                    /** @description Fields merged into the fired events’ event_data */
+                    payload?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                    schedule_config?: {
+                        [key: string]: unknown;
+                    };
+                    /** @enum {unknown} */
+                    status?: "active" | "paused";
+                    /** @description IANA time zone of cron_expression and of ATTRIBUTE_DATE dates */
+                    timezone?: string;
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+                     */
+                    trigger_at?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description An automation: its trigger, scope, status and the progress of its current run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Automation"];
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelAutomation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                automationId: string;
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An automation: its trigger, scope, status and the progress of its current run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Automation"];
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    refreshAutomationSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                automationId: string;
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the work starts within 5 seconds */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationAccepted"];
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAutomationSubscriptions: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from pagination.next_cursor */
+                cursor?: string;
+                /** @description Page size (1-200) */
+                limit?: number;
+                status?: "active" | "completed" | "failed";
+            };
+            header?: never;
+            path: {
+                /** @description UUID */
+                automationId: string;
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list, and the cursor to the next */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AutomationSubscription"][];
+                        pagination: {
+                            has_more: boolean;
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description bad_request, invalid_cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggerAutomation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                automationId: string;
+                /** @description UUID */
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An automation: its trigger, scope, status and the progress of its current run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Automation"];
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

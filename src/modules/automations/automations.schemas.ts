@@ -158,6 +158,7 @@ export const Automation = Type.Object(
   },
   {
     $id: 'Automation',
+    description: 'An automation: its trigger, scope, status and the progress of its current run',
     examples: [
       {
         id: '0193b1f0-0000-7000-8000-000000000001',
@@ -264,4 +265,7 @@ export const ListSubscriptionsQuery = Type.Object(
 );
 export type ListSubscriptionsQuery = Static<typeof ListSubscriptionsQuery>;
 
-export const Accepted = Type.Object({}, { $id: 'AutomationAccepted', examples: [{}] });
+export const Accepted = Type.Object(
+  {},
+  { $id: 'AutomationAccepted', description: 'Accepted: the work starts within 5 seconds', examples: [{}] },
+);

@@ -78,7 +78,7 @@ export async function insertAutomation(db: Database, row: AutomationRow): Promis
       payload: JSON.stringify(row.payload),
       filter_hints: JSON.stringify(row.filter_hints),
     } as never)
-    .onConflict((conflict) => conflict.column('source_key').doNothing())
+    .onConflict((conflict) => conflict.columns(['organization_id', 'source_key']).doNothing())
     .executeTakeFirst();
   return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
 }

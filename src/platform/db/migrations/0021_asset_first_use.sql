@@ -6,8 +6,11 @@
 -- transaction rolls back. A link is permanent when first_entry_at is set or a use is recorded.
 create table program_asset_uses (
   organization_id uuid not null,
+  -- A key of its own: writers never wait on each other's rows here (no unique link key).
+  id uuid not null default gen_random_uuid(),
   program_id uuid not null,
   asset_id uuid not null,
-  used_at timestamptz not null
+  used_at timestamptz not null,
+  primary key (organization_id, id)
 );
 create index program_asset_uses_by_link on program_asset_uses (organization_id, program_id, asset_id);

@@ -27,7 +27,7 @@ create table automations (
   status text not null default 'active' check (status in ('active', 'paused', 'archived')),
   source text not null default 'api' check (source in ('api', 'rule_action')),
   -- rule_action only: the event, rule and action that made it, so a retried event makes it once.
-  source_key text unique,
+  source_key text,
   execution_status text not null default 'idle'
     check (execution_status in ('idle', 'pending', 'executing', 'completed', 'failed')),
   execution_started_at timestamptz,
@@ -52,6 +52,7 @@ create table automations (
   check (trigger_type in ('one_time', 'immediate') or trigger_at is null),
   check ((trigger_type = 'participant_state') = (schedule_type is not null)),
   check (scope = 'participants' or trigger_type in ('cron', 'one_time')),
+  unique (organization_id, source_key),
   check ((source = 'rule_action') = (source_key is not null))
 );
 
