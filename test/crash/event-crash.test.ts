@@ -11,7 +11,7 @@ import { verifyLedger } from '../../src/modules/ledger/index.js';
 import { createApiKey } from '../../src/modules/organizations/index.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { createTestDatabase, type TestDatabase } from '../harness.js';
-import { freePort, spawnServer } from '../process/run-process.js';
+import { createEarnRule, freePort, spawnServer } from '../process/run-process.js';
 
 // Moderate by default so the suite stays fast; ACCRUE_CRASH_EVENTS=10000 runs the full size
 // (1 participant per 10 events, kills spread over the run).
@@ -97,27 +97,6 @@ async function sendUntilAccepted(events: unknown[]): Promise<string[]> {
   }
 }
 
-/** A points asset and a rule crediting 10.00 per event: the effect that must happen exactly once. */
-async function createEarnRule(programId: string): Promise<string> {
-  const asset = await call('POST', '/v1/assets', {
-    program_id: programId,
-    name: 'Points',
-    symbol: 'PTS',
-    inventory_mode: 'SIMPLE',
-    issuance_policy: 'UNLIMITED',
-    scale: 2,
-  });
-  const assetId = ((await asset.json()) as { id: string }).id;
-  const rule = await call('POST', '/v1/rules', {
-    program_id: programId,
-    name: 'Earn',
-    condition: 'has(event.n)',
-    actions: [{ type: 'CREDIT', asset_id: assetId, amount: '10' }],
-  });
-  expect(rule.status).toBe(201);
-  return assetId;
-}
-
 describe('events under SIGKILL', () => {
   it(
     'completes every accepted event exactly once after three kills and restarts',
@@ -125,7 +104,7 @@ describe('events under SIGKILL', () => {
       server = await startServer();
       const programResponse = await call('POST', '/v1/programs', { name: 'Crash' });
       const programId = ((await programResponse.json()) as { id: string }).id;
-      const assetId = await createEarnRule(programId);
+      const assetId = await createEarnRule(call, programId);
       const batches = Array.from({ length: batchCount }, (_, b) =>
         Array.from({ length: batchSize }, (_, i) => {
           const n = b * batchSize + i;

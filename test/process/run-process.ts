@@ -3,6 +3,7 @@ import { type ChildProcess, type StdioOptions, spawn, spawnSync } from 'node:chi
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { expect } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -152,4 +153,28 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
     timedOut: result.status === null && result.signal !== null,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/** A request to the server under test, with its key. */
+export type ApiCall = (method: string, url: string, body?: unknown) => Promise<Response>;
+
+/** A points asset and a rule crediting 10.00 per event: the effect that must happen exactly once. */
+export async function createEarnRule(call: ApiCall, programId: string): Promise<string> {
+  const asset = await call('POST', '/v1/assets', {
+    program_id: programId,
+    name: 'Points',
+    symbol: 'PTS',
+    inventory_mode: 'SIMPLE',
+    issuance_policy: 'UNLIMITED',
+    scale: 2,
+  });
+  const assetId = ((await asset.json()) as { id: string }).id;
+  const rule = await call('POST', '/v1/rules', {
+    program_id: programId,
+    name: 'Earn',
+    condition: 'has(event.n)',
+    actions: [{ type: 'CREDIT', asset_id: assetId, amount: '10' }],
+  });
+  expect(rule.status).toBe(201);
+  return assetId;
 }

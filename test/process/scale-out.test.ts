@@ -10,7 +10,13 @@ import { verifyLedger } from '../../src/modules/ledger/index.js';
 import { createApiKey } from '../../src/modules/organizations/index.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { createTestDatabase, type TestDatabase } from '../harness.js';
-import { freePort, type ServerProcess, spawnServer, startWorkerCommand } from './run-process.js';
+import {
+  createEarnRule,
+  freePort,
+  type ServerProcess,
+  spawnServer,
+  startWorkerCommand,
+} from './run-process.js';
 
 const eventCount = 1_000;
 const participantCount = 100;
@@ -67,26 +73,6 @@ async function call(method: string, url: string, body?: unknown): Promise<Respon
   });
 }
 
-async function createEarnRule(programId: string): Promise<string> {
-  const asset = await call('POST', '/v1/assets', {
-    program_id: programId,
-    name: 'Points',
-    symbol: 'PTS',
-    inventory_mode: 'SIMPLE',
-    issuance_policy: 'UNLIMITED',
-    scale: 2,
-  });
-  const assetId = ((await asset.json()) as { id: string }).id;
-  const rule = await call('POST', '/v1/rules', {
-    program_id: programId,
-    name: 'Earn',
-    condition: 'has(event.n)',
-    actions: [{ type: 'CREDIT', asset_id: assetId, amount: '10' }],
-  });
-  expect(rule.status).toBe(201);
-  return assetId;
-}
-
 async function completedBy(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const line = text
@@ -111,7 +97,7 @@ describe('one API process and two worker processes on one PostgreSQL', () => {
   it('apply every event exactly once, and their metrics add up to the events', async () => {
     const program = await call('POST', '/v1/programs', { name: 'Scale out' });
     const programId = ((await program.json()) as { id: string }).id;
-    const assetId = await createEarnRule(programId);
+    const assetId = await createEarnRule(call, programId);
     for (let b = 0; b < eventCount / batchSize; b += 1) {
       const events = Array.from({ length: batchSize }, (_, i) => {
         const n = b * batchSize + i;
