@@ -40,7 +40,6 @@ export const referenceGapsAllowed: Record<
   listGroupStateHistory: ['response example'],
   validateRule: ['request example', 'response example'],
   updateRule: ['request example'],
-  simulateRule: ['request example', 'response example'],
   resetRuleBudget: ['response example'],
   updateTier: ['request example'],
   listParticipantTierLevels: ['response example'],

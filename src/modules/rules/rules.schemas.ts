@@ -446,15 +446,79 @@ export const ParticipantStateInput = Type.Object(
   { additionalProperties: false },
 );
 
-export const SimulateBody = Type.Object(
-  {
-    event: Type.Record(Type.String(), Type.Unknown(), { description: 'The event data, as event_data' }),
-    event_timestamp: Type.Optional(Timestamp),
-    participant_state: Type.Optional(ParticipantStateInput),
-  },
-  { additionalProperties: false },
-);
+const simulateFields = {
+  event: Type.Record(Type.String(), Type.Unknown(), { description: 'The event data, as event_data' }),
+  event_timestamp: Type.Optional(Timestamp),
+  participant_state: Type.Optional(ParticipantStateInput),
+};
+const exampleEvent = { type: 'purchase', amount: 12.5 };
+const exampleParticipantState = { tags: ['vip'], counters: { visits: 3 } };
+
+export const SimulateBody = Type.Object(simulateFields, {
+  additionalProperties: false,
+  examples: [{ event: exampleEvent, participant_state: exampleParticipantState }],
+});
 export type SimulateBody = Static<typeof SimulateBody>;
+
+export const SimulateDraftBody = Type.Object(
+  {
+    program_id: Uuid,
+    condition: Condition,
+    actions: Actions,
+    stop_after_match: Type.Optional(Type.Boolean()),
+    active_from: Type.Optional(Timestamp),
+    active_to: Type.Optional(Timestamp),
+    ...simulateFields,
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        condition: 'event.type == "purchase"',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+        event: exampleEvent,
+        participant_state: exampleParticipantState,
+      },
+    ],
+  },
+);
+export type SimulateDraftBody = Static<typeof SimulateDraftBody>;
+
+const SimulatedEvaluation = Type.Object({
+  matched: Type.Boolean(),
+  status: Type.Enum(['evaluated', 'condition_failed']),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  results: Type.Optional(
+    Type.Array(
+      Type.Object({
+        action: Type.Record(Type.String(), Type.Unknown()),
+        result: Type.Record(Type.String(), Type.Unknown()),
+      }),
+    ),
+  ),
+});
+const exampleEvaluation = {
+  matched: true,
+  status: 'evaluated',
+  results: [
+    {
+      action: {
+        type: 'CREDIT',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        amount: 'round(event.amount * 10.0, 2)',
+      },
+      result: { amount: '125', asset_symbol: 'PTS', description: 'Credit 125 PTS to participant' },
+    },
+  ],
+};
 
 export const SimulateResult = Type.Object(
   {
@@ -465,24 +529,31 @@ export const SimulateResult = Type.Object(
       order: Type.Integer(),
       stop_after_match: Type.Boolean(),
     }),
-    evaluation: Type.Object({
-      matched: Type.Boolean(),
-      status: Type.Enum(['evaluated', 'condition_failed']),
-      reason: Type.Optional(Type.String()),
-      message: Type.Optional(Type.String()),
-      results: Type.Optional(
-        Type.Array(
-          Type.Object({
-            action: Type.Record(Type.String(), Type.Unknown()),
-            result: Type.Record(Type.String(), Type.Unknown()),
-          }),
-        ),
-      ),
-    }),
+    evaluation: SimulatedEvaluation,
   },
-  { description: 'The rule and what it would have done' },
+  {
+    description: 'The rule and what it would have done',
+    examples: [
+      {
+        rule: {
+          id: '01a24330-3f92-7000-97f8-d3b909015081',
+          name: '10 points per dollar',
+          condition: 'event.type == "purchase"',
+          order: 10,
+          stop_after_match: false,
+        },
+        evaluation: exampleEvaluation,
+      },
+    ],
+  },
 );
 export type SimulateResult = Static<typeof SimulateResult>;
+
+export const SimulateDraftResult = Type.Object(
+  { evaluation: SimulatedEvaluation },
+  { description: 'What the draft rule would have done', examples: [{ evaluation: exampleEvaluation }] },
+);
+export type SimulateDraftResult = Static<typeof SimulateDraftResult>;
 
 export const ResetBudgetQuery = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
 
