@@ -8,18 +8,24 @@ import { ConfirmButton, Field, FormError, html, PagedTable, Status, time, usePag
 const statuses = ['', 'active', 'paused', 'archived'];
 const runningMs = 3000;
 const running = (automation) => ['pending', 'executing'].includes(automation.execution_status);
+/** Running, or due to start within the refresh period (a trigger makes it due now). */
+const busy = (automation) =>
+  running(automation) ||
+  (automation.status === 'active' &&
+    automation.next_run_at !== null &&
+    Date.parse(automation.next_run_at) <= Date.now() + runningMs);
 
 export function AutomationsPage({ programId, params }) {
   const status = params.get('status') ?? '';
   const base = `/v1/programs/${programId}/automations`;
   const pages = usePages(`${base}${query({ status, limit: 25 })}`);
   const [adding, setAdding] = useState(false);
-  const anyRunning = pages.rows.some(running);
+  const anyBusy = pages.rows.some(busy);
   useEffect(() => {
-    if (!anyRunning) return undefined;
+    if (!anyBusy) return undefined;
     const timer = setInterval(pages.reload, runningMs);
     return () => clearInterval(timer);
-  }, [anyRunning, pages.reload]);
+  }, [anyBusy, pages.reload]);
   const act = (automation, method, suffix, body) => async () => {
     await api(method, `${base}/${automation.id}${suffix}`, body);
     pages.reload();
