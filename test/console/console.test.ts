@@ -361,6 +361,16 @@ describe('the console in a browser', () => {
         await narrow.waitForLoadState('networkidle');
         expect(await narrow.evaluate('document.documentElement.scrollWidth'), hash).toBeLessThanOrEqual(390);
       }
+      for (const [hash, button] of [
+        ['#/tiers', 'Edit'],
+        ['#/automations', 'New automation'],
+      ]) {
+        await narrow.goto(`${origin}/console/${hash}`);
+        await narrow.getByRole('button', { name: button, exact: true }).click();
+        await narrow.locator('form.card').waitFor();
+        const width = await narrow.evaluate('document.documentElement.scrollWidth');
+        expect(width, `${hash} ${button}`).toBeLessThanOrEqual(390);
+      }
     } finally {
       await narrow.close();
     }
