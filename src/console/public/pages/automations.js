@@ -90,7 +90,11 @@ function progressOf(a) {
 function Controls({ automation: a, act }) {
   if (a.status === 'archived') return null;
   const paused = a.status === 'paused';
-  const triggerable = !paused && !running(a) && a.trigger_type !== 'participant_state';
+  const triggerable =
+    !paused &&
+    !running(a) &&
+    a.trigger_type !== 'participant_state' &&
+    !(a.trigger_type === 'one_time' && a.scope === 'program');
   return html`<div class="row wrap">
     <${ConfirmButton} label=${paused ? 'Resume' : 'Pause'} question=${paused ? `Resume ${a.name}? A cron schedule counts from now.` : `Pause ${a.name}? Future runs stop; a run in progress goes on.`}
       onConfirm=${act(a, 'PATCH', '', { status: paused ? 'active' : 'paused' })} />
