@@ -6,7 +6,6 @@
 // a repeated insert a replay even so.
 // Catch-up policy: a cron automation that missed ticks while nothing ran fires once for the missed
 // window, when the scheduler comes back, and its next run is the first tick after that.
-import { sql } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
@@ -15,28 +14,15 @@ import {
   automationFanOutChunkMax,
   automationSchedulerIntervalMs,
   automationStartsPerPassMax,
+  subscriptionBatchMax,
 } from '../../platform/limits.js';
+import { resetDueBudgets } from '../rules/index.js';
 import { compileAudience, selectRecipients } from './audience.js';
 import { nextRunAfter } from './automation-rules.js';
 import type { AutomationChanges, AutomationRow } from './automations.store.js';
 import * as store from './automations.store.js';
-
-/** One SYSTEM event an automation fires. */
-export interface FiredEvent {
-  organizationId: string;
-  programId: string;
-  participantId: string;
-  idempotencyKey: string;
-  eventData: Record<string, unknown>;
-  eventTimestamp: Date;
-}
-
-/**
- * Stores SYSTEM events through the event ingest's validation and idempotency, in `trx`. Given by
- * the events module (wired in main.ts), so automations need not import it. Throws a DomainError
- * when the events are refused (e.g. the program accepts no events).
- */
-export type FireEvents = (trx: Database, events: FiredEvent[], now: Date) => Promise<void>;
+import { eventDataOf, type FiredEvent, type FireEvents, withSavepoint } from './fired-events.js';
+import { runSubscriptionPass } from './subscriptions.js';
 
 export interface SchedulerLogger {
   error(object: object, message: string): void;
@@ -51,7 +37,8 @@ export interface SchedulerDeps {
 }
 
 /**
- * One pass: start every due run, then advance fan-outs until none is left or `budgetMs` is spent
+ * One pass: start every due run, fire due participant_state subscriptions and re-evaluate them
+ * (subscriptions.ts), reset due rule budgets, then advance fan-outs until none is left or `budgetMs` is spent
  * (so that a long fan-out does not hold back the next due start). Answers the events sent.
  */
 export async function runAutomationPass(
@@ -65,6 +52,8 @@ export async function runAutomationPass(
     for (const run of started) sent += run;
     if (started.length < automationStartsPerPassMax) break;
   }
+  sent += await runSubscriptionPass(deps, startedAt + budgetMs);
+  await resetDueBudgets(deps.db, deps.clock(), subscriptionBatchMax);
   while (Date.now() - startedAt < budgetMs) {
     const chunk = await advanceFanOut(deps);
     if (chunk === undefined) break;
@@ -143,17 +132,6 @@ async function fireProgramEvent(
   }
 }
 
-async function withSavepoint(trx: Database, work: () => Promise<void>): Promise<void> {
-  await sql`savepoint fire_event`.execute(trx);
-  try {
-    await work();
-    await sql`release savepoint fire_event`.execute(trx);
-  } catch (error) {
-    await sql`rollback to savepoint fire_event`.execute(trx);
-    throw error;
-  }
-}
-
 /** One chunk of one running fan-out; undefined when no fan-out is left to advance. */
 async function advanceFanOut(deps: SchedulerDeps): Promise<number | undefined> {
   const chunkSize = deps.chunkSize ?? automationFanOutChunkMax;
@@ -212,10 +190,6 @@ async function recordFailure(deps: SchedulerDeps, row: AutomationRow, error: Dom
     ...(row.trigger_type === 'cron' ? { last_error: message } : { error_message: message }),
     updated_at: now,
   });
-}
-
-export function eventDataOf(row: AutomationRow): Record<string, unknown> {
-  return { ...row.payload, type: row.event_name };
 }
 
 function toFiredEvent(

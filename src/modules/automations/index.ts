@@ -11,10 +11,9 @@
 //   sits below events, which makes the rule_action automations).
 export {
   type AutomationScheduler,
-  type FiredEvent,
-  type FireEvents,
   runAutomationPass,
   startAutomationScheduler,
 } from './automation-scheduler.js';
 export { automationRoutes, automationSchemas } from './automations.routes.js';
+export type { FiredEvent, FireEvents } from './fired-events.js';
 export { createRuleActionAutomation, type RuleActionAutomation } from './rule-action-automations.js';

@@ -1,5 +1,5 @@
 // SQL for participant, group and program state: tags, attributes, counters and the state history.
-import { type Generated, sql } from 'kysely';
+import { type Generated, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { afterKey } from '../../platform/db/keyset.js';
 import type { ParticipantTable } from './participants.store.js';
@@ -259,10 +259,15 @@ export async function deleteCounter(
 }
 
 /** One statement however many rows: each column goes as one array parameter. */
+/**
+ * Writes state history rows and, in the same statement, queues the participants they name for the
+ * re-evaluation of participant_state automations (see queueStateChanges). Every change of tags,
+ * attributes and counters, by the API or by an event, passes here.
+ */
 export async function insertHistory(db: Database, rows: StateHistoryRow[]): Promise<void> {
   if (rows.length === 0) return;
   const column = <T>(value: (row: StateHistoryRow) => T) => rows.map(value);
-  await sql`insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
+  await sql`with history as (insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
       old_value, new_value, program_id, event_id, event_timestamp, rule_id, changed_by_api_key_id,
       changed_by_job, changed_at)
     select * from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.id)}::uuid[],
@@ -272,9 +277,39 @@ export async function insertHistory(db: Database, rows: StateHistoryRow[]): Prom
       ${column((row) => row.new_value)}::text[], ${column((row) => row.program_id)}::uuid[],
       ${column((row) => row.event_id)}::uuid[], ${column((row) => row.event_timestamp)}::timestamptz[],
       ${column((row) => row.rule_id)}::uuid[], ${column((row) => row.changed_by_api_key_id)}::uuid[],
-      ${column((row) => row.changed_by_job)}::text[], ${column((row) => row.changed_at)}::timestamptz[])`.execute(
+      ${column((row) => row.changed_by_job)}::text[], ${column((row) => row.changed_at)}::timestamptz[])
+    returning organization_id, owner_id, owner_type)
+    ${queueChangedParticipants(sql`select distinct organization_id, owner_id from history where owner_type = 'PARTICIPANT'`)}`.execute(
     db,
   );
+}
+
+/**
+ * Queues participants whose state changed outside the history (their status) for the scheduler's
+ * re-evaluation of participant_state automations.
+ */
+export async function queueStateChanges(
+  db: Database,
+  organizationId: string,
+  participantIds: string[],
+): Promise<void> {
+  if (participantIds.length === 0) return;
+  await queueChangedParticipants(
+    sql`select ${organizationId}::uuid, id from unnest(${participantIds}::uuid[]) as p(id)`,
+  ).execute(db);
+}
+
+/**
+ * The insert into participant_state_changes of `changed` (organization_id, participant id), only
+ * for organizations with an active participant_state automation, so that other organizations pay
+ * one index probe and leave nothing for the scheduler to drain.
+ */
+function queueChangedParticipants(changed: RawBuilder<unknown>) {
+  return sql`insert into participant_state_changes (organization_id, participant_id)
+    select changed.organization_id, changed.participant_id
+    from (${changed}) as changed(organization_id, participant_id)
+    where exists (select 1 from automations a where a.organization_id = changed.organization_id
+      and a.trigger_type = 'participant_state' and a.status = 'active')`;
 }
 
 export interface StateHistoryFilter {
