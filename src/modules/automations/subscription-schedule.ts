@@ -46,8 +46,6 @@ export function readTimeOfDay(value: unknown): { hour: number; minute: number } 
   return { hour: Number(match?.[1] ?? 0), minute: Number(match?.[2] ?? 0) };
 }
 
-export const isTimeOfDay = (value: string) => timePattern.test(value);
-
 /**
  * The subscription's next trigger time strictly after `from`; null when none (no date in the
  * attribute, a counter below its threshold). `startedAt` anchors INTERVAL.

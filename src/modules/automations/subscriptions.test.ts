@@ -1,7 +1,13 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedParticipants } from '../../../test/automation-fixtures.js';
-import { buildTestApp, createLedgerFixture, type Tenant, type TestApp } from '../../../test/harness.js';
+import {
+  buildTestApp,
+  createLedgerFixture,
+  startTestWorkers,
+  type Tenant,
+  type TestApp,
+} from '../../../test/harness.js';
 import { fireSystemEvents } from '../events/index.js';
 import { runAutomationPass } from './index.js';
 
@@ -134,6 +140,38 @@ describe('participant_state automations', () => {
     });
   });
 
+  it('refuses a schedule_config time that is not HH:MM and an interval that is not positive, creating nothing', async () => {
+    const program = await newProgram();
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { schedule_type: 'ATTRIBUTE_DATE', schedule_config: { attribute: 'b', time: '24:00' } },
+        'schedule_config.time',
+      ],
+      [
+        { schedule_type: 'ATTRIBUTE_DATE', schedule_config: { attribute: 'b', time: '9:00' } },
+        'schedule_config.time',
+      ],
+      [{ schedule_type: 'INTERVAL', schedule_config: { interval: '0s' } }, 'schedule_config.interval'],
+      [{ schedule_type: 'INTERVAL', schedule_config: { interval: 'soon' } }, 'schedule_config.interval'],
+    ];
+    for (const [trigger, field] of cases) {
+      const response = await acme.request('POST', program.base, {
+        name: 'refused',
+        event_name: 'e',
+        scope: 'participants',
+        trigger: { type: 'participant_state', ...trigger },
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(JSON.stringify(response.json())).toContain(field);
+    }
+    const accepted = await createStateAutomation(program, {
+      schedule_type: 'ATTRIBUTE_DATE',
+      schedule_config: { attribute: 'b', time: '23:59' },
+    });
+    expect(accepted).toBeTruthy();
+    expect((await acme.request('GET', program.base)).json().data).toHaveLength(1);
+  });
+
   it('a 29 February birthday fires on 28 February in a common year', async () => {
     t.testClock.set('2027-02-01T00:00:00.000Z');
     const program = await newProgram();
@@ -231,6 +269,62 @@ describe('participant_state automations', () => {
     const events = await systemEvents(program.programId);
     expect(events).toHaveLength(1);
     expect(events[0]?.idempotency_key).toMatch(/:threshold$/);
+  });
+
+  it('a counter moved by the rules of processed events queues the participant: THRESHOLD fires after the commit', async () => {
+    t.testClock.set('2026-05-01T00:00:00.000Z');
+    const program = await newProgram();
+    const participant = await newParticipant(program);
+    const rule = await acme.request('POST', '/v1/rules', {
+      program_id: program.programId,
+      name: 'count visits',
+      condition: 'event.type == "visit"',
+      actions: [{ type: 'COUNTER', key: 'visits', value: '1' }],
+    });
+    expect(rule.statusCode, rule.body).toBe(201);
+    const automationId = await createStateAutomation(program, {
+      schedule_type: 'THRESHOLD',
+      schedule_config: { counter: 'visits', value: 3 },
+    });
+    await pass();
+    for (const n of [1, 2, 3]) {
+      const sent = await acme.request('POST', '/v1/events', {
+        program_id: program.programId,
+        participant_id: participant,
+        idempotency_key: `visit-${n}`,
+        event_timestamp: '2026-05-01T00:00:00.000Z',
+        event_data: { type: 'visit' },
+      });
+      expect(sent.statusCode, sent.body).toBe(202);
+    }
+    const workers = startTestWorkers(t);
+    try {
+      let completed = 0;
+      for (let attempt = 0; attempt < 400 && completed < 3; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        const listed = await acme.request(
+          'GET',
+          `/v1/events?program_id=${program.programId}&status=COMPLETED`,
+        );
+        completed = listed.json().data.length;
+      }
+      expect(completed).toBe(3);
+    } finally {
+      await workers.stop();
+    }
+    await pass();
+    t.testClock.advance(1000);
+    await pass();
+    expect(await subscriptionOf(program, automationId, participant)).toMatchObject({
+      status: 'completed',
+      trigger_count: 1,
+    });
+    expect(await systemEvents(program.programId)).toHaveLength(1);
+    const queued = await sql<{ count: string }>`
+      select count(*) from participant_state_changes where participant_id = ${participant}`.execute(
+      t.database.handle.db,
+    );
+    expect(queued.rows[0]?.count).toBe('0');
   });
 
   it('guard_condition is checked at fire time: a false guard skips that occurrence', async () => {
