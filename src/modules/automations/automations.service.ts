@@ -30,7 +30,7 @@ import type {
 import type { AutomationChanges, AutomationRow } from './automations.store.js';
 import * as store from './automations.store.js';
 import { checkCronExpression, checkTimezone } from './cron-schedule.js';
-import { clearSubscriptionSchedules } from './subscriptions.store.js';
+import { clearSubscriptionSchedules, endSubscriptions } from './subscriptions.store.js';
 
 export interface AutomationKey {
   organizationId: string;
@@ -303,11 +303,15 @@ function copyDefined<K extends keyof UpdateAutomationBody>(
   }
 }
 
-/** DELETE: archived for good. It never fires again; a fan-out already running finishes. */
+/**
+ * DELETE: archived for good. It never fires again; a fan-out already running finishes; its
+ * subscriptions end.
+ */
 export async function archiveAutomation(db: Database, clock: Clock, key: AutomationKey): Promise<Automation> {
   return withTransaction(db, async (trx) => {
     const row = await findRow(trx, key, true);
     if (row.status === 'archived') return toAutomation(row);
+    if (row.trigger_type === 'participant_state') await endSubscriptions(trx, row, clock());
     const changes = { status: 'archived' as const, next_run_at: null, updated_at: clock() };
     return toAutomation(await store.updateAutomation(trx, row, changes));
   });

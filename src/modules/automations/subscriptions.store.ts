@@ -154,6 +154,14 @@ export async function endUnseenSubscriptions(db: Database, row: AutomationRow, s
       and (evaluated_at is null or evaluated_at < ${since})`.execute(db);
 }
 
+/** Ends every active subscription (the automation is archived). */
+export async function endSubscriptions(db: Database, row: AutomationRow, now: Date) {
+  await sql`update automation_subscriptions set status = 'completed', next_trigger_at = null, updated_at = ${now}
+    where organization_id = ${row.organization_id} and automation_id = ${row.id} and status = 'active'`.execute(
+    db,
+  );
+}
+
 /** Forgets the schedule of every active subscription: the next full re-evaluation counts from then. */
 export async function clearSubscriptionSchedules(db: Database, row: AutomationRow, now: Date) {
   await sql`update automation_subscriptions set next_trigger_at = null, updated_at = ${now}

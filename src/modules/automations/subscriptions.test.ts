@@ -66,6 +66,8 @@ interface SubscriptionView {
   next_trigger_at: string | null;
   last_triggered_at: string | null;
   trigger_count: number;
+  retry_count: number;
+  last_error: string | null;
 }
 
 async function subscriptions(program: Program, automationId: string): Promise<SubscriptionView[]> {
@@ -435,6 +437,47 @@ describe('participant_state automations', () => {
     expect((await acme.request('DELETE', `${program.base}/${automationId}`)).statusCode).toBe(200);
     t.testClock.set('2026-01-01T07:00:00.000Z');
     await pass();
+    expect(await systemEvents(program.programId)).toHaveLength(0);
+    expect(await subscriptionOf(program, automationId, participant)).toMatchObject({
+      status: 'completed',
+      next_trigger_at: null,
+    });
+  });
+
+  it('retries a subscription whose event is refused, then fails it after the last retry', async () => {
+    t.testClock.set('2026-01-01T00:00:00.000Z');
+    const program = await newProgram();
+    const participant = await newParticipant(program);
+    const automationId = await createStateAutomation(program, {
+      schedule_type: 'INTERVAL',
+      schedule_config: { interval: '1h' },
+    });
+    await pass();
+    await acme.request('PATCH', `/v1/programs/${program.programId}`, { status: 'SUSPENDED' });
+    t.testClock.set('2026-01-01T01:00:00.000Z');
+    await pass();
+    expect(await subscriptionOf(program, automationId, participant)).toMatchObject({
+      status: 'active',
+      retry_count: 1,
+      last_error: expect.stringMatching(/^program_inactive: .* SUSPENDED/),
+      next_trigger_at: '2026-01-01T01:01:00.000Z',
+    });
+    for (const minutes of [1, 3, 7, 15]) {
+      t.testClock.set(new Date(Date.parse('2026-01-01T01:00:00.000Z') + minutes * 60_000).toISOString());
+      await pass();
+    }
+    expect(await subscriptionOf(program, automationId, participant)).toMatchObject({
+      status: 'active',
+      retry_count: 5,
+      next_trigger_at: '2026-01-01T01:31:00.000Z',
+    });
+    t.testClock.set('2026-01-01T01:31:00.000Z');
+    await pass();
+    expect(await subscriptionOf(program, automationId, participant)).toMatchObject({
+      status: 'failed',
+      retry_count: 6,
+      next_trigger_at: null,
+    });
     expect(await systemEvents(program.programId)).toHaveLength(0);
   });
 

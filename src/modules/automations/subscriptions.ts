@@ -43,7 +43,7 @@ export async function runSubscriptionPass(deps: SubscriptionDeps, deadline: numb
   for (;;) {
     const fired = await fireDueSubscriptions(deps, batch);
     sent += fired.sent;
-    if (fired.claimed < batch) break;
+    if (fired.claimed < batch || Date.now() >= deadline) break;
   }
   let more = true;
   while (more && Date.now() < deadline) more = (await reevaluateChangedParticipants(deps, batch)) === batch;
@@ -283,11 +283,13 @@ function evaluated(
   const due =
     continuing && row.next_trigger_at !== null && row.next_trigger_at <= now ? row.next_trigger_at : null;
   const from = due === null ? now : new Date(due.getTime() - 1);
+  // A refused event waiting for its retry keeps the retry's time.
+  const retrying = continuing && row.retry_count > 0;
   return {
     ...(row ?? newSubscription(automation, participantId, now)),
     status: 'active',
     started_at: startedAt,
-    next_trigger_at: nextTriggerAt(automation, participant, startedAt, from),
+    next_trigger_at: retrying ? row.next_trigger_at : nextTriggerAt(automation, participant, startedAt, from),
     evaluated_at: now,
     updated_at: now,
   };
