@@ -276,7 +276,7 @@ export const automationStartsPerPassMax = 100;
  * which catches participants enrolled without a state change. A subscription whose event is refused
  * is retried with a doubling delay from the base, and fails after the last retry.
  */
-export const subscriptionBatchMax = 500;
+export const subscriptionBatchMax = 2000;
 export const subscriptionRefreshIntervalMs = 60 * 60 * 1000;
 export const subscriptionRetriesMax = 5;
 export const subscriptionRetryDelayMs = 60 * 1000;
