@@ -1,5 +1,6 @@
-// The one scheduler of automations (API-made and rule_action ones), in the server and in
-// `accrue worker`. Each pass starts the runs that are due and then advances fan-outs chunk by chunk.
+// The one scheduler of automations (API-made and rule_action ones, participant_state subscriptions)
+// and of rule budget resets, in the server and in `accrue worker`. Each pass starts the runs that
+// are due, does the subscriptions and budget resets, and then advances fan-outs chunk by chunk.
 // Safe with several processes: a due automation and a running fan-out are claimed FOR UPDATE SKIP
 // LOCKED, and a chunk's events commit with the fan-out's cursor, so no participant is sent twice and
 // a crash resumes at the next one. The events' idempotency keys (automation, run, participant) make
@@ -37,9 +38,9 @@ export interface SchedulerDeps {
 }
 
 /**
- * One pass: start every due run, fire due participant_state subscriptions and re-evaluate them
- * (subscriptions.ts), reset due rule budgets, then advance fan-outs until none is left or `budgetMs` is spent
- * (so that a long fan-out does not hold back the next due start). Answers the events sent.
+ * One pass: start every due run, fire and re-evaluate participant_state subscriptions
+ * (subscriptions.ts), reset due rule budgets, then advance fan-outs until none is left or `budgetMs`
+ * is spent (so that a long fan-out does not hold back the next due start). Answers the events sent.
  */
 export async function runAutomationPass(
   deps: SchedulerDeps,

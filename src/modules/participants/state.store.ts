@@ -258,9 +258,9 @@ export async function deleteCounter(
     .executeTakeFirst();
 }
 
-/** One statement however many rows: each column goes as one array parameter. */
 /**
- * Writes state history rows and, in the same statement, queues the participants they name for the
+ * One statement however many rows (each column goes as one array parameter): writes state history
+ * rows and, in the same statement, queues the participants they name for the
  * re-evaluation of participant_state automations (see queueStateChanges). Every change of tags,
  * attributes and counters, by the API or by an event, passes here.
  */
