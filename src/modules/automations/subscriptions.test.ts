@@ -386,6 +386,22 @@ describe('participant_state automations', () => {
     });
   });
 
+  it('subscribes a participant enrolled after the automation was made, on the next pass', async () => {
+    t.testClock.set('2026-01-01T00:00:00.000Z');
+    const program = await newProgram();
+    const automationId = await createStateAutomation(program, {
+      schedule_type: 'INTERVAL',
+      schedule_config: { interval: '24h' },
+    });
+    await pass();
+    const participant = await newParticipant(program);
+    await pass();
+    expect(await subscriptionOf(program, automationId, participant)).toMatchObject({
+      status: 'active',
+      next_trigger_at: '2026-01-02T00:00:00.000Z',
+    });
+  });
+
   it('refresh-subscriptions re-evaluates every enrolled participant, in chunks, on the scheduler', async () => {
     t.testClock.set('2026-01-01T00:00:00.000Z');
     const program = await newProgram();

@@ -20,7 +20,7 @@ import {
 import type { ParticipantChanges, ParticipantRow, ParticipantStatus } from './participants.store.js';
 import * as store from './participants.store.js';
 import { listCounterValues, mergeAttributes, replaceTags } from './state.service.js';
-import { queueStateChanges } from './state.store.js';
+import { queueStateChanges } from './state-changes.store.js';
 
 /** State other modules own that the participant view shows: balances and tiers (counters are ours). */
 export type ParticipantStateReader = (

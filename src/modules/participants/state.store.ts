@@ -1,8 +1,9 @@
 // SQL for participant, group and program state: tags, attributes, counters and the state history.
-import { type Generated, type RawBuilder, sql } from 'kysely';
+import { type Generated, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { afterKey } from '../../platform/db/keyset.js';
 import type { ParticipantTable } from './participants.store.js';
+import { queueChangedParticipants } from './state-changes.store.js';
 
 export type OwnerType = 'PARTICIPANT' | 'PROGRAM' | 'GROUP';
 
@@ -282,34 +283,6 @@ export async function insertHistory(db: Database, rows: StateHistoryRow[]): Prom
     ${queueChangedParticipants(sql`select distinct organization_id, owner_id from history where owner_type = 'PARTICIPANT'`)}`.execute(
     db,
   );
-}
-
-/**
- * Queues participants whose state changed outside the history (their status) for the scheduler's
- * re-evaluation of participant_state automations.
- */
-export async function queueStateChanges(
-  db: Database,
-  organizationId: string,
-  participantIds: string[],
-): Promise<void> {
-  if (participantIds.length === 0) return;
-  await queueChangedParticipants(
-    sql`select ${organizationId}::uuid, id from unnest(${participantIds}::uuid[]) as p(id)`,
-  ).execute(db);
-}
-
-/**
- * The insert into participant_state_changes of `changed` (organization_id, participant id), only
- * for organizations with an active participant_state automation, so that other organizations pay
- * one index probe and leave nothing for the scheduler to drain.
- */
-function queueChangedParticipants(changed: RawBuilder<unknown>) {
-  return sql`insert into participant_state_changes (organization_id, participant_id)
-    select changed.organization_id, changed.participant_id
-    from (${changed}) as changed(organization_id, participant_id)
-    where exists (select 1 from automations a where a.organization_id = changed.organization_id
-      and a.trigger_type = 'participant_state' and a.status = 'active')`;
 }
 
 export interface StateHistoryFilter {
