@@ -12124,7 +12124,7 @@ export interface operations {
                     trigger: {
                         /** @description Five fields: minute hour day-of-month month day-of-week; no CRON_TZ=/TZ= prefix */
                         cron_expression?: string;
-                        /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                        /** @description ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
                         schedule_config?: {
                             [key: string]: unknown;
                         };
@@ -12353,7 +12353,7 @@ export interface operations {
                     payload?: {
                         [key: string]: unknown;
                     };
-                    /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                    /** @description ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
                     schedule_config?: {
                         [key: string]: unknown;
                     };

@@ -1,12 +1,12 @@
-// The one scheduler of automations (API-made and rule_action ones), in the server and in
-// `accrue worker`. Each pass starts the runs that are due and then advances fan-outs chunk by chunk.
+// The one scheduler of automations (API-made and rule_action ones, participant_state subscriptions)
+// and of rule budget resets, in the server and in `accrue worker`. Each pass starts the runs that
+// are due, does the subscriptions and budget resets, and then advances fan-outs chunk by chunk.
 // Safe with several processes: a due automation and a running fan-out are claimed FOR UPDATE SKIP
 // LOCKED, and a chunk's events commit with the fan-out's cursor, so no participant is sent twice and
 // a crash resumes at the next one. The events' idempotency keys (automation, run, participant) make
 // a repeated insert a replay even so.
 // Catch-up policy: a cron automation that missed ticks while nothing ran fires once for the missed
 // window, when the scheduler comes back, and its next run is the first tick after that.
-import { sql } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
@@ -15,28 +15,15 @@ import {
   automationFanOutChunkMax,
   automationSchedulerIntervalMs,
   automationStartsPerPassMax,
+  subscriptionBatchMax,
 } from '../../platform/limits.js';
+import { resetDueBudgets } from '../rules/index.js';
 import { compileAudience, selectRecipients } from './audience.js';
 import { nextRunAfter } from './automation-rules.js';
 import type { AutomationChanges, AutomationRow } from './automations.store.js';
 import * as store from './automations.store.js';
-
-/** One SYSTEM event an automation fires. */
-export interface FiredEvent {
-  organizationId: string;
-  programId: string;
-  participantId: string;
-  idempotencyKey: string;
-  eventData: Record<string, unknown>;
-  eventTimestamp: Date;
-}
-
-/**
- * Stores SYSTEM events through the event ingest's validation and idempotency, in `trx`. Given by
- * the events module (wired in main.ts), so automations need not import it. Throws a DomainError
- * when the events are refused (e.g. the program accepts no events).
- */
-export type FireEvents = (trx: Database, events: FiredEvent[], now: Date) => Promise<void>;
+import { eventDataOf, type FiredEvent, type FireEvents, withSavepoint } from './fired-events.js';
+import { runSubscriptionPass } from './subscriptions.js';
 
 export interface SchedulerLogger {
   error(object: object, message: string): void;
@@ -51,8 +38,9 @@ export interface SchedulerDeps {
 }
 
 /**
- * One pass: start every due run, then advance fan-outs until none is left or `budgetMs` is spent
- * (so that a long fan-out does not hold back the next due start). Answers the events sent.
+ * One pass: start every due run, fire and re-evaluate participant_state subscriptions
+ * (subscriptions.ts), reset due rule budgets, then advance fan-outs until none is left or `budgetMs`
+ * is spent (so that a long fan-out does not hold back the next due start). Answers the events sent.
  */
 export async function runAutomationPass(
   deps: SchedulerDeps,
@@ -65,6 +53,8 @@ export async function runAutomationPass(
     for (const run of started) sent += run;
     if (started.length < automationStartsPerPassMax) break;
   }
+  sent += await runSubscriptionPass(deps, startedAt + budgetMs);
+  await resetDueBudgets(deps.db, deps.clock(), subscriptionBatchMax);
   while (Date.now() - startedAt < budgetMs) {
     const chunk = await advanceFanOut(deps);
     if (chunk === undefined) break;
@@ -143,17 +133,6 @@ async function fireProgramEvent(
   }
 }
 
-async function withSavepoint(trx: Database, work: () => Promise<void>): Promise<void> {
-  await sql`savepoint fire_event`.execute(trx);
-  try {
-    await work();
-    await sql`release savepoint fire_event`.execute(trx);
-  } catch (error) {
-    await sql`rollback to savepoint fire_event`.execute(trx);
-    throw error;
-  }
-}
-
 /** One chunk of one running fan-out; undefined when no fan-out is left to advance. */
 async function advanceFanOut(deps: SchedulerDeps): Promise<number | undefined> {
   const chunkSize = deps.chunkSize ?? automationFanOutChunkMax;
@@ -212,10 +191,6 @@ async function recordFailure(deps: SchedulerDeps, row: AutomationRow, error: Dom
     ...(row.trigger_type === 'cron' ? { last_error: message } : { error_message: message }),
     updated_at: now,
   });
-}
-
-export function eventDataOf(row: AutomationRow): Record<string, unknown> {
-  return { ...row.payload, type: row.event_name };
 }
 
 function toFiredEvent(

@@ -43,6 +43,11 @@ export interface AutomationTable {
   fan_out_after: string | null;
   participants_total: number | null;
   participants_processed: number;
+  /** participant_state: a full re-evaluation was asked for (refresh-subscriptions, a PATCH, a resume). */
+  refresh_requested_at: Date | null;
+  /** participant_state: the full re-evaluation in progress started then, and has passed refresh_after. */
+  refresh_started_at: Date | null;
+  refresh_after: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -58,6 +63,9 @@ export interface SubscriptionTable {
   trigger_count: number;
   retry_count: number;
   last_error: string | null;
+  /** INTERVAL counts from here: when the participant (last) began to match. */
+  started_at: Date;
+  evaluated_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -234,6 +234,19 @@ export async function replaceBudgets(
     .execute();
 }
 
+/** Budgets whose reset is due at `now`, locked; those an event or another scheduler holds are skipped. */
+export async function claimDueBudgets(db: Database, now: Date, limit: number): Promise<BudgetRow[]> {
+  return tables(db)
+    .selectFrom('rule_budgets')
+    .selectAll()
+    .where('next_reset_at', '<=', now)
+    .orderBy('next_reset_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
 export async function findBudgetForUpdate(
   db: Database,
   organizationId: string,
