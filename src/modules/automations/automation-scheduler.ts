@@ -25,7 +25,8 @@ import * as store from './automations.store.js';
 export interface FiredEvent {
   organizationId: string;
   programId: string;
-  participantId: string;
+  /** null: a program-scope event with no participant. */
+  participantId: string | null;
   idempotencyKey: string;
   eventData: Record<string, unknown>;
   eventTimestamp: Date;
@@ -132,7 +133,6 @@ async function fireProgramEvent(
   trx: Database,
   row: AutomationRow & { run_fired_at: Date },
 ): Promise<DomainError | undefined> {
-  if (row.participant_id === null) return new DomainError('bad_request', 'participant_id is missing');
   const event = toFiredEvent(row, row.participant_id, eventDataOf(row), row.run_fired_at);
   try {
     await withSavepoint(trx, () => deps.fireEvents(trx, [event], deps.clock()));
@@ -220,7 +220,7 @@ export function eventDataOf(row: AutomationRow): Record<string, unknown> {
 
 function toFiredEvent(
   row: AutomationRow,
-  participantId: string,
+  participantId: string | null,
   eventData: Record<string, unknown>,
   eventTimestamp: Date,
 ): FiredEvent {
@@ -228,7 +228,7 @@ function toFiredEvent(
     organizationId: row.organization_id,
     programId: row.program_id,
     participantId,
-    idempotencyKey: `automation:${row.id}:${row.run_seq}:${participantId}`,
+    idempotencyKey: `automation:${row.id}:${row.run_seq}:${participantId ?? 'program'}`,
     eventData,
     eventTimestamp,
   };

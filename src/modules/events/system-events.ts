@@ -99,7 +99,7 @@ function toFiredRow(event: FiredEvent, now: Date): NewEventRow {
     idempotency_key: event.idempotencyKey,
     payload_hash: hashEventPayload({
       program_id: event.programId,
-      participant_id: event.participantId,
+      participant_id: event.participantId ?? undefined,
       event_timestamp: eventTimestamp,
       event_data: event.eventData,
     }),
