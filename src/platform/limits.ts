@@ -264,7 +264,7 @@ export const progressRedrawMs = 100;
 export const cronExpressionLengthMax = 100;
 export const timezoneLengthMax = 64;
 export const filterHintsMax = 20;
-export const automationFanOutChunkMax = 2000;
+export const automationFanOutChunkMax = 5000;
 export const automationSchedulerIntervalMs = 1000;
 /** Due automations one scheduler pass starts, so that one pass stays short. */
 export const automationStartsPerPassMax = 100;

@@ -46,6 +46,11 @@ export async function runAutomationPass(
   deps: SchedulerDeps,
   budgetMs = Number.POSITIVE_INFINITY,
 ): Promise<number> {
+  return (await runPass(deps, budgetMs)).sent;
+}
+
+/** A pass; `more` when it stopped at its budget with a fan-out still running. */
+async function runPass(deps: SchedulerDeps, budgetMs: number): Promise<{ sent: number; more: boolean }> {
   const startedAt = Date.now();
   let sent = 0;
   for (;;) {
@@ -57,10 +62,10 @@ export async function runAutomationPass(
   await resetDueBudgets(deps.db, deps.clock(), subscriptionBatchMax);
   while (Date.now() - startedAt < budgetMs) {
     const chunk = await advanceFanOut(deps);
-    if (chunk === undefined) break;
+    if (chunk === undefined) return { sent, more: false };
     sent += chunk;
   }
-  return sent;
+  return { sent, more: true };
 }
 
 /** Claims due automations and starts their runs; program scope fires at once. */
@@ -122,7 +127,6 @@ async function fireProgramEvent(
   trx: Database,
   row: AutomationRow & { run_fired_at: Date },
 ): Promise<DomainError | undefined> {
-  if (row.participant_id === null) return new DomainError('bad_request', 'participant_id is missing');
   const event = toFiredEvent(row, row.participant_id, eventDataOf(row), row.run_fired_at);
   try {
     await withSavepoint(trx, () => deps.fireEvents(trx, [event], deps.clock()));
@@ -142,16 +146,19 @@ async function advanceFanOut(deps: SchedulerDeps): Promise<number | undefined> {
     if (row === undefined) return undefined;
     const now = deps.clock();
     const firedAt = row.run_fired_at ?? now;
+    const audience = compileAudience(row.participant_filter, row.guard_condition);
     const participants = await store.listFanOutParticipants(
       trx,
-      row.organization_id,
-      row.program_id,
-      row.fan_out_after,
-      chunkSize,
-      firedAt,
+      {
+        organizationId: row.organization_id,
+        programId: row.program_id,
+        after: row.fan_out_after,
+        limit: chunkSize,
+        now: firedAt,
+      },
+      audience.reads,
     );
     const eventData = eventDataOf(row);
-    const audience = compileAudience(row.participant_filter, row.guard_condition);
     const recipients = selectRecipients(audience, participants, eventData, firedAt);
     try {
       await withSavepoint(trx, () =>
@@ -195,7 +202,7 @@ async function recordFailure(deps: SchedulerDeps, row: AutomationRow, error: Dom
 
 function toFiredEvent(
   row: AutomationRow,
-  participantId: string,
+  participantId: string | null,
   eventData: Record<string, unknown>,
   eventTimestamp: Date,
 ): FiredEvent {
@@ -203,7 +210,7 @@ function toFiredEvent(
     organizationId: row.organization_id,
     programId: row.program_id,
     participantId,
-    idempotencyKey: `automation:${row.id}:${row.run_seq}:${participantId}`,
+    idempotencyKey: `automation:${row.id}:${row.run_seq}:${participantId ?? 'program'}`,
     eventData,
     eventTimestamp,
   };
@@ -213,29 +220,37 @@ export interface AutomationScheduler {
   stop(): Promise<void>;
 }
 
-/** Runs passes every `intervalMs` until stopped; a failed pass is logged and retried on the next tick. */
+/**
+ * Runs passes every `intervalMs` until stopped; a failed pass is logged and retried on the next tick.
+ * A pass that ends at its budget with a fan-out left is followed by the next one at once, so a
+ * fan-out never waits for a tick between passes.
+ */
 export function startAutomationScheduler(
   deps: SchedulerDeps & { log: SchedulerLogger; intervalMs?: number },
 ): AutomationScheduler {
   const intervalMs = deps.intervalMs ?? automationSchedulerIntervalMs;
   let running: Promise<void> = Promise.resolve();
   let busy = false;
+  let stopped = false;
   const tick = () => {
     if (busy) return;
     busy = true;
-    running = runAutomationPass(deps, intervalMs)
-      .then(() => undefined)
-      .catch((error: unknown) =>
-        deps.log.error({ err: error }, 'automation scheduler failed; retrying on the next tick'),
-      )
-      .finally(() => {
+    running = runPass(deps, intervalMs)
+      .then(({ more }) => more)
+      .catch((error: unknown) => {
+        deps.log.error({ err: error }, 'automation scheduler failed; retrying on the next tick');
+        return false;
+      })
+      .then((more) => {
         busy = false;
+        if (more && !stopped) tick();
       });
   };
   const timer = setInterval(tick, intervalMs);
   timer.unref();
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await running;
     },

@@ -109,21 +109,12 @@ async function buildApiAutomation(
 }
 
 /**
- * Program-scope events need a participant: this version sends a program-scope run's one event to
- * `participant_id`, so it is required there (and refused with scope participants).
+ * A program-scope run sends one event with no participant, or, when `participant_id` is given, one
+ * event for that participant (which must exist). Scope participants takes no `participant_id`.
  */
 async function checkTarget(db: Database, organizationId: string, body: CreateAutomationBody): Promise<void> {
-  if (body.scope === 'participants') {
-    if (body.participant_id !== undefined) throw invalidField('participant_id', 'is only for scope program');
-    return;
-  }
-  if (body.participant_id === undefined) {
-    throw invalidField(
-      'participant_id',
-      'is required for scope program (the participant the event is for)',
-      'required',
-    );
-  }
+  if (body.participant_id === undefined) return;
+  if (body.scope === 'participants') throw invalidField('participant_id', 'is only for scope program');
   const participant = await findParticipantById(db, organizationId, body.participant_id.toLowerCase());
   if (participant === undefined) throw notFound('participant');
 }

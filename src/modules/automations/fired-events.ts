@@ -8,7 +8,8 @@ import type { AutomationRow } from './automations.store.js';
 export interface FiredEvent {
   organizationId: string;
   programId: string;
-  participantId: string;
+  /** null: a program-scope event with no participant. */
+  participantId: string | null;
   idempotencyKey: string;
   eventData: Record<string, unknown>;
   eventTimestamp: Date;
