@@ -71,6 +71,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
     '/v1/rules/validate',
     {
+      config: { readsOnly: true },
       schema: {
         tags,
         operationId: 'validateRule',
@@ -146,6 +147,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
     '/v1/rules/:id/simulate',
     {
+      config: { readsOnly: true },
       schema: {
         tags,
         operationId: 'simulateRule',
