@@ -13,7 +13,6 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { errorStatusByCode } from '../src/platform/errors.js';
-import { referenceGapsAllowed } from './api-reference-gaps.js';
 import { buildTestApp } from './harness.js';
 
 interface Media {
@@ -139,17 +138,9 @@ describe('the API reference', () => {
     for (const { name, operation } of operations()) {
       if (ids.has(name)) problems.push(`${name}: operationId used twice`);
       ids.add(name);
-      const allowed = referenceGapsAllowed[name] ?? [];
       const gaps = gapsOf(operation);
-      const missing = gaps.filter((gap) => !allowed.includes(gap as never));
-      if (missing.length > 0) problems.push(`${name} lacks: ${missing.join(', ')}`);
-      const filled = allowed.filter((gap) => !gaps.includes(gap));
-      if (filled.length > 0)
-        problems.push(`${name} now has ${filled.join(', ')}: remove it from api-reference-gaps.ts`);
+      if (gaps.length > 0) problems.push(`${name} lacks: ${gaps.join(', ')}`);
       problems.push(...unlistedErrorCodes(operation).map((problem) => `${name}: ${problem}`));
-    }
-    for (const name of Object.keys(referenceGapsAllowed)) {
-      if (!ids.has(name)) problems.push(`${name} is in api-reference-gaps.ts but no operation has that id`);
     }
     expect(problems, `\n${problems.join('\n')}\n`).toEqual([]);
   });
