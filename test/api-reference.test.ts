@@ -27,6 +27,7 @@ interface Schema {
 }
 interface Operation {
   operationId?: string;
+  parameters?: { in: string; name: string }[];
   summary?: string;
   description?: string;
   requestBody?: { content: Record<string, Media> };
@@ -173,6 +174,30 @@ describe('the API reference', () => {
       ['ingestEventBatch', []],
       ['listParticipantEvents', []],
     ]);
+  });
+
+  it('declares the CSV download of every route that takes ?format=csv, with an example', () => {
+    const exports = operations().filter(({ operation }) =>
+      (operation.parameters ?? []).some(
+        (parameter) => parameter.in === 'query' && parameter.name === 'format',
+      ),
+    );
+    expect(exports.map(({ name }) => name).sort()).toEqual([
+      'getExpirationScheduleReport',
+      'getLedgerSummaryReport',
+      'getLiabilityReport',
+      'getLiabilityRollforwardReport',
+      'getProgramActivityReport',
+      'listJournalEntries',
+      'listParticipantBalances',
+      'listProgramWalletBalances',
+    ]);
+    for (const { name, operation } of exports) {
+      const content = operation.responses['200']?.content ?? {};
+      expect(Object.keys(content), name).toEqual(['application/json', 'text/csv']);
+      const example = content['text/csv']?.example;
+      expect(typeof example === 'string' && /^[a-z_]+(,[a-z_]+)*\r\n.+\r\n/.test(example), name).toBe(true);
+    }
   });
 
   it('passes Redocly lint with its recommended rules, offline', async () => {
