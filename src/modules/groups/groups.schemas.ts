@@ -60,18 +60,18 @@ const groupFields = {
   deleted_at: Type.Optional(Timestamp),
 };
 
+const groupExample = {
+  id: '01a24348-55e1-7000-8f3d-6a2c9b4e1d70',
+  name: 'Doe household',
+  status: 'ACTIVE',
+  created_at: '2026-12-01T12:00:00.000Z',
+  updated_at: '2026-12-01T12:00:00.000Z',
+};
+
 export const Group = Type.Object(groupFields, {
   $id: 'Group',
   description: 'A group',
-  examples: [
-    {
-      id: '01a24348-55e1-7000-8f3d-6a2c9b4e1d70',
-      name: 'Doe household',
-      status: 'ACTIVE',
-      created_at: '2026-12-01T12:00:00.000Z',
-      updated_at: '2026-12-01T12:00:00.000Z',
-    },
-  ],
+  examples: [groupExample],
 });
 export type Group = Static<typeof Group>;
 
@@ -87,11 +87,7 @@ export const GroupWithBalances = Type.Object(
     description: 'A group with its balance per asset',
     examples: [
       {
-        id: '01a24348-55e1-7000-8f3d-6a2c9b4e1d70',
-        name: 'Doe household',
-        status: 'ACTIVE',
-        created_at: '2026-12-01T12:00:00.000Z',
-        updated_at: '2026-12-01T12:00:00.000Z',
+        ...groupExample,
         balances: { '01a24330-2fba-7000-8d19-3cece0eb69ca': '1500.00' },
       },
     ],

@@ -258,26 +258,26 @@ export const ActivityItem = Type.Object(
 );
 export type ActivityItem = Static<typeof ActivityItem>;
 
+const statementLineExample = {
+  action_type: 'CREDIT',
+  amount: '500.00',
+  bucket: 'AVAILABLE',
+  created_at: '2026-12-04T22:59:07.847Z',
+  created_by_api_key_id: null,
+  description: 'CREDIT by rule',
+  event_id: '01a24348-6595-7000-98a8-30a73e0bea18',
+  event_timestamp: '2026-12-04T22:59:05.000Z',
+  journal_entry_id: '01a24348-6bf3-7000-81e8-1aebf8ae24f4',
+  posting_id: '01a24348-6bf3-7001-9a4c-2d7e8f1b3c5a',
+  running_balance: '525.00',
+};
+
 export const StatementLine = Type.Object(
   { ...activityFields, posting_id: Uuid, running_balance: Type.String() },
   {
     $id: 'StatementLine',
     description: 'A statement line',
-    examples: [
-      {
-        action_type: 'CREDIT',
-        amount: '500.00',
-        bucket: 'AVAILABLE',
-        created_at: '2026-12-04T22:59:07.847Z',
-        created_by_api_key_id: null,
-        description: 'CREDIT by rule',
-        event_id: '01a24348-6595-7000-98a8-30a73e0bea18',
-        event_timestamp: '2026-12-04T22:59:05.000Z',
-        journal_entry_id: '01a24348-6bf3-7000-81e8-1aebf8ae24f4',
-        posting_id: '01a24348-6bf3-7001-9a4c-2d7e8f1b3c5a',
-        running_balance: '525.00',
-      },
-    ],
+    examples: [statementLineExample],
   },
 );
 export type StatementLine = Static<typeof StatementLine>;
@@ -319,21 +319,7 @@ export const Statement = Type.Object(
         closing_balance: '525.00',
         from: '2026-12-01T00:00:00.000Z',
         to: '2026-12-31T23:59:59.999Z',
-        data: [
-          {
-            action_type: 'CREDIT',
-            amount: '500.00',
-            bucket: 'AVAILABLE',
-            created_at: '2026-12-04T22:59:07.847Z',
-            created_by_api_key_id: null,
-            description: 'CREDIT by rule',
-            event_id: '01a24348-6595-7000-98a8-30a73e0bea18',
-            event_timestamp: '2026-12-04T22:59:05.000Z',
-            journal_entry_id: '01a24348-6bf3-7000-81e8-1aebf8ae24f4',
-            posting_id: '01a24348-6bf3-7001-9a4c-2d7e8f1b3c5a',
-            running_balance: '525.00',
-          },
-        ],
+        data: [statementLineExample],
         pagination: { has_more: false, next_cursor: null },
       },
     ],

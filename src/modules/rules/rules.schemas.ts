@@ -534,6 +534,14 @@ export const SimulateBody = Type.Object(
 );
 export type SimulateBody = Static<typeof SimulateBody>;
 
+const simulatedRule = {
+  id: '01a24348-6420-7000-a62b-9b58394caeb9',
+  name: '10 points per dollar',
+  condition: 'event.type == "purchase"',
+  order: 1,
+  stop_after_match: false,
+};
+
 export const SimulateResult = Type.Object(
   {
     rule: Type.Object({
@@ -562,13 +570,7 @@ export const SimulateResult = Type.Object(
     description: 'The rule and what it would have done',
     examples: [
       {
-        rule: {
-          id: '01a24348-6420-7000-a62b-9b58394caeb9',
-          name: '10 points per dollar',
-          condition: 'event.type == "purchase"',
-          order: 1,
-          stop_after_match: false,
-        },
+        rule: simulatedRule,
         evaluation: {
           matched: true,
           status: 'evaluated',
@@ -585,13 +587,7 @@ export const SimulateResult = Type.Object(
         },
       },
       {
-        rule: {
-          id: '01a24348-6420-7000-a62b-9b58394caeb9',
-          name: '10 points per dollar',
-          condition: 'event.type == "purchase"',
-          order: 1,
-          stop_after_match: false,
-        },
+        rule: simulatedRule,
         evaluation: { matched: false, status: 'condition_failed', reason: 'CONDITION_FALSE' },
       },
     ],

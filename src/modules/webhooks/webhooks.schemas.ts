@@ -177,29 +177,30 @@ const deliveryFields = {
   updated_at: Timestamp,
 };
 
+/** A delivered balance.credited, as the reference shows it. */
+const deliveryExample = {
+  id: '01a24348-7f21-7000-8c4d-1e5a9b7c3d20',
+  webhook_endpoint_id: '01a24348-6cf6-7000-85c2-62b93835088e',
+  webhook_event_id: '01a24348-7f02-7000-a5e8-4b1d6c9f2a83',
+  event_type: 'balance.credited',
+  status: 'DELIVERED',
+  attempt_count: 1,
+  max_attempts: 8,
+  next_attempt_at: null,
+  last_attempt_at: '2026-12-04T22:59:10.120Z',
+  last_response_status: 200,
+  last_error: null,
+  error_code: null,
+  resend_seq: 0,
+  delivered_at: '2026-12-04T22:59:10.164Z',
+  created_at: '2026-12-04T22:59:09.950Z',
+  updated_at: '2026-12-04T22:59:10.164Z',
+};
+
 export const WebhookDelivery = Type.Object(deliveryFields, {
   $id: 'WebhookDelivery',
   description: 'A webhook delivery',
-  examples: [
-    {
-      id: '01a24348-7f21-7000-8c4d-1e5a9b7c3d20',
-      webhook_endpoint_id: '01a24348-6cf6-7000-85c2-62b93835088e',
-      webhook_event_id: '01a24348-7f02-7000-a5e8-4b1d6c9f2a83',
-      event_type: 'balance.credited',
-      status: 'DELIVERED',
-      attempt_count: 1,
-      max_attempts: 8,
-      next_attempt_at: null,
-      last_attempt_at: '2026-12-04T22:59:10.120Z',
-      last_response_status: 200,
-      last_error: null,
-      error_code: null,
-      resend_seq: 0,
-      delivered_at: '2026-12-04T22:59:10.164Z',
-      created_at: '2026-12-04T22:59:09.950Z',
-      updated_at: '2026-12-04T22:59:10.164Z',
-    },
-  ],
+  examples: [deliveryExample],
 });
 export type WebhookDelivery = Static<typeof WebhookDelivery>;
 
@@ -216,22 +217,7 @@ export const WebhookDeliveryDetail = Type.Object(
     description: 'A webhook delivery with its payload and last response',
     examples: [
       {
-        id: '01a24348-7f21-7000-8c4d-1e5a9b7c3d20',
-        webhook_endpoint_id: '01a24348-6cf6-7000-85c2-62b93835088e',
-        webhook_event_id: '01a24348-7f02-7000-a5e8-4b1d6c9f2a83',
-        event_type: 'balance.credited',
-        status: 'DELIVERED',
-        attempt_count: 1,
-        max_attempts: 8,
-        next_attempt_at: null,
-        last_attempt_at: '2026-12-04T22:59:10.120Z',
-        last_response_status: 200,
-        last_error: null,
-        error_code: null,
-        resend_seq: 0,
-        delivered_at: '2026-12-04T22:59:10.164Z',
-        created_at: '2026-12-04T22:59:09.950Z',
-        updated_at: '2026-12-04T22:59:10.164Z',
+        ...deliveryExample,
         last_response_body: 'ok',
         payload: {
           id: '01a24348-7f02-7000-a5e8-4b1d6c9f2a83',
