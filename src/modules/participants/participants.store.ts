@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInKeyOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 
 export type ParticipantStatus = 'ACTIVE' | 'SUSPENDED' | 'CLOSED';
@@ -221,10 +221,10 @@ export async function listParticipants(db: Database, organizationId: string, fil
       ),
     );
   }
-  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
-  return query
-    .orderBy(filter.sortBy, filter.sortDir)
-    .orderBy('id', filter.sortDir)
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInKeyOrder(query, {
+    column: filter.sortBy,
+    direction: filter.sortDir,
+    after: filter.after,
+    limit: filter.limit,
+  }).execute();
 }
