@@ -108,6 +108,12 @@ describe('a read-only process (ACCRUE_READ_ONLY=true)', () => {
     expect(((await renamed.json()) as { name: string }).name).not.toBe('Renamed');
   });
 
+  it('answers 503 read_only to a read that must write first (the integrity report seals)', async () => {
+    const integrity = await call('GET', '/v1/reports/integrity');
+    expect(integrity.status).toBe(503);
+    expect(((await integrity.json()) as { code: string }).code).toBe('read_only');
+  });
+
   it('answers 404 to an unknown URL, whatever its method', async () => {
     expect((await call('POST', '/v1/no-such-thing', {})).status).toBe(404);
   });
