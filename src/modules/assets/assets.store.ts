@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { pageInKeyOrder } from '../../platform/db/keyset.js';
+import { pageNewestFirst } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 
 export interface AssetTable {
@@ -93,12 +93,7 @@ export async function listAssets(db: Database, organizationId: string, filter: A
       ),
     );
   }
-  return pageInKeyOrder(query, {
-    column: 'created_at',
-    direction: 'desc',
-    after: filter.after,
-    limit: filter.limit,
-  }).execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 export async function listProgramIdsOfAssets(

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { pageInKeyOrder } from '../../platform/db/keyset.js';
+import { pageNewestFirst } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 import type { ScheduleType, TriggerType } from './automations.schemas.js';
 
@@ -148,12 +148,7 @@ export async function listAutomations(
   if (filter.triggerType !== undefined) query = query.where('trigger_type', '=', filter.triggerType);
   if (filter.scope !== undefined) query = query.where('scope', '=', filter.scope);
   if (filter.source !== undefined) query = query.where('source', '=', filter.source);
-  return pageInKeyOrder(query, {
-    column: 'created_at',
-    direction: 'desc',
-    after: filter.after,
-    limit: filter.limit,
-  }).execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 /** Active automations due at `now` with no run in progress, locked; others' claims are skipped. */
@@ -249,10 +244,5 @@ export async function listSubscriptions(
     .where('organization_id', '=', organizationId)
     .where('automation_id', '=', automationId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  return pageInKeyOrder(query, {
-    column: 'created_at',
-    direction: 'desc',
-    after: filter.after,
-    limit: filter.limit,
-  }).execute();
+  return pageNewestFirst(query, filter).execute();
 }

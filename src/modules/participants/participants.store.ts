@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { pageInKeyOrder, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 
 export type ParticipantStatus = 'ACTIVE' | 'SUSPENDED' | 'CLOSED';
@@ -221,10 +221,5 @@ export async function listParticipants(db: Database, organizationId: string, fil
       ),
     );
   }
-  return pageInKeyOrder(query, {
-    column: filter.sortBy,
-    direction: filter.sortDir,
-    after: filter.after,
-    limit: filter.limit,
-  }).execute();
+  return pageInSortOrder(query, filter).execute();
 }

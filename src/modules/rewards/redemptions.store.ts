@@ -1,7 +1,7 @@
 // SQL of redemptions, the lots they consumed, and their reversals.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { pageInKeyOrder } from '../../platform/db/keyset.js';
+import { pageInKeyOrder, pageNewestFirst } from '../../platform/db/keyset.js';
 import type { LedgerEntityFinder, LedgerEntityType } from '../programs/index.js';
 
 /**
@@ -169,12 +169,7 @@ export async function listRedemptions(
   if (f.rewardId !== undefined) query = query.where('reward_id', '=', f.rewardId);
   if (f.from !== undefined) query = query.where('created_at', '>=', f.from);
   if (f.to !== undefined) query = query.where('created_at', '<=', f.to);
-  return pageInKeyOrder(query, {
-    column: 'created_at',
-    direction: 'desc',
-    after: f.after,
-    limit: f.limit,
-  }).execute();
+  return pageNewestFirst(query, f).execute();
 }
 
 export async function insertReversal(db: Database, row: ReversalRow) {

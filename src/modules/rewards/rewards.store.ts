@@ -1,6 +1,6 @@
 // SQL of the rewards catalog.
 import type { Database } from '../../platform/db/database.js';
-import { pageInKeyOrder, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 
 export type RewardStatus = 'DRAFT' | 'ACTIVE' | 'OUT_OF_STOCK' | 'ARCHIVED';
@@ -90,10 +90,5 @@ export async function listRewards(db: Database, organizationId: string, programI
     .where('program_id', '=', programId);
   if (f.statuses) query = query.where('status', 'in', f.statuses);
   if (f.search) query = query.where('name', 'ilike', containsPattern(f.search));
-  return pageInKeyOrder(query, {
-    column: f.sortBy,
-    direction: f.sortDir,
-    after: f.after,
-    limit: f.limit,
-  }).execute();
+  return pageInSortOrder(query, f).execute();
 }

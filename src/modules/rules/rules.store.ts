@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { pageInKeyOrder, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInKeyOrder, pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 import type { Action, ChangeType } from './rules.schemas.js';
 
@@ -172,12 +172,7 @@ export async function listRules(db: Database, organizationId: string, filter: Ru
   if (filter.programId) query = query.where('program_id', '=', filter.programId);
   if (filter.statuses) query = query.where('status', 'in', filter.statuses);
   if (filter.search) query = query.where('name', 'ilike', containsPattern(filter.search));
-  return pageInKeyOrder(query, {
-    column: filter.sortBy,
-    direction: filter.sortDir,
-    after: filter.after,
-    limit: filter.limit,
-  }).execute();
+  return pageInSortOrder(query, filter).execute();
 }
 
 /** The rules' budgets; `forUpdate` locks them in this order (rule, asset), which avoids deadlocks. */

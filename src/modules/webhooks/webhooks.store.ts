@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { pageInKeyOrder } from '../../platform/db/keyset.js';
+import { pageNewestFirst } from '../../platform/db/keyset.js';
 
 export interface EndpointTable {
   organization_id: string;
@@ -116,12 +116,7 @@ export async function listEndpoints(
     .where('organization_id', '=', organizationId)
     .where('status', '!=', 'ARCHIVED');
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  return pageInKeyOrder(query, {
-    column: 'created_at',
-    direction: 'desc',
-    after: filter.after,
-    limit: filter.limit,
-  }).execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 export async function insertDeliveries(db: Database, rows: DeliveryRow[]): Promise<void> {
@@ -186,12 +181,7 @@ export async function listDeliveries(
     .where('organization_id', '=', organizationId)
     .where('webhook_endpoint_id', '=', endpointId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  return pageInKeyOrder(query, {
-    column: 'created_at',
-    direction: 'desc',
-    after: filter.after,
-    limit: filter.limit,
-  }).execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 export interface HealthRow {

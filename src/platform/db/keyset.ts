@@ -40,3 +40,31 @@ export function pageInKeyOrder<Query extends SelectQueryBuilder<any, any, any>>(
     .orderBy(sql.ref('id'), order.direction)
     .limit(order.limit + 1) as Query;
 }
+
+/** A page of a list newest first: by created_at, then id, both descending. */
+// biome-ignore lint/suspicious/noExplicitAny: any select of any table; the caller keeps its own type
+export function pageNewestFirst<Query extends SelectQueryBuilder<any, any, any>>(
+  query: Query,
+  page: Pick<KeyOrder, 'after' | 'limit'>,
+): Query {
+  return pageInKeyOrder(query, {
+    column: 'created_at',
+    direction: 'desc',
+    after: page.after,
+    limit: page.limit,
+  });
+}
+
+/** A page of a list in the order its caller asked for (`sort_by`, `sort_dir`), then id. */
+// biome-ignore lint/suspicious/noExplicitAny: any select of any table; the caller keeps its own type
+export function pageInSortOrder<Query extends SelectQueryBuilder<any, any, any>>(
+  query: Query,
+  page: Pick<KeyOrder, 'after' | 'limit'> & { sortBy: string; sortDir: SortDirection },
+): Query {
+  return pageInKeyOrder(query, {
+    column: page.sortBy,
+    direction: page.sortDir,
+    after: page.after,
+    limit: page.limit,
+  });
+}
