@@ -1929,26 +1929,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/rules/simulate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Simulate a rule that is not saved (nothing is written)
-         * @description A draft rule (program_id, condition, actions and optionally stop_after_match and the active window) runs against a sample event as POST /v1/rules/{id}/simulate runs a saved one, so an editor can try a rule before saving it. The draft is checked as a create would check it: a refused expression answers 400 naming the field (e.g. actions[0].amount); an action's asset must be the organization's (404), linked to the program (422 asset_not_linked) and not archived (409 asset_archived). Budgets are not simulated: a draft has consumed nothing.
-         */
-        post: operations["simulateRuleDraft"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/rules/validate": {
         parameters: {
             query?: never;
@@ -2855,7 +2835,16 @@ export interface components {
             scale: number;
             total_outstanding: string;
         };
-        /** @description A group */
+        /**
+         * @description A group
+         * @example {
+         *       "id": "01a24348-55e1-7000-8f3d-6a2c9b4e1d70",
+         *       "name": "Doe household",
+         *       "status": "ACTIVE",
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z"
+         *     }
+         */
         Group: {
             /**
              * Format: date-time
@@ -2881,7 +2870,17 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A member of a group */
+        /**
+         * @description A member of a group
+         * @example {
+         *       "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *       "external_id": "user_12345",
+         *       "role": "ADMIN",
+         *       "status": "ACTIVE",
+         *       "joined_at": "2026-12-01T12:00:00.000Z",
+         *       "left_at": null
+         *     }
+         */
         GroupMember: {
             external_id: string;
             /**
@@ -2900,7 +2899,19 @@ export interface components {
             /** @enum {unknown} */
             status: "ACTIVE" | "LEFT";
         };
-        /** @description A group with its balance per asset */
+        /**
+         * @description A group with its balance per asset
+         * @example {
+         *       "id": "01a24348-55e1-7000-8f3d-6a2c9b4e1d70",
+         *       "name": "Doe household",
+         *       "status": "ACTIVE",
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z",
+         *       "balances": {
+         *         "01a24330-2fba-7000-8d19-3cece0eb69ca": "1500.00"
+         *       }
+         *     }
+         */
         GroupWithBalances: {
             /** @description Per asset id, the total of every bucket and program ("1500.00") */
             balances: {
@@ -3709,7 +3720,16 @@ export interface components {
             status_code: number;
             user_agent: string | null;
         };
-        /** @description The requeued event */
+        /**
+         * @description The requeued event
+         * @example {
+         *       "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *       "message": "Event queued for retry",
+         *       "previous_error": "asset 01a24330-2fba-7000-8d19-3cece0eb69ca is not linked to the program",
+         *       "previous_status": "FAILED",
+         *       "status": "PENDING"
+         *     }
+         */
         RetryResult: {
             /**
              * Format: uuid
@@ -4250,7 +4270,36 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A running-balance statement */
+        /**
+         * @description A running-balance statement
+         * @example {
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "bucket": "AVAILABLE",
+         *       "opening_balance": "25.00",
+         *       "closing_balance": "525.00",
+         *       "from": "2026-12-01T00:00:00.000Z",
+         *       "to": "2026-12-31T23:59:59.999Z",
+         *       "data": [
+         *         {
+         *           "action_type": "CREDIT",
+         *           "amount": "500.00",
+         *           "bucket": "AVAILABLE",
+         *           "created_at": "2026-12-04T22:59:07.847Z",
+         *           "created_by_api_key_id": null,
+         *           "description": "CREDIT by rule",
+         *           "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *           "event_timestamp": "2026-12-04T22:59:05.000Z",
+         *           "journal_entry_id": "01a24348-6bf3-7000-81e8-1aebf8ae24f4",
+         *           "posting_id": "01a24348-6bf3-7001-9a4c-2d7e8f1b3c5a",
+         *           "running_balance": "525.00"
+         *         }
+         *       ],
+         *       "pagination": {
+         *         "has_more": false,
+         *         "next_cursor": null
+         *       }
+         *     }
+         */
         Statement: {
             /**
              * Format: uuid
@@ -4269,7 +4318,22 @@ export interface components {
             };
             to: string | null;
         };
-        /** @description A statement line */
+        /**
+         * @description A statement line
+         * @example {
+         *       "action_type": "CREDIT",
+         *       "amount": "500.00",
+         *       "bucket": "AVAILABLE",
+         *       "created_at": "2026-12-04T22:59:07.847Z",
+         *       "created_by_api_key_id": null,
+         *       "description": "CREDIT by rule",
+         *       "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *       "event_timestamp": "2026-12-04T22:59:05.000Z",
+         *       "journal_entry_id": "01a24348-6bf3-7000-81e8-1aebf8ae24f4",
+         *       "posting_id": "01a24348-6bf3-7001-9a4c-2d7e8f1b3c5a",
+         *       "running_balance": "525.00"
+         *     }
+         */
         StatementLine: {
             action_type: string;
             /** @description Signed: + into the account, - out of it */
@@ -4475,7 +4539,20 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A participant's level in a tier */
+        /**
+         * @description A participant's level in a tier
+         * @example {
+         *       "key": "status",
+         *       "level": "gold",
+         *       "rank": 2,
+         *       "benefits": {
+         *         "free_shipping": true,
+         *         "points_multiplier": 2
+         *       },
+         *       "acquired_at": "2026-03-14T09:12:00.000Z",
+         *       "expires_at": "2027-01-10T00:00:00.000Z"
+         *     }
+         */
         TierState: {
             /**
              * Format: date-time
@@ -4491,7 +4568,28 @@ export interface components {
             level: string;
             rank: number;
         };
-        /** @description The transfer and its journal entry */
+        /**
+         * @description The transfer and its journal entry
+         * @example {
+         *       "journal_entry_id": "01a24348-744a-7000-88b4-32245d68a4a7",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "source_participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *       "source_group_id": null,
+         *       "recipient_count": 1,
+         *       "total_amount": "150.00",
+         *       "recipients": [
+         *         {
+         *           "participant_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+         *           "group_id": null,
+         *           "amount": "150.00"
+         *         }
+         *       ],
+         *       "description": "Gift to a friend",
+         *       "created_at": "2026-12-04T10:15:00.000Z",
+         *       "message": "Transfer completed with journal entry ID 01a24348-744a-7000-88b4-32245d68a4a7"
+         *     }
+         */
         Transfer: {
             /**
              * Format: uuid
@@ -4560,7 +4658,16 @@ export interface components {
              */
             to: string;
         };
-        /** @description A program wallet balance */
+        /**
+         * @description A program wallet balance
+         * @example {
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "available": "99475.00",
+         *       "held": "0.00",
+         *       "deferred": "0.00",
+         *       "issuance_policy": "PREFUNDED"
+         *     }
+         */
         WalletBalance: {
             /**
              * Format: uuid
@@ -4572,7 +4679,14 @@ export interface components {
             held: string;
             issuance_policy: string;
         };
-        /** @description The wallet operation and the new wallet balance */
+        /**
+         * @description The wallet operation and the new wallet balance
+         * @example {
+         *       "available": "100000.00",
+         *       "journal_entry_id": "01a24330-3b70-7000-b56a-51f6e7c68ed2",
+         *       "message": "Program funded successfully"
+         *     }
+         */
         WalletResponse: {
             available: string;
             /**
@@ -4582,7 +4696,27 @@ export interface components {
             journal_entry_id: string;
             message: string;
         };
-        /** @description A webhook delivery */
+        /**
+         * @description A webhook delivery
+         * @example {
+         *       "id": "01a24348-7f21-7000-8c4d-1e5a9b7c3d20",
+         *       "webhook_endpoint_id": "01a24348-6cf6-7000-85c2-62b93835088e",
+         *       "webhook_event_id": "01a24348-7f02-7000-a5e8-4b1d6c9f2a83",
+         *       "event_type": "balance.credited",
+         *       "status": "DELIVERED",
+         *       "attempt_count": 1,
+         *       "max_attempts": 8,
+         *       "next_attempt_at": null,
+         *       "last_attempt_at": "2026-12-04T22:59:10.120Z",
+         *       "last_response_status": 200,
+         *       "last_error": null,
+         *       "error_code": null,
+         *       "resend_seq": 0,
+         *       "delivered_at": "2026-12-04T22:59:10.164Z",
+         *       "created_at": "2026-12-04T22:59:09.950Z",
+         *       "updated_at": "2026-12-04T22:59:10.164Z"
+         *     }
+         */
         WebhookDelivery: {
             attempt_count: number;
             /**
@@ -4622,7 +4756,51 @@ export interface components {
             /** @description The envelope id: the same for every endpoint */
             webhook_event_id: string;
         };
-        /** @description A webhook delivery with its payload and last response */
+        /**
+         * @description A webhook delivery with its payload and last response
+         * @example {
+         *       "id": "01a24348-7f21-7000-8c4d-1e5a9b7c3d20",
+         *       "webhook_endpoint_id": "01a24348-6cf6-7000-85c2-62b93835088e",
+         *       "webhook_event_id": "01a24348-7f02-7000-a5e8-4b1d6c9f2a83",
+         *       "event_type": "balance.credited",
+         *       "status": "DELIVERED",
+         *       "attempt_count": 1,
+         *       "max_attempts": 8,
+         *       "next_attempt_at": null,
+         *       "last_attempt_at": "2026-12-04T22:59:10.120Z",
+         *       "last_response_status": 200,
+         *       "last_error": null,
+         *       "error_code": null,
+         *       "resend_seq": 0,
+         *       "delivered_at": "2026-12-04T22:59:10.164Z",
+         *       "created_at": "2026-12-04T22:59:09.950Z",
+         *       "updated_at": "2026-12-04T22:59:10.164Z",
+         *       "last_response_body": "ok",
+         *       "payload": {
+         *         "id": "01a24348-7f02-7000-a5e8-4b1d6c9f2a83",
+         *         "type": "balance.credited",
+         *         "api_version": "2026-03-01",
+         *         "created_at": "2026-12-04T22:59:09.950Z",
+         *         "organization_id": "01a24330-1c5e-7000-9d2b-7a4f0e8c6b11",
+         *         "data": {
+         *           "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *           "journal_entry_id": "01a24348-6bf3-7000-81e8-1aebf8ae24f4",
+         *           "action_type": "CREDIT",
+         *           "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *           "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *           "rule_id": "01a24348-6420-7000-a62b-9b58394caeb9",
+         *           "amount": "500.00",
+         *           "postings": [
+         *             {
+         *               "bucket": "AVAILABLE",
+         *               "amount": "500.00"
+         *             }
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
         WebhookDeliveryDetail: {
             attempt_count: number;
             /**
@@ -5032,6 +5210,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getAsset: {
@@ -5156,6 +5343,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5360,6 +5556,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getEvent: {
@@ -5490,6 +5695,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     ingestEventBatch: {
@@ -5579,6 +5793,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listGroups: {
@@ -5649,6 +5872,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Doe household",
+                 *       "members": [
+                 *         {
+                 *           "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+                 *           "role": "ADMIN"
+                 *         },
+                 *         {
+                 *           "participant_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *           "role": "MEMBER"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description At least one of them ADMIN */
                     members: {
@@ -5711,6 +5949,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5845,6 +6092,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     renameGroup: {
@@ -5859,6 +6115,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Doe family"
+                 *     }
+                 */
                 "application/json": {
                     name: string;
                 };
@@ -5912,6 +6173,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6148,6 +6418,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     forfeitGroupBalance: {
@@ -6264,6 +6543,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6394,6 +6682,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     releaseGroupBalance: {
@@ -6510,6 +6807,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6642,6 +6948,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Member(s) added to group",
+                     *       "members": [
+                     *         {
+                     *           "participant_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                     *           "external_id": "user_67890",
+                     *           "role": "MEMBER",
+                     *           "status": "ACTIVE",
+                     *           "joined_at": "2026-12-02T08:30:00.000Z",
+                     *           "left_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         members: components["schemas"]["GroupMember"][];
                         message: string;
@@ -6686,6 +7007,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6756,6 +7086,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6977,6 +7316,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listJournalEntries: {
@@ -7020,7 +7368,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of the list, and the cursor to the next */
+            /** @description One page of journal entries, or every matching posting as a CSV row */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7033,6 +7381,12 @@ export interface operations {
                             next_cursor: string | null;
                         };
                     };
+                    /**
+                     * @example journal_entry_id,created_at,action_type,description,program_id,program_name,event_id,rule_id,reference_id,created_by_api_key_id,sequence_number,entry_hash,posting_id,asset_id,asset_symbol,bucket,entity_type,system_account,participant_id,group_id,amount
+                     *     01a24330-3ca0-7002-8c45-73faeab1c00b,2026-12-01T12:00:00.000Z,REVERSAL,One card returned,01a24330-2cf4-7000-9491-eda95eeea36a,Q1 Sales Bonus,,,01a24330-3b70-7000-b56a-51f6e7c68ed2,01a24330-2ca2-7000-bc7d-bc4a43b2b21e,,,01a24330-3ca0-7000-9589-c89411ec6a2c,01a24330-2fba-7000-8d19-3cece0eb69ca,PTS,AVAILABLE,SYSTEM,SYSTEM_REDEMPTION,,,-100.00
+                     *     01a24330-3ca0-7002-8c45-73faeab1c00b,2026-12-01T12:00:00.000Z,REVERSAL,One card returned,01a24330-2cf4-7000-9491-eda95eeea36a,Q1 Sales Bonus,,,01a24330-3b70-7000-b56a-51f6e7c68ed2,01a24330-2ca2-7000-bc7d-bc4a43b2b21e,,,01a24330-3ca0-7001-a201-6c2479779d07,01a24330-2fba-7000-8d19-3cece0eb69ca,PTS,AVAILABLE,PARTICIPANT,,01a24330-2d4b-7000-8b43-0fc57f1fc48c,,100.00
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, invalid_cursor */
@@ -7427,6 +7781,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getParticipant: {
@@ -7500,6 +7863,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "jane.doe@example.com",
+                 *       "display_name": "Jane D.",
+                 *       "attributes": {
+                 *         "city": "Lyon"
+                 *       },
+                 *       "tags": [
+                 *         "vip"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description String key-value metadata, readable in rules as participant.attributes.<key> */
                     attributes?: {
@@ -7571,6 +7946,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7872,7 +8256,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of the list, and the cursor to the next */
+            /** @description One page of balances, or every balance as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7885,6 +8269,11 @@ export interface operations {
                             next_cursor: string | null;
                         };
                     };
+                    /**
+                     * @example asset_id,available,held,deferred
+                     *     01a24330-2fba-7000-8d19-3cece0eb69ca,525.00,0.00,0.00
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, invalid_cursor */
@@ -8043,6 +8432,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     forfeitParticipantBalance: {
@@ -8166,6 +8564,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     holdParticipantBalance: {
@@ -8282,6 +8689,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8492,6 +8908,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     voidHoldParticipantBalance: {
@@ -8608,6 +9033,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8810,6 +9244,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     redeemReward: {
@@ -8927,6 +9370,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listParticipantAttributes: {
@@ -9009,6 +9461,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "attributes": {
+                 *         "city": "Lyon",
+                 *         "preferred_store": "store-42"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description String key-value metadata, readable in rules as participant.attributes.<key> */
                     attributes: {
@@ -9024,6 +9484,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {
+                     *         "city": "Lyon",
+                     *         "language": "fr",
+                     *         "preferred_store": "store-42"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         attributes: {
                             [key: string]: string;
@@ -9067,6 +9536,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     setParticipantAttribute: {
@@ -9082,6 +9560,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "value": "Lyon"
+                 *     }
+                 */
                 "application/json": {
                     value: string;
                 };
@@ -9094,6 +9577,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "city",
+                     *       "value": "Lyon"
+                     *     }
+                     */
                     "application/json": {
                         key: string;
                         value: string;
@@ -9129,6 +9618,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9187,6 +9685,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9421,6 +9928,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteParticipantCounter: {
@@ -9472,6 +9988,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9560,6 +10085,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "tags": [
+                 *         "vip",
+                 *         "newsletter"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description Labels, lower-cased on write */
                     tags: string[];
@@ -9573,6 +10106,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tags": [
+                     *         "newsletter",
+                     *         "vip"
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         tags: string[];
                     };
@@ -9614,6 +10155,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     addParticipantTag: {
@@ -9635,6 +10185,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tag": "vip"
+                     *     }
+                     */
                     "application/json": {
                         tag: string;
                     };
@@ -9646,6 +10201,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tag": "vip"
+                     *     }
+                     */
                     "application/json": {
                         tag: string;
                     };
@@ -9680,6 +10240,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9738,6 +10307,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9957,6 +10535,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     resetParticipantTierLevel: {
@@ -10021,6 +10608,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10113,6 +10709,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "SUSPENDED"
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {unknown} */
                     status: "ACTIVE" | "SUSPENDED" | "CLOSED";
@@ -10158,6 +10759,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10297,6 +10907,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10444,6 +11063,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listProgramStateHistory: {
@@ -10569,6 +11197,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "amount": "100000.00",
+                 *       "description": "Q1 points budget"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount: string;
@@ -10633,6 +11267,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10656,6 +11299,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "amount": "100000.00",
+                 *       "description": "Q1 points budget"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount: string;
@@ -10720,6 +11369,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10750,7 +11408,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of the list, and the cursor to the next */
+            /** @description One page of wallet balances, or every one as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10763,6 +11421,11 @@ export interface operations {
                             next_cursor: string | null;
                         };
                     };
+                    /**
+                     * @example asset_id,available,held,deferred,issuance_policy
+                     *     01a24330-2fba-7000-8d19-3cece0eb69ca,99475.00,0.00,0.00,PREFUNDED
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, invalid_cursor */
@@ -10964,6 +11627,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "attributes": {
+                 *         "city": "Lyon",
+                 *         "preferred_store": "store-42"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description String key-value metadata, readable in rules as participant.attributes.<key> */
                     attributes: {
@@ -10979,6 +11650,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {
+                     *         "city": "Lyon",
+                     *         "language": "fr",
+                     *         "preferred_store": "store-42"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         attributes: {
                             [key: string]: string;
@@ -11022,6 +11702,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     setProgramAttribute: {
@@ -11037,6 +11726,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "value": "Lyon"
+                 *     }
+                 */
                 "application/json": {
                     value: string;
                 };
@@ -11049,6 +11743,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "city",
+                     *       "value": "Lyon"
+                     *     }
+                     */
                     "application/json": {
                         key: string;
                         value: string;
@@ -11084,6 +11784,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11142,6 +11851,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11376,6 +12094,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteProgramCounter: {
@@ -11427,6 +12154,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11515,6 +12251,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "tags": [
+                 *         "vip",
+                 *         "newsletter"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description Labels, lower-cased on write */
                     tags: string[];
@@ -11528,6 +12272,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tags": [
+                     *         "newsletter",
+                     *         "vip"
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         tags: string[];
                     };
@@ -11569,6 +12321,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     addProgramTag: {
@@ -11590,6 +12351,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tag": "vip"
+                     *     }
+                     */
                     "application/json": {
                         tag: string;
                     };
@@ -11601,6 +12367,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tag": "vip"
+                     *     }
+                     */
                     "application/json": {
                         tag: string;
                     };
@@ -11635,6 +12406,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11693,6 +12473,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11855,6 +12644,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -11912,6 +12706,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11980,6 +12783,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12124,7 +12936,7 @@ export interface operations {
                     trigger: {
                         /** @description Five fields: minute hour day-of-month month day-of-week; no CRON_TZ=/TZ= prefix */
                         cron_expression?: string;
-                        /** @description ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                        /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
                         schedule_config?: {
                             [key: string]: unknown;
                         };
@@ -12191,6 +13003,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12320,6 +13141,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     updateAutomation: {
@@ -12353,7 +13183,7 @@ export interface operations {
                     payload?: {
                         [key: string]: unknown;
                     };
-                    /** @description ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                    /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
                     schedule_config?: {
                         [key: string]: unknown;
                     };
@@ -12424,6 +13254,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     cancelAutomation: {
@@ -12485,6 +13324,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     refreshAutomationSubscriptions: {
@@ -12539,6 +13387,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12673,6 +13530,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12879,6 +13745,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getReward: {
@@ -13045,6 +13920,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13307,6 +14191,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getTier: {
@@ -13384,6 +14277,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "display_name": "Member status",
+                 *       "levels": [
+                 *         {
+                 *           "key": "gold",
+                 *           "display_name": "Gold",
+                 *           "color": "#FFD700",
+                 *           "benefits": {
+                 *             "free_shipping": true
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     display_name?: string | null;
                     levels?: {
@@ -13492,6 +14400,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     archiveTier: {
@@ -13555,6 +14472,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13796,6 +14722,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getExpirationScheduleReport: {
@@ -13819,7 +14754,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Expiring value per asset */
+            /** @description Expiring value per asset; as CSV, one row per bucket */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -13828,6 +14763,12 @@ export interface operations {
                     "application/json": {
                         data: components["schemas"]["ExpirationSchedule"][];
                     };
+                    /**
+                     * @example asset_id,asset_name,asset_symbol,scale,total_outstanding,never_expiring,expiring_before_window,expiring_after_window,bucket_start,bucket_end,amount,lot_count
+                     *     01a24330-492b-7000-a990-78acae16b09b,Miles,MILES,0,350,0,0,0,2027-02-01T00:00:00.000Z,2027-03-01T00:00:00.000Z,100,1
+                     *     01a24330-492b-7000-a990-78acae16b09b,Miles,MILES,0,350,0,0,0,2027-06-01T00:00:00.000Z,2027-07-01T00:00:00.000Z,250,1
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, unsupported_inventory_mode */
@@ -13944,6 +14885,11 @@ export interface operations {
                     "application/json": {
                         data: components["schemas"]["LedgerSummaryRow"][];
                     };
+                    /**
+                     * @example asset_id,asset_name,asset_symbol,total_issued,total_redeemed,total_expired,total_forfeited,current_balance,participant_count,opening_balance,closing_balance,period_issued,period_redeemed,period_expired,period_forfeited,other_adjustments_net
+                     *     01a24330-2fba-7000-8d19-3cece0eb69ca,Points,PTS,950.00,100.00,0.00,0.00,850.00,1,,,,,,,
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request */
@@ -14000,13 +14946,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Outstanding liability as of a time */
+            /** @description Outstanding liability as of a time; as CSV, every row */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LiabilityReport"];
+                    /**
+                     * @example asset_id,asset_name,asset_symbol,scale,program_id,program_name,bucket,balance
+                     *     01a24348-637b-7000-809c-5ccd921fa143,Shop Points,SHOP,0,01a24348-6354-7000-b5ec-32f4eafe1d0c,Shop Rewards,,1120
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, invalid_cursor */
@@ -14071,6 +15022,11 @@ export interface operations {
                         from: string;
                         to: string;
                     };
+                    /**
+                     * @example asset_id,asset_name,asset_symbol,scale,program_id,program_name,opening_balance,issued,redeemed,forfeited,expired,debited,transfers_net,adjustments_net,bucket_movements_net,holds_voided,issuance_returns,redemption_receipts,redemption_reversals,reversal_clawbacks,closing_balance
+                     *     01a24348-637b-7000-809c-5ccd921fa143,Shop Points,SHOP,0,01a24348-6354-7000-b5ec-32f4eafe1d0c,Shop Rewards,0,1120,0,0,0,0,0,0,0,0,0,0,0,0,1120
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request */
@@ -14118,7 +15074,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Activity per program */
+            /** @description Activity per program; as CSV, one row per program and asset */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -14128,6 +15084,11 @@ export interface operations {
                         data: components["schemas"]["ProgramActivity"][];
                         since: string | null;
                     };
+                    /**
+                     * @example program_id,program_name,event_count,journal_count,total_issued,total_redeemed,unique_participants,last_activity_at,asset_id,asset_symbol,asset_total_issued,asset_total_redeemed
+                     *     01a24348-6354-7000-b5ec-32f4eafe1d0c,Shop Rewards,3,2,1120,0,1,2026-12-04T22:59:09.489Z,01a24348-637b-7000-809c-5ccd921fa143,SHOP,1120,0
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request */
@@ -14467,6 +15428,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getRule: {
@@ -14678,6 +15648,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listRuleHistory: {
@@ -14776,6 +15755,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                     *       "limit": "50000.00",
+                     *       "consumed": "0.00",
+                     *       "schedule_type": "CRON",
+                     *       "cron_expression": "0 0 1 * *",
+                     *       "interval": null,
+                     *       "next_reset_at": "2027-01-01T00:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * Format: uuid
@@ -14838,6 +15828,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     simulateRule: {
@@ -14856,14 +15855,18 @@ export interface operations {
                  * @example {
                  *       "event": {
                  *         "type": "purchase",
-                 *         "amount": 12.5
+                 *         "amount": 75
                  *       },
+                 *       "event_timestamp": "2026-12-04T10:00:00.000Z",
                  *       "participant_state": {
                  *         "tags": [
-                 *           "vip"
+                 *           "new"
                  *         ],
                  *         "counters": {
-                 *           "visits": 3
+                 *           "spend": 340
+                 *         },
+                 *         "attributes": {
+                 *           "city": "Lyon"
                  *         }
                  *       }
                  *     }
@@ -14906,35 +15909,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "rule": {
-                     *         "id": "01a24330-3f92-7000-97f8-d3b909015081",
-                     *         "name": "10 points per dollar",
-                     *         "condition": "event.type == \"purchase\"",
-                     *         "order": 10,
-                     *         "stop_after_match": false
-                     *       },
-                     *       "evaluation": {
-                     *         "matched": true,
-                     *         "status": "evaluated",
-                     *         "results": [
-                     *           {
-                     *             "action": {
-                     *               "type": "CREDIT",
-                     *               "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
-                     *               "amount": "round(event.amount * 10.0, 2)"
-                     *             },
-                     *             "result": {
-                     *               "amount": "125",
-                     *               "asset_symbol": "PTS",
-                     *               "description": "Credit 125 PTS to participant"
-                     *             }
-                     *           }
-                     *         ]
-                     *       }
-                     *     }
-                     */
                     "application/json": {
                         evaluation: {
                             matched: boolean;
@@ -14985,239 +15959,6 @@ export interface operations {
             };
             /** @description not_found */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description internal_error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    simulateRuleDraft: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
-                 *       "condition": "event.type == \"purchase\"",
-                 *       "actions": [
-                 *         {
-                 *           "type": "CREDIT",
-                 *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
-                 *           "amount": "round(event.amount * 10.0, 2)"
-                 *         }
-                 *       ],
-                 *       "event": {
-                 *         "type": "purchase",
-                 *         "amount": 12.5
-                 *       },
-                 *       "participant_state": {
-                 *         "tags": [
-                 *           "vip"
-                 *         ],
-                 *         "counters": {
-                 *           "visits": 3
-                 *         }
-                 *       }
-                 *     }
-                 */
-                "application/json": {
-                    actions: {
-                        allow_negative?: boolean;
-                        /** @description A decimal string or CEL giving a number, e.g. "event.amount * 10" */
-                        amount?: string;
-                        /**
-                         * Format: uuid
-                         * @description UUID
-                         */
-                        asset_id?: string;
-                        /** @enum {unknown} */
-                        bucket?: "AVAILABLE" | "HELD";
-                        /** @description Go-style duration, e.g. "720h" */
-                        delay?: string;
-                        description?: string;
-                        event_name?: string;
-                        /** @description A Go-style duration from the event ("8760h") or an RFC 3339 timestamp */
-                        expires_at?: string;
-                        /** Format: key-name */
-                        key?: string;
-                        level?: string;
-                        /** @description A Go-style duration from the event ("8760h") or an RFC 3339 timestamp */
-                        matures_at?: string;
-                        payload?: {
-                            [key: string]: unknown;
-                        };
-                        /** @description CEL giving the reference id, e.g. "event.order_id" */
-                        reference_id?: string;
-                        /** @description Go-style duration, e.g. "720h" */
-                        reset_after?: string;
-                        tag?: string;
-                        target?: {
-                            /** @description CEL giving the external id, e.g. "event.referrer_id" */
-                            external_id?: string;
-                            /** @description PARTICIPANT: a participant id. GROUP (required): a group id, or CEL giving one ("event.group_id", "participant.groups[0]") */
-                            id?: string;
-                            /** @description CEL giving the participant id */
-                            participant_id?: string;
-                            /** @enum {unknown} */
-                            type: "PARTICIPANT" | "PROGRAM" | "GROUP";
-                        };
-                        /** Format: key-name */
-                        tier?: string;
-                        /** @enum {unknown} */
-                        type: "CREDIT" | "DEBIT" | "HOLD" | "RELEASE" | "FORFEIT" | "VOID_HOLD" | "TAG" | "UNTAG" | "COUNTER" | "SET_ATTRIBUTE" | "SET_TIER" | "SCHEDULE_EVENT" | "BROADCAST";
-                        value?: string;
-                    }[];
-                    /**
-                     * Format: date-time
-                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
-                     */
-                    active_from?: string;
-                    /**
-                     * Format: date-time
-                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
-                     */
-                    active_to?: string;
-                    /** @description CEL that evaluates to bool, not blank; at most 4096 bytes */
-                    condition: string;
-                    /** @description The event data, as event_data */
-                    event: {
-                        [key: string]: unknown;
-                    };
-                    /**
-                     * Format: date-time
-                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
-                     */
-                    event_timestamp?: string;
-                    participant_state?: {
-                        attributes?: {
-                            [key: string]: string;
-                        };
-                        counters?: {
-                            [key: string]: number;
-                        };
-                        groups?: string[];
-                        /** @enum {unknown} */
-                        status?: "ACTIVE" | "SUSPENDED" | "CLOSED";
-                        tags?: string[];
-                        tiers?: {
-                            [key: string]: {
-                                level: string;
-                                rank: number;
-                            };
-                        };
-                    };
-                    /**
-                     * Format: uuid
-                     * @description UUID
-                     */
-                    program_id: string;
-                    stop_after_match?: boolean;
-                };
-            };
-        };
-        responses: {
-            /** @description What the draft rule would have done */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "evaluation": {
-                     *         "matched": true,
-                     *         "status": "evaluated",
-                     *         "results": [
-                     *           {
-                     *             "action": {
-                     *               "type": "CREDIT",
-                     *               "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
-                     *               "amount": "round(event.amount * 10.0, 2)"
-                     *             },
-                     *             "result": {
-                     *               "amount": "125",
-                     *               "asset_symbol": "PTS",
-                     *               "description": "Credit 125 PTS to participant"
-                     *             }
-                     *           }
-                     *         ]
-                     *       }
-                     *     }
-                     */
-                    "application/json": {
-                        evaluation: {
-                            matched: boolean;
-                            message?: string;
-                            reason?: string;
-                            results?: {
-                                action: {
-                                    [key: string]: unknown;
-                                };
-                                result: {
-                                    [key: string]: unknown;
-                                };
-                            }[];
-                            /** @enum {unknown} */
-                            status: "evaluated" | "condition_failed";
-                        };
-                    };
-                };
-            };
-            /** @description bad_request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description not_found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description asset_archived */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description asset_not_linked */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15391,6 +16132,21 @@ export interface operations {
         /** @description Exactly one of source_external_id, source_participant_id and source_group_id */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                 *       "source_external_id": "user_12345",
+                 *       "recipients": [
+                 *         {
+                 *           "external_id": "user_67890",
+                 *           "amount": "150.00"
+                 *         }
+                 *       ],
+                 *       "description": "Gift to a friend",
+                 *       "idempotency_key": "gift-2026-12-04-001"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -15490,6 +16246,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15676,6 +16441,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     retryWebhookDelivery: {
@@ -15728,6 +16502,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15872,6 +16655,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getWebhookEndpoint: {
@@ -15990,6 +16782,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     updateWebhookEndpoint: {
@@ -16057,6 +16858,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -16185,6 +16995,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey } from '../../platform/db/keyset.js';
+import { pageNewestFirst } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 import type { ScheduleType, TriggerType } from './automations.schemas.js';
 
@@ -156,12 +156,7 @@ export async function listAutomations(
   if (filter.triggerType !== undefined) query = query.where('trigger_type', '=', filter.triggerType);
   if (filter.scope !== undefined) query = query.where('scope', '=', filter.scope);
   if (filter.source !== undefined) query = query.where('source', '=', filter.source);
-  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 /** Active automations due at `now` with no run in progress, locked; others' claims are skipped. */
@@ -262,10 +257,5 @@ export async function listSubscriptions(
     .where('organization_id', '=', organizationId)
     .where('automation_id', '=', automationId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageNewestFirst(query, filter).execute();
 }

@@ -1,6 +1,6 @@
 import { type Generated, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 import { queueChangedParticipants } from './state-changes.store.js';
 
@@ -217,10 +217,5 @@ export async function listParticipants(db: Database, organizationId: string, fil
       ),
     );
   }
-  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
-  return query
-    .orderBy(filter.sortBy, filter.sortDir)
-    .orderBy('id', filter.sortDir)
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInSortOrder(query, filter).execute();
 }

@@ -1,7 +1,7 @@
 // SQL for participant, group and program state: tags, attributes, counters and the state history.
 import { type Generated, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey } from '../../platform/db/keyset.js';
+import { pageInKeyOrder } from '../../platform/db/keyset.js';
 import type { ParticipantTable } from './participants.store.js';
 import { queueChangedParticipants } from './state-changes.store.js';
 
@@ -315,10 +315,10 @@ export async function listHistory(db: Database, owner: StateOwner, filter: State
   const eventTime = sql<Date>`coalesce(event_timestamp, changed_at)`;
   if (filter.eventFrom !== undefined) query = query.where(eventTime, '>=', filter.eventFrom);
   if (filter.eventTo !== undefined) query = query.where(eventTime, '<=', filter.eventTo);
-  if (filter.after !== undefined) query = query.where(afterKey('changed_at', 'desc', ...filter.after));
-  return query
-    .orderBy('changed_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInKeyOrder(query, {
+    column: 'changed_at',
+    direction: 'desc',
+    after: filter.after,
+    limit: filter.limit,
+  }).execute();
 }

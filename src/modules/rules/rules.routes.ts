@@ -73,6 +73,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
     '/v1/rules/validate',
     {
+      config: { readsOnly: true },
       schema: {
         tags,
         operationId: 'validateRule',
@@ -172,6 +173,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
     '/v1/rules/:id/simulate',
     {
+      config: { readsOnly: true },
       schema: {
         tags,
         operationId: 'simulateRule',

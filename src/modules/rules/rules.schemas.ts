@@ -131,7 +131,20 @@ export const Budget = Type.Object(
     interval: Type.Union([Type.String(), Type.Null()]),
     next_reset_at: NullableTimestamp,
   },
-  { description: 'A rule budget' },
+  {
+    description: 'A rule budget',
+    examples: [
+      {
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        limit: '50000.00',
+        consumed: '0.00',
+        schedule_type: 'CRON',
+        cron_expression: '0 0 1 * *',
+        interval: null,
+        next_reset_at: '2027-01-01T00:00:00.000Z',
+      },
+    ],
+  },
 );
 export type Budget = Static<typeof Budget>;
 
@@ -291,7 +304,23 @@ export const UpdateRuleBody = Type.Object(
     budgets: Type.Optional(Budgets),
     status: Type.Optional(RuleStatus),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    examples: [
+      {
+        condition: 'event.type == "purchase" && event.amount >= 20.0',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+      },
+      { status: 'SUSPENDED' },
+    ],
+  },
 );
 export type UpdateRuleBody = Static<typeof UpdateRuleBody>;
 
@@ -396,7 +425,24 @@ export type RuleHistoryQuery = Static<typeof RuleHistoryQuery>;
 /** A draft rule: the condition, and any other field of a rule to check with it. */
 export const ValidateBody = Type.Object(
   { ...Type.Partial(CreateRuleBody).properties, condition: Condition },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { condition: 'event.type == "purchase" && event.amount > 0.0' },
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        name: '10 points per dollar',
+        condition: 'event.type == "purchase"',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+      },
+    ],
+  },
 );
 export type ValidateBody = Static<typeof ValidateBody>;
 export const ValidateResult = Type.Object(
@@ -411,7 +457,30 @@ export const ValidateResult = Type.Object(
       },
     ),
   },
-  { description: 'Whether the condition or rule is valid, and every problem' },
+  {
+    description: 'Whether the condition or rule is valid, and every problem',
+    examples: [
+      {
+        valid: true,
+        message: 'CEL condition is valid',
+        note:
+          'The check covers syntax, the functions and variables of the rule environment and the result type; ' +
+          'field references are not checked against any event schema.',
+        problems: [],
+      },
+      {
+        valid: false,
+        message: "found no matching overload for '_>_' applied to '(string, double)'",
+        problems: [
+          {
+            field: 'condition',
+            reason: 'invalid',
+            message: "condition: found no matching overload for '_>_' applied to '(string, double)'",
+          },
+        ],
+      },
+    ],
+  },
 );
 export type ValidateResult = Static<typeof ValidateResult>;
 
