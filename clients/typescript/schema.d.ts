@@ -1929,6 +1929,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rules/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Simulate a rule that is not saved (nothing is written)
+         * @description A draft rule (program_id, condition, actions and optionally stop_after_match and the active window) runs against a sample event as POST /v1/rules/{id}/simulate runs a saved one, so an editor can try a rule before saving it. The draft is checked as a create would check it: a refused expression answers 400 naming the field (e.g. actions[0].amount); an action's asset must be the organization's (404), linked to the program (422 asset_not_linked) and not archived (409 asset_archived). Budgets are not simulated: a draft has consumed nothing.
+         */
+        post: operations["simulateRuleDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rules/validate": {
         parameters: {
             query?: never;
@@ -12936,7 +12956,7 @@ export interface operations {
                     trigger: {
                         /** @description Five fields: minute hour day-of-month month day-of-week; no CRON_TZ=/TZ= prefix */
                         cron_expression?: string;
-                        /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                        /** @description ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
                         schedule_config?: {
                             [key: string]: unknown;
                         };
@@ -13183,7 +13203,7 @@ export interface operations {
                     payload?: {
                         [key: string]: unknown;
                     };
-                    /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                    /** @description ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
                     schedule_config?: {
                         [key: string]: unknown;
                     };
@@ -15855,18 +15875,14 @@ export interface operations {
                  * @example {
                  *       "event": {
                  *         "type": "purchase",
-                 *         "amount": 75
+                 *         "amount": 12.5
                  *       },
-                 *       "event_timestamp": "2026-12-04T10:00:00.000Z",
                  *       "participant_state": {
                  *         "tags": [
-                 *           "new"
+                 *           "vip"
                  *         ],
                  *         "counters": {
-                 *           "spend": 340
-                 *         },
-                 *         "attributes": {
-                 *           "city": "Lyon"
+                 *           "visits": 3
                  *         }
                  *       }
                  *     }
@@ -15909,6 +15925,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "rule": {
+                     *         "id": "01a24330-3f92-7000-97f8-d3b909015081",
+                     *         "name": "10 points per dollar",
+                     *         "condition": "event.type == \"purchase\"",
+                     *         "order": 10,
+                     *         "stop_after_match": false
+                     *       },
+                     *       "evaluation": {
+                     *         "matched": true,
+                     *         "status": "evaluated",
+                     *         "results": [
+                     *           {
+                     *             "action": {
+                     *               "type": "CREDIT",
+                     *               "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                     *               "amount": "round(event.amount * 10.0, 2)"
+                     *             },
+                     *             "result": {
+                     *               "amount": "125",
+                     *               "asset_symbol": "PTS",
+                     *               "description": "Credit 125 PTS to participant"
+                     *             }
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         evaluation: {
                             matched: boolean;
@@ -15968,6 +16013,248 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    simulateRuleDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "condition": "event.type == \"purchase\"",
+                 *       "actions": [
+                 *         {
+                 *           "type": "CREDIT",
+                 *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                 *           "amount": "round(event.amount * 10.0, 2)"
+                 *         }
+                 *       ],
+                 *       "event": {
+                 *         "type": "purchase",
+                 *         "amount": 12.5
+                 *       },
+                 *       "participant_state": {
+                 *         "tags": [
+                 *           "vip"
+                 *         ],
+                 *         "counters": {
+                 *           "visits": 3
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    actions: {
+                        allow_negative?: boolean;
+                        /** @description A decimal string or CEL giving a number, e.g. "event.amount * 10" */
+                        amount?: string;
+                        /**
+                         * Format: uuid
+                         * @description UUID
+                         */
+                        asset_id?: string;
+                        /** @enum {unknown} */
+                        bucket?: "AVAILABLE" | "HELD";
+                        /** @description Go-style duration, e.g. "720h" */
+                        delay?: string;
+                        description?: string;
+                        event_name?: string;
+                        /** @description A Go-style duration from the event ("8760h") or an RFC 3339 timestamp */
+                        expires_at?: string;
+                        /** Format: key-name */
+                        key?: string;
+                        level?: string;
+                        /** @description A Go-style duration from the event ("8760h") or an RFC 3339 timestamp */
+                        matures_at?: string;
+                        payload?: {
+                            [key: string]: unknown;
+                        };
+                        /** @description CEL giving the reference id, e.g. "event.order_id" */
+                        reference_id?: string;
+                        /** @description Go-style duration, e.g. "720h" */
+                        reset_after?: string;
+                        tag?: string;
+                        target?: {
+                            /** @description CEL giving the external id, e.g. "event.referrer_id" */
+                            external_id?: string;
+                            /** @description PARTICIPANT: a participant id. GROUP (required): a group id, or CEL giving one ("event.group_id", "participant.groups[0]") */
+                            id?: string;
+                            /** @description CEL giving the participant id */
+                            participant_id?: string;
+                            /** @enum {unknown} */
+                            type: "PARTICIPANT" | "PROGRAM" | "GROUP";
+                        };
+                        /** Format: key-name */
+                        tier?: string;
+                        /** @enum {unknown} */
+                        type: "CREDIT" | "DEBIT" | "HOLD" | "RELEASE" | "FORFEIT" | "VOID_HOLD" | "TAG" | "UNTAG" | "COUNTER" | "SET_ATTRIBUTE" | "SET_TIER" | "SCHEDULE_EVENT" | "BROADCAST";
+                        value?: string;
+                    }[];
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+                     */
+                    active_from?: string;
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+                     */
+                    active_to?: string;
+                    /** @description CEL that evaluates to bool, not blank; at most 4096 bytes */
+                    condition: string;
+                    /** @description The event data, as event_data */
+                    event: {
+                        [key: string]: unknown;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+                     */
+                    event_timestamp?: string;
+                    participant_state?: {
+                        attributes?: {
+                            [key: string]: string;
+                        };
+                        counters?: {
+                            [key: string]: number;
+                        };
+                        groups?: string[];
+                        /** @enum {unknown} */
+                        status?: "ACTIVE" | "SUSPENDED" | "CLOSED";
+                        tags?: string[];
+                        tiers?: {
+                            [key: string]: {
+                                level: string;
+                                rank: number;
+                            };
+                        };
+                    };
+                    /**
+                     * Format: uuid
+                     * @description UUID
+                     */
+                    program_id: string;
+                    stop_after_match?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description What the draft rule would have done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "evaluation": {
+                     *         "matched": true,
+                     *         "status": "evaluated",
+                     *         "results": [
+                     *           {
+                     *             "action": {
+                     *               "type": "CREDIT",
+                     *               "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                     *               "amount": "round(event.amount * 10.0, 2)"
+                     *             },
+                     *             "result": {
+                     *               "amount": "125",
+                     *               "asset_symbol": "PTS",
+                     *               "description": "Credit 125 PTS to participant"
+                     *             }
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        evaluation: {
+                            matched: boolean;
+                            message?: string;
+                            reason?: string;
+                            results?: {
+                                action: {
+                                    [key: string]: unknown;
+                                };
+                                result: {
+                                    [key: string]: unknown;
+                                };
+                            }[];
+                            /** @enum {unknown} */
+                            status: "evaluated" | "condition_failed";
+                        };
+                    };
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description asset_archived */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description asset_not_linked */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
