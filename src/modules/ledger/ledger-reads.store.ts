@@ -1,5 +1,6 @@
 // SQL of the ledger's read side: activity, statements, journal entries.
 import { sql } from 'kysely';
+import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import type { Bucket, Owner } from './accounts.js';
 
@@ -28,6 +29,15 @@ export interface ActivityFilter {
   limit: number;
 }
 
+/**
+ * The owner's type, for a read of its postings by owner: a holder's (postings_by_owner leaves
+ * SYSTEM accounts out, 0027).
+ */
+function holderType(owner: Owner): Owner['type'] {
+  assert(owner.type !== 'SYSTEM', 'postings are read by owner for holders only');
+  return owner.type;
+}
+
 /** Postings of one owner, oldest first, paged by (created_at, posting id). */
 export async function listActivity(db: Database, organizationId: string, owner: Owner, f: ActivityFilter) {
   const eventTime = sql`coalesce(j.event_timestamp, j.created_at)`;
@@ -36,7 +46,8 @@ export async function listActivity(db: Database, organizationId: string, owner: 
       j.created_by_api_key_id
     from postings p
     join journal_entries j on j.organization_id = p.organization_id and j.id = p.journal_entry_id
-    where p.organization_id = ${organizationId} and p.owner_id = ${owner.id} and p.owner_type = ${owner.type}
+    where p.organization_id = ${organizationId} and p.owner_id = ${owner.id} and p.owner_type = ${holderType(owner)}
+      and p.owner_type <> 'SYSTEM'
       ${f.assetId === undefined ? sql`` : sql`and p.asset_id = ${f.assetId}`}
       ${f.bucket === undefined ? sql`` : sql`and p.bucket = ${f.bucket}`}
       ${f.from === undefined ? sql`` : sql`and p.created_at >= ${f.from}`}
@@ -63,8 +74,8 @@ export async function sumBefore(
       ? sql`p.created_at ${sql.raw(before.inclusive ? '<=' : '<')} ${before.createdAt}`
       : sql`(p.created_at, p.id) ${sql.raw(before.inclusive ? '<=' : '<')} (${before.createdAt}, ${before.id}::uuid)`;
   const result = await sql<{ total: string }>`select coalesce(sum(p.amount), 0)::text as total from postings p
-    where p.organization_id = ${organizationId} and p.owner_id = ${owner.id} and p.owner_type = ${owner.type}
-      and p.asset_id = ${assetId} ${bucket === undefined ? sql`` : sql`and p.bucket = ${bucket}`} and ${key}`.execute(
+    where p.organization_id = ${organizationId} and p.owner_id = ${owner.id} and p.owner_type = ${holderType(owner)}
+      and p.owner_type <> 'SYSTEM' and p.asset_id = ${assetId} ${bucket === undefined ? sql`` : sql`and p.bucket = ${bucket}`} and ${key}`.execute(
     db,
   );
   return BigInt(result.rows[0]?.total ?? '0');

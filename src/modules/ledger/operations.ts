@@ -10,7 +10,7 @@ import { formatAmount, fromNumeric } from '../../platform/money.js';
 import type { AssetRow } from '../assets/index.js';
 import { type Bucket, buckets, hasFloor, type Owner, programWallet, systemOwner } from './accounts.js';
 import { type HolderBalance, openHolder, openHolders, readHolderBalance } from './holder.js';
-import type { EntryContext, PostingDraft } from './journal-entry.js';
+import type { EntryContext, EntryDraft, PostingDraft } from './journal-entry.js';
 import { consumeLots, type LotSlice, moveLots, pickLots, repayOverdraft, restoreLots } from './lots.js';
 import type { LotRow } from './lots.store.js';
 import * as lotStore from './lots.store.js';
@@ -88,23 +88,15 @@ export async function credit(
   const bucket: Bucket = deferred ? 'DEFERRED' : (input.bucket ?? 'AVAILABLE');
   const before = await openHolder(trx, context, owner, asset);
   const settled = bucket === 'AVAILABLE' ? await lockHoldToSettle(trx, context, input) : undefined;
-  const postings: PostingDraft[] =
-    settled === undefined
-      ? [
-          { owner: issuanceSource(context, asset), bucket: 'AVAILABLE', amount: -amount },
-          { owner, bucket, amount },
-        ]
-      : settlePostings(context, input, settled);
-  if (settled !== undefined) await consumeLots(trx, settled.slices);
-  const posted = await postJournalEntry(trx, context, {
-    actionType: 'CREDIT',
-    assetId: asset.id,
-    referenceId: input.referenceId ?? null,
-    postings,
-  });
+  const entry = creditEntry(context, { ...input, bucket });
+  if (settled !== undefined) {
+    entry.postings = settlePostings(context, input, settled);
+    await consumeLots(trx, settled.slices);
+  }
+  const posted = await postJournalEntry(trx, context, entry);
   const lots: { id: string; amount: bigint }[] = [];
   if (asset.inventory_mode === 'LOT') {
-    const lot = newLot(context, owner, asset, posted.journalEntryId, amount, bucket, input);
+    const lot = newLot(context, { ...input, bucket }, posted.journalEntryId);
     await lotStore.insertLots(trx, [lot]);
     if (bucket === 'AVAILABLE') await repayOverdraft(trx, [lot], before.available);
     lots.push({ id: lot.id, amount });
@@ -156,15 +148,36 @@ function settlePostings(
   ];
 }
 
-function newLot(
+/**
+ * The CREDIT rule's entry, for `credit` and the engine's plain credits alike: the issuance source
+ * (SYSTEM_ISSUANCE, or the program wallet of a PREFUNDED asset) gives, the holder's bucket gains.
+ */
+export function creditEntry(
   context: EntryContext,
-  owner: Owner,
-  asset: AssetRow,
+  input: Pick<CreditInput, 'owner' | 'asset' | 'amount' | 'referenceId'> & { bucket: Bucket },
+): EntryDraft {
+  const { owner, asset, amount, bucket } = input;
+  return {
+    actionType: 'CREDIT',
+    assetId: asset.id,
+    referenceId: input.referenceId ?? null,
+    postings: [
+      { owner: issuanceSource(context, asset), bucket: 'AVAILABLE', amount: -amount },
+      { owner, bucket, amount },
+    ],
+  };
+}
+
+/**
+ * The lot that value arriving at a holder of a LOT asset makes (a CREDIT, the receiving side of a
+ * DEBIT or TRANSFER): the amount in its bucket, with its dates.
+ */
+export function newLot(
+  context: EntryContext,
+  input: Omit<CreditInput, 'bucket'> & { bucket: Bucket },
   journalEntryId: string,
-  amount: bigint,
-  bucket: Bucket,
-  input: Pick<CreditInput, 'referenceId' | 'expiresAt' | 'maturesAt'>,
 ): LotRow {
+  const { owner, asset, amount, bucket } = input;
   assert(owner.type === 'PARTICIPANT' || owner.type === 'GROUP', 'lots belong to participants and groups');
   return {
     organization_id: context.organizationId,
@@ -250,7 +263,7 @@ export async function debit(
     { allowNegative },
   );
   if (receiving !== undefined && asset.inventory_mode === 'LOT') {
-    const lot = newLot(context, target, asset, posted.journalEntryId, amount, 'AVAILABLE', {});
+    const lot = newLot(context, { owner: target, asset, amount, bucket: 'AVAILABLE' }, posted.journalEntryId);
     await lotStore.insertLots(trx, [lot]);
     await repayOverdraft(trx, [lot], receiving.available);
   }
@@ -628,7 +641,7 @@ export async function transfer(
   });
   if (asset.inventory_mode === 'LOT') {
     for (const [index, { owner, amount }] of recipients.entries()) {
-      const lot = newLot(context, owner, asset, posted.journalEntryId, amount, 'AVAILABLE', {});
+      const lot = newLot(context, { owner, asset, amount, bucket: 'AVAILABLE' }, posted.journalEntryId);
       await lotStore.insertLots(trx, [lot]);
       await repayOverdraft(trx, [lot], recipientsBefore[index]?.available ?? 0n);
     }

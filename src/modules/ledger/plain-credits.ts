@@ -1,24 +1,25 @@
 // Plain credits, posted together: CREDITs of rules that mint from SYSTEM_ISSUANCE into a
 // participant's AVAILABLE bucket (UNLIMITED assets, no reference_id, no hold, no maturity). Each is
-// its own journal entry with its own postings and lot, exactly as `credit` writes it, but a claim's
-// credits cost a few statements in all: the participants' accounts are ensured and locked in one
-// fixed order, then entries, postings, lots and balance changes are written one statement each.
+// its own journal entry with its own postings and lot, drafted by the same rule as `credit`'s
+// (creditEntry, newLot), but a claim's credits cost a few statements in all: the participants'
+// accounts are ensured and locked in one fixed order, then entries, postings, lots and balance
+// changes are written one statement each.
 // As `credit` does, a holder's due lots are settled first: one statement finds the holders that
 // have any, and only those are opened (locked and settled) one by one.
 import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { AssetRow } from '../assets/index.js';
-import { participantOwner, systemOwner } from './accounts.js';
+import { type Owner, participantOwner, systemOwner } from './accounts.js';
 import { enqueueBalanceNotifications } from './balance-notifications.js';
 import { openHolder } from './holder.js';
-import type { EntryContext } from './journal-entry.js';
+import type { EntryContext, EntryDraft } from './journal-entry.js';
 import type { AccountRow } from './ledger.store.js';
 import * as store from './ledger.store.js';
 import { repayOverdraft } from './lots.js';
 import type { LotRow } from './lots.store.js';
 import * as lotStore from './lots.store.js';
-import { checkLotDates, checkTransactionAmount } from './operations.js';
+import { checkLotDates, checkTransactionAmount, creditEntry, newLot } from './operations.js';
 import { toEntryRow } from './post-entry.js';
 
 export interface PlainCredit {
@@ -61,50 +62,43 @@ export async function postPlainCredits(trx: Database, credits: PlainCredit[]): P
   const available = new Map<string, bigint>();
   for (const account of accounts.values())
     if (account.owner_type === 'PARTICIPANT') available.set(account.id, BigInt(account.balance));
-  const entries: store.JournalEntryWrite[] = [];
+  const entries: { draft: EntryDraft; write: store.JournalEntryWrite }[] = [];
   const lots: LotRow[] = [];
   const repayments: { lot: LotRow; before: bigint }[] = [];
   for (const credit of credits) {
-    const source = accountOf(accounts, credit, 'SYSTEM');
-    const holder = accountOf(accounts, credit, 'PARTICIPANT');
-    const entry = entryOf(credit, source, holder);
+    const holder = accountOf(accounts, credit, participantOwner(credit.participantId));
+    const entry = entryOf(credit, accounts);
     entries.push(entry);
     const before = available.get(holder.id) ?? 0n;
     available.set(holder.id, before + credit.amount);
     if (credit.asset.inventory_mode !== 'LOT') continue;
-    const lot = lotOf(credit, entry.entry.id);
+    const lot = newLot(credit.context, creditInput(credit), entry.write.entry.id);
     lots.push(lot);
     if (before < 0n) repayments.push({ lot, before });
   }
-  await store.insertJournalEntries(trx, entries);
+  await store.insertJournalEntries(
+    trx,
+    entries.map((entry) => entry.write),
+  );
   await lotStore.insertLots(trx, lots);
   for (const { lot, before } of repayments) await repayOverdraft(trx, [lot], before);
   await addBalances(trx, credits, accounts);
-  await notifyCredits(trx, credits, entries);
+  for (const [index, { draft, write }] of entries.entries()) {
+    const { context } = credits[index] as PlainCredit;
+    await enqueueBalanceNotifications(trx, context, draft, write.entry.id, draft.postings);
+  }
 }
 
-async function notifyCredits(trx: Database, credits: PlainCredit[], entries: store.JournalEntryWrite[]) {
-  for (const [index, credit] of credits.entries()) {
-    const draft = {
-      actionType: 'CREDIT' as const,
-      assetId: credit.asset.id,
-      postings: [
-        { owner: systemOwner('SYSTEM_ISSUANCE'), bucket: 'AVAILABLE' as const, amount: -credit.amount },
-        {
-          owner: participantOwner(credit.participantId),
-          bucket: 'AVAILABLE' as const,
-          amount: credit.amount,
-        },
-      ],
-    };
-    await enqueueBalanceNotifications(
-      trx,
-      credit.context,
-      draft,
-      entries[index]?.entry.id ?? '',
-      draft.postings,
-    );
-  }
+/** A plain credit as `credit` takes it: into the participant's AVAILABLE bucket. */
+function creditInput(credit: PlainCredit) {
+  const { asset, amount, expiresAt } = credit;
+  return {
+    owner: participantOwner(credit.participantId),
+    asset,
+    amount,
+    bucket: 'AVAILABLE' as const,
+    expiresAt,
+  };
 }
 
 /** Settles the due lots of the credited holders of LOT assets, as `credit` does before posting. */
@@ -132,10 +126,9 @@ async function settleDueLotsOfHolders(trx: Database, credits: PlainCredit[]): Pr
 const accountKey = (organizationId: string, assetId: string, ownerId: string) =>
   `${organizationId}:${assetId}:${ownerId}`;
 
-function accountOf(accounts: Map<string, AccountRow>, credit: PlainCredit, type: 'SYSTEM' | 'PARTICIPANT') {
-  const ownerId = type === 'SYSTEM' ? systemOwner('SYSTEM_ISSUANCE').id : credit.participantId;
-  const account = accounts.get(accountKey(credit.context.organizationId, credit.asset.id, ownerId));
-  assert(account !== undefined, `${type} account missing for asset ${credit.asset.id}`);
+function accountOf(accounts: Map<string, AccountRow>, credit: PlainCredit, owner: Owner) {
+  const account = accounts.get(accountKey(credit.context.organizationId, credit.asset.id, owner.id));
+  assert(account !== undefined, `${owner.type} account missing for asset ${credit.asset.id}`);
   return account;
 }
 
@@ -175,49 +168,30 @@ async function lockCreditedAccounts(trx: Database, credits: PlainCredit[]): Prom
   return byKey;
 }
 
-function entryOf(credit: PlainCredit, source: AccountRow, holder: AccountRow): store.JournalEntryWrite {
+/** The credit's entry, drafted by the CREDIT rule, with its postings on the locked accounts. */
+function entryOf(credit: PlainCredit, accounts: Map<string, AccountRow>) {
+  const draft = creditEntry(credit.context, creditInput(credit));
   const id = newId();
-  const posting = (account: AccountRow, amount: bigint): store.PostingInsert => ({
-    id: newId(),
-    account_id: account.id,
-    owner_type: account.owner_type,
-    owner_id: account.owner_id,
-    bucket: 'AVAILABLE',
-    amount,
+  const postings = draft.postings.map((posting): store.PostingInsert => {
+    const account = accountOf(accounts, credit, posting.owner);
+    return {
+      id: newId(),
+      account_id: account.id,
+      owner_type: account.owner_type,
+      owner_id: account.owner_id,
+      bucket: posting.bucket,
+      amount: posting.amount,
+    };
   });
-  return {
-    entry: toEntryRow(id, credit.context, { actionType: 'CREDIT', assetId: credit.asset.id, postings: [] }),
-    assetId: credit.asset.id,
-    postings: [posting(source, -credit.amount), posting(holder, credit.amount)],
-  };
-}
-
-function lotOf(credit: PlainCredit, journalEntryId: string): LotRow {
-  return {
-    organization_id: credit.context.organizationId,
-    id: newId(),
-    owner_type: 'PARTICIPANT',
-    owner_id: credit.participantId,
-    asset_id: credit.asset.id,
-    program_id: credit.context.programId,
-    journal_entry_id: journalEntryId,
-    parent_lot_id: null,
-    amount: credit.amount.toString(),
-    remaining: credit.amount.toString(),
-    status: 'AVAILABLE',
-    provisional: false,
-    reference_id: null,
-    expires_at: credit.expiresAt,
-    matures_at: null,
-    created_at: credit.context.now,
-  };
+  const write = { entry: toEntryRow(id, credit.context, draft), assetId: credit.asset.id, postings };
+  return { draft, write };
 }
 
 /** One balance change per credited account, summed over the claim. */
 async function addBalances(trx: Database, credits: PlainCredit[], accounts: Map<string, AccountRow>) {
   const deltas = new Map<string, { organizationId: string; amount: bigint }>();
   for (const credit of credits) {
-    const holder = accountOf(accounts, credit, 'PARTICIPANT');
+    const holder = accountOf(accounts, credit, participantOwner(credit.participantId));
     const current = deltas.get(holder.id)?.amount ?? 0n;
     deltas.set(holder.id, { organizationId: holder.organization_id, amount: current + credit.amount });
   }

@@ -5,25 +5,20 @@
 // changes the state underneath. A draft that fails is dropped and leaves the held state as it was.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { invalidField } from '../../platform/errors.js';
-import { countersPerOwnerMax, tagsPerParticipantMax } from '../../platform/limits.js';
 import { formatCounterValue } from '../../platform/money.js';
 import type { ParticipantRow, ParticipantStatus } from './participants.store.js';
 import {
-  type CounterForWrite,
   type CounterIncrementInput,
-  checkCounterKey,
-  counterForWrite,
   effectiveCounterUnits,
   historyRows,
   incrementedCounter,
   normalizeTag,
-  parseCounterInput,
-  parseResetAfter,
+  parseCounterIncrement,
   type RuleState,
   type StateChange,
   type StateSource,
-  tooManyCounters,
+  tagAdded,
+  tagsWith,
 } from './state.service.js';
 import type { CounterRow, StateHistoryRow, StateOwner } from './state.store.js';
 import * as store from './state.store.js';
@@ -116,32 +111,21 @@ export function startDraft(held: HeldState): StateDraft {
   return { held, tags: held.tags, counters: new Map(held.counters), history: [] };
 }
 
-/** The COUNTER action on a draft, like incrementCounter (`at`: the reset_after clock); throws as it would. */
+/** The COUNTER action on a draft, by the rule incrementCounter applies; throws as it would. */
 export function draftIncrement(draft: StateDraft, input: Omit<CounterIncrementInput, 'owner'>): void {
-  const by = parseCounterInput('value', input.by);
-  const resetAfter = input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter);
-  checkCounterKey(input.key);
-  const row = draft.counters.get(input.key);
-  if (row === undefined && draft.counters.size >= countersPerOwnerMax) throw tooManyCounters();
-  const current: CounterForWrite = counterForWrite(row, input.key, input.at);
-  const next = incrementedCounter(draft.held.owner, input.key, current, by, resetAfter, input.now);
+  const stored = { row: draft.counters.get(input.key), count: draft.counters.size };
+  const next = incrementedCounter(draft.held.owner, stored, parseCounterIncrement(input));
   draft.counters.set(input.key, next.row);
   record(draft, input.source, input.now, next.changes);
 }
 
-/** The TAG action on a draft; an existing tag changes nothing. */
+/** The TAG action on a draft, by the rule applyTag applies; an existing tag changes nothing. */
 export function draftTag(draft: StateDraft, input: { tag: string; source: StateSource; now: Date }): void {
   const tag = normalizeTag(input.tag);
-  if (draft.tags.includes(tag)) return;
-  if (draft.tags.length >= tagsPerParticipantMax) throw tooManyTags();
-  draft.tags = [...draft.tags, tag];
-  record(draft, input.source, input.now, [
-    { stateType: 'tag', key: tag, operation: 'add', oldValue: null, newValue: tag },
-  ]);
-}
-
-function tooManyTags() {
-  return invalidField('tag', `at most ${tagsPerParticipantMax} tags are allowed`, 'too_many');
+  const tags = tagsWith(draft.held.owner, draft.tags, tag);
+  if (tags === draft.tags) return;
+  draft.tags = tags;
+  record(draft, input.source, input.now, [tagAdded(tag)]);
 }
 
 function record(draft: StateDraft, source: StateSource, now: Date, changes: StateChange[]): void {

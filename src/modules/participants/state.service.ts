@@ -146,14 +146,31 @@ export interface TagInput {
 export async function applyTag(trx: Database, input: TagInput): Promise<{ tag: string; added: boolean }> {
   const tag = normalizeTag(input.tag);
   const state = await lockOwner(trx, input.owner, input.now);
-  if (state.tags.includes(tag)) return { tag, added: false };
-  if (state.tags.length >= tagsMax(input.owner))
-    throw invalidField('tag', `at most ${tagsMax(input.owner)} tags are allowed`, 'too_many');
-  await store.writeTags(trx, input.owner, [...state.tags, tag], input.now);
-  await recordStateChanges(trx, input.owner, input.source, input.now, [
-    { stateType: 'tag', key: tag, operation: 'add', oldValue: null, newValue: tag },
-  ]);
+  const tags = tagsWith(input.owner, state.tags, tag);
+  if (tags === state.tags) return { tag, added: false };
+  await store.writeTags(trx, input.owner, tags, input.now);
+  await recordStateChanges(trx, input.owner, input.source, input.now, [tagAdded(tag)]);
   return { tag, added: true };
+}
+
+/**
+ * The TAG rule, for the API, the event engine's database path and its in-memory drafts alike: the
+ * owner's tags with the normalized `tag` added (the same array when it is there already), within the
+ * owner's limit.
+ */
+export function tagsWith(owner: StateOwner, tags: string[], tag: string): string[] {
+  if (tags.includes(tag)) return tags;
+  if (tags.length >= tagsMax(owner))
+    throw invalidField('tag', `at most ${tagsMax(owner)} tags are allowed`, 'too_many');
+  return [...tags, tag];
+}
+
+export function tagAdded(tag: string): StateChange {
+  return { stateType: 'tag', key: tag, operation: 'add', oldValue: null, newValue: tag };
+}
+
+function tagRemoved(tag: string): StateChange {
+  return { stateType: 'tag', key: tag, operation: 'remove', oldValue: tag, newValue: null };
 }
 
 /** Removes a tag; answers whether it was there. A missing tag changes nothing. */
@@ -167,9 +184,7 @@ export async function applyUntag(trx: Database, input: TagInput): Promise<{ tag:
     state.tags.filter((existing) => existing !== tag),
     input.now,
   );
-  await recordStateChanges(trx, input.owner, input.source, input.now, [
-    { stateType: 'tag', key: tag, operation: 'remove', oldValue: tag, newValue: null },
-  ]);
+  await recordStateChanges(trx, input.owner, input.source, input.now, [tagRemoved(tag)]);
   return { tag, removed: true };
 }
 
@@ -186,29 +201,9 @@ export async function replaceTags(trx: Database, input: ReplaceTagsInput): Promi
   if (tags.length > tagsMax(input.owner))
     throw invalidField('tags', `at most ${tagsMax(input.owner)} tags are allowed`, 'too_many');
   const state = await lockOwner(trx, input.owner, input.now);
-  const changes: StateChange[] = [
-    ...state.tags
-      .filter((tag) => !tags.includes(tag))
-      .map(
-        (tag): StateChange => ({
-          stateType: 'tag',
-          key: tag,
-          operation: 'remove',
-          oldValue: tag,
-          newValue: null,
-        }),
-      ),
-    ...tags
-      .filter((tag) => !state.tags.includes(tag))
-      .map(
-        (tag): StateChange => ({
-          stateType: 'tag',
-          key: tag,
-          operation: 'add',
-          oldValue: null,
-          newValue: tag,
-        }),
-      ),
+  const changes = [
+    ...state.tags.filter((tag) => !tags.includes(tag)).map(tagRemoved),
+    ...tags.filter((tag) => !state.tags.includes(tag)).map(tagAdded),
   ];
   if (changes.length > 0) {
     await store.writeTags(trx, input.owner, tags, input.now);
@@ -266,7 +261,7 @@ export function toCounterView(row: CounterRow, now: Date): CounterView {
 }
 
 /** A counter about to be written: its effective value, after a due auto-reset is applied and recorded. */
-export interface CounterForWrite {
+interface CounterForWrite {
   exists: boolean;
   units: bigint;
   resetAfter: ResetAfter | null;
@@ -274,33 +269,36 @@ export interface CounterForWrite {
   changes: StateChange[];
 }
 
-async function loadCounterForWrite(
-  trx: Database,
-  owner: StateOwner,
-  key: string,
-  now: Date,
-): Promise<CounterForWrite> {
-  checkCounterKey(key);
-  const row = await store.findCounter(trx, owner, key, true);
-  if (row === undefined && (await store.countCounters(trx, owner)) >= countersPerOwnerMax)
-    throw tooManyCounters();
-  return counterForWrite(row, key, now);
+/** A counter as stored (undefined: none yet), and how many counters its owner has when it is new. */
+interface StoredCounter {
+  row: CounterRow | undefined;
+  count: number;
 }
 
-export function checkCounterKey(key: string): void {
+/** Reads the counter for a write, locked; the owner's counters are counted only when it is new. */
+async function readStoredCounter(trx: Database, owner: StateOwner, key: string): Promise<StoredCounter> {
+  checkCounterKey(key);
+  const row = await store.findCounter(trx, owner, key, true);
+  return { row, count: row === undefined ? await store.countCounters(trx, owner) : 0 };
+}
+
+function checkCounterKey(key: string): void {
   if (key.length < 1 || key.length > counterKeyLengthMax)
     throw invalidField('key', `a counter key has 1 to ${counterKeyLengthMax} characters`);
 }
 
-export function tooManyCounters() {
+function tooManyCounters() {
   return invalidField('key', `at most ${countersPerOwnerMax} counters are allowed`, 'too_many');
 }
 
 /**
- * The stored counter (undefined: none yet) as a write starts from it at `now` on the reset_after
- * clock: a due reset applied, and a new or reset window starting at `now`.
+ * The stored counter as a write starts from it at `now` on the reset_after clock: within the owner's
+ * limit of counters, a due reset applied, and a new or reset window starting at `now`.
  */
-export function counterForWrite(row: CounterRow | undefined, key: string, now: Date): CounterForWrite {
+function counterForWrite(stored: StoredCounter, key: string, now: Date): CounterForWrite {
+  checkCounterKey(key);
+  const { row } = stored;
+  if (row === undefined && stored.count >= countersPerOwnerMax) throw tooManyCounters();
   if (row === undefined) return { exists: false, units: 0n, resetAfter: null, lastResetAt: now, changes: [] };
   const resetAfter = resetAfterOf(row);
   if (!isResetDue(resetAfter?.ms ?? null, row.last_reset_at, now)) {
@@ -370,30 +368,52 @@ export interface CounterIncrementInput {
  * `at`, the event's timestamp, so a replay of the same events resets at the same points.
  */
 export async function incrementCounter(trx: Database, input: CounterIncrementInput): Promise<CounterView> {
-  const by = parseCounterInput('value', input.by);
-  const resetAfter = input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter);
+  const increment = parseCounterIncrement(input);
   await lockOwner(trx, input.owner, input.now);
-  const current = await loadCounterForWrite(trx, input.owner, input.key, input.at);
-  const next = incrementedCounter(input.owner, input.key, current, by, resetAfter, input.now);
+  const stored = await readStoredCounter(trx, input.owner, input.key);
+  const next = incrementedCounter(input.owner, stored, increment);
   await store.saveCounter(trx, next.row);
   await recordStateChanges(trx, input.owner, input.source, input.now, next.changes);
   return toCounterView(next.row, input.now);
 }
 
-/** The row and the history of an increment by `by` units; resetAfter undefined keeps the setting. */
+/** An increment with its values parsed: `by` in units; resetAfter undefined keeps the setting. */
+interface CounterIncrement {
+  key: string;
+  by: bigint;
+  resetAfter: ResetAfter | null | undefined;
+  at: Date;
+  now: Date;
+}
+
+export function parseCounterIncrement(
+  input: Omit<CounterIncrementInput, 'owner' | 'source'>,
+): CounterIncrement {
+  return {
+    key: input.key,
+    by: parseCounterInput('value', input.by),
+    resetAfter: input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter),
+    at: input.at,
+    now: input.now,
+  };
+}
+
+/**
+ * The COUNTER rule, for the API, the event engine's database path and its in-memory drafts alike:
+ * the counter's row after the increment, and the history it records (a due auto-reset, then the add).
+ */
 export function incrementedCounter(
   owner: StateOwner,
-  key: string,
-  current: CounterForWrite,
-  by: bigint,
-  resetAfter: ResetAfter | null | undefined,
-  now: Date,
+  stored: StoredCounter,
+  increment: CounterIncrement,
 ): { row: CounterRow; changes: StateChange[] } {
+  const { key, resetAfter, now } = increment;
+  const current = counterForWrite(stored, key, increment.at);
   const row = counterRow(
     owner,
     key,
     {
-      units: current.units + by,
+      units: current.units + increment.by,
       resetAfter: resetAfter === undefined ? current.resetAfter : resetAfter,
       lastResetAt: current.lastResetAt,
     },
@@ -424,7 +444,7 @@ export async function setCounter(trx: Database, input: CounterSetInput): Promise
   const units = parseCounterInput('value', input.value);
   const resetAfter = input.resetAfter === undefined ? undefined : parseResetAfter(input.resetAfter);
   await lockOwner(trx, input.owner, input.now);
-  const current = await loadCounterForWrite(trx, input.owner, input.key, input.now);
+  const current = counterForWrite(await readStoredCounter(trx, input.owner, input.key), input.key, input.now);
   const row = await saveCounter(
     trx,
     input.owner,

@@ -1,6 +1,7 @@
 // Stored rule evaluations: written in the event's transaction by the event processor, read back by
 // GET /v1/events/{id}, one row per event (0010_event_evaluations.sql). The row stays compact: each
-// evaluation's id, rule name and time are derived when read. Errors and timeouts are hidden unless
+// evaluation's id, rule name and time are derived when read, a status its reason implies is left
+// out, and each action is stored without its default fields (stored-action.ts). Errors and timeouts are hidden unless
 // asked for (include_skipped), so they are also counted on each event and per rule, never silent.
 import { type RawBuilder, sql } from 'kysely';
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
@@ -14,6 +15,7 @@ import {
 import type { RuleEvaluation } from './evaluate-rules.js';
 import type { RuleErrorStats, RuleEvaluationView } from './rules.schemas.js';
 import * as store from './rules.store.js';
+import { compactAction, expandAction } from './stored-action.js';
 
 /** The statuses include_skipped adds: the rule could not be evaluated. */
 const errorStatuses = ['SKIPPED_ERROR', 'SKIPPED_TIMEOUT'];
@@ -42,13 +44,19 @@ export async function recordEventsEvaluations(
   );
 }
 
+/**
+ * The outcome as stored: null and empty parts, and a status its reason implies, left out. MATCHED
+ * is the only status without a reason and NOT_MATCHED always has one, so neither is stored.
+ */
 function storedOutcome(evaluation: RuleEvaluation): store.StoredOutcome {
-  const outcome: store.StoredOutcome = { status: evaluation.status };
+  const outcome: store.StoredOutcome = impliedStatuses.has(evaluation.status)
+    ? {}
+    : { status: evaluation.status };
   if (evaluation.reason !== null) outcome.reason = evaluation.reason;
   if (evaluation.message !== null)
     outcome.message = evaluation.message.slice(0, ruleEvaluationMessageLengthMax);
   if (evaluation.stopped_by_rule_id !== null) outcome.stopped_by_rule_id = evaluation.stopped_by_rule_id;
-  if (evaluation.actions.length > 0) outcome.actions = evaluation.actions;
+  if (evaluation.actions.length > 0) outcome.actions = evaluation.actions.map(compactAction);
   return outcome;
 }
 
@@ -70,15 +78,23 @@ export async function listRuleEvaluations(
         rule_id: row.rule_ids[position] ?? '',
         rule_name: names.get(historyId) ?? '',
         rule_history_id: historyId,
-        status: (outcome.status === 'MATCHED' ? 'SUCCESS' : outcome.status) as RuleEvaluationView['status'],
+        status: shownStatus(outcome),
         reason: (outcome.reason ?? null) as RuleEvaluationView['reason'],
         stopped_by_rule_id: outcome.stopped_by_rule_id ?? null,
         error_message: outcome.message ?? null,
-        actions: (outcome.actions ?? []) as Record<string, unknown>[],
+        actions: (outcome.actions ?? []).map(expandAction),
         created_at: createdAt,
       };
     })
     .filter((evaluation) => includeSkipped || !errorStatuses.includes(evaluation.status));
+}
+
+const impliedStatuses = new Set(['MATCHED', 'NOT_MATCHED']);
+
+/** The API's status of a stored outcome (rows before 0027 store every status). */
+function shownStatus(outcome: store.StoredOutcome): RuleEvaluationView['status'] {
+  const status = outcome.status ?? (outcome.reason === undefined ? 'MATCHED' : 'NOT_MATCHED');
+  return (status === 'MATCHED' ? 'SUCCESS' : status) as RuleEvaluationView['status'];
 }
 
 /** How many rules each event skipped by an error or a timeout; events without any are left out. */

@@ -60,13 +60,17 @@ export interface EvaluationTable {
   evaluated_at: Date;
 }
 
-/** An evaluation's outcome as stored: null and empty parts left out. */
+/**
+ * An evaluation's outcome as stored: null and empty parts left out, and since 0027 the status too
+ * when it is MATCHED (no reason) or NOT_MATCHED (a reason, and no status).
+ */
 export interface StoredOutcome {
-  status: string;
+  status?: string;
   reason?: string;
   message?: string;
   stopped_by_rule_id?: string;
-  actions?: unknown[];
+  /** Without their default fields (stored-action.ts); rows written before 0027 hold them whole. */
+  actions?: Record<string, unknown>[];
 }
 
 type Tables = {
