@@ -4,6 +4,9 @@
 // fresh database. Prints the fan-out's participants/s (from execution_started_at to
 // execution_completed_at), the time until every fired event is COMPLETED, and the processing rate
 // of those events. A measurement, not a test.
+// `FAN_OUT_ONLY=1` runs the server without event workers (ACCRUE_WORKERS=0) and stops when the
+// fan-out completes: the fan-out alone. `CPU_PROF=1` has the server write a CPU profile to
+// bench/results/tmp/ when it stops.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { connect, type Database } from '../src/platform/db/database.js';
@@ -14,6 +17,8 @@ import { runCli, startServer } from '../test/process/run-process.js';
 
 const participantCount = Number(process.argv[2] ?? 100_000);
 const adminUrl = process.env.DATABASE_URL;
+const fanOutOnly = process.env.FAN_OUT_ONLY === '1';
+const serverArgs = process.env.CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/tmp'] : [];
 
 async function main(): Promise<void> {
   if (adminUrl === undefined)
@@ -21,9 +26,9 @@ async function main(): Promise<void> {
   const name = `accrue_bench_${randomBytes(4).toString('hex')}`;
   await adminQuery(adminUrl, `create database ${name}`);
   const url = withDatabase(adminUrl, name);
-  const env = { DATABASE_URL: url, LOG_LEVEL: 'info' };
+  const env = { DATABASE_URL: url, LOG_LEVEL: 'info', ...(fanOutOnly ? { ACCRUE_WORKERS: '0' } : {}) };
   const handle = connect(url, { sizeMax: 2, waitMs: 10_000 }, createLogger('silent'), async () => {});
-  const server = await startServer(env);
+  const server = await startServer(env, 60_000, serverArgs);
   try {
     const key = runCli(['keys', 'create', '--org', 'bench'], env).stdout.trim().split('\n').pop() ?? '';
     const call = async (method: string, path: string, body?: unknown): Promise<{ id: string }> =>
@@ -54,8 +59,17 @@ async function main(): Promise<void> {
       payload: { headline: 'hello' },
     });
     const run = await waitFor(handle.db, automation.id);
-    const events = await waitForCompleted(handle.db, program.id, participantCount);
     const fanOutSeconds = (run.completed.getTime() - run.started.getTime()) / 1000;
+    if (fanOutOnly) {
+      const figures = {
+        participants: participantCount,
+        fan_out_seconds: round(fanOutSeconds),
+        fan_out_participants_per_second: Math.round(participantCount / fanOutSeconds),
+      };
+      process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+      return;
+    }
+    const events = await waitForCompleted(handle.db, program.id, participantCount);
     const untilCompletedSeconds = (events.lastProcessed.getTime() - run.started.getTime()) / 1000;
     const processingSeconds = (events.lastProcessed.getTime() - events.firstProcessed.getTime()) / 1000;
     const figures = {

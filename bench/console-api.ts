@@ -47,7 +47,7 @@ async function call(c: Pick<Context, 'base' | 'key'>, method: string, url: strin
   const text = await response.text();
   if (response.status >= 300)
     throw new Error(`${method} ${url} answered ${response.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text);
+  return response.headers.get('content-type')?.startsWith('text/csv') ? text : JSON.parse(text);
 }
 
 /** The generator's text for participant fields (external ids, emails and names are md5 fragments). */
@@ -148,6 +148,7 @@ function pageCalls(c: Context): Array<[string, string, string, unknown?]> {
     ['profile', 'GET', `/v1/participants/${c.participantId}/activity/state-history?limit=20`],
     ['profile', 'GET', `/v1/programs/${p}/assets?limit=200`],
     ['profile', 'GET', '/v1/assets?limit=200'],
+    ['profile', 'GET', `/v1/participants/${c.participantId}/redemptions?limit=20`],
     ['events', 'GET', `/v1/events?program_id=${p}&limit=25`],
     ['events', 'GET', `/v1/events?program_id=${p}&status=FAILED&limit=25`],
     ['events', 'GET', `/v1/events?program_id=${p}&status=PENDING&limit=25`],
@@ -167,7 +168,17 @@ function pageCalls(c: Context): Array<[string, string, string, unknown?]> {
       },
     ],
     ['rule', 'GET', `/v1/events?program_id=${p}&limit=1`],
-    ['rule', 'POST', `/v1/rules/${c.ruleId}/simulate`, { event: { type: 'purchase', amount: 12.5 } }],
+    [
+      'rule',
+      'POST',
+      '/v1/rules/simulate',
+      {
+        program_id: p,
+        condition: 'event.type == "purchase"',
+        actions: [{ type: 'CREDIT', asset_id: c.assetId, amount: 'double(event.amount) * 10.0' }],
+        event: { type: 'purchase', amount: 12.5 },
+      },
+    ],
     ['ledger (on demand)', 'GET', '/v1/reports/integrity'],
     ['ledger', 'GET', `/v1/reports/liability?program_id=${p}&limit=200`],
     ['ledger', 'GET', `/v1/reports/liability-rollforward?program_id=${p}&from=${day(30)}&to=${day(-1)}`],
@@ -177,7 +188,10 @@ function pageCalls(c: Context): Array<[string, string, string, unknown?]> {
       `/v1/reports/expiration-schedule?program_id=${p}&from=${day(30)}&to=${day(-366)}&granularity=month`,
     ],
     ['ledger', 'GET', `/v1/journal-entries?program_id=${p}&limit=25`],
-    ['catalog', 'GET', `/v1/programs/${p}/tiers?limit=50`],
+    ['ledger (on demand)', 'GET', `/v1/reports/liability?program_id=${p}&limit=200&format=csv`],
+    ['ledger (on demand)', 'GET', `/v1/journal-entries?program_id=${p}&limit=25&format=csv`],
+    ['tiers', 'GET', `/v1/programs/${p}/tiers?limit=50`],
+    ['automations', 'GET', `/v1/programs/${p}/automations?limit=25`],
     ['catalog', 'GET', `/v1/programs/${p}/rewards?limit=50`],
     ['catalog', 'GET', '/v1/groups?limit=50'],
     ['catalog', 'GET', '/v1/webhook-endpoints?limit=50'],
@@ -237,6 +251,12 @@ async function setUp(base: string, key: string, connectionString: string): Promi
     name: 'Ten per unit',
     condition: 'event.type == "purchase"',
     actions: [{ type: 'CREDIT', asset_id: asset.id, amount: 'double(event.amount) * 10.0' }],
+  });
+  await call(c, 'POST', `/v1/programs/${program.id}/automations`, {
+    name: 'Monthly statement',
+    event_name: 'monthly_statement',
+    scope: 'participants',
+    trigger: { type: 'cron', cron_expression: '0 9 1 * *' },
   });
   const endpoint = await call(c, 'POST', '/v1/webhook-endpoints', {
     url: 'http://127.0.0.1:9/hooks',

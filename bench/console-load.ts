@@ -2,7 +2,7 @@
 // fetches for the first page, raw and gzipped) and first-load time in Debian's Chromium (cold cache:
 // navigation to the sign-in form, and sign-in to the overview's figures), median of 5. With
 // --screenshots, writes docs/console/*.png of each page at 1280 px and two at 390 px, on a small
-// demo program sent through the API. Starts Accrue as its own process (embedded database unless
+// demo program sent through the API (an asset, rules, a tier, an automation, members and events). Starts Accrue as its own process (embedded database unless
 // DATABASE_URL, where it uses a new database of that server). A measurement only.
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -99,6 +99,13 @@ async function seedDemo(base: string, key: string) {
     event_timestamp: new Date().toISOString(),
     event_data: { type: 'redeem' },
   });
+  await post(`/v1/programs/${program.id}/automations`, {
+    name: 'Monthly statement',
+    event_name: 'monthly_statement',
+    scope: 'participants',
+    trigger: { type: 'cron', cron_expression: '0 9 1 * *', timezone: 'Europe/Paris' },
+    payload: { channel: 'email' },
+  });
   await new Promise((resolve) => setTimeout(resolve, 3000));
   return program.id as string;
 }
@@ -179,7 +186,9 @@ async function screenshots(browser: Browser, base: string, key: string) {
             ['rules', '#/rules', 'table'],
             ['rule-editor', '#/rules/new', 'textarea'],
             ['ledger', '#/ledger', 'table'],
-            ['catalog', '#/catalog', 'table'],
+            ['tiers', '#/tiers', 'table'],
+            ['automations', '#/automations', 'table'],
+            ['catalog', '#/catalog', '.card'],
           ]
         : [
             ['overview', '#/overview', '.figure'],

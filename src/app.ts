@@ -40,6 +40,7 @@ import {
 } from './platform/http/error-handler.js';
 import { registerOpenApi } from './platform/http/openapi.js';
 import { type RateLimit, registerRateLimit } from './platform/http/rate-limit.js';
+import { refuseWrites } from './platform/http/read-only.js';
 import { serializerOptions, validatorCompiler } from './platform/http/validation.js';
 import { newRequestId } from './platform/ids.js';
 import { metricsQueueDepthCountMax, requestBodyBytesMax } from './platform/limits.js';
@@ -62,6 +63,8 @@ export interface AppDeps {
   webhooks: WebhookSettings;
   /** Serve GET /metrics (ACCRUE_METRICS); on unless false. */
   metrics?: boolean;
+  /** Refuse every write and record no request logs (ACCRUE_READ_ONLY, on a report replica). */
+  readOnly?: boolean;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -85,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('X-Request-Id', request.id);
   });
   registerErrorHandlers(app);
+  if (deps.readOnly === true) refuseWrites(app);
   await registerOpenApi(app, deps.version);
   const schemas = [
     ...programSchemas,
@@ -113,7 +117,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     registerAuthentication(v1, (secret) => authenticate(deps.db, secret, deps.clock()));
     registerRateLimit(v1, deps.rateLimit);
-    registerRequestLogging(v1, recorder);
+    // A replica takes no writes, request logs included: they stay on the primary's processes.
+    if (deps.readOnly !== true) registerRequestLogging(v1, recorder);
     const routeDeps = { db: deps.db, clock: deps.clock };
     await v1.register(programRoutes, { ...routeDeps, findLedgerEntity });
     await v1.register(assetRoutes, { ...routeDeps, openLedger: createSystemAccounts });

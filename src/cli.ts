@@ -1,6 +1,7 @@
 // The `accrue` command. Every command reads the same configuration as the server and works whether
 // or not a server is running on the same data directory (the embedded database is then shared).
 import { parseArgs } from 'node:util';
+import type { Config } from './config.js';
 import {
   catchShutdownSignals,
   openDatabaseOrExit,
@@ -150,18 +151,25 @@ async function run(argv: string[]): Promise<number> {
     await serve();
     return -1;
   }
-  if (first === 'worker') {
-    await runWorkers();
-    return -1;
-  }
   const twoWords = commands[`${first} ${second}`];
   const command = twoWords ?? (first === undefined ? undefined : commands[first]);
-  if (command === undefined) {
+  if (command === undefined && first !== 'worker') {
     process.stderr.write(usage);
     return 2;
   }
-  const args = twoWords ? rest : argv.slice(1);
   const config = readConfigOrExit();
+  if (config.readOnly) {
+    // Every other command writes (migrations, keys, seals, events): it belongs on the primary.
+    process.stderr.write(
+      `accrue: ${twoWords ? `${first} ${second}` : first} writes to the database, and ACCRUE_READ_ONLY=true allows only \`accrue serve\`; run it without ACCRUE_READ_ONLY against the primary\n`,
+    );
+    return 1;
+  }
+  if (command === undefined) {
+    await runWorkers(config);
+    return -1;
+  }
+  const args = twoWords ? rest : argv.slice(1);
   const database = await openDatabaseOrExit(
     config,
     'cli',
@@ -182,8 +190,7 @@ async function run(argv: string[]): Promise<number> {
 }
 
 /** Workers without HTTP, until SIGTERM/SIGINT; they finish the events they hold before exiting. */
-async function runWorkers(): Promise<void> {
-  const config = readConfigOrExit();
+async function runWorkers(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const signals = catchShutdownSignals();
   const webhooks = readWebhookSettings(config);

@@ -57,6 +57,19 @@ describe('readConfig', () => {
     expect(() => readConfig({ ACCRUE_METRICS_PORT: '65536' })).toThrow('ACCRUE_METRICS_PORT');
   });
 
+  it('is read-only only when ACCRUE_READ_ONLY is true, and then only on a DATABASE_URL', () => {
+    const url = 'postgres://reader@replica:5432/accrue';
+    expect(readConfig({}).readOnly).toBe(false);
+    expect(readConfig({ ACCRUE_READ_ONLY: 'false' }).readOnly).toBe(false);
+    expect(readConfig({ ACCRUE_READ_ONLY: 'true', DATABASE_URL: url }).readOnly).toBe(true);
+    expect(() => readConfig({ ACCRUE_READ_ONLY: 'true' })).toThrow(
+      'ACCRUE_READ_ONLY=true needs DATABASE_URL (the replica to read from)',
+    );
+    expect(() => readConfig({ ACCRUE_READ_ONLY: 'yes', DATABASE_URL: url })).toThrow(
+      'ACCRUE_READ_ONLY must be true or false, got "yes"',
+    );
+  });
+
   it('runs the ledger jobs every 5 s unless told, from 100 ms to an hour', () => {
     expect(readConfig({}).ledgerJobsIntervalMs).toBe(5000);
     expect(readConfig({ ACCRUE_LEDGER_JOBS_INTERVAL_MS: '100' }).ledgerJobsIntervalMs).toBe(100);

@@ -20,6 +20,11 @@ export interface Config {
   ledgerJobsIntervalMs: number;
   webhooks: WebhookConfig;
   metrics: MetricsConfig;
+  /**
+   * A read-only API process for a report replica (ACCRUE_READ_ONLY): no migrations, workers or
+   * jobs, every write refused, and database sessions opened read-only. Needs DATABASE_URL.
+   */
+  readOnly: boolean;
 }
 
 export interface MetricsConfig {
@@ -79,7 +84,17 @@ export function readConfig(env: Env = process.env): Config {
       enabled: readBoolean(env, 'ACCRUE_METRICS', true),
       workerPort: readInteger(env, 'ACCRUE_METRICS_PORT', 9464, 1, 65535),
     },
+    readOnly: readReadOnly(env),
   };
+}
+
+/** A replica is a PostgreSQL of its own: the embedded database is always a primary. */
+function readReadOnly(env: Env): boolean {
+  const readOnly = readBoolean(env, 'ACCRUE_READ_ONLY', false);
+  if (readOnly && readString(env, 'DATABASE_URL') === undefined) {
+    throw new ConfigError('ACCRUE_READ_ONLY=true needs DATABASE_URL (the replica to read from)');
+  }
+  return readOnly;
 }
 
 /** An empty value counts as unset. */

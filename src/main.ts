@@ -21,7 +21,7 @@ import {
 import { systemClock } from './platform/clock.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { type EmbeddedRole, EmbeddedServerError } from './platform/db/embedded-server.js';
-import { migrate } from './platform/db/migrate.js';
+import { findPendingMigrations, migrate } from './platform/db/migrate.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createProgress } from './platform/progress.js';
 import { loadSecretKey } from './platform/secret-key.js';
@@ -37,14 +37,8 @@ export async function serve(): Promise<void> {
   const webhooks = readWebhookSettings(config);
   const database = await openDatabaseOrExit(config, 'server', logger);
   try {
-    const progress = createProgress('applying migrations');
-    const { applied } = await migrate(database.connectionString, (done, total, file) =>
-      progress.update(done, total, file),
-    );
-    progress.finish();
-    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const created = await ensureStartupKey(database.db, config.apiKey);
-    if (created !== undefined) printFirstKey(created.secret, created.organizationName);
+    if (config.readOnly) await requireCurrentSchema(database);
+    else await prepareDatabase(config, database, logger);
     const app = await buildApp({
       db: database.db,
       clock: systemClock,
@@ -53,24 +47,25 @@ export async function serve(): Promise<void> {
       rateLimit: config.rateLimit,
       webhooks,
       metrics: config.metrics.enabled,
+      readOnly: config.readOnly,
     });
     // Listen before the workers and jobs start, so that a failed listen has nothing else to stop.
     await app.listen({ port: config.port, host: config.host });
-    const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger, config.ledgerJobsIntervalMs);
-    const workers = startWorkers(config, database, logger);
-    const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
-    const deliverer = startDeliverer(config, database, logger, webhooks);
-    const scheduler = startScheduler(database, logger);
-    logger.info({ version, port: config.port, host: config.host }, 'Accrue is serving');
+    const background = config.readOnly
+      ? startReadOnlyBackground(logger)
+      : startBackground(config, database, logger, webhooks);
+    const where = { version, port: config.port, host: config.host, readOnly: config.readOnly };
+    logger.info(
+      where,
+      config.readOnly
+        ? 'Accrue is serving read-only (ACCRUE_READ_ONLY): reads and reports only, writes answer 503 read_only, no workers or jobs'
+        : 'Accrue is serving',
+    );
     signals.handle(async (signal) => {
       logger.info({ signal }, 'shutting down');
       // Stop taking requests first, then let the workers and jobs finish what they hold.
       await app.close();
-      await tierLifecycle.stop();
-      await scheduler.stop();
-      await stopLedgerJobs();
-      await workers.stop();
-      await deliverer.stop();
+      await background.stop();
       await database.close();
       process.exit(0);
     });
@@ -81,6 +76,66 @@ export async function serve(): Promise<void> {
     logger.fatal({ err: error }, 'start failed');
     process.exit(1);
   }
+}
+
+/** Pending migrations applied, and the first API key created on an empty database. */
+async function prepareDatabase(config: Config, database: DatabaseHandle, logger: Logger): Promise<void> {
+  const progress = createProgress('applying migrations');
+  const { applied } = await migrate(database.connectionString, (done, total, file) =>
+    progress.update(done, total, file),
+  );
+  progress.finish();
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  const created = await ensureStartupKey(database.db, config.apiKey);
+  if (created !== undefined) printFirstKey(created.secret, created.organizationName);
+}
+
+/**
+ * A read-only process migrates nothing (a replica takes no write): it starts only on a database
+ * whose schema is this version's, which `accrue migrate` on the primary brings about.
+ */
+async function requireCurrentSchema(database: DatabaseHandle): Promise<void> {
+  const pending = await findPendingMigrations(database.connectionString);
+  if (pending.length === 0) return;
+  await database.close();
+  exitWithMessage(
+    `ACCRUE_READ_ONLY: the database lacks ${pending.length} migration(s) of this version ` +
+      `(${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', ...' : ''}); ` +
+      'run `accrue migrate` on the primary, or start this version once there, then start this process again',
+  );
+}
+
+interface Background {
+  stop(): Promise<void>;
+}
+
+/** The ledger jobs, event workers, tier lifecycle, webhook deliverer and automation scheduler. */
+function startBackground(
+  config: Config,
+  database: DatabaseHandle,
+  logger: Logger,
+  webhooks: WebhookSettings,
+): Background {
+  const stopLedgerJobs = startLedgerJobs(database.db, systemClock, logger, config.ledgerJobsIntervalMs);
+  const workers = startWorkers(config, database, logger);
+  const tierLifecycle = startTierLifecycle(database.db, systemClock, logger);
+  const deliverer = startDeliverer(config, database, logger, webhooks);
+  const scheduler = startScheduler(database, logger);
+  return {
+    async stop() {
+      await tierLifecycle.stop();
+      await scheduler.stop();
+      await stopLedgerJobs();
+      await workers.stop();
+      await deliverer.stop();
+    },
+  };
+}
+
+/** Nothing that writes; only the rule thread, which POST /v1/rules/{id}/simulate reads through. */
+function startReadOnlyBackground(logger: Logger): Background {
+  startRuleEvaluation(logger);
+  return { stop: async () => {} };
 }
 
 /** Event workers on this process's database; `ACCRUE_WORKERS=0` runs none (an API-only node). */

@@ -189,6 +189,12 @@ describe('the TypeScript client', () => {
       params: { path: { id: participantId } },
     });
     expect(after.data?.data[0]?.available).toBe('750.00');
+    const csv = await accrue.GET('/v1/participants/{id}/balances', {
+      params: { path: { id: participantId }, query: { format: 'csv' } },
+      parseAs: 'text',
+    });
+    expect(csv.response.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(csv.data).toBe(`asset_id,available,held,deferred\r\n${assetId},750.00,0.00,0.00\r\n`);
   });
 
   it('answers an error as typed data, with its code', async () => {

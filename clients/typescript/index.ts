@@ -17,10 +17,14 @@ export interface AccrueClientOptions {
   fetch?: typeof globalThis.fetch;
 }
 
-export type AccrueClient = Client<paths>;
+/**
+ * JSON responses only: the routes that also answer CSV (`?format=csv`) would otherwise type their
+ * data as JSON or a string. A CSV download through the client: `parseAs: 'text'` (a string).
+ */
+export type AccrueClient = Client<paths, 'application/json'>;
 
 export function createAccrueClient(options: AccrueClientOptions): AccrueClient {
-  return createClient<paths>({
+  return createClient<paths, 'application/json'>({
     baseUrl: options.baseUrl,
     headers: { 'X-API-Key': options.apiKey },
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),

@@ -1929,6 +1929,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rules/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Simulate a rule that is not saved (nothing is written)
+         * @description A draft rule (program_id, condition, actions and optionally stop_after_match and the active window) runs against a sample event as POST /v1/rules/{id}/simulate runs a saved one, so an editor can try a rule before saving it. The draft is checked as a create would check it: a refused expression answers 400 naming the field (e.g. actions[0].amount); an action's asset must be the organization's (404), linked to the program (422 asset_not_linked) and not archived (409 asset_archived). Budgets are not simulated: a draft has consumed nothing.
+         */
+        post: operations["simulateRuleDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rules/validate": {
         parameters: {
             query?: never;
@@ -2835,7 +2855,16 @@ export interface components {
             scale: number;
             total_outstanding: string;
         };
-        /** @description A group */
+        /**
+         * @description A group
+         * @example {
+         *       "id": "01a24348-55e1-7000-8f3d-6a2c9b4e1d70",
+         *       "name": "Doe household",
+         *       "status": "ACTIVE",
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z"
+         *     }
+         */
         Group: {
             /**
              * Format: date-time
@@ -2861,7 +2890,17 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A member of a group */
+        /**
+         * @description A member of a group
+         * @example {
+         *       "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *       "external_id": "user_12345",
+         *       "role": "ADMIN",
+         *       "status": "ACTIVE",
+         *       "joined_at": "2026-12-01T12:00:00.000Z",
+         *       "left_at": null
+         *     }
+         */
         GroupMember: {
             external_id: string;
             /**
@@ -2880,7 +2919,19 @@ export interface components {
             /** @enum {unknown} */
             status: "ACTIVE" | "LEFT";
         };
-        /** @description A group with its balance per asset */
+        /**
+         * @description A group with its balance per asset
+         * @example {
+         *       "id": "01a24348-55e1-7000-8f3d-6a2c9b4e1d70",
+         *       "name": "Doe household",
+         *       "status": "ACTIVE",
+         *       "created_at": "2026-12-01T12:00:00.000Z",
+         *       "updated_at": "2026-12-01T12:00:00.000Z",
+         *       "balances": {
+         *         "01a24330-2fba-7000-8d19-3cece0eb69ca": "1500.00"
+         *       }
+         *     }
+         */
         GroupWithBalances: {
             /** @description Per asset id, the total of every bucket and program ("1500.00") */
             balances: {
@@ -3689,7 +3740,16 @@ export interface components {
             status_code: number;
             user_agent: string | null;
         };
-        /** @description The requeued event */
+        /**
+         * @description The requeued event
+         * @example {
+         *       "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *       "message": "Event queued for retry",
+         *       "previous_error": "asset 01a24330-2fba-7000-8d19-3cece0eb69ca is not linked to the program",
+         *       "previous_status": "FAILED",
+         *       "status": "PENDING"
+         *     }
+         */
         RetryResult: {
             /**
              * Format: uuid
@@ -4230,7 +4290,36 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A running-balance statement */
+        /**
+         * @description A running-balance statement
+         * @example {
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "bucket": "AVAILABLE",
+         *       "opening_balance": "25.00",
+         *       "closing_balance": "525.00",
+         *       "from": "2026-12-01T00:00:00.000Z",
+         *       "to": "2026-12-31T23:59:59.999Z",
+         *       "data": [
+         *         {
+         *           "action_type": "CREDIT",
+         *           "amount": "500.00",
+         *           "bucket": "AVAILABLE",
+         *           "created_at": "2026-12-04T22:59:07.847Z",
+         *           "created_by_api_key_id": null,
+         *           "description": "CREDIT by rule",
+         *           "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *           "event_timestamp": "2026-12-04T22:59:05.000Z",
+         *           "journal_entry_id": "01a24348-6bf3-7000-81e8-1aebf8ae24f4",
+         *           "posting_id": "01a24348-6bf3-7001-9a4c-2d7e8f1b3c5a",
+         *           "running_balance": "525.00"
+         *         }
+         *       ],
+         *       "pagination": {
+         *         "has_more": false,
+         *         "next_cursor": null
+         *       }
+         *     }
+         */
         Statement: {
             /**
              * Format: uuid
@@ -4249,7 +4338,22 @@ export interface components {
             };
             to: string | null;
         };
-        /** @description A statement line */
+        /**
+         * @description A statement line
+         * @example {
+         *       "action_type": "CREDIT",
+         *       "amount": "500.00",
+         *       "bucket": "AVAILABLE",
+         *       "created_at": "2026-12-04T22:59:07.847Z",
+         *       "created_by_api_key_id": null,
+         *       "description": "CREDIT by rule",
+         *       "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *       "event_timestamp": "2026-12-04T22:59:05.000Z",
+         *       "journal_entry_id": "01a24348-6bf3-7000-81e8-1aebf8ae24f4",
+         *       "posting_id": "01a24348-6bf3-7001-9a4c-2d7e8f1b3c5a",
+         *       "running_balance": "525.00"
+         *     }
+         */
         StatementLine: {
             action_type: string;
             /** @description Signed: + into the account, - out of it */
@@ -4455,7 +4559,20 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A participant's level in a tier */
+        /**
+         * @description A participant's level in a tier
+         * @example {
+         *       "key": "status",
+         *       "level": "gold",
+         *       "rank": 2,
+         *       "benefits": {
+         *         "free_shipping": true,
+         *         "points_multiplier": 2
+         *       },
+         *       "acquired_at": "2026-03-14T09:12:00.000Z",
+         *       "expires_at": "2027-01-10T00:00:00.000Z"
+         *     }
+         */
         TierState: {
             /**
              * Format: date-time
@@ -4471,7 +4588,28 @@ export interface components {
             level: string;
             rank: number;
         };
-        /** @description The transfer and its journal entry */
+        /**
+         * @description The transfer and its journal entry
+         * @example {
+         *       "journal_entry_id": "01a24348-744a-7000-88b4-32245d68a4a7",
+         *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "source_participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *       "source_group_id": null,
+         *       "recipient_count": 1,
+         *       "total_amount": "150.00",
+         *       "recipients": [
+         *         {
+         *           "participant_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+         *           "group_id": null,
+         *           "amount": "150.00"
+         *         }
+         *       ],
+         *       "description": "Gift to a friend",
+         *       "created_at": "2026-12-04T10:15:00.000Z",
+         *       "message": "Transfer completed with journal entry ID 01a24348-744a-7000-88b4-32245d68a4a7"
+         *     }
+         */
         Transfer: {
             /**
              * Format: uuid
@@ -4540,7 +4678,16 @@ export interface components {
              */
             to: string;
         };
-        /** @description A program wallet balance */
+        /**
+         * @description A program wallet balance
+         * @example {
+         *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *       "available": "99475.00",
+         *       "held": "0.00",
+         *       "deferred": "0.00",
+         *       "issuance_policy": "PREFUNDED"
+         *     }
+         */
         WalletBalance: {
             /**
              * Format: uuid
@@ -4552,7 +4699,14 @@ export interface components {
             held: string;
             issuance_policy: string;
         };
-        /** @description The wallet operation and the new wallet balance */
+        /**
+         * @description The wallet operation and the new wallet balance
+         * @example {
+         *       "available": "100000.00",
+         *       "journal_entry_id": "01a24330-3b70-7000-b56a-51f6e7c68ed2",
+         *       "message": "Program funded successfully"
+         *     }
+         */
         WalletResponse: {
             available: string;
             /**
@@ -4562,7 +4716,27 @@ export interface components {
             journal_entry_id: string;
             message: string;
         };
-        /** @description A webhook delivery */
+        /**
+         * @description A webhook delivery
+         * @example {
+         *       "id": "01a24348-7f21-7000-8c4d-1e5a9b7c3d20",
+         *       "webhook_endpoint_id": "01a24348-6cf6-7000-85c2-62b93835088e",
+         *       "webhook_event_id": "01a24348-7f02-7000-a5e8-4b1d6c9f2a83",
+         *       "event_type": "balance.credited",
+         *       "status": "DELIVERED",
+         *       "attempt_count": 1,
+         *       "max_attempts": 8,
+         *       "next_attempt_at": null,
+         *       "last_attempt_at": "2026-12-04T22:59:10.120Z",
+         *       "last_response_status": 200,
+         *       "last_error": null,
+         *       "error_code": null,
+         *       "resend_seq": 0,
+         *       "delivered_at": "2026-12-04T22:59:10.164Z",
+         *       "created_at": "2026-12-04T22:59:09.950Z",
+         *       "updated_at": "2026-12-04T22:59:10.164Z"
+         *     }
+         */
         WebhookDelivery: {
             attempt_count: number;
             /**
@@ -4602,7 +4776,51 @@ export interface components {
             /** @description The envelope id: the same for every endpoint */
             webhook_event_id: string;
         };
-        /** @description A webhook delivery with its payload and last response */
+        /**
+         * @description A webhook delivery with its payload and last response
+         * @example {
+         *       "id": "01a24348-7f21-7000-8c4d-1e5a9b7c3d20",
+         *       "webhook_endpoint_id": "01a24348-6cf6-7000-85c2-62b93835088e",
+         *       "webhook_event_id": "01a24348-7f02-7000-a5e8-4b1d6c9f2a83",
+         *       "event_type": "balance.credited",
+         *       "status": "DELIVERED",
+         *       "attempt_count": 1,
+         *       "max_attempts": 8,
+         *       "next_attempt_at": null,
+         *       "last_attempt_at": "2026-12-04T22:59:10.120Z",
+         *       "last_response_status": 200,
+         *       "last_error": null,
+         *       "error_code": null,
+         *       "resend_seq": 0,
+         *       "delivered_at": "2026-12-04T22:59:10.164Z",
+         *       "created_at": "2026-12-04T22:59:09.950Z",
+         *       "updated_at": "2026-12-04T22:59:10.164Z",
+         *       "last_response_body": "ok",
+         *       "payload": {
+         *         "id": "01a24348-7f02-7000-a5e8-4b1d6c9f2a83",
+         *         "type": "balance.credited",
+         *         "api_version": "2026-03-01",
+         *         "created_at": "2026-12-04T22:59:09.950Z",
+         *         "organization_id": "01a24330-1c5e-7000-9d2b-7a4f0e8c6b11",
+         *         "data": {
+         *           "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+         *           "journal_entry_id": "01a24348-6bf3-7000-81e8-1aebf8ae24f4",
+         *           "action_type": "CREDIT",
+         *           "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+         *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+         *           "event_id": "01a24348-6595-7000-98a8-30a73e0bea18",
+         *           "rule_id": "01a24348-6420-7000-a62b-9b58394caeb9",
+         *           "amount": "500.00",
+         *           "postings": [
+         *             {
+         *               "bucket": "AVAILABLE",
+         *               "amount": "500.00"
+         *             }
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
         WebhookDeliveryDetail: {
             attempt_count: number;
             /**
@@ -5012,6 +5230,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getAsset: {
@@ -5136,6 +5363,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5340,6 +5576,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getEvent: {
@@ -5470,6 +5715,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     ingestEventBatch: {
@@ -5559,6 +5813,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listGroups: {
@@ -5629,6 +5892,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Doe household",
+                 *       "members": [
+                 *         {
+                 *           "participant_id": "01a24330-2d4b-7000-8b43-0fc57f1fc48c",
+                 *           "role": "ADMIN"
+                 *         },
+                 *         {
+                 *           "participant_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                 *           "role": "MEMBER"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description At least one of them ADMIN */
                     members: {
@@ -5691,6 +5969,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5825,6 +6112,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     renameGroup: {
@@ -5839,6 +6135,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Doe family"
+                 *     }
+                 */
                 "application/json": {
                     name: string;
                 };
@@ -5892,6 +6193,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6128,6 +6438,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     forfeitGroupBalance: {
@@ -6244,6 +6563,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6374,6 +6702,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     releaseGroupBalance: {
@@ -6490,6 +6827,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6622,6 +6968,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Member(s) added to group",
+                     *       "members": [
+                     *         {
+                     *           "participant_id": "01a24330-4db8-7000-a1a8-2248a57d0e2a",
+                     *           "external_id": "user_67890",
+                     *           "role": "MEMBER",
+                     *           "status": "ACTIVE",
+                     *           "joined_at": "2026-12-02T08:30:00.000Z",
+                     *           "left_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         members: components["schemas"]["GroupMember"][];
                         message: string;
@@ -6666,6 +7027,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6736,6 +7106,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6957,6 +7336,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listJournalEntries: {
@@ -7000,7 +7388,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of the list, and the cursor to the next */
+            /** @description One page of journal entries, or every matching posting as a CSV row */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7013,6 +7401,12 @@ export interface operations {
                             next_cursor: string | null;
                         };
                     };
+                    /**
+                     * @example journal_entry_id,created_at,action_type,description,program_id,program_name,event_id,rule_id,reference_id,created_by_api_key_id,sequence_number,entry_hash,posting_id,asset_id,asset_symbol,bucket,entity_type,system_account,participant_id,group_id,amount
+                     *     01a24330-3ca0-7002-8c45-73faeab1c00b,2026-12-01T12:00:00.000Z,REVERSAL,One card returned,01a24330-2cf4-7000-9491-eda95eeea36a,Q1 Sales Bonus,,,01a24330-3b70-7000-b56a-51f6e7c68ed2,01a24330-2ca2-7000-bc7d-bc4a43b2b21e,,,01a24330-3ca0-7000-9589-c89411ec6a2c,01a24330-2fba-7000-8d19-3cece0eb69ca,PTS,AVAILABLE,SYSTEM,SYSTEM_REDEMPTION,,,-100.00
+                     *     01a24330-3ca0-7002-8c45-73faeab1c00b,2026-12-01T12:00:00.000Z,REVERSAL,One card returned,01a24330-2cf4-7000-9491-eda95eeea36a,Q1 Sales Bonus,,,01a24330-3b70-7000-b56a-51f6e7c68ed2,01a24330-2ca2-7000-bc7d-bc4a43b2b21e,,,01a24330-3ca0-7001-a201-6c2479779d07,01a24330-2fba-7000-8d19-3cece0eb69ca,PTS,AVAILABLE,PARTICIPANT,,01a24330-2d4b-7000-8b43-0fc57f1fc48c,,100.00
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, invalid_cursor */
@@ -7407,6 +7801,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getParticipant: {
@@ -7480,6 +7883,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "jane.doe@example.com",
+                 *       "display_name": "Jane D.",
+                 *       "attributes": {
+                 *         "city": "Lyon"
+                 *       },
+                 *       "tags": [
+                 *         "vip"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description String key-value metadata, readable in rules as participant.attributes.<key> */
                     attributes?: {
@@ -7551,6 +7966,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7852,7 +8276,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of the list, and the cursor to the next */
+            /** @description One page of balances, or every balance as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7865,6 +8289,11 @@ export interface operations {
                             next_cursor: string | null;
                         };
                     };
+                    /**
+                     * @example asset_id,available,held,deferred
+                     *     01a24330-2fba-7000-8d19-3cece0eb69ca,525.00,0.00,0.00
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, invalid_cursor */
@@ -8023,6 +8452,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     forfeitParticipantBalance: {
@@ -8146,6 +8584,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     holdParticipantBalance: {
@@ -8262,6 +8709,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8472,6 +8928,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     voidHoldParticipantBalance: {
@@ -8588,6 +9053,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8790,6 +9264,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     redeemReward: {
@@ -8907,6 +9390,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listParticipantAttributes: {
@@ -8989,6 +9481,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "attributes": {
+                 *         "city": "Lyon",
+                 *         "preferred_store": "store-42"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description String key-value metadata, readable in rules as participant.attributes.<key> */
                     attributes: {
@@ -9004,6 +9504,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {
+                     *         "city": "Lyon",
+                     *         "language": "fr",
+                     *         "preferred_store": "store-42"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         attributes: {
                             [key: string]: string;
@@ -9047,6 +9556,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     setParticipantAttribute: {
@@ -9062,6 +9580,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "value": "Lyon"
+                 *     }
+                 */
                 "application/json": {
                     value: string;
                 };
@@ -9074,6 +9597,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "city",
+                     *       "value": "Lyon"
+                     *     }
+                     */
                     "application/json": {
                         key: string;
                         value: string;
@@ -9109,6 +9638,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9167,6 +9705,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9401,6 +9948,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteParticipantCounter: {
@@ -9452,6 +10008,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9540,6 +10105,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "tags": [
+                 *         "vip",
+                 *         "newsletter"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description Labels, lower-cased on write */
                     tags: string[];
@@ -9553,6 +10126,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tags": [
+                     *         "newsletter",
+                     *         "vip"
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         tags: string[];
                     };
@@ -9594,6 +10175,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     addParticipantTag: {
@@ -9615,6 +10205,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tag": "vip"
+                     *     }
+                     */
                     "application/json": {
                         tag: string;
                     };
@@ -9626,6 +10221,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tag": "vip"
+                     *     }
+                     */
                     "application/json": {
                         tag: string;
                     };
@@ -9660,6 +10260,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9718,6 +10327,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9937,6 +10555,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     resetParticipantTierLevel: {
@@ -10001,6 +10628,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10093,6 +10729,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "SUSPENDED"
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {unknown} */
                     status: "ACTIVE" | "SUSPENDED" | "CLOSED";
@@ -10138,6 +10779,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10277,6 +10927,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10424,6 +11083,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listProgramStateHistory: {
@@ -10549,6 +11217,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "amount": "100000.00",
+                 *       "description": "Q1 points budget"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount: string;
@@ -10613,6 +11287,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10636,6 +11319,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "amount": "100000.00",
+                 *       "description": "Q1 points budget"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Positive decimal string, at most the asset scale in decimals ("100.00") */
                     amount: string;
@@ -10700,6 +11389,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10730,7 +11428,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of the list, and the cursor to the next */
+            /** @description One page of wallet balances, or every one as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10743,6 +11441,11 @@ export interface operations {
                             next_cursor: string | null;
                         };
                     };
+                    /**
+                     * @example asset_id,available,held,deferred,issuance_policy
+                     *     01a24330-2fba-7000-8d19-3cece0eb69ca,99475.00,0.00,0.00,PREFUNDED
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, invalid_cursor */
@@ -10944,6 +11647,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "attributes": {
+                 *         "city": "Lyon",
+                 *         "preferred_store": "store-42"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description String key-value metadata, readable in rules as participant.attributes.<key> */
                     attributes: {
@@ -10959,6 +11670,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {
+                     *         "city": "Lyon",
+                     *         "language": "fr",
+                     *         "preferred_store": "store-42"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         attributes: {
                             [key: string]: string;
@@ -11002,6 +11722,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     setProgramAttribute: {
@@ -11017,6 +11746,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "value": "Lyon"
+                 *     }
+                 */
                 "application/json": {
                     value: string;
                 };
@@ -11029,6 +11763,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "city",
+                     *       "value": "Lyon"
+                     *     }
+                     */
                     "application/json": {
                         key: string;
                         value: string;
@@ -11064,6 +11804,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11122,6 +11871,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11356,6 +12114,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteProgramCounter: {
@@ -11407,6 +12174,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11495,6 +12271,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "tags": [
+                 *         "vip",
+                 *         "newsletter"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description Labels, lower-cased on write */
                     tags: string[];
@@ -11508,6 +12292,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tags": [
+                     *         "newsletter",
+                     *         "vip"
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         tags: string[];
                     };
@@ -11549,6 +12341,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     addProgramTag: {
@@ -11570,6 +12371,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tag": "vip"
+                     *     }
+                     */
                     "application/json": {
                         tag: string;
                     };
@@ -11581,6 +12387,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "tag": "vip"
+                     *     }
+                     */
                     "application/json": {
                         tag: string;
                     };
@@ -11615,6 +12426,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11673,6 +12493,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11835,6 +12664,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -11892,6 +12726,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11960,6 +12803,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12104,7 +12956,7 @@ export interface operations {
                     trigger: {
                         /** @description Five fields: minute hour day-of-month month day-of-week; no CRON_TZ=/TZ= prefix */
                         cron_expression?: string;
-                        /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                        /** @description ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
                         schedule_config?: {
                             [key: string]: unknown;
                         };
@@ -12171,6 +13023,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12300,6 +13161,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     updateAutomation: {
@@ -12333,7 +13203,7 @@ export interface operations {
                     payload?: {
                         [key: string]: unknown;
                     };
-                    /** @description ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
+                    /** @description ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value} */
                     schedule_config?: {
                         [key: string]: unknown;
                     };
@@ -12404,6 +13274,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     cancelAutomation: {
@@ -12465,6 +13344,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     refreshAutomationSubscriptions: {
@@ -12519,6 +13407,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12653,6 +13550,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12859,6 +13765,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getReward: {
@@ -13025,6 +13940,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13287,6 +14211,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getTier: {
@@ -13364,6 +14297,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "display_name": "Member status",
+                 *       "levels": [
+                 *         {
+                 *           "key": "gold",
+                 *           "display_name": "Gold",
+                 *           "color": "#FFD700",
+                 *           "benefits": {
+                 *             "free_shipping": true
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     display_name?: string | null;
                     levels?: {
@@ -13472,6 +14420,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     archiveTier: {
@@ -13535,6 +14492,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13776,6 +14742,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getExpirationScheduleReport: {
@@ -13799,7 +14774,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Expiring value per asset */
+            /** @description Expiring value per asset; as CSV, one row per bucket */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -13808,6 +14783,12 @@ export interface operations {
                     "application/json": {
                         data: components["schemas"]["ExpirationSchedule"][];
                     };
+                    /**
+                     * @example asset_id,asset_name,asset_symbol,scale,total_outstanding,never_expiring,expiring_before_window,expiring_after_window,bucket_start,bucket_end,amount,lot_count
+                     *     01a24330-492b-7000-a990-78acae16b09b,Miles,MILES,0,350,0,0,0,2027-02-01T00:00:00.000Z,2027-03-01T00:00:00.000Z,100,1
+                     *     01a24330-492b-7000-a990-78acae16b09b,Miles,MILES,0,350,0,0,0,2027-06-01T00:00:00.000Z,2027-07-01T00:00:00.000Z,250,1
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, unsupported_inventory_mode */
@@ -13924,6 +14905,11 @@ export interface operations {
                     "application/json": {
                         data: components["schemas"]["LedgerSummaryRow"][];
                     };
+                    /**
+                     * @example asset_id,asset_name,asset_symbol,total_issued,total_redeemed,total_expired,total_forfeited,current_balance,participant_count,opening_balance,closing_balance,period_issued,period_redeemed,period_expired,period_forfeited,other_adjustments_net
+                     *     01a24330-2fba-7000-8d19-3cece0eb69ca,Points,PTS,950.00,100.00,0.00,0.00,850.00,1,,,,,,,
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request */
@@ -13980,13 +14966,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Outstanding liability as of a time */
+            /** @description Outstanding liability as of a time; as CSV, every row */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LiabilityReport"];
+                    /**
+                     * @example asset_id,asset_name,asset_symbol,scale,program_id,program_name,bucket,balance
+                     *     01a24348-637b-7000-809c-5ccd921fa143,Shop Points,SHOP,0,01a24348-6354-7000-b5ec-32f4eafe1d0c,Shop Rewards,,1120
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request, invalid_cursor */
@@ -14051,6 +15042,11 @@ export interface operations {
                         from: string;
                         to: string;
                     };
+                    /**
+                     * @example asset_id,asset_name,asset_symbol,scale,program_id,program_name,opening_balance,issued,redeemed,forfeited,expired,debited,transfers_net,adjustments_net,bucket_movements_net,holds_voided,issuance_returns,redemption_receipts,redemption_reversals,reversal_clawbacks,closing_balance
+                     *     01a24348-637b-7000-809c-5ccd921fa143,Shop Points,SHOP,0,01a24348-6354-7000-b5ec-32f4eafe1d0c,Shop Rewards,0,1120,0,0,0,0,0,0,0,0,0,0,0,0,1120
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request */
@@ -14098,7 +15094,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Activity per program */
+            /** @description Activity per program; as CSV, one row per program and asset */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -14108,6 +15104,11 @@ export interface operations {
                         data: components["schemas"]["ProgramActivity"][];
                         since: string | null;
                     };
+                    /**
+                     * @example program_id,program_name,event_count,journal_count,total_issued,total_redeemed,unique_participants,last_activity_at,asset_id,asset_symbol,asset_total_issued,asset_total_redeemed
+                     *     01a24348-6354-7000-b5ec-32f4eafe1d0c,Shop Rewards,3,2,1120,0,1,2026-12-04T22:59:09.489Z,01a24348-637b-7000-809c-5ccd921fa143,SHOP,1120,0
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description bad_request */
@@ -14447,6 +15448,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getRule: {
@@ -14658,6 +15668,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listRuleHistory: {
@@ -14756,6 +15775,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                     *       "limit": "50000.00",
+                     *       "consumed": "0.00",
+                     *       "schedule_type": "CRON",
+                     *       "cron_expression": "0 0 1 * *",
+                     *       "interval": null,
+                     *       "next_reset_at": "2027-01-01T00:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * Format: uuid
@@ -14818,6 +15848,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     simulateRule: {
@@ -14832,6 +15871,22 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "event": {
+                 *         "type": "purchase",
+                 *         "amount": 12.5
+                 *       },
+                 *       "participant_state": {
+                 *         "tags": [
+                 *           "vip"
+                 *         ],
+                 *         "counters": {
+                 *           "visits": 3
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description The event data, as event_data */
                     event: {
@@ -14870,6 +15925,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "rule": {
+                     *         "id": "01a24330-3f92-7000-97f8-d3b909015081",
+                     *         "name": "10 points per dollar",
+                     *         "condition": "event.type == \"purchase\"",
+                     *         "order": 10,
+                     *         "stop_after_match": false
+                     *       },
+                     *       "evaluation": {
+                     *         "matched": true,
+                     *         "status": "evaluated",
+                     *         "results": [
+                     *           {
+                     *             "action": {
+                     *               "type": "CREDIT",
+                     *               "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                     *               "amount": "round(event.amount * 10.0, 2)"
+                     *             },
+                     *             "result": {
+                     *               "amount": "125",
+                     *               "asset_symbol": "PTS",
+                     *               "description": "Credit 125 PTS to participant"
+                     *             }
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         evaluation: {
                             matched: boolean;
@@ -14929,6 +16013,248 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    simulateRuleDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "condition": "event.type == \"purchase\"",
+                 *       "actions": [
+                 *         {
+                 *           "type": "CREDIT",
+                 *           "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                 *           "amount": "round(event.amount * 10.0, 2)"
+                 *         }
+                 *       ],
+                 *       "event": {
+                 *         "type": "purchase",
+                 *         "amount": 12.5
+                 *       },
+                 *       "participant_state": {
+                 *         "tags": [
+                 *           "vip"
+                 *         ],
+                 *         "counters": {
+                 *           "visits": 3
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    actions: {
+                        allow_negative?: boolean;
+                        /** @description A decimal string or CEL giving a number, e.g. "event.amount * 10" */
+                        amount?: string;
+                        /**
+                         * Format: uuid
+                         * @description UUID
+                         */
+                        asset_id?: string;
+                        /** @enum {unknown} */
+                        bucket?: "AVAILABLE" | "HELD";
+                        /** @description Go-style duration, e.g. "720h" */
+                        delay?: string;
+                        description?: string;
+                        event_name?: string;
+                        /** @description A Go-style duration from the event ("8760h") or an RFC 3339 timestamp */
+                        expires_at?: string;
+                        /** Format: key-name */
+                        key?: string;
+                        level?: string;
+                        /** @description A Go-style duration from the event ("8760h") or an RFC 3339 timestamp */
+                        matures_at?: string;
+                        payload?: {
+                            [key: string]: unknown;
+                        };
+                        /** @description CEL giving the reference id, e.g. "event.order_id" */
+                        reference_id?: string;
+                        /** @description Go-style duration, e.g. "720h" */
+                        reset_after?: string;
+                        tag?: string;
+                        target?: {
+                            /** @description CEL giving the external id, e.g. "event.referrer_id" */
+                            external_id?: string;
+                            /** @description PARTICIPANT: a participant id. GROUP (required): a group id, or CEL giving one ("event.group_id", "participant.groups[0]") */
+                            id?: string;
+                            /** @description CEL giving the participant id */
+                            participant_id?: string;
+                            /** @enum {unknown} */
+                            type: "PARTICIPANT" | "PROGRAM" | "GROUP";
+                        };
+                        /** Format: key-name */
+                        tier?: string;
+                        /** @enum {unknown} */
+                        type: "CREDIT" | "DEBIT" | "HOLD" | "RELEASE" | "FORFEIT" | "VOID_HOLD" | "TAG" | "UNTAG" | "COUNTER" | "SET_ATTRIBUTE" | "SET_TIER" | "SCHEDULE_EVENT" | "BROADCAST";
+                        value?: string;
+                    }[];
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+                     */
+                    active_from?: string;
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+                     */
+                    active_to?: string;
+                    /** @description CEL that evaluates to bool, not blank; at most 4096 bytes */
+                    condition: string;
+                    /** @description The event data, as event_data */
+                    event: {
+                        [key: string]: unknown;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 timestamp with a time zone (Z or +hh:mm), in years 0001-9999 UTC, without leap seconds
+                     */
+                    event_timestamp?: string;
+                    participant_state?: {
+                        attributes?: {
+                            [key: string]: string;
+                        };
+                        counters?: {
+                            [key: string]: number;
+                        };
+                        groups?: string[];
+                        /** @enum {unknown} */
+                        status?: "ACTIVE" | "SUSPENDED" | "CLOSED";
+                        tags?: string[];
+                        tiers?: {
+                            [key: string]: {
+                                level: string;
+                                rank: number;
+                            };
+                        };
+                    };
+                    /**
+                     * Format: uuid
+                     * @description UUID
+                     */
+                    program_id: string;
+                    stop_after_match?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description What the draft rule would have done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "evaluation": {
+                     *         "matched": true,
+                     *         "status": "evaluated",
+                     *         "results": [
+                     *           {
+                     *             "action": {
+                     *               "type": "CREDIT",
+                     *               "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                     *               "amount": "round(event.amount * 10.0, 2)"
+                     *             },
+                     *             "result": {
+                     *               "amount": "125",
+                     *               "asset_symbol": "PTS",
+                     *               "description": "Credit 125 PTS to participant"
+                     *             }
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        evaluation: {
+                            matched: boolean;
+                            message?: string;
+                            reason?: string;
+                            results?: {
+                                action: {
+                                    [key: string]: unknown;
+                                };
+                                result: {
+                                    [key: string]: unknown;
+                                };
+                            }[];
+                            /** @enum {unknown} */
+                            status: "evaluated" | "condition_failed";
+                        };
+                    };
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description asset_archived */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description asset_not_linked */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15093,6 +16419,21 @@ export interface operations {
         /** @description Exactly one of source_external_id, source_participant_id and source_group_id */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "program_id": "01a24330-2cf4-7000-9491-eda95eeea36a",
+                 *       "asset_id": "01a24330-2fba-7000-8d19-3cece0eb69ca",
+                 *       "source_external_id": "user_12345",
+                 *       "recipients": [
+                 *         {
+                 *           "external_id": "user_67890",
+                 *           "amount": "150.00"
+                 *         }
+                 *       ],
+                 *       "description": "Gift to a friend",
+                 *       "idempotency_key": "gift-2026-12-04-001"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -15192,6 +16533,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15378,6 +16728,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     retryWebhookDelivery: {
@@ -15430,6 +16789,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15574,6 +16942,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getWebhookEndpoint: {
@@ -15692,6 +17069,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description read_only */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     updateWebhookEndpoint: {
@@ -15759,6 +17145,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15887,6 +17282,15 @@ export interface operations {
             };
             /** @description internal_error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description read_only */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -35,6 +35,7 @@ export const errorStatusByCode = {
   headers_too_large: 431,
   internal_error: 500,
   service_unavailable: 503,
+  read_only: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatusByCode;

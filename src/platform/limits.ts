@@ -264,7 +264,19 @@ export const progressRedrawMs = 100;
 export const cronExpressionLengthMax = 100;
 export const timezoneLengthMax = 64;
 export const filterHintsMax = 20;
-export const automationFanOutChunkMax = 2000;
+export const automationFanOutChunkMax = 5000;
 export const automationSchedulerIntervalMs = 1000;
 /** Due automations one scheduler pass starts, so that one pass stays short. */
 export const automationStartsPerPassMax = 100;
+
+/**
+ * participant_state subscriptions. Each scheduler transaction fires, re-evaluates or resets at most
+ * this many rows, so a transaction stays short and a crash repeats little. Every automation's
+ * subscriptions are re-evaluated in full this often (besides refresh-subscriptions and state changes),
+ * which catches participants enrolled without a state change. A subscription whose event is refused
+ * is retried with a doubling delay from the base, and fails after the last retry.
+ */
+export const subscriptionBatchMax = 2000;
+export const subscriptionRefreshIntervalMs = 60 * 60 * 1000;
+export const subscriptionRetriesMax = 5;
+export const subscriptionRetryDelayMs = 60 * 1000;

@@ -18,6 +18,13 @@ export class ApiError extends Error {
   }
 }
 
+function signOutOn401(response, path) {
+  if (response.status === 401 && path !== '/v1/programs?limit=1') {
+    session.signOut();
+    window.dispatchEvent(new Event('accrue:signed-out'));
+  }
+}
+
 export async function api(method, path, body) {
   const headers = { 'X-API-Key': session.key() ?? '' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -28,12 +35,24 @@ export async function api(method, path, body) {
   });
   const text = await response.text();
   const parsed = text === '' ? null : JSON.parse(text);
-  if (response.status === 401 && path !== '/v1/programs?limit=1') {
-    session.signOut();
-    window.dispatchEvent(new Event('accrue:signed-out'));
-  }
+  signOutOn401(response, path);
   if (!response.ok) throw new ApiError(response.status, parsed);
   return parsed;
+}
+
+/** A GET of `path` as the server's CSV: the file and the name the server gives it. */
+export async function apiDownload(path) {
+  const separator = path.includes('?') ? '&' : '?';
+  const response = await fetch(`${path}${separator}format=csv`, {
+    headers: { 'X-API-Key': session.key() ?? '', Accept: 'text/csv' },
+  });
+  signOutOn401(response, path);
+  if (!response.ok) {
+    const text = await response.text();
+    throw new ApiError(response.status, text === '' ? null : JSON.parse(text));
+  }
+  const named = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '');
+  return { blob: await response.blob(), filename: named?.[1] ?? 'export.csv' };
 }
 
 /** A query string of the parameters that have a value. */

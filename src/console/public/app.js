@@ -2,6 +2,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, session } from './api.js';
+import { AutomationsPage } from './pages/automations.js';
 import { CatalogPage } from './pages/catalog.js';
 import { EventPage, EventsPage } from './pages/events.js';
 import { LedgerPage } from './pages/ledger.js';
@@ -9,6 +10,7 @@ import { OverviewPage } from './pages/overview.js';
 import { ParticipantPage, ParticipantsPage } from './pages/participants.js';
 import { RulePage, RulesPage } from './pages/rules.js';
 import { SetupPage } from './pages/setup.js';
+import { TiersPage } from './pages/tiers.js';
 import { ErrorNote, html, useApi } from './ui.js';
 
 const programItem = 'accrue.programId';
@@ -19,7 +21,9 @@ const pages = [
   { path: '/events', label: 'Events', page: EventsPage },
   { path: '/rules', label: 'Rules', page: RulesPage },
   { path: '/ledger', label: 'Ledger', page: LedgerPage },
-  { path: '/catalog', label: 'Tiers & more', page: CatalogPage },
+  { path: '/tiers', label: 'Tiers', page: TiersPage },
+  { path: '/automations', label: 'Automations', page: AutomationsPage },
+  { path: '/catalog', label: 'Rewards & more', page: CatalogPage },
   { path: '/setup', label: 'Setup', page: SetupPage },
 ];
 

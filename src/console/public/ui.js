@@ -1,9 +1,9 @@
-// Shared pieces of the pages: rendering, loading, errors beside fields, tables, confirmation,
-// paging by cursor, charts and CSV downloads.
+// Shared pieces of the pages: rendering, loading, errors beside fields, tables, lists paged by
+// cursor, confirmation, charts and the server's CSV downloads.
 import htm from 'htm';
 import { h } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api } from './api.js';
+import { api, apiDownload } from './api.js';
 
 export const html = htm.bind(h);
 
@@ -108,6 +108,14 @@ export function More({ pages }) {
   return html`<button class="secondary" onClick=${pages.more}>Load more</button>`;
 }
 
+/** A list from usePages: loading or its error, the table (or what to do when empty), Load more. */
+export function PagedTable({ pages, columns, empty, rowKey }) {
+  return html`<${Loading} state=${pages}>
+    <${Table} columns=${columns} rows=${pages.rows} empty=${empty} rowKey=${rowKey} />
+    <${More} pages=${pages} />
+  <//>`;
+}
+
 /** A button that asks before it acts; the API's answer or error is shown under it. */
 export function ConfirmButton({ label, question, onConfirm, danger }) {
   const dialog = useRef(null);
@@ -176,24 +184,29 @@ export function Chart({ title, times, series }) {
   return html`<figure class="chart" ref=${box} aria-label=${title}></figure>`;
 }
 
-/** Builds a CSV from rows and starts its download. */
-export function downloadCsv(filename, columns, rows) {
-  const quote = (value) => {
-    const text = value === null || value === undefined ? '' : String(value);
-    return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+/**
+ * Downloads `path` as the server's CSV (the same filters as the JSON, `format=csv`) under the name
+ * the server gives it; the API's error is shown beside the button.
+ */
+export function CsvButton({ path, label = 'Download CSV' }) {
+  const [error, setError] = useState(null);
+  const download = async () => {
+    setError(null);
+    try {
+      const { blob, filename } = await apiDownload(path);
+      const url = URL.createObjectURL(blob);
+      const anchor = document.createElement('a');
+      anchor.href = url;
+      anchor.download = filename;
+      document.body.append(anchor);
+      anchor.click();
+      anchor.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (caught) {
+      setError(caught);
+    }
   };
-  const lines = [
-    columns.map(quote).join(','),
-    ...rows.map((row) => columns.map((column) => quote(row[column])).join(',')),
-  ];
-  const url = URL.createObjectURL(new Blob([`${lines.join('\n')}\n`], { type: 'text/csv' }));
-  const anchor = document.createElement('a');
-  anchor.href = url;
-  anchor.download = filename;
-  document.body.append(anchor);
-  anchor.click();
-  anchor.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  return html`<span><button class="secondary" onClick=${download}>${label}</button><${ErrorNote} error=${error} /></span>`;
 }
 
 export function Json({ value }) {

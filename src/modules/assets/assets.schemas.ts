@@ -92,7 +92,10 @@ export const UpdateAssetBody = Type.Object(
     status: Type.Optional(Type.Enum(['ARCHIVED'], { description: 'Only ARCHIVED; archiving is permanent' })),
     max_transaction_amount: Type.Optional(Type.Union([MaxTransactionAmount, Type.Null()])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ name: 'Reward Points', max_transaction_amount: '10000.00' }, { status: 'ARCHIVED' }],
+  },
 );
 export type UpdateAssetBody = Static<typeof UpdateAssetBody>;
 
@@ -109,7 +112,10 @@ export const ListAssetsQuery = Type.Object(
 );
 export type ListAssetsQuery = Static<typeof ListAssetsQuery>;
 
-export const LinkAssetBody = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
+export const LinkAssetBody = Type.Object(
+  { asset_id: Uuid },
+  { additionalProperties: false, examples: [{ asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca' }] },
+);
 
 export const ProgramIdParams = Type.Object({ programId: Uuid }, { additionalProperties: false });
 export const ProgramAssetParams = Type.Object(

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey } from '../../platform/db/keyset.js';
+import { pageNewestFirst } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 
 export interface AssetTable {
@@ -93,12 +93,7 @@ export async function listAssets(db: Database, organizationId: string, filter: A
       ),
     );
   }
-  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 export async function listProgramIdsOfAssets(

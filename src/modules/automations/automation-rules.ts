@@ -7,6 +7,7 @@ import { oversizedEventData } from '../../platform/event-data.js';
 import { compileBodyPartValidator } from '../../platform/http/validation.js';
 import { attributeKeyLengthMax, cronExpressionLengthMax } from '../../platform/limits.js';
 import { readTimestamp } from '../../platform/timestamp.js';
+import { parseDuration } from '../rules/index.js';
 import { compileAutomationCondition } from './audience.js';
 import type { ScheduleType, TriggerType } from './automations.schemas.js';
 import type { AutomationRow } from './automations.store.js';
@@ -67,7 +68,15 @@ export function checkPayload(payload: Record<string, unknown>): void {
 
 const AttributeName = Type.String({ minLength: 1, maxLength: attributeKeyLengthMax });
 const scheduleConfigSchemas: Record<ScheduleType, object> = {
-  ATTRIBUTE_DATE: Type.Object({ attribute: AttributeName }, { additionalProperties: false }),
+  ATTRIBUTE_DATE: Type.Object(
+    {
+      attribute: AttributeName,
+      time: Type.Optional(
+        Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM, default 00:00' }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
   INTERVAL: Type.Object(
     { interval: Type.String({ minLength: 2, maxLength: 32, description: 'Go duration, e.g. "720h"' }) },
     { additionalProperties: false },
@@ -94,6 +103,9 @@ export function checkScheduleConfig(
   }));
   if (problems.length > 0) throw badRequest(problems);
   if (type === 'CRON') checkCron(String(config.cron_expression), timezone, 'schedule_config.');
+  if (type === 'INTERVAL' && !((parseDuration(String(config.interval)) ?? 0) > 0)) {
+    throw invalidField('schedule_config.interval', 'must be a positive Go-style duration such as "720h"');
+  }
 }
 
 /** When the next run is due after `from`, for the triggers the scheduler starts by time. */

@@ -1,12 +1,12 @@
-// The one scheduler of automations (API-made and rule_action ones), in the server and in
-// `accrue worker`. Each pass starts the runs that are due and then advances fan-outs chunk by chunk.
+// The one scheduler of automations (API-made and rule_action ones, participant_state subscriptions)
+// and of rule budget resets, in the server and in `accrue worker`. Each pass starts the runs that
+// are due, does the subscriptions and budget resets, and then advances fan-outs chunk by chunk.
 // Safe with several processes: a due automation and a running fan-out are claimed FOR UPDATE SKIP
 // LOCKED, and a chunk's events commit with the fan-out's cursor, so no participant is sent twice and
 // a crash resumes at the next one. The events' idempotency keys (automation, run, participant) make
 // a repeated insert a replay even so.
 // Catch-up policy: a cron automation that missed ticks while nothing ran fires once for the missed
 // window, when the scheduler comes back, and its next run is the first tick after that.
-import { sql } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
@@ -15,28 +15,15 @@ import {
   automationFanOutChunkMax,
   automationSchedulerIntervalMs,
   automationStartsPerPassMax,
+  subscriptionBatchMax,
 } from '../../platform/limits.js';
+import { resetDueBudgets } from '../rules/index.js';
 import { compileAudience, selectRecipients } from './audience.js';
 import { nextRunAfter } from './automation-rules.js';
 import type { AutomationChanges, AutomationRow } from './automations.store.js';
 import * as store from './automations.store.js';
-
-/** One SYSTEM event an automation fires. */
-export interface FiredEvent {
-  organizationId: string;
-  programId: string;
-  participantId: string;
-  idempotencyKey: string;
-  eventData: Record<string, unknown>;
-  eventTimestamp: Date;
-}
-
-/**
- * Stores SYSTEM events through the event ingest's validation and idempotency, in `trx`. Given by
- * the events module (wired in main.ts), so automations need not import it. Throws a DomainError
- * when the events are refused (e.g. the program accepts no events).
- */
-export type FireEvents = (trx: Database, events: FiredEvent[], now: Date) => Promise<void>;
+import { eventDataOf, type FiredEvent, type FireEvents, withSavepoint } from './fired-events.js';
+import { runSubscriptionPass } from './subscriptions.js';
 
 export interface SchedulerLogger {
   error(object: object, message: string): void;
@@ -51,13 +38,19 @@ export interface SchedulerDeps {
 }
 
 /**
- * One pass: start every due run, then advance fan-outs until none is left or `budgetMs` is spent
- * (so that a long fan-out does not hold back the next due start). Answers the events sent.
+ * One pass: start every due run, fire and re-evaluate participant_state subscriptions
+ * (subscriptions.ts), reset due rule budgets, then advance fan-outs until none is left or `budgetMs`
+ * is spent (so that a long fan-out does not hold back the next due start). Answers the events sent.
  */
 export async function runAutomationPass(
   deps: SchedulerDeps,
   budgetMs = Number.POSITIVE_INFINITY,
 ): Promise<number> {
+  return (await runPass(deps, budgetMs)).sent;
+}
+
+/** A pass; `more` when it stopped at its budget with a fan-out still running. */
+async function runPass(deps: SchedulerDeps, budgetMs: number): Promise<{ sent: number; more: boolean }> {
   const startedAt = Date.now();
   let sent = 0;
   for (;;) {
@@ -65,12 +58,14 @@ export async function runAutomationPass(
     for (const run of started) sent += run;
     if (started.length < automationStartsPerPassMax) break;
   }
+  sent += await runSubscriptionPass(deps, startedAt + budgetMs);
+  await resetDueBudgets(deps.db, deps.clock(), subscriptionBatchMax);
   while (Date.now() - startedAt < budgetMs) {
     const chunk = await advanceFanOut(deps);
-    if (chunk === undefined) break;
+    if (chunk === undefined) return { sent, more: false };
     sent += chunk;
   }
-  return sent;
+  return { sent, more: true };
 }
 
 /** Claims due automations and starts their runs; program scope fires at once. */
@@ -132,24 +127,12 @@ async function fireProgramEvent(
   trx: Database,
   row: AutomationRow & { run_fired_at: Date },
 ): Promise<DomainError | undefined> {
-  if (row.participant_id === null) return new DomainError('bad_request', 'participant_id is missing');
   const event = toFiredEvent(row, row.participant_id, eventDataOf(row), row.run_fired_at);
   try {
     await withSavepoint(trx, () => deps.fireEvents(trx, [event], deps.clock()));
     return undefined;
   } catch (error) {
     if (error instanceof DomainError) return error;
-    throw error;
-  }
-}
-
-async function withSavepoint(trx: Database, work: () => Promise<void>): Promise<void> {
-  await sql`savepoint fire_event`.execute(trx);
-  try {
-    await work();
-    await sql`release savepoint fire_event`.execute(trx);
-  } catch (error) {
-    await sql`rollback to savepoint fire_event`.execute(trx);
     throw error;
   }
 }
@@ -163,16 +146,19 @@ async function advanceFanOut(deps: SchedulerDeps): Promise<number | undefined> {
     if (row === undefined) return undefined;
     const now = deps.clock();
     const firedAt = row.run_fired_at ?? now;
+    const audience = compileAudience(row.participant_filter, row.guard_condition);
     const participants = await store.listFanOutParticipants(
       trx,
-      row.organization_id,
-      row.program_id,
-      row.fan_out_after,
-      chunkSize,
-      firedAt,
+      {
+        organizationId: row.organization_id,
+        programId: row.program_id,
+        after: row.fan_out_after,
+        limit: chunkSize,
+        now: firedAt,
+      },
+      audience.reads,
     );
     const eventData = eventDataOf(row);
-    const audience = compileAudience(row.participant_filter, row.guard_condition);
     const recipients = selectRecipients(audience, participants, eventData, firedAt);
     try {
       await withSavepoint(trx, () =>
@@ -214,13 +200,9 @@ async function recordFailure(deps: SchedulerDeps, row: AutomationRow, error: Dom
   });
 }
 
-export function eventDataOf(row: AutomationRow): Record<string, unknown> {
-  return { ...row.payload, type: row.event_name };
-}
-
 function toFiredEvent(
   row: AutomationRow,
-  participantId: string,
+  participantId: string | null,
   eventData: Record<string, unknown>,
   eventTimestamp: Date,
 ): FiredEvent {
@@ -228,7 +210,7 @@ function toFiredEvent(
     organizationId: row.organization_id,
     programId: row.program_id,
     participantId,
-    idempotencyKey: `automation:${row.id}:${row.run_seq}:${participantId}`,
+    idempotencyKey: `automation:${row.id}:${row.run_seq}:${participantId ?? 'program'}`,
     eventData,
     eventTimestamp,
   };
@@ -238,29 +220,37 @@ export interface AutomationScheduler {
   stop(): Promise<void>;
 }
 
-/** Runs passes every `intervalMs` until stopped; a failed pass is logged and retried on the next tick. */
+/**
+ * Runs passes every `intervalMs` until stopped; a failed pass is logged and retried on the next tick.
+ * A pass that ends at its budget with a fan-out left is followed by the next one at once, so a
+ * fan-out never waits for a tick between passes.
+ */
 export function startAutomationScheduler(
   deps: SchedulerDeps & { log: SchedulerLogger; intervalMs?: number },
 ): AutomationScheduler {
   const intervalMs = deps.intervalMs ?? automationSchedulerIntervalMs;
   let running: Promise<void> = Promise.resolve();
   let busy = false;
+  let stopped = false;
   const tick = () => {
     if (busy) return;
     busy = true;
-    running = runAutomationPass(deps, intervalMs)
-      .then(() => undefined)
-      .catch((error: unknown) =>
-        deps.log.error({ err: error }, 'automation scheduler failed; retrying on the next tick'),
-      )
-      .finally(() => {
+    running = runPass(deps, intervalMs)
+      .then(({ more }) => more)
+      .catch((error: unknown) => {
+        deps.log.error({ err: error }, 'automation scheduler failed; retrying on the next tick');
+        return false;
+      })
+      .then((more) => {
         busy = false;
+        if (more && !stopped) tick();
       });
   };
   const timer = setInterval(tick, intervalMs);
   timer.unref();
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await running;
     },

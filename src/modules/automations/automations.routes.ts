@@ -174,7 +174,8 @@ export const automationRoutes: RoutePlugin = async (app, { db, clock }) => {
         response: { 202: Type.Ref('AutomationAccepted'), ...errorResponses('not_found') },
       },
     },
-    async (request, reply) => reply.status(202).send(await service.refreshSubscriptions(db, keyOf(request))),
+    async (request, reply) =>
+      reply.status(202).send(await service.refreshSubscriptions(db, clock, keyOf(request))),
   );
 
   app.get(

@@ -50,7 +50,7 @@ const FilterHints = Type.Array(Type.Record(Type.String(), Type.Unknown()), {
 });
 const ScheduleConfig = Type.Record(Type.String(), Type.Unknown(), {
   description:
-    'ATTRIBUTE_DATE {attribute}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value}',
+    'ATTRIBUTE_DATE {attribute, time: "09:00" (optional)}; INTERVAL {interval: "720h"}; CRON {cron_expression}; THRESHOLD {counter, value}',
 });
 
 export const Trigger = Type.Object(

@@ -30,6 +30,7 @@ import type {
 import type { AutomationChanges, AutomationRow } from './automations.store.js';
 import * as store from './automations.store.js';
 import { checkCronExpression, checkTimezone } from './cron-schedule.js';
+import { clearSubscriptionSchedules, endSubscriptions } from './subscriptions.store.js';
 
 export interface AutomationKey {
   organizationId: string;
@@ -108,21 +109,12 @@ async function buildApiAutomation(
 }
 
 /**
- * Program-scope events need a participant: this version sends a program-scope run's one event to
- * `participant_id`, so it is required there (and refused with scope participants).
+ * A program-scope run sends one event with no participant, or, when `participant_id` is given, one
+ * event for that participant (which must exist). Scope participants takes no `participant_id`.
  */
 async function checkTarget(db: Database, organizationId: string, body: CreateAutomationBody): Promise<void> {
-  if (body.scope === 'participants') {
-    if (body.participant_id !== undefined) throw invalidField('participant_id', 'is only for scope program');
-    return;
-  }
-  if (body.participant_id === undefined) {
-    throw invalidField(
-      'participant_id',
-      'is required for scope program (the participant the event is for)',
-      'required',
-    );
-  }
+  if (body.participant_id === undefined) return;
+  if (body.scope === 'participants') throw invalidField('participant_id', 'is only for scope program');
   const participant = await findParticipantById(db, organizationId, body.participant_id.toLowerCase());
   if (participant === undefined) throw notFound('participant');
 }
@@ -165,6 +157,9 @@ export function newAutomationRow(organizationId: string, programId: string, now:
     fan_out_after: null,
     participants_total: null,
     participants_processed: 0,
+    refresh_requested_at: null,
+    refresh_started_at: null,
+    refresh_after: null,
     created_at: now,
     updated_at: now,
   };
@@ -218,6 +213,10 @@ export async function updateAutomation(
     if (row.status === 'archived')
       throw invalidField('status', 'an archived automation cannot be changed', 'archived');
     const changes = readChanges(row, body, clock);
+    // Subscriptions count from the resume, as cron does: a pause leaves no backlog to fire.
+    if (row.trigger_type === 'participant_state' && body.status === 'active' && row.status === 'paused') {
+      await clearSubscriptionSchedules(trx, row, clock());
+    }
     try {
       return toAutomation(await store.updateAutomation(trx, row, { ...changes, updated_at: clock() }));
     } catch (error) {
@@ -277,6 +276,11 @@ function readChanges(row: AutomationRow, body: UpdateAutomationBody, clock: Cloc
   if (row.trigger_type === 'cron' && (resumes || rescheduled)) {
     changes.next_run_at = nextRunAfter({ ...row, ...changes }, clock());
   }
+  const audienceChanged =
+    body.participant_filter !== undefined || body.guard_condition !== undefined || rescheduled;
+  if (row.trigger_type === 'participant_state' && (resumes || audienceChanged || body.schedule_config)) {
+    changes.refresh_requested_at = clock();
+  }
   return changes;
 }
 
@@ -290,11 +294,15 @@ function copyDefined<K extends keyof UpdateAutomationBody>(
   }
 }
 
-/** DELETE: archived for good. It never fires again; a fan-out already running finishes. */
+/**
+ * DELETE: archived for good. It never fires again; a fan-out already running finishes; its
+ * subscriptions end.
+ */
 export async function archiveAutomation(db: Database, clock: Clock, key: AutomationKey): Promise<Automation> {
   return withTransaction(db, async (trx) => {
     const row = await findRow(trx, key, true);
     if (row.status === 'archived') return toAutomation(row);
+    if (row.trigger_type === 'participant_state') await endSubscriptions(trx, row, clock());
     const changes = { status: 'archived' as const, next_run_at: null, updated_at: clock() };
     return toAutomation(await store.updateAutomation(trx, row, changes));
   });
@@ -342,12 +350,18 @@ export async function cancelAutomation(db: Database, clock: Clock, key: Automati
   });
 }
 
-export async function refreshSubscriptions(db: Database, key: AutomationKey): Promise<Record<string, never>> {
+/** Asks the scheduler for a full re-evaluation of the subscriptions; it starts within seconds. */
+export async function refreshSubscriptions(
+  db: Database,
+  clock: Clock,
+  key: AutomationKey,
+): Promise<Record<string, never>> {
   const row = await findRow(db, key);
   if (row.trigger_type !== 'participant_state') {
     throw invalidField('trigger_type', 'refresh-subscriptions is only for participant_state automations');
   }
   if (row.status !== 'active') throw invalidField('status', `the automation is ${row.status}, not active`);
+  await store.updateAutomation(db, row, { refresh_requested_at: clock() });
   return {};
 }
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey } from '../../platform/db/keyset.js';
+import { pageNewestFirst } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 import type { ScheduleType, TriggerType } from './automations.schemas.js';
 
@@ -43,6 +43,11 @@ export interface AutomationTable {
   fan_out_after: string | null;
   participants_total: number | null;
   participants_processed: number;
+  /** participant_state: a full re-evaluation was asked for (refresh-subscriptions, a PATCH, a resume). */
+  refresh_requested_at: Date | null;
+  /** participant_state: the full re-evaluation in progress started then, and has passed refresh_after. */
+  refresh_started_at: Date | null;
+  refresh_after: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -58,6 +63,9 @@ export interface SubscriptionTable {
   trigger_count: number;
   retry_count: number;
   last_error: string | null;
+  /** INTERVAL counts from here: when the participant (last) began to match. */
+  started_at: Date;
+  evaluated_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -148,12 +156,7 @@ export async function listAutomations(
   if (filter.triggerType !== undefined) query = query.where('trigger_type', '=', filter.triggerType);
   if (filter.scope !== undefined) query = query.where('scope', '=', filter.scope);
   if (filter.source !== undefined) query = query.where('source', '=', filter.source);
-  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 /** Active automations due at `now` with no run in progress, locked; others' claims are skipped. */
@@ -192,29 +195,34 @@ export interface FanOutParticipant {
   counters: Record<string, string>;
 }
 
-/** ACTIVE participants enrolled (ACTIVE) in the program, by id after `after`, with their state. */
+/**
+ * ACTIVE participants enrolled (ACTIVE) in the program, by id after `after`, with the parts of their
+ * state `reads` names (the others empty). Both index scans start at `after`, so every chunk costs
+ * the same wherever it is in the program.
+ */
 export async function listFanOutParticipants(
   db: Database,
-  organizationId: string,
-  programId: string,
-  after: string | null,
-  limit: number,
-  now: Date,
+  chunk: { organizationId: string; programId: string; after: string | null; limit: number; now: Date },
+  reads: { tags: boolean; attributes: boolean; counters: boolean },
 ): Promise<FanOutParticipant[]> {
-  const result = await sql<FanOutParticipant>`
-    select p.id, p.tags, p.attributes, coalesce((
+  const { organizationId, programId, after, limit, now } = chunk;
+  const counters = sql`coalesce((
       select jsonb_object_agg(c.key, case
         when c.reset_after_ms is not null
           and ${now}::timestamptz - c.last_reset_at >= make_interval(secs => c.reset_after_ms / 1000.0)
         then 0 else c.value end)
       from counters c
       where c.organization_id = p.organization_id and c.owner_type = 'PARTICIPANT' and c.owner_id = p.id
-    ), '{}'::jsonb) as counters
+    ), '{}'::jsonb)`;
+  const result = await sql<FanOutParticipant>`
+    select p.id, ${reads.tags ? sql`p.tags` : sql`'{}'::text[]`} as tags,
+      ${reads.attributes ? sql`p.attributes` : sql`'{}'::jsonb`} as attributes,
+      ${reads.counters ? counters : sql`'{}'::jsonb`} as counters
     from enrollments e
     join participants p on p.organization_id = e.organization_id and p.id = e.participant_id
     where e.organization_id = ${organizationId} and e.program_id = ${programId}
       and e.status = 'ACTIVE' and p.status = 'ACTIVE'
-      ${after === null ? sql`` : sql`and e.participant_id > ${after}::uuid`}
+      ${after === null ? sql`` : sql`and e.participant_id > ${after}::uuid and p.id > ${after}::uuid`}
     order by e.participant_id
     limit ${limit}`.execute(db);
   return result.rows;
@@ -249,10 +257,5 @@ export async function listSubscriptions(
     .where('organization_id', '=', organizationId)
     .where('automation_id', '=', automationId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageNewestFirst(query, filter).execute();
 }

@@ -231,9 +231,8 @@ describe('creating automations', () => {
     await expectRefused({ payload: payload(eventDataBytesMax + 1) }, 'payload');
   });
 
-  it('requires participant_id for scope program and refuses it and participant_filter elsewhere', async () => {
+  it('takes participant_id only for scope program and refuses participant_filter there', async () => {
     const cron = { type: 'cron', cron_expression: '0 1 * * *' };
-    await expectRefused({ scope: 'program', trigger: cron }, 'participant_id', /required/);
     await expectRefused({ scope: 'participants', participant_id: participantId }, 'participant_id');
     await expectRefused(
       { scope: 'program', participant_id: participantId, trigger: cron, participant_filter: 'true' },

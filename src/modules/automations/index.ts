@@ -8,13 +8,17 @@
 //   each participant of a run gets exactly one event, across crashes and several processes;
 // - every CEL condition and cron expression is compiled when saved; archived is terminal;
 // - events are written through the events module's ingest checks, given as FireEvents (this module
-//   sits below events, which makes the rule_action automations).
+//   sits below events, which makes the rule_action automations);
+// - a participant_state automation has at most one subscription per participant; an occurrence is
+//   fired by one scheduler (claimed FOR UPDATE SKIP LOCKED) under a key naming the automation, the
+//   subscription and the occurrence, so it is never sent twice; re-evaluation after a state change
+//   reads the participant_state_changes queue, never the event engine's work;
+// - the same pass resets due rule budgets (the rules module's resetDueBudgets).
 export {
   type AutomationScheduler,
-  type FiredEvent,
-  type FireEvents,
   runAutomationPass,
   startAutomationScheduler,
 } from './automation-scheduler.js';
 export { automationRoutes, automationSchemas } from './automations.routes.js';
+export type { FiredEvent, FireEvents } from './fired-events.js';
 export { createRuleActionAutomation, type RuleActionAutomation } from './rule-action-automations.js';

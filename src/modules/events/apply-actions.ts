@@ -44,8 +44,11 @@ export interface ActionScope {
   programId: string;
   eventId: string;
   eventTimestamp: Date;
-  /** Who an action without a target lands on: the event's recipient, or its participant. */
-  defaultParticipantId: string;
+  /**
+   * Who an action without a target lands on: the event's recipient, or its participant; null when
+   * the event has none (a program-scope automation's), and such an action fails the event.
+   */
+  defaultParticipantId: string | null;
   now: Date;
 }
 
@@ -242,6 +245,12 @@ async function resolveOwner(trx: Database, scope: ActionScope, target: ResolvedT
     case 'program':
       return { organizationId, type: 'PROGRAM', id: scope.programId };
     case 'event_participant':
+      if (scope.defaultParticipantId === null) {
+        throw new DomainError(
+          'bad_request',
+          'the event has no participant (a program-scope automation fired it); give the action a target',
+        );
+      }
       return { organizationId, type: 'PARTICIPANT', id: scope.defaultParticipantId };
     case 'participant_id':
       return {

@@ -76,11 +76,14 @@ export type ProcessingEvent = Omit<
   'ordering_key' | 'payload_hash' | 'claim_token' | 'lease_expires_at' | 'claim_count' | 'available_at'
 >;
 
-/** The resolved parties of an event; recipient is the participant when the event names none. */
+/**
+ * The resolved parties of an event; recipient is the participant when the event names none. Both are
+ * null for an event without a participant (a program-scope automation's).
+ */
 export interface EventParties {
   program: ProgramRow;
-  participant: ParticipantRow;
-  recipient: ParticipantRow;
+  participant: ParticipantRow | null;
+  recipient: ParticipantRow | null;
 }
 
 export type StepResult = { outcome: 'continue' } | { outcome: 'fail'; errorMessage: string };
@@ -174,7 +177,8 @@ async function runEvent(run: EventRun): Promise<void> {
   const { event } = run;
   const context = await programContext(claim, event);
   run.context = context;
-  run.participant = await partyOf(run, participantReference(event), 'participant');
+  const reference = participantReference(event);
+  run.participant = reference === undefined ? undefined : await partyOf(run, reference, 'participant');
   const recipient = recipientReference(event);
   run.recipient = recipient === undefined ? run.participant : await partyOf(run, recipient, 'recipient');
   for (const step of run.engine.steps) {
@@ -183,7 +187,7 @@ async function runEvent(run: EventRun): Promise<void> {
   }
   const evaluations =
     context.rules.length === 0 ? [] : await evaluateRulesIsolated(context.rules, await evaluationInput(run));
-  if (!run.direct) run.draft = startDraft(run.recipient.state);
+  if (!run.direct && run.recipient !== undefined) run.draft = startDraft(run.recipient.state);
   for (const evaluation of evaluations) {
     if (evaluation.status !== 'MATCHED') continue;
     for (const action of evaluation.actions) await applyRuleAction(run, evaluation.rule_id, action);
@@ -200,15 +204,30 @@ async function runEvent(run: EventRun): Promise<void> {
 }
 
 function parties(run: EventRun): EventParties {
-  const { context, participant, recipient } = required(run);
-  return { program: context.program, participant: participant.row, recipient: recipient.row };
+  const { participant, recipient } = run;
+  return {
+    program: required(run).context.program,
+    participant: participant?.row ?? null,
+    recipient: recipient?.row ?? null,
+  };
 }
 
+/** The event's resolved program; its parties are undefined when the event has no participant. */
 function required(run: EventRun) {
   const { context, participant, recipient } = run;
-  if (context === undefined || participant === undefined || recipient === undefined)
-    throw new Error('the event is not resolved');
+  if (context === undefined) throw new Error('the event is not resolved');
   return { context, participant, recipient };
+}
+
+/** What the rules of an event with no participant read: nothing (CEL sees an empty map). */
+function ruleParticipant(context: ProgramContext, recipient: Holder | undefined, at: Date) {
+  if (recipient === undefined) return null;
+  const { counterValues: _exact, ...participant } = heldRuleState(recipient.state, at);
+  return {
+    ...participant,
+    tiers: tierLevelsForRules(context.tiers, recipient.tierRows),
+    groups: recipient.groups,
+  };
 }
 
 /**
@@ -234,7 +253,6 @@ async function evaluationInput(run: EventRun): Promise<EvaluationInput> {
   const { context, recipient } = required(run);
   const { event } = run;
   const at = event.event_timestamp;
-  const { counterValues: _exact, ...participant } = heldRuleState(recipient.state, at);
   const {
     counterValues: _programExact,
     status: _status,
@@ -243,11 +261,7 @@ async function evaluationInput(run: EventRun): Promise<EvaluationInput> {
   return {
     eventData: event.event_data,
     eventTimestamp: at,
-    participant: {
-      ...participant,
-      tiers: tierLevelsForRules(context.tiers, recipient.tierRows),
-      groups: recipient.groups,
-    },
+    participant: ruleParticipant(context, recipient, at),
     program,
   };
 }
@@ -265,7 +279,7 @@ function actionScope(run: EventRun): ActionScope {
     programId: event.program_id,
     eventId: event.id,
     eventTimestamp: event.event_timestamp,
-    defaultParticipantId: required(run).recipient.row.id,
+    defaultParticipantId: run.recipient?.row.id ?? null,
     now: run.engine.claim.now,
   };
 }
@@ -328,6 +342,7 @@ async function plainCredit(
   action: Extract<ResolvedAction, { type: 'CREDIT' }>,
 ): Promise<PlainCredit | undefined> {
   const { context, recipient } = required(run);
+  if (recipient === undefined) return undefined;
   const { event } = run;
   const { claim } = run.engine;
   const asset = await usableAsset(claim, context, action.asset_id);
@@ -402,14 +417,15 @@ async function settleTiers(run: EventRun): Promise<void> {
   const { context, participant, recipient } = required(run);
   const { event } = run;
   const { claim } = run.engine;
-  const ids = new Set([participant.row.id, recipient.row.id, ...run.effects.touchedParticipantIds]);
+  const parties = [...new Set([participant, recipient])].filter((holder) => holder !== undefined);
+  const ids = new Set([...parties.map((holder) => holder.row.id), ...run.effects.touchedParticipantIds]);
   const holders = run.direct
     ? await loadHolders(
         claim,
         context,
         [...ids].map((id) => ({ participantId: id, externalId: null })),
       )
-    : [...new Set([participant, recipient])];
+    : parties;
   // Qualification runs on the rules' clock, the event's timestamp, so a replay decides the same.
   const at = event.event_timestamp;
   for (const holder of holders) {
@@ -442,8 +458,10 @@ async function finishEvent(run: EventRun): Promise<EventOutcome> {
   const { participant, recipient } = required(run);
   if (run.direct) {
     await sql`release savepoint event`.execute(claim.trx);
-    const changed = new Set([participant.row.id, recipient.row.id, ...run.effects.touchedParticipantIds]);
-    forgetHolders(claim, changed);
+    const parties = [participant, recipient].flatMap((holder) =>
+      holder === undefined ? [] : [holder.row.id],
+    );
+    forgetHolders(claim, new Set([...parties, ...run.effects.touchedParticipantIds]));
   } else {
     if (run.draft !== undefined) commitDraft(run.draft, claim.pending.state, claim.now);
     claim.pending.credits.push(...run.credits);
@@ -458,9 +476,9 @@ async function finishEvent(run: EventRun): Promise<EventOutcome> {
     id: event.id,
     status: 'COMPLETED',
     errorMessage: null,
-    participantId: participant.row.id,
-    externalId: participant.row.external_id,
-    recipientId: recipientReference(event) === undefined ? null : recipient.row.id,
+    participantId: participant?.row.id ?? null,
+    externalId: participant?.row.external_id ?? null,
+    recipientId: recipientReference(event) === undefined ? null : (recipient?.row.id ?? null),
     delayMs: 0,
   };
 }

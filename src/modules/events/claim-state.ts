@@ -161,10 +161,11 @@ export function usableAsset(claim: ClaimState, context: ProgramContext, assetId:
   );
 }
 
-export const participantReference = (event: EventRow): ParticipantReference => ({
-  participantId: event.participant_id,
-  externalId: event.external_id,
-});
+/** Undefined for an event without a participant (a program-scope automation's). */
+export const participantReference = (event: EventRow): ParticipantReference | undefined =>
+  event.participant_id === null && event.external_id === null
+    ? undefined
+    : { participantId: event.participant_id, externalId: event.external_id };
 
 export const recipientReference = (event: EventRow): ParticipantReference | undefined =>
   event.recipient_id === null && event.recipient_external_id === null
@@ -202,12 +203,9 @@ export async function heldParticipant(
 function claimReferences(claim: ClaimState, { program }: ProgramContext): ParticipantReference[] {
   return claim.events
     .filter((event) => event.organization_id === program.organization_id && event.program_id === program.id)
-    .flatMap((event) => {
-      const recipient = recipientReference(event);
-      return recipient === undefined
-        ? [participantReference(event)]
-        : [participantReference(event), recipient];
-    });
+    .flatMap((event) =>
+      [participantReference(event), recipientReference(event)].filter((reference) => reference !== undefined),
+    );
 }
 
 /** Locks and loads participants, keeping one holder per participant under each key naming it. */

@@ -299,7 +299,19 @@ export const RetryResult = Type.Object(
     previous_status: EventStatus,
     status: EventStatus,
   },
-  { $id: 'RetryResult', description: 'The requeued event' },
+  {
+    $id: 'RetryResult',
+    description: 'The requeued event',
+    examples: [
+      {
+        event_id: '01a24348-6595-7000-98a8-30a73e0bea18',
+        message: 'Event queued for retry',
+        previous_error: 'asset 01a24330-2fba-7000-8d19-3cece0eb69ca is not linked to the program',
+        previous_status: 'FAILED',
+        status: 'PENDING',
+      },
+    ],
+  },
 );
 export type RetryResult = Static<typeof RetryResult>;
 

@@ -1,6 +1,6 @@
 import { type Generated, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 
 export type EventStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 
@@ -205,11 +205,6 @@ export async function listEvents(db: Database, organizationId: string, filter: E
   if (filter.to !== undefined) query = query.where('created_at', '<=', filter.to);
   if (filter.eventFrom !== undefined) query = query.where('event_timestamp', '>=', filter.eventFrom);
   if (filter.eventTo !== undefined) query = query.where('event_timestamp', '<=', filter.eventTo);
-  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
-  const rows = await query
-    .orderBy(filter.sortBy, filter.sortDir)
-    .orderBy('id', filter.sortDir)
-    .limit(filter.limit + 1)
-    .execute();
+  const rows = await pageInSortOrder(query, filter).execute();
   return rows as EventRow[];
 }

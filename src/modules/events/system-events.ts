@@ -6,12 +6,12 @@
 // automation, through fireSystemEvents.
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
-import { oversizedEventData } from '../../platform/event-data.js';
+import { oversizedEventDataJson } from '../../platform/event-data.js';
 import { newId } from '../../platform/ids.js';
 import { createRuleActionAutomation, type FiredEvent, type FireEvents } from '../automations/index.js';
 import { findProgramRow } from '../programs/index.js';
-import { hashEventPayload } from './canonical-payload.js';
-import { findEventsByKeys, insertEventsIfAbsent, type NewEventRow } from './events.store.js';
+import { canonicalJson, hashCanonicalEvent } from './canonical-payload.js';
+import { type EventRowToInsert, findEventsByKeys, insertEventsIfAbsent } from './events.store.js';
 
 export interface SystemEventDraft {
   /** null: every ACTIVE participant enrolled in the program (BROADCAST). */
@@ -65,11 +65,10 @@ export const fireSystemEvents: FireEvents = async (trx, events, now) => {
       `program ${program.id} is ${program.status} and accepts no events`,
     );
   }
-  const rows = events.map((event) => toFiredRow(event, now));
-  for (const row of rows) {
-    const oversized = oversizedEventData(row.event_data, 'event_data');
-    if (oversized) throw oversized;
-  }
+  const serialized = new Map<Record<string, unknown>, SerializedEventData>();
+  const rows = events.map((event) =>
+    toFiredRow(event, cached(serialized, event.eventData, serializeEventData), now),
+  );
   const inserted = await insertEventsIfAbsent(trx, rows);
   const replays = rows.filter((row) => !inserted.has(row.id));
   if (replays.length === 0) return;
@@ -85,8 +84,35 @@ export const fireSystemEvents: FireEvents = async (trx, events, now) => {
   }
 };
 
-function toFiredRow(event: FiredEvent, now: Date): NewEventRow {
-  const eventTimestamp = event.eventTimestamp.toISOString();
+interface SerializedEventData {
+  json: string;
+  canonical: string;
+}
+
+/** A fan-out's events share one event_data: it is checked and serialized once. */
+function serializeEventData(eventData: Record<string, unknown>): SerializedEventData {
+  const json = JSON.stringify(eventData);
+  const oversized = oversizedEventDataJson(json, 'event_data');
+  if (oversized) throw oversized;
+  return { json, canonical: canonicalJson(eventData) };
+}
+
+function cached<K, V>(map: Map<K, V>, key: K, make: (key: K) => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make(key);
+    map.set(key, value);
+  }
+  return value;
+}
+
+function toFiredRow(event: FiredEvent, eventData: SerializedEventData, now: Date): EventRowToInsert {
+  const payload = {
+    program_id: event.programId,
+    participant_id: event.participantId ?? undefined,
+    event_timestamp: event.eventTimestamp.toISOString(),
+    event_data: event.eventData,
+  };
   return {
     organization_id: event.organizationId,
     id: newId(),
@@ -97,14 +123,10 @@ function toFiredRow(event: FiredEvent, now: Date): NewEventRow {
     recipient_external_id: null,
     ordering_key: `s:${event.idempotencyKey}`,
     idempotency_key: event.idempotencyKey,
-    payload_hash: hashEventPayload({
-      program_id: event.programId,
-      participant_id: event.participantId,
-      event_timestamp: eventTimestamp,
-      event_data: event.eventData,
-    }),
+    payload_hash: hashCanonicalEvent(payload, eventData.canonical, event.eventTimestamp),
     event_type: 'SYSTEM',
     event_data: event.eventData,
+    event_data_json: eventData.json,
     event_timestamp: event.eventTimestamp,
     available_at: now,
     received_at: now,

@@ -24,11 +24,25 @@ export const CreateGroupBody = Type.Object(
     }),
     on_behalf_of_participant_id: OnBehalfOf,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'Doe household',
+        members: [
+          { participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c', role: 'ADMIN' },
+          { participant_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a', role: 'MEMBER' },
+        ],
+      },
+    ],
+  },
 );
 export type CreateGroupBody = Static<typeof CreateGroupBody>;
 
-export const UpdateGroupBody = Type.Object({ name: Name }, { additionalProperties: false });
+export const UpdateGroupBody = Type.Object(
+  { name: Name },
+  { additionalProperties: false, examples: [{ name: 'Doe family' }] },
+);
 export type UpdateGroupBody = Static<typeof UpdateGroupBody>;
 
 export const ListGroupsQuery = Type.Object(
@@ -46,7 +60,19 @@ const groupFields = {
   deleted_at: Type.Optional(Timestamp),
 };
 
-export const Group = Type.Object(groupFields, { $id: 'Group', description: 'A group' });
+const groupExample = {
+  id: '01a24348-55e1-7000-8f3d-6a2c9b4e1d70',
+  name: 'Doe household',
+  status: 'ACTIVE',
+  created_at: '2026-12-01T12:00:00.000Z',
+  updated_at: '2026-12-01T12:00:00.000Z',
+};
+
+export const Group = Type.Object(groupFields, {
+  $id: 'Group',
+  description: 'A group',
+  examples: [groupExample],
+});
 export type Group = Static<typeof Group>;
 
 export const GroupWithBalances = Type.Object(
@@ -56,7 +82,16 @@ export const GroupWithBalances = Type.Object(
       description: 'Per asset id, the total of every bucket and program ("1500.00")',
     }),
   },
-  { $id: 'GroupWithBalances', description: 'A group with its balance per asset' },
+  {
+    $id: 'GroupWithBalances',
+    description: 'A group with its balance per asset',
+    examples: [
+      {
+        ...groupExample,
+        balances: { '01a24330-2fba-7000-8d19-3cece0eb69ca': '1500.00' },
+      },
+    ],
+  },
 );
 export type GroupWithBalances = Static<typeof GroupWithBalances>;
 
@@ -72,6 +107,15 @@ export const AddMembersBody = Type.Object(
     additionalProperties: false,
     description:
       'One member (participant_id, role) or several (members, 1-100), not both; role defaults to MEMBER',
+    examples: [
+      { participant_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a', role: 'MEMBER' },
+      {
+        members: [
+          { participant_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a' },
+          { participant_id: '01a24330-4dd1-7000-9b9a-1cfa6589760b', role: 'ADMIN' },
+        ],
+      },
+    ],
   },
 );
 export type AddMembersBody = Static<typeof AddMembersBody>;
@@ -85,7 +129,20 @@ export const Member = Type.Object(
     joined_at: Timestamp,
     left_at: NullableTimestamp,
   },
-  { $id: 'GroupMember', description: 'A member of a group' },
+  {
+    $id: 'GroupMember',
+    description: 'A member of a group',
+    examples: [
+      {
+        participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+        external_id: 'user_12345',
+        role: 'ADMIN',
+        status: 'ACTIVE',
+        joined_at: '2026-12-01T12:00:00.000Z',
+        left_at: null,
+      },
+    ],
+  },
 );
 export type Member = Static<typeof Member>;
 
@@ -94,7 +151,24 @@ export const AddMembersResponse = Type.Object(
     message: Type.String(),
     members: Type.Array(Type.Ref('GroupMember')),
   },
-  { description: 'The members added' },
+  {
+    description: 'The members added',
+    examples: [
+      {
+        message: 'Member(s) added to group',
+        members: [
+          {
+            participant_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a',
+            external_id: 'user_67890',
+            role: 'MEMBER',
+            status: 'ACTIVE',
+            joined_at: '2026-12-02T08:30:00.000Z',
+            left_at: null,
+          },
+        ],
+      },
+    ],
+  },
 );
 
 export const MembersQuery = Type.Object(

@@ -1,7 +1,7 @@
 // SQL of groups and their members.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey } from '../../platform/db/keyset.js';
+import { pageNewestFirst } from '../../platform/db/keyset.js';
 import type { CursorValue } from '../../platform/http/pagination.js';
 
 export type GroupStatus = 'ACTIVE' | 'ARCHIVED';
@@ -83,12 +83,7 @@ export async function listGroups(
 ): Promise<GroupRow[]> {
   let query = tables(db).selectFrom('groups').selectAll().where('organization_id', '=', organizationId);
   if (!filter.includeArchived) query = query.where('status', '=', 'ACTIVE');
-  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 /** Which of these ids are participants of the organization. */

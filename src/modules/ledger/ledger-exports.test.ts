@@ -158,6 +158,26 @@ describe('CSV exports', () => {
     expect(anonymous.statusCode).toBe(401);
   });
 
+  it("exports a program's wallet balances", async () => {
+    const prefunded = await createLedgerFixture(acme, { issuance_policy: 'PREFUNDED' });
+    const fundUrl = `/v1/programs/${prefunded.programId}/assets/${prefunded.assetId}/fund`;
+    expect((await acme.request('POST', fundUrl, { amount: '100.50' })).statusCode).toBe(200);
+    const response = await acme.request('GET', `/v1/programs/${prefunded.programId}/balance?format=csv`);
+    expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(response.headers['content-disposition']).toBe('attachment; filename="wallet-balances.csv"');
+    expect(records(response.body)).toEqual([
+      {
+        asset_id: prefunded.assetId,
+        available: '100.50',
+        held: '0.00',
+        deferred: '0.00',
+        issuance_policy: 'PREFUNDED',
+      },
+    ]);
+    const foreign = await other.request('GET', `/v1/programs/${prefunded.programId}/balance?format=csv`);
+    expect(foreign.statusCode).toBe(404);
+  });
+
   it('exports each report with its filters', async () => {
     const summary = records(
       (await acme.request('GET', `/v1/reports/ledger-summary?format=csv&program_id=${f.programId}`)).body,

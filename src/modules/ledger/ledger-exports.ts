@@ -1,10 +1,16 @@
 // The CSV shape of the ledger's lists and reports: one row per posting for journal entries (the
 // entry's fields repeated, as accounting tools import them), and one per expiration bucket for the
 // expiration schedule. Pure: the routes stream the pages.
-import { type CsvColumn, fieldColumns } from '../../platform/http/csv.js';
-import type { JournalEntry } from './ledger.schemas.js';
-import type { ExpirationSchedule, LedgerSummaryRow, LiabilityReport } from './reports.schemas.js';
-import { rollforwardMovements } from './reports.schemas.js';
+import type { Static } from 'typebox';
+import { type CsvColumn, csvText, examplesOf, fieldColumns } from '../../platform/http/csv.js';
+import { AssetBalance, JournalEntry, WalletBalance } from './ledger.schemas.js';
+import {
+  ExpirationSchedule,
+  LedgerSummaryRow,
+  LiabilityReport,
+  RollforwardRow,
+  rollforwardMovements,
+} from './reports.schemas.js';
 
 type Posting = JournalEntry['postings'][number];
 export type PostingRow = { entry: JournalEntry; posting: Posting };
@@ -42,9 +48,11 @@ export const postingColumns: CsvColumn<PostingRow>[] = [
 
 /** Each page of entries as the rows of their postings, in the entries' order. */
 export async function* postingRowsOf(pages: AsyncIterable<JournalEntry[]>): AsyncGenerator<PostingRow[]> {
-  for await (const entries of pages) {
-    yield entries.flatMap((entry) => entry.postings.map((posting) => ({ entry, posting })));
-  }
+  for await (const entries of pages) yield postingRowsOfEntries(entries);
+}
+
+function postingRowsOfEntries(entries: JournalEntry[]): PostingRow[] {
+  return entries.flatMap((entry) => entry.postings.map((posting) => ({ entry, posting })));
 }
 
 export const balanceColumns = fieldColumns<{
@@ -53,6 +61,14 @@ export const balanceColumns = fieldColumns<{
   held: string;
   deferred: string;
 }>(['asset_id', 'available', 'held', 'deferred']);
+
+export const walletBalanceColumns = fieldColumns<Static<typeof WalletBalance>>([
+  'asset_id',
+  'available',
+  'held',
+  'deferred',
+  'issuance_policy',
+]);
 
 export const ledgerSummaryColumns = fieldColumns<LedgerSummaryRow>([
   'asset_id',
@@ -130,3 +146,20 @@ export function expirationRowsOf(schedules: ExpirationSchedule[]): ScheduleBucke
       : schedule.buckets.map((bucket) => ({ schedule, bucket })),
   );
 }
+
+/** What each download looks like, from the JSON examples of the same schemas (the API reference). */
+export const csvExamples = {
+  balances: csvText(balanceColumns, examplesOf<Static<typeof AssetBalance>>(AssetBalance)),
+  walletBalances: csvText(walletBalanceColumns, examplesOf<Static<typeof WalletBalance>>(WalletBalance)),
+  journalEntries: csvText(postingColumns, postingRowsOfEntries(examplesOf<JournalEntry>(JournalEntry))),
+  ledgerSummary: csvText(ledgerSummaryColumns, examplesOf<LedgerSummaryRow>(LedgerSummaryRow)),
+  liability: csvText(
+    liabilityColumns,
+    examplesOf<LiabilityReport>(LiabilityReport).flatMap((report) => report.data),
+  ),
+  rollforward: csvText(rollforwardColumns, examplesOf<RollforwardLine>(RollforwardRow)),
+  expirationSchedule: csvText(
+    expirationColumns,
+    expirationRowsOf(examplesOf<ExpirationSchedule>(ExpirationSchedule)),
+  ),
+};

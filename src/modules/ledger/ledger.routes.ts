@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { ErrorCode } from '../../platform/errors.js';
-import { keysetPages, onePage, sendCsv, wantsCsv } from '../../platform/http/csv.js';
+import { jsonOrCsvResponse, keysetPages, onePage, sendCsv, wantsCsv } from '../../platform/http/csv.js';
 import type { RouteDeps, RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses, IdParams, operationId, Page } from '../../platform/http/schemas.js';
 import { pageSizeMax } from '../../platform/limits.js';
@@ -33,6 +33,7 @@ import {
 import * as service from './ledger.service.js';
 import {
   balanceColumns,
+  csvExamples,
   expirationColumns,
   expirationRowsOf,
   ledgerSummaryColumns,
@@ -40,6 +41,7 @@ import {
   postingColumns,
   postingRowsOf,
   rollforwardColumns,
+  walletBalanceColumns,
 } from './ledger-exports.js';
 import * as reads from './ledger-reads.service.js';
 import * as reports from './reports.js';
@@ -117,7 +119,14 @@ const registerBalanceRoutes: RoutePlugin = async (app, { db }) => {
         summary: "A participant's balances per asset",
         params: IdParams,
         querystring: BalancesQuery,
-        response: { 200: Page(Type.Ref('AssetBalance')), ...errorResponses('not_found', 'invalid_cursor') },
+        response: {
+          200: jsonOrCsvResponse(
+            Page(Type.Ref('AssetBalance')),
+            'One page of balances, or every balance as CSV',
+            csvExamples.balances,
+          ),
+          ...errorResponses('not_found', 'invalid_cursor'),
+        },
       },
     },
     async (request, reply) => {
@@ -334,18 +343,31 @@ const registerWalletReadRoutes: RoutePlugin = async (app, { db }) => {
         summary: 'Program wallet balances (PREFUNDED assets)',
         params: IdParams,
         querystring: BalancesQuery,
-        response: { 200: Page(Type.Ref('WalletBalance')), ...errorResponses('not_found', 'invalid_cursor') },
+        response: {
+          200: jsonOrCsvResponse(
+            Page(Type.Ref('WalletBalance')),
+            'One page of wallet balances, or every one as CSV',
+            csvExamples.walletBalances,
+          ),
+          ...errorResponses('not_found', 'invalid_cursor'),
+        },
       },
     },
-    async (request) => {
-      await findProgramRow(db, request.caller.organizationId, request.params.id);
-      return reads.listBalances(
-        db,
-        request.caller.organizationId,
-        programWallet(request.params.id),
-        request.query,
-        true,
+    async (request, reply) => {
+      const { organizationId } = request.caller;
+      await findProgramRow(db, organizationId, request.params.id);
+      const wallet = programWallet(request.params.id);
+      if (!wantsCsv(request)) return reads.listBalances(db, organizationId, wallet, request.query, true);
+      const pages = keysetPages(request.query.cursor, (cursor) =>
+        reads.listBalances(
+          db,
+          organizationId,
+          wallet,
+          { ...request.query, cursor, limit: pageSizeMax },
+          true,
+        ),
       );
+      return sendCsv(reply, 'wallet-balances', walletBalanceColumns, pages);
     },
   );
 
@@ -412,7 +434,14 @@ const registerJournalRoutes: RoutePlugin = async (app, { db, clock }) => {
           'Every balance change is one journal entry whose postings sum to zero per asset. Filter by program, participant, group, asset, bucket, event, rule, action type, reference_id, amount range or time.',
         summary: 'List journal entries, newest first',
         querystring: JournalEntriesQuery,
-        response: { 200: Page(Type.Ref('JournalEntry')), ...errorResponses('invalid_cursor') },
+        response: {
+          200: jsonOrCsvResponse(
+            Page(Type.Ref('JournalEntry')),
+            'One page of journal entries, or every matching posting as a CSV row',
+            csvExamples.journalEntries,
+          ),
+          ...errorResponses('invalid_cursor'),
+        },
       },
     },
     async (request, reply) => {
@@ -472,9 +501,10 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
           'Per asset: issued, redeemed, expired, forfeited and outstanding; period figures with from+to',
         querystring: LedgerSummaryQuery,
         response: {
-          200: Type.Object(
-            { data: Type.Array(Type.Ref('LedgerSummaryRow')) },
-            { description: 'Ledger figures per asset' },
+          200: jsonOrCsvResponse(
+            Type.Object({ data: Type.Array(Type.Ref('LedgerSummaryRow')) }),
+            'Ledger figures per asset',
+            csvExamples.ledgerSummary,
           ),
           ...errorResponses(),
         },
@@ -498,7 +528,14 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
           'Rows by asset, then program (entries without one last), then bucket, a page at a time; ' +
           "a next page's cursor keeps the first page's as_of.",
         querystring: LiabilityQuery,
-        response: { 200: Type.Ref('LiabilityReport'), ...errorResponses('invalid_cursor') },
+        response: {
+          200: jsonOrCsvResponse(
+            Type.Ref('LiabilityReport'),
+            'Outstanding liability as of a time; as CSV, every row',
+            csvExamples.liability,
+          ),
+          ...errorResponses('invalid_cursor'),
+        },
       },
     },
     async (request, reply) => {
@@ -522,13 +559,14 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
         summary: 'Movements explaining closing minus opening liability exactly; refused if they do not',
         querystring: RollforwardQuery,
         response: {
-          200: Type.Object(
-            {
+          200: jsonOrCsvResponse(
+            Type.Object({
               from: Type.String(),
               to: Type.String(),
               data: Type.Array(Type.Ref('RollforwardRow')),
-            },
-            { description: 'Liability movements per asset between from and to' },
+            }),
+            'Liability movements per asset between from and to',
+            csvExamples.rollforward,
           ),
           ...errorResponses('integrity_violation'),
         },
@@ -552,9 +590,10 @@ const registerReportRoutes: RoutePlugin = async (app, { db, clock }) => {
         summary: 'When outstanding lot value expires, in calendar buckets (LOT assets only)',
         querystring: ExpirationScheduleQuery,
         response: {
-          200: Type.Object(
-            { data: Type.Array(Type.Ref('ExpirationSchedule')) },
-            { description: 'Expiring value per asset' },
+          200: jsonOrCsvResponse(
+            Type.Object({ data: Type.Array(Type.Ref('ExpirationSchedule')) }),
+            'Expiring value per asset; as CSV, one row per bucket',
+            csvExamples.expirationSchedule,
           ),
           ...errorResponses('not_found', 'unsupported_inventory_mode'),
         },

@@ -258,9 +258,27 @@ export const ActivityItem = Type.Object(
 );
 export type ActivityItem = Static<typeof ActivityItem>;
 
+const statementLineExample = {
+  action_type: 'CREDIT',
+  amount: '500.00',
+  bucket: 'AVAILABLE',
+  created_at: '2026-12-04T22:59:07.847Z',
+  created_by_api_key_id: null,
+  description: 'CREDIT by rule',
+  event_id: '01a24348-6595-7000-98a8-30a73e0bea18',
+  event_timestamp: '2026-12-04T22:59:05.000Z',
+  journal_entry_id: '01a24348-6bf3-7000-81e8-1aebf8ae24f4',
+  posting_id: '01a24348-6bf3-7001-9a4c-2d7e8f1b3c5a',
+  running_balance: '525.00',
+};
+
 export const StatementLine = Type.Object(
   { ...activityFields, posting_id: Uuid, running_balance: Type.String() },
-  { $id: 'StatementLine', description: 'A statement line' },
+  {
+    $id: 'StatementLine',
+    description: 'A statement line',
+    examples: [statementLineExample],
+  },
 );
 export type StatementLine = Static<typeof StatementLine>;
 
@@ -290,7 +308,22 @@ export const Statement = Type.Object(
       next_cursor: Type.Union([Type.String(), Type.Null()]),
     }),
   },
-  { $id: 'Statement', description: 'A running-balance statement' },
+  {
+    $id: 'Statement',
+    description: 'A running-balance statement',
+    examples: [
+      {
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        bucket: 'AVAILABLE',
+        opening_balance: '25.00',
+        closing_balance: '525.00',
+        from: '2026-12-01T00:00:00.000Z',
+        to: '2026-12-31T23:59:59.999Z',
+        data: [statementLineExample],
+        pagination: { has_more: false, next_cursor: null },
+      },
+    ],
+  },
 );
 export type Statement = Static<typeof Statement>;
 
@@ -310,11 +343,21 @@ export type HistoryQuery = Static<typeof HistoryQuery>;
 
 export const WalletBody = Type.Object(
   { amount: Amount, description: Type.Optional(Description) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ amount: '100000.00', description: 'Q1 points budget' }] },
 );
 export const WalletResponse = Type.Object(
   { available: Type.String(), journal_entry_id: Uuid, message: Type.String() },
-  { $id: 'WalletResponse', description: 'The wallet operation and the new wallet balance' },
+  {
+    $id: 'WalletResponse',
+    description: 'The wallet operation and the new wallet balance',
+    examples: [
+      {
+        available: '100000.00',
+        journal_entry_id: '01a24330-3b70-7000-b56a-51f6e7c68ed2',
+        message: 'Program funded successfully',
+      },
+    ],
+  },
 );
 export const WalletBalance = Type.Object(
   {
@@ -324,7 +367,19 @@ export const WalletBalance = Type.Object(
     deferred: Type.String(),
     issuance_policy: Type.String(),
   },
-  { $id: 'WalletBalance', description: 'A program wallet balance' },
+  {
+    $id: 'WalletBalance',
+    description: 'A program wallet balance',
+    examples: [
+      {
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        available: '99475.00',
+        held: '0.00',
+        deferred: '0.00',
+        issuance_policy: 'PREFUNDED',
+      },
+    ],
+  },
 );
 
 export const Posting = Type.Object({

@@ -1,6 +1,6 @@
 import { type ColumnType, type Insertable, type Selectable, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 
 export interface RequestLogTable {
   organization_id: string;
@@ -56,12 +56,7 @@ export async function listRequestLogs(db: Database, organizationId: string, filt
   if (filter.statusMax !== undefined) query = query.where('status_code', '<=', filter.statusMax);
   if (filter.from) query = query.where('created_at', '>=', filter.from);
   if (filter.to) query = query.where('created_at', '<=', filter.to);
-  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
-  return query
-    .orderBy(filter.sortBy, filter.sortDir)
-    .orderBy('id', filter.sortDir)
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInSortOrder(query, filter).execute();
 }
 
 export async function findRequestLog(db: Database, organizationId: string, id: string) {

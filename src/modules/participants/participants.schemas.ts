@@ -178,13 +178,18 @@ export const UpdateParticipantBody = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { email: 'jane.doe@example.com', display_name: 'Jane D.', attributes: { city: 'Lyon' }, tags: ['vip'] },
+    ],
+  },
 );
 export type UpdateParticipantBody = Static<typeof UpdateParticipantBody>;
 
 export const UpdateParticipantStatusBody = Type.Object(
   { status: ParticipantStatus },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ status: 'SUSPENDED' }] },
 );
 
 export const ListParticipantsQuery = Type.Object(

@@ -20,6 +20,7 @@ import {
 import type { ParticipantChanges, ParticipantRow, ParticipantStatus } from './participants.store.js';
 import * as store from './participants.store.js';
 import { listCounterValues, mergeAttributes, replaceTags } from './state.service.js';
+import { queueStateChanges } from './state-changes.store.js';
 
 /** State other modules own that the participant view shows: balances and tiers (counters are ours). */
 export type ParticipantStateReader = (
@@ -236,7 +237,11 @@ export async function updateParticipantStatus(
   status: ParticipantStatus,
   readers: ParticipantStateReader[],
 ): Promise<Participant> {
-  const row = await store.updateParticipant(db, organizationId, id, { status, updated_at: clock() });
+  const row = await withTransaction(db, async (trx) => {
+    const updated = await store.updateParticipant(trx, organizationId, id, { status, updated_at: clock() });
+    if (updated !== undefined) await queueStateChanges(trx, organizationId, [id]);
+    return updated;
+  });
   if (row === undefined) throw notFound('participant');
   return toParticipant(db, row, readers, clock());
 }

@@ -1,7 +1,8 @@
-import type { Generated } from 'kysely';
+import { type Generated, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
+import { queueChangedParticipants } from './state-changes.store.js';
 
 export type ParticipantStatus = 'ACTIVE' | 'SUSPENDED' | 'CLOSED';
 
@@ -122,18 +123,13 @@ export async function enroll(
   programId: string,
   now: Date,
 ): Promise<void> {
-  await tables(db)
-    .insertInto('enrollments')
-    .values({
-      organization_id: organizationId,
-      participant_id: participantId,
-      program_id: programId,
-      created_at: now,
-    })
-    .onConflict((conflict) =>
-      conflict.columns(['organization_id', 'participant_id', 'program_id']).doNothing(),
-    )
-    .execute();
+  // A new enrollment may subscribe the participant to the program's participant_state automations.
+  await sql`with enrolled as (
+      insert into enrollments (organization_id, participant_id, program_id, created_at)
+      values (${organizationId}, ${participantId}, ${programId}, ${now})
+      on conflict (organization_id, participant_id, program_id) do nothing
+      returning organization_id, participant_id)
+    ${queueChangedParticipants(sql`select organization_id, participant_id from enrolled`)}`.execute(db);
 }
 
 /** Which of these participants are enrolled in the program. */
@@ -221,10 +217,5 @@ export async function listParticipants(db: Database, organizationId: string, fil
       ),
     );
   }
-  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
-  return query
-    .orderBy(filter.sortBy, filter.sortDir)
-    .orderBy('id', filter.sortDir)
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInSortOrder(query, filter).execute();
 }

@@ -1,8 +1,9 @@
 // SQL for participant, group and program state: tags, attributes, counters and the state history.
 import { type Generated, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey } from '../../platform/db/keyset.js';
+import { pageInKeyOrder } from '../../platform/db/keyset.js';
 import type { ParticipantTable } from './participants.store.js';
+import { queueChangedParticipants } from './state-changes.store.js';
 
 export type OwnerType = 'PARTICIPANT' | 'PROGRAM' | 'GROUP';
 
@@ -258,11 +259,16 @@ export async function deleteCounter(
     .executeTakeFirst();
 }
 
-/** One statement however many rows: each column goes as one array parameter. */
+/**
+ * One statement however many rows (each column goes as one array parameter): writes state history
+ * rows and, in the same statement, queues the participants they name for the
+ * re-evaluation of participant_state automations (see queueStateChanges). Every change of tags,
+ * attributes and counters, by the API or by an event, passes here.
+ */
 export async function insertHistory(db: Database, rows: StateHistoryRow[]): Promise<void> {
   if (rows.length === 0) return;
   const column = <T>(value: (row: StateHistoryRow) => T) => rows.map(value);
-  await sql`insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
+  await sql`with history as (insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
       old_value, new_value, program_id, event_id, event_timestamp, rule_id, changed_by_api_key_id,
       changed_by_job, changed_at)
     select * from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.id)}::uuid[],
@@ -272,7 +278,9 @@ export async function insertHistory(db: Database, rows: StateHistoryRow[]): Prom
       ${column((row) => row.new_value)}::text[], ${column((row) => row.program_id)}::uuid[],
       ${column((row) => row.event_id)}::uuid[], ${column((row) => row.event_timestamp)}::timestamptz[],
       ${column((row) => row.rule_id)}::uuid[], ${column((row) => row.changed_by_api_key_id)}::uuid[],
-      ${column((row) => row.changed_by_job)}::text[], ${column((row) => row.changed_at)}::timestamptz[])`.execute(
+      ${column((row) => row.changed_by_job)}::text[], ${column((row) => row.changed_at)}::timestamptz[])
+    returning organization_id, owner_id, owner_type)
+    ${queueChangedParticipants(sql`select distinct organization_id, owner_id from history where owner_type = 'PARTICIPANT'`)}`.execute(
     db,
   );
 }
@@ -307,10 +315,10 @@ export async function listHistory(db: Database, owner: StateOwner, filter: State
   const eventTime = sql<Date>`coalesce(event_timestamp, changed_at)`;
   if (filter.eventFrom !== undefined) query = query.where(eventTime, '>=', filter.eventFrom);
   if (filter.eventTo !== undefined) query = query.where(eventTime, '<=', filter.eventTo);
-  if (filter.after !== undefined) query = query.where(afterKey('changed_at', 'desc', ...filter.after));
-  return query
-    .orderBy('changed_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInKeyOrder(query, {
+    column: 'changed_at',
+    direction: 'desc',
+    after: filter.after,
+    limit: filter.limit,
+  }).execute();
 }

@@ -80,7 +80,13 @@ export const UpdateProgramBody = Type.Object(
     redemption_target_type: Type.Optional(RedemptionTargetType),
     redemption_target_entity_id: Type.Optional(RedemptionTargetEntityId),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { name: 'Q2 Sales Bonus', description: 'Quarterly sales incentive, second quarter' },
+      { status: 'SUSPENDED' },
+    ],
+  },
 );
 export type UpdateProgramBody = Static<typeof UpdateProgramBody>;
 

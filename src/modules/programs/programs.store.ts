@@ -1,5 +1,5 @@
 import type { Database } from '../../platform/db/database.js';
-import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 
 export type RedemptionTargetType = 'SYSTEM_REDEMPTION' | 'SYSTEM_BREAKAGE' | 'LEDGER_ENTITY';
@@ -70,10 +70,5 @@ export async function listPrograms(db: Database, organizationId: string, filter:
   let query = tables(db).selectFrom('programs').selectAll().where('organization_id', '=', organizationId);
   if (filter.statuses) query = query.where('status', 'in', filter.statuses);
   if (filter.search) query = query.where('name', 'ilike', containsPattern(filter.search));
-  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
-  return query
-    .orderBy(filter.sortBy, filter.sortDir)
-    .orderBy('id', filter.sortDir)
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInSortOrder(query, filter).execute();
 }

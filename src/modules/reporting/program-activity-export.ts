@@ -1,6 +1,6 @@
 // The CSV shape of the program activity report: one row per program and asset. Pure.
-import type { CsvColumn } from '../../platform/http/csv.js';
-import type { ProgramActivity } from './reporting.schemas.js';
+import { type CsvColumn, csvText, examplesOf } from '../../platform/http/csv.js';
+import { ProgramActivity } from './reporting.schemas.js';
 
 type AssetRow = { program: ProgramActivity; asset: ProgramActivity['assets'][number] | undefined };
 
@@ -31,3 +31,6 @@ export function activityRowsOf(programs: ProgramActivity[]): AssetRow[] {
       : program.assets.map((asset) => ({ program, asset })),
   );
 }
+
+/** The download as the API reference shows it, from the JSON example of the same schema. */
+export const activityCsvExample = csvText(activityColumns, activityRowsOf(examplesOf(ProgramActivity)));

@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
-import { onePage, sendCsv, wantsCsv } from '../../platform/http/csv.js';
+import { jsonOrCsvResponse, onePage, sendCsv, wantsCsv } from '../../platform/http/csv.js';
 import type { RoutePlugin } from '../../platform/http/route-deps.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { activityColumns, activityRowsOf } from './program-activity-export.js';
+import { activityColumns, activityCsvExample, activityRowsOf } from './program-activity-export.js';
 import {
   ProgramActivity,
   ProgramActivityQuery,
@@ -24,7 +24,14 @@ export const reportingRoutes: RoutePlugin = async (app, { db, clock }) => {
           'Amounts are per asset in `assets`; the program totals add them up at the largest scale. ' +
           'total_redeemed counts debits and redemptions net of their reversals.',
         querystring: ProgramActivityQuery,
-        response: { 200: ProgramActivityReport, ...errorResponses('not_found') },
+        response: {
+          200: jsonOrCsvResponse(
+            ProgramActivityReport,
+            'Activity per program; as CSV, one row per program and asset',
+            activityCsvExample,
+          ),
+          ...errorResponses('not_found'),
+        },
       },
     },
     async (request, reply) => {

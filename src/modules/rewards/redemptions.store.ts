@@ -1,7 +1,7 @@
 // SQL of redemptions, the lots they consumed, and their reversals.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey } from '../../platform/db/keyset.js';
+import { pageInKeyOrder, pageNewestFirst } from '../../platform/db/keyset.js';
 import type { LedgerEntityFinder, LedgerEntityType } from '../programs/index.js';
 
 /**
@@ -169,12 +169,7 @@ export async function listRedemptions(
   if (f.rewardId !== undefined) query = query.where('reward_id', '=', f.rewardId);
   if (f.from !== undefined) query = query.where('created_at', '>=', f.from);
   if (f.to !== undefined) query = query.where('created_at', '<=', f.to);
-  if (f.after !== undefined) query = query.where(afterKey('created_at', 'desc', ...f.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(f.limit + 1)
-    .execute();
+  return pageNewestFirst(query, f).execute();
 }
 
 export async function insertReversal(db: Database, row: ReversalRow) {
@@ -197,15 +192,15 @@ export async function listReversals(
   redemptionId: string,
   f: { after: [unknown, unknown] | undefined; limit: number },
 ) {
-  let query = tables(db)
+  const query = tables(db)
     .selectFrom('redemption_reversals')
     .selectAll()
     .where('organization_id', '=', organizationId)
     .where('redemption_id', '=', redemptionId);
-  if (f.after !== undefined) query = query.where(afterKey('created_at', 'asc', ...f.after));
-  return query
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(f.limit + 1)
-    .execute();
+  return pageInKeyOrder(query, {
+    column: 'created_at',
+    direction: 'asc',
+    after: f.after,
+    limit: f.limit,
+  }).execute();
 }

@@ -127,7 +127,10 @@ export const UpdateRewardBody = Type.Object(
     available_until: Type.Optional(NullableTimestamp),
     metadata: Type.Optional(Metadata),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ unit_cost: '450', max_per_participant: 2 }, { status: 'ARCHIVED' }],
+  },
 );
 export type UpdateRewardBody = Static<typeof UpdateRewardBody>;
 

@@ -1,6 +1,6 @@
 // SQL of the rewards catalog.
 import type { Database } from '../../platform/db/database.js';
-import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 
 export type RewardStatus = 'DRAFT' | 'ACTIVE' | 'OUT_OF_STOCK' | 'ARCHIVED';
@@ -90,10 +90,5 @@ export async function listRewards(db: Database, organizationId: string, programI
     .where('program_id', '=', programId);
   if (f.statuses) query = query.where('status', 'in', f.statuses);
   if (f.search) query = query.where('name', 'ilike', containsPattern(f.search));
-  if (f.after) query = query.where(afterKey(f.sortBy, f.sortDir, ...f.after));
-  return query
-    .orderBy(f.sortBy, f.sortDir)
-    .orderBy('id', f.sortDir)
-    .limit(f.limit + 1)
-    .execute();
+  return pageInSortOrder(query, f).execute();
 }

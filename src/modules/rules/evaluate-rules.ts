@@ -70,7 +70,11 @@ export interface EvaluationInput {
   eventData: Record<string, unknown>;
   /** The event's event_timestamp: `now` in CEL and the clock of time windows and budgets. */
   eventTimestamp: Date;
-  participant: ParticipantState;
+  /**
+   * null: the event has no participant (a program-scope automation's). CEL then sees `participant`
+   * as an empty map, so a condition that reads it is false (MISSING_FIELD), not an error.
+   */
+  participant: ParticipantState | null;
   program: ProgramState;
 }
 
@@ -95,7 +99,7 @@ export interface RuleEvaluation {
 export function buildCelBindings(input: EvaluationInput): CelBindings {
   return {
     event: toCelInput(input.eventData),
-    participant: toCelInput(input.participant),
+    participant: toCelInput(input.participant ?? {}),
     program: toCelInput(input.program),
     now: toCelTimestamp(input.eventTimestamp),
   };

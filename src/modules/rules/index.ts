@@ -9,6 +9,7 @@
 // it stores the evaluations here (recordRuleEvaluations) and GET /v1/events/{id} reads them back
 // (listRuleEvaluations, schema $ref 'RuleEvaluation').
 
+export { resetDueBudgets } from './budget-resets.js';
 export {
   type CelBindings,
   CelCompileError,
@@ -45,3 +46,4 @@ export {
 export { ruleRoutes, ruleSchemas } from './rules.routes.js';
 export type { RuleEvaluationView } from './rules.schemas.js';
 export { consumeRuleBudgets, loadActiveRules } from './rules.service.js';
+export { parseDuration } from './schedules.js';

@@ -13,6 +13,8 @@ import {
   RuleHistoryQuery,
   RuleWithErrorStats,
   SimulateBody,
+  SimulateDraftBody,
+  SimulateDraftResult,
   SimulateResult,
   UpdateRuleBody,
   ValidateBody,
@@ -71,6 +73,7 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   app.post(
     '/v1/rules/validate',
     {
+      config: { readsOnly: true },
       schema: {
         tags,
         operationId: 'validateRule',
@@ -144,8 +147,33 @@ export const ruleRoutes: RoutePlugin = async (app, { db, clock }) => {
   );
 
   app.post(
+    '/v1/rules/simulate',
+    {
+      schema: {
+        tags,
+        operationId: 'simulateRuleDraft',
+        summary: 'Simulate a rule that is not saved (nothing is written)',
+        description:
+          'A draft rule (program_id, condition, actions and optionally stop_after_match and the active window) ' +
+          'runs against a sample event as POST /v1/rules/{id}/simulate runs a saved one, so an editor can try a ' +
+          'rule before saving it. The draft is checked as a create would check it: a refused expression answers ' +
+          "400 naming the field (e.g. actions[0].amount); an action's asset must be the organization's (404), " +
+          'linked to the program (422 asset_not_linked) and not archived (409 asset_archived). Budgets are not ' +
+          'simulated: a draft has consumed nothing.',
+        body: SimulateDraftBody,
+        response: {
+          200: SimulateDraftResult,
+          ...errorResponses('not_found', 'asset_not_linked', 'asset_archived'),
+        },
+      },
+    },
+    async (request) => service.simulateRuleDraft(db, clock, request.caller.organizationId, request.body),
+  );
+
+  app.post(
     '/v1/rules/:id/simulate',
     {
+      config: { readsOnly: true },
       schema: {
         tags,
         operationId: 'simulateRule',

@@ -131,7 +131,20 @@ export const Budget = Type.Object(
     interval: Type.Union([Type.String(), Type.Null()]),
     next_reset_at: NullableTimestamp,
   },
-  { description: 'A rule budget' },
+  {
+    description: 'A rule budget',
+    examples: [
+      {
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        limit: '50000.00',
+        consumed: '0.00',
+        schedule_type: 'CRON',
+        cron_expression: '0 0 1 * *',
+        interval: null,
+        next_reset_at: '2027-01-01T00:00:00.000Z',
+      },
+    ],
+  },
 );
 export type Budget = Static<typeof Budget>;
 
@@ -291,7 +304,23 @@ export const UpdateRuleBody = Type.Object(
     budgets: Type.Optional(Budgets),
     status: Type.Optional(RuleStatus),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    examples: [
+      {
+        condition: 'event.type == "purchase" && event.amount >= 20.0',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+      },
+      { status: 'SUSPENDED' },
+    ],
+  },
 );
 export type UpdateRuleBody = Static<typeof UpdateRuleBody>;
 
@@ -396,7 +425,24 @@ export type RuleHistoryQuery = Static<typeof RuleHistoryQuery>;
 /** A draft rule: the condition, and any other field of a rule to check with it. */
 export const ValidateBody = Type.Object(
   { ...Type.Partial(CreateRuleBody).properties, condition: Condition },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { condition: 'event.type == "purchase" && event.amount > 0.0' },
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        name: '10 points per dollar',
+        condition: 'event.type == "purchase"',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+      },
+    ],
+  },
 );
 export type ValidateBody = Static<typeof ValidateBody>;
 export const ValidateResult = Type.Object(
@@ -411,7 +457,30 @@ export const ValidateResult = Type.Object(
       },
     ),
   },
-  { description: 'Whether the condition or rule is valid, and every problem' },
+  {
+    description: 'Whether the condition or rule is valid, and every problem',
+    examples: [
+      {
+        valid: true,
+        message: 'CEL condition is valid',
+        note:
+          'The check covers syntax, the functions and variables of the rule environment and the result type; ' +
+          'field references are not checked against any event schema.',
+        problems: [],
+      },
+      {
+        valid: false,
+        message: "found no matching overload for '_>_' applied to '(string, double)'",
+        problems: [
+          {
+            field: 'condition',
+            reason: 'invalid',
+            message: "condition: found no matching overload for '_>_' applied to '(string, double)'",
+          },
+        ],
+      },
+    ],
+  },
 );
 export type ValidateResult = Static<typeof ValidateResult>;
 
@@ -446,15 +515,79 @@ export const ParticipantStateInput = Type.Object(
   { additionalProperties: false },
 );
 
-export const SimulateBody = Type.Object(
-  {
-    event: Type.Record(Type.String(), Type.Unknown(), { description: 'The event data, as event_data' }),
-    event_timestamp: Type.Optional(Timestamp),
-    participant_state: Type.Optional(ParticipantStateInput),
-  },
-  { additionalProperties: false },
-);
+const simulateFields = {
+  event: Type.Record(Type.String(), Type.Unknown(), { description: 'The event data, as event_data' }),
+  event_timestamp: Type.Optional(Timestamp),
+  participant_state: Type.Optional(ParticipantStateInput),
+};
+const exampleEvent = { type: 'purchase', amount: 12.5 };
+const exampleParticipantState = { tags: ['vip'], counters: { visits: 3 } };
+
+export const SimulateBody = Type.Object(simulateFields, {
+  additionalProperties: false,
+  examples: [{ event: exampleEvent, participant_state: exampleParticipantState }],
+});
 export type SimulateBody = Static<typeof SimulateBody>;
+
+export const SimulateDraftBody = Type.Object(
+  {
+    program_id: Uuid,
+    condition: Condition,
+    actions: Actions,
+    stop_after_match: Type.Optional(Type.Boolean()),
+    active_from: Type.Optional(Timestamp),
+    active_to: Type.Optional(Timestamp),
+    ...simulateFields,
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        condition: 'event.type == "purchase"',
+        actions: [
+          {
+            type: 'CREDIT',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            amount: 'round(event.amount * 10.0, 2)',
+          },
+        ],
+        event: exampleEvent,
+        participant_state: exampleParticipantState,
+      },
+    ],
+  },
+);
+export type SimulateDraftBody = Static<typeof SimulateDraftBody>;
+
+const SimulatedEvaluation = Type.Object({
+  matched: Type.Boolean(),
+  status: Type.Enum(['evaluated', 'condition_failed']),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  results: Type.Optional(
+    Type.Array(
+      Type.Object({
+        action: Type.Record(Type.String(), Type.Unknown()),
+        result: Type.Record(Type.String(), Type.Unknown()),
+      }),
+    ),
+  ),
+});
+const exampleEvaluation = {
+  matched: true,
+  status: 'evaluated',
+  results: [
+    {
+      action: {
+        type: 'CREDIT',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        amount: 'round(event.amount * 10.0, 2)',
+      },
+      result: { amount: '125', asset_symbol: 'PTS', description: 'Credit 125 PTS to participant' },
+    },
+  ],
+};
 
 export const SimulateResult = Type.Object(
   {
@@ -465,24 +598,31 @@ export const SimulateResult = Type.Object(
       order: Type.Integer(),
       stop_after_match: Type.Boolean(),
     }),
-    evaluation: Type.Object({
-      matched: Type.Boolean(),
-      status: Type.Enum(['evaluated', 'condition_failed']),
-      reason: Type.Optional(Type.String()),
-      message: Type.Optional(Type.String()),
-      results: Type.Optional(
-        Type.Array(
-          Type.Object({
-            action: Type.Record(Type.String(), Type.Unknown()),
-            result: Type.Record(Type.String(), Type.Unknown()),
-          }),
-        ),
-      ),
-    }),
+    evaluation: SimulatedEvaluation,
   },
-  { description: 'The rule and what it would have done' },
+  {
+    description: 'The rule and what it would have done',
+    examples: [
+      {
+        rule: {
+          id: '01a24330-3f92-7000-97f8-d3b909015081',
+          name: '10 points per dollar',
+          condition: 'event.type == "purchase"',
+          order: 10,
+          stop_after_match: false,
+        },
+        evaluation: exampleEvaluation,
+      },
+    ],
+  },
 );
 export type SimulateResult = Static<typeof SimulateResult>;
+
+export const SimulateDraftResult = Type.Object(
+  { evaluation: SimulatedEvaluation },
+  { description: 'What the draft rule would have done', examples: [{ evaluation: exampleEvaluation }] },
+);
+export type SimulateDraftResult = Static<typeof SimulateDraftResult>;
 
 export const ResetBudgetQuery = Type.Object({ asset_id: Uuid }, { additionalProperties: false });
 

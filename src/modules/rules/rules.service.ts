@@ -29,6 +29,8 @@ import type {
   RuleHistoryQuery,
   RuleWithErrorStats,
   SimulateBody,
+  SimulateDraftBody,
+  SimulateDraftResult,
   SimulateResult,
   UpdateRuleBody,
 } from './rules.schemas.js';
@@ -485,8 +487,6 @@ export async function simulateRule(
   id: string,
   body: SimulateBody,
 ): Promise<SimulateResult> {
-  const oversized = oversizedEventData(body.event, 'event');
-  if (oversized !== undefined) throw oversized;
   const row = await findRuleRow(db, organizationId, id);
   const budgets = await store.listBudgets(db, organizationId, [id]);
   const now = clock();
@@ -494,15 +494,7 @@ export async function simulateRule(
     { ...row, history_id: row.current_history_id },
     budgets.map((budget) => toBudgetState(effectiveBudget(budget, now))),
   );
-  const participant = toParticipantState(body.participant_state);
-  const eventTimestamp = readOptionalTimestamp(body.event_timestamp, 'event_timestamp') ?? now;
-  const input: EvaluationInput = {
-    eventData: body.event,
-    eventTimestamp,
-    participant,
-    program: await programRuleState(db, organizationId, row.program_id, eventTimestamp),
-  };
-  const evaluation = await evaluateRuleIsolated(rule, input);
+  const draft = { programId: row.program_id, actions: row.actions, rule };
   return {
     rule: {
       id: row.id,
@@ -511,13 +503,61 @@ export async function simulateRule(
       order: row.order,
       stop_after_match: row.stop_after_match,
     },
-    evaluation: toSimulatedEvaluation(
-      evaluation,
-      row.actions,
-      participant,
-      await assetSymbols(db, organizationId, row.actions),
-    ),
+    evaluation: await simulateEvaluation(db, now, organizationId, draft, body),
   };
+}
+
+/**
+ * A dry run of a rule that is not saved (POST /v1/rules/simulate): checked as a save would check it
+ * (condition, actions, window, program, assets), then evaluated as simulateRule does. Nothing is
+ * written, and the compiled draft is not cached under any saved version.
+ */
+export async function simulateRuleDraft(
+  db: Database,
+  clock: Clock,
+  organizationId: string,
+  body: SimulateDraftBody,
+): Promise<SimulateDraftResult> {
+  const condition = compileCondition(body.condition);
+  const actions = compileActions(body.actions);
+  const { activeFrom, activeTo } = readWindow(body);
+  await findProgramRow(db, organizationId, body.program_id);
+  await requireActionAssets(db, organizationId, body.program_id, body.actions);
+  const rule: EvaluableRule = {
+    id: newId(),
+    history_id: newId(),
+    order: 1,
+    stop_after_match: body.stop_after_match ?? false,
+    active_from: activeFrom,
+    active_to: activeTo,
+    condition,
+    actions,
+    budgets: [],
+  };
+  const draft = { programId: body.program_id, actions: body.actions, rule };
+  return { evaluation: await simulateEvaluation(db, clock(), organizationId, draft, body) };
+}
+
+async function simulateEvaluation(
+  db: Database,
+  now: Date,
+  organizationId: string,
+  draft: { programId: string; actions: CreateRuleBody['actions']; rule: EvaluableRule },
+  body: SimulateBody,
+): Promise<SimulateResult['evaluation']> {
+  const oversized = oversizedEventData(body.event, 'event');
+  if (oversized !== undefined) throw oversized;
+  const participant = toParticipantState(body.participant_state);
+  const eventTimestamp = readOptionalTimestamp(body.event_timestamp, 'event_timestamp') ?? now;
+  const input: EvaluationInput = {
+    eventData: body.event,
+    eventTimestamp,
+    participant,
+    program: await programRuleState(db, organizationId, draft.programId, eventTimestamp),
+  };
+  const evaluation = await evaluateRuleIsolated(draft.rule, input);
+  const symbolOf = await assetSymbols(db, organizationId, draft.actions);
+  return toSimulatedEvaluation(evaluation, draft.actions, participant, symbolOf);
 }
 
 /** The symbols of the assets a rule's actions name; an asset that no longer exists shows its id. */

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey, type SortDirection } from '../../platform/db/keyset.js';
+import { pageInKeyOrder, pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
 import type { Action, ChangeType } from './rules.schemas.js';
 
@@ -172,12 +172,7 @@ export async function listRules(db: Database, organizationId: string, filter: Ru
   if (filter.programId) query = query.where('program_id', '=', filter.programId);
   if (filter.statuses) query = query.where('status', 'in', filter.statuses);
   if (filter.search) query = query.where('name', 'ilike', containsPattern(filter.search));
-  if (filter.after) query = query.where(afterKey(filter.sortBy, filter.sortDir, ...filter.after));
-  return query
-    .orderBy(filter.sortBy, filter.sortDir)
-    .orderBy('id', filter.sortDir)
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInSortOrder(query, filter).execute();
 }
 
 /** The rules' budgets; `forUpdate` locks them in this order (rule, asset), which avoids deadlocks. */
@@ -231,6 +226,19 @@ export async function replaceBudgets(
         next_reset_at: row.ref('excluded.next_reset_at'),
       })),
     )
+    .execute();
+}
+
+/** Budgets whose reset is due at `now`, locked; those an event or another scheduler holds are skipped. */
+export async function claimDueBudgets(db: Database, now: Date, limit: number): Promise<BudgetRow[]> {
+  return tables(db)
+    .selectFrom('rule_budgets')
+    .selectAll()
+    .where('next_reset_at', '<=', now)
+    .orderBy('next_reset_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
     .execute();
 }
 
@@ -294,12 +302,12 @@ export async function listHistory(
   if (filter.changeType) query = query.where('change_type', '=', filter.changeType);
   if (filter.from) query = query.where('changed_at', '>=', filter.from);
   if (filter.to) query = query.where('changed_at', '<', filter.to);
-  if (filter.after) query = query.where(afterKey('changed_at', filter.sortDir, ...filter.after));
-  return query
-    .orderBy('changed_at', filter.sortDir)
-    .orderBy('id', filter.sortDir)
-    .limit(filter.limit + 1)
-    .execute();
+  return pageInKeyOrder(query, {
+    column: 'changed_at',
+    direction: filter.sortDir,
+    after: filter.after,
+    limit: filter.limit,
+  }).execute();
 }
 
 /** One statement however many events: each column goes as one array parameter. */

@@ -784,6 +784,109 @@ describe('POST /v1/rules/{id}/simulate', () => {
   });
 });
 
+describe('POST /v1/rules/simulate (a draft rule)', () => {
+  const simulateDraft = (body: unknown, tenant: Tenant = acme) =>
+    tenant.request('POST', '/v1/rules/simulate', body);
+  const draft = (programId: string, overrides: Record<string, unknown> = {}) => ({
+    program_id: programId,
+    condition: 'event.type == "purchase"',
+    actions: [credit('event.amount * 10'), { type: 'TAG', tag: 'buyer' }],
+    event: { type: 'purchase', amount: 7 },
+    ...overrides,
+  });
+  const ruleCount = async (programId: string) =>
+    (await acme.request('GET', `/v1/rules?program_id=${programId}`)).json().data.length;
+
+  it('shows what an unsaved rule would do, and saves nothing', async () => {
+    const programId = await createProgram();
+    const response = await simulateDraft(draft(programId, { participant_state: { tags: ['buyer'] } }));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toEqual({
+      evaluation: {
+        matched: true,
+        status: 'evaluated',
+        results: [
+          {
+            action: credit('event.amount * 10'),
+            result: { amount: '70', asset_symbol: 'POINTS', description: 'Credit 70 POINTS to participant' },
+          },
+          {
+            action: { type: 'TAG', tag: 'buyer' },
+            result: {
+              current_tags: ['buyer'],
+              would_add: false,
+              description: 'Add tag buyer to participant',
+            },
+          },
+        ],
+      },
+    });
+    expect(await ruleCount(programId)).toBe(0);
+  });
+
+  it('answers condition_failed for an event the condition refuses, and outside the active window', async () => {
+    const programId = await createProgram();
+    const refused = await simulateDraft(draft(programId, { event: { type: 'refund' } }));
+    expect(refused.json().evaluation).toMatchObject({ matched: false, reason: 'CONDITION_FALSE' });
+    const ended = await simulateDraft(draft(programId, { active_to: '2026-01-01T00:00:00Z' }));
+    expect(ended.json().evaluation).toMatchObject({ matched: false, reason: 'OUTSIDE_TIME_WINDOW' });
+  });
+
+  it('refuses a draft a create would refuse, naming the field, and saves nothing', async () => {
+    const programId = await createProgram();
+    const cases: [Record<string, unknown>, number, string][] = [
+      [{ condition: 'event.type == ' }, 400, 'condition'],
+      [{ actions: [credit('event.amount *')] }, 400, 'actions[0].amount'],
+      [{ actions: [{ ...credit('1'), asset_id: unknownId }] }, 404, 'actions[0].asset_id'],
+      [{ active_from: '2027-01-01T00:00:00Z', active_to: '2026-01-01T00:00:00Z' }, 400, 'active_to'],
+    ];
+    for (const [overrides, status, field] of cases) {
+      const response = await simulateDraft(draft(programId, overrides));
+      expect(response.statusCode, response.body).toBe(status);
+      expect(response.json().details.field).toBe(field);
+    }
+    const unlinked = await createAsset(await createProgram(), 0);
+    const notLinked = await simulateDraft(
+      draft(programId, { actions: [{ ...credit('1'), asset_id: unlinked }] }),
+    );
+    expect(notLinked.statusCode).toBe(422);
+    expect(notLinked.json()).toMatchObject({ code: 'asset_not_linked' });
+    const noEvent = await simulateDraft({ ...draft(programId), event: undefined });
+    expect(noEvent.statusCode).toBe(400);
+    expect(await ruleCount(programId)).toBe(0);
+  });
+
+  it("does not simulate against another organization's program", async () => {
+    const foreign = await createProgram(other);
+    const response = await simulateDraft(draft(foreign));
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ code: 'not_found' });
+  });
+
+  it(`takes ${actionsPerRuleMax} actions and refuses one more, and holds the event to ${eventDataBytesMax} bytes`, async () => {
+    const programId = await createProgram();
+    const actions = (count: number) => Array.from({ length: count }, () => credit('1'));
+    expect((await simulateDraft(draft(programId, { actions: actions(actionsPerRuleMax) }))).statusCode).toBe(
+      200,
+    );
+    const tooMany = await simulateDraft(draft(programId, { actions: actions(actionsPerRuleMax + 1) }));
+    expect(tooMany.statusCode).toBe(400);
+    const eventOfBytes = (bytes: number) => ({ text: 'x'.repeat(bytes - '{"text":""}'.length) });
+    const sized = (bytes: number) =>
+      simulateDraft(
+        draft(programId, {
+          condition: 'size(event.text) > 0',
+          actions: [credit('1')],
+          event: eventOfBytes(bytes),
+        }),
+      );
+    expect((await sized(eventDataBytesMax)).json().evaluation).toMatchObject({ matched: true });
+    const over = await sized(eventDataBytesMax + 1);
+    expect(over.statusCode).toBe(400);
+    expect(over.json().details).toMatchObject({ field: 'event', reason: 'too_large' });
+  });
+});
+
 describe('budgets', () => {
   it('shows live state, is consumed by matched evaluations, skips when exhausted, and resets', async () => {
     t.testClock.set('2026-03-01T12:00:00Z');
@@ -931,6 +1034,7 @@ describe('OpenAPI', () => {
         .sort(),
     ).toEqual([
       '/v1/rules',
+      '/v1/rules/simulate',
       '/v1/rules/validate',
       '/v1/rules/{id}',
       '/v1/rules/{id}/history',

@@ -177,7 +177,15 @@ export const UpdateTierBody = Type.Object(
     levels: Type.Optional(Nullable(Type.Array(LevelPatch, { minItems: 1, maxItems: levelsPerTierMax }))),
     lifecycle: Type.Optional(Nullable(Type.Union([Empty, Lifecycle]))),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        display_name: 'Member status',
+        levels: [{ key: 'gold', display_name: 'Gold', color: '#FFD700', benefits: { free_shipping: true } }],
+      },
+    ],
+  },
 );
 export type UpdateTierBody = Static<typeof UpdateTierBody>;
 
@@ -288,7 +296,20 @@ export const TierState = Type.Object(
     acquired_at: Timestamp,
     expires_at: NullableTimestamp,
   },
-  { $id: 'TierState', description: "A participant's level in a tier" },
+  {
+    $id: 'TierState',
+    description: "A participant's level in a tier",
+    examples: [
+      {
+        key: 'status',
+        level: 'gold',
+        rank: 2,
+        benefits: { free_shipping: true, points_multiplier: 2 },
+        acquired_at: '2026-03-14T09:12:00.000Z',
+        expires_at: '2027-01-10T00:00:00.000Z',
+      },
+    ],
+  },
 );
 export type TierState = Static<typeof TierState>;
 
@@ -296,6 +317,9 @@ export const ParticipantTierParams = Type.Object({ id: Uuid, key: TierKey }, { a
 export const ProgramQuery = Type.Object({ program_id: Uuid }, { additionalProperties: false });
 export const SetTierBody = Type.Object(
   { level: LevelKey, expires_at: Type.Optional(NullableTimestamp) },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ level: 'gold', expires_at: '2027-12-31T23:59:59.000Z' }, { level: 'silver' }],
+  },
 );
 export type SetTierBody = Static<typeof SetTierBody>;

@@ -38,6 +38,16 @@ export const TransferBody = Type.Object(
   {
     additionalProperties: false,
     description: 'Exactly one of source_external_id, source_participant_id and source_group_id',
+    examples: [
+      {
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        source_external_id: 'user_12345',
+        recipients: [{ external_id: 'user_67890', amount: '150.00' }],
+        description: 'Gift to a friend',
+        idempotency_key: 'gift-2026-12-04-001',
+      },
+    ],
   },
 );
 export type TransferBody = Static<typeof TransferBody>;
@@ -60,6 +70,26 @@ export const TransferResponse = Type.Object(
     created_at: Timestamp,
     message: Type.String(),
   },
-  { $id: 'Transfer', description: 'The transfer and its journal entry' },
+  {
+    $id: 'Transfer',
+    description: 'The transfer and its journal entry',
+    examples: [
+      {
+        journal_entry_id: '01a24348-744a-7000-88b4-32245d68a4a7',
+        program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+        asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+        source_participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+        source_group_id: null,
+        recipient_count: 1,
+        total_amount: '150.00',
+        recipients: [
+          { participant_id: '01a24330-4db8-7000-a1a8-2248a57d0e2a', group_id: null, amount: '150.00' },
+        ],
+        description: 'Gift to a friend',
+        created_at: '2026-12-04T10:15:00.000Z',
+        message: 'Transfer completed with journal entry ID 01a24348-744a-7000-88b4-32245d68a4a7',
+      },
+    ],
+  },
 );
 export type TransferResponse = Static<typeof TransferResponse>;

@@ -205,6 +205,9 @@ describe('webhook endpoints', () => {
       webhooks: testWebhookSettings([], () => new Promise(() => {})),
     });
     const tenant = await slow.createOrganization();
+    // A first request readies the app (seconds on a loaded machine), so the bound below measures the
+    // resolver's timeout alone.
+    await slow.app.inject({ method: 'GET', url: '/healthz' });
     const started = Date.now();
     const response = await create(tenant);
     expect(response.json().details.reason).toBe('unresolvable');

@@ -127,7 +127,13 @@ export const UpdateEndpointBody = Type.Object(
     status: Type.Optional(Type.Enum(['ACTIVE', 'DISABLED'])),
     metadata: Type.Optional(Metadata),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { enabled_events: ['balance.credited', 'balance.debited'], description: 'Order service' },
+      { status: 'DISABLED' },
+    ],
+  },
 );
 export type UpdateEndpointBody = Static<typeof UpdateEndpointBody>;
 
@@ -171,9 +177,30 @@ const deliveryFields = {
   updated_at: Timestamp,
 };
 
+/** A delivered balance.credited, as the reference shows it. */
+const deliveryExample = {
+  id: '01a24348-7f21-7000-8c4d-1e5a9b7c3d20',
+  webhook_endpoint_id: '01a24348-6cf6-7000-85c2-62b93835088e',
+  webhook_event_id: '01a24348-7f02-7000-a5e8-4b1d6c9f2a83',
+  event_type: 'balance.credited',
+  status: 'DELIVERED',
+  attempt_count: 1,
+  max_attempts: 8,
+  next_attempt_at: null,
+  last_attempt_at: '2026-12-04T22:59:10.120Z',
+  last_response_status: 200,
+  last_error: null,
+  error_code: null,
+  resend_seq: 0,
+  delivered_at: '2026-12-04T22:59:10.164Z',
+  created_at: '2026-12-04T22:59:09.950Z',
+  updated_at: '2026-12-04T22:59:10.164Z',
+};
+
 export const WebhookDelivery = Type.Object(deliveryFields, {
   $id: 'WebhookDelivery',
   description: 'A webhook delivery',
+  examples: [deliveryExample],
 });
 export type WebhookDelivery = Static<typeof WebhookDelivery>;
 
@@ -185,7 +212,34 @@ export const WebhookDeliveryDetail = Type.Object(
       description: 'The envelope sent: id, type, api_version, created_at, organization_id, data',
     }),
   },
-  { $id: 'WebhookDeliveryDetail', description: 'A webhook delivery with its payload and last response' },
+  {
+    $id: 'WebhookDeliveryDetail',
+    description: 'A webhook delivery with its payload and last response',
+    examples: [
+      {
+        ...deliveryExample,
+        last_response_body: 'ok',
+        payload: {
+          id: '01a24348-7f02-7000-a5e8-4b1d6c9f2a83',
+          type: 'balance.credited',
+          api_version: '2026-03-01',
+          created_at: '2026-12-04T22:59:09.950Z',
+          organization_id: '01a24330-1c5e-7000-9d2b-7a4f0e8c6b11',
+          data: {
+            participant_id: '01a24330-2d4b-7000-8b43-0fc57f1fc48c',
+            journal_entry_id: '01a24348-6bf3-7000-81e8-1aebf8ae24f4',
+            action_type: 'CREDIT',
+            program_id: '01a24330-2cf4-7000-9491-eda95eeea36a',
+            asset_id: '01a24330-2fba-7000-8d19-3cece0eb69ca',
+            event_id: '01a24348-6595-7000-98a8-30a73e0bea18',
+            rule_id: '01a24348-6420-7000-a62b-9b58394caeb9',
+            amount: '500.00',
+            postings: [{ bucket: 'AVAILABLE', amount: '500.00' }],
+          },
+        },
+      },
+    ],
+  },
 );
 export type WebhookDeliveryDetail = Static<typeof WebhookDeliveryDetail>;
 

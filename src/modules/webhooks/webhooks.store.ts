@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { afterKey } from '../../platform/db/keyset.js';
+import { pageNewestFirst } from '../../platform/db/keyset.js';
 
 export interface EndpointTable {
   organization_id: string;
@@ -116,12 +116,7 @@ export async function listEndpoints(
     .where('organization_id', '=', organizationId)
     .where('status', '!=', 'ARCHIVED');
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 export async function insertDeliveries(db: Database, rows: DeliveryRow[]): Promise<void> {
@@ -186,12 +181,7 @@ export async function listDeliveries(
     .where('organization_id', '=', organizationId)
     .where('webhook_endpoint_id', '=', endpointId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.after) query = query.where(afterKey('created_at', 'desc', ...filter.after));
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return pageNewestFirst(query, filter).execute();
 }
 
 export interface HealthRow {

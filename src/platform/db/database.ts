@@ -24,7 +24,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 
 export async function openDatabase(config: Config, role: EmbeddedRole, log: Logger): Promise<DatabaseHandle> {
   if (config.databaseUrl !== undefined) {
-    return connect(config.databaseUrl, config.pool, log, async () => {});
+    const pool = { ...config.pool, readOnly: config.readOnly };
+    return connect(config.databaseUrl, pool, log, async () => {});
   }
   const embedded = await openEmbeddedServer(config.dataDir, role, log);
   return connect(embedded.connectionString, config.pool, log, () => embedded.release());
@@ -34,6 +35,11 @@ export interface PoolSettings {
   sizeMax: number;
   /** How long a request waits for a free connection before it answers 503. */
   waitMs: number;
+  /**
+   * Every session opens with default_transaction_read_only, so that a write fails in PostgreSQL
+   * (25006) even if it slipped past the API's refusal (ACCRUE_READ_ONLY).
+   */
+  readOnly?: boolean;
 }
 
 export function connect(
@@ -46,6 +52,7 @@ export function connect(
     connectionString,
     max: poolSettings.sizeMax,
     connectionTimeoutMillis: poolSettings.waitMs,
+    ...(poolSettings.readOnly === true && { options: '-c default_transaction_read_only=on' }),
   });
   // A connection lost to a database restart must not crash the process: pg emits 'error' on the
   // client (idle or checked out), and an 'error' event without a listener throws. The query in flight

@@ -15,11 +15,36 @@ export interface MigrationResult {
 /** Called before each pending migration, and once more when all are applied. */
 export type MigrationProgress = (done: number, total: number, file: string | undefined) => void;
 
+async function migrationFiles(): Promise<string[]> {
+  return (await fs.readdir(migrationsDir)).filter((file) => file.endsWith('.sql')).sort();
+}
+
+/**
+ * The migrations this version has that the database lacks, read without writing (a replica accepts
+ * no write): every one of them when the database was never migrated.
+ */
+export async function findPendingMigrations(connectionString: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    const table = await client.query<{ found: boolean }>(
+      "select to_regclass('schema_migrations') is not null as found",
+    );
+    const rows = table.rows[0]?.found
+      ? (await client.query<{ version: string }>('select version from schema_migrations')).rows
+      : [];
+    const done = new Set(rows.map((row) => row.version));
+    return (await migrationFiles()).filter((file) => !done.has(file));
+  } finally {
+    await client.end();
+  }
+}
+
 export async function migrate(
   connectionString: string,
   onProgress?: MigrationProgress,
 ): Promise<MigrationResult> {
-  const files = (await fs.readdir(migrationsDir)).filter((file) => file.endsWith('.sql')).sort();
+  const files = await migrationFiles();
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {

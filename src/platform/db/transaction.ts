@@ -30,6 +30,11 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return pgError?.code === '23505' && (constraint === undefined || pgError.constraint === constraint);
 }
 
+/** PostgreSQL refused a write in a read-only session or on a hot standby (25006). */
+export function isReadOnlyRefusal(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '25006';
+}
+
 // Connection-level failures: the database is down or restarting. The client may retry.
 const unavailableCodes = new Set([
   'ECONNREFUSED',

@@ -4,7 +4,7 @@
 // export of any size holds one page in memory, never the whole result.
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 
 /** The `format` query parameter of every route that can answer CSV. */
 export const ExportFormatField = {
@@ -15,6 +15,40 @@ export const ExportFormatField = {
     }),
   ),
 };
+
+/**
+ * The 200 response of a route that also answers CSV, for the reference and the serializer alike:
+ * `json` as application/json, and text/csv with `csvExample` (made by `csvText` from the JSON
+ * schema's own examples, so both show the same rows).
+ */
+export function jsonOrCsvResponse(json: TSchema, description: string, csvExample: string) {
+  return {
+    description,
+    content: {
+      'application/json': { schema: json },
+      'text/csv': {
+        schema: Type.String({
+          description:
+            'The same rows as CSV (RFC 4180, a header row, streamed), with ?format=csv or Accept: text/csv',
+        }),
+        example: csvExample,
+      },
+    },
+  };
+}
+
+/** The examples a schema declares (`examples: [...]`), typed as its rows. */
+export function examplesOf<Row>(schema: TSchema): Row[] {
+  return ((schema as { examples?: Row[] }).examples ?? []).slice();
+}
+
+/** The whole CSV text of `rows`, as a download of them would read: for the reference's examples. */
+export function csvText<Row>(columns: readonly CsvColumn<Row>[], rows: readonly Row[]): string {
+  return (
+    csvLine(columns.map(([header]) => header)) +
+    rows.map((row) => csvLine(columns.map(([, read]) => read(row)))).join('')
+  );
+}
 
 type Cell = string | number | boolean | null | undefined | object;
 

@@ -3,7 +3,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../db/transaction.js';
+import { isDatabaseUnavailable, isReadOnlyRefusal } from '../db/transaction.js';
 import { badRequest, DomainError, type ErrorCode, errorStatusByCode } from '../errors.js';
 import { describeValidationErrors } from './validation.js';
 
@@ -16,6 +16,9 @@ const fastifyCodes: Record<string, [ErrorCode, string]> = {
 };
 
 const retryAfterSeconds = 1;
+
+export const readOnlyMessage =
+  'this Accrue process is read-only (a report replica): send writes to a process on the primary database';
 
 /** Errors the router raises before a route runs (Fastify's frameworkErrors). */
 const routerCodes: Record<string, [ErrorCode, string]> = {
@@ -92,6 +95,12 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
     request.log.warn({ err: error }, 'database unavailable');
     reply.header('Retry-After', String(retryAfterSeconds));
     sendError(reply, 'service_unavailable', 'the database is unavailable; retry shortly');
+    return;
+  }
+  if (isReadOnlyRefusal(error)) {
+    // A write that reached a read-only session (a replica, ACCRUE_READ_ONLY): refused, nothing written.
+    request.log.warn({ err: error }, 'write refused by a read-only database');
+    sendError(reply, 'read_only', readOnlyMessage);
     return;
   }
   request.log.error({ err: error }, 'unexpected error');

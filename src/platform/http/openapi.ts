@@ -3,6 +3,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { documentReadOnlyRefusal } from './read-only.js';
 import { ErrorBody } from './schemas.js';
 
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
@@ -27,6 +28,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       },
       security: [{ ApiKeyHeader: [] }, { BearerAuth: [] }],
     },
+    transform: documentReadOnlyRefusal as never,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

@@ -1,58 +1,36 @@
-// Tiers, rewards, groups and webhook endpoints with their deliveries (retry behind a confirmation).
+// Rewards, groups and webhook endpoints with their deliveries (retry behind a confirmation).
 import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
-import { ConfirmButton, html, Loading, More, Status, Table, time, useApi, usePages } from '../ui.js';
+import { ConfirmButton, html, Loading, PagedTable, Status, Table, time, useApi, usePages } from '../ui.js';
 
 export function CatalogPage({ programId }) {
   return html`<section>
-    <h1>Tiers, rewards, groups, webhooks</h1>
-    <${Tiers} programId=${programId} />
+    <h1>Rewards, groups, webhooks</h1>
     <${Rewards} programId=${programId} />
     <${Groups} />
     <${Webhooks} />
   </section>`;
 }
 
-function Tiers({ programId }) {
-  const tiers = useApi(`/v1/programs/${programId}/tiers?limit=50`);
-  return html`<div class="card"><h2>Tiers</h2><${Loading} state=${tiers}>
-    <${Table} rows=${tiers.data?.data ?? []} empty="No tier yet: create one on the Setup page (levels qualify by counters)."
-      columns=${[
-        { label: 'Tier', cell: (t) => t.display_name ?? t.key },
-        {
-          label: 'Levels',
-          cell: (t) => (t.levels ?? []).map((level) => `${level.rank}. ${level.key}`).join(' → '),
-        },
-        { label: 'Status', cell: (t) => html`<${Status} value=${t.status ?? 'ACTIVE'} />` },
-      ]} />
-  <//></div>`;
-}
-
 function Rewards({ programId }) {
   const pages = usePages(`/v1/programs/${programId}/rewards?limit=50`);
-  return html`<div class="card"><h2>Rewards</h2><${Loading} state=${pages}>
-    <${Table} rows=${pages.rows} empty="No reward in the catalog: POST /v1/programs/{id}/rewards adds one."
+  return html`<div class="card"><h2>Rewards</h2><${PagedTable} pages=${pages} empty="No reward in the catalog: POST /v1/programs/{id}/rewards adds one."
       columns=${[
         { label: 'Reward', cell: (r) => r.name },
         { label: 'Cost', cell: (r) => r.unit_cost ?? '' },
         { label: 'Redeemed', cell: (r) => r.redeemed_count },
         { label: 'Status', cell: (r) => html`<${Status} value=${r.status} />` },
-      ]} />
-    <${More} pages=${pages} />
-  <//></div>`;
+      ]} /></div>`;
 }
 
 function Groups() {
   const pages = usePages('/v1/groups?limit=50');
-  return html`<div class="card"><h2>Groups</h2><${Loading} state=${pages}>
-    <${Table} rows=${pages.rows} empty="No group: groups are shared wallets (POST /v1/groups)."
+  return html`<div class="card"><h2>Groups</h2><${PagedTable} pages=${pages} empty="No group: groups are shared wallets (POST /v1/groups)."
       columns=${[
         { label: 'Group', cell: (g) => g.name },
         { label: 'Status', cell: (g) => html`<${Status} value=${g.status} />` },
         { label: 'Created', cell: (g) => time(g.created_at) },
-      ]} />
-    <${More} pages=${pages} />
-  <//></div>`;
+      ]} /></div>`;
 }
 
 function Webhooks() {
@@ -78,8 +56,7 @@ function Deliveries({ endpointId }) {
     await api('POST', `/v1/webhook-deliveries/${id}/retry`);
     pages.reload();
   };
-  return html`<${Loading} state=${pages}>
-    <${Table} rows=${pages.rows} empty="No delivery yet."
+  return html`<${PagedTable} pages=${pages} empty="No delivery yet."
       columns=${[
         { label: 'Event', cell: (d) => d.event_type },
         { label: 'Status', cell: (d) => html`<${Status} value=${d.status} />` },
@@ -92,7 +69,5 @@ function Deliveries({ endpointId }) {
               ? html`<${ConfirmButton} label="Retry" question="Send this delivery again?" onConfirm=${retry(d.id)} />`
               : null,
         },
-      ]} />
-    <${More} pages=${pages} />
-  <//>`;
+      ]} />`;
 }

@@ -9,7 +9,7 @@ import {
   Json,
   Loading,
   link,
-  More,
+  PagedTable,
   Status,
   Table,
   time,
@@ -55,11 +55,7 @@ export function EventsPage({ programId, params }) {
       <label><input type="checkbox" checked=${live} onChange=${(event) => setLive(event.target.checked)} /> Live (every ${refreshMs / 1000} s)</label>
     </div>
     <${SendEvent} programId=${programId} onSent=${pages.reload} />
-    <${Loading} state=${pages}>
-      <${Table} columns=${columns} rows=${pages.rows}
-        empty=${status ? `No ${status} event in this program.` : 'No event yet. Send one with the form above or POST /v1/events from your app.'} />
-      <${More} pages=${pages} />
-    <//>
+    <${PagedTable} pages=${pages} columns=${columns} empty=${status ? `No ${status} event in this program.` : 'No event yet. Send one with the form above or POST /v1/events from your app.'} />
   </section>`;
 }
 

@@ -1,8 +1,8 @@
 // Ledger: journal browser, integrity report, liability, rollforward and expiration schedule, with
-// charts and CSV downloads built in the browser from the reports' JSON.
+// charts, and CSV downloads the server writes (the same URL and filters with format=csv).
 import { useState } from 'preact/hooks';
 import { query } from '../api.js';
-import { Chart, downloadCsv, html, Loading, More, Status, Table, time, useApi, usePages } from '../ui.js';
+import { Chart, CsvButton, html, Loading, PagedTable, Status, Table, time, useApi, usePages } from '../ui.js';
 
 const dayMs = 86_400_000;
 
@@ -30,11 +30,6 @@ export function LedgerPage({ programId }) {
     <${ExpirationSchedule} programId=${programId} range=${range} />
     <${Journal} programId=${programId} />
   </section>`;
-}
-
-function CsvButton({ name, rows }) {
-  if (!rows || rows.length === 0) return null;
-  return html`<button class="secondary" onClick=${() => downloadCsv(`${name}.csv`, Object.keys(rows[0]), rows)}>Download CSV</button>`;
 }
 
 /** A full verification of the organization's ledger: run on demand, not on every visit. */
@@ -66,9 +61,10 @@ function Integrity() {
 }
 
 function Liability({ programId }) {
-  const report = useApi(`/v1/reports/liability${query({ program_id: programId, limit: 200 })}`);
+  const path = `/v1/reports/liability${query({ program_id: programId, limit: 200 })}`;
+  const report = useApi(path);
   const rows = report.data?.data ?? [];
-  return html`<div class="card"><div class="row spread"><h2>Liability</h2><${CsvButton} name="liability" rows=${rows} /></div>
+  return html`<div class="card"><div class="row spread"><h2>Liability</h2><${CsvButton} path=${path} /></div>
     <${Loading} state=${report}>
       <${Table} rowKey=${(row) => row.asset_id} rows=${rows} empty="Nothing outstanding yet."
         columns=${[{ label: 'Asset', cell: (row) => row.asset_symbol }, { label: 'Balance', cell: (row) => row.balance }]} />
@@ -76,11 +72,10 @@ function Liability({ programId }) {
 }
 
 function Rollforward({ programId, range }) {
-  const report = useApi(
-    `/v1/reports/liability-rollforward${query({ program_id: programId, from: `${range.from}T00:00:00Z`, to: `${range.to}T00:00:00Z` })}`,
-  );
+  const path = `/v1/reports/liability-rollforward${query({ program_id: programId, from: `${range.from}T00:00:00Z`, to: `${range.to}T00:00:00Z` })}`;
+  const report = useApi(path);
   const rows = report.data?.data ?? [];
-  return html`<div class="card"><div class="row spread"><h2>Rollforward</h2><${CsvButton} name="rollforward" rows=${rows} /></div>
+  return html`<div class="card"><div class="row spread"><h2>Rollforward</h2><${CsvButton} path=${path} /></div>
     <${Loading} state=${report}>
       <${Table} rowKey=${(row) => row.asset_id} rows=${rows} empty="No movement in this period: pick a wider range."
         columns=${[
@@ -96,9 +91,8 @@ function Rollforward({ programId, range }) {
 
 function ExpirationSchedule({ programId, range }) {
   const to = new Date(Date.parse(`${range.to}T00:00:00Z`) + 365 * dayMs).toISOString();
-  const report = useApi(
-    `/v1/reports/expiration-schedule${query({ program_id: programId, from: `${range.from}T00:00:00Z`, to, granularity: 'month' })}`,
-  );
+  const path = `/v1/reports/expiration-schedule${query({ program_id: programId, from: `${range.from}T00:00:00Z`, to, granularity: 'month' })}`;
+  const report = useApi(path);
   const rows = (report.data?.data ?? []).flatMap((asset) =>
     asset.buckets.map((bucket) => ({
       asset_id: asset.asset_id,
@@ -107,7 +101,7 @@ function ExpirationSchedule({ programId, range }) {
     })),
   );
   const times = rows.map((row) => Date.parse(row.bucket_start) / 1000).filter(Number.isFinite);
-  return html`<div class="card"><div class="row spread"><h2>Expiration schedule</h2><${CsvButton} name="expiration-schedule" rows=${rows} /></div>
+  return html`<div class="card"><div class="row spread"><h2>Expiration schedule</h2><${CsvButton} path=${path} /></div>
     <${Loading} state=${report}>
       ${
         rows.length === 0
@@ -122,25 +116,24 @@ function ExpirationSchedule({ programId, range }) {
 }
 
 function Journal({ programId }) {
-  const pages = usePages(`/v1/journal-entries${query({ program_id: programId, limit: 25 })}`);
+  const path = `/v1/journal-entries${query({ program_id: programId, limit: 25 })}`;
+  const pages = usePages(path);
   return html`<div class="card"><div class="row spread"><h2>Journal</h2>
-      <${CsvButton} name="journal" rows=${pages.rows.flatMap((entry) => entry.postings.map((posting) => ({ entry_id: entry.id, sequence_number: entry.sequence_number, action_type: entry.action_type, created_at: entry.created_at, account: posting.system_account ?? posting.participant_id ?? posting.group_id ?? posting.program_id, bucket: posting.bucket, asset: posting.asset_symbol, amount: posting.amount })))} />
+      <${CsvButton} path=${path} label="Download CSV (every entry, one row per posting)" />
     </div>
-    <${Loading} state=${pages}>
-      <${Table} rows=${pages.rows} empty="No journal entry yet: every credit, debit, hold and redemption posts one."
-        columns=${[
-          { label: '#', cell: (entry) => entry.sequence_number },
-          { label: 'Action', cell: (entry) => entry.action_type },
-          {
-            label: 'Postings',
-            cell: (entry) =>
-              entry.postings
-                .map((p) => `${p.amount} ${p.asset_symbol} ${p.system_account ?? p.bucket}`)
-                .join(' · '),
-          },
-          { label: 'Description', cell: (entry) => entry.description ?? '' },
-          { label: 'At', cell: (entry) => time(entry.created_at) },
-        ]} />
-      <${More} pages=${pages} />
-    <//></div>`;
+    <${PagedTable} pages=${pages} empty="No journal entry yet: every credit, debit, hold and redemption posts one."
+      columns=${[
+        { label: '#', cell: (entry) => entry.sequence_number },
+        { label: 'Action', cell: (entry) => entry.action_type },
+        {
+          label: 'Postings',
+          cell: (entry) =>
+            entry.postings
+              .map((p) => `${p.amount} ${p.asset_symbol} ${p.system_account ?? p.bucket}`)
+              .join(' · '),
+        },
+        { label: 'Description', cell: (entry) => entry.description ?? '' },
+        { label: 'At', cell: (entry) => time(entry.created_at) },
+      ]} />
+  </div>`;
 }

@@ -11,7 +11,7 @@ import {
   html,
   Loading,
   link,
-  More,
+  PagedTable,
   Status,
   Table,
   time,
@@ -43,15 +43,11 @@ export function ParticipantsPage({ programId, params }) {
       <input name="search" aria-label="Search participants" placeholder="External id, name, email or phone" value=${search} />
       <button type="submit">Search</button>
     </form>
-    <${Loading} state=${pages}>
-      <${Table} columns=${columns} rows=${pages.rows}
-        empty=${
-          search
-            ? `No participant of this program matches “${search}”. Try part of the external id, the email or a name.`
-            : 'No participant in this program yet. Send an event for a new external_id (programs that CREATE unknown participants enroll them), or POST /v1/participants.'
-        } />
-      <${More} pages=${pages} />
-    <//>
+    <${PagedTable} pages=${pages} columns=${columns} empty=${
+      search
+        ? `No participant of this program matches “${search}”. Try part of the external id, the email or a name.`
+        : 'No participant in this program yet. Send an event for a new external_id (programs that CREATE unknown participants enroll them), or POST /v1/participants.'
+    } />
   </section>`;
 }
 
@@ -209,15 +205,14 @@ function SupportActions({ participant, programId, onDone }) {
   </div>`;
 }
 
-/** The participant's redemptions; one not fully reversed can be reversed (the rest) with a reason. */
+/** The participant's redemptions; one not fully reversed can be reversed, in part or all, with a reason. */
 function Redemptions({ id, onDone }) {
   const pages = usePages(`/v1/participants/${id}/redemptions${query({ limit: 20 })}`);
   const done = () => {
     pages.reload();
     onDone();
   };
-  return html`<div class="card"><h2>Redemptions</h2><${Loading} state=${pages}>
-    <${Table} rows=${pages.rows} empty="No redemption: spending points on a reward or an amount shows here."
+  return html`<div class="card"><h2>Redemptions</h2><${PagedTable} pages=${pages} empty="No redemption: spending points on a reward or an amount shows here."
       columns=${[
         { label: 'When', cell: (r) => time(r.created_at) },
         { label: 'What', cell: (r) => r.description ?? '' },
@@ -229,21 +224,38 @@ function Redemptions({ id, onDone }) {
           cell: (r) =>
             r.status === 'FULLY_REVERSED' ? null : html`<${Reverse} redemption=${r} onDone=${done} />`,
         },
-      ]} />
-    <${More} pages=${pages} />
-  <//></div>`;
+      ]} /></div>`;
 }
 
+/** Reverses a redemption with a reason: the amount given, or the rest when the amount is empty. */
 function Reverse({ redemption, onDone }) {
-  const [reason, setReason] = useState('');
+  const [form, setForm] = useState({ reason: '', amount: '' });
+  const [error, setError] = useState(null);
+  const set = (name) => (event) => setForm({ ...form, [name]: event.target.value });
+  const rest = redemption.reversed_amount
+    ? `the rest of ${redemption.amount} (${redemption.reversed_amount} already reversed)`
+    : `all ${redemption.amount}`;
+  const what = form.amount.trim() === '' ? rest : form.amount.trim();
   const reverse = async () => {
-    await api('POST', `/v1/redemptions/${redemption.id}/reverse`, { reason });
+    setError(null);
+    const body = { reason: form.reason };
+    if (form.amount.trim() !== '') body.amount = form.amount.trim();
+    try {
+      await api('POST', `/v1/redemptions/${redemption.id}/reverse`, body);
+      setForm({ reason: '', amount: '' });
+    } catch (caught) {
+      setError(caught);
+      throw caught;
+    }
     onDone();
   };
-  return html`<span class="row">
-    <input aria-label="Reason for the reversal" placeholder="Reason" value=${reason} onInput=${(event) => setReason(event.target.value)} />
-    <${ConfirmButton} label="Reverse" danger=${true} question=${`Reverse the rest of this redemption (${redemption.amount}) and give it back: “${reason}”?`} onConfirm=${reverse} />
-  </span>`;
+  const id = redemption.id;
+  return html`<div class="row wrap reverse">
+    <label>Amount <input aria-label="Amount to reverse" name=${`amount-${id}`} placeholder="all" size="8" value=${form.amount} onInput=${set('amount')} aria-invalid=${error?.field === 'amount' ? 'true' : 'false'} /></label>
+    <label>Reason <input aria-label="Reason for the reversal" name=${`reason-${id}`} placeholder="Reason" value=${form.reason} onInput=${set('reason')} aria-invalid=${error?.field === 'reason' ? 'true' : 'false'} /></label>
+    <${ConfirmButton} label="Reverse" danger=${true} question=${`Reverse ${what} of this redemption and give it back: “${form.reason}”?`} onConfirm=${reverse} />
+    ${error ? html`<small class="field-error" role="alert">${error.field ? `${error.field}: ` : ''}${error.message}</small>` : null}
+  </div>`;
 }
 
 /** Events (with their rule evaluations on demand), journal entries and state changes, newest first. */

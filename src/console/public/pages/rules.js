@@ -10,6 +10,7 @@ import {
   Loading,
   link,
   More,
+  PagedTable,
   Status,
   Table,
   time,
@@ -25,8 +26,7 @@ export function RulesPage({ programId }) {
   );
   return html`<section>
     <div class="row spread"><h1>Rules</h1><a class="button" href="#/rules/new">New rule</a></div>
-    <${Loading} state=${pages}>
-      <${Table} rows=${pages.rows} empty="No rule yet: a rule turns events into points. Start with New rule."
+    <${PagedTable} pages=${pages} empty="No rule yet: a rule turns events into points. Start with New rule."
         columns=${[
           { label: 'Order', cell: (r) => r.order },
           { label: 'Name', cell: (r) => html`<a href=${link(`/rules/${r.id}`)}>${r.name}</a>` },
@@ -34,8 +34,6 @@ export function RulesPage({ programId }) {
           { label: 'Status', cell: (r) => html`<${Status} value=${r.status} />` },
           { label: 'Budgets', cell: (r) => r.budgets.map((b) => `${b.consumed} / ${b.limit}`).join(', ') },
         ]} />
-      <${More} pages=${pages} />
-    <//>
   </section>`;
 }
 
@@ -46,7 +44,7 @@ export function RulePage({ id, programId }) {
   return html`<section>
     <p><a href="#/rules">← Rules</a></p>
     <${RuleEditor} key=${rule.data?.updated_at ?? 'new'} rule=${rule.data} programId=${programId} onSaved=${rule.reload} />
-    ${rule.data ? html`<${Budgets} rule=${rule.data} /><${History} id=${rule.data.id} />` : null}
+    ${rule.data ? html`<${Budgets} rule=${rule.data} programId=${programId} onSaved=${rule.reload} /><${History} id=${rule.data.id} />` : null}
   </section>`;
 }
 
@@ -120,7 +118,7 @@ function RuleEditor({ rule, programId, onSaved }) {
       (p) => p.field === name || p.field?.startsWith(`${name}[`) || p.field?.startsWith(`${name}.`),
     );
   const fieldError = (name) => (error?.field?.startsWith(name) ? error : (problem(name) ?? null));
-  /** Saves the draft: a new rule is created SUSPENDED, so that nothing runs it before it is activated. */
+  /** Saves the draft; a rule created with Save (not activated) stays SUSPENDED until activated. */
   const save = async (status) => {
     setError(null);
     const { body, error: invalid } = bodyOf(draft, programId);
@@ -164,7 +162,7 @@ function RuleEditor({ rule, programId, onSaved }) {
     <//>
     <p class=${problems.length === 0 ? 'ok' : 'muted'} role="status">${problems.length === 0 ? 'Valid.' : `${problems.length} problem(s): ${problems.map((p) => p.message).join('; ')}`}</p>
     <${FormError} error=${error} fields=${['name', 'condition', 'actions', 'order']} />
-    <${Simulator} programId=${programId} save=${save} onResult=${setSimulation} />
+    <${Simulator} programId=${programId} draft=${draft} onResult=${setSimulation} onDraftError=${setError} />
     ${simulation ? html`<${SimulationResult} result=${simulation} />` : null}
     <div class="row wrap">
       ${
@@ -177,8 +175,11 @@ function RuleEditor({ rule, programId, onSaved }) {
   </div>`;
 }
 
-/** Simulates the saved draft (a new rule is saved SUSPENDED first) against a sample or a recent event. */
-function Simulator({ programId, save, onResult }) {
+/**
+ * Simulates the editor's draft as it is, unsaved (POST /v1/rules/simulate), against a sample or the
+ * program's latest real event: nothing is written, and the draft's problems appear beside its fields.
+ */
+function Simulator({ programId, draft, onResult, onDraftError }) {
   const [sample, setSample] = useState('{"type": "purchase", "amount": 12.5}');
   const [error, setError] = useState(null);
   const useRecent = async () => {
@@ -188,19 +189,23 @@ function Simulator({ programId, save, onResult }) {
   };
   const simulate = async () => {
     setError(null);
+    onDraftError(null);
     let event;
     try {
       event = JSON.parse(sample);
     } catch (caught) {
       return setError({ field: 'event', message: `the sample is not JSON: ${caught.message}` });
     }
-    const rule = await save();
-    if (!rule) return undefined;
+    const { body, error: invalid } = bodyOf(draft, programId);
+    if (invalid) return onDraftError(invalid);
     try {
-      onResult(await api('POST', `/v1/rules/${rule.id}/simulate`, { event }));
+      const { program_id, condition, actions } = body;
+      onResult(await api('POST', '/v1/rules/simulate', { program_id, condition, actions, event }));
     } catch (caught) {
-      setError(caught);
+      if (caught.field === 'event' || !caught.field) setError(caught);
+      else onDraftError(caught);
     }
+    return undefined;
   };
   return html`<div class="simulator">
     <${Field} label="Sample event_data (JSON)" name="event" error=${error} value=${sample} onInput=${(e) => setSample(e.target.value)} />
@@ -221,11 +226,18 @@ function SimulationResult({ result }) {
   </div>`;
 }
 
-function Budgets({ rule }) {
-  return html`<div class="card"><h2>Budgets</h2>
+/** The rule's budgets with their consumption; editing sends them all (PATCH budgets). */
+function Budgets({ rule, programId, onSaved }) {
+  const [editing, setEditing] = useState(false);
+  const assets = useApi(`/v1/programs/${programId}/assets?limit=200`);
+  const symbol = (assetId) => assets.data?.data.find((a) => a.id === assetId)?.symbol ?? assetId.slice(0, 8);
+  return html`<div class="card"><div class="row spread"><h2>Budgets</h2>
+      ${editing ? null : html`<button class="secondary" onClick=${() => setEditing(true)}>Edit budgets</button>`}
+    </div>
     <${Table} rows=${rule.budgets} rowKey=${(b) => b.asset_id}
-      empty="No budget: this rule may issue without a cap. Add budgets with PATCH /v1/rules/{id}."
+      empty="No budget: this rule may issue without a cap. Edit budgets sets one per asset."
       columns=${[
+        { label: 'Asset', cell: (b) => symbol(b.asset_id) },
         {
           label: 'Consumed',
           cell: (b) =>
@@ -237,7 +249,79 @@ function Budgets({ rule }) {
             b.schedule_type ? `${b.cron_expression ?? b.interval} (next ${time(b.next_reset_at)})` : 'never',
         },
       ]} />
+    ${
+      editing
+        ? html`<${BudgetEditor} rule=${rule} assets=${assets.data?.data ?? []} onCancel=${() => setEditing(false)}
+          onSaved=${() => {
+            setEditing(false);
+            onSaved();
+          }} />`
+        : null
+    }
   </div>`;
+}
+
+function budgetDraft(budget) {
+  return {
+    asset_id: budget.asset_id,
+    limit: budget.limit,
+    schedule_type: budget.schedule_type ?? '',
+    every: budget.cron_expression ?? budget.interval ?? '',
+  };
+}
+
+function budgetInput(draft) {
+  const input = { asset_id: draft.asset_id, limit: draft.limit.trim() };
+  if (draft.schedule_type === 'CRON')
+    Object.assign(input, { schedule_type: 'CRON', cron_expression: draft.every });
+  if (draft.schedule_type === 'INTERVAL')
+    Object.assign(input, { schedule_type: 'INTERVAL', interval: draft.every });
+  return input;
+}
+
+function BudgetEditor({ rule, assets, onSaved, onCancel }) {
+  const [rows, setRows] = useState(() => rule.budgets.map(budgetDraft));
+  const [error, setError] = useState(null);
+  const set = (index, name) => (event) =>
+    setRows(rows.map((row, i) => (i === index ? { ...row, [name]: event.target.value } : row)));
+  const add = () =>
+    setRows([...rows, { asset_id: assets[0]?.id ?? '', limit: '', schedule_type: '', every: '' }]);
+  const save = async (event) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      await api('PATCH', `/v1/rules/${rule.id}`, { budgets: rows.map(budgetInput) });
+      onSaved();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+  const rowError = (index, name) => (error?.field?.startsWith(`budgets[${index}].${name}`) ? error : null);
+  return html`<form class="budget-editor" onSubmit=${save}>
+    ${rows.map(
+      (row, index) => html`<div class="row wrap" key=${index}>
+      <${Field} label="Asset" name=${`budgets[${index}].asset_id`} error=${rowError(index, 'asset_id')}>
+        <select id=${`f-budgets[${index}].asset_id`} value=${row.asset_id} onChange=${set(index, 'asset_id')}>
+          ${assets.map((asset) => html`<option value=${asset.id}>${asset.symbol}</option>`)}
+        </select>
+      <//>
+      <${Field} label="Limit" name=${`budgets[${index}].limit`} error=${rowError(index, 'limit')} value=${row.limit} required onInput=${set(index, 'limit')} placeholder="10000" />
+      <${Field} label="Resets" name=${`budgets[${index}].schedule_type`} error=${rowError(index, 'schedule_type')}>
+        <select id=${`f-budgets[${index}].schedule_type`} value=${row.schedule_type} onChange=${set(index, 'schedule_type')}>
+          <option value="">never</option><option value="CRON">on a cron schedule</option><option value="INTERVAL">every interval</option>
+        </select>
+      <//>
+      ${row.schedule_type ? html`<${Field} label=${row.schedule_type === 'CRON' ? 'Cron' : 'Interval (e.g. 720h)'} name=${`budgets[${index}].${row.schedule_type === 'CRON' ? 'cron_expression' : 'interval'}`} error=${rowError(index, row.schedule_type === 'CRON' ? 'cron_expression' : 'interval')} value=${row.every} onInput=${set(index, 'every')} />` : null}
+      <button type="button" class="secondary" onClick=${() => setRows(rows.filter((_, i) => i !== index))}>Remove</button>
+    </div>`,
+    )}
+    <${FormError} error=${error} fields=${rows.map((_, index) => `budgets[${index}]`)} />
+    <div class="row wrap">
+      <button type="button" class="secondary" onClick=${add}>Add a budget</button>
+      <button type="submit">Save budgets</button>
+      <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
+    </div>
+  </form>`;
 }
 
 function History({ id }) {
