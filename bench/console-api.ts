@@ -79,11 +79,11 @@ async function loadBySql(connectionString: string, organizationId: string, progr
       `with p as (select id, external_id, row_number() over (order by external_id) as n
                     from participants where organization_id = $1)
        insert into events (organization_id, id, program_id, participant_id, external_id, ordering_key,
-         idempotency_key, payload_hash, event_data, event_timestamp, status, error_message, available_at,
+         idempotency_key, payload_hash, event_data, event_timestamp, status, error_message,
          received_at, created_at, processed_at, updated_at)
        select $1, gen_random_uuid(), $2, p.id, p.external_id, 'x:' || p.external_id, 'bench-' || i,
          sha256(i::text::bytea), jsonb_build_object('type', 'purchase', 'amount', i % 200),
-         t, s.status, case when s.status = 'FAILED' then 'action CREDIT failed: bench' end, t, t, t,
+         t, s.status, case when s.status = 'FAILED' then 'action CREDIT failed: bench' end, t, t,
          case when s.status = 'PENDING' then null else t end, t
        from generate_series(1, $3::int) i
        cross join lateral (select now() - ($3::int - i) * interval '1 second' as t) time
@@ -92,7 +92,13 @@ async function loadBySql(connectionString: string, organizationId: string, progr
        join p on p.n = 1 + i % $6::int`,
       [organizationId, programId, plan.events, plan.backlog, plan.failedEvery, plan.participants],
     );
-    await client.query('analyze participants; analyze enrollments; analyze events');
+    await client.query(
+      `insert into event_queue (organization_id, event_id, ingest_seq, ordering_key, available_at)
+       select organization_id, id, ingest_seq, ordering_key, received_at from events
+       where organization_id = $1 and status = 'PENDING'`,
+      [organizationId],
+    );
+    await client.query('analyze participants; analyze enrollments; analyze events; analyze event_queue');
   } finally {
     await client.end();
   }

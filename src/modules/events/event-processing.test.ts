@@ -208,8 +208,14 @@ describe('processing', () => {
   it('fails an event that was claimed more often than the bound, instead of looping on it', async () => {
     const id = await send(eventBody());
     await waitForFinished(id);
-    await sql`update events set status = 'PENDING', processed_at = null, claim_count = ${eventClaimsMax}
-      where id = ${id}`.execute(t.database.handle.db);
+    await sql`
+      with pending as (
+        update events set status = 'PENDING', processed_at = null where id = ${id}
+        returning organization_id, id, ingest_seq, ordering_key)
+      insert into event_queue (organization_id, event_id, ingest_seq, ordering_key, available_at, claim_count)
+      select organization_id, id, ingest_seq, ordering_key, now(), ${eventClaimsMax} from pending`.execute(
+      t.database.handle.db,
+    );
     const event = await waitForFinished(id);
     expect(event.status).toBe('FAILED');
     expect(event.error_message).toContain('processing abandoned');

@@ -28,16 +28,22 @@ export interface ProcessorDeps {
   backoffBaseMs?: number;
 }
 
+/** An event this claim finished, for the metrics: its status and the time from receipt to now. */
+export interface FinishedEvent {
+  status: 'COMPLETED' | 'FAILED';
+  lagSeconds: number;
+}
+
 /**
- * Applies events this worker claimed with `claimToken`; answers how many it finished or handed back.
- * Never throws: when the whole transaction fails (the connection was lost), the events stay claimed
- * until their lease expires and are then claimed again.
+ * Applies events this worker claimed with `claimToken`; answers the events it finished (those handed
+ * back to the queue are not among them). Never throws: when the whole transaction fails (the
+ * connection was lost), the events stay claimed until their lease expires and are then claimed again.
  */
 export async function processClaimedEvents(
   deps: ProcessorDeps,
   claimed: EventRow[],
   claimToken: string,
-): Promise<number> {
+): Promise<FinishedEvent[]> {
   let eager = false;
   for (let attempt = 1; ; attempt += 1) {
     try {
@@ -52,7 +58,7 @@ export async function processClaimedEvents(
       }
       if (!isTransientFailure(error) || attempt >= eventTransientAttemptsMax) {
         deps.logger.error({ err: error, events: claimed.length }, 'applying claimed events failed');
-        return 0;
+        return [];
       }
       await sleep(backoffMs(deps, attempt));
     }
@@ -65,7 +71,7 @@ async function applyClaim(
   eager: boolean,
   claimed: EventRow[],
   claimToken: string,
-): Promise<number> {
+): Promise<FinishedEvent[]> {
   const events = await lockClaimedEvents(trx, claimed, claimToken);
   const claim = openClaimState(trx, deps.clock, events);
   const engine = { claim, logger: deps.logger, steps: deps.steps ?? [], eager };
@@ -81,12 +87,21 @@ async function applyClaim(
     }
   }
   await flushPendingWrites(claim);
-  if (outcomes.length === 0) return 0;
+  if (outcomes.length === 0) return [];
   const now = deps.clock();
   const finished = await finishClaimedEvents(trx, claimToken, outcomes, now);
   assert(finished === outcomes.length, 'locked events changed during their transaction');
   await enqueueEventNotifications(trx, events, outcomes, now);
-  return finished;
+  return finishedEvents(events, outcomes, now);
+}
+
+function finishedEvents(events: EventRow[], outcomes: EventOutcome[], now: Date): FinishedEvent[] {
+  const receivedAt = new Map(events.map((event) => [event.id, event.received_at.getTime()]));
+  return outcomes.flatMap(({ id, status }) => {
+    const received = receivedAt.get(id);
+    if (status === 'PENDING' || received === undefined) return [];
+    return [{ status, lagSeconds: (now.getTime() - received) / 1000 }];
+  });
 }
 
 function outcomeOf(deps: ProcessorDeps, event: EventRow, result: EventResult): EventOutcome {

@@ -1,19 +1,27 @@
-// The work queue over the events table: SQL only. A claim is a lease (claim_token, lease_expires_at)
-// committed on its own, so PROCESSING is visible while a worker holds an event; the worker then
-// applies the claimed events in a transaction that first locks the rows and checks the token.
-// The queue's indexes hold the unfinished events (processed_at is null: PENDING or PROCESSING) and
-// nothing a claim changes, so a claim is a heap-only update that adds no index entry.
+// The work queue: SQL only. Each event has a narrow event_queue row from its insert until it
+// finishes (COMPLETED or FAILED), when the row is deleted and the event row gets its final status. A
+// claim is a lease (claim_token, lease_expires_at) on the queue row, committed on its own, so the
+// event shows PROCESSING while a worker holds it; the worker then applies the claimed events in a
+// transaction that first locks their queue rows and checks the token. A claim changes no indexed
+// column of the queue row, so it is a heap-only update; the event row is not written by a claim.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import type { EventRow } from './events.store.js';
 
+/** The event row's columns, then the queue row's (q), as EventRow has them while claimed. */
+const claimedEventColumns = sql.raw(`e.organization_id, e.id, e.ingest_seq, e.program_id, e.participant_id,
+  e.external_id, e.recipient_id, e.recipient_external_id, e.ordering_key, e.idempotency_key, e.payload_hash,
+  e.event_type, e.event_data, e.event_timestamp, 'PROCESSING' as status, e.error_message, q.claim_count,
+  q.claim_token, q.lease_expires_at, q.available_at, e.received_at, e.created_at, e.processed_at, e.updated_at`);
+
 /**
  * Claims up to `limit` pending events as runs per participant (ordering_key). A run starts at a head:
- * a PENDING event with no earlier event of its participant still PENDING or PROCESSING. It continues
- * with that participant's next pending events in ingestion order, so a participant with a long
- * backlog moves many events per claim instead of one. Shorter positions come first, so many
- * participants share a claim before any one of them takes the rest. SKIP LOCKED on the heads lets
- * many workers claim at once; the events after a head are never heads, so no other claim takes them.
+ * a due, unclaimed queue row with no earlier queue row of its participant (a queued event is PENDING
+ * or PROCESSING). It continues with that participant's next unclaimed events in ingestion order, so a
+ * participant with a long backlog moves many events per claim instead of one. Shorter positions come
+ * first, so many participants share a claim before any one of them takes the rest. SKIP LOCKED on
+ * the heads lets many workers claim at once; the events after a head are never heads, so no other
+ * claim takes them.
  */
 export async function claimPendingEvents(
   db: Database,
@@ -23,32 +31,36 @@ export async function claimPendingEvents(
 ): Promise<EventRow[]> {
   const result = await sql<EventRow>`
     with heads as (
-      select e.organization_id, e.ordering_key, e.ingest_seq from events e
-      where e.processed_at is null and e.status = 'PENDING' and e.available_at <= now()
+      select h.organization_id, h.ordering_key, h.ingest_seq from event_queue h
+      where h.claim_token is null and h.available_at <= now()
         and not exists (
-          select 1 from events earlier
-          where earlier.organization_id = e.organization_id and earlier.ordering_key = e.ordering_key
-            and earlier.processed_at is null and earlier.ingest_seq < e.ingest_seq)
-      order by e.ingest_seq
+          select 1 from event_queue earlier
+          where earlier.organization_id = h.organization_id and earlier.ordering_key = h.ordering_key
+            and earlier.ingest_seq < h.ingest_seq)
+      order by h.ingest_seq
       limit ${limit}
-      for update of e skip locked),
+      for update of h skip locked),
     runs as (
-      select r.organization_id, r.id, r.ingest_seq,
+      select r.organization_id, r.event_id, r.ingest_seq,
         row_number() over (partition by r.organization_id, r.ordering_key order by r.ingest_seq) as position
       from heads h cross join lateral (
-        select n.organization_id, n.id, n.ingest_seq, n.ordering_key from events n
+        select n.organization_id, n.event_id, n.ingest_seq, n.ordering_key from event_queue n
         where n.organization_id = h.organization_id and n.ordering_key = h.ordering_key
-          and n.processed_at is null and n.status = 'PENDING' and n.ingest_seq >= h.ingest_seq
+          and n.claim_token is null and n.ingest_seq >= h.ingest_seq
         order by n.ingest_seq
         limit ${limit}
         for update of n) r),
-    claimed as (select organization_id, id from runs order by position, ingest_seq limit ${limit})
-    update events set status = 'PROCESSING', claim_token = ${claimToken}::uuid,
-      lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', claim_count = claim_count + 1
-    from claimed
-    where events.organization_id = claimed.organization_id and events.id = claimed.id
-    returning events.*`.execute(db);
-  return result.rows.sort((a, b) => Number(BigInt(a.ingest_seq) - BigInt(b.ingest_seq)));
+    claimed as (select organization_id, event_id from runs order by position, ingest_seq limit ${limit}),
+    q as (
+      update event_queue q set claim_token = ${claimToken}::uuid,
+        lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', claim_count = q.claim_count + 1
+      from claimed
+      where q.organization_id = claimed.organization_id and q.event_id = claimed.event_id
+      returning q.*)
+    select ${claimedEventColumns} from q
+    join events e on e.organization_id = q.organization_id and e.id = q.event_id
+    order by q.ingest_seq`.execute(db);
+  return result.rows;
 }
 
 /**
@@ -58,18 +70,19 @@ export async function claimPendingEvents(
 export async function releaseExpiredLeases(db: Database): Promise<number> {
   const result = await sql`
     with expired as (
-      select organization_id, id from events
-      where processed_at is null and status = 'PROCESSING' and lease_expires_at < now()
+      select organization_id, event_id from event_queue
+      where claim_token is not null and lease_expires_at < now()
       for update skip locked)
-    update events set status = 'PENDING', claim_token = null, lease_expires_at = null
+    update event_queue q set claim_token = null, lease_expires_at = null
     from expired
-    where events.organization_id = expired.organization_id and events.id = expired.id`.execute(db);
+    where q.organization_id = expired.organization_id and q.event_id = expired.event_id`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
 
 /**
- * Locks the events of one claim for the transaction that applies them; events whose claim was lost
- * (the lease expired and another worker took them) are left out and must not be applied.
+ * Locks the queue rows of one claim for the transaction that applies them, and reads their events;
+ * events whose claim was lost (the lease expired and another worker took them) are left out and
+ * must not be applied.
  */
 export async function lockClaimedEvents(
   db: Database,
@@ -77,12 +90,13 @@ export async function lockClaimedEvents(
   claimToken: string,
 ): Promise<EventRow[]> {
   const result = await sql<EventRow>`
-    select e.* from events e
+    select ${claimedEventColumns} from event_queue q
     join unnest(${events.map((event) => event.organization_id)}::uuid[], ${events.map((event) => event.id)}::uuid[])
-      as claimed (organization_id, id) on e.organization_id = claimed.organization_id and e.id = claimed.id
-    where e.status = 'PROCESSING' and e.claim_token = ${claimToken}::uuid
-    order by e.ingest_seq
-    for update of e`.execute(db);
+      as claimed (organization_id, id) on q.organization_id = claimed.organization_id and q.event_id = claimed.id
+    join events e on e.organization_id = q.organization_id and e.id = q.event_id
+    where q.claim_token = ${claimToken}::uuid
+    order by q.ingest_seq
+    for update of q`.execute(db);
   return result.rows;
 }
 
@@ -98,7 +112,11 @@ export interface EventOutcome {
   delayMs: number;
 }
 
-/** Ends the events of one claim in one statement; rows whose claim was lost are not touched. */
+/**
+ * Ends the events of one claim in one statement; rows whose claim was lost are not touched. A
+ * finished event leaves the queue and its row gets its final status and claim count in one update;
+ * an event handed back (PENDING) stays queued, unclaimed, due after its delay.
+ */
 export async function finishClaimedEvents(
   db: Database,
   claimToken: string,
@@ -106,41 +124,37 @@ export async function finishClaimedEvents(
   now: Date,
 ): Promise<number> {
   const column = <K extends keyof EventOutcome>(key: K) => outcomes.map((outcome) => outcome[key]);
-  const result = await sql`
-    update events e set status = o.status, error_message = o.error_message,
-      participant_id = coalesce(o.participant_id, e.participant_id),
-      external_id = coalesce(o.external_id, e.external_id),
-      recipient_id = coalesce(o.recipient_id, e.recipient_id),
-      processed_at = case when o.status = 'PENDING' then null else ${now}::timestamptz end,
-      available_at = case when o.status = 'PENDING' then now() + o.delay_ms * interval '1 millisecond'
-        else e.available_at end,
-      updated_at = ${now}::timestamptz, claim_token = null, lease_expires_at = null
-    from unnest(${column('organizationId')}::uuid[], ${column('id')}::uuid[], ${column('status')}::text[],
-      ${column('errorMessage')}::text[], ${column('participantId')}::uuid[], ${column('externalId')}::text[],
-      ${column('recipientId')}::uuid[], ${column('delayMs')}::integer[])
-      as o (organization_id, id, status, error_message, participant_id, external_id, recipient_id, delay_ms)
-    where e.organization_id = o.organization_id and e.id = o.id
-      and e.status = 'PROCESSING' and e.claim_token = ${claimToken}::uuid`.execute(db);
-  return Number(result.numAffectedRows ?? 0n);
-}
-
-export interface FinishedEvent {
-  status: 'COMPLETED' | 'FAILED';
-  lag_seconds: number;
-}
-
-/** Of the given events, those now finished, with the time from their receipt to their processing. */
-export async function readFinishedEvents(
-  db: Database,
-  events: Pick<EventRow, 'organization_id' | 'id'>[],
-): Promise<FinishedEvent[]> {
-  const result = await sql<FinishedEvent>`
-    select e.status, extract(epoch from e.processed_at - e.received_at)::float8 as lag_seconds
-    from events e
-    join unnest(${events.map((event) => event.organization_id)}::uuid[], ${events.map((event) => event.id)}::uuid[])
-      as k (organization_id, id) on e.organization_id = k.organization_id and e.id = k.id
-    where e.processed_at is not null`.execute(db);
-  return result.rows;
+  const result = await sql<{ finished: number }>`
+    with o as (
+      select * from unnest(${column('organizationId')}::uuid[], ${column('id')}::uuid[], ${column('status')}::text[],
+        ${column('errorMessage')}::text[], ${column('participantId')}::uuid[], ${column('externalId')}::text[],
+        ${column('recipientId')}::uuid[], ${column('delayMs')}::integer[])
+        as o (organization_id, id, status, error_message, participant_id, external_id, recipient_id, delay_ms)),
+    handed_back as (
+      update event_queue q set claim_token = null, lease_expires_at = null,
+        available_at = now() + o.delay_ms * interval '1 millisecond'
+      from o
+      where q.organization_id = o.organization_id and q.event_id = o.id and o.status = 'PENDING'
+        and q.claim_token = ${claimToken}::uuid
+      returning q.event_id),
+    dequeued as (
+      delete from event_queue q using o
+      where q.organization_id = o.organization_id and q.event_id = o.id and o.status <> 'PENDING'
+        and q.claim_token = ${claimToken}::uuid
+      returning q.organization_id, q.event_id, q.claim_count),
+    finished as (
+      update events e set status = o.status, error_message = o.error_message,
+        participant_id = coalesce(o.participant_id, e.participant_id),
+        external_id = coalesce(o.external_id, e.external_id),
+        recipient_id = coalesce(o.recipient_id, e.recipient_id),
+        processed_at = ${now}::timestamptz, updated_at = ${now}::timestamptz, claim_count = d.claim_count
+      from dequeued d join o on o.organization_id = d.organization_id and o.id = d.event_id
+      where e.organization_id = d.organization_id and e.id = d.event_id
+      returning e.id)
+    select ((select count(*) from handed_back) + (select count(*) from finished))::int as finished`.execute(
+    db,
+  );
+  return result.rows[0]?.finished ?? 0;
 }
 
 export interface QueueGauges {
@@ -149,16 +163,19 @@ export interface QueueGauges {
 }
 
 /**
- * The PENDING events (counted up to `depthCountMax`, so a scrape stays cheap on a huge backlog) and
- * the age of the oldest, both read through the pending-events index.
+ * The PENDING events (queued and unclaimed, counted up to `depthCountMax`, so a scrape stays cheap
+ * on a huge backlog) and the age of the oldest, read through the queue in ingestion order.
  */
 export async function readQueueGauges(db: Database, depthCountMax: number): Promise<QueueGauges> {
   const result = await sql<QueueGauges>`
     select
-      (select count(*) from (select 1 from events where status = 'PENDING' limit ${depthCountMax}) p)::int
+      (select count(*) from (select 1 from event_queue where claim_token is null limit ${depthCountMax}) p)::int
         as depth,
-      coalesce((select extract(epoch from now() - received_at) from events where status = 'PENDING'
-        order by ingest_seq limit 1), 0)::float8 as oldest_age_seconds`.execute(db);
+      coalesce((select extract(epoch from now() - e.received_at) from event_queue q
+        join events e on e.organization_id = q.organization_id and e.id = q.event_id
+        where q.claim_token is null order by q.ingest_seq limit 1), 0)::float8 as oldest_age_seconds`.execute(
+    db,
+  );
   const row = result.rows[0];
   return row ?? { depth: 0, oldest_age_seconds: 0 };
 }

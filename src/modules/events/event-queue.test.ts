@@ -34,8 +34,8 @@ describe('claiming events', () => {
 
     // The holder died: once its leases expire, the events return and are claimed again, in order.
     await db
-      .withTables<{ events: { lease_expires_at: Date } }>()
-      .updateTable('events')
+      .withTables<{ event_queue: { lease_expires_at: Date } }>()
+      .updateTable('event_queue')
       .set({ lease_expires_at: new Date(Date.now() - 1000) })
       .execute();
     expect(await releaseExpiredLeases(db)).toBe(3);

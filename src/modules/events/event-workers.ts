@@ -12,8 +12,8 @@ import { eventClaimBatchSizeMax, eventClaimConcurrency, eventPollIntervalMs } fr
 import type { Logger } from '../../platform/logger.js';
 import { eventProcessingLag, eventsFinished } from '../../platform/metrics.js';
 import type { EventStep } from './apply-event.js';
-import { processClaimedEvents } from './event-processor.js';
-import { claimPendingEvents, readFinishedEvents, releaseExpiredLeases } from './event-queue.store.js';
+import { type FinishedEvent, processClaimedEvents } from './event-processor.js';
+import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
 import type { EventRow } from './events.store.js';
 
 export interface EventWorkerOptions {
@@ -80,23 +80,18 @@ async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState)
       continue;
     }
     const chunks = splitByParticipant(claimed, settings.concurrency);
-    await Promise.all(chunks.map((chunk) => processClaimedEvents(settings, chunk, claimToken)));
-    await countFinishedEvents(db, claimed, logger);
+    const finished = await Promise.all(
+      chunks.map((chunk) => processClaimedEvents(settings, chunk, claimToken)),
+    );
+    countFinishedEvents(finished.flat());
   }
 }
 
-/**
- * Counts the claim's events that were applied (completed or failed) and their lag for the metrics,
- * after the claim's transactions: one read by primary key, never inside the engine.
- */
-async function countFinishedEvents(db: Database, claimed: EventRow[], logger: Logger): Promise<void> {
-  try {
-    for (const event of await readFinishedEvents(db, claimed)) {
-      eventsFinished.inc({ outcome: event.status === 'FAILED' ? 'failed' : 'completed' });
-      eventProcessingLag.observe(event.lag_seconds);
-    }
-  } catch (error) {
-    logger.warn({ err: error }, 'counting applied events for the metrics failed');
+/** Counts the claim's finished events (completed or failed) and their lag for the metrics. */
+function countFinishedEvents(finished: FinishedEvent[]): void {
+  for (const event of finished) {
+    eventsFinished.inc({ outcome: event.status === 'FAILED' ? 'failed' : 'completed' });
+    eventProcessingLag.observe(event.lagSeconds);
   }
 }
 

@@ -47,25 +47,17 @@ export async function retryEvent(
   id: string,
 ): Promise<RetryResult> {
   const previous = await withTransaction(db, async (trx) => {
-    const row = await store.findEvent(trx, organizationId, id, true);
-    if (row === undefined) throw notFound('event');
-    if (row.status !== 'FAILED') {
+    // A fresh set of attempts: the claim count restarts and the event is due at once.
+    const failed = await store.requeueFailedEvent(trx, organizationId, id, clock());
+    if (failed === undefined) {
+      const row = await store.findEvent(trx, organizationId, id);
+      if (row === undefined) throw notFound('event');
       throw new DomainError('conflict', `only a FAILED event can be retried; this one is ${row.status}`, {
         status: row.status,
       });
     }
-    const now = clock();
-    // A fresh set of attempts: the claim count restarts and the event is due at once.
-    await store.updateEvent(trx, organizationId, id, {
-      status: 'PENDING',
-      error_message: null,
-      processed_at: null,
-      claim_count: 0,
-      available_at: now,
-      updated_at: now,
-    });
     await store.notifyEventsPending(trx);
-    return row;
+    return failed;
   });
   return {
     event_id: previous.id,

@@ -4,6 +4,11 @@ import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js
 
 export type EventStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 
+/**
+ * An event as read: the events row with its queue row (event_queue) folded in by the view
+ * events_with_status. status is PROCESSING while a claim holds the event; the claim columns and
+ * available_at are null once it finished. Written only through the functions below and the queue's.
+ */
 export interface EventTable {
   organization_id: string;
   id: string;
@@ -24,14 +29,14 @@ export interface EventTable {
   claim_count: number;
   claim_token: string | null;
   lease_expires_at: Date | null;
-  available_at: Date;
+  available_at: Date | null;
   received_at: Date;
   created_at: Date;
   processed_at: Date | null;
   updated_at: Date;
 }
 
-type Tables = { events: EventTable };
+type Tables = { events_with_status: EventTable };
 
 export type EventRow = Omit<EventTable, 'ingest_seq'> & { ingest_seq: string };
 export type NewEventRow = Omit<
@@ -43,35 +48,44 @@ export type NewEventRow = Omit<
   | 'claim_token'
   | 'lease_expires_at'
   | 'processed_at'
->;
+  | 'available_at'
+> & { available_at: Date };
 
 const tables = (db: Database) => db.withTables<Tables>();
 
 /**
- * Inserts the events of one request in one statement: the rows travel as one JSON array parameter
- * (one native JSON.stringify instead of escaping every value of every column), one round trip and one
- * parse for the whole batch. A key that exists already, or repeats inside the batch, is skipped; the
- * answer lists the ids this statement inserted.
+ * Inserts the events of one request in one statement, each with its queue row: the rows travel as one
+ * JSON array parameter (one native JSON.stringify instead of escaping every value of every column),
+ * one round trip and one parse for the whole batch. A key that exists already, or repeats inside the
+ * batch, is skipped; the answer lists the ids this statement inserted. Every event insert goes
+ * through here, so no event exists without having been queued.
  */
 export async function insertEventsIfAbsent(db: Database, rows: EventRowToInsert[]): Promise<Set<string>> {
   const payload = `[${rows.map(toInsertJson).join(',')}]`;
   const inserted = await sql<{ id: string }>`
-    insert into events (organization_id, id, program_id, participant_id, external_id, recipient_id,
-      recipient_external_id, ordering_key, idempotency_key, payload_hash, event_type, event_data,
-      event_timestamp, available_at, received_at, created_at, updated_at)
-    select organization_id, id, program_id, participant_id, external_id, recipient_id,
-      recipient_external_id, ordering_key, idempotency_key, decode(payload_hash, 'hex'), event_type,
-      event_data, event_timestamp, available_at, received_at, created_at, updated_at
-    from rows from (jsonb_to_recordset(${payload}::jsonb) as (organization_id uuid, id uuid,
-      program_id uuid, participant_id uuid, external_id text, recipient_id uuid, recipient_external_id text,
-      ordering_key text, idempotency_key text, payload_hash text, event_type text, event_data jsonb,
-      event_timestamp timestamptz, available_at timestamptz, received_at timestamptz, created_at timestamptz,
-      updated_at timestamptz)) with ordinality as r (organization_id, id, program_id, participant_id,
-      external_id, recipient_id, recipient_external_id, ordering_key, idempotency_key, payload_hash,
-      event_type, event_data, event_timestamp, available_at, received_at, created_at, updated_at, n)
-    order by n
-    on conflict (organization_id, program_id, idempotency_key) do nothing
-    returning id`.execute(db);
+    with r as (
+      select * from rows from (jsonb_to_recordset(${payload}::jsonb) as (organization_id uuid, id uuid,
+        program_id uuid, participant_id uuid, external_id text, recipient_id uuid, recipient_external_id text,
+        ordering_key text, idempotency_key text, payload_hash text, event_type text, event_data jsonb,
+        event_timestamp timestamptz, available_at timestamptz, received_at timestamptz, created_at timestamptz,
+        updated_at timestamptz)) with ordinality as r (organization_id, id, program_id, participant_id,
+        external_id, recipient_id, recipient_external_id, ordering_key, idempotency_key, payload_hash,
+        event_type, event_data, event_timestamp, available_at, received_at, created_at, updated_at, n)),
+    inserted as (
+      insert into events (organization_id, id, program_id, participant_id, external_id, recipient_id,
+        recipient_external_id, ordering_key, idempotency_key, payload_hash, event_type, event_data,
+        event_timestamp, received_at, created_at, updated_at)
+      select organization_id, id, program_id, participant_id, external_id, recipient_id,
+        recipient_external_id, ordering_key, idempotency_key, decode(payload_hash, 'hex'), event_type,
+        event_data, event_timestamp, received_at, created_at, updated_at
+      from r order by n
+      on conflict (organization_id, program_id, idempotency_key) do nothing
+      returning organization_id, id, ingest_seq, ordering_key),
+    queued as (
+      insert into event_queue (organization_id, event_id, ingest_seq, ordering_key, available_at)
+      select i.organization_id, i.id, i.ingest_seq, i.ordering_key, r.available_at
+      from inserted i join r on r.organization_id = i.organization_id and r.id = i.id)
+    select id from inserted`.execute(db);
   return new Set(inserted.rows.map((row) => row.id));
 }
 
@@ -91,7 +105,7 @@ export interface EventKey {
 
 export async function findEventsByKeys(db: Database, organizationId: string, keys: EventKey[]) {
   const result = await sql<EventRow>`
-    select e.* from events e
+    select e.* from events_with_status e
     join unnest(${keys.map((key) => key.program_id)}::uuid[], ${keys.map((key) => key.idempotency_key)}::text[])
       as k (program_id, idempotency_key)
       on e.program_id = k.program_id and e.idempotency_key = k.idempotency_key
@@ -99,28 +113,41 @@ export async function findEventsByKeys(db: Database, organizationId: string, key
   return result.rows;
 }
 
-export async function findEvent(db: Database, organizationId: string, id: string, forUpdate = false) {
-  let query = tables(db)
-    .selectFrom('events')
+export async function findEvent(db: Database, organizationId: string, id: string) {
+  return (await tables(db)
+    .selectFrom('events_with_status')
     .selectAll()
     .where('organization_id', '=', organizationId)
-    .where('id', '=', id);
-  if (forUpdate) query = query.forUpdate();
-  return (await query.executeTakeFirst()) as EventRow | undefined;
+    .where('id', '=', id)
+    .executeTakeFirst()) as EventRow | undefined;
 }
 
-export async function updateEvent(
+/**
+ * Puts a FAILED event back in the queue with a fresh set of attempts (the claim count restarts),
+ * due at once; answers the event as it was, or undefined when it is not FAILED (nothing changed).
+ * The event row is locked first, so two retries of one event queue it once.
+ */
+export async function requeueFailedEvent(
   db: Database,
   organizationId: string,
   id: string,
-  changes: Partial<Omit<EventRow, 'organization_id' | 'id' | 'ingest_seq'>>,
-): Promise<void> {
-  await tables(db)
-    .updateTable('events')
-    .set(changes)
-    .where('organization_id', '=', organizationId)
-    .where('id', '=', id)
-    .execute();
+  now: Date,
+): Promise<EventRow | undefined> {
+  const locked = await sql<{ status: string }>`
+    select status from events where organization_id = ${organizationId} and id = ${id} for update`.execute(
+    db,
+  );
+  if (locked.rows[0]?.status !== 'FAILED') return undefined;
+  const previous = await findEvent(db, organizationId, id);
+  await sql`
+    with requeued as (
+      update events set status = 'PENDING', error_message = null, processed_at = null, claim_count = 0,
+        updated_at = ${now}::timestamptz
+      where organization_id = ${organizationId} and id = ${id}
+      returning organization_id, id, ingest_seq, ordering_key)
+    insert into event_queue (organization_id, event_id, ingest_seq, ordering_key, available_at)
+    select organization_id, id, ingest_seq, ordering_key, ${now}::timestamptz from requeued`.execute(db);
+  return previous;
 }
 
 export async function notifyEventsPending(db: Database): Promise<void> {
@@ -150,9 +177,17 @@ export interface EventFilter {
 }
 
 export async function listEvents(db: Database, organizationId: string, filter: EventFilter) {
-  let query = tables(db).selectFrom('events').selectAll().where('organization_id', '=', organizationId);
+  // Named `events`: conditions written by other modules (matchedRule) name the events as that.
+  let query = tables(db)
+    .selectFrom('events_with_status as events')
+    .selectAll()
+    .where('organization_id', '=', organizationId);
   if (filter.programId !== undefined) query = query.where('program_id', '=', filter.programId);
   if (filter.statuses !== undefined) query = query.where('status', 'in', filter.statuses as EventStatus[]);
+  // Only FAILED events have an error message: this is what the index of failed events is on.
+  if (filter.statuses?.length === 1 && filter.statuses[0] === 'FAILED') {
+    query = query.where('error_message', 'is not', null);
+  }
   if (filter.eventType !== undefined) query = query.where('event_type', '=', filter.eventType);
   if (filter.participantId !== undefined) query = query.where('participant_id', '=', filter.participantId);
   if (filter.externalId !== undefined) query = query.where('external_id', '=', filter.externalId);

@@ -92,16 +92,20 @@ export interface OverviewCounts {
   failed: string;
 }
 
-/** Each count reads an index: enrollments_by_program, events_by_created, events_unfinished, events_failed. */
+/**
+ * Each count reads an index: enrollments_by_program, events_by_created, the event queue (its events
+ * by primary key), events_failed.
+ */
 export async function countOverview(db: Database, organizationId: string, programId: string, since: Date) {
   const result = await sql<OverviewCounts>`select
     (select count(*) from enrollments
       where organization_id = ${organizationId} and program_id = ${programId})::text as participants,
     (select count(*) from events where organization_id = ${organizationId} and created_at >= ${since}
       and program_id = ${programId})::text as recent_events,
-    (select count(*) from events where processed_at is null
-      and organization_id = ${organizationId} and program_id = ${programId})::text as backlog,
-    (select count(*) from events where status = 'FAILED'
+    (select count(*) from event_queue q
+      join events e on e.organization_id = q.organization_id and e.id = q.event_id
+      where q.organization_id = ${organizationId} and e.program_id = ${programId})::text as backlog,
+    (select count(*) from events where error_message is not null
       and organization_id = ${organizationId} and program_id = ${programId})::text as failed`.execute(db);
   const row = result.rows[0];
   assert(row !== undefined, 'a select without from answers one row');
