@@ -356,11 +356,14 @@ function percentile(values: number[], share: number): number {
 /** How many of the program's completed events ended with each status, by rule. */
 async function outcomesByRule(program: string) {
   const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
-    select o.rule_id, o.outcome->>'status' as status, count(*)::text as evaluations
+    select o.rule_id, o.status, count(*)::text as evaluations
     from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
-    cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o (rule_id, outcome)
+    cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o0 (rule_id, outcome)
+    -- A stored outcome leaves out the status its reason implies: MATCHED has no reason, NOT_MATCHED has one.
+    cross join lateral (select o0.rule_id, coalesce(o0.outcome->>'status',
+      case when o0.outcome ? 'reason' then 'NOT_MATCHED' else 'MATCHED' end) as status) as o
     where v.status = 'COMPLETED' and v.program_id = ${program}
-    group by o.rule_id, o.outcome->>'status'`.execute(database.handle.db);
+    group by o.rule_id, o.status`.execute(database.handle.db);
   return rows;
 }
 
