@@ -196,6 +196,21 @@ export interface FanOutParticipant {
 }
 
 /**
+ * The counters of participant `p` as a JSON object at `now`: a counter whose reset period has
+ * passed reads 0, as the rules see it.
+ */
+export function participantCountersAt(now: Date) {
+  return sql`coalesce((
+      select jsonb_object_agg(c.key, case
+        when c.reset_after_ms is not null
+          and ${now}::timestamptz - c.last_reset_at >= make_interval(secs => c.reset_after_ms / 1000.0)
+        then 0 else c.value end)
+      from counters c
+      where c.organization_id = p.organization_id and c.owner_type = 'PARTICIPANT' and c.owner_id = p.id
+    ), '{}'::jsonb)`;
+}
+
+/**
  * ACTIVE participants enrolled (ACTIVE) in the program, by id after `after`, with the parts of their
  * state `reads` names (the others empty). Both index scans start at `after`, so every chunk costs
  * the same wherever it is in the program.
@@ -206,14 +221,7 @@ export async function listFanOutParticipants(
   reads: { tags: boolean; attributes: boolean; counters: boolean },
 ): Promise<FanOutParticipant[]> {
   const { organizationId, programId, after, limit, now } = chunk;
-  const counters = sql`coalesce((
-      select jsonb_object_agg(c.key, case
-        when c.reset_after_ms is not null
-          and ${now}::timestamptz - c.last_reset_at >= make_interval(secs => c.reset_after_ms / 1000.0)
-        then 0 else c.value end)
-      from counters c
-      where c.organization_id = p.organization_id and c.owner_type = 'PARTICIPANT' and c.owner_id = p.id
-    ), '{}'::jsonb)`;
+  const counters = participantCountersAt(now);
   const result = await sql<FanOutParticipant>`
     select p.id, ${reads.tags ? sql`p.tags` : sql`'{}'::text[]`} as tags,
       ${reads.attributes ? sql`p.attributes` : sql`'{}'::jsonb`} as attributes,

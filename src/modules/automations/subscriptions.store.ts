@@ -2,7 +2,12 @@
 // written by re-evaluation, the queue of participants whose state changed, and full re-evaluations.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import type { AutomationRow, FanOutParticipant, SubscriptionRow } from './automations.store.js';
+import {
+  type AutomationRow,
+  type FanOutParticipant,
+  participantCountersAt,
+  type SubscriptionRow,
+} from './automations.store.js';
 
 const columns = `organization_id, id, automation_id, participant_id, status, next_trigger_at,
   last_triggered_at, trigger_count, retry_count, last_error, started_at, evaluated_at, created_at, updated_at`;
@@ -49,14 +54,7 @@ export async function listEnrolledParticipants(
 ): Promise<FanOutParticipant[]> {
   if (ids.length === 0) return [];
   const result = await sql<FanOutParticipant>`
-    select p.id, p.tags, p.attributes, coalesce((
-      select jsonb_object_agg(c.key, case
-        when c.reset_after_ms is not null
-          and ${now}::timestamptz - c.last_reset_at >= make_interval(secs => c.reset_after_ms / 1000.0)
-        then 0 else c.value end)
-      from counters c
-      where c.organization_id = p.organization_id and c.owner_type = 'PARTICIPANT' and c.owner_id = p.id
-    ), '{}'::jsonb) as counters
+    select p.id, p.tags, p.attributes, ${participantCountersAt(now)} as counters
     from enrollments e
     join participants p on p.organization_id = e.organization_id and p.id = e.participant_id
     where e.organization_id = ${organizationId} and e.program_id = ${programId}
