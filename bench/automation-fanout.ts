@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { connect, type Database } from '../src/platform/db/database.js';
 import { createLogger } from '../src/platform/logger.js';
-import { seedParticipants } from '../test/automation-fixtures.js';
 import { adminQuery, withDatabase } from '../test/global-setup.js';
-import { runCli, startServer } from '../test/process/run-process.js';
+import { startServer } from '../test/process/run-process.js';
+import { seededProgram } from './seeded-program.js';
 
 const participantCount = Number(process.argv[2] ?? 100_000);
 const adminUrl = process.env.DATABASE_URL;
@@ -30,26 +30,14 @@ async function main(): Promise<void> {
   const handle = connect(url, { sizeMax: 2, waitMs: 10_000 }, createLogger('silent'), async () => {});
   const server = await startServer(env, 60_000, serverArgs);
   try {
-    const key = runCli(['keys', 'create', '--org', 'bench'], env).stdout.trim().split('\n').pop() ?? '';
-    const call = async (method: string, path: string, body?: unknown): Promise<{ id: string }> =>
-      (
-        await fetch(`http://127.0.0.1:${server.port}${path}`, {
-          method,
-          headers: { 'x-api-key': key, 'content-type': 'application/json' },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        })
-      ).json() as Promise<{ id: string }>;
-    const program = await call('POST', '/v1/programs', { name: 'Fan-out bench' });
-    const organization = await sql<{ organization_id: string }>`
-      select organization_id from programs where id = ${program.id}`.execute(handle.db);
-    await seedParticipants(
+    const { call, programId } = await seededProgram(
       handle.db,
-      organization.rows[0]?.organization_id ?? '',
-      program.id,
+      server,
+      env,
+      'Fan-out bench',
       participantCount,
     );
-    await sql`analyze`.execute(handle.db);
-    const automation = await call('POST', `/v1/programs/${program.id}/automations`, {
+    const automation = await call('POST', `/v1/programs/${programId}/automations`, {
       name: 'Announcement',
       event_name: 'announcement',
       scope: 'participants',
@@ -69,7 +57,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
       return;
     }
-    const events = await waitForCompleted(handle.db, program.id, participantCount);
+    const events = await waitForCompleted(handle.db, programId, participantCount);
     const untilCompletedSeconds = (events.lastProcessed.getTime() - run.started.getTime()) / 1000;
     const processingSeconds = (events.lastProcessed.getTime() - events.firstProcessed.getTime()) / 1000;
     const figures = {

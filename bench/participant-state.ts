@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { connect, type Database } from '../src/platform/db/database.js';
 import { createLogger } from '../src/platform/logger.js';
-import { seedParticipants } from '../test/automation-fixtures.js';
 import { adminQuery, withDatabase } from '../test/global-setup.js';
-import { runCli, startServer } from '../test/process/run-process.js';
+import { startServer } from '../test/process/run-process.js';
+import { seededProgram } from './seeded-program.js';
 
 const participantCount = Number(process.argv[2] ?? 100_000);
 const adminUrl = process.env.DATABASE_URL;
@@ -26,27 +26,15 @@ async function main(): Promise<void> {
   const handle = connect(url, { sizeMax: 2, waitMs: 10_000 }, createLogger('silent'), async () => {});
   const server = await startServer(env);
   try {
-    const key = runCli(['keys', 'create', '--org', 'bench'], env).stdout.trim().split('\n').pop() ?? '';
-    const call = async (method: string, path: string, body?: unknown): Promise<{ id: string }> =>
-      (
-        await fetch(`http://127.0.0.1:${server.port}${path}`, {
-          method,
-          headers: { 'x-api-key': key, 'content-type': 'application/json' },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        })
-      ).json() as Promise<{ id: string }>;
-    const program = await call('POST', '/v1/programs', { name: 'participant_state bench' });
-    const organization = await sql<{ organization_id: string }>`
-      select organization_id from programs where id = ${program.id}`.execute(handle.db);
-    await seedParticipants(
+    const { call, programId } = await seededProgram(
       handle.db,
-      organization.rows[0]?.organization_id ?? '',
-      program.id,
+      server,
+      env,
+      'participant_state bench',
       participantCount,
     );
-    await sql`analyze`.execute(handle.db);
     const createdAt = Date.now();
-    const automation = await call('POST', `/v1/programs/${program.id}/automations`, {
+    const automation = await call('POST', `/v1/programs/${programId}/automations`, {
       name: 'Reached zero visits',
       event_name: 'milestone',
       scope: 'participants',
@@ -58,7 +46,7 @@ async function main(): Promise<void> {
       participant_filter: 'participant.status == "ACTIVE"',
       guard_condition: 'participant.counters.visits >= 0.0',
     });
-    const fired = await waitForEvents(handle.db, program.id);
+    const fired = await waitForEvents(handle.db, programId);
     const subscribed = await sql<{ count: string; last: Date; completed: string }>`
       select count(*) as count, max(created_at) as last, count(*) filter (where status = 'completed' and trigger_count = 1) as completed
       from automation_subscriptions where automation_id = ${automation.id}`.execute(handle.db);
