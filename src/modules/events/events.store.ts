@@ -58,19 +58,79 @@ const tables = (db: Database) => db.withTables<Tables>();
  * JSON array parameter (one native JSON.stringify instead of escaping every value of every column),
  * one round trip and one parse for the whole batch. A key that exists already, or repeats inside the
  * batch, is skipped; the answer lists the ids this statement inserted. Every event insert goes
- * through here, so no event exists without having been queued.
+ * through here or insertSystemEventsIfAbsent, so no event exists without having been queued.
  */
 export async function insertEventsIfAbsent(db: Database, rows: EventRowToInsert[]): Promise<Set<string>> {
   const payload = `[${rows.map(toInsertJson).join(',')}]`;
+  return insertQueuedEvents(
+    db,
+    sql`select * from rows from (jsonb_to_recordset(${payload}::jsonb) as (organization_id uuid, id uuid,
+      program_id uuid, participant_id uuid, external_id text, recipient_id uuid, recipient_external_id text,
+      ordering_key text, idempotency_key text, payload_hash text, event_type text, event_data jsonb,
+      event_timestamp timestamptz, available_at timestamptz, received_at timestamptz, created_at timestamptz,
+      updated_at timestamptz)) with ordinality as r (organization_id, id, program_id, participant_id,
+      external_id, recipient_id, recipient_external_id, ordering_key, idempotency_key, payload_hash,
+      event_type, event_data, event_timestamp, available_at, received_at, created_at, updated_at, n)`,
+  );
+}
+
+/** SYSTEM events of one program, stored at `now`, as insertSystemEventsIfAbsent takes them. */
+export interface SystemEventsToInsert {
+  organizationId: string;
+  programId: string;
+  now: Date;
+  /** The distinct event_data of these events, each serialized: a fan-out's events share one. */
+  eventDataJson: string[];
+  events: {
+    id: string;
+    participantId: string | null;
+    idempotencyKey: string;
+    orderingKey: string;
+    payloadHash: Buffer;
+    eventTimestamp: Date;
+    /** Which of eventDataJson is this event's. */
+    eventData: number;
+  }[];
+}
+
+/**
+ * insertEventsIfAbsent for SYSTEM events (automations, subscriptions): the columns that differ
+ * travel as arrays and the event_data once per distinct value, so a fan-out chunk of thousands of
+ * events sends and parses its shared data, program and times once instead of in every row.
+ */
+export async function insertSystemEventsIfAbsent(
+  db: Database,
+  batch: SystemEventsToInsert,
+): Promise<Set<string>> {
+  const column = <K extends keyof SystemEventsToInsert['events'][number]>(key: K) =>
+    batch.events.map((event) => event[key]);
+  const hashes = batch.events.map((event) => event.payloadHash.toString('hex'));
+  const times = batch.events.map((event) => event.eventTimestamp.toISOString());
+  const now = batch.now.toISOString();
+  return insertQueuedEvents(
+    db,
+    sql`select ${batch.organizationId}::uuid as organization_id, u.id, ${batch.programId}::uuid as program_id,
+        u.participant_id, null::text as external_id, null::uuid as recipient_id,
+        null::text as recipient_external_id, u.ordering_key, u.idempotency_key, u.payload_hash,
+        'SYSTEM' as event_type, d.data -> u.data_index as event_data, u.event_timestamp,
+        ${now}::timestamptz as available_at, ${now}::timestamptz as received_at,
+        ${now}::timestamptz as created_at, ${now}::timestamptz as updated_at, u.n
+      from (select ${`[${batch.eventDataJson.join(',')}]`}::jsonb as data) d,
+        unnest(${column('id')}::uuid[], ${column('participantId')}::uuid[], ${column('orderingKey')}::text[],
+          ${column('idempotencyKey')}::text[], ${hashes}::text[], ${times}::timestamptz[],
+          ${column('eventData')}::integer[])
+        with ordinality as u (id, participant_id, ordering_key, idempotency_key, payload_hash, event_timestamp,
+          data_index, n)`,
+  );
+}
+
+/**
+ * The insert both take: `rows` names every column of an event (payload_hash in hex), available_at
+ * for its queue row and n for the order; events and queue rows are written in one statement.
+ */
+async function insertQueuedEvents(db: Database, rows: RawBuilder<unknown>): Promise<Set<string>> {
   const inserted = await sql<{ id: string }>`
-    with r as (
-      select * from rows from (jsonb_to_recordset(${payload}::jsonb) as (organization_id uuid, id uuid,
-        program_id uuid, participant_id uuid, external_id text, recipient_id uuid, recipient_external_id text,
-        ordering_key text, idempotency_key text, payload_hash text, event_type text, event_data jsonb,
-        event_timestamp timestamptz, available_at timestamptz, received_at timestamptz, created_at timestamptz,
-        updated_at timestamptz)) with ordinality as r (organization_id, id, program_id, participant_id,
-        external_id, recipient_id, recipient_external_id, ordering_key, idempotency_key, payload_hash,
-        event_type, event_data, event_timestamp, available_at, received_at, created_at, updated_at, n)),
+    with r as (${rows}),
     inserted as (
       insert into events (organization_id, id, program_id, participant_id, external_id, recipient_id,
         recipient_external_id, ordering_key, idempotency_key, payload_hash, event_type, event_data,

@@ -11,7 +11,7 @@ import { newId } from '../../platform/ids.js';
 import { createRuleActionAutomation, type FiredEvent, type FireEvents } from '../automations/index.js';
 import { findProgramRow } from '../programs/index.js';
 import { canonicalJson, hashCanonicalEvent } from './canonical-payload.js';
-import { type EventRowToInsert, findEventsByKeys, insertEventsIfAbsent } from './events.store.js';
+import { findEventsByKeys, insertSystemEventsIfAbsent, type SystemEventsToInsert } from './events.store.js';
 
 export interface SystemEventDraft {
   /** null: every ACTIVE participant enrolled in the program (BROADCAST). */
@@ -65,31 +65,57 @@ export const fireSystemEvents: FireEvents = async (trx, events, now) => {
       `program ${program.id} is ${program.status} and accepts no events`,
     );
   }
-  const serialized = new Map<Record<string, unknown>, SerializedEventData>();
-  const rows = events.map((event) =>
-    toFiredRow(event, cached(serialized, event.eventData, serializeEventData), now),
-  );
-  const inserted = await insertEventsIfAbsent(trx, rows);
-  const replays = rows.filter((row) => !inserted.has(row.id));
+  const batch = toSystemEvents(first, events, now);
+  const inserted = await insertSystemEventsIfAbsent(trx, batch);
+  const replays = batch.events.filter((event) => !inserted.has(event.id));
   if (replays.length === 0) return;
-  const stored = await findEventsByKeys(trx, first.organizationId, replays);
+  const stored = await findEventsByKeys(
+    trx,
+    first.organizationId,
+    replays.map((event) => ({ program_id: first.programId, idempotency_key: event.idempotencyKey })),
+  );
   const hashes = new Map(stored.map((row) => [row.idempotency_key, row.payload_hash]));
-  for (const row of replays) {
-    if (hashes.get(row.idempotency_key)?.equals(row.payload_hash) !== true) {
+  for (const event of replays) {
+    if (hashes.get(event.idempotencyKey)?.equals(event.payloadHash) !== true) {
       throw new DomainError(
         'idempotency_conflict',
-        `idempotency_key "${row.idempotency_key}" was used with another payload`,
+        `idempotency_key "${event.idempotencyKey}" was used with another payload`,
       );
     }
   }
 };
+
+/** The events as stored: a fan-out's events share one event_data, checked and serialized once. */
+function toSystemEvents(first: FiredEvent, events: FiredEvent[], now: Date): SystemEventsToInsert {
+  const eventData = new Map<Record<string, unknown>, SerializedEventData & { index: number }>();
+  const serialized = (data: Record<string, unknown>) =>
+    cached(eventData, data, () => ({ ...serializeEventData(data), index: eventData.size }));
+  return {
+    organizationId: first.organizationId,
+    programId: first.programId,
+    now,
+    events: events.map((event) => {
+      const data = serialized(event.eventData);
+      return {
+        id: newId(),
+        participantId: event.participantId,
+        idempotencyKey: event.idempotencyKey,
+        orderingKey: `s:${event.idempotencyKey}`,
+        payloadHash: payloadHashOf(event, data.canonical),
+        eventTimestamp: event.eventTimestamp,
+        eventData: data.index,
+      };
+    }),
+    eventDataJson: [...eventData.values()].map((data) => data.json),
+  };
+}
 
 interface SerializedEventData {
   json: string;
   canonical: string;
 }
 
-/** A fan-out's events share one event_data: it is checked and serialized once. */
+/** Checks the size of one event_data and serializes it, as stored and as hashed. */
 function serializeEventData(eventData: Record<string, unknown>): SerializedEventData {
   const json = JSON.stringify(eventData);
   const oversized = oversizedEventDataJson(json, 'event_data');
@@ -106,31 +132,12 @@ function cached<K, V>(map: Map<K, V>, key: K, make: (key: K) => V): V {
   return value;
 }
 
-function toFiredRow(event: FiredEvent, eventData: SerializedEventData, now: Date): EventRowToInsert {
+function payloadHashOf(event: FiredEvent, canonicalEventData: string): Buffer {
   const payload = {
     program_id: event.programId,
     participant_id: event.participantId ?? undefined,
     event_timestamp: event.eventTimestamp.toISOString(),
     event_data: event.eventData,
   };
-  return {
-    organization_id: event.organizationId,
-    id: newId(),
-    program_id: event.programId,
-    participant_id: event.participantId,
-    external_id: null,
-    recipient_id: null,
-    recipient_external_id: null,
-    ordering_key: `s:${event.idempotencyKey}`,
-    idempotency_key: event.idempotencyKey,
-    payload_hash: hashCanonicalEvent(payload, eventData.canonical, event.eventTimestamp),
-    event_type: 'SYSTEM',
-    event_data: event.eventData,
-    event_data_json: eventData.json,
-    event_timestamp: event.eventTimestamp,
-    available_at: now,
-    received_at: now,
-    created_at: now,
-    updated_at: now,
-  };
+  return hashCanonicalEvent(payload, canonicalEventData, event.eventTimestamp);
 }
