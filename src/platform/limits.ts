@@ -172,6 +172,13 @@ export const eventClaimsMax = 10;
 export const eventClaimBatchSizeMax = 512;
 export const eventClaimConcurrency = 2;
 export const eventPollIntervalMs = 1000;
+/**
+ * A claim slower than this makes its process analyze the queue table (at most once per
+ * eventQueueAnalyzeIntervalMs): a burst of events that outruns autovacuum's analyze otherwise leaves
+ * the claim planned on statistics of an empty queue, reading the whole backlog for every claim.
+ */
+export const eventClaimSlowMs = 100;
+export const eventQueueAnalyzeIntervalMs = 10_000;
 /** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
 export const eventTransientAttemptsMax = 6;
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/harness.js';
 import { systemClock } from '../../platform/clock.js';
@@ -27,5 +28,52 @@ describe('stopping event workers', () => {
     } finally {
       await database.handle.close();
     }
+  });
+});
+
+describe('a slow claim', () => {
+  const analyzeCount = async (db: Parameters<typeof startEventWorkers>[0]['db']) => {
+    await sql`select pg_stat_clear_snapshot()`.execute(db);
+    const result = await sql<{ count: string }>`
+      select analyze_count as count from pg_stat_user_tables where relname = 'event_queue'`.execute(db);
+    return Number(result.rows[0]?.count);
+  };
+
+  /** Analyses of the queue while workers ran: until the first or `forMs`, then `thenMs` more. */
+  const runWorkers = async (claimSlowMs: number, forMs: number, thenMs: number) => {
+    const database = await createTestDatabase();
+    try {
+      const db = database.handle.db;
+      const before = await analyzeCount(db);
+      const workers = startEventWorkers({
+        db,
+        connectionString: database.handle.connectionString,
+        clock: systemClock,
+        logger: createLogger('silent'),
+        workerCount: 1,
+        steps: [],
+        leaseMs: 60_000,
+        pollIntervalMs: 50,
+        claimSlowMs,
+      });
+      const deadline = Date.now() + forMs;
+      while (Date.now() < deadline && (await analyzeCount(db)) === before) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, thenMs));
+      await workers.stop();
+      return (await analyzeCount(db)) - before;
+    } finally {
+      await database.handle.close();
+    }
+  };
+
+  it('refreshes the queue table statistics, once per interval', async () => {
+    // Every claim is slow at a threshold of 0 ms; about 20 claims follow the first analysis.
+    expect(await runWorkers(0, 5_000, 1_000)).toBe(1);
+  });
+
+  it('under the threshold leaves them alone', async () => {
+    expect(await runWorkers(60_000, 1_000, 0)).toBe(0);
   });
 });

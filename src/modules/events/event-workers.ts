@@ -8,12 +8,18 @@ import { assert } from '../../platform/assert.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
-import { eventClaimBatchSizeMax, eventClaimConcurrency, eventPollIntervalMs } from '../../platform/limits.js';
+import {
+  eventClaimBatchSizeMax,
+  eventClaimConcurrency,
+  eventClaimSlowMs,
+  eventPollIntervalMs,
+  eventQueueAnalyzeIntervalMs,
+} from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
 import { eventProcessingLag, eventsFinished } from '../../platform/metrics.js';
 import type { EventStep } from './apply-event.js';
 import { type FinishedEvent, processClaimedEvents } from './event-processor.js';
-import { claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
+import { analyzeEventQueue, claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
 import type { EventRow } from './events.store.js';
 
 export interface EventWorkerOptions {
@@ -31,6 +37,8 @@ export interface EventWorkerOptions {
   claimBatchSize?: number;
   /** Transactions one worker runs at once, each applying a share of its claim. */
   concurrency?: number;
+  /** A claim slower than this has the queue's statistics refreshed (see eventClaimSlowMs). */
+  claimSlowMs?: number;
 }
 
 export interface EventWorkers {
@@ -43,9 +51,10 @@ export function startEventWorkers(options: EventWorkerOptions): EventWorkers {
     pollIntervalMs: options.pollIntervalMs ?? eventPollIntervalMs,
     claimBatchSize: options.claimBatchSize ?? eventClaimBatchSizeMax,
     concurrency: options.concurrency ?? eventClaimConcurrency,
+    claimSlowMs: options.claimSlowMs ?? eventClaimSlowMs,
   };
   const wakeup = createWakeup();
-  const state = { stopping: false, leasesCheckedAt: 0 };
+  const state = { stopping: false, leasesCheckedAt: 0, queueAnalyzedAt: 0 };
   const listener = listenForEvents(options.connectionString, options.logger, wakeup.wake, state);
   const loops = Array.from({ length: options.workerCount }, () => runWorker(settings, wakeup, state));
   return {
@@ -59,7 +68,7 @@ export function startEventWorkers(options: EventWorkerOptions): EventWorkers {
 }
 
 type Settings = EventWorkerOptions &
-  Required<Pick<EventWorkerOptions, 'pollIntervalMs' | 'claimBatchSize' | 'concurrency'>>;
+  Required<Pick<EventWorkerOptions, 'pollIntervalMs' | 'claimBatchSize' | 'concurrency' | 'claimSlowMs'>>;
 
 async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState): Promise<void> {
   const { db, logger } = settings;
@@ -69,7 +78,9 @@ async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState)
     const claimToken = newId();
     try {
       await releaseLeasesNowAndThen(db, settings, state);
+      const claimStarted = performance.now();
       claimed = await claimPendingEvents(db, claimToken, settings.claimBatchSize, settings.leaseMs);
+      await analyzeQueueAfterSlowClaim(settings, state, performance.now() - claimStarted);
     } catch (error) {
       logger.warn({ err: error }, 'claiming events failed; trying again shortly');
       await wakeup.wait(settings.pollIntervalMs);
@@ -114,6 +125,7 @@ function splitByParticipant(claimed: EventRow[], count: number): EventRow[][] {
 interface WorkerState {
   stopping: boolean;
   leasesCheckedAt: number;
+  queueAnalyzedAt: number;
 }
 
 /**
@@ -126,6 +138,26 @@ async function releaseLeasesNowAndThen(db: Database, settings: Settings, state: 
   state.leasesCheckedAt = now;
   const released = await releaseExpiredLeases(db);
   if (released > 0) settings.logger.info({ released }, 'released events held by a worker that stopped');
+}
+
+/**
+ * A slow claim usually means the queue grew faster than autovacuum analyzes it (a fan-out, an ingest
+ * spike), and the claim is planned for an empty queue: refresh the statistics, once per interval per
+ * process. A failure (e.g. a role that does not own the table) costs only the better plan.
+ */
+async function analyzeQueueAfterSlowClaim(settings: Settings, state: WorkerState, claimMs: number) {
+  const now = Date.now();
+  if (claimMs < settings.claimSlowMs || now - state.queueAnalyzedAt < eventQueueAnalyzeIntervalMs) return;
+  state.queueAnalyzedAt = now;
+  try {
+    await analyzeEventQueue(settings.db);
+    settings.logger.info(
+      { claim_ms: Math.round(claimMs) },
+      'a slow claim refreshed the event queue statistics',
+    );
+  } catch (error) {
+    settings.logger.warn({ err: error }, 'analyzing the event queue failed');
+  }
 }
 
 interface Wakeup {
