@@ -358,9 +358,12 @@ async function outcomesByRule(program: string) {
   const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
     select o.rule_id, o.status, count(*)::text as evaluations
     from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
-    cross join lateral unnest(e.rule_ids, array(select jsonb_array_elements(e.outcomes))) as o0 (rule_id, outcome)
+    cross join lateral unnest(e.rule_history_ids, array(select jsonb_array_elements(e.outcomes)))
+      as o0 (rule_history_id, outcome)
+    -- An outcome's rule is its rule version's (0031 stores the versions only).
+    join rule_history h on h.organization_id = e.organization_id and h.id = o0.rule_history_id
     -- A stored outcome leaves out the status its reason implies: MATCHED has no reason, NOT_MATCHED has one.
-    cross join lateral (select o0.rule_id, coalesce(o0.outcome->>'status',
+    cross join lateral (select h.rule_id, coalesce(o0.outcome->>'status',
       case when o0.outcome ? 'reason' then 'NOT_MATCHED' else 'MATCHED' end) as status) as o
     where v.status = 'COMPLETED' and v.program_id = ${program}
     group by o.rule_id, o.status`.execute(database.handle.db);

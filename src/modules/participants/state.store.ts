@@ -272,9 +272,9 @@ export async function insertHistory(db: Database, rows: StateHistoryRow[]): Prom
       old_value, new_value, program_id, event_id, event_timestamp, rule_id, changed_by_api_key_id,
       changed_by_job, changed_at)
     select * from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.id)}::uuid[],
-      ${column((row) => row.owner_type)}::text[], ${column((row) => row.owner_id)}::uuid[],
-      ${column((row) => row.state_type)}::text[], ${column((row) => row.key)}::text[],
-      ${column((row) => row.operation)}::text[], ${column((row) => row.old_value)}::text[],
+      ${column((row) => row.owner_type)}::state_owner_type[], ${column((row) => row.owner_id)}::uuid[],
+      ${column((row) => row.state_type)}::state_history_type[], ${column((row) => row.key)}::text[],
+      ${column((row) => row.operation)}::state_operation[], ${column((row) => row.old_value)}::text[],
       ${column((row) => row.new_value)}::text[], ${column((row) => row.program_id)}::uuid[],
       ${column((row) => row.event_id)}::uuid[], ${column((row) => row.event_timestamp)}::timestamptz[],
       ${column((row) => row.rule_id)}::uuid[], ${column((row) => row.changed_by_api_key_id)}::uuid[],

@@ -1,6 +1,6 @@
 // Stored rule evaluations: written in the event's transaction by the event processor, read back by
 // GET /v1/events/{id}, one row per event (0010_event_evaluations.sql). The row stays compact: each
-// evaluation's id, rule name and time are derived when read, a status its reason implies is left
+// evaluation's id, rule id, rule name and time are derived when read, a status its reason implies is left
 // out, and each action is stored without its default fields (stored-action.ts). Errors and timeouts are hidden unless
 // asked for (include_skipped), so they are also counted on each event and per rule, never silent.
 import { type RawBuilder, sql } from 'kysely';
@@ -33,7 +33,6 @@ export async function recordEventsEvaluations(
       .map(({ organizationId, eventId, evaluations }) => ({
         organization_id: organizationId,
         event_id: eventId,
-        rule_ids: evaluations.map((evaluation) => evaluation.rule_id),
         rule_history_ids: evaluations.map((evaluation) => evaluation.rule_history_id),
         matched_rule_ids: evaluations
           .filter((evaluation) => evaluation.status === 'MATCHED')
@@ -68,15 +67,16 @@ export async function listRuleEvaluations(
 ): Promise<RuleEvaluationView[]> {
   const row = await store.findEvaluations(db, organizationId, eventId);
   if (row === undefined) return [];
-  const names = await store.findRuleVersionNames(db, organizationId, row.rule_history_ids);
+  const versions = await store.findRuleVersions(db, organizationId, row.rule_history_ids);
   const createdAt = toIso(row.evaluated_at);
   return row.outcomes
     .map((outcome, position) => {
       const historyId = row.rule_history_ids[position] ?? '';
+      const version = versions.get(historyId);
       return {
         id: derivedId(eventId, String(position)),
-        rule_id: row.rule_ids[position] ?? '',
-        rule_name: names.get(historyId) ?? '',
+        rule_id: version?.rule_id ?? '',
+        rule_name: version?.name ?? '',
         rule_history_id: historyId,
         status: shownStatus(outcome),
         reason: (outcome.reason ?? null) as RuleEvaluationView['reason'],

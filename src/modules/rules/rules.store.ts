@@ -49,11 +49,13 @@ export interface HistoryTable {
   snapshot: Record<string, unknown>;
 }
 
-/** One event's evaluations (0010_event_evaluations.sql): arrays in rule order. */
+/**
+ * One event's evaluations (0010_event_evaluations.sql): arrays in rule order. Each evaluation's rule
+ * id is its version's (rule_history.rule_id), not stored here since 0031.
+ */
 export interface EvaluationTable {
   organization_id: string;
   event_id: string;
-  rule_ids: string[];
   rule_history_ids: string[];
   matched_rule_ids: string[];
   outcomes: StoredOutcome[];
@@ -319,15 +321,14 @@ export async function insertEvaluations(db: Database, rows: EvaluationRow[]): Pr
   if (rows.length === 0) return;
   const column = <T>(value: (row: EvaluationRow) => T) => rows.map(value);
   const uuids = (ids: string[]) => `{${ids.join(',')}}`;
-  await sql`insert into event_evaluations (organization_id, event_id, rule_ids, rule_history_ids, matched_rule_ids,
+  await sql`insert into event_evaluations (organization_id, event_id, rule_history_ids, matched_rule_ids,
       outcomes, evaluated_at)
-    select organization_id, event_id, rule_ids::uuid[], rule_history_ids::uuid[], matched_rule_ids::uuid[],
-      outcomes::jsonb, evaluated_at
+    select organization_id, event_id, rule_history_ids::uuid[], matched_rule_ids::uuid[], outcomes::jsonb,
+      evaluated_at
     from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.event_id)}::uuid[],
-      ${column((row) => uuids(row.rule_ids))}::text[], ${column((row) => uuids(row.rule_history_ids))}::text[],
-      ${column((row) => uuids(row.matched_rule_ids))}::text[], ${column((row) => JSON.stringify(row.outcomes))}::text[],
-      ${column((row) => row.evaluated_at)}::timestamptz[])
-      as x(organization_id, event_id, rule_ids, rule_history_ids, matched_rule_ids, outcomes, evaluated_at)`.execute(
+      ${column((row) => uuids(row.rule_history_ids))}::text[], ${column((row) => uuids(row.matched_rule_ids))}::text[],
+      ${column((row) => JSON.stringify(row.outcomes))}::text[], ${column((row) => row.evaluated_at)}::timestamptz[])
+      as x(organization_id, event_id, rule_history_ids, matched_rule_ids, outcomes, evaluated_at)`.execute(
     db,
   );
 }
@@ -345,20 +346,20 @@ export async function findEvaluations(
     .executeTakeFirst();
 }
 
-/** The name of each rule version, from its history snapshot. */
-export async function findRuleVersionNames(
+/** Each rule version's rule and name (from its history snapshot), by version id. */
+export async function findRuleVersions(
   db: Database,
   organizationId: string,
   historyIds: string[],
-): Promise<Map<string, string>> {
+): Promise<Map<string, { rule_id: string; name: string }>> {
   if (historyIds.length === 0) return new Map();
   const rows = await tables(db)
     .selectFrom('rule_history')
-    .select(['id', sql<string>`snapshot->>'name'`.as('name')])
+    .select(['id', 'rule_id', sql<string>`snapshot->>'name'`.as('name')])
     .where('organization_id', '=', organizationId)
     .where('id', 'in', historyIds)
     .execute();
-  return new Map(rows.map((row) => [row.id, row.name]));
+  return new Map(rows.map((row) => [row.id, { rule_id: row.rule_id, name: row.name }]));
 }
 
 /** Per event, how many of its outcomes have one of `statuses`; events with none are left out. */
@@ -386,7 +387,8 @@ export interface RecentErrors {
 /**
  * The rule's SKIPPED_ERROR and SKIPPED_TIMEOUT outcomes evaluated since `since`: how many (at most
  * countedMax) and the latest. The partial index event_evaluations_errors holds only the events with
- * such an outcome (its predicate is repeated here so that it is used), so healthy rules cost nothing.
+ * such an outcome, by rule version (its predicate is repeated here so that it is used), so healthy
+ * rules cost nothing; the rule's versions are read from its history.
  */
 export async function findRecentErrors(
   db: Database,
@@ -394,14 +396,17 @@ export async function findRecentErrors(
   ruleId: string,
   window: { since: Date; countedMax: number },
 ): Promise<RecentErrors | undefined> {
-  const result = await sql<RecentErrors>`with recent as (
+  const result = await sql<RecentErrors>`with versions as materialized (
+      select coalesce(array_agg(id), '{}') as ids from rule_history
+      where organization_id = ${organizationId} and rule_id = ${ruleId}::uuid),
+    recent as (
       select e.evaluated_at, o.value->>'message' as message
       from event_evaluations e
       cross join lateral jsonb_array_elements(e.outcomes) with ordinality as o(value, position)
-      where e.organization_id = ${organizationId} and e.rule_ids @> array[${ruleId}::uuid]
+      where e.organization_id = ${organizationId} and e.rule_history_ids && (select ids from versions)
         and (e.outcomes @> '[{"status": "SKIPPED_ERROR"}]' or e.outcomes @> '[{"status": "SKIPPED_TIMEOUT"}]')
         and e.evaluated_at >= ${window.since}
-        and e.rule_ids[o.position] = ${ruleId}::uuid
+        and e.rule_history_ids[o.position] = any((select ids from versions)::uuid[])
         and o.value->>'status' in ('SKIPPED_ERROR', 'SKIPPED_TIMEOUT')
       order by e.evaluated_at desc
       limit ${window.countedMax})
