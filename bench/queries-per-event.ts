@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 // `npx tsx bench/queries-per-event.ts [events]` runs the standard workload's rules in-process on a
 // fresh embedded database and counts every statement the workers send while processing.
 // PG_STAT_STATEMENTS=1 also loads pg_stat_statements into that server and prints the server-side
-// execution time by statement, foreign-key checks and trigger queries included.
+// execution time by statement, foreign-key checks and trigger queries included. PARTICIPANTS (default
+// 200) spreads the events over that many participants; RETURNING=1 creates them before the events.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,7 +59,14 @@ const ids = {
 };
 for (const rule of ruleBodies(ids)) await call('POST', '/v1/rules', rule);
 await call('POST', `/v1/programs/${programId}/tiers`, tierBody());
-const { events } = generateEvents(programId, eventCount, 200);
+const participantCount = Number(process.env.PARTICIPANTS ?? 200);
+const { events } = generateEvents(programId, eventCount, participantCount);
+// RETURNING=1: every participant exists before its events arrive (returning members), so ingest
+// completes their identity; by default the first event of each participant creates it.
+if (process.env.RETURNING === '1') {
+  const externalIds = new Set(events.map((event) => event.external_id));
+  for (const externalId of externalIds) await call('POST', '/v1/participants', { external_id: externalId });
+}
 for (let i = 0; i < events.length; i += 100)
   await call('POST', '/v1/events/batch', { events: events.slice(i, i + 100) });
 
@@ -212,4 +220,12 @@ async function printTableStatistics() {
     const figures = [row.inserted, row.updated, row.hot, row.deleted].map((n) => n.toFixed(2).padStart(6));
     process.stdout.write(`  ${figures.join(' ')}  ${row.name}\n`);
   }
+  const { rows: sizes } = await handle.pool.query(
+    `select pg_relation_size('events')::float8 as heap, pg_indexes_size('events')::float8 as indexes`,
+  );
+  const heap = Number(sizes[0].heap) / eventCount;
+  const indexes = Number(sizes[0].indexes) / eventCount;
+  process.stdout.write(
+    `events table: ${heap.toFixed(0)} heap + ${indexes.toFixed(0)} index bytes per event\n`,
+  );
 }
