@@ -360,7 +360,7 @@ async function outcomesByRule(program: string) {
     from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
     cross join lateral unnest(e.rule_history_ids, array(select jsonb_array_elements(e.outcomes)))
       as o0 (rule_history_id, outcome)
-    -- An outcome's rule is its rule version's (0031 stores the versions only).
+    -- An outcome's rule is its rule version's (0030 stores the versions only).
     join rule_history h on h.organization_id = e.organization_id and h.id = o0.rule_history_id
     -- A stored outcome leaves out the status its reason implies: MATCHED has no reason, NOT_MATCHED has one.
     cross join lateral (select h.rule_id, coalesce(o0.outcome->>'status',

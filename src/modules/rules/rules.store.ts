@@ -51,7 +51,7 @@ export interface HistoryTable {
 
 /**
  * One event's evaluations (0010_event_evaluations.sql): arrays in rule order. Each evaluation's rule
- * id is its version's (rule_history.rule_id), not stored here since 0031.
+ * id is its version's (rule_history.rule_id), not stored here since 0030.
  */
 export interface EvaluationTable {
   organization_id: string;

@@ -1,14 +1,14 @@
-// 0031_narrow_history_and_evaluations.sql drops event_evaluations.rule_ids (read from the rule
+// 0030_narrow_history_and_evaluations.sql drops event_evaluations.rule_ids (read from the rule
 // versions) and stores the state history's kinds as enums under a key without owner_type: a database
-// migrated up to 0030 with evaluations and history in it must read the same after 0031.
+// migrated up to 0029 with evaluations and history in it must read the same after 0030.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useDatabaseMigratedBefore } from '../../../../test/migration-harness.js';
 
-const migration = '0031_narrow_history_and_evaluations.sql';
+const migration = '0030_narrow_history_and_evaluations.sql';
 const database = useDatabaseMigratedBefore(migration);
 
-describe('0031_narrow_history_and_evaluations', () => {
+describe('0030_narrow_history_and_evaluations', () => {
   it('keeps every evaluation and history row, and reads each rule id from its version', async () => {
     const { client, run } = database;
     const [organization, program, event, broken, base, travel, baseV1, travelV1, participant, group] = [
