@@ -80,24 +80,26 @@ export async function releaseExpiredLeases(db: Database): Promise<number> {
 }
 
 /**
- * Locks the queue rows of one claim for the transaction that applies them, and reads their events;
- * events whose claim was lost (the lease expired and another worker took them) are left out and
- * must not be applied.
+ * Locks the queue rows of one claim for the transaction that applies them; answers the claimed
+ * events still held by this claim, in their order. Events whose claim was lost (the lease expired
+ * and another worker took them) are left out and must not be applied. The events are not read
+ * again: while the token holds, nothing but its holder writes their queue rows, and their event
+ * rows change only when the holder finishes them, so they are as claimed.
  */
 export async function lockClaimedEvents(
   db: Database,
-  events: Pick<EventRow, 'organization_id' | 'id'>[],
+  events: EventRow[],
   claimToken: string,
 ): Promise<EventRow[]> {
-  const result = await sql<EventRow>`
-    select ${claimedEventColumns} from event_queue q
+  const result = await sql<{ organization_id: string; event_id: string }>`
+    select q.organization_id, q.event_id from event_queue q
     join unnest(${events.map((event) => event.organization_id)}::uuid[], ${events.map((event) => event.id)}::uuid[])
       as claimed (organization_id, id) on q.organization_id = claimed.organization_id and q.event_id = claimed.id
-    join events e on e.organization_id = q.organization_id and e.id = q.event_id
     where q.claim_token = ${claimToken}::uuid
     order by q.ingest_seq
     for update of q`.execute(db);
-  return result.rows;
+  const held = new Set(result.rows.map((row) => `${row.organization_id}:${row.event_id}`));
+  return events.filter((event) => held.has(`${event.organization_id}:${event.id}`));
 }
 
 export interface EventOutcome {
