@@ -6,13 +6,15 @@
 // of those events. A measurement, not a test.
 // `FAN_OUT_ONLY=1` runs the server without event workers (ACCRUE_WORKERS=0) and stops when the
 // fan-out completes: the fan-out alone. `CPU_PROF=1` has the server write a CPU profile to
-// bench/results/tmp/ when it stops.
+// bench/results/tmp/ when it stops. Each run also prints a baseline of the machine in that run
+// (rows/s of 100-row inserts on one connection) and the fan-out as a share of it.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { connect, type Database } from '../src/platform/db/database.js';
 import { createLogger } from '../src/platform/logger.js';
 import { adminQuery, withDatabase } from '../test/global-setup.js';
 import { startServer } from '../test/process/run-process.js';
+import { measureDatabaseBaselines } from './baselines.js';
 import { seededProgram } from './seeded-program.js';
 
 const participantCount = Number(process.argv[2] ?? 100_000);
@@ -37,6 +39,9 @@ async function main(): Promise<void> {
       'Fan-out bench',
       participantCount,
     );
+    // The machine's speed in this run (it varies up to 3x between runs): rows/s of 100-row inserts
+    // on one connection to the same database, measured before the fan-out.
+    const { multiRowInsertRowsPerSecond } = await measureDatabaseBaselines(url, 1, 2);
     const automation = await call('POST', `/v1/programs/${programId}/automations`, {
       name: 'Announcement',
       event_name: 'announcement',
@@ -53,6 +58,7 @@ async function main(): Promise<void> {
         participants: participantCount,
         fan_out_seconds: round(fanOutSeconds),
         fan_out_participants_per_second: Math.round(participantCount / fanOutSeconds),
+        ...baseline(multiRowInsertRowsPerSecond, participantCount / fanOutSeconds),
       };
       process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
       return;
@@ -67,6 +73,7 @@ async function main(): Promise<void> {
       fan_out_participants_per_second: Math.round(participantCount / fanOutSeconds),
       until_all_completed_seconds: round(untilCompletedSeconds),
       processing_events_per_second: Math.round(events.count / processingSeconds),
+      ...baseline(multiRowInsertRowsPerSecond, participantCount / fanOutSeconds),
     };
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
   } finally {
@@ -106,6 +113,13 @@ async function waitForCompleted(db: Database, programId: string, expected: numbe
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+function baseline(insertRowsPerSecond: number, participantsPerSecond: number) {
+  return {
+    baseline_multi_row_insert_rows_per_second: Math.round(insertRowsPerSecond),
+    fan_out_share_of_baseline: round(participantsPerSecond / insertRowsPerSecond),
+  };
 }
 
 function round(value: number): number {
