@@ -344,6 +344,9 @@ describe('the console in a browser', () => {
     narrow.setDefaultTimeout(15_000);
     try {
       await narrow.goto(`${origin}/console/`);
+      // The form's autofocus is applied at the page's next rendering, which can come after goto
+      // resolves on a loaded machine: keys typed before it would go nowhere.
+      await narrow.locator('#f-key:focus').waitFor();
       await narrow.keyboard.type(acme.key);
       await narrow.keyboard.press('Enter');
       await narrow.locator('.figure').first().waitFor();
