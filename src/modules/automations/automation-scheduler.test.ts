@@ -31,6 +31,19 @@ function pass(options: { chunkSize?: number; fireEvents?: FireEvents; budgetMs?:
   );
 }
 
+/** Stores events as the server does, then throws at the `failingStore`th store, after it wrote. */
+function failingAfterStore(failingStore: number, message: string): FireEvents {
+  let stores = 0;
+  return (events, now) => {
+    const store = fireSystemEvents(events, now);
+    return async (trx) => {
+      stores += 1;
+      await store(trx);
+      if (stores === failingStore) throw new Error(message);
+    };
+  };
+}
+
 interface Program {
   programId: string;
   participantId: string;
@@ -194,17 +207,31 @@ describe('the scheduler', () => {
     expect(new Set(events.map((e) => e.idempotency_key)).size).toBe(events.length);
   });
 
+  it('advances two fan-outs running at once to the end, each participant once per automation', async () => {
+    t.testClock.set('2026-06-01T12:00:00.000Z');
+    const programs = [await newProgram(35), await newProgram(27)];
+    const automations = await Promise.all(
+      programs.map((program) => createAutomation(program, { trigger: { type: 'immediate' } })),
+    );
+    await pass();
+    for (const [index, program] of programs.entries()) {
+      const events = await systemEvents(program.programId);
+      expect(new Set(events.map((e) => e.participant_id)).size).toBe(events.length);
+      expect(events).toHaveLength(index === 0 ? 35 : 27);
+      expect(await getAutomation(program, automations[index]?.id ?? '')).toMatchObject({
+        execution_status: 'completed',
+        participants_processed: events.length,
+      });
+    }
+  });
+
   it('resumes a fan-out that stopped between chunks where it stopped, showing progress meanwhile', async () => {
     t.testClock.set('2026-06-02T00:00:00.000Z');
     const program = await newProgram(35);
     const automation = await createAutomation(program, { trigger: { type: 'immediate' } });
-    let calls = 0;
-    const crashing: FireEvents = async (trx, events, now) => {
-      calls += 1;
-      await fireSystemEvents(trx, events, now);
-      if (calls === 3) throw new Error('the process died here');
-    };
-    await expect(pass({ fireEvents: crashing })).rejects.toThrow('the process died here');
+    await expect(pass({ fireEvents: failingAfterStore(3, 'the process died here') })).rejects.toThrow(
+      'the process died here',
+    );
     // Two chunks committed; the third rolled back with its cursor.
     expect(await getAutomation(program, automation.id)).toMatchObject({
       execution_status: 'executing',
@@ -231,13 +258,7 @@ describe('the scheduler', () => {
     const url = `${program.base}/${automation.id}`;
     const triggered = await acme.request('POST', `${url}/trigger`);
     expect(triggered.statusCode).toBe(202);
-    let calls = 0;
-    const crashing: FireEvents = async (trx, events, now) => {
-      calls += 1;
-      await fireSystemEvents(trx, events, now);
-      if (calls === 2) throw new Error('stopped');
-    };
-    await expect(pass({ fireEvents: crashing })).rejects.toThrow('stopped');
+    await expect(pass({ fireEvents: failingAfterStore(2, 'stopped') })).rejects.toThrow('stopped');
     const running = await acme.request('POST', `${url}/trigger`);
     expect(running.statusCode).toBe(400);
     expect(running.json().message).toMatch(/^Automation cannot be triggered/);

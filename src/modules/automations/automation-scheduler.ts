@@ -22,7 +22,13 @@ import { compileAudience, selectRecipients } from './audience.js';
 import { nextRunAfter } from './automation-rules.js';
 import type { AutomationChanges, AutomationRow } from './automations.store.js';
 import * as store from './automations.store.js';
-import { eventDataOf, type FiredEvent, type FireEvents, withSavepoint } from './fired-events.js';
+import {
+  eventDataOf,
+  type FiredEvent,
+  type FireEvents,
+  type StoreFiredEvents,
+  withSavepoint,
+} from './fired-events.js';
 import { runSubscriptionPass } from './subscriptions.js';
 
 export interface SchedulerLogger {
@@ -60,12 +66,18 @@ async function runPass(deps: SchedulerDeps, budgetMs: number): Promise<{ sent: n
   }
   sent += await runSubscriptionPass(deps, startedAt + budgetMs);
   await resetDueBudgets(deps.db, deps.clock(), subscriptionBatchMax);
-  while (Date.now() - startedAt < budgetMs) {
-    const chunk = await advanceFanOut(deps);
-    if (chunk === undefined) return { sent, more: false };
-    sent += chunk;
+  const fanOut: FanOutPipeline = { ahead: undefined };
+  try {
+    while (Date.now() - startedAt < budgetMs) {
+      const chunk = await advanceFanOut(deps, fanOut);
+      if (chunk === undefined) return { sent, more: false };
+      sent += chunk;
+    }
+    return { sent, more: true };
+  } finally {
+    // A chunk read ahead and not used is dropped; the pass ends once its read has.
+    await fanOut.ahead?.chunk;
   }
-  return { sent, more: true };
 }
 
 /** Claims due automations and starts their runs; program scope fires at once. */
@@ -129,7 +141,7 @@ async function fireProgramEvent(
 ): Promise<DomainError | undefined> {
   const event = toFiredEvent(row, row.participant_id, eventDataOf(row), row.run_fired_at);
   try {
-    await withSavepoint(trx, () => deps.fireEvents(trx, [event], deps.clock()));
+    await withSavepoint(trx, () => deps.fireEvents([event], deps.clock())(trx));
     return undefined;
   } catch (error) {
     if (error instanceof DomainError) return error;
@@ -137,54 +149,106 @@ async function fireProgramEvent(
   }
 }
 
+/** The participants of one fan-out chunk, chosen and their events built, ready to store. */
+interface FanOutChunk {
+  /** Participants listed (the cursor advances past all of them), and the last one's id. */
+  listed: number;
+  lastId: string | undefined;
+  /** Events to send: the listed participants the filter and guard let through. */
+  sent: number;
+  store: StoreFiredEvents;
+}
+
+/**
+ * The next chunk of a fan-out, read and built while the current one is written (on another
+ * connection, so the database writes one chunk while this process builds the next). It is used
+ * only by the run and at the cursor it was read for; a failed read is dropped and redone in the
+ * chunk's own transaction, which then meets the error itself. A pass keeps advancing the fan-out it
+ * has read ahead for; the next pass starts with the one advanced longest ago, so fan-outs running
+ * at once take turns pass by pass.
+ */
+interface FanOutPipeline {
+  ahead:
+    | { automationId: string; runSeq: number; after: string; chunk: Promise<FanOutChunk | undefined> }
+    | undefined;
+}
+
 /** One chunk of one running fan-out; undefined when no fan-out is left to advance. */
-async function advanceFanOut(deps: SchedulerDeps): Promise<number | undefined> {
+async function advanceFanOut(deps: SchedulerDeps, pipeline: FanOutPipeline): Promise<number | undefined> {
   const chunkSize = deps.chunkSize ?? automationFanOutChunkMax;
   let refused: { row: AutomationRow; error: DomainError } | undefined;
   const sent = await withTransaction(deps.db, async (trx) => {
-    const row = await store.claimRunningAutomation(trx);
+    const row = await store.claimRunningAutomation(trx, pipeline.ahead?.automationId);
     if (row === undefined) return undefined;
     const now = deps.clock();
-    const firedAt = row.run_fired_at ?? now;
-    const audience = compileAudience(row.participant_filter, row.guard_condition);
-    const participants = await store.listFanOutParticipants(
-      trx,
-      {
-        organizationId: row.organization_id,
-        programId: row.program_id,
-        after: row.fan_out_after,
-        limit: chunkSize,
-        now: firedAt,
-      },
-      audience.reads,
-    );
-    const eventData = eventDataOf(row);
-    const recipients = selectRecipients(audience, participants, eventData, firedAt);
+    let chunk: FanOutChunk;
     try {
-      await withSavepoint(trx, () =>
-        deps.fireEvents(
-          trx,
-          recipients.map((p) => toFiredEvent(row, p.id, eventData, firedAt)),
-          now,
-        ),
-      );
+      chunk = (await takeChunkAhead(pipeline, row)) ?? (await readChunk(deps, trx, row, row.fan_out_after));
+      if (chunk.listed === chunkSize && chunk.lastId !== undefined)
+        readAhead(deps, pipeline, row, chunk.lastId);
+      await withSavepoint(trx, () => chunk.store(trx));
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       refused = { row, error };
       return 0;
     }
-    const done = participants.length < chunkSize;
+    const done = chunk.listed < chunkSize;
     await store.updateAutomation(trx, row, {
       execution_status: done ? 'completed' : 'executing',
       execution_completed_at: done ? now : null,
-      fan_out_after: participants.at(-1)?.id ?? row.fan_out_after,
-      participants_processed: row.participants_processed + participants.length,
+      fan_out_after: chunk.lastId ?? row.fan_out_after,
+      participants_processed: row.participants_processed + chunk.listed,
       updated_at: now,
     });
-    return recipients.length;
+    return chunk.sent;
   });
   if (refused !== undefined) await recordFailure(deps, refused.row, refused.error);
   return sent;
+}
+
+/** The chunk read ahead, when it is the one `row` is at. */
+async function takeChunkAhead(
+  pipeline: FanOutPipeline,
+  row: AutomationRow,
+): Promise<FanOutChunk | undefined> {
+  const ahead = pipeline.ahead;
+  pipeline.ahead = undefined;
+  if (ahead === undefined) return undefined;
+  const chunk = await ahead.chunk;
+  const current =
+    ahead.automationId === row.id && ahead.runSeq === row.run_seq && ahead.after === row.fan_out_after;
+  return current ? chunk : undefined;
+}
+
+function readAhead(deps: SchedulerDeps, pipeline: FanOutPipeline, row: AutomationRow, after: string): void {
+  const chunk = readChunk(deps, deps.db, row, after).catch(() => undefined);
+  pipeline.ahead = { automationId: row.id, runSeq: row.run_seq, after, chunk };
+}
+
+/** The participants after `after` the run sends to, read in `db`, and their events built. */
+async function readChunk(
+  deps: SchedulerDeps,
+  db: Database,
+  row: AutomationRow,
+  after: string | null,
+): Promise<FanOutChunk> {
+  const chunkSize = deps.chunkSize ?? automationFanOutChunkMax;
+  const firedAt = row.run_fired_at ?? deps.clock();
+  const audience = compileAudience(row.participant_filter, row.guard_condition);
+  const participants = await store.listFanOutParticipants(
+    db,
+    { organizationId: row.organization_id, programId: row.program_id, after, limit: chunkSize, now: firedAt },
+    audience.reads,
+  );
+  const eventData = eventDataOf(row);
+  const recipients = selectRecipients(audience, participants, eventData, firedAt);
+  const events = recipients.map((p) => toFiredEvent(row, p.id, eventData, firedAt));
+  return {
+    listed: participants.length,
+    lastId: participants.at(-1)?.id,
+    sent: recipients.length,
+    store: deps.fireEvents(events, deps.clock()),
+  };
 }
 
 /** A run whose events were refused: failed, with the reason where the spec shows it. */

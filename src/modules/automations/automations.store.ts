@@ -175,11 +175,16 @@ export async function claimDueAutomations(db: Database, now: Date, limit: number
 }
 
 /** One automation with a fan-out in progress, locked; one another process holds is skipped. */
-export async function claimRunningAutomation(db: Database) {
+/**
+ * A running fan-out to advance, not locked by another process: `preferred` when it is one (the
+ * fan-out whose next chunk this process has read ahead), else the one advanced longest ago.
+ */
+export async function claimRunningAutomation(db: Database, preferred: string | undefined) {
   return tables(db)
     .selectFrom('automations')
     .selectAll()
     .where('execution_status', 'in', ['pending', 'executing'])
+    .orderBy(sql`case when id = ${preferred ?? null}::uuid then 0 else 1 end`)
     .orderBy('updated_at')
     .limit(1)
     .forUpdate()

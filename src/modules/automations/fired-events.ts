@@ -16,11 +16,15 @@ export interface FiredEvent {
 }
 
 /**
- * Stores SYSTEM events through the event ingest's validation and idempotency, in `trx`. Given by
- * the events module (wired in main.ts), so automations need not import it. Throws a DomainError
- * when the events are refused (e.g. the program accepts no events).
+ * Stores SYSTEM events through the event ingest's validation and idempotency, in two steps: the
+ * first checks and builds the events (CPU only, no database; it throws a DomainError when an
+ * event_data is over its limit), the step it answers stores them in `trx` (a DomainError when they
+ * are refused, e.g. the program accepts no events). Two steps so that a fan-out builds its next
+ * chunk while the database writes the current one. Given by the events module (wired in main.ts),
+ * so automations need not import it.
  */
-export type FireEvents = (trx: Database, events: FiredEvent[], now: Date) => Promise<void>;
+export type FireEvents = (events: FiredEvent[], now: Date) => StoreFiredEvents;
+export type StoreFiredEvents = (trx: Database) => Promise<void>;
 
 /** Runs `work` inside a savepoint, so that a refusal leaves the surrounding transaction usable. */
 export async function withSavepoint(trx: Database, work: () => Promise<void>): Promise<void> {

@@ -20,5 +20,5 @@ export {
   startAutomationScheduler,
 } from './automation-scheduler.js';
 export { automationRoutes, automationSchemas } from './automations.routes.js';
-export type { FiredEvent, FireEvents } from './fired-events.js';
+export type { FiredEvent, FireEvents, StoreFiredEvents } from './fired-events.js';
 export { createRuleActionAutomation, type RuleActionAutomation } from './rule-action-automations.js';

@@ -122,7 +122,7 @@ function passes(audience: Audience, participant: FanOutParticipant, data: Record
 /** The events, inside a savepoint; the refusal (a DomainError) when they were refused. */
 async function fireEvents(deps: SubscriptionDeps, trx: Database, events: FiredEvent[], now: Date) {
   try {
-    await withSavepoint(trx, () => deps.fireEvents(trx, events, now));
+    await withSavepoint(trx, () => deps.fireEvents(events, now)(trx));
     return undefined;
   } catch (error) {
     if (error instanceof DomainError) return error;

@@ -1,7 +1,7 @@
 // The idempotency fingerprint of an event: SHA-256 of its semantic fields in a canonical JSON form.
 // Key order, whitespace and the spelling of numbers (1.50, 1.5, 15e-1) do not count; the instant of
 // event_timestamp counts, not how it was written. Pure: no I/O.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readTimestamp } from '../../platform/timestamp.js';
 
 export interface EventPayload {
@@ -49,7 +49,7 @@ export function hashCanonicalEvent(payload: EventPayload, eventDataJson: string,
     optionalField('recipient_id', payload.recipient_id?.toLowerCase()),
   ];
   const text = `{${fields.filter((field) => field !== '').join(',')}}`;
-  return createHash('sha256').update(text).digest();
+  return hash('sha256', text, 'buffer');
 }
 
 function optionalField(name: string, value: string | undefined): string {

@@ -85,7 +85,6 @@ export interface SystemEventsToInsert {
     id: string;
     participantId: string | null;
     idempotencyKey: string;
-    orderingKey: string;
     payloadHash: Buffer;
     eventTimestamp: Date;
     /** Which of eventDataJson is this event's. */
@@ -96,30 +95,35 @@ export interface SystemEventsToInsert {
 /**
  * insertEventsIfAbsent for SYSTEM events (automations, subscriptions): the columns that differ
  * travel as arrays and the event_data once per distinct value, so a fan-out chunk of thousands of
- * events sends and parses its shared data, program and times once instead of in every row.
+ * events sends and parses its shared data, program and times once instead of in every row. The
+ * columns of ids, hashes, times and numbers need no quoting: each travels as one comma-separated
+ * text (an empty item is null) rather than as an array the driver escapes item by item. Each event
+ * is its own ordering key (`s:` and its id), so a fan-out never holds back a participant's other
+ * events.
  */
 export async function insertSystemEventsIfAbsent(
   db: Database,
   batch: SystemEventsToInsert,
 ): Promise<Set<string>> {
-  const column = <K extends keyof SystemEventsToInsert['events'][number]>(key: K) =>
-    batch.events.map((event) => event[key]);
-  const hashes = batch.events.map((event) => event.payloadHash.toString('hex'));
-  const times = batch.events.map((event) => event.eventTimestamp.toISOString());
+  const list = (value: (event: SystemEventsToInsert['events'][number]) => string | number) =>
+    batch.events.map(value).join(',');
   const now = batch.now.toISOString();
   return insertQueuedEvents(
     db,
     sql`select ${batch.organizationId}::uuid as organization_id, u.id, ${batch.programId}::uuid as program_id,
         u.participant_id, null::text as external_id, null::uuid as recipient_id,
-        null::text as recipient_external_id, u.ordering_key, u.idempotency_key, u.payload_hash,
+        null::text as recipient_external_id, 's:' || u.id as ordering_key, u.idempotency_key, u.payload_hash,
         'SYSTEM' as event_type, d.data -> u.data_index as event_data, u.event_timestamp,
         ${now}::timestamptz as available_at, ${now}::timestamptz as received_at,
         ${now}::timestamptz as created_at, ${now}::timestamptz as updated_at, u.n
       from (select ${`[${batch.eventDataJson.join(',')}]`}::jsonb as data) d,
-        unnest(${column('id')}::uuid[], ${column('participantId')}::uuid[], ${column('orderingKey')}::text[],
-          ${column('idempotencyKey')}::text[], ${hashes}::text[], ${times}::timestamptz[],
-          ${column('eventData')}::integer[])
-        with ordinality as u (id, participant_id, ordering_key, idempotency_key, payload_hash, event_timestamp,
+        unnest(string_to_array(${list((e) => e.id)}, ',')::uuid[],
+          string_to_array(${list((e) => e.participantId ?? '')}, ',', '')::uuid[],
+          ${batch.events.map((e) => e.idempotencyKey)}::text[],
+          string_to_array(${list((e) => e.payloadHash.toString('hex'))}, ','),
+          string_to_array(${list((e) => e.eventTimestamp.toISOString())}, ',')::timestamptz[],
+          string_to_array(${list((e) => e.eventData)}, ',')::integer[])
+        with ordinality as u (id, participant_id, idempotency_key, payload_hash, event_timestamp,
           data_index, n)`,
   );
 }

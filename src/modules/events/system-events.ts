@@ -52,27 +52,33 @@ export async function scheduleSystemEvents(
 /**
  * Stores the SYSTEM events an automation fires, with the checks and the idempotency of ingest: the
  * program must accept events, event_data is bounded, and (program, idempotency_key) names one event
- * whose payload a replay must match. Each event has an ordering key of its own, so a fan-out never
- * holds back a participant's other events.
+ * whose payload a replay must match.
  */
-export const fireSystemEvents: FireEvents = async (trx, events, now) => {
+export const fireSystemEvents: FireEvents = (events, now) => {
   const first = events[0];
-  if (first === undefined) return;
-  const program = await findProgramRow(trx, first.organizationId, first.programId);
-  if (program.status !== 'ACTIVE') {
-    throw new DomainError(
-      'program_inactive',
-      `program ${program.id} is ${program.status} and accepts no events`,
-    );
-  }
+  if (first === undefined) return async () => {};
   const batch = toSystemEvents(first, events, now);
-  const inserted = await insertSystemEventsIfAbsent(trx, batch);
+  return async (trx) => {
+    const program = await findProgramRow(trx, first.organizationId, first.programId);
+    if (program.status !== 'ACTIVE') {
+      throw new DomainError(
+        'program_inactive',
+        `program ${program.id} is ${program.status} and accepts no events`,
+      );
+    }
+    const inserted = await insertSystemEventsIfAbsent(trx, batch);
+    await checkReplays(trx, batch, inserted);
+  };
+};
+
+/** Events that were there already are replays: their payload must be the stored one. */
+async function checkReplays(trx: Database, batch: SystemEventsToInsert, inserted: Set<string>) {
   const replays = batch.events.filter((event) => !inserted.has(event.id));
   if (replays.length === 0) return;
   const stored = await findEventsByKeys(
     trx,
-    first.organizationId,
-    replays.map((event) => ({ program_id: first.programId, idempotency_key: event.idempotencyKey })),
+    batch.organizationId,
+    replays.map((event) => ({ program_id: batch.programId, idempotency_key: event.idempotencyKey })),
   );
   const hashes = new Map(stored.map((row) => [row.idempotency_key, row.payload_hash]));
   for (const event of replays) {
@@ -83,7 +89,7 @@ export const fireSystemEvents: FireEvents = async (trx, events, now) => {
       );
     }
   }
-};
+}
 
 /** The events as stored: a fan-out's events share one event_data, checked and serialized once. */
 function toSystemEvents(first: FiredEvent, events: FiredEvent[], now: Date): SystemEventsToInsert {
@@ -100,7 +106,6 @@ function toSystemEvents(first: FiredEvent, events: FiredEvent[], now: Date): Sys
         id: newId(),
         participantId: event.participantId,
         idempotencyKey: event.idempotencyKey,
-        orderingKey: `s:${event.idempotencyKey}`,
         payloadHash: payloadHashOf(event, data.canonical),
         eventTimestamp: event.eventTimestamp,
         eventData: data.index,
