@@ -5,20 +5,27 @@ import { systemClock } from '../../platform/clock.js';
 import { createLogger } from '../../platform/logger.js';
 import { startEventWorkers } from './event-workers.js';
 
+type Handle = Awaited<ReturnType<typeof createTestDatabase>>['handle'];
+
+/** One worker with no steps on `handle`'s database: it claims and applies nothing of its own. */
+function idleWorkers(handle: Handle) {
+  return {
+    db: handle.db,
+    connectionString: handle.connectionString,
+    clock: systemClock,
+    logger: createLogger('silent'),
+    workerCount: 1,
+    steps: [],
+    leaseMs: 60_000,
+  };
+}
+
 describe('stopping event workers', () => {
   it('right after they start, while the notification connection is still being made, ends', async () => {
     const database = await createTestDatabase();
     try {
       for (let round = 0; round < 5; round += 1) {
-        const workers = startEventWorkers({
-          db: database.handle.db,
-          connectionString: database.handle.connectionString,
-          clock: systemClock,
-          logger: createLogger('silent'),
-          workerCount: 1,
-          steps: [],
-          leaseMs: 60_000,
-        });
+        const workers = startEventWorkers(idleWorkers(database.handle));
         const stopped = await Promise.race([
           workers.stop().then(() => 'stopped'),
           new Promise((resolve) => setTimeout(() => resolve('still running after 5 s'), 5_000)),
@@ -45,17 +52,7 @@ describe('a slow claim', () => {
     try {
       const db = database.handle.db;
       const before = await analyzeCount(db);
-      const workers = startEventWorkers({
-        db,
-        connectionString: database.handle.connectionString,
-        clock: systemClock,
-        logger: createLogger('silent'),
-        workerCount: 1,
-        steps: [],
-        leaseMs: 60_000,
-        pollIntervalMs: 50,
-        claimSlowMs,
-      });
+      const workers = startEventWorkers({ ...idleWorkers(database.handle), pollIntervalMs: 50, claimSlowMs });
       const deadline = Date.now() + forMs;
       while (Date.now() < deadline && (await analyzeCount(db)) === before) {
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -75,18 +75,20 @@ async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState)
   while (!state.stopping) {
     wakeup.clear();
     let claimed: EventRow[] = [];
+    let claimMs = 0;
     const claimToken = newId();
     try {
       await releaseLeasesNowAndThen(db, settings, state);
       const claimStarted = performance.now();
       claimed = await claimPendingEvents(db, claimToken, settings.claimBatchSize, settings.leaseMs);
-      await analyzeQueueAfterSlowClaim(settings, state, performance.now() - claimStarted);
+      claimMs = performance.now() - claimStarted;
     } catch (error) {
       logger.warn({ err: error }, 'claiming events failed; trying again shortly');
       await wakeup.wait(settings.pollIntervalMs);
       continue;
     }
     if (claimed.length === 0) {
+      await analyzeQueueAfterSlowClaim(settings, state, claimMs);
       await wakeup.wait(settings.pollIntervalMs);
       continue;
     }
@@ -95,6 +97,8 @@ async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState)
       chunks.map((chunk) => processClaimedEvents(settings, chunk, claimToken)),
     );
     countFinishedEvents(finished.flat());
+    // After the claim's events, so that their leases do not run while the statistics are sampled.
+    await analyzeQueueAfterSlowClaim(settings, state, claimMs);
   }
 }
 
