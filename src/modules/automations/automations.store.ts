@@ -174,10 +174,10 @@ export async function claimDueAutomations(db: Database, now: Date, limit: number
     .execute();
 }
 
-/** One automation with a fan-out in progress, locked; one another process holds is skipped. */
 /**
- * A running fan-out to advance, not locked by another process: `preferred` when it is one (the
- * fan-out whose next chunk this process has read ahead), else the one advanced longest ago.
+ * One automation with a fan-out in progress, locked; one another process holds is skipped.
+ * `preferred` comes first when it is one (the fan-out whose next chunk this process has read
+ * ahead), then the one advanced longest ago.
  */
 export async function claimRunningAutomation(db: Database, preferred: string | undefined) {
   return tables(db)
