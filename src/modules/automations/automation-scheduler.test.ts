@@ -225,6 +225,34 @@ describe('the scheduler', () => {
     }
   });
 
+  it('applies a participant_filter changed during a fan-out from the next chunk, though that chunk was read ahead', async () => {
+    t.testClock.set('2026-06-01T13:00:00.000Z');
+    const program = await newProgram(30);
+    const automation = await createAutomation(program, { trigger: { type: 'immediate' } });
+    // The first chunk's store changes the filter in its own transaction, as a PATCH committed
+    // between the two chunks would; the second chunk was read ahead before that.
+    let stores = 0;
+    const filterChangedAtFirstStore: FireEvents = (events, now) => {
+      const store = fireSystemEvents(events, now);
+      return async (trx) => {
+        stores += 1;
+        await store(trx);
+        if (stores === 1)
+          await sql`update automations set participant_filter = '"vip" in participant.tags'
+            where id = ${automation.id}`.execute(trx);
+      };
+    };
+    await pass({ fireEvents: filterChangedAtFirstStore });
+    const sent = new Set((await systemEvents(program.programId)).map((e) => e.participant_id));
+    const participants = await sql<{ id: string; vip: boolean }>`
+      select p.id, 'vip' = any(p.tags) as vip from participants p join enrollments e on e.participant_id = p.id
+      where e.program_id = ${program.programId} order by p.id`.execute(t.database.handle.db);
+    const [first, rest] = [participants.rows.slice(0, 10), participants.rows.slice(10)];
+    expect(first.every((p) => sent.has(p.id))).toBe(true);
+    expect(rest.some((p) => !p.vip)).toBe(true);
+    expect(rest.filter((p) => sent.has(p.id))).toEqual(rest.filter((p) => p.vip));
+  });
+
   it('resumes a fan-out that stopped between chunks where it stopped, showing progress meanwhile', async () => {
     t.testClock.set('2026-06-02T00:00:00.000Z');
     const program = await newProgram(35);

@@ -162,15 +162,15 @@ interface FanOutChunk {
 /**
  * The next chunk of a fan-out, read and built while the current one is written (on another
  * connection, so the database writes one chunk while this process builds the next). It is used
- * only by the run and at the cursor it was read for; a failed read is dropped and redone in the
+ * only by the run and at the cursor it was read for, and only while the automation's event and
+ * conditions are still those it was read with (a PATCH applies from the next chunk); a failed read
+ * is dropped and redone in the
  * chunk's own transaction, which then meets the error itself. A pass keeps advancing the fan-out it
  * has read ahead for; the next pass starts with the one advanced longest ago, so fan-outs running
  * at once take turns pass by pass.
  */
 interface FanOutPipeline {
-  ahead:
-    | { automationId: string; runSeq: number; after: string; chunk: Promise<FanOutChunk | undefined> }
-    | undefined;
+  ahead: { row: AutomationRow; after: string; chunk: Promise<FanOutChunk | undefined> } | undefined;
 }
 
 /** One chunk of one running fan-out; undefined when no fan-out is left to advance. */
@@ -178,7 +178,7 @@ async function advanceFanOut(deps: SchedulerDeps, pipeline: FanOutPipeline): Pro
   const chunkSize = deps.chunkSize ?? automationFanOutChunkMax;
   let refused: { row: AutomationRow; error: DomainError } | undefined;
   const sent = await withTransaction(deps.db, async (trx) => {
-    const row = await store.claimRunningAutomation(trx, pipeline.ahead?.automationId);
+    const row = await store.claimRunningAutomation(trx, pipeline.ahead?.row.id);
     if (row === undefined) return undefined;
     const now = deps.clock();
     let chunk: FanOutChunk;
@@ -206,7 +206,7 @@ async function advanceFanOut(deps: SchedulerDeps, pipeline: FanOutPipeline): Pro
   return sent;
 }
 
-/** The chunk read ahead, when it is the one `row` is at. */
+/** The chunk read ahead, when it is the one `row` is at, read with what `row` sends and to whom. */
 async function takeChunkAhead(
   pipeline: FanOutPipeline,
   row: AutomationRow,
@@ -215,14 +215,21 @@ async function takeChunkAhead(
   pipeline.ahead = undefined;
   if (ahead === undefined) return undefined;
   const chunk = await ahead.chunk;
+  const read = ahead.row;
   const current =
-    ahead.automationId === row.id && ahead.runSeq === row.run_seq && ahead.after === row.fan_out_after;
+    read.id === row.id &&
+    read.run_seq === row.run_seq &&
+    ahead.after === row.fan_out_after &&
+    read.event_name === row.event_name &&
+    read.participant_filter === row.participant_filter &&
+    read.guard_condition === row.guard_condition &&
+    JSON.stringify(read.payload) === JSON.stringify(row.payload);
   return current ? chunk : undefined;
 }
 
 function readAhead(deps: SchedulerDeps, pipeline: FanOutPipeline, row: AutomationRow, after: string): void {
   const chunk = readChunk(deps, deps.db, row, after).catch(() => undefined);
-  pipeline.ahead = { automationId: row.id, runSeq: row.run_seq, after, chunk };
+  pipeline.ahead = { row, after, chunk };
 }
 
 /** The participants after `after` the run sends to, read in `db`, and their events built. */
