@@ -97,9 +97,10 @@ export interface SystemEventsToInsert {
  * travel as arrays and the event_data once per distinct value, so a fan-out chunk of thousands of
  * events sends and parses its shared data, program and times once instead of in every row. The
  * columns of ids, hashes, times and numbers need no quoting: each travels as one comma-separated
- * text (an empty item is null) rather than as an array the driver escapes item by item. Each event
- * is its own ordering key (`s:` and its id), so a fan-out never holds back a participant's other
- * events.
+ * text rather than as an array the driver escapes item by item. An empty item is null; a lone event
+ * with no participant makes an empty text, so an empty array, which unnest pads with null as well.
+ * Each event is its own ordering key (`s:` and its id), so a fan-out never holds back a
+ * participant's other events.
  */
 export async function insertSystemEventsIfAbsent(
   db: Database,
