@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import { createProgress } from '../src/platform/progress.js';
 import { createAgent, percentile, runLoad, send } from './http-load.js';
+import { untilProcessed } from './queue-wait.js';
 import { generateEvents, type PurchaseEvent } from './workload.js';
 
 const batchSize = 100;
@@ -41,25 +42,27 @@ export async function ingest(port: number, key: string, events: PurchaseEvent[],
 /** Waits until `count` events have left PENDING/PROCESSING; the rate runs from first accept to last completion. */
 export async function waitForProcessing(db: pg.Pool, count: number) {
   const progress = createProgress('bench: events processed');
-  for (;;) {
-    const { rows } = await db.query(
-      `select count(*) filter (where status in ('COMPLETED', 'FAILED')) as done,
-              count(*) filter (where status = 'FAILED') as failed,
-              extract(epoch from max(processed_at) - min(created_at)) as seconds
-       from events`,
-    );
-    const row = rows[0];
-    progress.update(Math.min(Number(row.done), count), count);
-    if (Number(row.done) >= count) {
-      progress.finish();
+  const processed = await untilProcessed(
+    db,
+    async () => {
+      const { rows } = await db.query(
+        `select count(*) filter (where status in ('COMPLETED', 'FAILED')) as done,
+                count(*) filter (where status = 'FAILED') as failed,
+                extract(epoch from max(processed_at) - min(created_at)) as seconds
+         from events`,
+      );
+      const row = rows[0];
+      if (Number(row.done) < count) return undefined;
       return {
         eventsPerSecond: Number(row.done) / Number(row.seconds),
         failed: Number(row.failed),
         seconds: Number(row.seconds),
       };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+    },
+    (queued) => progress.update(Math.max(0, count - queued), count),
+  );
+  progress.finish();
+  return processed;
 }
 
 /** Sends events at a steady rate and reads accept-to-processed latency from the events themselves. */
@@ -88,16 +91,14 @@ export async function measureSteadyLatency(
   await Promise.all(sends);
   agent.destroy();
   const keys = events.map((event) => event.idempotency_key);
-  for (;;) {
+  return untilProcessed(db, async () => {
     const { rows } = await db.query(
       `select extract(epoch from processed_at - created_at) * 1000 as ms from events
        where idempotency_key = any($1) and processed_at is not null`,
       [keys],
     );
-    if (rows.length >= count) {
-      const latencies = rows.map((row) => Number(row.ms));
-      return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), events: count, perSecond };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+    if (rows.length < count) return undefined;
+    const latencies = rows.map((row) => Number(row.ms));
+    return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), events: count, perSecond };
+  });
 }

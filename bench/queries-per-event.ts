@@ -19,6 +19,7 @@ import { openEmbeddedServer } from '../src/platform/db/embedded-server.js';
 import { migrate } from '../src/platform/db/migrate.js';
 import { createLogger } from '../src/platform/logger.js';
 import { readPostmasterPid, startCpuMeter } from './cpu.js';
+import { queuedEvents } from './queue-wait.js';
 import { assetBodies, generateEvents, ruleBodies, tierBody } from './workload.js';
 
 const eventCount = Number(process.argv[2] ?? 500);
@@ -103,13 +104,8 @@ const workers = startEventWorkers({
   ...(process.env.CONC ? { concurrency: Number(process.env.CONC) } : {}),
   leaseMs: 60_000,
 });
-for (;;) {
-  const { rows } = await handle.pool.query(
-    "select count(*) as n from events where status in ('COMPLETED', 'FAILED')",
-  );
-  if (Number(rows[0].n) >= eventCount) break;
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
+// Every event was accepted before the workers started: an empty queue means all are finished.
+while ((await queuedEvents(handle.pool)) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
 const seconds = (performance.now() - started) / 1000;
 const cpuSplit = cpu.stop();
 await workers.stop();

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { type ServerProcess, startWorkerCommand } from '../test/process/run-process.js';
 import { ingest } from './drive.js';
+import { untilProcessed } from './queue-wait.js';
 import { verifyBalances } from './setup.js';
 import { generateEvents, type WorkloadIds } from './workload.js';
 
@@ -74,7 +75,7 @@ async function runPhase(input: PhaseInput, processes: number): Promise<WorkerPha
 
 /** Waits for the phase's events; its rate runs from the first to the last completion, the backlog being there before both. */
 async function waitForPhase(db: pg.Pool, keys: string[]) {
-  for (;;) {
+  return untilProcessed(db, async () => {
     const { rows } = await db.query(
       `select count(*) filter (where status in ('COMPLETED', 'FAILED')) as done,
               count(*) filter (where status = 'FAILED') as failed,
@@ -83,9 +84,9 @@ async function waitForPhase(db: pg.Pool, keys: string[]) {
       [keys],
     );
     const row = rows[0];
-    if (Number(row.done) >= keys.length) return { seconds: Number(row.seconds), failed: Number(row.failed) };
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+    if (Number(row.done) < keys.length) return undefined;
+    return { seconds: Number(row.seconds), failed: Number(row.failed) };
+  });
 }
 
 async function countEventsTwice(db: pg.Pool, keys: string[]): Promise<number> {
