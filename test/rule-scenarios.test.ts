@@ -378,6 +378,70 @@ describe('rules applied through events', () => {
     expect((await verifyLedger(t.database.handle.db, t.testClock.clock)).ok).toBe(true);
   });
 
+  it('shows a level reached by one event to the rules of the next event in the same claim', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'Tiers in one claim' })).json().id;
+    const points = (
+      await acme.request('POST', '/v1/assets', {
+        program_id: program,
+        name: 'Claim points',
+        symbol: 'CLAIMPTS',
+        inventory_mode: 'SIMPLE',
+        issuance_policy: 'UNLIMITED',
+        scale: 0,
+      })
+    ).json().id;
+    await createTier(program, {
+      key: 'status',
+      levels: ['member', 'silver'],
+      counter: 'spend',
+      threshold: 30,
+    });
+    for (const rule of [
+      {
+        name: 'Spend',
+        order: 10,
+        condition: 'true',
+        actions: [{ type: 'COUNTER', key: 'spend', value: 'event.amount' }],
+      },
+      {
+        name: 'Silver bonus',
+        order: 20,
+        condition: 'has(participant.tiers.status) && participant.tiers.status.level == "silver"',
+        actions: [{ type: 'CREDIT', asset_id: points, amount: '7' }],
+      },
+    ]) {
+      const created = await acme.request('POST', '/v1/rules', { program_id: program, ...rule });
+      expect(created.statusCode, created.body).toBe(201);
+    }
+    t.testClock.set('2026-03-11T10:00:00.000Z');
+    // One request: the events are queued by one statement, so one claim takes both.
+    const batch = await acme.request('POST', '/v1/events/batch', {
+      events: [40, 1].map((amount, index) => ({
+        program_id: program,
+        external_id: 'iris',
+        idempotency_key: `one-claim-${index}`,
+        event_timestamp: '2026-03-11T10:00:00.000Z',
+        event_data: { amount },
+      })),
+    });
+    expect(batch.statusCode, batch.body).toBe(202);
+    const [first, second] = await Promise.all(
+      batch.json().results.map((result: { event: { id: string } }) =>
+        eventually(async () => {
+          const event = (await acme.request('GET', `/v1/events/${result.event.id}`)).json();
+          return event.status === 'COMPLETED' ? event : undefined;
+        }),
+      ),
+    );
+    const bonus = (event: { rule_evaluations: { rule_name: string; status: string }[] }) =>
+      event.rule_evaluations.find((evaluation) => evaluation.rule_name === 'Silver bonus')?.status;
+    // Qualification follows an event's rules: the first event reached silver, the second saw it.
+    expect([bonus(first), bonus(second)]).toEqual(['NOT_MATCHED', 'SUCCESS']);
+    const iris = await participant('iris');
+    expect(iris.tiers).toEqual({ status: { level: 'silver', rank: 1 } });
+    expect(iris.balances.find((b: { asset_id: string }) => b.asset_id === points)?.available).toBe('7');
+  });
+
   it('schedules a SYSTEM follow-up event that is processed when it is due', async () => {
     const rule = await acme.request('POST', '/v1/rules', {
       program_id: programId,

@@ -43,7 +43,7 @@ import {
   type RuleEvaluation,
 } from '../rules/index.js';
 import {
-  loadHolderTierRows,
+  type ParticipantTierRow,
   qualificationWouldWrite,
   qualifyTiers,
   recordActivity,
@@ -435,7 +435,8 @@ async function settleTiers(run: EventRun): Promise<void> {
       participantId: holder.row.id,
       now: claim.now,
     };
-    if (context.tiers.tracksActivity) await recordActivity(claim.trx, input);
+    if (context.tiers.tracksActivity)
+      holder.tierRows = withRestartedTimers(holder.tierRows, await recordActivity(claim.trx, input));
     const draft = run.draft?.held === holder.state ? run.draft : undefined;
     const counters =
       draft === undefined ? heldCounterValues(holder.state, at) : draftCounterValues(draft, at);
@@ -443,12 +444,31 @@ async function settleTiers(run: EventRun): Promise<void> {
     const source = { eventId: event.id, eventTimestamp: event.event_timestamp, programId: event.program_id };
     const known = { tiers: context.tiers.active, rows: holder.tierRows };
     const skipTierKeys = run.effects.setTierKeys;
-    await qualifyTiers(claim.trx, { ...input, now: at, counters, skipTierKeys, source, known });
-    const reloaded = await loadHolderTierRows(claim.trx, event.organization_id, event.program_id, [
-      holder.row.id,
-    ]);
-    holder.tierRows = reloaded.get(holder.row.id) ?? [];
+    const { written } = await qualifyTiers(claim.trx, {
+      ...input,
+      now: at,
+      counters,
+      skipTierKeys,
+      source,
+      known,
+    });
+    holder.tierRows = withWrittenRows(holder.tierRows, written);
   }
+}
+
+/** The holder's tier rows after recordActivity restarted the lapse timers of the levels held. */
+function withRestartedTimers(rows: ParticipantTierRow[], deadlines: Map<string, Date>): ParticipantTierRow[] {
+  return rows.map((row) => {
+    const lapsesAt = deadlines.get(row.tier_id);
+    return lapsesAt === undefined || row.level_key === null ? row : { ...row, lapses_at: lapsesAt };
+  });
+}
+
+/** The holder's tier rows after qualification wrote `written`, by tier as the claim loads them. */
+function withWrittenRows(rows: ParticipantTierRow[], written: ParticipantTierRow[]): ParticipantTierRow[] {
+  const byTier = new Map(rows.map((row) => [row.tier_id, row]));
+  for (const row of written) byTier.set(row.tier_id, row);
+  return [...byTier.values()].sort((a, b) => (a.tier_id < b.tier_id ? -1 : a.tier_id > b.tier_id ? 1 : 0));
 }
 
 /** Queues what the event did in memory, or ends its savepoint; answers its outcome. */

@@ -122,13 +122,21 @@ export interface QualifyInput extends TierHolder {
   known?: { tiers: TierWithLevels[]; rows: ParticipantTierRow[] } | undefined;
 }
 
+export interface Qualification {
+  /** The keys of the tiers upgraded. */
+  upgraded: string[];
+  /** The holder's tier rows written, as stored. */
+  written: ParticipantTierRow[];
+}
+
 /**
  * Auto-qualification after the rules of an event: for every ACTIVE tier, upgrade to the highest
  * level whose criteria hold. It never downgrades; meeting the held level's criteria again cancels
- * a pending period-end downgrade. Answers the keys of the tiers it upgraded.
+ * a pending period-end downgrade.
  */
-export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<string[]> {
+export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<Qualification> {
   const upgraded: string[] = [];
+  const written: ParticipantTierRow[] = [];
   const tiers =
     input.known?.tiers ?? (await loadProgramTiers(trx, input.organizationId, input.programId, true));
   for (const tierWithLevels of tiers) {
@@ -142,20 +150,25 @@ export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<
         : input.known.rows.find((row) => row.tier_id === tier.id);
     const change = qualificationChange(tierWithLevels, current, input.counters, input.now);
     if (change?.kind === 'upgrade') {
-      await writeLevel(trx, input, tierWithLevels, current, {
-        ...input,
-        kind: 'upgrade',
-        target: change.target,
-      });
+      written.push(
+        await writeLevel(trx, input, tierWithLevels, current, {
+          ...input,
+          kind: 'upgrade',
+          target: change.target,
+        }),
+      );
       upgraded.push(tier.key);
     } else if (change?.kind === 'track') {
       // A period-based tier tracks every active participant, so rollover reaches them at period end.
-      await writeLevel(trx, input, tierWithLevels, undefined, { ...input, kind: 'set', target: undefined });
+      written.push(
+        await writeLevel(trx, input, tierWithLevels, undefined, { ...input, kind: 'set', target: undefined }),
+      );
     } else if (change?.kind === 'refresh') {
       await store.saveParticipantTier(trx, change.row);
+      written.push(change.row);
     }
   }
-  return upgraded;
+  return { upgraded, written };
 }
 
 export type QualificationChange =
@@ -242,13 +255,19 @@ export interface ActivityInput extends TierHolder {
   now: Date;
 }
 
-/** Every processed event of the participant restarts the ACTIVITY_REFRESH timers of its levels. */
-export async function recordActivity(trx: Database, input: ActivityInput): Promise<void> {
+/**
+ * Every processed event of the participant restarts the ACTIVITY_REFRESH timers of its levels.
+ * Answers the new deadlines by tier id (each applies to a row holding a level).
+ */
+export async function recordActivity(trx: Database, input: ActivityInput): Promise<Map<string, Date>> {
+  const restarted = new Map<string, Date>();
   for (const { tier } of await loadProgramTiers(trx, input.organizationId, input.programId, true)) {
     const deadline = lapseDeadline(tier.lifecycle, input.now);
     if (deadline === null) continue;
     await store.restartLapseTimer(trx, input.organizationId, input.participantId, tier.id, deadline);
+    restarted.set(tier.id, deadline);
   }
+  return restarted;
 }
 
 /** The participant's levels in one program, as CEL reads them: `{tier_key: {level, rank}}`. */

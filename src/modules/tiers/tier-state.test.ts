@@ -84,7 +84,7 @@ function eventSource() {
 }
 
 async function qualify(tenant: Tenant, s: Setup, counters: Record<string, string>, skip: string[] = []) {
-  return withTransaction(t.database.handle.db, (trx) =>
+  const { upgraded } = await withTransaction(t.database.handle.db, (trx) =>
     qualifyTiers(trx, {
       organizationId: tenant.organizationId,
       programId: s.programId,
@@ -95,6 +95,7 @@ async function qualify(tenant: Tenant, s: Setup, counters: Record<string, string
       source: eventSource(),
     }),
   );
+  return upgraded;
 }
 
 async function tierHistory(s: Setup) {
