@@ -2,6 +2,7 @@
 // reset_after, a sign-up bonus gated by a tag, a referral credit to event.referrer_id, a category
 // multiplier with stop_after_match, a base earn), a scripted sequence of events, and exactly the
 // balances, counters, tags, tiers and evaluations they must produce, through the event engine.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventWorkers } from '../src/modules/events/index.js';
 import { verifyLedger } from '../src/modules/ledger/index.js';
@@ -437,6 +438,27 @@ describe('rules applied through events', () => {
       event.rule_evaluations.find((evaluation) => evaluation.rule_name === 'Silver bonus')?.status;
     // Qualification follows an event's rules: the first event reached silver, the second saw it.
     expect([bonus(first), bonus(second)]).toEqual(['NOT_MATCHED', 'SUCCESS']);
+    // Actions show whole, though the row keeps only what the rule's definitions do not say.
+    const actionsOf = (
+      event: { rule_evaluations: { rule_name: string; actions: unknown[] }[] },
+      name: string,
+    ) => event.rule_evaluations.find((evaluation) => evaluation.rule_name === name)?.actions;
+    expect(actionsOf(second, 'Silver bonus')).toEqual([
+      expect.objectContaining({ type: 'CREDIT', asset_id: points, amount: '7', bucket: 'AVAILABLE' }),
+    ]);
+    expect(actionsOf(first, 'Spend')).toEqual([
+      expect.objectContaining({
+        type: 'COUNTER',
+        key: 'spend',
+        value: '40',
+        target: { kind: 'event_participant' },
+      }),
+    ]);
+    const stored = await sql<{ outcomes: unknown[] }>`select outcomes from event_evaluations
+      where organization_id = ${acme.organizationId} and event_id = ${second.id}`.execute(
+      t.database.handle.db,
+    );
+    expect(stored.rows[0]?.outcomes).toEqual([{ actions: [{ value: '1' }] }, { actions: [{}] }]);
     const iris = await participant('iris');
     expect(iris.tiers).toEqual({ status: { level: 'silver', rank: 1 } });
     expect(iris.balances.find((b: { asset_id: string }) => b.asset_id === points)?.available).toBe('7');

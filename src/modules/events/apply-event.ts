@@ -475,7 +475,7 @@ function withWrittenRows(rows: ParticipantTierRow[], written: ParticipantTierRow
 async function finishEvent(run: EventRun): Promise<EventOutcome> {
   const { claim } = run.engine;
   const { event } = run;
-  const { participant, recipient } = required(run);
+  const { context, participant, recipient } = required(run);
   if (run.direct) {
     await sql`release savepoint event`.execute(claim.trx);
     const parties = [participant, recipient].flatMap((holder) =>
@@ -490,6 +490,7 @@ async function finishEvent(run: EventRun): Promise<EventOutcome> {
     organizationId: event.organization_id,
     eventId: event.id,
     evaluations: run.evaluations,
+    rules: context.rules,
   });
   return {
     organizationId: event.organization_id,

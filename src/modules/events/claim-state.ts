@@ -28,8 +28,8 @@ import {
 import { findProgramRow, type ProgramRow } from '../programs/index.js';
 import {
   type EvaluableRule,
+  type EventEvaluations,
   loadActiveRules,
-  type RuleEvaluation,
   recordEventsEvaluations,
 } from '../rules/index.js';
 import { loadHolderTierRows, loadTierPlan, type ParticipantTierRow, type TierPlan } from '../tiers/index.js';
@@ -72,7 +72,7 @@ export interface ClaimState {
 interface PendingWrites {
   credits: PlainCredit[];
   state: StateWrites;
-  evaluations: { organizationId: string; eventId: string; evaluations: RuleEvaluation[] }[];
+  evaluations: EventEvaluations[];
 }
 
 export const programKey = (event: Pick<EventRow, 'organization_id' | 'program_id'>) =>

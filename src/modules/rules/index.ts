@@ -39,6 +39,7 @@ export {
 } from './rule-actions.js';
 export {
   countSkippedByError,
+  type EventEvaluations,
   listRuleEvaluations,
   matchedByRule,
   recordEventsEvaluations,

@@ -12,7 +12,7 @@ import {
   ruleErrorWindowMs,
   ruleEvaluationMessageLengthMax,
 } from '../../platform/limits.js';
-import type { RuleEvaluation } from './evaluate-rules.js';
+import type { EvaluableRule, RuleEvaluation } from './evaluate-rules.js';
 import type { RuleErrorStats, RuleEvaluationView } from './rules.schemas.js';
 import * as store from './rules.store.js';
 import { compactAction, expandAction } from './stored-action.js';
@@ -20,24 +20,37 @@ import { compactAction, expandAction } from './stored-action.js';
 /** The statuses include_skipped adds: the rule could not be evaluated. */
 const errorStatuses = ['SKIPPED_ERROR', 'SKIPPED_TIMEOUT'];
 
+export interface EventEvaluations {
+  organizationId: string;
+  eventId: string;
+  evaluations: RuleEvaluation[];
+  /** The rules evaluated: their actions' definitions leave what they say out of the stored row. */
+  rules?: readonly EvaluableRule[];
+}
+
 /** The evaluations of many events in one statement; an event that evaluated no rule stores nothing. */
 export async function recordEventsEvaluations(
   db: Database,
-  events: { organizationId: string; eventId: string; evaluations: RuleEvaluation[] }[],
+  events: EventEvaluations[],
   evaluatedAt: Date,
 ): Promise<void> {
   await store.insertEvaluations(
     db,
     events
       .filter(({ evaluations }) => evaluations.length > 0)
-      .map(({ organizationId, eventId, evaluations }) => ({
+      .map(({ organizationId, eventId, evaluations, rules = [] }) => ({
         organization_id: organizationId,
         event_id: eventId,
         rule_history_ids: evaluations.map((evaluation) => evaluation.rule_history_id),
         matched_rule_ids: evaluations
           .filter((evaluation) => evaluation.status === 'MATCHED')
           .map((evaluation) => evaluation.rule_id),
-        outcomes: evaluations.map(storedOutcome),
+        outcomes: evaluations.map((evaluation) =>
+          storedOutcome(
+            evaluation,
+            rules.find((rule) => rule.history_id === evaluation.rule_history_id),
+          ),
+        ),
         evaluated_at: evaluatedAt,
       })),
   );
@@ -45,9 +58,10 @@ export async function recordEventsEvaluations(
 
 /**
  * The outcome as stored: null and empty parts, and a status its reason implies, left out. MATCHED
- * is the only status without a reason and NOT_MATCHED always has one, so neither is stored.
+ * is the only status without a reason and NOT_MATCHED always has one, so neither is stored. Each
+ * action leaves out what its definition in `rule` says.
  */
-function storedOutcome(evaluation: RuleEvaluation): store.StoredOutcome {
+function storedOutcome(evaluation: RuleEvaluation, rule: EvaluableRule | undefined): store.StoredOutcome {
   const outcome: store.StoredOutcome = impliedStatuses.has(evaluation.status)
     ? {}
     : { status: evaluation.status };
@@ -55,7 +69,10 @@ function storedOutcome(evaluation: RuleEvaluation): store.StoredOutcome {
   if (evaluation.message !== null)
     outcome.message = evaluation.message.slice(0, ruleEvaluationMessageLengthMax);
   if (evaluation.stopped_by_rule_id !== null) outcome.stopped_by_rule_id = evaluation.stopped_by_rule_id;
-  if (evaluation.actions.length > 0) outcome.actions = evaluation.actions.map(compactAction);
+  if (evaluation.actions.length > 0)
+    outcome.actions = evaluation.actions.map((action, position) =>
+      compactAction(action, rule?.actions[position]?.definition),
+    );
   return outcome;
 }
 
@@ -82,7 +99,9 @@ export async function listRuleEvaluations(
         reason: (outcome.reason ?? null) as RuleEvaluationView['reason'],
         stopped_by_rule_id: outcome.stopped_by_rule_id ?? null,
         error_message: outcome.message ?? null,
-        actions: (outcome.actions ?? []).map(expandAction),
+        actions: (outcome.actions ?? []).map((action, index) =>
+          expandAction(action, version?.actions[index]),
+        ),
         created_at: createdAt,
       };
     })

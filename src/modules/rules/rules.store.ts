@@ -346,20 +346,32 @@ export async function findEvaluations(
     .executeTakeFirst();
 }
 
-/** Each rule version's rule and name (from its history snapshot), by version id. */
+export interface RuleVersionSummary {
+  rule_id: string;
+  name: string;
+  /** The actions as the version defined them. */
+  actions: Record<string, unknown>[];
+}
+
+/** Each rule version's rule, name and actions (from its history snapshot), by version id. */
 export async function findRuleVersions(
   db: Database,
   organizationId: string,
   historyIds: string[],
-): Promise<Map<string, { rule_id: string; name: string }>> {
+): Promise<Map<string, RuleVersionSummary>> {
   if (historyIds.length === 0) return new Map();
   const rows = await tables(db)
     .selectFrom('rule_history')
-    .select(['id', 'rule_id', sql<string>`snapshot->>'name'`.as('name')])
+    .select([
+      'id',
+      'rule_id',
+      sql<string>`snapshot->>'name'`.as('name'),
+      sql<Record<string, unknown>[]>`coalesce(snapshot->'actions', '[]')`.as('actions'),
+    ])
     .where('organization_id', '=', organizationId)
     .where('id', 'in', historyIds)
     .execute();
-  return new Map(rows.map((row) => [row.id, { rule_id: row.rule_id, name: row.name }]));
+  return new Map(rows.map(({ id, ...version }) => [id, version]));
 }
 
 /** Per event, how many of its outcomes have one of `statuses`; events with none are left out. */

@@ -69,7 +69,7 @@ function asStoredWhole(action: ResolvedAction): Record<string, unknown> {
 
 describe('compactAction and expandAction', () => {
   it('store none of the default fields, and only those', () => {
-    expect(plainActions.map(compactAction)).toEqual([
+    expect(plainActions.map((action) => compactAction(action))).toEqual([
       { asset_id: assetId, type: 'CREDIT', amount: '10' },
       { asset_id: assetId, type: 'DEBIT', amount: '1' },
       { asset_id: assetId, type: 'HOLD', amount: '2' },
@@ -100,6 +100,46 @@ describe('compactAction and expandAction', () => {
       expect(expandAction(stored)).toEqual(whole);
       expect(Object.keys(expandAction(stored))).toEqual(Object.keys(expandAction(whole)));
     }
+  });
+});
+
+/** The definition a rule would hold for an action: its type and its fields other than the defaults. */
+function definitionOf(action: ResolvedAction): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(compactAction(action)));
+}
+
+describe("compactAction and expandAction with the rule's definition", () => {
+  it('leave out the fields the definition says, and take them back from it', () => {
+    for (const action of [...plainActions, ...unusualActions]) {
+      const definition = definitionOf(action);
+      const stored = JSON.parse(JSON.stringify(compactAction(action, definition)));
+      expect(stored).not.toHaveProperty('type');
+      expect(expandAction(stored, definition)).toEqual(asStoredWhole(action));
+      expect(Object.keys(expandAction(stored, definition))).toEqual(
+        Object.keys(expandAction(asStoredWhole(action))),
+      );
+    }
+    const credit = plainActions[0] as ResolvedAction;
+    expect(compactAction(credit, definitionOf(credit))).toEqual({});
+  });
+
+  it('keep what the rule computed: an amount from CEL, a literal written otherwise', () => {
+    const credit = plainActions[0] as ResolvedAction;
+    expect(compactAction(credit, { type: 'CREDIT', asset_id: assetId, amount: 'event.amount' })).toEqual({
+      amount: '10',
+    });
+    expect(compactAction(credit, { type: 'CREDIT', asset_id: assetId, amount: '10.0' })).toEqual({
+      amount: '10',
+    });
+  });
+
+  it('store the action with its type when the definition would not give it back exactly', () => {
+    // A RELEASE of everything held: the definition's amount would come back instead of null.
+    const release = plainActions[3] as ResolvedAction;
+    const definition = { type: 'RELEASE', asset_id: assetId, amount: 'event.amount' };
+    expect(compactAction(release, definition)).toEqual(compactAction(release));
+    // An action beyond the definitions (none given) is stored as before.
+    expect(compactAction(release, undefined)).toEqual({ asset_id: assetId, type: 'RELEASE' });
   });
 });
 

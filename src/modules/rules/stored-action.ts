@@ -1,8 +1,11 @@
 // A resolved action as an evaluation row stores it: without the fields that hold their type's
 // default (null, the event's own participant as target, the AVAILABLE bucket, allow_negative false),
-// which are most of a typical action. Reading fills them back in and orders the keys as PostgreSQL's
-// jsonb orders them, so an evaluation reads exactly as it did when the whole action was stored; rows
-// stored whole read unchanged.
+// which are most of a typical action, and without the fields that equal the rule's own definition of
+// the action (its type, asset, key or tag, and an amount or value written as a literal). Such an
+// action has no `type`: reading takes those fields from the rule version's definition at the same
+// position. Reading fills the defaults back in and orders the keys as PostgreSQL's jsonb orders
+// them, so an evaluation reads exactly as it did when the whole action was stored; actions stored
+// with their type (whole, or without the defaults only, as older rows hold them) read unchanged.
 import type { ResolvedAction } from './rule-actions.js';
 
 type StoredAction = Record<string, unknown>;
@@ -36,19 +39,58 @@ function isDefault(value: unknown, fallback: unknown): boolean {
   return fallback === eventParticipant && (value as { kind?: unknown } | null)?.kind === 'event_participant';
 }
 
-/** The action without its default fields. */
-export function compactAction(action: ResolvedAction): StoredAction {
+/** A rule's definition of an action, as saved (rules.actions, and each version's snapshot). */
+export type ActionDefinition = Readonly<Record<string, unknown>>;
+
+/** The fields an action may share with its definition, left out when they hold the same value. */
+const definitionFields = [
+  'type',
+  'asset_id',
+  'amount',
+  'bucket',
+  'allow_negative',
+  'description',
+  'reference_id',
+  'delay',
+  'event_name',
+  'key',
+  'value',
+  'reset_after',
+  'tag',
+  'tier',
+  'level',
+];
+
+/**
+ * The action without its default fields and, given its definition, without the fields equal to the
+ * definition's. It is stored that way only when reading it back gives the action exactly: reading
+ * takes every shared field the definition holds, so each must be one the action stores.
+ */
+export function compactAction(action: ResolvedAction, definition?: ActionDefinition): StoredAction {
   const defaults = defaultsOf(action.type);
   const stored: StoredAction = {};
   for (const [key, value] of Object.entries(action)) {
     if (!(key in defaults) || !isDefault(value, defaults[key])) stored[key] = value;
   }
-  return stored;
+  if (definition?.type !== action.type) return stored;
+  if (definitionFields.some((key) => key in definition && !(key in stored))) return stored;
+  const relative: StoredAction = {};
+  for (const [key, value] of Object.entries(stored)) {
+    if (!definitionFields.includes(key) || value !== definition[key]) relative[key] = value;
+  }
+  return relative;
 }
 
-/** The stored action with its default fields back, keys in jsonb order. */
-export function expandAction(stored: StoredAction): StoredAction {
-  const whole: StoredAction = { ...defaultsOf(stored.type), ...stored };
+/**
+ * The stored action with its default fields back, keys in jsonb order. An action stored without
+ * `type` takes the fields it left out from its definition.
+ */
+export function expandAction(stored: StoredAction, definition?: ActionDefinition): StoredAction {
+  const shared: StoredAction = {};
+  if (!('type' in stored) && definition !== undefined)
+    for (const key of definitionFields) if (key in definition) shared[key] = definition[key];
+  const known = { ...shared, ...stored };
+  const whole: StoredAction = { ...defaultsOf(known.type), ...known };
   const expanded: StoredAction = {};
   for (const key of Object.keys(whole).sort(jsonbKeyOrder)) expanded[key] = whole[key];
   return expanded;
