@@ -61,6 +61,20 @@ async function createTier(
   expect(created.statusCode, created.body).toBe(201);
 }
 
+/** A scale-0, UNLIMITED asset of `program`; answers its id. */
+async function createAsset(program: string, name: string, symbol: string, inventoryMode: 'SIMPLE' | 'LOT') {
+  const created = await acme.request('POST', '/v1/assets', {
+    program_id: program,
+    name,
+    symbol,
+    inventory_mode: inventoryMode,
+    issuance_policy: 'UNLIMITED',
+    scale: 0,
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  return created.json().id as string;
+}
+
 function patternRules() {
   const credit = (amount: string, extra: Record<string, unknown> = {}) => ({
     type: 'CREDIT',
@@ -305,16 +319,7 @@ describe('rules applied through events', () => {
   });
 
   it('fails an event whose LOT credit expires before the event or matures after it expires', async () => {
-    const lotsId = (
-      await acme.request('POST', '/v1/assets', {
-        program_id: programId,
-        name: 'Dated points',
-        symbol: 'DATED',
-        inventory_mode: 'LOT',
-        issuance_policy: 'UNLIMITED',
-        scale: 0,
-      })
-    ).json().id;
+    const lotsId = await createAsset(programId, 'Dated points', 'DATED', 'LOT');
     const dated = (expiresAt: string, maturesAt?: string) => ({
       type: 'CREDIT',
       asset_id: lotsId,
@@ -345,16 +350,7 @@ describe('rules applied through events', () => {
   });
 
   it("settles a participant's due lots before a rule credits the asset again", async () => {
-    const lotsId = (
-      await acme.request('POST', '/v1/assets', {
-        program_id: programId,
-        name: 'Expiring points',
-        symbol: 'EXPIRING',
-        inventory_mode: 'LOT',
-        issuance_policy: 'UNLIMITED',
-        scale: 0,
-      })
-    ).json().id;
+    const lotsId = await createAsset(programId, 'Expiring points', 'EXPIRING', 'LOT');
     const rule = await acme.request('POST', '/v1/rules', {
       program_id: programId,
       name: 'Expiring earn',
@@ -381,16 +377,7 @@ describe('rules applied through events', () => {
 
   it('shows a level reached by one event to the rules of the next event in the same claim', async () => {
     const program = (await acme.request('POST', '/v1/programs', { name: 'Tiers in one claim' })).json().id;
-    const points = (
-      await acme.request('POST', '/v1/assets', {
-        program_id: program,
-        name: 'Claim points',
-        symbol: 'CLAIMPTS',
-        inventory_mode: 'SIMPLE',
-        issuance_policy: 'UNLIMITED',
-        scale: 0,
-      })
-    ).json().id;
+    const points = await createAsset(program, 'Claim points', 'CLAIMPTS', 'SIMPLE');
     await createTier(program, {
       key: 'status',
       levels: ['member', 'silver'],
