@@ -34,6 +34,16 @@ export async function recordEventsEvaluations(
   events: EventEvaluations[],
   evaluatedAt: Date,
 ): Promise<void> {
+  // The events of one program share its rules: each list is indexed by version once per call.
+  const indexes = new Map<readonly EvaluableRule[], Map<string, EvaluableRule>>();
+  const byVersion = (rules: readonly EvaluableRule[]) => {
+    let index = indexes.get(rules);
+    if (index === undefined) {
+      index = new Map(rules.map((rule) => [rule.history_id, rule]));
+      indexes.set(rules, index);
+    }
+    return index;
+  };
   await store.insertEvaluations(
     db,
     events
@@ -46,10 +56,7 @@ export async function recordEventsEvaluations(
           .filter((evaluation) => evaluation.status === 'MATCHED')
           .map((evaluation) => evaluation.rule_id),
         outcomes: evaluations.map((evaluation) =>
-          storedOutcome(
-            evaluation,
-            rules.find((rule) => rule.history_id === evaluation.rule_history_id),
-          ),
+          storedOutcome(evaluation, byVersion(rules).get(evaluation.rule_history_id)),
         ),
         evaluated_at: evaluatedAt,
       })),

@@ -43,7 +43,7 @@ function isDefault(value: unknown, fallback: unknown): boolean {
 export type ActionDefinition = Readonly<Record<string, unknown>>;
 
 /** The fields an action may share with its definition, left out when they hold the same value. */
-const definitionFields = [
+const definitionFields = new Set([
   'type',
   'asset_id',
   'amount',
@@ -59,7 +59,7 @@ const definitionFields = [
   'tag',
   'tier',
   'level',
-];
+]);
 
 /**
  * The action without its default fields and, given its definition, without the fields equal to the
@@ -73,10 +73,10 @@ export function compactAction(action: ResolvedAction, definition?: ActionDefinit
     if (!(key in defaults) || !isDefault(value, defaults[key])) stored[key] = value;
   }
   if (definition?.type !== action.type) return stored;
-  if (definitionFields.some((key) => key in definition && !(key in stored))) return stored;
+  for (const key of definitionFields) if (key in definition && !(key in stored)) return stored;
   const relative: StoredAction = {};
   for (const [key, value] of Object.entries(stored)) {
-    if (!definitionFields.includes(key) || value !== definition[key]) relative[key] = value;
+    if (!definitionFields.has(key) || value !== definition[key]) relative[key] = value;
   }
   return relative;
 }
