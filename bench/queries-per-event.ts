@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 // execution time by statement, foreign-key checks and trigger queries included. PARTICIPANTS (default
 // 200) spreads the events over that many participants; RETURNING=1 creates them before the events.
 import fs from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -73,8 +74,12 @@ for (let i = 0; i < events.length; i += 100)
 
 const counts = new Map<string, number>();
 const times = new Map<string, number>();
+// Bytes each connection sent and received while the workers ran, from its first statement on.
+const sockets = new Map<Socket, { written: number; read: number }>();
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const socket = (this as unknown as { connection: { stream: Socket } }).connection.stream;
+  if (!sockets.has(socket)) sockets.set(socket, { written: socket.bytesWritten, read: socket.bytesRead });
   const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
   const kind = text
     .trim()
@@ -116,6 +121,16 @@ process.stdout.write(
 );
 process.stdout.write(
   `CPU per event: PostgreSQL ${(cpuSplit.databaseMs / eventCount).toFixed(3)} ms, this process (workers) ${(cpuSplit.serverMs / eventCount).toFixed(3)} ms\n`,
+);
+const traffic = [...sockets].reduce(
+  (sum, [socket, start]) => ({
+    written: sum.written + socket.bytesWritten - start.written,
+    read: sum.read + socket.bytesRead - start.read,
+  }),
+  { written: 0, read: 0 },
+);
+process.stdout.write(
+  `bytes per event to / from PostgreSQL: ${(traffic.written / eventCount).toFixed(0)} / ${(traffic.read / eventCount).toFixed(0)}\n`,
 );
 for (const [kind, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
   process.stdout.write(`  ${(n / eventCount).toFixed(2).padStart(6)}  ${kind}\n`);

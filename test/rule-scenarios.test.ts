@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventWorkers } from '../src/modules/events/index.js';
 import { verifyLedger } from '../src/modules/ledger/index.js';
-import { buildTestApp, startTestWorkers, type Tenant, type TestApp } from './harness.js';
+import { buildTestApp, startTestWorkers, subscribeToWebhooks, type Tenant, type TestApp } from './harness.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -449,6 +449,63 @@ describe('rules applied through events', () => {
     const iris = await participant('iris');
     expect(iris.tiers).toEqual({ status: { level: 'silver', rank: 1 } });
     expect(iris.balances.find((b: { asset_id: string }) => b.asset_id === points)?.available).toBe('7');
+  });
+
+  it('writes the level changes of one claim with its other writes: the last level, each change once, in order', async () => {
+    const program = (await acme.request('POST', '/v1/programs', { name: 'Levels in one claim' })).json().id;
+    await createTier(program, { key: 'rank', levels: ['member', 'silver'], counter: 'miles', threshold: 30 });
+    const created = await acme.request('POST', '/v1/rules', {
+      program_id: program,
+      name: 'Miles',
+      condition: 'true',
+      actions: [{ type: 'COUNTER', key: 'miles', value: 'event.amount' }],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    await subscribeToWebhooks(acme, ['participant.tier_changed']);
+    t.testClock.set('2026-03-12T10:00:00.000Z');
+    // One request, so one claim: the base level at the first event, silver at the second.
+    const batch = await acme.request('POST', '/v1/events/batch', {
+      events: [10, 25, 1].map((amount, index) => ({
+        program_id: program,
+        external_id: 'juno',
+        idempotency_key: `levels-one-claim-${index}`,
+        event_timestamp: `2026-03-12T10:00:0${index}.000Z`,
+        event_data: { amount },
+      })),
+    });
+    expect(batch.statusCode, batch.body).toBe(202);
+    const ids: string[] = batch.json().results.map((result: { event: { id: string } }) => result.event.id);
+    for (const id of ids) {
+      const done = await eventually(async () => {
+        const event = (await acme.request('GET', `/v1/events/${id}`)).json();
+        return event.status === 'COMPLETED' ? event : undefined;
+      });
+      expect(done?.status).toBe('COMPLETED');
+    }
+    const juno = await participant('juno');
+    expect(juno.tiers).toEqual({ rank: { level: 'silver', rank: 1 } });
+    const history = (
+      await acme.request('GET', `/v1/participants/${juno.id}/activity/state-history?state_type=tier`)
+    ).json().data;
+    expect(
+      history.map((entry: { old_value: string | null; new_value: string; event_id: string }) => [
+        entry.old_value,
+        entry.new_value,
+        entry.event_id,
+      ]),
+    ).toEqual([
+      ['member', 'silver', ids[1]],
+      [null, 'member', ids[0]],
+    ]);
+    const notified = await sql<{ payload: { previous_level: string | null; level: string } }>`
+      select payload from outbox
+      where organization_id = ${acme.organizationId} and topic = 'participant.tier_changed'
+        and payload->>'participant_id' = ${juno.id}
+      order by created_at, id`.execute(t.database.handle.db);
+    expect(notified.rows.map((row) => [row.payload.previous_level, row.payload.level])).toEqual([
+      [null, 'member'],
+      ['member', 'silver'],
+    ]);
   });
 
   it('schedules a SYSTEM follow-up event that is processed when it is due', async () => {

@@ -451,9 +451,20 @@ async function settleTiers(run: EventRun): Promise<void> {
       skipTierKeys,
       source,
       known,
+      queue: tierQueue(run),
     });
     holder.tierRows = withWrittenRows(holder.tierRows, written);
   }
+}
+
+/**
+ * Where an event that writes nothing itself queues its level changes: with the claim's other
+ * writes. Not when an ACTIVITY_REFRESH tier restarts lapse timers in the database at every event,
+ * since a queued row written later would put back the deadline it was built with.
+ */
+function tierQueue(run: EventRun) {
+  const tracksActivity = required(run).context.tiers.tracksActivity;
+  return run.direct || tracksActivity ? undefined : run.engine.claim.pending.tiers;
 }
 
 /** The holder's tier rows after recordActivity restarted the lapse timers of the levels held. */

@@ -2,8 +2,8 @@
 // (program, active rules with their budgets, tier plan, usable assets), each program's state, and
 // the participants the events name (locked in one statement, in the global order, with their state,
 // tier rows and groups). Writes of completed events are queued here and written with one statement
-// per table (credits, counters, tags, history rows, evaluations) when the claim ends or before an
-// event needs the database itself.
+// per table (credits, counters, tags, tier levels, history rows, evaluations) when the claim ends or
+// before an event needs the database itself.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
@@ -32,7 +32,14 @@ import {
   loadActiveRules,
   recordEventsEvaluations,
 } from '../rules/index.js';
-import { loadHolderTierRows, loadTierPlan, type ParticipantTierRow, type TierPlan } from '../tiers/index.js';
+import {
+  loadHolderTierRows,
+  loadTierPlan,
+  type ParticipantTierRow,
+  saveTierWrites,
+  type TierPlan,
+  type TierWrites,
+} from '../tiers/index.js';
 import type { EventRow } from './events.store.js';
 
 export interface ProgramContext {
@@ -72,6 +79,7 @@ export interface ClaimState {
 interface PendingWrites {
   credits: PlainCredit[];
   state: StateWrites;
+  tiers: TierWrites;
   evaluations: EventEvaluations[];
 }
 
@@ -91,7 +99,12 @@ export function openClaimState(trx: Database, clock: Clock, events: EventRow[]):
     holders: new Map(),
     loadedPrograms: new Set(),
     stale: new Set(),
-    pending: { credits: [], state: emptyStateWrites(), evaluations: [] },
+    pending: {
+      credits: [],
+      state: emptyStateWrites(),
+      tiers: { rows: new Map(), history: [], notifications: [] },
+      evaluations: [],
+    },
   };
 }
 
@@ -100,6 +113,7 @@ export async function flushPendingWrites(claim: ClaimState): Promise<void> {
   const { pending, trx } = claim;
   await postPlainCredits(trx, pending.credits);
   await saveStateWrites(trx, pending.state);
+  await saveTierWrites(trx, pending.tiers);
   await recordEventsEvaluations(trx, pending.evaluations, claim.now);
   pending.credits = [];
   pending.evaluations = [];

@@ -54,15 +54,17 @@ export {
   applyUntag,
   deleteAttribute,
   deleteCounter,
+  historyRows,
   incrementCounter,
   loadStateForRules,
   mergeAttributes,
   type RuleState,
+  recordHistoryRows,
   recordStateChanges,
   replaceTags,
   type StateSource,
   setAttribute,
   setCounter,
 } from './state.service.js';
-export type { StateOwner } from './state.store.js';
+export type { StateHistoryRow, StateOwner } from './state.store.js';
 export { normalizeTags } from './tags.js';

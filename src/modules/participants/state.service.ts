@@ -72,7 +72,12 @@ export async function recordStateChanges(
   now: Date,
   changes: StateChange[],
 ): Promise<void> {
-  await store.insertHistory(db, historyRows(owner, source, now, changes));
+  await recordHistoryRows(db, historyRows(owner, source, now, changes));
+}
+
+/** Stores history rows built by historyRows, of any owners, in one statement. */
+export async function recordHistoryRows(db: Database, rows: StateHistoryRow[]): Promise<void> {
+  await store.insertHistory(db, rows);
 }
 
 export function historyRows(

@@ -23,7 +23,9 @@ export {
   loadTiersForRules,
   qualifyTiers,
   recordActivity,
+  saveTierWrites,
   setTierFromRule,
+  type TierWrites,
 } from './tier-state.service.js';
 export { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './tiers.routes.js';
 export type { ParticipantTierRow } from './tiers.store.js';

@@ -4,8 +4,13 @@
 import type { Database } from '../../platform/db/database.js';
 import { parseDurationMs } from '../../platform/duration.js';
 import { DomainError } from '../../platform/errors.js';
-import { enqueueNotification } from '../../platform/outbox.js';
-import { recordStateChanges, type StateSource } from '../participants/index.js';
+import { enqueueNotification, enqueueNotifications, type Notification } from '../../platform/outbox.js';
+import {
+  historyRows,
+  recordHistoryRows,
+  type StateHistoryRow,
+  type StateSource,
+} from '../participants/index.js';
 import { addDaysUtc, highestQualifying, type LevelRule, nextPeriodEnd } from './lifecycle.js';
 import type { Lifecycle } from './tiers.schemas.js';
 import { loadProgramTiers, type TierWithLevels } from './tiers.service.js';
@@ -68,31 +73,44 @@ function nextRow(
   };
 }
 
+/** A level change as stored: the row, and when the level moved its history row and notification. */
+interface LevelChange {
+  row: ParticipantTierRow;
+  history: StateHistoryRow[];
+  notification: Notification | undefined;
+}
+
 /**
- * Writes a level change, records it in the state history and raises participant.tier_changed. A
- * write that leaves the level as it was records nothing (a PUT may still replace the expiry).
+ * Level writes a caller queues and stores later with its other writes (the event engine's claim):
+ * rows by participant and tier, the last write of each winning; history rows and notifications in
+ * the order they were made.
  */
-export async function writeLevel(
-  trx: Database,
+export interface TierWrites {
+  rows: Map<string, ParticipantTierRow>;
+  history: StateHistoryRow[];
+  notifications: Notification[];
+}
+
+/** The level change a write makes. A write that leaves the level as it was records nothing. */
+function levelChange(
   holder: TierHolder,
   tierWithLevels: TierWithLevels,
   current: ParticipantTierRow | undefined,
   write: LevelWrite,
-): Promise<ParticipantTierRow> {
+): LevelChange {
   const row = nextRow(holder, tierWithLevels, current, write);
-  await store.saveParticipantTier(trx, row);
   const previous = current?.level_key ?? null;
-  if (row.level_key === previous) return row;
+  if (row.level_key === previous) return { row, history: [], notification: undefined };
   const tierKey = tierWithLevels.tier.key;
   const owner = {
     organizationId: holder.organizationId,
     type: 'PARTICIPANT' as const,
     id: holder.participantId,
   };
-  await recordStateChanges(trx, owner, { ...write.source, programId: holder.programId }, write.now, [
+  const history = historyRows(owner, { ...write.source, programId: holder.programId }, write.now, [
     { stateType: 'tier', key: tierKey, operation: write.kind, oldValue: previous, newValue: row.level_key },
   ]);
-  await enqueueNotification(trx, {
+  const notification = {
     organizationId: holder.organizationId,
     topic: 'participant.tier_changed',
     now: write.now,
@@ -107,9 +125,55 @@ export async function writeLevel(
       rank: row.rank,
       changed_at: write.now.toISOString(),
     },
-  });
-  return row;
+  };
+  return { row, history, notification };
 }
+
+/**
+ * Writes a level change, records it in the state history and raises participant.tier_changed. A
+ * write that leaves the level as it was records nothing (a PUT may still replace the expiry).
+ */
+export async function writeLevel(
+  trx: Database,
+  holder: TierHolder,
+  tierWithLevels: TierWithLevels,
+  current: ParticipantTierRow | undefined,
+  write: LevelWrite,
+): Promise<ParticipantTierRow> {
+  const change = levelChange(holder, tierWithLevels, current, write);
+  await storeLevelChange(trx, change);
+  return change.row;
+}
+
+async function storeLevelChange(trx: Database, change: LevelChange): Promise<void> {
+  await store.saveParticipantTier(trx, change.row);
+  await recordHistoryRows(trx, change.history);
+  if (change.notification !== undefined) await enqueueNotification(trx, change.notification);
+}
+
+function queueLevelChange(queue: TierWrites, change: LevelChange): void {
+  queue.rows.set(`${change.row.participant_id}:${change.row.tier_id}`, change.row);
+  queue.history.push(...change.history);
+  if (change.notification !== undefined) queue.notifications.push(change.notification);
+}
+
+/**
+ * Stores queued level writes: the rows in one statement, in the order of their keys, then the
+ * history rows and the notifications; empties the queue.
+ */
+export async function saveTierWrites(trx: Database, queue: TierWrites): Promise<void> {
+  const rows = [...queue.rows.values()].sort(
+    (a, b) => compareText(a.participant_id, b.participant_id) || compareText(a.tier_id, b.tier_id),
+  );
+  await store.saveParticipantTiers(trx, rows);
+  await recordHistoryRows(trx, queue.history);
+  await enqueueNotifications(trx, queue.notifications);
+  queue.rows.clear();
+  queue.history.length = 0;
+  queue.notifications.length = 0;
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface QualifyInput extends TierHolder {
   /** The participant's counters after the event's rules, as exact decimal strings. */
@@ -120,6 +184,8 @@ export interface QualifyInput extends TierHolder {
   source: StateSource;
   /** The program's ACTIVE tiers and the holder's tier rows, locked, when the caller has them. */
   known?: { tiers: TierWithLevels[]; rows: ParticipantTierRow[] } | undefined;
+  /** Where to queue the writes instead of writing them, when the caller stores them later. */
+  queue?: TierWrites | undefined;
 }
 
 export interface Qualification {
@@ -149,23 +215,23 @@ export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<
         ? await store.findParticipantTier(trx, input.organizationId, input.participantId, tier.id, true)
         : input.known.rows.find((row) => row.tier_id === tier.id);
     const change = qualificationChange(tierWithLevels, current, input.counters, input.now);
+    const write = async (next: LevelChange) => {
+      if (input.queue === undefined) await storeLevelChange(trx, next);
+      else queueLevelChange(input.queue, next);
+      written.push(next.row);
+    };
     if (change?.kind === 'upgrade') {
-      written.push(
-        await writeLevel(trx, input, tierWithLevels, current, {
-          ...input,
-          kind: 'upgrade',
-          target: change.target,
-        }),
+      await write(
+        levelChange(input, tierWithLevels, current, { ...input, kind: 'upgrade', target: change.target }),
       );
       upgraded.push(tier.key);
     } else if (change?.kind === 'track') {
       // A period-based tier tracks every active participant, so rollover reaches them at period end.
-      written.push(
-        await writeLevel(trx, input, tierWithLevels, undefined, { ...input, kind: 'set', target: undefined }),
+      await write(
+        levelChange(input, tierWithLevels, undefined, { ...input, kind: 'set', target: undefined }),
       );
     } else if (change?.kind === 'refresh') {
-      await store.saveParticipantTier(trx, change.row);
-      written.push(change.row);
+      await write({ row: change.row, history: [], notification: undefined });
     }
   }
   return { upgraded, written };

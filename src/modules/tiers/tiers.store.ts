@@ -223,23 +223,29 @@ export async function listParticipantTiers(
 }
 
 export async function saveParticipantTier(db: Database, row: ParticipantTierRow): Promise<void> {
-  await tables(db)
-    .insertInto('participant_tiers')
-    .values(row)
-    .onConflict((conflict) =>
-      conflict.columns(['organization_id', 'participant_id', 'tier_id']).doUpdateSet({
-        level_key: row.level_key,
-        rank: row.rank,
-        acquired_at: row.acquired_at,
-        expires_at: row.expires_at,
-        period_end_at: row.period_end_at,
-        downgrade_level_key: row.downgrade_level_key,
-        downgrade_at: row.downgrade_at,
-        lapses_at: row.lapses_at,
-        updated_at: row.updated_at,
-      }),
-    )
-    .execute();
+  await saveParticipantTiers(db, [row]);
+}
+
+/**
+ * Inserts or replaces tier rows (at most one per participant and tier) in one statement, each
+ * column as one array parameter, so a claim's rows fit however many there are.
+ */
+export async function saveParticipantTiers(db: Database, rows: ParticipantTierRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const column = <K extends keyof ParticipantTierRow>(key: K) => rows.map((row) => row[key]);
+  await sql`insert into participant_tiers (organization_id, participant_id, tier_id, program_id, level_key,
+      rank, acquired_at, expires_at, period_end_at, downgrade_level_key, downgrade_at, lapses_at, updated_at)
+    select * from unnest(${column('organization_id')}::uuid[], ${column('participant_id')}::uuid[],
+      ${column('tier_id')}::uuid[], ${column('program_id')}::uuid[], ${column('level_key')}::text[],
+      ${column('rank')}::integer[], ${column('acquired_at')}::timestamptz[], ${column('expires_at')}::timestamptz[],
+      ${column('period_end_at')}::timestamptz[], ${column('downgrade_level_key')}::text[],
+      ${column('downgrade_at')}::timestamptz[], ${column('lapses_at')}::timestamptz[],
+      ${column('updated_at')}::timestamptz[])
+    on conflict (organization_id, participant_id, tier_id) do update set level_key = excluded.level_key,
+      rank = excluded.rank, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at,
+      period_end_at = excluded.period_end_at, downgrade_level_key = excluded.downgrade_level_key,
+      downgrade_at = excluded.downgrade_at, lapses_at = excluded.lapses_at,
+      updated_at = excluded.updated_at`.execute(db);
 }
 
 /**
