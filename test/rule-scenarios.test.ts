@@ -508,6 +508,61 @@ describe('rules applied through events', () => {
     ]);
   });
 
+  it("counts every event and keeps each program's levels when one claim holds a participant's events of two programs", async () => {
+    const programs: string[] = [];
+    for (const name of ['Visits A', 'Visits B']) {
+      const program = (await acme.request('POST', '/v1/programs', { name })).json().id;
+      const created = await acme.request('POST', '/v1/rules', {
+        program_id: program,
+        name: 'Visit',
+        condition: 'true',
+        actions: [{ type: 'COUNTER', key: 'visits', value: '1' }],
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      programs.push(program);
+    }
+    await createTier(programs[0] as string, {
+      key: 'regular',
+      levels: ['guest', 'regular'],
+      counter: 'visits',
+      threshold: 3,
+    });
+    t.testClock.set('2026-03-13T10:00:00.000Z');
+    // One request, so one claim, alternating between the programs.
+    const batch = await acme.request('POST', '/v1/events/batch', {
+      events: [0, 1, 0, 1].map((which, index) => ({
+        program_id: programs[which],
+        external_id: 'kai',
+        idempotency_key: `two-programs-${index}`,
+        event_timestamp: `2026-03-13T10:00:0${index}.000Z`,
+        event_data: {},
+      })),
+    });
+    expect(batch.statusCode, batch.body).toBe(202);
+    for (const result of batch.json().results as { event: { id: string } }[]) {
+      const done = await eventually(async () => {
+        const event = (await acme.request('GET', `/v1/events/${result.event.id}`)).json();
+        return event.status === 'COMPLETED' ? event : undefined;
+      });
+      expect(done?.status).toBe('COMPLETED');
+    }
+    const kai = await participant('kai');
+    expect(kai.counters).toEqual({ visits: '4' });
+    // Each program's events see that program's levels: the third event upgrades from the first's.
+    const history = (
+      await acme.request('GET', `/v1/participants/${kai.id}/activity/state-history?state_type=tier`)
+    ).json().data;
+    expect(
+      history.map((entry: { old_value: string | null; new_value: string }) => [
+        entry.old_value,
+        entry.new_value,
+      ]),
+    ).toEqual([
+      ['guest', 'regular'],
+      [null, 'guest'],
+    ]);
+  });
+
   it('schedules a SYSTEM follow-up event that is processed when it is due', async () => {
     const rule = await acme.request('POST', '/v1/rules', {
       program_id: programId,

@@ -49,7 +49,11 @@ export interface ProgramContext {
   assets: Map<string, Promise<AssetRow | undefined>>;
 }
 
-/** A participant as the claim holds it. */
+/**
+ * A participant as the claim holds it for one program. The participant's row, state and groups are
+ * shared by its holders of every program in the claim, so that what one program's event changed in
+ * memory is what the next event of another program reads; tierRows and enrolled are the program's.
+ */
 export interface Holder {
   row: ParticipantRow;
   state: HeldState;
@@ -68,7 +72,10 @@ export interface ClaimState {
   events: EventRow[];
   programs: Map<string, Promise<ProgramContext>>;
   programStates: Map<string, Promise<HeldState>>;
+  /** By program and by each reference naming the participant. */
   holders: Map<string, Holder>;
+  /** The latest holder of each participant, whose row, state and groups its other holders share. */
+  heldById: Map<string, Holder>;
   /** Programs whose participants in this claim are loaded (since the last `forgetEverything`). */
   loadedPrograms: Set<string>;
   /** Keys of holders an event changed in the database: loaded again on their next use. */
@@ -85,8 +92,8 @@ interface PendingWrites {
 
 export const programKey = (event: Pick<EventRow, 'organization_id' | 'program_id'>) =>
   `${event.organization_id}:${event.program_id}`;
-const holderKey = (organizationId: string, reference: ParticipantReference) =>
-  `${organizationId}:${referenceKey(reference)}`;
+const holderKey = (organizationId: string, programId: string, reference: ParticipantReference) =>
+  `${organizationId}:${programId}:${referenceKey(reference)}`;
 
 export function openClaimState(trx: Database, clock: Clock, events: EventRow[]): ClaimState {
   return {
@@ -97,6 +104,7 @@ export function openClaimState(trx: Database, clock: Clock, events: EventRow[]):
     programs: new Map(),
     programStates: new Map(),
     holders: new Map(),
+    heldById: new Map(),
     loadedPrograms: new Set(),
     stale: new Set(),
     pending: {
@@ -121,6 +129,7 @@ export async function flushPendingWrites(claim: ClaimState): Promise<void> {
 
 /** Drops the held state of participants (and programs) an event changed in the database. */
 export function forgetHolders(claim: ClaimState, participantIds: ReadonlySet<string>): void {
+  for (const id of participantIds) claim.heldById.delete(id);
   for (const [key, holder] of claim.holders) {
     if (!participantIds.has(holder.row.id)) continue;
     claim.holders.delete(key);
@@ -132,6 +141,7 @@ export function forgetHolders(claim: ClaimState, participantIds: ReadonlySet<str
 /** After a rollback to an event's savepoint: the locks and reads taken inside it are gone too. */
 export function forgetEverything(claim: ClaimState): void {
   claim.holders.clear();
+  claim.heldById.clear();
   claim.loadedPrograms.clear();
   claim.stale.clear();
   claim.programStates.clear();
@@ -198,19 +208,20 @@ export async function heldParticipant(
   reference: ParticipantReference,
 ): Promise<Holder | undefined> {
   const { program } = context;
-  const key = holderKey(program.organization_id, reference);
+  const key = holderKey(program.organization_id, program.id, reference);
   const programEvents = programKey({ organization_id: program.organization_id, program_id: program.id });
   if (!claim.loadedPrograms.has(programEvents)) {
-    await loadHolders(claim, context, claimReferences(claim, context));
+    await loadHolders(claim, context, claimReferences(claim, context), { keepHeld: true });
     claim.loadedPrograms.add(programEvents);
   }
-  if (claim.stale.has(key)) await loadHolders(claim, context, [reference]);
+  if (claim.stale.has(key)) await loadHolders(claim, context, [reference], { keepHeld: true });
   const known = claim.holders.get(key);
   if (known !== undefined || reference.participantId !== null || reference.externalId === null) return known;
   if (program.on_unknown_participant === 'REJECT') return undefined;
   const row = newEventParticipant(program.organization_id, reference.externalId, claim.now);
   const holder = { row, state: heldStateOf(row), tierRows: [], groups: [], stored: false, enrolled: false };
   claim.holders.set(key, holder);
+  claim.heldById.set(row.id, holder);
   return holder;
 }
 
@@ -222,35 +233,54 @@ function claimReferences(claim: ClaimState, { program }: ProgramContext): Partic
     );
 }
 
-/** Locks and loads participants, keeping one holder per participant under each key naming it. */
+/**
+ * Locks and loads participants for the program, keeping one holder per participant under each key
+ * naming it. With keepHeld, a participant the claim holds already keeps the row, state and groups it
+ * has in memory, which may carry writes not stored yet; without, the database's replace them (after
+ * an event wrote to the database itself, the database holds what it did).
+ */
 export async function loadHolders(
   claim: ClaimState,
   { program }: ProgramContext,
   references: ParticipantReference[],
+  { keepHeld }: { keepHeld: boolean } = { keepHeld: false },
 ): Promise<Holder[]> {
   const { trx } = claim;
   const organizationId = program.organization_id;
   const { rows, enrolled } = await lockKnownParticipants(trx, organizationId, program.id, references);
   const participants = [...new Map([...rows.values()].map((row) => [row.id, row])).values()];
   const ids = participants.map((row) => row.id);
-  const states = await loadHeldStates(trx, participants);
+  const held = new Map(
+    keepHeld
+      ? ids.flatMap((id) => claim.heldById.get(id) ?? []).map((holder) => [holder.row.id, holder])
+      : [],
+  );
+  const unheld = participants.filter((row) => !held.has(row.id));
+  const states = await loadHeldStates(trx, unheld);
   const tierRows = await loadHolderTierRows(trx, organizationId, program.id, ids);
-  const groups = await listActiveGroupIdsOf(trx, organizationId, ids);
+  const groups = await listActiveGroupIdsOf(
+    trx,
+    organizationId,
+    unheld.map((row) => row.id),
+  );
   const byId = new Map<string, Holder>();
-  for (const [key, row] of rows) {
-    const state = states.get(row.id);
+  for (const [named, loaded] of rows) {
+    const shared = held.get(loaded.id);
+    const state = shared?.state ?? states.get(loaded.id);
     if (state === undefined) continue;
-    const holder = cached(byId, row.id, () => ({
-      row,
+    const holder = cached(byId, loaded.id, () => ({
+      row: shared?.row ?? loaded,
       state,
-      tierRows: tierRows.get(row.id) ?? [],
-      groups: groups.get(row.id) ?? [],
+      tierRows: tierRows.get(loaded.id) ?? [],
+      groups: shared?.groups ?? groups.get(loaded.id) ?? [],
       stored: true,
-      enrolled: enrolled.has(row.id),
+      enrolled: enrolled.has(loaded.id),
     }));
-    claim.holders.set(`${organizationId}:${key}`, holder);
-    claim.stale.delete(`${organizationId}:${key}`);
+    const key = `${organizationId}:${program.id}:${named}`;
+    claim.holders.set(key, holder);
+    claim.stale.delete(key);
   }
+  for (const holder of byId.values()) claim.heldById.set(holder.row.id, holder);
   return [...byId.values()];
 }
 
@@ -262,14 +292,18 @@ export async function storeHolder(claim: ClaimState, holder: Holder, programId: 
   if (!holder.stored) {
     if (!(await createEventParticipant(claim.trx, holder.row, programId, claim.now))) {
       claim.holders.delete(
-        holderKey(holder.row.organization_id, { participantId: null, externalId: holder.row.external_id }),
+        holderKey(holder.row.organization_id, programId, {
+          participantId: null,
+          externalId: holder.row.external_id,
+        }),
       );
+      claim.heldById.delete(holder.row.id);
       return false;
     }
     holder.stored = true;
     holder.enrolled = true;
     claim.holders.set(
-      holderKey(holder.row.organization_id, { participantId: holder.row.id, externalId: null }),
+      holderKey(holder.row.organization_id, programId, { participantId: holder.row.id, externalId: null }),
       holder,
     );
   }
