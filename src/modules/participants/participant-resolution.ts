@@ -122,21 +122,23 @@ export async function createEventParticipant(
   programId: string,
   now: Date,
 ): Promise<boolean> {
-  if ((await insertParticipant(trx, row, programId)) === undefined) return false;
-  await store.enroll(trx, row.organization_id, row.id, programId, now);
-  return true;
+  return (await insertParticipant(trx, row, programId, now)) !== undefined;
 }
 
 /**
  * Inserts a participant unless its external_id exists (then undefined), and writes
  * `participant.created` with it. Every creation goes through here, so the notification is never missed.
+ * With `enrolledAt`, the new participant is enrolled in programId by the same statement.
  */
 export async function insertParticipant(
   trx: Database,
   row: ParticipantRow,
   programId: string | null,
+  enrolledAt?: Date,
 ): Promise<ParticipantRow | undefined> {
-  const inserted = await store.insertParticipantIfAbsent(trx, row);
+  const enrollment =
+    programId === null || enrolledAt === undefined ? undefined : { programId, now: enrolledAt };
+  const inserted = await store.insertParticipantIfAbsent(trx, row, enrollment);
   if (inserted === undefined) return undefined;
   await enqueueNotification(trx, {
     organizationId: row.organization_id,

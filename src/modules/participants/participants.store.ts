@@ -40,17 +40,31 @@ export type ParticipantChanges = Partial<Omit<ParticipantRow, 'organization_id' 
 
 const tables = (db: Database) => db.withTables<Tables>();
 
-/** Inserts unless the external_id exists; answers the new row, or undefined when it existed. */
+/**
+ * Inserts unless the external_id exists; answers the new row, or undefined when it existed. With
+ * `enrollment`, the same statement enrolls the new participant in that program (as enroll does).
+ */
 export async function insertParticipantIfAbsent(
   db: Database,
   row: ParticipantRow,
+  enrollment?: { programId: string; now: Date },
 ): Promise<ParticipantRow | undefined> {
-  return tables(db)
-    .insertInto('participants')
-    .values({ ...row, attributes: JSON.stringify(row.attributes) as never })
-    .onConflict((conflict) => conflict.columns(['organization_id', 'external_id']).doNothing())
-    .returningAll()
-    .executeTakeFirst();
+  const insert = sql`insert into participants (organization_id, id, external_id, status, email, phone,
+      first_name, last_name, display_name, attributes, tags, created_at, updated_at)
+    values (${row.organization_id}, ${row.id}, ${row.external_id}, ${row.status}, ${row.email}, ${row.phone},
+      ${row.first_name}, ${row.last_name}, ${row.display_name}, ${JSON.stringify(row.attributes)}::jsonb,
+      ${row.tags}::text[], ${row.created_at}, ${row.updated_at})
+    on conflict (organization_id, external_id) do nothing
+    returning *`;
+  if (enrollment === undefined) return (await sql<ParticipantRow>`${insert}`.execute(db)).rows[0];
+  const result = await sql<ParticipantRow>`with inserted as (${insert}),
+    enrolled as (
+      insert into enrollments (organization_id, participant_id, program_id, created_at)
+      select organization_id, id, ${enrollment.programId}, ${enrollment.now} from inserted
+      returning organization_id, participant_id),
+    queued as (${queueChangedParticipants(sql`select organization_id, participant_id from enrolled`)})
+    select * from inserted`.execute(db);
+  return result.rows[0];
 }
 
 /** Locks the participants with these ids or external_ids, in external_id order. */
