@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testRule } from '../../../test/rules.js';
 import { celEvaluationOverrunMs, celEventEvaluationTimeMaxMs } from '../../platform/limits.js';
@@ -41,6 +45,28 @@ describe('isolated rule evaluation', () => {
     for (const data of [{ amount: 249.9 }, { amount: 5 }]) {
       expect(await evaluateRulesIsolated(rules, input(data))).toEqual(evaluateRules(rules, input(data)));
     }
+  });
+
+  it('keeps its process alive only while it has work: a script that evaluated a rule exits on its own', () => {
+    const module = (path: string) => new URL(path, import.meta.url).href;
+    const script = `
+      const { evaluateRuleIsolated } = await import(${JSON.stringify(module('./evaluation-thread.ts'))});
+      const { testRule } = await import(${JSON.stringify(module('../../../test/rules.ts'))});
+      const input = { ...${JSON.stringify(input({}))}, eventTimestamp: new Date() };
+      const evaluation = await evaluateRuleIsolated(testRule('true', []), input);
+      console.log(evaluation.status);`;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'accrue-thread-')), 'evaluate.mjs');
+    fs.writeFileSync(file, script);
+    // A process the thread kept alive would reach the timeout and be killed (status null).
+    const child = spawnSync(process.execPath, ['--import', 'tsx', file], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    fs.rmSync(path.dirname(file), { recursive: true });
+    expect({ status: child.status, stdout: child.stdout.trim() }, child.stderr).toEqual({
+      status: 0,
+      stdout: 'MATCHED',
+    });
   });
 
   it('evaluates one rule on its own for simulate, ignoring stop_after_match', async () => {

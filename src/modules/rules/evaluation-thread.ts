@@ -66,6 +66,14 @@ export class EvaluationThread {
   }
 
   private next(): void {
+    this.dispatchNext();
+    // The thread keeps the process alive while it has work (a script awaiting a job it queued before
+    // the thread was ready would otherwise end there), and never when idle.
+    if (this.running !== undefined || this.queue.length > 0) this.worker?.ref();
+    else this.worker?.unref();
+  }
+
+  private dispatchNext(): void {
     if (this.running !== undefined) return;
     if (this.worker === undefined) this.start();
     if (!this.ready) return;
@@ -79,14 +87,15 @@ export class EvaluationThread {
       workerData: { progress: this.progress.buffer },
       resourceLimits: { maxOldGenerationSizeMb: celEvaluationThreadHeapMaxMb },
     });
-    // The thread never keeps the process alive: a running job's timer does.
-    worker.unref();
     worker.on('message', (reply: EvaluationReply | { ready: true }) => this.receive(worker, reply));
     let failure: Error | undefined;
     worker.on('error', (error) => {
       failure = error;
     });
     worker.on('exit', () => this.exited(worker, failure));
+    // Idle until next() says otherwise; after the listeners, since adding a 'message' listener refs
+    // the worker's port again.
+    worker.unref();
     this.worker = worker;
     this.ready = false;
     this.sent.clear();
