@@ -452,36 +452,20 @@ describe('rules applied through events', () => {
   });
 
   it('writes the level changes of one claim with its other writes: the last level, each change once, in order', async () => {
-    const program = (await acme.request('POST', '/v1/programs', { name: 'Levels in one claim' })).json().id;
+    const program = await createCounterProgram('Levels in one claim', 'miles', 'event.amount');
     await createTier(program, { key: 'rank', levels: ['member', 'silver'], counter: 'miles', threshold: 30 });
-    const created = await acme.request('POST', '/v1/rules', {
-      program_id: program,
-      name: 'Miles',
-      condition: 'true',
-      actions: [{ type: 'COUNTER', key: 'miles', value: 'event.amount' }],
-    });
-    expect(created.statusCode, created.body).toBe(201);
     await subscribeToWebhooks(acme, ['participant.tier_changed']);
     t.testClock.set('2026-03-12T10:00:00.000Z');
-    // One request, so one claim: the base level at the first event, silver at the second.
-    const batch = await acme.request('POST', '/v1/events/batch', {
-      events: [10, 25, 1].map((amount, index) => ({
+    // The base level at the first event, silver at the second.
+    const ids = await processInOneClaim(
+      [10, 25, 1].map((amount, index) => ({
         program_id: program,
         external_id: 'juno',
         idempotency_key: `levels-one-claim-${index}`,
         event_timestamp: `2026-03-12T10:00:0${index}.000Z`,
         event_data: { amount },
       })),
-    });
-    expect(batch.statusCode, batch.body).toBe(202);
-    const ids: string[] = batch.json().results.map((result: { event: { id: string } }) => result.event.id);
-    for (const id of ids) {
-      const done = await eventually(async () => {
-        const event = (await acme.request('GET', `/v1/events/${id}`)).json();
-        return event.status === 'COMPLETED' ? event : undefined;
-      });
-      expect(done?.status).toBe('COMPLETED');
-    }
+    );
     const juno = await participant('juno');
     expect(juno.tiers).toEqual({ rank: { level: 'silver', rank: 1 } });
     const history = (
@@ -509,18 +493,10 @@ describe('rules applied through events', () => {
   });
 
   it("counts every event and keeps each program's levels when one claim holds a participant's events of two programs", async () => {
-    const programs: string[] = [];
-    for (const name of ['Visits A', 'Visits B']) {
-      const program = (await acme.request('POST', '/v1/programs', { name })).json().id;
-      const created = await acme.request('POST', '/v1/rules', {
-        program_id: program,
-        name: 'Visit',
-        condition: 'true',
-        actions: [{ type: 'COUNTER', key: 'visits', value: '1' }],
-      });
-      expect(created.statusCode, created.body).toBe(201);
-      programs.push(program);
-    }
+    const programs = [
+      await createCounterProgram('Visits A', 'visits', '1'),
+      await createCounterProgram('Visits B', 'visits', '1'),
+    ];
     await createTier(programs[0] as string, {
       key: 'regular',
       levels: ['guest', 'regular'],
@@ -528,24 +504,16 @@ describe('rules applied through events', () => {
       threshold: 3,
     });
     t.testClock.set('2026-03-13T10:00:00.000Z');
-    // One request, so one claim, alternating between the programs.
-    const batch = await acme.request('POST', '/v1/events/batch', {
-      events: [0, 1, 0, 1].map((which, index) => ({
+    // Alternating between the programs.
+    await processInOneClaim(
+      [0, 1, 0, 1].map((which, index) => ({
         program_id: programs[which],
         external_id: 'kai',
         idempotency_key: `two-programs-${index}`,
         event_timestamp: `2026-03-13T10:00:0${index}.000Z`,
         event_data: {},
       })),
-    });
-    expect(batch.statusCode, batch.body).toBe(202);
-    for (const result of batch.json().results as { event: { id: string } }[]) {
-      const done = await eventually(async () => {
-        const event = (await acme.request('GET', `/v1/events/${result.event.id}`)).json();
-        return event.status === 'COMPLETED' ? event : undefined;
-      });
-      expect(done?.status).toBe('COMPLETED');
-    }
+    );
     const kai = await participant('kai');
     expect(kai.counters).toEqual({ visits: '4' });
     // Each program's events see that program's levels: the third event upgrades from the first's.
@@ -760,6 +728,34 @@ describe('rules applied through events', () => {
     ]);
   });
 });
+
+/** A program with one rule that adds `value` to `counter` at every event; answers its id. */
+async function createCounterProgram(name: string, counter: string, value: string): Promise<string> {
+  const program = (await acme.request('POST', '/v1/programs', { name })).json().id;
+  const created = await acme.request('POST', '/v1/rules', {
+    program_id: program,
+    name: `Count ${counter}`,
+    condition: 'true',
+    actions: [{ type: 'COUNTER', key: counter, value }],
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  return program;
+}
+
+/** Sends the events in one request, so one claim takes them all, and waits until each COMPLETED. */
+async function processInOneClaim(events: Record<string, unknown>[]): Promise<string[]> {
+  const batch = await acme.request('POST', '/v1/events/batch', { events });
+  expect(batch.statusCode, batch.body).toBe(202);
+  const ids: string[] = batch.json().results.map((result: { event: { id: string } }) => result.event.id);
+  for (const id of ids) {
+    const done = await eventually(async () => {
+      const event = (await acme.request('GET', `/v1/events/${id}`)).json();
+      return event.status === 'COMPLETED' ? event : undefined;
+    });
+    expect(done?.status, `event ${id}`).toBe('COMPLETED');
+  }
+  return ids;
+}
 
 /** The first defined answer of `probe`, polled every 25 ms for up to 5 seconds. */
 async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T | undefined> {
