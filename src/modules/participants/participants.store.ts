@@ -49,14 +49,14 @@ export async function insertParticipantIfAbsent(
   row: ParticipantRow,
   enrollment?: { programId: string; now: Date },
 ): Promise<ParticipantRow | undefined> {
-  const insert = sql`insert into participants (organization_id, id, external_id, status, email, phone,
+  const insert = sql<ParticipantRow>`insert into participants (organization_id, id, external_id, status, email, phone,
       first_name, last_name, display_name, attributes, tags, created_at, updated_at)
     values (${row.organization_id}, ${row.id}, ${row.external_id}, ${row.status}, ${row.email}, ${row.phone},
       ${row.first_name}, ${row.last_name}, ${row.display_name}, ${JSON.stringify(row.attributes)}::jsonb,
       ${row.tags}::text[], ${row.created_at}, ${row.updated_at})
     on conflict (organization_id, external_id) do nothing
     returning *`;
-  if (enrollment === undefined) return (await sql<ParticipantRow>`${insert}`.execute(db)).rows[0];
+  if (enrollment === undefined) return (await insert.execute(db)).rows[0];
   const result = await sql<ParticipantRow>`with inserted as (${insert}),
     enrolled as (
       insert into enrollments (organization_id, participant_id, program_id, created_at)

@@ -205,6 +205,11 @@ export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<
   const written: ParticipantTierRow[] = [];
   const tiers =
     input.known?.tiers ?? (await loadProgramTiers(trx, input.organizationId, input.programId, true));
+  const write = async (change: LevelChange) => {
+    if (input.queue === undefined) await storeLevelChange(trx, change);
+    else queueLevelChange(input.queue, change);
+    written.push(change.row);
+  };
   for (const tierWithLevels of tiers) {
     const { tier, levels } = tierWithLevels;
     if (input.skipTierKeys.has(tier.key)) continue;
@@ -215,11 +220,6 @@ export async function qualifyTiers(trx: Database, input: QualifyInput): Promise<
         ? await store.findParticipantTier(trx, input.organizationId, input.participantId, tier.id, true)
         : input.known.rows.find((row) => row.tier_id === tier.id);
     const change = qualificationChange(tierWithLevels, current, input.counters, input.now);
-    const write = async (next: LevelChange) => {
-      if (input.queue === undefined) await storeLevelChange(trx, next);
-      else queueLevelChange(input.queue, next);
-      written.push(next.row);
-    };
     if (change?.kind === 'upgrade') {
       await write(
         levelChange(input, tierWithLevels, current, { ...input, kind: 'upgrade', target: change.target }),
