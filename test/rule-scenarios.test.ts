@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventWorkers } from '../src/modules/events/index.js';
 import { verifyLedger } from '../src/modules/ledger/index.js';
+import { newId } from '../src/platform/ids.js';
 import { buildTestApp, startTestWorkers, subscribeToWebhooks, type Tenant, type TestApp } from './harness.js';
 
 let t: TestApp;
@@ -529,6 +530,85 @@ describe('rules applied through events', () => {
       ['guest', 'regular'],
       [null, 'guest'],
     ]);
+  });
+
+  it('stores the new participants of one claim together: each once, enrolled where its events are, announced once', async () => {
+    const programs = [
+      await createCounterProgram('Joins A', 'joins', '1'),
+      await createCounterProgram('Joins B', 'joins', '1'),
+    ];
+    await subscribeToWebhooks(acme, ['participant.created']);
+    t.testClock.set('2026-03-14T10:00:00.000Z');
+    // lena and omar are new to both programs; lena's second event is of the other program.
+    const named: [number, string][] = [
+      [0, 'lena'],
+      [0, 'omar'],
+      [1, 'lena'],
+      [0, 'omar'],
+    ];
+    await processInOneClaim(
+      named.map(([which, externalId], index) => ({
+        program_id: programs[which],
+        external_id: externalId,
+        idempotency_key: `joins-${index}`,
+        event_timestamp: `2026-03-14T10:00:0${index}.000Z`,
+        event_data: {},
+      })),
+    );
+    const lena = await participant('lena');
+    const omar = await participant('omar');
+    expect([lena.counters, omar.counters]).toEqual([{ joins: '2' }, { joins: '2' }]);
+    const enrolled = await sql<{ participant_id: string; program_id: string }>`
+      select participant_id, program_id from enrollments
+      where organization_id = ${acme.organizationId} and participant_id in (${lena.id}, ${omar.id})`.execute(
+      t.database.handle.db,
+    );
+    expect(enrolled.rows.map((row) => `${row.participant_id}:${row.program_id}`).sort()).toEqual(
+      [`${lena.id}:${programs[0]}`, `${lena.id}:${programs[1]}`, `${omar.id}:${programs[0]}`].sort(),
+    );
+    const created = await sql<{ payload: { participant_id: string; program_id: string } }>`
+      select payload from outbox
+      where organization_id = ${acme.organizationId} and topic = 'participant.created'
+        and payload->>'external_id' in ('lena', 'omar')`.execute(t.database.handle.db);
+    expect(
+      created.rows.map((row) => `${row.payload.participant_id}:${row.payload.program_id}`).sort(),
+    ).toEqual([`${lena.id}:${programs[0]}`, `${omar.id}:${programs[0]}`].sort());
+  });
+
+  it('applies an event to the participant another transaction created while its claim was creating it', async () => {
+    const program = await createCounterProgram('Raced', 'visits', '1');
+    const db = t.database.handle.db;
+    const racerId = newId();
+    // The racer's insert stays uncommitted until the claim's own insert of that external_id waits on it.
+    await db.transaction().execute(async (trx) => {
+      await sql`insert into participants (organization_id, id, external_id, status, attributes, tags, created_at,
+          updated_at)
+        values (${acme.organizationId}, ${racerId}, 'pia', 'ACTIVE', '{}', '{}', now(), now())`.execute(trx);
+      const sent = await acme.request('POST', '/v1/events', {
+        program_id: program,
+        external_id: 'pia',
+        idempotency_key: 'raced-pia',
+        event_timestamp: '2026-03-15T10:00:00.000Z',
+        event_data: {},
+      });
+      expect(sent.statusCode, sent.body).toBe(202);
+      const waiting = await eventually(async () => {
+        const blocked = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+          where wait_event_type = 'Lock' and query like '%insert into participants%'`.execute(db);
+        return (blocked.rows[0]?.n ?? 0) > 0 ? true : undefined;
+      });
+      expect(waiting, 'the claim waits on the racing insert').toBe(true);
+    });
+    const pia = await eventually(async () => {
+      const found = await participant('pia');
+      return found.counters?.visits === '1' ? found : undefined;
+    });
+    expect(pia?.id).toBe(racerId);
+    const named = await sql<{ n: number }>`select count(*)::int as n from participants
+      where organization_id = ${acme.organizationId} and external_id = 'pia'`.execute(db);
+    expect(named.rows[0]?.n).toBe(1);
+    const events = (await acme.request('GET', `/v1/events?participant_id=${racerId}`)).json().data;
+    expect(events.map((event: { status: string }) => event.status)).toEqual(['COMPLETED']);
   });
 
   it('schedules a SYSTEM follow-up event that is processed when it is due', async () => {

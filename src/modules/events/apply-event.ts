@@ -52,12 +52,14 @@ import {
 import { ActionFailure, type ActionScope, type AppliedEffects, applyAction } from './apply-actions.js';
 import {
   type ClaimState,
+  flushNewParticipants,
   flushPendingWrites,
   forgetEverything,
   forgetHolders,
   type Holder,
   heldParticipant,
   loadHolders,
+  ParticipantRace,
   type ProgramContext,
   participantReference,
   programContext,
@@ -134,8 +136,9 @@ export type EventResult =
   | { kind: 'retry'; delayMs: number | 'backoff' };
 
 /**
- * Applies one event. Throws only what ends the claim's transaction: a database error while the
- * event holds no savepoint (the claim is then retried, eagerly).
+ * Applies one event. Throws only what ends the claim's transaction: a database error, or a new
+ * participant another transaction created meanwhile, while the event holds no savepoint (the claim
+ * is then retried, eagerly).
  */
 export async function applyEvent(engine: EventEngine, event: EventRow): Promise<EventResult> {
   if (event.claim_count > eventClaimsMax) {
@@ -163,7 +166,7 @@ export async function applyEvent(engine: EventEngine, event: EventRow): Promise<
       // If the connection is gone this throws too, and the whole claim is retried.
       await sql`rollback to savepoint event`.execute(engine.claim.trx);
       forgetEverything(engine.claim);
-    } else if (isDatabaseError(error)) {
+    } else if (isDatabaseError(error) || error instanceof ParticipantRace) {
       throw error;
     }
     if (error instanceof ResolveAgain) return { kind: 'retry', delayMs: 0 };
@@ -404,7 +407,8 @@ async function storeParties(run: EventRun): Promise<void> {
   const { event } = run;
   for (const holder of new Set([run.participant, run.recipient])) {
     if (holder === undefined) continue;
-    if (!(await storeHolder(run.engine.claim, holder, event.program_id))) throw new ResolveAgain();
+    const stored = await storeHolder(run.engine.claim, holder, event.program_id, { queue: !run.direct });
+    if (!stored) throw new ResolveAgain();
   }
 }
 
@@ -426,6 +430,8 @@ async function settleTiers(run: EventRun): Promise<void> {
         [...ids].map((id) => ({ participantId: id, externalId: null })),
       )
     : parties;
+  // Level changes not queued are written at once, and their rows need the participant stored.
+  if (tierQueue(run) === undefined) await flushNewParticipants(claim);
   // Qualification runs on the rules' clock, the event's timestamp, so a replay decides the same.
   const at = event.event_timestamp;
   for (const holder of holders) {

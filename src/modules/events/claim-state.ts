@@ -2,15 +2,15 @@
 // (program, active rules with their budgets, tier plan, usable assets), each program's state, and
 // the participants the events name (locked in one statement, in the global order, with their state,
 // tier rows and groups). Writes of completed events are queued here and written with one statement
-// per table (credits, counters, tags, tier levels, history rows, evaluations) when the claim ends or
-// before an event needs the database itself.
+// per table (new participants, credits, counters, tags, tier levels, history rows, evaluations) when
+// the claim ends or before an event needs the database itself.
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
 import { listActiveGroupIdsOf } from '../groups/index.js';
 import { type PlainCredit, postPlainCredits } from '../ledger/index.js';
 import {
-  createEventParticipant,
+  createEventParticipants,
   emptyStateWrites,
   enrollParticipant,
   type HeldState,
@@ -19,6 +19,7 @@ import {
   loadProgramHeldState,
   lockKnownParticipants,
   newEventParticipant,
+  type ParticipantInsert,
   type ParticipantReference,
   type ParticipantRow,
   referenceKey,
@@ -60,7 +61,10 @@ export interface Holder {
   tierRows: ParticipantTierRow[];
   /** participant.groups in CEL. */
   groups: string[];
-  /** False for a participant an event creates: stored with the event's first write. */
+  /**
+   * False for a participant an event creates until that event completes: then it is queued with the
+   * claim's writes (or stored at once by an event that writes as it goes).
+   */
   stored: boolean;
   enrolled: boolean;
 }
@@ -84,6 +88,8 @@ export interface ClaimState {
 }
 
 interface PendingWrites {
+  /** New participants of completed events, by organization and external_id. */
+  participants: Map<string, ParticipantInsert>;
   credits: PlainCredit[];
   state: StateWrites;
   tiers: TierWrites;
@@ -108,6 +114,7 @@ export function openClaimState(trx: Database, clock: Clock, events: EventRow[]):
     loadedPrograms: new Set(),
     stale: new Set(),
     pending: {
+      participants: new Map(),
       credits: [],
       state: emptyStateWrites(),
       tiers: { rows: new Map(), history: [], notifications: [] },
@@ -116,15 +123,43 @@ export function openClaimState(trx: Database, clock: Clock, events: EventRow[]):
   };
 }
 
+/**
+ * Another transaction created an external_id this claim's events create meanwhile: the claim's
+ * transaction ends, and the claim is taken again event by event, each resolving its participant.
+ */
+export class ParticipantRace extends Error {}
+
 /** Writes the queued effects of completed events, one statement per table. */
 export async function flushPendingWrites(claim: ClaimState): Promise<void> {
   const { pending, trx } = claim;
+  await flushNewParticipants(claim);
   await postPlainCredits(trx, pending.credits);
   await saveStateWrites(trx, pending.state);
   await saveTierWrites(trx, pending.tiers);
   await recordEventsEvaluations(trx, pending.evaluations, claim.now);
   pending.credits = [];
   pending.evaluations = [];
+}
+
+/**
+ * Stores the queued new participants, enrolled in the program of the event that created each, with
+ * the tags their events queued (which then need no update of their own).
+ */
+export async function flushNewParticipants(claim: ClaimState): Promise<void> {
+  const { participants, state } = claim.pending;
+  const inserts = [...participants.values()].map((insert) => withQueuedTags(insert, state.tags));
+  if (inserts.length === 0) return;
+  participants.clear();
+  const stored = await createEventParticipants(claim.trx, inserts, claim.now);
+  if (stored < inserts.length)
+    throw new ParticipantRace(`${inserts.length - stored} of the claim's new participants exist already`);
+}
+
+function withQueuedTags(insert: ParticipantInsert, tags: StateWrites['tags']): ParticipantInsert {
+  const queued = tags.get(insert.row.id);
+  if (queued === undefined) return insert;
+  tags.delete(insert.row.id);
+  return { ...insert, row: { ...insert.row, tags: queued.tags, updated_at: queued.now } };
 }
 
 /** Drops the held state of participants (and programs) an event changed in the database. */
@@ -217,6 +252,12 @@ export async function heldParticipant(
   if (claim.stale.has(key)) await loadHolders(claim, context, [reference], { keepHeld: true });
   const known = claim.holders.get(key);
   if (known !== undefined || reference.participantId !== null || reference.externalId === null) return known;
+  if (claim.pending.participants.has(newParticipantKey(program.organization_id, reference.externalId))) {
+    // An event of another program created it: once stored, it is held for this program too.
+    await flushNewParticipants(claim);
+    await loadHolders(claim, context, [reference], { keepHeld: true });
+    return claim.holders.get(key);
+  }
   if (program.on_unknown_participant === 'REJECT') return undefined;
   const row = newEventParticipant(program.organization_id, reference.externalId, claim.now);
   const holder = { row, state: heldStateOf(row), tierRows: [], groups: [], stored: false, enrolled: false };
@@ -284,32 +325,44 @@ export async function loadHolders(
   return [...byId.values()];
 }
 
+const newParticipantKey = (organizationId: string, externalId: string) => `${organizationId}:${externalId}`;
+
 /**
- * Stores a new participant and enrolls the holder in the program; false when another transaction
- * created that external_id meanwhile (the event must be resolved again, on a later claim).
+ * Stores a new participant, or with `queue` queues it with the claim's writes, and enrolls the
+ * holder in the program; false when another transaction created that external_id meanwhile (the
+ * event must be resolved again, on a later claim).
  */
-export async function storeHolder(claim: ClaimState, holder: Holder, programId: string): Promise<boolean> {
-  if (!holder.stored) {
-    if (!(await createEventParticipant(claim.trx, holder.row, programId, claim.now))) {
-      claim.holders.delete(
-        holderKey(holder.row.organization_id, programId, {
-          participantId: null,
-          externalId: holder.row.external_id,
-        }),
-      );
-      claim.heldById.delete(holder.row.id);
-      return false;
-    }
-    holder.stored = true;
-    holder.enrolled = true;
-    claim.holders.set(
-      holderKey(holder.row.organization_id, programId, { participantId: holder.row.id, externalId: null }),
-      holder,
-    );
-  }
+export async function storeHolder(
+  claim: ClaimState,
+  holder: Holder,
+  programId: string,
+  { queue }: { queue: boolean },
+): Promise<boolean> {
+  if (!holder.stored && !(await storeNewParticipant(claim, holder, programId, queue))) return false;
   if (!holder.enrolled) {
     await enrollParticipant(claim.trx, holder.row, programId, claim.now);
     holder.enrolled = true;
   }
+  return true;
+}
+
+async function storeNewParticipant(claim: ClaimState, holder: Holder, programId: string, queue: boolean) {
+  const { row } = holder;
+  const insert = { row, programId };
+  if (queue) {
+    claim.pending.participants.set(newParticipantKey(row.organization_id, row.external_id), insert);
+  } else if ((await createEventParticipants(claim.trx, [insert], claim.now)) === 0) {
+    claim.holders.delete(
+      holderKey(row.organization_id, programId, { participantId: null, externalId: row.external_id }),
+    );
+    claim.heldById.delete(row.id);
+    return false;
+  }
+  holder.stored = true;
+  holder.enrolled = true;
+  claim.holders.set(
+    holderKey(row.organization_id, programId, { participantId: row.id, externalId: null }),
+    holder,
+  );
   return true;
 }

@@ -30,7 +30,7 @@ export {
   startDraft,
 } from './held-state.js';
 export {
-  createEventParticipant,
+  createEventParticipants,
   enrollParticipant,
   lockKnownParticipants,
   newEventParticipant,
@@ -47,7 +47,7 @@ export {
   type ParticipantStateReader,
   toParticipantSummary,
 } from './participants.service.js';
-export type { ParticipantRow } from './participants.store.js';
+export type { ParticipantInsert, ParticipantRow } from './participants.store.js';
 export { stateRoutes } from './state.routes.js';
 export {
   applyTag,

@@ -6,7 +6,7 @@
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import { enqueueNotification } from '../../platform/outbox.js';
+import { enqueueNotifications } from '../../platform/outbox.js';
 import type { ProgramRow } from '../programs/index.js';
 import type { ParticipantRow } from './participants.store.js';
 import * as store from './participants.store.js';
@@ -83,7 +83,7 @@ export function referenceKey(reference: ParticipantReference): string {
 /**
  * Locks the existing participants a claim's events name (one statement, in external_id order) and
  * reads which of them are enrolled in the program. Unknown references are left out: the caller
- * creates them in event order (createEventParticipant) or leaves them to resolveEventParticipant.
+ * creates them (createEventParticipants) or leaves them to resolveEventParticipant.
  */
 export async function lockKnownParticipants(
   trx: Database,
@@ -113,22 +113,22 @@ function unique(values: (string | null)[]): string[] {
 }
 
 /**
- * Stores a participant built by newEventParticipant and enrolls it; false when another transaction
- * created that external_id meanwhile (the caller resolves the event again with resolveEventParticipant).
+ * Stores participants built by newEventParticipant and enrolls each in its program; answers how
+ * many were stored: fewer than given when another transaction created some of those external_ids
+ * meanwhile (the caller resolves their events again).
  */
-export async function createEventParticipant(
+export async function createEventParticipants(
   trx: Database,
-  row: ParticipantRow,
-  programId: string,
+  inserts: store.ParticipantInsert[],
   now: Date,
-): Promise<boolean> {
-  return (await insertParticipant(trx, row, programId, now)) !== undefined;
+): Promise<number> {
+  return (await insertParticipants(trx, inserts, now)).length;
 }
 
 /**
  * Inserts a participant unless its external_id exists (then undefined), and writes
- * `participant.created` with it. Every creation goes through here, so the notification is never missed.
- * With `enrolledAt`, the new participant is enrolled in programId by the same statement.
+ * `participant.created` with it. With `enrolledAt`, the new participant is enrolled in programId
+ * by the same statement.
  */
 export async function insertParticipant(
   trx: Database,
@@ -136,22 +136,36 @@ export async function insertParticipant(
   programId: string | null,
   enrolledAt?: Date,
 ): Promise<ParticipantRow | undefined> {
-  const enrollment =
-    programId === null || enrolledAt === undefined ? undefined : { programId, now: enrolledAt };
-  const inserted = await store.insertParticipantIfAbsent(trx, row, enrollment);
-  if (inserted === undefined) return undefined;
-  await enqueueNotification(trx, {
-    organizationId: row.organization_id,
-    topic: 'participant.created',
-    now: row.created_at,
-    payload: {
-      participant_id: row.id,
-      external_id: row.external_id,
-      status: row.status,
-      program_id: programId,
-      created_at: row.created_at.toISOString(),
-    },
-  });
+  const [inserted] = await insertParticipants(trx, [{ row, programId }], enrolledAt);
+  return inserted;
+}
+
+/**
+ * Inserts the participants whose external_id is free and writes `participant.created` for each.
+ * Every creation goes through here, so the notification is never missed.
+ */
+async function insertParticipants(
+  trx: Database,
+  inserts: store.ParticipantInsert[],
+  enrolledAt?: Date,
+): Promise<ParticipantRow[]> {
+  const inserted = await store.insertParticipantsIfAbsent(trx, inserts, enrolledAt);
+  const programs = new Map(inserts.map(({ row, programId }) => [row.id, programId]));
+  await enqueueNotifications(
+    trx,
+    inserted.map((row) => ({
+      organizationId: row.organization_id,
+      topic: 'participant.created',
+      now: row.created_at,
+      payload: {
+        participant_id: row.id,
+        external_id: row.external_id,
+        status: row.status,
+        program_id: programs.get(row.id) ?? null,
+        created_at: row.created_at.toISOString(),
+      },
+    })),
+  );
   return inserted;
 }
 

@@ -40,31 +40,50 @@ export type ParticipantChanges = Partial<Omit<ParticipantRow, 'organization_id' 
 
 const tables = (db: Database) => db.withTables<Tables>();
 
+/** A participant to insert; with programId it is enrolled in that program by the same statement. */
+export interface ParticipantInsert {
+  row: ParticipantRow;
+  programId: string | null;
+}
+
 /**
- * Inserts unless the external_id exists; answers the new row, or undefined when it existed. With
- * `enrollment`, the same statement enrolls the new participant in that program (as enroll does).
+ * Inserts the participants whose external_id is not taken, in external_id order (so that
+ * transactions inserting overlapping sets wait on each other in one order); answers the rows it
+ * inserted. With `enrolledAt`, each inserted participant with a programId is enrolled in it (as
+ * enroll does) by the same statement.
  */
-export async function insertParticipantIfAbsent(
+export async function insertParticipantsIfAbsent(
   db: Database,
-  row: ParticipantRow,
-  enrollment?: { programId: string; now: Date },
-): Promise<ParticipantRow | undefined> {
-  const insert = sql<ParticipantRow>`insert into participants (organization_id, id, external_id, status, email, phone,
-      first_name, last_name, display_name, attributes, tags, created_at, updated_at)
-    values (${row.organization_id}, ${row.id}, ${row.external_id}, ${row.status}, ${row.email}, ${row.phone},
-      ${row.first_name}, ${row.last_name}, ${row.display_name}, ${JSON.stringify(row.attributes)}::jsonb,
-      ${row.tags}::text[], ${row.created_at}, ${row.updated_at})
+  inserts: ParticipantInsert[],
+  enrolledAt?: Date,
+): Promise<ParticipantRow[]> {
+  if (inserts.length === 0) return [];
+  const given = inserts.map(({ row, programId }) => ({ ...row, program_id: programId }));
+  const insert = sql<ParticipantRow>`insert into participants (organization_id, id, external_id, status, email,
+      phone, first_name, last_name, display_name, attributes, tags, created_at, updated_at)
+    select organization_id, id, external_id, status, email, phone, first_name, last_name, display_name,
+      attributes, tags, created_at, updated_at
+    from given order by organization_id, external_id
     on conflict (organization_id, external_id) do nothing
     returning *`;
-  if (enrollment === undefined) return (await insert.execute(db)).rows[0];
-  const result = await sql<ParticipantRow>`with inserted as (${insert}),
-    enrolled as (
-      insert into enrollments (organization_id, participant_id, program_id, created_at)
-      select organization_id, id, ${enrollment.programId}, ${enrollment.now} from inserted
-      returning organization_id, participant_id),
+  const enrolled =
+    enrolledAt === undefined
+      ? sql`select organization_id, id as participant_id from inserted where false`
+      : sql`insert into enrollments (organization_id, participant_id, program_id, created_at)
+          select i.organization_id, i.id, g.program_id, ${enrolledAt} from inserted i
+          join given g on g.organization_id = i.organization_id and g.id = i.id
+          where g.program_id is not null
+          returning organization_id, participant_id`;
+  const result = await sql<ParticipantRow>`with given as (
+      select * from jsonb_to_recordset(${JSON.stringify(given)}::jsonb) as g (organization_id uuid, id uuid,
+        external_id text, status text, email text, phone text, first_name text, last_name text,
+        display_name text, attributes jsonb, tags text[], created_at timestamptz, updated_at timestamptz,
+        program_id uuid)),
+    inserted as (${insert}),
+    enrolled as (${enrolled}),
     queued as (${queueChangedParticipants(sql`select organization_id, participant_id from enrolled`)})
     select * from inserted`.execute(db);
-  return result.rows[0];
+  return result.rows;
 }
 
 /** Locks the participants with these ids or external_ids, in external_id order. */
