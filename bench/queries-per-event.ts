@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 // PG_STAT_STATEMENTS=1 also loads pg_stat_statements into that server and prints the server-side
 // execution time by statement, foreign-key checks and trigger queries included. PARTICIPANTS (default
 // 200) spreads the events over that many participants; RETURNING=1 creates them before the events.
+// CPU_PROF=<file> writes a CPU profile of this process's main thread while the workers process.
 import fs from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,6 +102,7 @@ if (serverStatistics) await handle.pool.query('select pg_stat_statements_reset()
 const tablesBefore = await readTableStatistics();
 const cpu = startCpuMeter(process.pid, readPostmasterPid(dataDir));
 const walBefore = await readWalBytes();
+const profiler = process.env.CPU_PROF ? await startProfiler() : undefined;
 const started = performance.now();
 const workers = startEventWorkers({
   ...deps,
@@ -113,6 +116,7 @@ const workers = startEventWorkers({
 while ((await queuedEvents(handle.pool)) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
 const seconds = (performance.now() - started) / 1000;
 const cpuSplit = cpu.stop();
+if (profiler !== undefined) await stopProfiler(profiler, process.env.CPU_PROF as string);
 await workers.stop();
 pg.Client.prototype.query = original;
 const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
@@ -239,4 +243,18 @@ async function printTableStatistics() {
   process.stdout.write(
     `events table: ${heap.toFixed(0)} heap + ${indexes.toFixed(0)} index bytes per event\n`,
   );
+}
+
+async function startProfiler(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfiler(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  await fs.writeFile(file, JSON.stringify(profile));
+  session.disconnect();
 }
