@@ -40,7 +40,7 @@ export type ParticipantChanges = Partial<Omit<ParticipantRow, 'organization_id' 
 
 const tables = (db: Database) => db.withTables<Tables>();
 
-/** A participant to insert; with programId it is enrolled in that program by the same statement. */
+/** A participant to insert, and the program it joins (enrolled when the insert is given a time). */
 export interface ParticipantInsert {
   row: ParticipantRow;
   programId: string | null;
