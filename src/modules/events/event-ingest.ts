@@ -118,29 +118,16 @@ async function acceptEvents(
   return prepared.map((item) => {
     if (!('row' in item)) return item;
     const { row, programError } = item;
-    if (inserted.has(row.id)) {
-      const { event_data_json: _inserted, ...stored } = row;
-      return { event: toAcceptedEvent({ ...pendingDefaults, ...stored }) };
-    }
+    if (inserted.has(row.id)) return { event: toAcceptedEvent(row, 'PENDING') };
     const original = existingByKey.get(keyOf(row));
     if (original === undefined) {
       assert(programError !== undefined, 'an event key that was not inserted must exist');
       return { error: programError };
     }
     if (!original.payload_hash.equals(row.payload_hash)) return { error: idempotencyConflict(row) };
-    return { event: toAcceptedEvent(original) };
+    return { event: toAcceptedEvent(original, original.status) };
   });
 }
-
-const pendingDefaults = {
-  ingest_seq: '0',
-  status: 'PENDING',
-  error_message: null,
-  claim_count: 0,
-  claim_token: null,
-  lease_expires_at: null,
-  processed_at: null,
-} as const;
 
 function keyOf(row: { program_id: string; idempotency_key: string }): string {
   return `${row.program_id}\u0000${row.idempotency_key}`;
