@@ -19,14 +19,22 @@ export interface EventPayload {
  * writes them in the shortest round-trip form (the RFC 8785 number form): 1.50 and 1.5 are equal.
  */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, child]) => child !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, child]) => `${JSON.stringify(key)}:${canonicalJson(child)}`).join(',')}}`;
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let items = '';
+    for (let index = 0; index < value.length; index += 1)
+      items += `${index === 0 ? '' : ','}${canonicalJson(value[index]) ?? ''}`;
+    return `[${items}]`;
   }
-  return JSON.stringify(value);
+  // Keys in UTF-16 code unit order (sort's own); a written member is never empty, so '' means none yet.
+  const object = value as Record<string, unknown>;
+  let members = '';
+  for (const key of Object.keys(object).sort()) {
+    const child = object[key];
+    if (child !== undefined)
+      members += `${members === '' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(child)}`;
+  }
+  return `{${members}}`;
 }
 
 export function hashEventPayload(payload: EventPayload): Buffer {

@@ -157,8 +157,14 @@ async function insertQueuedEvents(db: Database, rows: RawBuilder<unknown>): Prom
 /** A row to insert; `event_data_json` is its event_data already serialized, when the caller has it. */
 export type EventRowToInsert = NewEventRow & { event_data_json?: string };
 
-/** The row as one element of the insert's JSON array, its columns named (a rest copy costs more). */
+/**
+ * The row as one element of the insert's JSON array, its columns named (a rest copy costs more) and
+ * its instants written once each: JSON.stringify writing a Date costs about 0.5 µs, and the row's
+ * available_at, created_at and updated_at (and mostly received_at) are one instant.
+ */
 function toInsertJson(row: EventRowToInsert): string {
+  const createdAt = row.created_at.toISOString();
+  const iso = (date: Date) => (date.getTime() === row.created_at.getTime() ? createdAt : date.toISOString());
   const head = JSON.stringify({
     organization_id: row.organization_id,
     id: row.id,
@@ -171,11 +177,11 @@ function toInsertJson(row: EventRowToInsert): string {
     idempotency_key: row.idempotency_key,
     payload_hash: row.payload_hash.toString('hex'),
     event_type: row.event_type,
-    event_timestamp: row.event_timestamp,
-    available_at: row.available_at,
-    received_at: row.received_at,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
+    event_timestamp: row.event_timestamp.toISOString(),
+    available_at: iso(row.available_at),
+    received_at: iso(row.received_at),
+    created_at: createdAt,
+    updated_at: iso(row.updated_at),
   });
   return `${head.slice(0, -1)},"event_data":${row.event_data_json ?? JSON.stringify(row.event_data)}}`;
 }

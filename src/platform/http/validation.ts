@@ -121,30 +121,45 @@ function findUnstorableValue(
   data: unknown,
   perItem: ReadonlySet<string> = new Set(),
 ): ErrorObject | undefined {
-  const pending = [{ value: data, path: '', depth: 0, content: true }];
-  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    const { value, path, depth, content } = item;
-    if (depth > bodyDepthMax) return unstorable(path, `must not nest deeper than ${bodyDepthMax} levels`);
+  const pending: Visit[] = [{ value: data, parent: undefined, key: '', depth: 0, content: true }];
+  for (let visit = pending.pop(); visit !== undefined; visit = pending.pop()) {
+    const { value, depth, content } = visit;
+    if (depth > bodyDepthMax)
+      return unstorable(pathOf(visit), `must not nest deeper than ${bodyDepthMax} levels`);
     if (typeof value === 'string' && content) {
       if (!value.isWellFormed() || value.includes('\u0000')) {
-        return unstorable(path, 'must not contain NUL characters or unpaired surrogates');
+        return unstorable(pathOf(visit), 'must not contain NUL characters or unpaired surrogates');
       }
     } else if (typeof value === 'object' && value !== null) {
-      for (const [key, child] of Object.entries(value)) {
-        const problem = content ? findUnstorableKey(path, key) : undefined;
+      for (const key of Object.keys(value)) {
+        const problem = content ? findUnstorableKey(visit, key) : undefined;
         if (problem !== undefined) return problem;
         const childContent = content && !(depth === 0 && perItem.has(key));
-        pending.push({ value: child, path: `${path}/${key}`, depth: depth + 1, content: childContent });
+        const child: unknown = (value as Record<string, unknown>)[key];
+        pending.push({ value: child, parent: visit, key, depth: depth + 1, content: childContent });
       }
     }
   }
   return undefined;
 }
 
-function findUnstorableKey(path: string, key: string): ErrorObject | undefined {
+/** A value met by findUnstorableValue; its path is written only for an error. */
+interface Visit {
+  value: unknown;
+  parent: Visit | undefined;
+  key: string;
+  depth: number;
+  content: boolean;
+}
+
+function pathOf(visit: Visit | undefined): string {
+  return visit?.parent === undefined ? '' : `${pathOf(visit.parent)}/${visit.key}`;
+}
+
+function findUnstorableKey(visit: Visit, key: string): ErrorObject | undefined {
   if (!key.isWellFormed() || key.includes('\u0000'))
-    return unstorable(path, 'has a key that cannot be stored');
-  if (reservedKeyNames.has(key)) return unstorable(`${path}/${key}`, reservedKeyMessage);
+    return unstorable(pathOf(visit), 'has a key that cannot be stored');
+  if (reservedKeyNames.has(key)) return unstorable(`${pathOf(visit)}/${key}`, reservedKeyMessage);
   return undefined;
 }
 
