@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 // PG_STAT_STATEMENTS=1 also loads pg_stat_statements into that server and prints the server-side
 // execution time by statement, foreign-key checks and trigger queries included. PARTICIPANTS (default
 // 200) spreads the events over that many participants; RETURNING=1 creates them before the events.
-// CPU_PROF=<file> writes a CPU profile of this process's main thread while the workers process.
+// CPU_PROF=<file> writes a CPU profile of this process's main thread while the workers process;
+// HEAP_PROF=<file> a sampling heap profile of the same window, counting what the collector freed too
+// (where the allocation is, not what is left).
 import fs from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { Socket } from 'node:net';
@@ -103,6 +105,7 @@ const tablesBefore = await readTableStatistics();
 const cpu = startCpuMeter(process.pid, readPostmasterPid(dataDir));
 const walBefore = await readWalBytes();
 const profiler = process.env.CPU_PROF ? await startProfiler() : undefined;
+const heapProfiler = process.env.HEAP_PROF ? await startHeapProfiler() : undefined;
 const started = performance.now();
 const workers = startEventWorkers({
   ...deps,
@@ -117,6 +120,7 @@ while ((await queuedEvents(handle.pool)) > 0) await new Promise((resolve) => set
 const seconds = (performance.now() - started) / 1000;
 const cpuSplit = cpu.stop();
 if (profiler !== undefined) await stopProfiler(profiler, process.env.CPU_PROF as string);
+if (heapProfiler !== undefined) await stopHeapProfiler(heapProfiler, process.env.HEAP_PROF as string);
 await workers.stop();
 pg.Client.prototype.query = original;
 const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
@@ -255,6 +259,23 @@ async function startProfiler(): Promise<Session> {
 
 async function stopProfiler(session: Session, file: string): Promise<void> {
   const { profile } = await session.post('Profiler.stop');
+  await fs.writeFile(file, JSON.stringify(profile));
+  session.disconnect();
+}
+
+async function startHeapProfiler(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 16_384,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return session;
+}
+
+async function stopHeapProfiler(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('HeapProfiler.stopSampling');
   await fs.writeFile(file, JSON.stringify(profile));
   session.disconnect();
 }
