@@ -21,7 +21,10 @@ const claimedEventColumns = sql.raw(`e.organization_id, e.id, e.ingest_seq, e.pr
  * participant with a long backlog moves many events per claim instead of one. Shorter positions come
  * first, so many participants share a claim before any one of them takes the rest. SKIP LOCKED on
  * the heads lets many workers claim at once; the events after a head are never heads, so no other
- * claim takes them.
+ * claim takes them while the head is locked, and they are not locked themselves: a run is read up to
+ * `limit` events per head, most of which the claim does not take, and a row lock is a heap write
+ * (measured: about ten per claimed event with ten queued per participant). The update still takes
+ * only rows that are unclaimed when it writes them.
  */
 export async function claimPendingEvents(
   db: Database,
@@ -48,14 +51,14 @@ export async function claimPendingEvents(
         where n.organization_id = h.organization_id and n.ordering_key = h.ordering_key
           and n.claim_token is null and n.ingest_seq >= h.ingest_seq
         order by n.ingest_seq
-        limit ${limit}
-        for update of n) r),
+        limit ${limit}) r),
     claimed as (select organization_id, event_id from runs order by position, ingest_seq limit ${limit}),
     q as (
       update event_queue q set claim_token = ${claimToken}::uuid,
         lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', claim_count = q.claim_count + 1
       from claimed
       where q.organization_id = claimed.organization_id and q.event_id = claimed.event_id
+        and q.claim_token is null
       returning q.*)
     select ${claimedEventColumns} from q
     join events e on e.organization_id = q.organization_id and e.id = q.event_id

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import { newId } from '../../platform/ids.js';
@@ -41,5 +42,52 @@ describe('claiming events', () => {
     expect(await releaseExpiredLeases(db)).toBe(3);
     const again = await claimPendingEvents(db, newId(), 10, 60_000);
     expect(describeClaim(again)).toEqual(['a0', 'a1', 'a2', 'b3', 'a4', 'b5']);
+  });
+
+  it('gives each event to one of many concurrent claims, a participant’s events in ingestion order', async () => {
+    const participants = Array.from({ length: 12 }, (_, n) => `concurrent-${n}`);
+    const events = Array.from({ length: 240 }, (_, n) => ({
+      program_id: programId,
+      external_id: participants[(n * 7) % participants.length],
+      idempotency_key: `concurrent-${n}`,
+      event_timestamp: '2024-01-15T10:30:00Z',
+      event_data: { n },
+    }));
+    for (let start = 0; start < events.length; start += 100) {
+      await acme.request('POST', '/v1/events/batch', { events: events.slice(start, start + 100) });
+    }
+    const db = t.database.handle.db;
+    const seen = new Map<string, number[]>();
+    let claimedCount = 0;
+    // Eight workers claim small runs at once and finish each claim (its queue rows deleted) before
+    // the next; a participant's later events become claimable only once its earlier ones are done.
+    const work = async () => {
+      for (let idle = 0; claimedCount < events.length && idle < 2_000; ) {
+        const claimed = (await claimPendingEvents(db, newId(), 5, 60_000)).filter((event) =>
+          event.external_id?.startsWith('concurrent-'),
+        );
+        if (claimed.length === 0) {
+          idle += 1;
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          continue;
+        }
+        claimedCount += claimed.length;
+        for (const event of claimed) {
+          const key = event.external_id ?? '';
+          seen.set(key, [...(seen.get(key) ?? []), event.event_data.n as number]);
+        }
+        await sql`delete from event_queue where event_id = any(${claimed.map((event) => event.id)}::uuid[])`.execute(
+          db,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, work));
+    expect(claimedCount).toBe(events.length);
+    for (const participant of participants) {
+      const expected = events.flatMap((event) =>
+        event.external_id === participant ? [event.event_data.n] : [],
+      );
+      expect(seen.get(participant)).toEqual(expected);
+    }
   });
 });
