@@ -21,10 +21,12 @@ const claimedEventColumns = sql.raw(`e.organization_id, e.id, e.ingest_seq, e.pr
  * participant with a long backlog moves many events per claim instead of one. Shorter positions come
  * first, so many participants share a claim before any one of them takes the rest. SKIP LOCKED on
  * the heads lets many workers claim at once; the events after a head are never heads, so no other
- * claim takes them while the head is locked, and they are not locked themselves: a run is read up to
- * `limit` events per head, most of which the claim does not take, and a row lock is a heap write
- * (measured: about ten per claimed event with ten queued per participant). The update still takes
- * only rows that are unclaimed when it writes them.
+ * claim takes them while the head is locked, and they are not locked themselves (a row lock is a
+ * heap write); the update still takes only rows that are unclaimed when it writes them. A run is read
+ * only as far as a claim could take it: every other head comes first, so with h heads no run gives
+ * more than limit - h + 1 events. Positions are numbered within each run as it is read (no sort of
+ * the whole read by ordering key), and the update finds its rows through the ingestion-order index
+ * from an array of their sequence numbers: a join let the planner scan the whole queue instead.
  */
 export async function claimPendingEvents(
   db: Database,
@@ -44,20 +46,22 @@ export async function claimPendingEvents(
       limit ${limit}
       for update of h skip locked),
     runs as (
-      select r.organization_id, r.event_id, r.ingest_seq,
-        row_number() over (partition by r.organization_id, r.ordering_key order by r.ingest_seq) as position
+      select r.organization_id, r.event_id, r.ingest_seq, r.position
       from heads h cross join lateral (
-        select n.organization_id, n.event_id, n.ingest_seq, n.ordering_key from event_queue n
+        select n.organization_id, n.event_id, n.ingest_seq, row_number() over (order by n.ingest_seq) as position
+        from event_queue n
         where n.organization_id = h.organization_id and n.ordering_key = h.ordering_key
           and n.claim_token is null and n.ingest_seq >= h.ingest_seq
         order by n.ingest_seq
-        limit ${limit}) r),
-    claimed as (select organization_id, event_id from runs order by position, ingest_seq limit ${limit}),
+        limit (select ${limit} - count(*) + 1 from heads)) r),
+    claimed as (
+      select organization_id, event_id, ingest_seq from runs order by position, ingest_seq limit ${limit}),
     q as (
       update event_queue q set claim_token = ${claimToken}::uuid,
         lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', claim_count = q.claim_count + 1
       from claimed
-      where q.organization_id = claimed.organization_id and q.event_id = claimed.event_id
+      where q.ingest_seq = any (array(select ingest_seq from claimed)) and q.ingest_seq = claimed.ingest_seq
+        and q.organization_id = claimed.organization_id and q.event_id = claimed.event_id
         and q.claim_token is null
       returning q.*)
     select ${claimedEventColumns} from q

@@ -90,4 +90,24 @@ describe('claiming events', () => {
       expect(seen.get(participant)).toEqual(expected);
     }
   });
+
+  it('reads each run only as far as the claim has room beside the other heads, and fills that room', async () => {
+    const events = ['long', 'long', 'short', 'long', 'long', 'long'].map((who, n) => ({
+      program_id: programId,
+      external_id: `room-${who}`,
+      idempotency_key: `room-${n}`,
+      event_timestamp: '2024-01-15T10:30:00Z',
+      event_data: { n },
+    }));
+    await acme.request('POST', '/v1/events/batch', { events });
+    const db = t.database.handle.db;
+    // Two heads and room for four: the short run's head, and three of the long run (its longest share).
+    const claimed = await claimPendingEvents(db, newId(), 4, 60_000);
+    expect(claimed.map((event) => `${event.external_id}${event.event_data.n}`)).toEqual([
+      'room-long0',
+      'room-long1',
+      'room-short2',
+      'room-long3',
+    ]);
+  });
 });
