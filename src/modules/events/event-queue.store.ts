@@ -124,7 +124,9 @@ export interface EventOutcome {
 /**
  * Ends the events of one claim in one statement; rows whose claim was lost are not touched. A
  * finished event leaves the queue and its row gets its final status and claim count in one update;
- * an event handed back (PENDING) stays queued, unclaimed, due after its delay.
+ * an event handed back (PENDING) stays queued, unclaimed, due after its delay. The delete returns
+ * each outcome with its queue row, so the update reads them from one CTE: joining two CTEs, the
+ * planner, which cannot count their rows, compared every pair (60 of 80 ms for 512 events).
  */
 export async function finishClaimedEvents(
   db: Database,
@@ -150,14 +152,15 @@ export async function finishClaimedEvents(
       delete from event_queue q using o
       where q.organization_id = o.organization_id and q.event_id = o.id and o.status <> 'PENDING'
         and q.claim_token = ${claimToken}::uuid
-      returning q.organization_id, q.event_id, q.claim_count),
+      returning q.organization_id, q.event_id, q.claim_count, o.status, o.error_message, o.participant_id,
+        o.external_id, o.recipient_id),
     finished as (
-      update events e set status = o.status, error_message = o.error_message,
-        participant_id = coalesce(o.participant_id, e.participant_id),
-        external_id = coalesce(o.external_id, e.external_id),
-        recipient_id = coalesce(o.recipient_id, e.recipient_id),
+      update events e set status = d.status, error_message = d.error_message,
+        participant_id = coalesce(d.participant_id, e.participant_id),
+        external_id = coalesce(d.external_id, e.external_id),
+        recipient_id = coalesce(d.recipient_id, e.recipient_id),
         processed_at = ${now}::timestamptz, updated_at = ${now}::timestamptz, claim_count = d.claim_count
-      from dequeued d join o on o.organization_id = d.organization_id and o.id = d.event_id
+      from dequeued d
       where e.organization_id = d.organization_id and e.id = d.event_id
       returning e.id)
     select ((select count(*) from handed_back) + (select count(*) from finished))::int as finished`.execute(
