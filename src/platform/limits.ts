@@ -175,9 +175,11 @@ export const eventPollIntervalMs = 1000;
 /**
  * A claim slower than this makes its process analyze the queue table (at most once per
  * eventQueueAnalyzeIntervalMs): a burst of events that outruns autovacuum's analyze otherwise leaves
- * the claim planned on statistics of an empty queue, reading the whole backlog for every claim.
+ * the claim planned on statistics of an empty queue, reading the whole backlog for every claim. A
+ * claim of 512 on fresh statistics takes 10-13 ms; at 100 ms, claims of 30-60 ms went on scanning
+ * the whole queue for their heads (auto_explain in bench/queries-per-event.ts).
  */
-export const eventClaimSlowMs = 100;
+export const eventClaimSlowMs = 25;
 export const eventQueueAnalyzeIntervalMs = 10_000;
 /** Attempts of one event's transaction on transient database errors, before it ends FAILED. */
 export const eventTransientAttemptsMax = 6;
