@@ -361,6 +361,22 @@ describe('journal entries', () => {
     });
   });
 
+  it('refuses a posting on an account that does not exist, and deleting an account', async () => {
+    const org = await organizationWithCredits(1);
+    const db = t.database.handle.db;
+    await expect(
+      sql`insert into postings (organization_id, id, journal_entry_id, account_id, asset_id, owner_type,
+          owner_id, bucket, amount, created_at)
+        select organization_id, '01900000-0000-7000-8000-0000000000dd', journal_entry_id,
+          '01900000-0000-7000-8000-0000000000ee', asset_id, owner_type, owner_id, bucket, amount, created_at
+        from postings where organization_id = ${org.organizationId} limit 1`.execute(db),
+    ).rejects.toThrow(/on account 01900000-0000-7000-8000-0000000000ee that does not exist/);
+    await expect(
+      sql`delete from ledger_accounts where organization_id = ${org.organizationId}`.execute(db),
+    ).rejects.toThrow(/append-only: DELETE on ledger_accounts refused/);
+    expect((await checkIntegrity(db, t.testClock.clock, org.organizationId)).all_passed).toBe(true);
+  });
+
   it('refuses to rewrite postings, and a database-level unbalanced entry', async () => {
     const db = t.database.handle.db;
     await expect(sql`update postings set amount = amount * 2`.execute(db)).rejects.toThrow(/append-only/);
