@@ -7,7 +7,10 @@ import { randomBytes } from 'node:crypto';
 // 200) spreads the events over that many participants; RETURNING=1 creates them before the events.
 // CPU_PROF=<file> writes a CPU profile of this process's main thread while the workers process;
 // HEAP_PROF=<file> a sampling heap profile of the same window, counting what the collector freed too
-// (where the allocation is, not what is left).
+// (where the allocation is, not what is left). AUTO_EXPLAIN=<ms> loads auto_explain into the server
+// and, while the workers process, logs the plan (with actual rows and times, nested statements too)
+// of every statement slower than that; the log is copied to bench/results/tmp/ at the end. Timing
+// every plan node slows the server, so read plans from such a run, not figures.
 import fs from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { Socket } from 'node:net';
@@ -31,6 +34,7 @@ const eventCount = Number(process.argv[2] ?? 500);
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'accrue-queries-'));
 await fs.chmod(dataDir, 0o755);
 const serverStatistics = process.env.PG_STAT_STATEMENTS === '1';
+const autoExplainMs = process.env.AUTO_EXPLAIN;
 const server = await openServer();
 await migrate(server.connectionString);
 const handle = connect(
@@ -101,6 +105,7 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 } as typeof pg.Client.prototype.query;
 
 if (serverStatistics) await handle.pool.query('select pg_stat_statements_reset()');
+if (autoExplainMs !== undefined) await logSlowPlans(Number(autoExplainMs));
 const tablesBefore = await readTableStatistics();
 const cpu = startCpuMeter(process.pid, readPostmasterPid(dataDir));
 const walBefore = await readWalBytes();
@@ -152,23 +157,55 @@ await printTableStatistics();
 await app.close();
 await handle.close();
 await server.release();
+if (autoExplainMs !== undefined) await keepServerLog();
 await fs.rm(dataDir, { recursive: true, force: true });
 
-/** The embedded server; with PG_STAT_STATEMENTS=1, started a second time with the extension loaded. */
+/**
+ * The embedded server; with PG_STAT_STATEMENTS=1 or AUTO_EXPLAIN, started a second time with the
+ * extensions loaded (auto_explain logs nothing until logSlowPlans).
+ */
 async function openServer() {
   const first = await openEmbeddedServer(dataDir, 'cli', createLogger('warn'));
-  if (!serverStatistics) return first;
+  if (!serverStatistics && autoExplainMs === undefined) return first;
   await first.release();
+  const libraries = [
+    ...(serverStatistics ? ['pg_stat_statements'] : []),
+    ...(autoExplainMs ? ['auto_explain'] : []),
+  ];
   await fs.appendFile(
     path.join(dataDir, 'pg', 'postgresql.conf'),
-    "\nshared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n",
+    [
+      '',
+      `shared_preload_libraries = '${libraries.join(',')}'`,
+      'pg_stat_statements.track = all',
+      'auto_explain.log_analyze = on',
+      'auto_explain.log_nested_statements = on',
+      'auto_explain.log_parameter_max_length = 0',
+      '',
+    ].join('\n'),
   );
   const second = await openEmbeddedServer(dataDir, 'cli', createLogger('warn'));
+  if (!serverStatistics) return second;
   const client = new pg.Client({ connectionString: second.connectionString });
   await client.connect();
   await client.query('create extension pg_stat_statements');
   await client.end();
   return second;
+}
+
+/** From now on, every session's statements slower than `ms` have their plans written to the log. */
+async function logSlowPlans(ms: number) {
+  await handle.pool.query(`alter system set auto_explain.log_min_duration = ${Math.trunc(ms)}`);
+  await handle.pool.query('select pg_reload_conf()');
+}
+
+/** The server's log, with the plans auto_explain wrote, kept where bench/run.ts keeps profiles. */
+async function keepServerLog() {
+  const dir = path.join('bench', 'results', 'tmp');
+  await fs.mkdir(dir, { recursive: true });
+  const kept = path.join(dir, `auto-explain-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  await fs.copyFile(path.join(dataDir, 'postgres.log'), kept);
+  process.stdout.write(`plans of statements slower than ${autoExplainMs} ms: ${kept}\n`);
 }
 
 async function printServerStatistics() {
