@@ -105,7 +105,7 @@ async function waitFor(db: Database, automationId: string) {
 async function waitForCompleted(db: Database, programId: string, expected: number) {
   for (;;) {
     const result = await sql<{ completed: string; first: Date; last: Date }>`
-      select count(*) as completed, min(processed_at) as first, max(processed_at) as last from events
+      select count(*) as completed, min(processed_at) as first, max(processed_at) as last from events_with_status
       where program_id = ${programId} and event_type = 'SYSTEM' and status = 'COMPLETED'`.execute(db);
     const row = result.rows[0];
     if (row !== undefined && Number(row.completed) >= expected) {

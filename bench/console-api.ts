@@ -74,31 +74,38 @@ async function loadBySql(connectionString: string, organizationId: string, progr
        on conflict do nothing`,
       [organizationId, programId],
     );
-    // Newest last: the last `backlog` events are unprocessed, one in failedEvery failed.
+    // Newest last: the last `backlog` events are unprocessed (queued), one in failedEvery failed.
     await client.query(
       `with p as (select id, external_id, row_number() over (order by external_id) as n
-                    from participants where organization_id = $1)
-       insert into events (organization_id, id, program_id, participant_id, external_id, ordering_key,
-         idempotency_key, payload_hash, event_data, event_timestamp, status, error_message,
-         received_at, created_at, processed_at, updated_at)
-       select $1, gen_random_uuid(), $2, p.id, p.external_id, 'x:' || p.external_id, 'bench-' || i,
-         sha256(i::text::bytea), jsonb_build_object('type', 'purchase', 'amount', i % 200),
-         t, s.status, case when s.status = 'FAILED' then 'action CREDIT failed: bench' end, t, t,
-         case when s.status = 'PENDING' then null else t end, t
-       from generate_series(1, $3::int) i
-       cross join lateral (select now() - ($3::int - i) * interval '1 second' as t) time
-       cross join lateral (select case when i > $3::int - $4::int then 'PENDING'
-                                       when i % $5::int = 0 then 'FAILED' else 'COMPLETED' end as status) s
-       join p on p.n = 1 + i % $6::int`,
+                    from participants where organization_id = $1),
+       generated as (
+         select $1::uuid as organization_id, gen_random_uuid() as id, p.id as participant_id, p.external_id,
+           'bench-' || i as idempotency_key, i, t, s.status
+         from generate_series(1, $3::int) i
+         cross join lateral (select now() - ($3::int - i) * interval '1 second' as t) time
+         cross join lateral (select case when i > $3::int - $4::int then 'PENDING'
+                                         when i % $5::int = 0 then 'FAILED' else 'COMPLETED' end as status) s
+         join p on p.n = 1 + i % $6::int),
+       inserted as (
+         insert into events (organization_id, id, program_id, participant_id, external_id, ordering_key,
+           idempotency_key, payload_hash, event_data, event_timestamp, received_at, created_at, updated_at)
+         select organization_id, id, $2, participant_id, external_id, 'x:' || external_id, idempotency_key,
+           sha256(i::text::bytea), jsonb_build_object('type', 'purchase', 'amount', i % 200), t, t, t, t
+         from generated
+         returning organization_id, id, ingest_seq, ordering_key, received_at),
+       finished as (
+         insert into event_outcomes (organization_id, event_id, status, error_message, claim_count, processed_at)
+         select organization_id, id, status, case when status = 'FAILED' then 'action CREDIT failed: bench' end,
+           1, t
+         from generated where status <> 'PENDING')
+       insert into event_queue (organization_id, event_id, ingest_seq, ordering_key, available_at)
+       select i.organization_id, i.id, i.ingest_seq, i.ordering_key, i.received_at
+       from inserted i join generated g on g.id = i.id where g.status = 'PENDING'`,
       [organizationId, programId, plan.events, plan.backlog, plan.failedEvery, plan.participants],
     );
     await client.query(
-      `insert into event_queue (organization_id, event_id, ingest_seq, ordering_key, available_at)
-       select organization_id, id, ingest_seq, ordering_key, received_at from events
-       where organization_id = $1 and status = 'PENDING'`,
-      [organizationId],
+      'analyze participants; analyze enrollments; analyze events; analyze event_outcomes; analyze event_queue',
     );
-    await client.query('analyze participants; analyze enrollments; analyze events; analyze event_queue');
   } finally {
     await client.end();
   }

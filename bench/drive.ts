@@ -49,7 +49,7 @@ export async function waitForProcessing(db: pg.Pool, count: number) {
         `select count(*) filter (where status in ('COMPLETED', 'FAILED')) as done,
                 count(*) filter (where status = 'FAILED') as failed,
                 extract(epoch from max(processed_at) - min(created_at)) as seconds
-         from events`,
+         from events_with_status`,
       );
       const row = rows[0];
       if (Number(row.done) < count) return undefined;
@@ -93,7 +93,7 @@ export async function measureSteadyLatency(
   const keys = events.map((event) => event.idempotency_key);
   return untilProcessed(db, async () => {
     const { rows } = await db.query(
-      `select extract(epoch from processed_at - created_at) * 1000 as ms from events
+      `select extract(epoch from processed_at - created_at) * 1000 as ms from events_with_status
        where idempotency_key = any($1) and processed_at is not null`,
       [keys],
     );

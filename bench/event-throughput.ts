@@ -81,7 +81,7 @@ const processStart = performance.now();
 for (;;) {
   const { rows } = await sql<{
     n: string;
-  }>`select count(*)::text as n from events where status <> 'COMPLETED'`.execute(handle.db);
+  }>`select count(*)::text as n from events_with_status where status <> 'COMPLETED'`.execute(handle.db);
   if (Number(rows[0]?.n) === 0) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }

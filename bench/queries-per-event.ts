@@ -277,12 +277,13 @@ async function printTableStatistics() {
     process.stdout.write(`  ${figures.join(' ')}  ${row.name}\n`);
   }
   const { rows: sizes } = await handle.pool.query(
-    `select pg_relation_size('events')::float8 as heap, pg_indexes_size('events')::float8 as indexes`,
+    `select (pg_relation_size('events') + pg_relation_size('event_outcomes'))::float8 as heap,
+       (pg_indexes_size('events') + pg_indexes_size('event_outcomes'))::float8 as indexes`,
   );
   const heap = Number(sizes[0].heap) / eventCount;
   const indexes = Number(sizes[0].indexes) / eventCount;
   process.stdout.write(
-    `events table: ${heap.toFixed(0)} heap + ${indexes.toFixed(0)} index bytes per event\n`,
+    `events and their outcomes: ${heap.toFixed(0)} heap + ${indexes.toFixed(0)} index bytes per event\n`,
   );
 }
 

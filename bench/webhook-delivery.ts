@@ -102,7 +102,7 @@ async function runPhase(name: string, offset: number): Promise<number> {
     if (processedSeconds === 0) {
       const { rows } = await sql<{
         n: string;
-      }>`select count(*)::text as n from events where status <> 'COMPLETED'`.execute(handle.db);
+      }>`select count(*)::text as n from events_with_status where status <> 'COMPLETED'`.execute(handle.db);
       if (Number(rows[0]?.n) === 0) processedSeconds = (performance.now() - start) / 1000;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

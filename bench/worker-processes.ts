@@ -80,7 +80,7 @@ async function waitForPhase(db: pg.Pool, keys: string[]) {
       `select count(*) filter (where status in ('COMPLETED', 'FAILED')) as done,
               count(*) filter (where status = 'FAILED') as failed,
               extract(epoch from max(processed_at) - min(processed_at)) as seconds
-       from events where idempotency_key = any($1)`,
+       from events_with_status where idempotency_key = any($1)`,
       [keys],
     );
     const row = rows[0];

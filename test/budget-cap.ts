@@ -65,7 +65,7 @@ export function capEvents(programId: string, prefix: string, count: number) {
 export async function waitForEvents(db: Database, programId: string, count: number): Promise<void> {
   for (let waited = 0; waited < 60_000; waited += 50) {
     const { rows } = await sql<{ ended: number }>`
-      select count(*)::int as ended from events
+      select count(*)::int as ended from events_with_status
       where program_id = ${programId} and status in ('COMPLETED', 'FAILED')`.execute(db);
     if (rows[0]?.ended === count) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -80,7 +80,7 @@ export async function waitForEvents(db: Database, programId: string, count: numb
  */
 export async function expectCapHeld(db: Database, call: Call, rule: CappedRule, count: number) {
   const { rows: events } = await sql<{ id: string; status: string }>`
-    select id, status from events where program_id = ${rule.programId}`.execute(db);
+    select id, status from events_with_status where program_id = ${rule.programId}`.execute(db);
   expect(events).toHaveLength(count);
   expect(events.filter((event) => event.status !== 'COMPLETED')).toEqual([]);
   const { rows: journal } = await sql<{ entries: number; issued: string }>`

@@ -36,13 +36,13 @@ beforeAll(async () => {
   await sql`
     create function record_completion() returns trigger language plpgsql as $$
     begin
-      insert into completions (event_id) values (new.id);
+      insert into completions (event_id) values (new.event_id);
       return null;
     end;
     $$`.execute(database.handle.db);
   await sql`
-    create trigger events_completed after update on events for each row
-    when (new.status = 'COMPLETED' and old.status is distinct from 'COMPLETED')
+    create trigger events_completed after insert on event_outcomes for each row
+    when (new.status = 'COMPLETED')
     execute function record_completion()`.execute(database.handle.db);
   port = await freePort();
 });
@@ -147,13 +147,13 @@ describe('events under SIGKILL', () => {
       const deadline = Date.now() + Math.max(90_000, eventCount * 30);
       for (;;) {
         const { rows } = await sql<{ unfinished: string }>`
-        select count(*)::text as unfinished from events where status <> 'COMPLETED'`.execute(db);
+        select count(*)::text as unfinished from events_with_status where status <> 'COMPLETED'`.execute(db);
         if (Number(rows[0]?.unfinished) === 0 || Date.now() > deadline) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const { rows: totals } = await sql<{ events: string; keys: string; completed: string }>`
       select count(*)::text as events, count(distinct idempotency_key)::text as keys,
-        count(*) filter (where status = 'COMPLETED')::text as completed from events`.execute(db);
+        count(*) filter (where status = 'COMPLETED')::text as completed from events_with_status`.execute(db);
       expect(totals[0]).toEqual({
         events: String(eventCount),
         keys: String(eventCount),

@@ -35,13 +35,13 @@ beforeAll(async () => {
   await sql`
     create function record_completion() returns trigger language plpgsql as $$
     begin
-      insert into completions (event_id) values (new.id);
+      insert into completions (event_id) values (new.event_id);
       return null;
     end;
     $$`.execute(database.handle.db);
   await sql`
-    create trigger events_completed after update on events for each row
-    when (new.status = 'COMPLETED' and old.status is distinct from 'COMPLETED')
+    create trigger events_completed after insert on event_outcomes for each row
+    when (new.status = 'COMPLETED')
     execute function record_completion()`.execute(database.handle.db);
   port = await freePort();
   const shared = { DATABASE_URL: database.url, LOG_LEVEL: 'warn', ACCRUE_POOL_SIZE: '6' };
@@ -85,7 +85,7 @@ async function waitUntilAllCompleted(): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const { rows } = await sql<{ unfinished: string }>`
-      select count(*)::text as unfinished from events where status <> 'COMPLETED'`.execute(
+      select count(*)::text as unfinished from events_with_status where status <> 'COMPLETED'`.execute(
       database.handle.db,
     );
     if (rows[0]?.unfinished === '0') return;

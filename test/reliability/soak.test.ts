@@ -115,7 +115,9 @@ function slopeMbPerMinute(samples: { atSeconds: number; mb: number }[]): number 
 
 async function unfinishedEvents(): Promise<number> {
   const { rows } = await sql<{ unfinished: string }>`
-    select count(*)::text as unfinished from events where status <> 'COMPLETED'`.execute(database.handle.db);
+    select count(*)::text as unfinished from events_with_status where status <> 'COMPLETED'`.execute(
+    database.handle.db,
+  );
   return Number(rows[0]?.unfinished);
 }
 
@@ -250,7 +252,7 @@ describe('a soak at half capacity', () => {
       const db = database.handle.db;
       const { rows: totals } = await sql<{ events: string; completed: string }>`
         select count(*)::text as events, count(*) filter (where status = 'COMPLETED')::text as completed
-        from events`.execute(db);
+        from events_with_status`.execute(db);
       expect(totals[0]).toEqual({ events: String(events), completed: String(events) });
       const { rows: balances } = await sql<{ external_id: string; balance: string }>`
         select p.external_id, a.balance::text as balance

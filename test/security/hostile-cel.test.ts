@@ -357,7 +357,7 @@ function percentile(values: number[], share: number): number {
 async function outcomesByRule(program: string) {
   const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
     select o.rule_id, o.status, count(*)::text as evaluations
-    from event_evaluations e join events v on v.organization_id = e.organization_id and v.id = e.event_id
+    from event_evaluations e join events_with_status v on v.organization_id = e.organization_id and v.id = e.event_id
     cross join lateral unnest(e.rule_history_ids, array(select jsonb_array_elements(e.outcomes)))
       as o0 (rule_history_id, outcome)
     -- An outcome's rule is its rule version's (0030 stores the versions only).
@@ -372,6 +372,8 @@ async function outcomesByRule(program: string) {
 
 async function unfinishedEvents(): Promise<number> {
   const { rows } = await sql<{ unfinished: string }>`
-    select count(*)::text as unfinished from events where status <> 'COMPLETED'`.execute(database.handle.db);
+    select count(*)::text as unfinished from events_with_status where status <> 'COMPLETED'`.execute(
+    database.handle.db,
+  );
   return Number(rows[0]?.unfinished);
 }

@@ -209,9 +209,8 @@ describe('processing', () => {
     const id = await send(eventBody());
     await waitForFinished(id);
     await sql`
-      with pending as (
-        update events set status = 'PENDING', processed_at = null where id = ${id}
-        returning organization_id, id, ingest_seq, ordering_key)
+      with retried as (delete from event_outcomes where event_id = ${id}),
+      pending as (select organization_id, id, ingest_seq, ordering_key from events where id = ${id})
       insert into event_queue (organization_id, event_id, ingest_seq, ordering_key, available_at, claim_count)
       select organization_id, id, ingest_seq, ordering_key, now(), ${eventClaimsMax} from pending`.execute(
       t.database.handle.db,
@@ -275,7 +274,7 @@ describe('processing', () => {
     expect(event.status).toBe('COMPLETED');
     const result = await sql<{
       claim_count: number;
-    }>`select claim_count from events where id = ${id}`.execute(t.database.handle.db);
+    }>`select claim_count from events_with_status where id = ${id}`.execute(t.database.handle.db);
     expect(result.rows[0]?.claim_count).toBe(2);
   });
 

@@ -107,7 +107,7 @@ function finishedEvents(events: EventRow[], outcomes: EventOutcome[], now: Date)
 function outcomeOf(deps: ProcessorDeps, event: EventRow, result: EventResult): EventOutcome {
   switch (result.kind) {
     case 'done':
-      return result.outcome;
+      return resolvedOnly(event, result.outcome);
     case 'failed':
       return { ...handedBack(event, 0), status: 'FAILED', errorMessage: result.errorMessage };
     case 'retry':
@@ -116,6 +116,16 @@ function outcomeOf(deps: ProcessorDeps, event: EventRow, result: EventResult): E
         result.delayMs === 'backoff' ? backoffMs(deps, event.claim_count) : result.delayMs,
       );
   }
+}
+
+/** The outcome with only the parties the event did not name itself: its outcome row stores those. */
+function resolvedOnly(event: EventRow, outcome: EventOutcome): EventOutcome {
+  return {
+    ...outcome,
+    participantId: event.participant_id === null ? outcome.participantId : null,
+    externalId: event.external_id === null ? outcome.externalId : null,
+    recipientId: event.recipient_id === null ? outcome.recipientId : null,
+  };
 }
 
 /** Back to the queue after `delayMs`; a later event of the same participant waits behind its head. */

@@ -5,9 +5,10 @@ import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js
 export type EventStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 
 /**
- * An event as read: the events row with its queue row (event_queue) folded in by the view
- * events_with_status. status is PROCESSING while a claim holds the event; the claim columns and
- * available_at are null once it finished. Written only through the functions below and the queue's.
+ * An event as read: the events row with its queue row (event_queue) and its outcome (event_outcomes)
+ * folded in by the view events_with_status. status is PROCESSING while a claim holds the event; the
+ * claim columns and available_at are null once it finished, and the outcome's columns until then.
+ * Written only through the functions below and the queue's.
  */
 export interface EventTable {
   organization_id: string;
@@ -212,8 +213,9 @@ export async function findEvent(db: Database, organizationId: string, id: string
 
 /**
  * Puts a FAILED event back in the queue with a fresh set of attempts (the claim count restarts),
- * due at once; answers the event as it was, or undefined when it is not FAILED (nothing changed).
- * The event row is locked first, so two retries of one event queue it once.
+ * due at once: its outcome goes and its row notes the time. Answers the event as it was, or
+ * undefined when it is not FAILED (nothing changed). The event row is locked first, so two retries
+ * of one event queue it once.
  */
 export async function requeueFailedEvent(
   db: Database,
@@ -221,16 +223,16 @@ export async function requeueFailedEvent(
   id: string,
   now: Date,
 ): Promise<EventRow | undefined> {
-  const locked = await sql<{ status: string }>`
-    select status from events where organization_id = ${organizationId} and id = ${id} for update`.execute(
+  await sql`select 1 from events where organization_id = ${organizationId} and id = ${id} for update`.execute(
     db,
   );
-  if (locked.rows[0]?.status !== 'FAILED') return undefined;
   const previous = await findEvent(db, organizationId, id);
+  if (previous?.status !== 'FAILED') return undefined;
   await sql`
-    with requeued as (
-      update events set status = 'PENDING', error_message = null, processed_at = null, claim_count = 0,
-        updated_at = ${now}::timestamptz
+    with retried as (
+      delete from event_outcomes where organization_id = ${organizationId} and event_id = ${id}),
+    requeued as (
+      update events set updated_at = ${now}::timestamptz
       where organization_id = ${organizationId} and id = ${id}
       returning organization_id, id, ingest_seq, ordering_key)
     insert into event_queue (organization_id, event_id, ingest_seq, ordering_key, available_at)
@@ -264,6 +266,17 @@ export interface EventFilter {
   limit: number;
 }
 
+/**
+ * The organization's events whose row or outcome has `column` equal to `value`: an event names its
+ * participant by id or by external id, and its outcome holds the other one once processing resolved
+ * it. Each side is read through its own index; the view's coalesced column cannot be.
+ */
+function namedBy(organizationId: string, column: 'participant_id' | 'external_id', value: string) {
+  return sql`select id from events where organization_id = ${organizationId} and ${sql.ref(column)} = ${value}
+    union all select event_id from event_outcomes
+      where organization_id = ${organizationId} and ${sql.ref(column)} = ${value}`;
+}
+
 export async function listEvents(db: Database, organizationId: string, filter: EventFilter) {
   // Named `events`: conditions written by other modules (matchedRule) name the events as that.
   let query = tables(db)
@@ -272,22 +285,37 @@ export async function listEvents(db: Database, organizationId: string, filter: E
     .where('organization_id', '=', organizationId);
   if (filter.programId !== undefined) query = query.where('program_id', '=', filter.programId);
   if (filter.statuses !== undefined) query = query.where('status', 'in', filter.statuses as EventStatus[]);
-  // Only FAILED events have an error message: this is what the index of failed events is on.
+  // The view's status is computed: FAILED events are found through the index of failed outcomes.
   if (filter.statuses?.length === 1 && filter.statuses[0] === 'FAILED') {
-    query = query.where('error_message', 'is not', null);
+    query = query.where(sql<boolean>`events.id in (select event_id from event_outcomes
+      where organization_id = ${organizationId} and status = 'FAILED')`);
   }
   if (filter.eventType !== undefined) query = query.where('event_type', '=', filter.eventType);
-  if (filter.participantId !== undefined) query = query.where('participant_id', '=', filter.participantId);
-  if (filter.externalId !== undefined) query = query.where('external_id', '=', filter.externalId);
+  if (filter.participantId !== undefined) {
+    query = query
+      .where('participant_id', '=', filter.participantId)
+      .where(sql<boolean>`events.id in (${namedBy(organizationId, 'participant_id', filter.participantId)})`);
+  }
+  if (filter.externalId !== undefined) {
+    query = query
+      .where('external_id', '=', filter.externalId)
+      .where(sql<boolean>`events.id in (${namedBy(organizationId, 'external_id', filter.externalId)})`);
+  }
   if (filter.matchedRule !== undefined) query = query.where(filter.matchedRule);
   const participant = filter.participant;
   if (participant !== undefined) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('participant_id', '=', participant.id),
-        eb.and([eb('participant_id', 'is', null), eb('external_id', '=', participant.externalId)]),
-      ]),
-    );
+    query = query
+      .where((eb) =>
+        eb.or([
+          eb('participant_id', '=', participant.id),
+          eb.and([eb('participant_id', 'is', null), eb('external_id', '=', participant.externalId)]),
+        ]),
+      )
+      .where(
+        sql<boolean>`events.id in (${namedBy(organizationId, 'participant_id', participant.id)}
+          union all select id from events
+            where organization_id = ${organizationId} and external_id = ${participant.externalId})`,
+      );
   }
   if (filter.from !== undefined) query = query.where('created_at', '>=', filter.from);
   if (filter.to !== undefined) query = query.where('created_at', '<=', filter.to);

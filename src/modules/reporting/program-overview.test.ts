@@ -37,13 +37,15 @@ describe('GET /v1/reports/program-overview', () => {
     const old = await sendEvent('old', '2026-12-04T11:54:59Z');
     const failed = await sendEvent('failed', '2026-12-04T11:00:00Z');
     await t.database.handle.pool.query(
-      `with finished as (delete from event_queue where event_id = $1)
-       update events set status = 'COMPLETED', processed_at = now() where id = $1`,
+      `with finished as (delete from event_queue where event_id = $1 returning organization_id, event_id)
+       insert into event_outcomes (organization_id, event_id, status, claim_count, processed_at)
+       select organization_id, event_id, 'COMPLETED', 1, now() from finished`,
       [old],
     );
     await t.database.handle.pool.query(
-      `with finished as (delete from event_queue where event_id = $1)
-       update events set status = 'FAILED', processed_at = now(), error_message = 'boom' where id = $1`,
+      `with finished as (delete from event_queue where event_id = $1 returning organization_id, event_id)
+       insert into event_outcomes (organization_id, event_id, status, error_message, claim_count, processed_at)
+       select organization_id, event_id, 'FAILED', 'boom', 1, now() from finished`,
       [failed],
     );
 

@@ -47,7 +47,7 @@ export async function countParticipants(db: Database, organizationId: string, f:
     count: string;
   }>`select program_id, count(distinct participant_id)::text as count
     from (
-      select program_id, participant_id from events
+      select program_id, participant_id from events_with_status
         where organization_id = ${organizationId} and created_at >= ${f.since} and participant_id is not null
       union
       select j.program_id, p.owner_id from postings p
@@ -94,7 +94,7 @@ export interface OverviewCounts {
 
 /**
  * Each count reads an index: enrollments_by_program, events_by_created, the event queue (its events
- * by primary key), events_failed.
+ * by primary key), event_outcomes_failed (their events by primary key).
  */
 export async function countOverview(db: Database, organizationId: string, programId: string, since: Date) {
   const result = await sql<OverviewCounts>`select
@@ -105,8 +105,10 @@ export async function countOverview(db: Database, organizationId: string, progra
     (select count(*) from event_queue q
       join events e on e.organization_id = q.organization_id and e.id = q.event_id
       where q.organization_id = ${organizationId} and e.program_id = ${programId})::text as backlog,
-    (select count(*) from events where error_message is not null
-      and organization_id = ${organizationId} and program_id = ${programId})::text as failed`.execute(db);
+    (select count(*) from event_outcomes o
+      join events e on e.organization_id = o.organization_id and e.id = o.event_id
+      where o.status = 'FAILED' and o.organization_id = ${organizationId} and e.program_id = ${programId})::text
+      as failed`.execute(db);
   const row = result.rows[0];
   assert(row !== undefined, 'a select without from answers one row');
   return row;
