@@ -1,7 +1,6 @@
 // SQL of the ledger core: accounts, journal entries, postings.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { parameterSlices } from '../../platform/db/parameter-slices.js';
 import type { Bucket, Owner, OwnerType } from './accounts.js';
 
 export interface AccountRow {
@@ -128,16 +127,24 @@ export async function insertJournalEntry(
   await insertJournalEntries(db, [{ entry, assetId, postings }]);
 }
 
-/** Inserts entries and their postings: two statements however many entries. */
+/**
+ * Inserts entries and their postings: two statements however many entries, each column one array
+ * parameter (a VALUES list of 11 parameters an entry was compiled, sent and planned anew for every
+ * count of entries).
+ */
 export async function insertJournalEntries(db: Database, writes: JournalEntryWrite[]): Promise<void> {
   if (writes.length === 0) return;
-  for (const slice of parameterSlices(writes, 11)) {
-    await db
-      .withTables<{ journal_entries: JournalEntryInsert }>()
-      .insertInto('journal_entries')
-      .values(slice.map((write) => write.entry))
-      .execute();
-  }
+  const entryColumn = <T>(value: (entry: JournalEntryInsert) => T) =>
+    writes.map((write) => value(write.entry));
+  await sql`insert into journal_entries (organization_id, id, action_type, description, program_id, event_id,
+      rule_id, reference_id, event_timestamp, created_by_api_key_id, created_at)
+    select * from unnest(${entryColumn((e) => e.organization_id)}::uuid[], ${entryColumn((e) => e.id)}::uuid[],
+      ${entryColumn((e) => e.action_type)}::text[], ${entryColumn((e) => e.description)}::text[],
+      ${entryColumn((e) => e.program_id)}::uuid[], ${entryColumn((e) => e.event_id)}::uuid[], ${entryColumn((e) => e.rule_id)}::uuid[],
+      ${entryColumn((e) => e.reference_id)}::text[], ${entryColumn((e) => e.event_timestamp)}::timestamptz[],
+      ${entryColumn((e) => e.created_by_api_key_id)}::uuid[], ${entryColumn((e) => e.created_at)}::timestamptz[])`.execute(
+    db,
+  );
   const postings = writes.flatMap(({ entry, assetId, postings }) =>
     postings.map((posting) => ({ ...posting, entry, assetId })),
   );

@@ -1,7 +1,6 @@
 // SQL of lots: one per credit of a LOT asset, consumed FIFO by expiry then age.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { parameterSlices } from '../../platform/db/parameter-slices.js';
 import type { Owner } from './accounts.js';
 
 export type LotStatus = 'DEFERRED' | 'AVAILABLE' | 'HELD' | 'CONSUMED' | 'EXPIRED';
@@ -28,8 +27,20 @@ export interface LotRow {
 type Tables = { lots: LotRow };
 const tables = (db: Database) => db.withTables<Tables>();
 
+/** One statement however many lots: each column goes as one array parameter. */
 export async function insertLots(db: Database, rows: LotRow[]): Promise<void> {
-  for (const slice of parameterSlices(rows, 16)) await tables(db).insertInto('lots').values(slice).execute();
+  if (rows.length === 0) return;
+  const column = <T>(value: (row: LotRow) => T) => rows.map(value);
+  await sql`insert into lots (organization_id, id, owner_type, owner_id, asset_id, program_id, journal_entry_id,
+      parent_lot_id, amount, remaining, status, provisional, reference_id, expires_at, matures_at, created_at)
+    select * from unnest(${column((r) => r.organization_id)}::uuid[], ${column((r) => r.id)}::uuid[],
+      ${column((r) => r.owner_type)}::text[], ${column((r) => r.owner_id)}::uuid[], ${column((r) => r.asset_id)}::uuid[],
+      ${column((r) => r.program_id)}::uuid[], ${column((r) => r.journal_entry_id)}::uuid[],
+      ${column((r) => r.parent_lot_id)}::uuid[], ${column((r) => r.amount)}::numeric[],
+      ${column((r) => r.remaining)}::numeric[], ${column((r) => r.status)}::text[],
+      ${column((r) => r.provisional)}::boolean[], ${column((r) => r.reference_id)}::text[],
+      ${column((r) => r.expires_at)}::timestamptz[], ${column((r) => r.matures_at)}::timestamptz[],
+      ${column((r) => r.created_at)}::timestamptz[])`.execute(db);
 }
 
 export interface LotSelection {
