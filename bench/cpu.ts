@@ -16,6 +16,11 @@ export interface CpuSplit {
    * database costs whatever else loads the machine. Zero on an external database.
    */
   databaseMs: number;
+  /**
+   * databaseMs by the kind of process (sessions, walwriter, checkpointer, autovacuum worker, ...;
+   * "exited" is the whole life of those that ended during the phase, autovacuum workers mostly).
+   */
+  databaseByKindMs: Record<string, number>;
   wallMs: number;
   cores: number;
 }
@@ -25,6 +30,7 @@ interface Reading {
   serverMs: number;
   clientMs: number;
   databaseMs: number;
+  databaseByKindMs: Map<string, number>;
   at: number;
 }
 
@@ -42,6 +48,9 @@ export function startCpuMeter(serverPid: number, postmasterPid?: number): { stop
         clientMs,
         otherMs: Math.max(0, end.machineMs - start.machineMs - serverMs - clientMs),
         databaseMs: end.databaseMs - start.databaseMs,
+        databaseByKindMs: Object.fromEntries(
+          [...end.databaseByKindMs].map(([kind, ms]) => [kind, ms - (start.databaseByKindMs.get(kind) ?? 0)]),
+        ),
         wallMs: end.at - start.at,
         cores: os.cpus().length,
       };
@@ -54,11 +63,14 @@ function read(serverPid: number, postmasterPid: number | undefined): Reading {
     .cpus()
     .reduce((sum, cpu) => sum + cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq, 0);
   const client = process.cpuUsage();
+  const byKind = postmasterPid === undefined ? new Map<string, number>() : databaseTicksByKind(postmasterPid);
+  const toMs = (ticks: number) => (ticks * 1000) / ticksPerSecond;
   return {
     machineMs,
     serverMs: (processTicks(serverPid) * 1000) / ticksPerSecond,
     clientMs: (client.user + client.system) / 1000,
-    databaseMs: postmasterPid === undefined ? 0 : (databaseTicks(postmasterPid) * 1000) / ticksPerSecond,
+    databaseMs: toMs([...byKind.values()].reduce((sum, ticks) => sum + ticks, 0)),
+    databaseByKindMs: new Map([...byKind].map(([kind, ticks]) => [kind, toMs(ticks)])),
     at: performance.now(),
   };
 }
@@ -77,16 +89,44 @@ function processTicks(pid: number): number {
   return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
 }
 
-/** The postmaster with its reaped children, plus its live children. */
-function databaseTicks(postmasterPid: number): number {
+/**
+ * The postmaster's own ticks, its reaped children's ("exited") and each live child's, by the kind its
+ * process title names.
+ */
+function databaseTicksByKind(postmasterPid: number): Map<string, number> {
   const own = statFields(postmasterPid);
-  let ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(own[index] ?? 0), 0);
+  const byKind = new Map([
+    ['postmaster', Number(own[11] ?? 0) + Number(own[12] ?? 0)],
+    ['exited', Number(own[13] ?? 0) + Number(own[14] ?? 0)],
+  ]);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const fields = statFields(entry);
-    if (Number(fields[1]) === postmasterPid) ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+    if (Number(fields[1]) !== postmasterPid) continue;
+    const kind = processKind(entry);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + Number(fields[11] ?? 0) + Number(fields[12] ?? 0));
   }
-  return ticks;
+  return byKind;
+}
+
+const backgroundKinds = [
+  'walwriter',
+  'checkpointer',
+  'background writer',
+  'autovacuum launcher',
+  'autovacuum worker',
+  'logical replication launcher',
+];
+
+/** "sessions" for client backends, else the title's kind: walwriter, checkpointer, autovacuum worker. */
+function processKind(pid: string): string {
+  let title = '';
+  try {
+    title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return 'exited';
+  }
+  return backgroundKinds.find((kind) => title.startsWith(`postgres: ${kind}`)) ?? 'sessions';
 }
 
 /** The postmaster of an embedded data directory (`<dataDir>/pg`), if one runs there. */

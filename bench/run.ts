@@ -344,8 +344,17 @@ function reportIngestOnly(ingested: Awaited<ReturnType<typeof ingest>>, cpu: Cpu
       `${ingested.p50Ms.toFixed(1)} / ${ingested.p99Ms.toFixed(1)} ms; CPU per event ${perEvent.join(' / ')} ms ` +
       `(server / database and rest / client); all ${cpu.cores} cores allow ` +
       `${cpuCeiling(cpu, plan.events).toFixed(0)} events/s; ` +
-      `PostgreSQL CPU per event ${(cpu.databaseMs / plan.events).toFixed(3)} ms\n`,
+      `PostgreSQL CPU per event ${(cpu.databaseMs / plan.events).toFixed(3)} ms (${databaseByKind(cpu)})\n`,
   );
+}
+
+/** The database's CPU per event by kind of process, largest first: "sessions 0.061, walwriter 0.012". */
+function databaseByKind(cpu: CpuSplit): string {
+  return Object.entries(cpu.databaseByKindMs)
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, ms]) => `${kind} ${(ms / plan.events).toFixed(3)}`)
+    .join(', ');
 }
 
 function ratio(value: number, baseline: number | undefined): string {
