@@ -1,14 +1,17 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// Files that start Accrue processes, kill them or drive a browser: each takes the machine's cores for
-// up to minutes and waits on timers, so they run one at a time, after every other file. The other
-// files (each on its own database cloned from the template) run two at a time: left alone, Vitest
-// runs all cores but one, a single file at a time on a two-core machine.
-const processSuites = [
+// Files that start Accrue processes, kill them or drive a browser take the machine's cores for up to
+// minutes and wait on timers: they run one at a time, after every other file. The other files (each
+// on its own database cloned from the template) run two at a time; left alone, Vitest would run all
+// cores but one, so a single file at a time on a two-core machine. The soak is among them: it offers
+// a fixed rate for minutes, mostly waiting, and is built to hold it beside other work.
+const oneAtATime = [
   'test/console/**/*.test.ts',
   'test/crash/**/*.test.ts',
   'test/process/**/*.test.ts',
-  'test/reliability/**/*.test.ts',
+  'test/reliability/database-restart.test.ts',
+  'test/reliability/job-crash.test.ts',
+  'test/reliability/pool-exhaustion.test.ts',
 ];
 
 export default defineConfig({
@@ -21,9 +24,9 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'in-process',
+          name: 'two-at-a-time',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...processSuites],
+          exclude: [...configDefaults.exclude, ...oneAtATime],
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
@@ -31,8 +34,8 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'processes',
-          include: processSuites,
+          name: 'one-at-a-time',
+          include: oneAtATime,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

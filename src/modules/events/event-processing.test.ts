@@ -226,12 +226,18 @@ describe('processing', () => {
     let overlapped = false;
     let parallel = 0;
     let peakParallel = 0;
+    // A step waits (until this deadline at most) for another participant's step to run beside it: a
+    // parallel engine always gets one, however late the machine starts the second transaction; a
+    // serial engine never does, and fails the test at the deadline.
+    const companyDeadline = Date.now() + 5_000;
     currentStep = async (_trx, event) => {
       const who = event.external_id ?? '';
       inFlight.set(who, (inFlight.get(who) ?? 0) + 1);
       parallel += 1;
       peakParallel = Math.max(peakParallel, parallel);
       if ((inFlight.get(who) ?? 0) > 1) overlapped = true;
+      while (peakParallel < 2 && Date.now() < companyDeadline)
+        await new Promise((resolve) => setTimeout(resolve, 5));
       await new Promise((resolve) => setTimeout(resolve, 2));
       seen.set(who, [...(seen.get(who) ?? []), Number(event.event_data.n)]);
       inFlight.set(who, (inFlight.get(who) ?? 1) - 1);
