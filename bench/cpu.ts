@@ -144,3 +144,43 @@ export function cpuCeiling(split: CpuSplit, events: number): number {
   const perEventMs = (split.serverMs + split.clientMs + split.otherMs) / events;
   return perEventMs > 0 ? (split.cores * 1000) / perEventMs : 0;
 }
+
+export interface ThreadSplit {
+  /** The process's main thread (its thread id is the process id). */
+  mainMs: number;
+  /** Each other thread's CPU time during the phase, largest first (worker threads, V8's collector and compiler threads, libuv's pool). */
+  otherMs: number[];
+}
+
+/**
+ * CPU time by thread of `pid` during a phase. Node.js names none of its threads, so the other
+ * threads are only ranked; a thread that ended during the phase is not counted.
+ */
+export function startThreadMeter(pid: number): { stop(): ThreadSplit } {
+  const start = threadTicks(pid);
+  return {
+    stop() {
+      const toMs = (ticks: number) => (ticks * 1000) / ticksPerSecond;
+      const spent = [...threadTicks(pid)].map(([tid, ticks]): [number, number] => [
+        tid,
+        toMs(ticks - (start.get(tid) ?? 0)),
+      ]);
+      return {
+        mainMs: spent.find(([tid]) => tid === pid)?.[1] ?? 0,
+        otherMs: spent
+          .filter(([tid]) => tid !== pid)
+          .map(([, ms]) => ms)
+          .sort((a, b) => b - a),
+      };
+    },
+  };
+}
+
+function threadTicks(pid: number): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const fields = statFields(`${pid}/task/${tid}`);
+    ticks.set(Number(tid), Number(fields[11] ?? 0) + Number(fields[12] ?? 0));
+  }
+  return ticks;
+}

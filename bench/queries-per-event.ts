@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 // `npx tsx bench/queries-per-event.ts [events]` runs the standard workload's rules in-process on a
 // fresh embedded database and counts every statement the workers send while processing.
 // PG_STAT_STATEMENTS=1 also loads pg_stat_statements into that server and prints the server-side
-// execution time by statement, foreign-key checks and trigger queries included. PARTICIPANTS (default
+// execution time by statement, foreign-key checks and trigger queries included, and the planning time
+// of all of them. Every run prints this process's CPU by thread (the main thread, where the workers
+// build and send the claims' statements, and the others: the rule evaluation thread, V8's collector
+// and compiler threads) and the main thread's garbage-collection pauses. PARTICIPANTS (default
 // 200) spreads the events over that many participants; RETURNING=1 creates them before the events.
 // CPU_PROF=<file> writes a CPU profile of this process's main thread while the workers process;
 // HEAP_PROF=<file> a sampling heap profile of the same window, counting what the collector freed too
@@ -16,6 +19,7 @@ import { Session } from 'node:inspector/promises';
 import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { startEventWorkers } from '../src/modules/events/index.js';
@@ -26,8 +30,8 @@ import { connect } from '../src/platform/db/database.js';
 import { openEmbeddedServer } from '../src/platform/db/embedded-server.js';
 import { migrate } from '../src/platform/db/migrate.js';
 import { createLogger } from '../src/platform/logger.js';
-import { readPostmasterPid, startCpuMeter } from './cpu.js';
-import { queuedEvents } from './queue-wait.js';
+import { readPostmasterPid, startCpuMeter, startThreadMeter } from './cpu.js';
+import { queueIsEmpty } from './queue-wait.js';
 import { assetBodies, generateEvents, ruleBodies, tierBody } from './workload.js';
 
 const eventCount = Number(process.argv[2] ?? 500);
@@ -108,6 +112,8 @@ if (serverStatistics) await handle.pool.query('select pg_stat_statements_reset()
 if (autoExplainMs !== undefined) await logSlowPlans(Number(autoExplainMs));
 const tablesBefore = await readTableStatistics();
 const cpu = startCpuMeter(process.pid, readPostmasterPid(dataDir));
+const threads = startThreadMeter(process.pid);
+const collections = observeCollections();
 const walBefore = await readWalBytes();
 const profiler = process.env.CPU_PROF ? await startProfiler() : undefined;
 const heapProfiler = process.env.HEAP_PROF ? await startHeapProfiler() : undefined;
@@ -121,9 +127,11 @@ const workers = startEventWorkers({
   leaseMs: 60_000,
 });
 // Every event was accepted before the workers started: an empty queue means all are finished.
-while ((await queuedEvents(handle.pool)) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+while (!(await queueIsEmpty(handle.pool))) await new Promise((resolve) => setTimeout(resolve, 100));
 const seconds = (performance.now() - started) / 1000;
 const cpuSplit = cpu.stop();
+const threadSplit = threads.stop();
+const collected = collections.stop();
 if (profiler !== undefined) await stopProfiler(profiler, process.env.CPU_PROF as string);
 if (heapProfiler !== undefined) await stopHeapProfiler(heapProfiler, process.env.HEAP_PROF as string);
 await workers.stop();
@@ -134,6 +142,13 @@ process.stdout.write(
 );
 process.stdout.write(
   `CPU per event: PostgreSQL ${(cpuSplit.databaseMs / eventCount).toFixed(3)} ms, this process (workers) ${(cpuSplit.serverMs / eventCount).toFixed(3)} ms\n`,
+);
+const perEvent = (ms: number) => (ms / eventCount).toFixed(3);
+process.stdout.write(
+  `this process by thread (ms per event): main ${perEvent(threadSplit.mainMs)}, others ${perEvent(threadSplit.otherMs.reduce((sum, ms) => sum + ms, 0))} (the busiest ${threadSplit.otherMs.slice(0, 6).map(perEvent).join(', ')})\n`,
+);
+process.stdout.write(
+  `main thread's garbage collection: ${collected.minor.count} minor, ${collected.minor.ms.toFixed(0)} ms; ${collected.major.count} major or incremental, ${collected.major.ms.toFixed(0)} ms\n`,
 );
 const traffic = [...sockets].reduce(
   (sum, [socket, start]) => ({
@@ -178,6 +193,7 @@ async function openServer() {
       '',
       `shared_preload_libraries = '${libraries.join(',')}'`,
       'pg_stat_statements.track = all',
+      'pg_stat_statements.track_planning = on',
       'auto_explain.log_analyze = on',
       'auto_explain.log_nested_statements = on',
       'auto_explain.log_parameter_max_length = 0',
@@ -209,6 +225,15 @@ async function keepServerLog() {
 }
 
 async function printServerStatistics() {
+  const totals = await handle.pool.query(
+    `select round(sum(total_exec_time) filter (where toplevel))::int as exec_ms,
+       round(sum(total_plan_time))::int as plan_ms, sum(calls) filter (where toplevel)::int as calls
+     from pg_stat_statements where query not like '%pg_stat_statements%'`,
+  );
+  const { exec_ms, plan_ms, calls } = totals.rows[0];
+  process.stdout.write(
+    `server-side time of the statements sent: execution ${exec_ms} ms, planning ${plan_ms} ms, ${calls} statements\n`,
+  );
   const { rows } = await handle.pool.query(
     `select round(total_exec_time)::int as ms, calls, toplevel,
        left(regexp_replace(query, '\\s+', ' ', 'g'), 70) as statement
@@ -285,6 +310,27 @@ async function printTableStatistics() {
   process.stdout.write(
     `events and their outcomes: ${heap.toFixed(0)} heap + ${indexes.toFixed(0)} index bytes per event\n`,
   );
+}
+
+/** The main thread's garbage collections from now on, minor (scavenges) and the rest, with their pauses. */
+function observeCollections() {
+  const minor = { count: 0, ms: 0 };
+  const major = { count: 0, ms: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      const sum = kind === constants.NODE_PERFORMANCE_GC_MINOR ? minor : major;
+      sum.count += 1;
+      sum.ms += entry.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      observer.disconnect();
+      return { minor, major };
+    },
+  };
 }
 
 async function startProfiler(): Promise<Session> {

@@ -8,9 +8,15 @@ import type pg from 'pg';
 const pollMs = 1_000;
 
 /** Events still queued: accepted and neither COMPLETED nor FAILED. */
-export async function queuedEvents(db: pg.Pool): Promise<number> {
+async function queuedEvents(db: pg.Pool): Promise<number> {
   const { rows } = await db.query('select count(*)::int as queued from event_queue');
   return rows[0].queued;
+}
+
+/** No event queued any more: cheaper than a count, which the in-process measurements poll often. */
+export async function queueIsEmpty(db: pg.Pool): Promise<boolean> {
+  const { rows } = await db.query('select not exists (select 1 from event_queue) as empty');
+  return rows[0].empty;
 }
 
 /**
