@@ -70,13 +70,10 @@ import {
   usableAsset,
 } from './claim-state.js';
 import type { EventOutcome } from './event-queue.store.js';
-import type { EventRow } from './events.store.js';
+import type { ClaimedEvent } from './events.store.js';
 
 /** What a probe sees of the event: everything but the queue's bookkeeping. */
-export type ProcessingEvent = Omit<
-  EventRow,
-  'ordering_key' | 'payload_hash' | 'claim_token' | 'lease_expires_at' | 'claim_count' | 'available_at'
->;
+export type ProcessingEvent = Omit<ClaimedEvent, 'ordering_key' | 'claim_count'>;
 
 /**
  * The resolved parties of an event; recipient is the participant when the event names none. Both are
@@ -117,7 +114,7 @@ class ResolveAgain extends Error {}
 
 interface EventRun {
   engine: EventEngine;
-  event: EventRow;
+  event: ClaimedEvent;
   /** True once the event holds its savepoint and writes to the database as it goes. */
   direct: boolean;
   context?: ProgramContext;
@@ -140,7 +137,7 @@ export type EventResult =
  * participant another transaction created meanwhile, while the event holds no savepoint (the claim
  * is then retried, eagerly).
  */
-export async function applyEvent(engine: EventEngine, event: EventRow): Promise<EventResult> {
+export async function applyEvent(engine: EventEngine, event: ClaimedEvent): Promise<EventResult> {
   if (event.claim_count > eventClaimsMax) {
     return {
       kind: 'failed',
@@ -530,7 +527,7 @@ function isDatabaseError(error: unknown): boolean {
   return isTransientFailure(error) || (error instanceof Error && 'severity' in error && 'code' in error);
 }
 
-function failureMessage(logger: Logger, event: EventRow, error: unknown): string {
+function failureMessage(logger: Logger, event: ClaimedEvent, error: unknown): string {
   if (error instanceof EventFailure || error instanceof ActionFailure || error instanceof DomainError)
     return error.message;
   if (error instanceof Error && error.name === 'AssertionError') return error.message;

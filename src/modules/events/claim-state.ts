@@ -41,7 +41,7 @@ import {
   type TierPlan,
   type TierWrites,
 } from '../tiers/index.js';
-import type { EventRow } from './events.store.js';
+import type { ClaimedEvent } from './events.store.js';
 
 export interface ProgramContext {
   program: ProgramRow;
@@ -73,7 +73,7 @@ export interface ClaimState {
   trx: Database;
   clock: Clock;
   now: Date;
-  events: EventRow[];
+  events: ClaimedEvent[];
   programs: Map<string, Promise<ProgramContext>>;
   programStates: Map<string, Promise<HeldState>>;
   /** By program and by each reference naming the participant. */
@@ -96,12 +96,12 @@ interface PendingWrites {
   evaluations: EventEvaluations[];
 }
 
-export const programKey = (event: Pick<EventRow, 'organization_id' | 'program_id'>) =>
+export const programKey = (event: Pick<ClaimedEvent, 'organization_id' | 'program_id'>) =>
   `${event.organization_id}:${event.program_id}`;
 const holderKey = (organizationId: string, programId: string, reference: ParticipantReference) =>
   `${organizationId}:${programId}:${referenceKey(reference)}`;
 
-export function openClaimState(trx: Database, clock: Clock, events: EventRow[]): ClaimState {
+export function openClaimState(trx: Database, clock: Clock, events: ClaimedEvent[]): ClaimState {
   return {
     trx,
     clock,
@@ -194,11 +194,11 @@ export function cached<T>(map: Map<string, T>, key: string, load: () => T): T {
 }
 
 /** The program's configuration, read once per claim (again after its budgets changed). */
-export function programContext(claim: ClaimState, event: EventRow): Promise<ProgramContext> {
+export function programContext(claim: ClaimState, event: ClaimedEvent): Promise<ProgramContext> {
   return cached(claim.programs, programKey(event), () => loadProgramContext(claim, event));
 }
 
-async function loadProgramContext(claim: ClaimState, event: EventRow): Promise<ProgramContext> {
+async function loadProgramContext(claim: ClaimState, event: ClaimedEvent): Promise<ProgramContext> {
   const { trx, now } = claim;
   const program = await findProgramRow(trx, event.organization_id, event.program_id);
   const rules = await loadActiveRules(trx, event.organization_id, event.program_id);
@@ -206,7 +206,7 @@ async function loadProgramContext(claim: ClaimState, event: EventRow): Promise<P
   return { program, rules, tiers, assets: new Map() };
 }
 
-export function programState(claim: ClaimState, event: EventRow): Promise<HeldState> {
+export function programState(claim: ClaimState, event: ClaimedEvent): Promise<HeldState> {
   return cached(claim.programStates, programKey(event), () =>
     loadProgramHeldState(claim.trx, event.organization_id, event.program_id),
   );
@@ -221,12 +221,12 @@ export function usableAsset(claim: ClaimState, context: ProgramContext, assetId:
 }
 
 /** Undefined for an event without a participant (a program-scope automation's). */
-export const participantReference = (event: EventRow): ParticipantReference | undefined =>
+export const participantReference = (event: ClaimedEvent): ParticipantReference | undefined =>
   event.participant_id === null && event.external_id === null
     ? undefined
     : { participantId: event.participant_id, externalId: event.external_id };
 
-export const recipientReference = (event: EventRow): ParticipantReference | undefined =>
+export const recipientReference = (event: ClaimedEvent): ParticipantReference | undefined =>
   event.recipient_id === null && event.recipient_external_id === null
     ? undefined
     : { participantId: event.recipient_id, externalId: event.recipient_external_id };

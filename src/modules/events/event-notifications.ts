@@ -3,11 +3,11 @@
 import type { Database } from '../../platform/db/database.js';
 import { enqueueNotifications } from '../../platform/outbox.js';
 import type { EventOutcome } from './event-queue.store.js';
-import type { EventRow } from './events.store.js';
+import type { ClaimedEvent } from './events.store.js';
 
 export async function enqueueEventNotifications(
   trx: Database,
-  events: EventRow[],
+  events: ClaimedEvent[],
   outcomes: EventOutcome[],
   now: Date,
 ): Promise<void> {

@@ -16,7 +16,7 @@ import { applyEvent, type EventResult, type EventStep, isTransientFailure } from
 import { flushPendingWrites, openClaimState } from './claim-state.js';
 import { enqueueEventNotifications } from './event-notifications.js';
 import { type EventOutcome, finishClaimedEvents, lockClaimedEvents } from './event-queue.store.js';
-import type { EventRow } from './events.store.js';
+import type { ClaimedEvent } from './events.store.js';
 
 export interface ProcessorDeps {
   db: Database;
@@ -41,7 +41,7 @@ export interface FinishedEvent {
  */
 export async function processClaimedEvents(
   deps: ProcessorDeps,
-  claimed: EventRow[],
+  claimed: ClaimedEvent[],
   claimToken: string,
 ): Promise<FinishedEvent[]> {
   let eager = false;
@@ -69,7 +69,7 @@ async function applyClaim(
   trx: Database,
   deps: ProcessorDeps,
   eager: boolean,
-  claimed: EventRow[],
+  claimed: ClaimedEvent[],
   claimToken: string,
 ): Promise<FinishedEvent[]> {
   const events = await lockClaimedEvents(trx, claimed, claimToken);
@@ -95,7 +95,7 @@ async function applyClaim(
   return finishedEvents(events, outcomes, now);
 }
 
-function finishedEvents(events: EventRow[], outcomes: EventOutcome[], now: Date): FinishedEvent[] {
+function finishedEvents(events: ClaimedEvent[], outcomes: EventOutcome[], now: Date): FinishedEvent[] {
   const receivedAt = new Map(events.map((event) => [event.id, event.received_at.getTime()]));
   return outcomes.flatMap(({ id, status }) => {
     const received = receivedAt.get(id);
@@ -104,7 +104,7 @@ function finishedEvents(events: EventRow[], outcomes: EventOutcome[], now: Date)
   });
 }
 
-function outcomeOf(deps: ProcessorDeps, event: EventRow, result: EventResult): EventOutcome {
+function outcomeOf(deps: ProcessorDeps, event: ClaimedEvent, result: EventResult): EventOutcome {
   switch (result.kind) {
     case 'done':
       return resolvedOnly(event, result.outcome);
@@ -119,7 +119,7 @@ function outcomeOf(deps: ProcessorDeps, event: EventRow, result: EventResult): E
 }
 
 /** The outcome with only the parties the event did not name itself: its outcome row stores those. */
-function resolvedOnly(event: EventRow, outcome: EventOutcome): EventOutcome {
+function resolvedOnly(event: ClaimedEvent, outcome: EventOutcome): EventOutcome {
   return {
     ...outcome,
     participantId: event.participant_id === null ? outcome.participantId : null,
@@ -129,7 +129,7 @@ function resolvedOnly(event: EventRow, outcome: EventOutcome): EventOutcome {
 }
 
 /** Back to the queue after `delayMs`; a later event of the same participant waits behind its head. */
-function handedBack(event: EventRow, delayMs: number): EventOutcome {
+function handedBack(event: ClaimedEvent, delayMs: number): EventOutcome {
   return {
     organizationId: event.organization_id,
     id: event.id,

@@ -6,17 +6,12 @@
 // column of the queue row, so it is a heap-only update; the event row is not written by a claim.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import type { EventRow } from './events.store.js';
+import type { ClaimedEvent } from './events.store.js';
 
-/**
- * The event row's columns, then the queue row's (q), as EventRow has them while claimed: a queued
- * event has no outcome yet.
- */
-const claimedEventColumns = sql.raw(`e.organization_id, e.id, e.ingest_seq, e.program_id, e.participant_id,
-  e.external_id, e.recipient_id, e.recipient_external_id, e.ordering_key, e.idempotency_key, e.payload_hash,
-  e.event_type, e.event_data, e.event_timestamp, 'PROCESSING' as status, null::text as error_message,
-  q.claim_count, q.claim_token, q.lease_expires_at, q.available_at, e.received_at, e.created_at,
-  null::timestamptz as processed_at, e.updated_at`);
+/** The event row's columns that applying the event reads (ClaimedEvent), and the claim count. */
+const claimedEventColumns = sql.raw(`e.organization_id, e.id, e.program_id, e.participant_id, e.external_id,
+  e.recipient_id, e.recipient_external_id, e.ordering_key, e.event_type, e.event_data, e.event_timestamp,
+  q.claim_count, e.received_at`);
 
 /**
  * Claims up to `limit` pending events as runs per participant (ordering_key). A run starts at a head:
@@ -37,8 +32,8 @@ export async function claimPendingEvents(
   claimToken: string,
   limit: number,
   leaseMs: number,
-): Promise<EventRow[]> {
-  const result = await sql<EventRow>`
+): Promise<ClaimedEvent[]> {
+  const result = await sql<ClaimedEvent>`
     with heads as (
       select h.organization_id, h.ordering_key, h.ingest_seq from event_queue h
       where h.claim_token is null and h.available_at <= now()
@@ -99,9 +94,9 @@ export async function releaseExpiredLeases(db: Database): Promise<number> {
  */
 export async function lockClaimedEvents(
   db: Database,
-  events: EventRow[],
+  events: ClaimedEvent[],
   claimToken: string,
-): Promise<EventRow[]> {
+): Promise<ClaimedEvent[]> {
   const result = await sql<{ organization_id: string; event_id: string }>`
     select q.organization_id, q.event_id from event_queue q
     join unnest(${events.map((event) => event.organization_id)}::uuid[], ${events.map((event) => event.id)}::uuid[])

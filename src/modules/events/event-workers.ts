@@ -20,7 +20,7 @@ import { eventProcessingLag, eventsFinished } from '../../platform/metrics.js';
 import type { EventStep } from './apply-event.js';
 import { type FinishedEvent, processClaimedEvents } from './event-processor.js';
 import { analyzeEventQueue, claimPendingEvents, releaseExpiredLeases } from './event-queue.store.js';
-import type { EventRow } from './events.store.js';
+import type { ClaimedEvent } from './events.store.js';
 
 export interface EventWorkerOptions {
   db: Database;
@@ -74,7 +74,7 @@ async function runWorker(settings: Settings, wakeup: Wakeup, state: WorkerState)
   const { db, logger } = settings;
   while (!state.stopping) {
     wakeup.clear();
-    let claimed: EventRow[] = [];
+    let claimed: ClaimedEvent[] = [];
     let claimMs = 0;
     const claimToken = newId();
     try {
@@ -114,9 +114,9 @@ function countFinishedEvents(finished: FinishedEvent[]): void {
  * Splits a claim into up to `count` chunks applied in parallel transactions. All events of one
  * participant go to the same chunk, in ingestion order, so they are applied one after the other.
  */
-function splitByParticipant(claimed: EventRow[], count: number): EventRow[][] {
-  const chunks: EventRow[][] = Array.from({ length: count }, () => []);
-  const chunkOfKey = new Map<string, EventRow[]>();
+function splitByParticipant(claimed: ClaimedEvent[], count: number): ClaimedEvent[][] {
+  const chunks: ClaimedEvent[][] = Array.from({ length: count }, () => []);
+  const chunkOfKey = new Map<string, ClaimedEvent[]>();
   for (const event of claimed) {
     const chunk = chunkOfKey.get(event.ordering_key) ?? chunks[chunkOfKey.size % count];
     assert(chunk !== undefined, 'every index below count has a chunk');

@@ -40,6 +40,23 @@ export interface EventTable {
 type Tables = { events_with_status: EventTable };
 
 export type EventRow = Omit<EventTable, 'ingest_seq'> & { ingest_seq: string };
+/** An event as a claim holds it while applying it: what processing reads, not the whole row. */
+export type ClaimedEvent = Pick<
+  EventRow,
+  | 'organization_id'
+  | 'id'
+  | 'program_id'
+  | 'participant_id'
+  | 'external_id'
+  | 'recipient_id'
+  | 'recipient_external_id'
+  | 'ordering_key'
+  | 'event_type'
+  | 'event_data'
+  | 'event_timestamp'
+  | 'claim_count'
+  | 'received_at'
+>;
 export type NewEventRow = Omit<
   EventRow,
   | 'ingest_seq'
