@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 // fresh embedded database and counts every statement the workers send while processing.
 // PG_STAT_STATEMENTS=1 also loads pg_stat_statements into that server and prints the server-side
 // execution time by statement, foreign-key checks and trigger queries included, and the planning time
-// of all of them. Every run prints this process's CPU by thread (the main thread, where the workers
-// build and send the claims' statements, and the others: the rule evaluation thread, V8's collector
-// and compiler threads) and the main thread's garbage-collection pauses. PARTICIPANTS (default
-// 200) spreads the events over that many participants; RETURNING=1 creates them before the events.
+// of all of them. Every run prints the bytes received per statement kind, this process's CPU by
+// thread (the main thread, where the workers build and send the claims' statements, and the others:
+// the rule evaluation thread, V8's collector and compiler threads) and the main thread's
+// garbage-collection pauses. PARTICIPANTS (default 200) spreads the events over that many
+// participants; RETURNING=1 creates them before the events.
 // CPU_PROF=<file> writes a CPU profile of this process's main thread while the workers process;
 // HEAP_PROF=<file> a sampling heap profile of the same window, counting what the collector freed too
 // (where the allocation is, not what is left). AUTO_EXPLAIN=<ms> loads auto_explain into the server
@@ -88,6 +89,10 @@ const counts = new Map<string, number>();
 const times = new Map<string, number>();
 // Bytes each connection sent and received while the workers ran, from its first statement on.
 const sockets = new Map<Socket, { written: number; read: number }>();
+// Bytes received per statement kind: what each connection read between the end of its previous
+// statement and the end of this one (a connection runs one statement at a time).
+const readAt = new Map<Socket, number>();
+const readBy = new Map<string, number>();
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const socket = (this as unknown as { connection: { stream: Socket } }).connection.stream;
@@ -103,7 +108,14 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const result = (original as (...a: unknown[]) => unknown).apply(this, args);
   if (result instanceof Promise)
     result
-      .finally(() => times.set(kind, (times.get(kind) ?? 0) + performance.now() - started))
+      .finally(() => {
+        times.set(kind, (times.get(kind) ?? 0) + performance.now() - started);
+        readBy.set(
+          kind,
+          (readBy.get(kind) ?? 0) + socket.bytesRead - (readAt.get(socket) ?? socket.bytesRead),
+        );
+        readAt.set(socket, socket.bytesRead);
+      })
       .catch(() => {});
   return result;
 } as typeof pg.Client.prototype.query;
@@ -166,6 +178,10 @@ for (const [kind, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
 process.stdout.write('time spent waiting, by statement kind (ms, all workers):\n');
 for (const [kind, ms] of [...times].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
   process.stdout.write(`  ${ms.toFixed(0).padStart(7)}  ${kind}\n`);
+}
+process.stdout.write('bytes received per event, by statement kind:\n');
+for (const [kind, bytes] of [...readBy].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+  process.stdout.write(`  ${(bytes / eventCount).toFixed(0).padStart(7)}  ${kind}\n`);
 }
 if (serverStatistics) await printServerStatistics();
 await printTableStatistics();
