@@ -84,7 +84,8 @@ function statFields(pid: number | string): string[] {
   }
 }
 
-function processTicks(pid: number): number {
+/** User and system ticks of a process, or of a thread (`<pid>/task/<tid>`). */
+function processTicks(pid: number | string): number {
   const fields = statFields(pid);
   return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
 }
@@ -148,7 +149,10 @@ export function cpuCeiling(split: CpuSplit, events: number): number {
 export interface ThreadSplit {
   /** The process's main thread (its thread id is the process id). */
   mainMs: number;
-  /** Each other thread's CPU time during the phase, largest first (worker threads, V8's collector and compiler threads, libuv's pool). */
+  /**
+   * Each other thread's CPU time during the phase, largest first (worker threads, V8's collector and
+   * compiler threads, libuv's pool).
+   */
   otherMs: number[];
 }
 
@@ -178,9 +182,7 @@ export function startThreadMeter(pid: number): { stop(): ThreadSplit } {
 
 function threadTicks(pid: number): Map<number, number> {
   const ticks = new Map<number, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const fields = statFields(`${pid}/task/${tid}`);
-    ticks.set(Number(tid), Number(fields[11] ?? 0) + Number(fields[12] ?? 0));
-  }
+  for (const tid of readdirSync(`/proc/${pid}/task`))
+    ticks.set(Number(tid), processTicks(`${pid}/task/${tid}`));
   return ticks;
 }
