@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 // fresh embedded database and counts every statement the workers send while processing.
 // PG_STAT_STATEMENTS=1 also loads pg_stat_statements into that server and prints the server-side
 // execution time by statement, foreign-key checks and trigger queries included, and the planning time
-// of all of them. Every run prints the bytes received per statement kind, this process's CPU by
+// of all of them. Every run prints the bytes sent and received per statement kind, this process's CPU by
 // thread (the main thread, where the workers build and send the claims' statements, and the others:
 // the rule evaluation thread, V8's collector and compiler threads) and the main thread's
 // garbage-collection pauses. PARTICIPANTS (default 200) spreads the events over that many
@@ -93,6 +93,9 @@ const sockets = new Map<Socket, { written: number; read: number }>();
 // statement and the end of this one (a connection runs one statement at a time).
 const readAt = new Map<Socket, number>();
 const readBy = new Map<string, number>();
+// Bytes sent per statement kind: what the connection wrote while the statement was handed to it (a
+// statement goes out at once on an idle connection, and a worker waits for each before the next).
+const writtenBy = new Map<string, number>();
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const socket = (this as unknown as { connection: { stream: Socket } }).connection.stream;
@@ -105,7 +108,9 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     .slice(0, Number(process.env.KIND_CHARS ?? 40));
   counts.set(kind, (counts.get(kind) ?? 0) + 1);
   const started = performance.now();
+  const writtenBefore = socket.bytesWritten;
   const result = (original as (...a: unknown[]) => unknown).apply(this, args);
+  writtenBy.set(kind, (writtenBy.get(kind) ?? 0) + socket.bytesWritten - writtenBefore);
   if (result instanceof Promise)
     result
       .finally(() => {
@@ -181,6 +186,10 @@ for (const [kind, ms] of [...times].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
 }
 process.stdout.write('bytes received per event, by statement kind:\n');
 for (const [kind, bytes] of [...readBy].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+  process.stdout.write(`  ${(bytes / eventCount).toFixed(0).padStart(7)}  ${kind}\n`);
+}
+process.stdout.write('bytes sent per event, by statement kind:\n');
+for (const [kind, bytes] of [...writtenBy].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
   process.stdout.write(`  ${(bytes / eventCount).toFixed(0).padStart(7)}  ${kind}\n`);
 }
 if (serverStatistics) await printServerStatistics();

@@ -301,7 +301,12 @@ async function applyInMemory(run: EventRun, ruleId: string, action: ResolvedActi
     ruleId,
     programId: event.program_id,
   };
-  const before = { tags: draft.tags, counters: new Map(draft.counters), history: draft.history.length };
+  const before = {
+    tags: draft.tags,
+    counters: new Map(draft.counters),
+    changedCounters: new Map(draft.changedCounters),
+    history: draft.history.length,
+  };
   try {
     switch (action.type) {
       case 'COUNTER':
@@ -328,7 +333,11 @@ async function applyInMemory(run: EventRun, ruleId: string, action: ResolvedActi
     }
   } catch {
     // The database path applies it and fails the event with its exact message.
-    Object.assign(draft, { tags: before.tags, counters: before.counters });
+    Object.assign(draft, {
+      tags: before.tags,
+      counters: before.counters,
+      changedCounters: before.changedCounters,
+    });
     draft.history.length = before.history;
     return false;
   }

@@ -70,6 +70,60 @@ export async function lockAccounts(
   return result.rows;
 }
 
+/** A participant's AVAILABLE account of an asset. */
+export interface HolderAccountKey {
+  assetId: string;
+  ownerId: string;
+}
+
+/**
+ * Creates the missing AVAILABLE accounts of the participants (no lock is taken on existing ones)
+ * and answers the id of each asset's account of `systemOwnerId`, by asset id.
+ */
+export async function ensureHolderAccounts(
+  db: Database,
+  organizationId: string,
+  holders: HolderAccountKey[],
+  systemOwnerId: string,
+  newIds: () => string,
+  now: Date,
+): Promise<Map<string, string>> {
+  const assetIds = [...new Set(holders.map((holder) => holder.assetId))];
+  const result = await sql<{ id: string; asset_id: string }>`with created as (
+      insert into ledger_accounts (organization_id, id, owner_type, owner_id, asset_id, bucket, created_at)
+      select ${organizationId}, x.id, 'PARTICIPANT', x.owner_id, x.asset_id, 'AVAILABLE', ${now}
+      from unnest(${holders.map(newIds)}::uuid[], ${holders.map((h) => h.ownerId)}::uuid[],
+                  ${holders.map((h) => h.assetId)}::uuid[]) as x(id, owner_id, asset_id)
+      on conflict (organization_id, owner_type, owner_id, asset_id, bucket) do nothing)
+    select id, asset_id from ledger_accounts
+    where organization_id = ${organizationId} and owner_type = 'SYSTEM' and owner_id = ${systemOwnerId}
+      and asset_id = any(${assetIds}::uuid[]) and bucket = 'AVAILABLE'`.execute(db);
+  return new Map(result.rows.map((row) => [row.asset_id, row.id]));
+}
+
+/**
+ * Locks the participants' AVAILABLE accounts in account id order (as rows leave the sort, so one
+ * statement keeps the order exactly) and answers each one's id and balance.
+ */
+export async function lockHolderAccounts(
+  db: Database,
+  organizationId: string,
+  holders: HolderAccountKey[],
+): Promise<(HolderAccountKey & { id: string; balance: string })[]> {
+  const result = await sql<{ id: string; asset_id: string; owner_id: string; balance: string }>`
+    select a.id, a.asset_id, a.owner_id, a.balance from ledger_accounts a
+    join unnest(${holders.map((h) => h.ownerId)}::uuid[], ${holders.map((h) => h.assetId)}::uuid[])
+      as x(owner_id, asset_id) on a.owner_id = x.owner_id and a.asset_id = x.asset_id
+    where a.organization_id = ${organizationId} and a.owner_type = 'PARTICIPANT' and a.bucket = 'AVAILABLE'
+    order by a.id for update of a`.execute(db);
+  return result.rows.map((row) => ({
+    id: row.id,
+    assetId: row.asset_id,
+    ownerId: row.owner_id,
+    balance: row.balance,
+  }));
+}
+
 /** Tries to lock one account without waiting; answers false when another transaction holds it. */
 export async function tryLockAccount(db: Database, organizationId: string, id: string): Promise<boolean> {
   const result = await sql`select id from ledger_accounts

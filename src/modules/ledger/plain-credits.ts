@@ -14,7 +14,6 @@ import { type Owner, participantOwner, systemOwner } from './accounts.js';
 import { enqueueBalanceNotifications } from './balance-notifications.js';
 import { openHolder } from './holder.js';
 import type { EntryContext, EntryDraft } from './journal-entry.js';
-import type { AccountRow } from './ledger.store.js';
 import * as store from './ledger.store.js';
 import { repayOverdraft } from './lots.js';
 import type { LotRow } from './lots.store.js';
@@ -61,7 +60,7 @@ export async function postPlainCredits(trx: Database, credits: PlainCredit[]): P
   const accounts = await lockCreditedAccounts(trx, credits);
   const available = new Map<string, bigint>();
   for (const account of accounts.values())
-    if (account.owner_type === 'PARTICIPANT') available.set(account.id, BigInt(account.balance));
+    if (account.balance !== null) available.set(account.id, account.balance);
   const entries: { draft: EntryDraft; write: store.JournalEntryWrite }[] = [];
   const lots: LotRow[] = [];
   const repayments: { lot: LotRow; before: bigint }[] = [];
@@ -126,50 +125,75 @@ async function settleDueLotsOfHolders(trx: Database, credits: PlainCredit[]): Pr
 const accountKey = (organizationId: string, assetId: string, ownerId: string) =>
   `${organizationId}:${assetId}:${ownerId}`;
 
-function accountOf(accounts: Map<string, AccountRow>, credit: PlainCredit, owner: Owner) {
+/** An account a claim's credits post to: a credited participant's AVAILABLE or the asset's issuance. */
+interface CreditedAccount {
+  organizationId: string;
+  id: string;
+  ownerType: 'PARTICIPANT' | 'SYSTEM';
+  ownerId: string;
+  /** The locked balance; null for the issuance account, which is only read. */
+  balance: bigint | null;
+}
+
+function accountOf(accounts: Map<string, CreditedAccount>, credit: PlainCredit, owner: Owner) {
   const account = accounts.get(accountKey(credit.context.organizationId, credit.asset.id, owner.id));
   assert(account !== undefined, `${owner.type} account missing for asset ${credit.asset.id}`);
   return account;
 }
 
 /**
- * Ensures every credited participant's AVAILABLE account and locks them all in one statement, in
- * account id order (holders rank first in the fixed lock order); the issuance accounts are only read.
+ * Ensures every credited participant's AVAILABLE account and locks them all in one statement per
+ * organization, in account id order (holders rank first in the fixed lock order); the issuance
+ * accounts are only read.
  */
-async function lockCreditedAccounts(trx: Database, credits: PlainCredit[]): Promise<Map<string, AccountRow>> {
-  const groups = new Map<string, PlainCredit[]>();
-  for (const credit of credits) {
-    const key = `${credit.context.organizationId}:${credit.asset.id}`;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [credit]);
-    else group.push(credit);
-  }
-  const byKey = new Map<string, AccountRow>();
-  const holders: AccountRow[] = [];
-  for (const group of groups.values()) {
-    const [{ context, asset }] = group as [PlainCredit];
-    const owners = [...new Set(group.map((credit) => credit.participantId))].map(participantOwner);
-    const specs = [systemOwner('SYSTEM_ISSUANCE'), ...owners].map((owner) => ({
-      owner,
-      bucket: 'AVAILABLE' as const,
-    }));
-    const rows = await store.ensureAccounts(trx, context.organizationId, asset.id, specs, newId, context.now);
-    for (const row of rows) byKey.set(accountKey(row.organization_id, row.asset_id, row.owner_id), row);
-    holders.push(...rows.filter((row) => row.owner_type === 'PARTICIPANT'));
-  }
-  for (const organizationId of new Set(holders.map((row) => row.organization_id))) {
-    const ids = holders
-      .filter((row) => row.organization_id === organizationId)
-      .map((row) => row.id)
-      .sort();
-    for (const row of await store.lockAccounts(trx, organizationId, ids))
-      byKey.set(accountKey(row.organization_id, row.asset_id, row.owner_id), row);
+async function lockCreditedAccounts(
+  trx: Database,
+  credits: PlainCredit[],
+): Promise<Map<string, CreditedAccount>> {
+  const byKey = new Map<string, CreditedAccount>();
+  for (const organizationId of new Set(credits.map((credit) => credit.context.organizationId))) {
+    const ofOrganization = credits.filter((credit) => credit.context.organizationId === organizationId);
+    const holders = [
+      ...new Map(
+        ofOrganization.map((credit) => [
+          accountKey(organizationId, credit.asset.id, credit.participantId),
+          { assetId: credit.asset.id, ownerId: credit.participantId },
+        ]),
+      ).values(),
+    ];
+    const issuance = systemOwner('SYSTEM_ISSUANCE');
+    const now = (ofOrganization[0] as PlainCredit).context.now;
+    const issuanceIds = await store.ensureHolderAccounts(
+      trx,
+      organizationId,
+      holders,
+      issuance.id,
+      newId,
+      now,
+    );
+    for (const [assetId, id] of issuanceIds) {
+      const account = {
+        organizationId,
+        id,
+        ownerType: 'SYSTEM' as const,
+        ownerId: issuance.id,
+        balance: null,
+      };
+      byKey.set(accountKey(organizationId, assetId, issuance.id), account);
+    }
+    for (const row of await store.lockHolderAccounts(trx, organizationId, holders)) {
+      const account = { organizationId, id: row.id, ownerType: 'PARTICIPANT' as const, ownerId: row.ownerId };
+      byKey.set(accountKey(organizationId, row.assetId, row.ownerId), {
+        ...account,
+        balance: BigInt(row.balance),
+      });
+    }
   }
   return byKey;
 }
 
 /** The credit's entry, drafted by the CREDIT rule, with its postings on the locked accounts. */
-function entryOf(credit: PlainCredit, accounts: Map<string, AccountRow>) {
+function entryOf(credit: PlainCredit, accounts: Map<string, CreditedAccount>) {
   const draft = creditEntry(credit.context, creditInput(credit));
   const id = newId();
   const postings = draft.postings.map((posting): store.PostingInsert => {
@@ -177,8 +201,8 @@ function entryOf(credit: PlainCredit, accounts: Map<string, AccountRow>) {
     return {
       id: newId(),
       account_id: account.id,
-      owner_type: account.owner_type,
-      owner_id: account.owner_id,
+      owner_type: account.ownerType,
+      owner_id: account.ownerId,
       bucket: posting.bucket,
       amount: posting.amount,
     };
@@ -188,12 +212,12 @@ function entryOf(credit: PlainCredit, accounts: Map<string, AccountRow>) {
 }
 
 /** One balance change per credited account, summed over the claim. */
-async function addBalances(trx: Database, credits: PlainCredit[], accounts: Map<string, AccountRow>) {
+async function addBalances(trx: Database, credits: PlainCredit[], accounts: Map<string, CreditedAccount>) {
   const deltas = new Map<string, { organizationId: string; amount: bigint }>();
   for (const credit of credits) {
     const holder = accountOf(accounts, credit, participantOwner(credit.participantId));
     const current = deltas.get(holder.id)?.amount ?? 0n;
-    deltas.set(holder.id, { organizationId: holder.organization_id, amount: current + credit.amount });
+    deltas.set(holder.id, { organizationId: holder.organizationId, amount: current + credit.amount });
   }
   for (const organizationId of new Set([...deltas.values()].map((delta) => delta.organizationId))) {
     const changes = [...deltas]

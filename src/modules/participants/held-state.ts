@@ -20,7 +20,7 @@ import {
   tagAdded,
   tagsWith,
 } from './state.service.js';
-import type { CounterRow, StateHistoryRow, StateOwner } from './state.store.js';
+import type { CounterReading, CounterRow, StateHistoryRow, StateOwner } from './state.store.js';
 import * as store from './state.store.js';
 
 export interface HeldState {
@@ -28,10 +28,10 @@ export interface HeldState {
   status: ParticipantStatus;
   tags: string[];
   attributes: Record<string, string>;
-  counters: Map<string, CounterRow>;
+  counters: Map<string, CounterReading>;
 }
 
-/** The held state of each participant, by id: their rows as locked, and their counters. */
+/** The held state of each participant, by id: their rows as locked, and their counters' values. */
 export async function loadHeldStates(
   db: Database,
   participants: ParticipantRow[],
@@ -40,11 +40,12 @@ export async function loadHeldStates(
   if (participants.length === 0) return held;
   const ids = participants.map((row) => row.id);
   const organizations = participants.map((row) => row.organization_id);
-  const { rows } = await sql<CounterRow>`select c.* from counters c
+  const { rows } = await sql<CounterReading & { owner_id: string }>`select c.owner_id, c.key, c.value,
+      c.reset_after, c.reset_after_ms, c.last_reset_at from counters c
     join unnest(${organizations}::uuid[], ${ids}::uuid[]) as p(organization_id, id)
       on c.organization_id = p.organization_id and c.owner_id = p.id
     where c.owner_type = 'PARTICIPANT'`.execute(db);
-  for (const row of rows) held.get(row.owner_id)?.counters.set(row.key, row);
+  for (const { owner_id: ownerId, ...row } of rows) held.get(ownerId)?.counters.set(row.key, row);
   return held;
 }
 
@@ -103,12 +104,14 @@ export function heldCounterValues(held: HeldState, at: Date): Record<string, str
 export interface StateDraft {
   held: HeldState;
   tags: string[];
-  counters: Map<string, CounterRow>;
+  counters: Map<string, CounterReading>;
+  /** The rows to write: the counters the event changed. */
+  changedCounters: Map<string, CounterRow>;
   history: StateHistoryRow[];
 }
 
 export function startDraft(held: HeldState): StateDraft {
-  return { held, tags: held.tags, counters: new Map(held.counters), history: [] };
+  return { held, tags: held.tags, counters: new Map(held.counters), changedCounters: new Map(), history: [] };
 }
 
 /** The COUNTER action on a draft, by the rule incrementCounter applies; throws as it would. */
@@ -116,6 +119,7 @@ export function draftIncrement(draft: StateDraft, input: Omit<CounterIncrementIn
   const stored = { row: draft.counters.get(input.key), count: draft.counters.size };
   const next = incrementedCounter(draft.held.owner, stored, parseCounterIncrement(input));
   draft.counters.set(input.key, next.row);
+  draft.changedCounters.set(input.key, next.row);
   record(draft, input.source, input.now, next.changes);
 }
 
@@ -151,9 +155,7 @@ export function emptyStateWrites(): StateWrites {
 /** Makes the draft the held state and queues its writes. */
 export function commitDraft(draft: StateDraft, writes: StateWrites, now: Date): void {
   const { held } = draft;
-  for (const [key, row] of draft.counters) {
-    if (held.counters.get(key) !== row) writes.counters.set(`${held.owner.id}:${key}`, row);
-  }
+  for (const [key, row] of draft.changedCounters) writes.counters.set(`${held.owner.id}:${key}`, row);
   if (draft.tags !== held.tags) writes.tags.set(held.owner.id, { owner: held.owner, tags: draft.tags, now });
   writes.history.push(...draft.history);
   held.counters = draft.counters;

@@ -22,7 +22,14 @@ import { formatCounterValue, isCounterValueInRange, parseCounterValue } from '..
 import { findProgramRow } from '../programs/index.js';
 import { isResetDue } from './counter-reset.js';
 import { findParticipant, type ParticipantStatus } from './participants.store.js';
-import type { CounterRow, StateHistoryRow, StateOwner, StateType, TagsAndAttributes } from './state.store.js';
+import type {
+  CounterReading,
+  CounterRow,
+  StateHistoryRow,
+  StateOwner,
+  StateType,
+  TagsAndAttributes,
+} from './state.store.js';
 import * as store from './state.store.js';
 import { normalizeTags } from './tags.js';
 
@@ -241,18 +248,18 @@ export function parseCounterInput(field: string, text: string): bigint {
   return units;
 }
 
-function resetAfterOf(row: CounterRow): ResetAfter | null {
+function resetAfterOf(row: CounterReading): ResetAfter | null {
   return row.reset_after === null ? null : { text: row.reset_after, ms: Number(row.reset_after_ms) };
 }
 
-function storedUnits(row: CounterRow): bigint {
+function storedUnits(row: CounterReading): bigint {
   const units = parseCounterValue(row.value);
   assert(units !== undefined, `counter ${row.key} holds a value that is not a decimal`);
   return units;
 }
 
 /** The value a counter reads as at `now`: 0 once its reset_after has passed since last_reset_at. */
-export function effectiveCounterUnits(row: CounterRow, now: Date): bigint {
+export function effectiveCounterUnits(row: CounterReading, now: Date): bigint {
   return isResetDue(resetAfterOf(row)?.ms ?? null, row.last_reset_at, now) ? 0n : storedUnits(row);
 }
 
@@ -276,7 +283,7 @@ interface CounterForWrite {
 
 /** A counter as stored (undefined: none yet), and how many counters its owner has when it is new. */
 interface StoredCounter {
-  row: CounterRow | undefined;
+  row: CounterReading | undefined;
   count: number;
 }
 

@@ -87,6 +87,11 @@ type Tables = {
 };
 
 export type CounterRow = CounterTable;
+/** What reading a counter's value needs: a claim holds its participants' counters as these. */
+export type CounterReading = Pick<
+  CounterRow,
+  'key' | 'value' | 'reset_after' | 'reset_after_ms' | 'last_reset_at'
+>;
 export type StateHistoryRow = StateHistoryTable;
 
 /**
