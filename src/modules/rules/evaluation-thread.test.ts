@@ -2,12 +2,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it, vi } from 'vitest';
 import { testRule } from '../../../test/rules.js';
 import { celEvaluationOverrunMs, celEventEvaluationTimeMaxMs } from '../../platform/limits.js';
 import { createLogger } from '../../platform/logger.js';
 import type { RuleVersion } from './compile-rule.js';
 import { type EvaluationInput, evaluateRules } from './evaluate-rules.js';
+import type { EvaluationJob } from './evaluation-job.js';
 import { EvaluationThread, evaluateRuleIsolated, evaluateRulesIsolated } from './evaluation-thread.js';
 import type { Action } from './rules.schemas.js';
 
@@ -84,6 +86,63 @@ describe('isolated rule evaluation', () => {
     );
   });
 
+  it('sends the jobs queued while the thread is busy as one message, and answers each with its own results', async () => {
+    const thread = new EvaluationThread(celEvaluationOverrunMs);
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      const threshold = [rule('event.n > 10')];
+      // Queued before the thread is ready, as jobs queue while it evaluates.
+      const answers = await Promise.all(
+        [5, 11, 12, 3].map((n) =>
+          thread.run({ mode: 'event', events: [toEvent(threshold, input({ n }))] }, threshold),
+        ),
+      );
+      expect(answers.map(([evaluations]) => evaluations?.map((evaluation) => evaluation.status))).toEqual([
+        ['NOT_MATCHED'],
+        ['MATCHED'],
+        ['MATCHED'],
+        ['NOT_MATCHED'],
+      ]);
+      expect(sent.mock.calls.map(([message]) => (message as EvaluationJob).events.length)).toEqual([4]);
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
+  it('runs a merged message that failed again job by job: only the job that fails is rejected', async () => {
+    const thread = new EvaluationThread(celEvaluationOverrunMs);
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      const good = [rule('event.n > 10')];
+      const valid = rule('true');
+      // A version the thread cannot compile: its job fails as a whole, not rule by rule.
+      const broken = [
+        {
+          ...valid,
+          history_id: `broken-${valid.history_id}`,
+          condition: { ...valid.condition, source: '((' },
+        },
+      ];
+      const job = (rules: typeof good, n: number) =>
+        thread.run({ mode: 'event', events: [toEvent(rules, input({ n }))] }, rules);
+      const answers = await Promise.allSettled([job(good, 20), job(broken, 20), job(good, 1)]);
+      expect(
+        answers.map((answer) =>
+          answer.status === 'fulfilled' ? answer.value[0]?.[0]?.status : String(answer.reason),
+        ),
+      ).toEqual([
+        'MATCHED',
+        expect.stringMatching(/^Error: rule evaluation failed: .*condition/),
+        'NOT_MATCHED',
+      ]);
+      expect(sent.mock.calls.map(([message]) => (message as EvaluationJob).events.length)).toEqual([
+        3, 1, 1, 1,
+      ]);
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
   it('replaces a thread that overruns the hard limit: the rule it was on ends SKIPPED_TIMEOUT, the others keep their results', async () => {
     const hanging = new URL('./evaluation-thread.test-worker.mjs', import.meta.url);
     const thread = new EvaluationThread(celEvaluationOverrunMs, hanging);
@@ -114,6 +173,27 @@ describe('isolated rule evaluation', () => {
     // The replacement thread answers the next job, its versions sent again.
     const [next] = await thread.run(job(rules.slice(2, 3)), rules.slice(2, 3));
     expect(next?.[0]?.status).toBe('MATCHED');
+  }, 30_000);
+
+  it('blames an overrun in a merged message on its own job: the other jobs keep their results', async () => {
+    const thread = new EvaluationThread(
+      celEvaluationOverrunMs,
+      new URL('./evaluation-thread.test-worker.mjs', import.meta.url),
+    );
+    const valid = rule('event.n > 10');
+    const hanging = [{ ...valid, history_id: `hang-${valid.history_id}` }];
+    const job = (rules: typeof hanging, n: number) =>
+      thread.run({ mode: 'event', events: [toEvent(rules, input({ n }))] }, rules);
+    const answers = await Promise.all([
+      job([rule('event.n > 10')], 20),
+      job(hanging, 20),
+      job([rule('event.n > 10')], 1),
+    ]);
+    expect(answers.map(([evaluations]) => evaluations?.[0]?.status)).toEqual([
+      'MATCHED',
+      'SKIPPED_TIMEOUT',
+      'NOT_MATCHED',
+    ]);
   }, 30_000);
 
   it('fails the jobs of a thread that cannot start, naming why, instead of restarting it forever', async () => {

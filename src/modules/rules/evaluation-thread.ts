@@ -1,8 +1,9 @@
 // Rule evaluation off the event loop that serves HTTP. Rules are tenant code: the cost meter bounds
 // every function it charges, but a call it misjudges would hold whatever thread runs it. So rules run
-// in a worker thread, one job at a time in arrival order, under a hard time limit: a rule still
-// running celEvaluationOverrunMs past the event's own ceiling has its thread terminated and replaced;
-// it ends SKIPPED_TIMEOUT, and the job runs again without running it.
+// in a worker thread, in arrival order, under a hard time limit: a rule still running
+// celEvaluationOverrunMs past the event's own ceiling has its thread terminated and replaced; it ends
+// SKIPPED_TIMEOUT, and the job runs again without running it. The jobs that queued while the thread
+// was busy (a claim's parallel transactions each wait on one event) go to it as one message.
 import { Worker } from 'node:worker_threads';
 import { assert } from '../../platform/assert.js';
 import {
@@ -28,6 +29,10 @@ interface QueuedJob {
   versions: Map<string, RuleVersion>;
   resolve(results: RuleEvaluation[][]): void;
   reject(error: Error): void;
+  /** The jobs a merged job was made of, in order. */
+  parts?: QueuedJob[];
+  /** Sent on its own: it was part of a merged job that failed. */
+  alone?: boolean;
 }
 
 /** The job being evaluated, and the timer of its hard limit. */
@@ -77,8 +82,17 @@ export class EvaluationThread {
     if (this.running !== undefined) return;
     if (this.worker === undefined) this.start();
     if (!this.ready) return;
-    const queued = this.queue.shift();
-    if (queued !== undefined) this.dispatch(queued, false);
+    const next = this.takeNext();
+    if (next !== undefined) this.dispatch(next, false);
+  }
+
+  /** The next job, merged with the jobs queued after it that can go in the same message. */
+  private takeNext(): QueuedJob | undefined {
+    const [first] = this.queue;
+    if (first === undefined || first.alone === true) return this.queue.shift();
+    const end = this.queue.findIndex((queued) => queued.alone === true || queued.job.mode !== first.job.mode);
+    const jobs = this.queue.splice(0, end < 0 ? this.queue.length : end);
+    return jobs.length === 1 ? first : mergeJobs(jobs);
   }
 
   private start(): void {
@@ -130,8 +144,12 @@ export class EvaluationThread {
       this.dispatch(running.queued, true);
       return;
     }
-    if ('error' in reply) running.queued.reject(new Error(`rule evaluation failed: ${reply.error}`));
-    else running.queued.resolve(reply.results);
+    const { queued } = running;
+    // A merged job that failed runs again job by job, so that a failure is only its own job's.
+    if ('error' in reply && queued.parts !== undefined)
+      this.queue.unshift(...queued.parts.map((part) => Object.assign(part, { alone: true })));
+    else if ('error' in reply) queued.reject(new Error(`rule evaluation failed: ${reply.error}`));
+    else queued.resolve(reply.results);
     this.next();
   }
 
@@ -199,6 +217,29 @@ export class EvaluationThread {
         new Error(`the rule evaluation thread did not start: ${failure?.message ?? 'it exited'}`),
       );
   }
+}
+
+/**
+ * Jobs of one mode as one: their events in order (the same objects, so that an overrun marked on the
+ * merged job is marked on its part), each part resolved with its own events' results.
+ */
+function mergeJobs(parts: QueuedJob[]): QueuedJob {
+  const [first] = parts as [QueuedJob];
+  return {
+    job: { mode: first.job.mode, events: parts.flatMap((part) => part.job.events) },
+    versions: new Map(parts.flatMap((part) => [...part.versions])),
+    resolve(results) {
+      let offset = 0;
+      for (const part of parts) {
+        part.resolve(results.slice(offset, offset + part.job.events.length));
+        offset += part.job.events.length;
+      }
+    },
+    reject(error) {
+      for (const part of parts) part.reject(error);
+    },
+    parts,
+  };
 }
 
 /**
