@@ -134,6 +134,11 @@ export const celEvaluationOverrunMs = 250;
 export const celEvaluationThreadHeapMaxMb = 256;
 /** Compiled expressions kept in memory; a miss only costs a recompile. */
 export const celCompiledCacheSizeMax = 10_000;
+/**
+ * Jobs sent to the evaluation thread in one message when several wait: with at most
+ * rulesPerProgramMax rules each, a message names far fewer versions than the thread keeps.
+ */
+export const evaluationMessageJobsMax = 16;
 
 /** A rule evaluation's stored message (an error's text) is cut at this many characters. */
 export const ruleEvaluationMessageLengthMax = 1000;

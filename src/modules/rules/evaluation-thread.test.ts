@@ -5,7 +5,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 import { testRule } from '../../../test/rules.js';
-import { celEvaluationOverrunMs, celEventEvaluationTimeMaxMs } from '../../platform/limits.js';
+import {
+  celEvaluationOverrunMs,
+  celEventEvaluationTimeMaxMs,
+  evaluationMessageJobsMax,
+} from '../../platform/limits.js';
 import { createLogger } from '../../platform/logger.js';
 import type { RuleVersion } from './compile-rule.js';
 import { type EvaluationInput, evaluateRules } from './evaluate-rules.js';
@@ -104,6 +108,31 @@ describe('isolated rule evaluation', () => {
         ['NOT_MATCHED'],
       ]);
       expect(sent.mock.calls.map(([message]) => (message as EvaluationJob).events.length)).toEqual([4]);
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
+  it(`sends at most ${evaluationMessageJobsMax} waiting jobs in one message`, async () => {
+    const thread = new EvaluationThread(celEvaluationOverrunMs);
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      const threshold = [rule('event.n > 10')];
+      const run = (count: number) =>
+        Promise.all(
+          Array.from({ length: count }, (_, n) =>
+            thread.run({ mode: 'event', events: [toEvent(threshold, input({ n }))] }, threshold),
+          ),
+        );
+      const answers = await run(evaluationMessageJobsMax + 1);
+      expect(answers.map(([evaluations]) => evaluations?.[0]?.status)).toEqual(
+        Array.from({ length: evaluationMessageJobsMax + 1 }, (_, n) => (n > 10 ? 'MATCHED' : 'NOT_MATCHED')),
+      );
+      // n jobs in one message; the one after them in the next.
+      expect(sent.mock.calls.map(([message]) => (message as EvaluationJob).events.length)).toEqual([
+        evaluationMessageJobsMax,
+        1,
+      ]);
     } finally {
       sent.mockRestore();
     }

@@ -11,6 +11,7 @@ import {
   celEvaluationOverrunMs,
   celEvaluationThreadHeapMaxMb,
   celEventEvaluationTimeMaxMs,
+  evaluationMessageJobsMax,
 } from '../../platform/limits.js';
 import type { Logger } from '../../platform/logger.js';
 import { ruleEvaluationProblems } from '../../platform/metrics.js';
@@ -26,7 +27,8 @@ import {
 
 interface QueuedJob {
   job: EvaluationJob;
-  versions: Map<string, RuleVersion>;
+  /** The rules the job's events name; made versions only when the thread lacks them. */
+  rules: EvaluableRule[];
   resolve(results: RuleEvaluation[][]): void;
   reject(error: Error): void;
   /** The jobs a merged job was made of, in order. */
@@ -63,9 +65,8 @@ export class EvaluationThread {
   ) {}
 
   run(job: EvaluationJob, rules: EvaluableRule[]): Promise<RuleEvaluation[][]> {
-    const versions = new Map(rules.map((rule) => [rule.history_id, versionOf(rule)]));
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, versions, resolve, reject });
+      this.queue.push({ job, rules, resolve, reject });
       this.next();
     });
   }
@@ -91,7 +92,7 @@ export class EvaluationThread {
     const [first] = this.queue;
     if (first === undefined || first.alone === true) return this.queue.shift();
     const end = this.queue.findIndex((queued) => queued.alone === true || queued.job.mode !== first.job.mode);
-    const jobs = this.queue.splice(0, end < 0 ? this.queue.length : end);
+    const jobs = this.queue.splice(0, Math.min(end < 0 ? this.queue.length : end, evaluationMessageJobsMax));
     return jobs.length === 1 ? first : mergeJobs(jobs);
   }
 
@@ -119,10 +120,14 @@ export class EvaluationThread {
     const worker = this.worker;
     assert(worker !== undefined && this.ready, 'a job is dispatched to a started thread');
     if (this.sent.size > celCompiledCacheSizeMax) this.sent.clear();
-    const versions = [...queued.versions.values()].filter(
-      (version) => everyVersion || !this.sent.has(version.history_id),
-    );
-    for (const version of versions) this.sent.add(version.history_id);
+    // The thread said it lacks some: all of the job's versions go again.
+    if (everyVersion) for (const rule of queued.rules) this.sent.delete(rule.history_id);
+    const versions: RuleVersion[] = [];
+    for (const rule of queued.rules) {
+      if (this.sent.has(rule.history_id)) continue;
+      this.sent.add(rule.history_id);
+      versions.push(versionOf(rule));
+    }
     const id = this.nextId;
     this.nextId += 1;
     this.running = { queued, id, timer: setTimeout(() => this.watch(), this.ruleLimitMs()) };
@@ -183,12 +188,12 @@ export class EvaluationThread {
       return;
     }
     clearTimeout(running.timer);
-    const { job, versions } = running.queued;
+    const { job, rules } = running.queued;
     const { event, rule } = this.progress;
     const historyId = job.events[event]?.rules[rule]?.history_id;
     this.logger?.warn(
       {
-        rule_id: historyId === undefined ? undefined : versions.get(historyId)?.id,
+        rule_id: rules.find((candidate) => candidate.history_id === historyId)?.id,
         rule_history_id: historyId,
       },
       'a rule held the evaluation thread past its hard limit: thread replaced, rule skipped',
@@ -227,7 +232,7 @@ function mergeJobs(parts: QueuedJob[]): QueuedJob {
   const [first] = parts as [QueuedJob];
   return {
     job: { mode: first.job.mode, events: parts.flatMap((part) => part.job.events) },
-    versions: new Map(parts.flatMap((part) => [...part.versions])),
+    rules: parts.flatMap((part) => part.rules),
     resolve(results) {
       let offset = 0;
       for (const part of parts) {
@@ -263,9 +268,9 @@ function settleUnrun(queued: QueuedJob): void {
   for (const event of queued.job.events) event.overrun = event.rules.map((_, index) => index);
   const progress = new EvaluationProgress();
   const versionNamed = (historyId: string) => {
-    const version = queued.versions.get(historyId);
-    assert(version !== undefined, `rule version ${historyId} is known`);
-    return version;
+    const rule = queued.rules.find((candidate) => candidate.history_id === historyId);
+    assert(rule !== undefined, `rule version ${historyId} is known`);
+    return versionOf(rule);
   };
   queued.resolve(runEvaluationJob(queued.job, versionNamed, progress));
 }
