@@ -198,7 +198,8 @@ export class EvaluationThread {
       },
       'a rule held the evaluation thread past its hard limit: thread replaced, rule skipped',
     );
-    if (markOverrun(job, event, rule)) this.queue.unshift(running.queued);
+    // A merged job goes back as its parts (they hold the marked events), to be merged anew.
+    if (markOverrun(job, event, rule)) this.queue.unshift(...(running.queued.parts ?? [running.queued]));
     else settleUnrun(running.queued);
     this.next();
   }
