@@ -24,7 +24,6 @@ import {
   draftTag,
   emptyStateWrites,
   heldCounterValues,
-  heldRuleState,
   type ParticipantReference,
   type ParticipantRow,
   resolveEventParticipant,
@@ -36,8 +35,6 @@ import type { ProgramRow } from '../programs/index.js';
 import {
   amountScaleFailure,
   consumeRuleBudgets,
-  type EvaluationInput,
-  evaluateRulesIsolated,
   financialActionTypes,
   type ResolvedAction,
   type RuleEvaluation,
@@ -47,7 +44,6 @@ import {
   qualificationWouldWrite,
   qualifyTiers,
   recordActivity,
-  tierLevelsForRules,
 } from '../tiers/index.js';
 import { ActionFailure, type ActionScope, type AppliedEffects, applyAction } from './apply-actions.js';
 import {
@@ -64,11 +60,11 @@ import {
   participantReference,
   programContext,
   programKey,
-  programState,
   recipientReference,
   storeHolder,
   usableAsset,
 } from './claim-state.js';
+import { type EvaluationTurn, evaluateAtTurn, takeTurn } from './evaluations-ahead.js';
 import type { EventOutcome } from './event-queue.store.js';
 import type { ClaimedEvent } from './events.store.js';
 
@@ -186,7 +182,8 @@ async function runEvent(run: EventRun): Promise<void> {
     if (result.outcome === 'fail') throw new EventFailure(result.errorMessage);
   }
   const evaluations =
-    context.rules.length === 0 ? [] : await evaluateRulesIsolated(context.rules, await evaluationInput(run));
+    context.rules.length === 0 ? [] : await evaluateAtTurn(evaluationTurn(run), !directly(run));
+  takeTurn(claim, [run.participant, run.recipient]);
   if (!run.direct && run.recipient !== undefined) run.draft = startDraft(run.recipient.state);
   for (const evaluation of evaluations) {
     if (evaluation.status !== 'MATCHED') continue;
@@ -203,6 +200,14 @@ async function runEvent(run: EventRun): Promise<void> {
   await settleTiers(run);
 }
 
+function evaluationTurn(run: EventRun): EvaluationTurn {
+  const { context, participant, recipient } = required(run);
+  return { claim: run.engine.claim, context, event: run.event, participant, recipient };
+}
+
+/** The event writes to the database as it goes, or will: an event of a claim retried eagerly, or probed. */
+const directly = (run: EventRun) => run.direct || run.engine.eager || run.engine.steps.length > 0;
+
 function parties(run: EventRun): EventParties {
   const { participant, recipient } = run;
   return {
@@ -217,17 +222,6 @@ function required(run: EventRun) {
   const { context, participant, recipient } = run;
   if (context === undefined) throw new Error('the event is not resolved');
   return { context, participant, recipient };
-}
-
-/** What the rules of an event with no participant read: nothing (CEL sees an empty map). */
-function ruleParticipant(context: ProgramContext, recipient: Holder | undefined, at: Date) {
-  if (recipient === undefined) return null;
-  const { counterValues: _exact, ...participant } = heldRuleState(recipient.state, at);
-  return {
-    ...participant,
-    tiers: tierLevelsForRules(context.tiers, recipient.tierRows),
-    groups: recipient.groups,
-  };
 }
 
 /**
@@ -247,23 +241,6 @@ async function partyOf(run: EventRun, reference: ParticipantReference, role: str
   const [holder] = await loadHolders(claim, context, [{ participantId: row.id, externalId: null }]);
   if (holder === undefined) throw new Error(`resolved ${role} ${row.id} is not held`);
   return holder;
-}
-
-async function evaluationInput(run: EventRun): Promise<EvaluationInput> {
-  const { context, recipient } = required(run);
-  const { event } = run;
-  const at = event.event_timestamp;
-  const {
-    counterValues: _programExact,
-    status: _status,
-    ...program
-  } = heldRuleState(await programState(run.engine.claim, event), at);
-  return {
-    eventData: event.event_data,
-    eventTimestamp: at,
-    participant: ruleParticipant(context, recipient, at),
-    program,
-  };
 }
 
 async function applyRuleAction(run: EventRun, ruleId: string, action: ResolvedAction): Promise<void> {
@@ -392,6 +369,7 @@ async function enterDatabase(run: EventRun): Promise<void> {
   await flushPendingWrites(claim);
   await sql`savepoint event`.execute(claim.trx);
   run.direct = true;
+  claim.epoch += 1;
   await storeParties(run);
   if (run.draft !== undefined) {
     const writes = emptyStateWrites();

@@ -41,6 +41,7 @@ import {
   type TierPlan,
   type TierWrites,
 } from '../tiers/index.js';
+import type { AheadEvaluation } from './evaluations-ahead.js';
 import type { ClaimedEvent } from './events.store.js';
 
 export interface ProgramContext {
@@ -85,6 +86,15 @@ export interface ClaimState {
   /** Keys of holders an event changed in the database: loaded again on their next use. */
   stale: Set<string>;
   pending: PendingWrites;
+  /** Moves on whenever an event writes to the database itself: it may have changed any held state. */
+  epoch: number;
+  /** Evaluations sent ahead, by event id (evaluations-ahead.ts). */
+  ahead: Map<string, AheadEvaluation>;
+  /**
+   * By participant id: how many of the claim's events with the participant as a party got as far as
+   * their rules (and may have changed its held state). An evaluation sent ahead holds while it stays.
+   */
+  turns: Map<string, number>;
 }
 
 interface PendingWrites {
@@ -113,6 +123,9 @@ export function openClaimState(trx: Database, clock: Clock, events: ClaimedEvent
     heldById: new Map(),
     loadedPrograms: new Set(),
     stale: new Set(),
+    epoch: 0,
+    ahead: new Map(),
+    turns: new Map(),
     pending: {
       participants: new Map(),
       credits: [],
@@ -175,6 +188,7 @@ export function forgetHolders(claim: ClaimState, participantIds: ReadonlySet<str
 
 /** After a rollback to an event's savepoint: the locks and reads taken inside it are gone too. */
 export function forgetEverything(claim: ClaimState): void {
+  claim.epoch += 1;
   claim.holders.clear();
   claim.heldById.clear();
   claim.loadedPrograms.clear();
@@ -272,6 +286,19 @@ function claimReferences(claim: ClaimState, { program }: ProgramContext): Partic
     .flatMap((event) =>
       [participantReference(event), recipientReference(event)].filter((reference) => reference !== undefined),
     );
+}
+
+/** The holder a reference names when the claim holds it now, loading nothing; else undefined. */
+export function heldNow(
+  claim: ClaimState,
+  { program }: ProgramContext,
+  reference: ParticipantReference,
+): Holder | undefined {
+  const key = holderKey(program.organization_id, program.id, reference);
+  const loaded = claim.loadedPrograms.has(
+    programKey({ organization_id: program.organization_id, program_id: program.id }),
+  );
+  return loaded && !claim.stale.has(key) ? claim.holders.get(key) : undefined;
 }
 
 /**

@@ -65,10 +65,21 @@ export class EvaluationThread {
   ) {}
 
   run(job: EvaluationJob, rules: EvaluableRule[]): Promise<RuleEvaluation[][]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ job, rules, resolve, reject });
-      this.next();
-    });
+    const [results] = this.runAll([job], rules);
+    assert(results !== undefined, 'one job in, one result out');
+    return results;
+  }
+
+  /** Queues the jobs before dispatching any, so that an idle thread gets them in one message. */
+  runAll(jobs: EvaluationJob[], rules: EvaluableRule[]): Promise<RuleEvaluation[][]>[] {
+    const results = jobs.map(
+      (job) =>
+        new Promise<RuleEvaluation[][]>((resolve, reject) => {
+          this.queue.push({ job, rules, resolve, reject });
+        }),
+    );
+    this.next();
+    return results;
   }
 
   private next(): void {
@@ -297,14 +308,29 @@ export async function evaluateRulesIsolated(
   rules: EvaluableRule[],
   input: EvaluationInput,
 ): Promise<RuleEvaluation[]> {
-  if (rules.length === 0) return [];
-  const [evaluations] = await evaluationThread().run(
-    { mode: 'event', events: [toEvent(rules, input)] },
-    rules,
-  );
+  const [evaluations] = evaluateEventsIsolated(rules, [input]);
   assert(evaluations !== undefined, 'one event in, one evaluation list out');
-  countEvaluationProblems(evaluations);
-  return evaluations;
+  return countEvaluationProblems(await evaluations);
+}
+
+/**
+ * The program's rules against several events, each on its own (one job each, so that a failure is
+ * its own event's), sent together: one message when the thread is idle. Problems are not counted
+ * here: an evaluation sent ahead may go unused (countEvaluationProblems when it is used).
+ */
+export function evaluateEventsIsolated(
+  rules: EvaluableRule[],
+  inputs: EvaluationInput[],
+): Promise<RuleEvaluation[]>[] {
+  if (rules.length === 0) return inputs.map(() => Promise.resolve([]));
+  const jobs = inputs.map((input): EvaluationJob => ({ mode: 'event', events: [toEvent(rules, input)] }));
+  return evaluationThread()
+    .runAll(jobs, rules)
+    .map(async (results) => {
+      const [evaluations] = await results;
+      assert(evaluations !== undefined, 'one event in, one evaluation list out');
+      return evaluations;
+    });
 }
 
 /** One rule against an event on its own (simulate), in the evaluation thread. */
@@ -328,9 +354,11 @@ function toEvent(rules: EvaluableRule[], input: EvaluationInput): EvaluationJob[
   };
 }
 
-function countEvaluationProblems(evaluations: RuleEvaluation[]): void {
+/** Counts the evaluations' errors and timeouts in the metrics; answers them. */
+export function countEvaluationProblems(evaluations: RuleEvaluation[]): RuleEvaluation[] {
   for (const evaluation of evaluations) {
     if (evaluation.status === 'SKIPPED_ERROR') ruleEvaluationProblems.inc({ kind: 'error' });
     if (evaluation.status === 'SKIPPED_TIMEOUT') ruleEvaluationProblems.inc({ kind: 'timeout' });
   }
+  return evaluations;
 }

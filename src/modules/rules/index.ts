@@ -30,7 +30,12 @@ export {
   type ProgramState,
   type RuleEvaluation,
 } from './evaluate-rules.js';
-export { evaluateRulesIsolated, startRuleEvaluation } from './evaluation-thread.js';
+export {
+  countEvaluationProblems,
+  evaluateEventsIsolated,
+  evaluateRulesIsolated,
+  startRuleEvaluation,
+} from './evaluation-thread.js';
 export {
   amountScaleFailure,
   financialActionTypes,
