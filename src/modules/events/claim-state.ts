@@ -288,17 +288,22 @@ function claimReferences(claim: ClaimState, { program }: ProgramContext): Partic
     );
 }
 
-/** The holder a reference names when the claim holds it now, loading nothing; else undefined. */
+/**
+ * Finds the holder a reference of the program names when the claim holds it now, loading nothing;
+ * undefined when it does not.
+ */
 export function heldNow(
   claim: ClaimState,
   { program }: ProgramContext,
-  reference: ParticipantReference,
-): Holder | undefined {
-  const key = holderKey(program.organization_id, program.id, reference);
+): (reference: ParticipantReference) => Holder | undefined {
   const loaded = claim.loadedPrograms.has(
     programKey({ organization_id: program.organization_id, program_id: program.id }),
   );
-  return loaded && !claim.stale.has(key) ? claim.holders.get(key) : undefined;
+  return (reference) => {
+    if (!loaded) return undefined;
+    const key = holderKey(program.organization_id, program.id, reference);
+    return claim.stale.has(key) ? undefined : claim.holders.get(key);
+  };
 }
 
 /**

@@ -105,12 +105,14 @@ async function eventsAhead({ claim, context, event, participant, recipient }: Ev
     input: EvaluationInput;
     stamp: Omit<AheadEvaluation, 'evaluations'>;
   }[] = [];
-  for (const later of claim.events.slice(claim.events.indexOf(event) + 1)) {
+  const holderOf = heldNow(claim, context);
+  const { events } = claim;
+  for (let index = events.indexOf(event) + 1; index < events.length; index += 1) {
     if (found.length >= evaluationMessageJobsMax - 1) break;
-    const reference = participantReference(later);
+    const later = events[index] as ClaimedEvent;
     if (later.organization_id !== event.organization_id || later.program_id !== event.program_id) continue;
-    if (reference === undefined) continue;
-    const holder = heldNow(claim, context, reference);
+    const reference = participantReference(later);
+    const holder = reference === undefined ? undefined : holderOf(reference);
     if (holder === undefined || taken.has(holder)) continue;
     taken.add(holder);
     if (recipientReference(later) !== undefined || later.claim_count > eventClaimsMax) continue;
