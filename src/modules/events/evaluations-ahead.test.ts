@@ -1,8 +1,10 @@
 // Evaluations sent ahead with an earlier event of the claim are used only while what they read
 // still holds: each case puts, in one claim, an event between the one that sent an evaluation
 // ahead and the event it belongs to, which changes what that event's rules read.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
+import { evaluationMessageJobsMax } from '../../platform/limits.js';
 import { createLogger } from '../../platform/logger.js';
 import { type EventWorkers, startEventWorkers } from './index.js';
 
@@ -100,6 +102,25 @@ const tagsOf = async (externalId: string) =>
   (await acme.request('GET', `/v1/participants/${participants.get(externalId)}`)).json().tags;
 
 describe('evaluations sent ahead', () => {
+  it(`go with an event's own, ${evaluationMessageJobsMax - 1} at most, in one message`, async () => {
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      const count = evaluationMessageJobsMax + 1;
+      await processAsOneClaim(
+        Array.from({ length: count }, (_, n) => ({
+          program_id: earning,
+          external_id: `shopper-${n}`,
+          type: 'purchase',
+        })),
+      );
+      // The first event and the next 15 in one message; the 17th, which no look reached, on its own.
+      const messages = sent.mock.calls.map(([message]) => (message as { events: unknown[] }).events.length);
+      expect(messages).toEqual([evaluationMessageJobsMax, 1]);
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
   it('are evaluated again after an event of the claim wrote to the database itself', async () => {
     // The visit's program counter goes to the database; the read was sent ahead with the visit.
     await processAsOneClaim([

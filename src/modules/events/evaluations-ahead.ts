@@ -65,7 +65,7 @@ export async function evaluateAtTurn(turn: EvaluationTurn, lookAhead: boolean): 
     evaluations.catch(() => {});
     claim.ahead.set(item.event.id, { ...item.stamp, evaluations });
   }
-  if (own === undefined) throw new Error('one input in, one evaluation out');
+  assert(own !== undefined, 'one input in, one evaluation out');
   return countEvaluationProblems(await own);
 }
 
