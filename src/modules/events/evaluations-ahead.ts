@@ -6,6 +6,7 @@
 // to the database itself (the claim's epoch), the program's configuration and state are the same
 // objects, and no event with the participant as a party got as far as its rules (the turns).
 // Otherwise the event is evaluated then, as if nothing had been sent ahead.
+import { assert } from '../../platform/assert.js';
 import { evaluationMessageJobsMax, eventClaimsMax } from '../../platform/limits.js';
 import { type HeldState, heldRuleState } from '../participants/index.js';
 import {
