@@ -251,14 +251,15 @@ export async function requireUsableAsset(
   assetId: string,
   now: Date,
 ): Promise<AssetRow> {
-  const { asset, link } = await requireLinkedAsset(db, organizationId, programId, assetId);
-  if (link.first_entry_at === null) await store.markLinkUsed(db, organizationId, programId, assetId, now);
+  const { asset, firstEntryAt } = await requireLinkedAsset(db, organizationId, programId, assetId);
+  if (firstEntryAt === null) await store.markLinkUsed(db, organizationId, programId, assetId, now);
   return asset;
 }
 
 /**
- * An unarchived asset linked to the program, without marking the link used (no entry is made).
- * `field` is the request field that named the asset, for the error's details.
+ * An unarchived asset linked to the program, without marking the link used (no entry is made), and
+ * when the link's first journal entry was made (null before it), read in one statement. `field` is
+ * the request field that named the asset, for the error's details.
  */
 export async function requireLinkedAsset(
   db: Database,
@@ -267,14 +268,15 @@ export async function requireLinkedAsset(
   assetId: string,
   field = 'asset_id',
 ) {
-  const asset = await findAssetRow(db, organizationId, assetId);
-  const link = await store.findLink(db, organizationId, programId, assetId);
-  if (link === undefined) {
+  const found = await store.findAssetWithLink(db, organizationId, programId, assetId);
+  if (found === undefined) throw notFound('asset');
+  const { linked, link_first_entry_at: firstEntryAt, ...asset } = found;
+  if (!linked) {
     throw new DomainError('asset_not_linked', 'the asset is not linked to this program', {
       field,
       reason: 'not_linked',
     });
   }
   if (asset.status === 'ARCHIVED') throw new DomainError('asset_archived', 'the asset is archived');
-  return { asset, link };
+  return { asset, firstEntryAt };
 }

@@ -159,6 +159,31 @@ export async function findLink(
   return query.executeTakeFirst();
 }
 
+/**
+ * The asset with its link to the program, in one statement: `linked` is false when there is no
+ * link; undefined when the organization has no such asset.
+ */
+export async function findAssetWithLink(
+  db: Database,
+  organizationId: string,
+  programId: string,
+  assetId: string,
+): Promise<(AssetRow & { linked: boolean; link_first_entry_at: Date | null }) | undefined> {
+  return tables(db)
+    .selectFrom('assets as a')
+    .leftJoin('program_assets as l', (join) =>
+      join
+        .onRef('l.organization_id', '=', 'a.organization_id')
+        .onRef('l.asset_id', '=', 'a.id')
+        .on('l.program_id', '=', programId),
+    )
+    .selectAll('a')
+    .select([sql<boolean>`l.asset_id is not null`.as('linked'), 'l.first_entry_at as link_first_entry_at'])
+    .where('a.organization_id', '=', organizationId)
+    .where('a.id', '=', assetId)
+    .executeTakeFirst();
+}
+
 export async function deleteLink(db: Database, organizationId: string, programId: string, assetId: string) {
   await tables(db)
     .deleteFrom('program_assets')
