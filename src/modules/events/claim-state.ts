@@ -31,6 +31,7 @@ import {
   type EvaluableRule,
   type EventEvaluations,
   loadActiveRules,
+  type RuleEvaluation,
   recordEventsEvaluations,
 } from '../rules/index.js';
 import {
@@ -41,7 +42,6 @@ import {
   type TierPlan,
   type TierWrites,
 } from '../tiers/index.js';
-import type { AheadEvaluation } from './evaluations-ahead.js';
 import type { ClaimedEvent } from './events.store.js';
 
 export interface ProgramContext {
@@ -68,6 +68,16 @@ export interface Holder {
    */
   stored: boolean;
   enrolled: boolean;
+}
+
+/** An evaluation sent ahead (evaluations-ahead.ts), with what its input was built from. */
+export interface AheadEvaluation {
+  epoch: number;
+  context: ProgramContext;
+  programState: Promise<HeldState>;
+  holder: Holder;
+  turns: number;
+  evaluations: Promise<RuleEvaluation[]>;
 }
 
 export interface ClaimState {

@@ -17,6 +17,7 @@ import {
 } from '../rules/index.js';
 import { tierLevelsForRules } from '../tiers/index.js';
 import {
+  type AheadEvaluation,
   type ClaimState,
   type Holder,
   heldNow,
@@ -27,16 +28,6 @@ import {
   recipientReference,
 } from './claim-state.js';
 import type { ClaimedEvent } from './events.store.js';
-
-/** An evaluation sent ahead, with what its input was built from. */
-export interface AheadEvaluation {
-  epoch: number;
-  context: ProgramContext;
-  programState: Promise<HeldState>;
-  holder: Holder;
-  turns: number;
-  evaluations: Promise<RuleEvaluation[]>;
-}
 
 /** An event at its rules: its resolved program and parties. */
 export interface EvaluationTurn {
