@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 // thread (the main thread, where the workers build and send the claims' statements, and the others:
 // the rule evaluation thread, V8's collector and compiler threads) and the main thread's
 // garbage-collection pauses. PARTICIPANTS (default 200) spreads the events over that many
-// participants; RETURNING=1 creates them before the events.
+// participants; RETURNING=1 creates them before the events. KINDS (default 15) lists that many
+// statement kinds by count, KIND_CHARS (default 40) of each statement's text.
 // CPU_PROF=<file> writes a CPU profile of this process's main thread while the workers process;
 // HEAP_PROF=<file> a sampling heap profile of the same window, counting what the collector freed too
 // (where the allocation is, not what is left). AUTO_EXPLAIN=<ms> loads auto_explain into the server
@@ -177,7 +178,7 @@ const traffic = [...sockets].reduce(
 process.stdout.write(
   `bytes per event to / from PostgreSQL: ${(traffic.written / eventCount).toFixed(0)} / ${(traffic.read / eventCount).toFixed(0)}\n`,
 );
-for (const [kind, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+for (const [kind, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.KINDS ?? 15))) {
   process.stdout.write(`  ${(n / eventCount).toFixed(2).padStart(6)}  ${kind}\n`);
 }
 process.stdout.write('time spent waiting, by statement kind (ms, all workers):\n');

@@ -8,24 +8,10 @@ import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import type { ClaimedEvent } from './events.store.js';
 
-/** The event row's columns that applying the event reads (ClaimedEvent), and the claim count. */
-const claimedEventColumns = sql.raw(`e.organization_id, e.id, e.program_id, e.participant_id, e.external_id,
-  e.recipient_id, e.recipient_external_id, e.ordering_key, e.event_type, e.event_data, e.event_timestamp,
-  q.claim_count, e.received_at`);
-
 /**
- * Claims up to `limit` pending events as runs per participant (ordering_key). A run starts at a head:
- * a due, unclaimed queue row with no earlier queue row of its participant (a queued event is PENDING
- * or PROCESSING). It continues with that participant's next unclaimed events in ingestion order, so a
- * participant with a long backlog moves many events per claim instead of one. Shorter positions come
- * first, so many participants share a claim before any one of them takes the rest. SKIP LOCKED on
- * the heads lets many workers claim at once; the events after a head are never heads, so no other
- * claim takes them while the head is locked, and they are not locked themselves (a row lock is a
- * heap write); the update still takes only rows that are unclaimed when it writes them. A run is read
- * only as far as a claim could take it: every other head comes first, so with h heads no run gives
- * more than limit - h + 1 events. Positions are numbered within each run as it is read (no sort of
- * the whole read by ordering key), and the update finds its rows through the ingestion-order index
- * from an array of their sequence numbers: a join let the planner scan the whole queue instead.
+ * Claims up to `limit` pending events as runs per participant (ordering_key), in ingestion order, a
+ * participant's events one after the other: the function claim_pending_events (migration 0036) says
+ * how, and reads the queue through its ingestion-order index whatever the statistics say.
  */
 export async function claimPendingEvents(
   db: Database,
@@ -34,38 +20,9 @@ export async function claimPendingEvents(
   leaseMs: number,
 ): Promise<ClaimedEvent[]> {
   const result = await sql<ClaimedEvent>`
-    with heads as (
-      select h.organization_id, h.ordering_key, h.ingest_seq from event_queue h
-      where h.claim_token is null and h.available_at <= now()
-        and not exists (
-          select 1 from event_queue earlier
-          where earlier.organization_id = h.organization_id and earlier.ordering_key = h.ordering_key
-            and earlier.ingest_seq < h.ingest_seq)
-      order by h.ingest_seq
-      limit ${limit}
-      for update of h skip locked),
-    runs as (
-      select r.organization_id, r.event_id, r.ingest_seq, r.position
-      from heads h cross join lateral (
-        select n.organization_id, n.event_id, n.ingest_seq, row_number() over (order by n.ingest_seq) as position
-        from event_queue n
-        where n.organization_id = h.organization_id and n.ordering_key = h.ordering_key
-          and n.claim_token is null and n.ingest_seq >= h.ingest_seq
-        order by n.ingest_seq
-        limit (select ${limit} - count(*) + 1 from heads)) r),
-    claimed as (
-      select organization_id, event_id, ingest_seq from runs order by position, ingest_seq limit ${limit}),
-    q as (
-      update event_queue q set claim_token = ${claimToken}::uuid,
-        lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', claim_count = q.claim_count + 1
-      from claimed
-      where q.ingest_seq = any (array(select ingest_seq from claimed)) and q.ingest_seq = claimed.ingest_seq
-        and q.organization_id = claimed.organization_id and q.event_id = claimed.event_id
-        and q.claim_token is null
-      returning q.*)
-    select ${claimedEventColumns} from q
-    join events e on e.organization_id = q.organization_id and e.id = q.event_id
-    order by q.ingest_seq`.execute(db);
+    select * from claim_pending_events(${claimToken}::uuid, ${limit}::integer, ${leaseMs}::integer)`.execute(
+    db,
+  );
   return result.rows;
 }
 

@@ -110,4 +110,37 @@ describe('claiming events', () => {
       'room-long3',
     ]);
   });
+
+  it('reads the queue in ingestion order through its index when its statistics say it holds no pending event', async () => {
+    const db = t.database.handle.db;
+    // Analyzed while every row in it is claimed: to the planner, no row is pending.
+    await sql`update event_queue set claim_token = ${newId()}::uuid, lease_expires_at = now() + interval '1 hour'
+      where claim_token is null`.execute(db);
+    await sql`analyze event_queue`.execute(db);
+    for (let batch = 0; batch < 20; batch += 1) {
+      const events = Array.from({ length: 100 }, (_, n) => ({
+        program_id: programId,
+        external_id: `stale-${batch * 100 + n}`,
+        idempotency_key: `stale-${batch * 100 + n}`,
+        event_timestamp: '2024-01-15T10:30:00Z',
+        event_data: { n: batch * 100 + n },
+      }));
+      await acme.request('POST', '/v1/events/batch', { events });
+    }
+    // The scans of this connection's transactions not yet reported count too: the claim's are the difference.
+    const scansOf = async (trx: typeof db) =>
+      (
+        await sql<{ seq_scan: number; idx_scan: number }>`select seq_scan::int, idx_scan::int
+          from pg_stat_xact_user_tables where relname = 'event_queue'`.execute(trx)
+      ).rows[0] ?? { seq_scan: 0, idx_scan: 0 };
+    const { claimed, before, after } = await db.transaction().execute(async (trx) => {
+      const before = await scansOf(trx);
+      const claimed = await claimPendingEvents(trx, newId(), 10, 60_000);
+      return { claimed, before, after: await scansOf(trx) };
+    });
+    expect(claimed.map((event) => event.event_data.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // A sequential scan read all 2,000 pending rows and sorted them to take the first ten.
+    expect(after.seq_scan - before.seq_scan).toBe(0);
+    expect(after.idx_scan - before.idx_scan).toBeGreaterThan(0);
+  });
 });
