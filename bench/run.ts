@@ -276,7 +276,7 @@ function report(f: Figures): void {
       'e2e latency p50 / p99 at 2000/s (ms)',
       `${f.steady.p50Ms.toFixed(0)} / ${f.steady.p99Ms.toFixed(0)}`,
       'p99 <= 500',
-      '',
+      `slowest by second sent: ${f.steady.maxBySecondMs.join(', ')}`,
     ],
     ['peak server RSS (MB)', f.rssPeakMb.toFixed(0), '<= 500', ''],
     ['database bytes per event', f.bytesPerEvent.toFixed(0), '<= 2048', ''],
