@@ -134,6 +134,8 @@ export const celEvaluationOverrunMs = 250;
 export const celEvaluationThreadHeapMaxMb = 256;
 /** Compiled expressions kept in memory; a miss only costs a recompile. */
 export const celCompiledCacheSizeMax = 10_000;
+/** Programs whose rules and tiers event processing keeps between claims; a miss costs two reads. */
+export const programConfigsKeptMax = 1_000;
 /**
  * Jobs sent to the evaluation thread in one message when several wait: with at most
  * rulesPerProgramMax rules each, a message names far fewer versions than the thread keeps.

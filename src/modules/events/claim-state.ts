@@ -26,23 +26,24 @@ import {
   type StateWrites,
   saveStateWrites,
 } from '../participants/index.js';
-import { findProgramRow, type ProgramRow } from '../programs/index.js';
+import { findProgramRowAndConfigVersion, type ProgramRow } from '../programs/index.js';
 import {
+  compileActiveRules,
   type EvaluableRule,
   type EventEvaluations,
-  loadActiveRules,
   type RuleEvaluation,
   recordEventsEvaluations,
 } from '../rules/index.js';
 import {
   loadHolderTierRows,
-  loadTierPlan,
   type ParticipantTierRow,
   saveTierWrites,
   type TierPlan,
   type TierWrites,
+  tierPlanOf,
 } from '../tiers/index.js';
 import type { ClaimedEvent } from './events.store.js';
+import { programConfig } from './program-configs.js';
 
 export interface ProgramContext {
   program: ProgramRow;
@@ -217,17 +218,21 @@ export function cached<T>(map: Map<string, T>, key: string, load: () => T): T {
   return value;
 }
 
-/** The program's configuration, read once per claim (again after its budgets changed). */
+/**
+ * The program's configuration: its row and budgets read once per claim (again after its budgets
+ * changed), its rules and tiers kept between claims while unchanged (program-configs.ts).
+ */
 export function programContext(claim: ClaimState, event: ClaimedEvent): Promise<ProgramContext> {
   return cached(claim.programs, programKey(event), () => loadProgramContext(claim, event));
 }
 
 async function loadProgramContext(claim: ClaimState, event: ClaimedEvent): Promise<ProgramContext> {
   const { trx, now } = claim;
-  const program = await findProgramRow(trx, event.organization_id, event.program_id);
-  const rules = await loadActiveRules(trx, event.organization_id, event.program_id);
-  const tiers = await loadTierPlan(trx, event.organization_id, event.program_id, now);
-  return { program, rules, tiers, assets: new Map() };
+  const { organization_id: organizationId, program_id: programId } = event;
+  const { program, configVersion } = await findProgramRowAndConfigVersion(trx, organizationId, programId);
+  const config = await programConfig(trx, organizationId, programId, configVersion);
+  const rules = await compileActiveRules(trx, organizationId, config.rules);
+  return { program, rules, tiers: tierPlanOf(config.tiers, now), assets: new Map() };
 }
 
 export function programState(claim: ClaimState, event: ClaimedEvent): Promise<HeldState> {

@@ -6,6 +6,7 @@ export { type ProgramRouteDeps, programRoutes, programSchemas } from './programs
 export { RedemptionTargetType } from './programs.schemas.js';
 export {
   findProgramRow,
+  findProgramRowAndConfigVersion,
   getProgram,
   type LedgerEntityFinder,
   type ProgramStatus,

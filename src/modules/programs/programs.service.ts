@@ -125,6 +125,18 @@ export async function findProgramRow(db: Database, organizationId: string, id: s
   return row;
 }
 
+/** findProgramRow with the version of the program's rules and tiers (see findProgramWithConfigVersion). */
+export async function findProgramRowAndConfigVersion(
+  db: Database,
+  organizationId: string,
+  id: string,
+): Promise<{ program: ProgramRow; configVersion: string }> {
+  const found = await store.findProgramWithConfigVersion(db, organizationId, id);
+  if (found === undefined) throw notFound('program');
+  const { config_version: configVersion, ...program } = found;
+  return { program, configVersion };
+}
+
 export type ProgramStatus = ProgramRow['status'];
 
 /**

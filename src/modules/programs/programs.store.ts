@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
@@ -40,6 +41,20 @@ export async function findProgram(db: Database, organizationId: string, id: stri
     .where('id', '=', id);
   if (forUpdate) query = query.forUpdate();
   return query.executeTakeFirst();
+}
+
+/**
+ * The program's row and its config_version, which every change of its rules, tiers or tier levels
+ * renews (migration 0037).
+ */
+export async function findProgramWithConfigVersion(db: Database, organizationId: string, id: string) {
+  return tables(db)
+    .selectFrom('programs')
+    .selectAll()
+    .select(sql<string>`config_version`.as('config_version'))
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export async function updateProgram(

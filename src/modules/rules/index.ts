@@ -18,6 +18,7 @@ export {
   toCelInput,
   toCelTimestamp,
 } from './cel-environment.js';
+export type { RuleVersion } from './compile-rule.js';
 export {
   type BudgetConsumption,
   type BudgetState,
@@ -51,5 +52,10 @@ export {
 } from './rule-evaluations.service.js';
 export { ruleRoutes, ruleSchemas } from './rules.routes.js';
 export type { RuleEvaluationView } from './rules.schemas.js';
-export { consumeRuleBudgets, loadActiveRules } from './rules.service.js';
+export {
+  compileActiveRules,
+  consumeRuleBudgets,
+  loadActiveRules,
+  loadActiveRuleVersions,
+} from './rules.service.js';
 export { parseDuration } from './schedules.js';

@@ -14,7 +14,7 @@ import { readOptionalTimestamp, readTimestamp } from '../../platform/timestamp.j
 import { findAssetRow, findAssetScales, requireLinkedAsset } from '../assets/index.js';
 import { heldRuleState, loadProgramHeldState, normalizeTags } from '../participants/index.js';
 import { findProgramRow } from '../programs/index.js';
-import { compileActions, compileCondition, compileRule } from './compile-rule.js';
+import { compileActions, compileCondition, compileRule, type RuleVersion } from './compile-rule.js';
 import type { EvaluableRule, EvaluationInput, ParticipantState, RuleEvaluation } from './evaluate-rules.js';
 import { evaluateRuleIsolated } from './evaluation-thread.js';
 import { budgetAmountAtScale, effectiveBudget, toBudgetRows, toBudgetState } from './rule-budgets.js';
@@ -574,31 +574,45 @@ async function assetSymbols(
   return (assetId: string) => symbols.get(assetId) ?? assetId;
 }
 
-/**
- * The program's ACTIVE rules in evaluation order, compiled (cached per version), with their budgets.
- * Call it inside the event's transaction, before evaluating: the budgets it reads are locked until
- * that transaction ends.
- */
+/** The program's ACTIVE rules in evaluation order, each as its version in force. */
+export async function loadActiveRuleVersions(
+  db: Database,
+  organizationId: string,
+  programId: string,
+): Promise<RuleVersion[]> {
+  const rows = await store.listActiveRules(db, organizationId, programId);
+  return rows.map((row) => ({ ...row, history_id: row.current_history_id }));
+}
+
+/** The program's ACTIVE rules compiled, with their budgets locked (see compileActiveRules). */
 export async function loadActiveRules(
   db: Database,
   organizationId: string,
   programId: string,
 ): Promise<EvaluableRule[]> {
-  const rows = await store.listActiveRules(db, organizationId, programId);
+  return compileActiveRules(db, organizationId, await loadActiveRuleVersions(db, organizationId, programId));
+}
+
+/**
+ * The rule versions compiled (cached per version), with their budgets. Call it inside the event's
+ * transaction, before evaluating: the budgets it reads are locked until that transaction ends.
+ */
+export async function compileActiveRules(
+  db: Database,
+  organizationId: string,
+  versions: RuleVersion[],
+): Promise<EvaluableRule[]> {
   // Locked until the transaction ends, in one order (rule, asset): another event's transaction waits
   // here and then reads what this one consumed, so a budget caps credits under any number of workers
   // and processes. A program without budgets locks nothing.
   const budgets = await store.listBudgets(
     db,
     organizationId,
-    rows.map((row) => row.id),
+    versions.map((version) => version.id),
     true,
   );
-  return rows.map((row) =>
-    compileRule(
-      { ...row, history_id: row.current_history_id },
-      budgets.filter((budget) => budget.rule_id === row.id).map(toBudgetState),
-    ),
+  return versions.map((version) =>
+    compileRule(version, budgets.filter((budget) => budget.rule_id === version.id).map(toBudgetState)),
   );
 }
 

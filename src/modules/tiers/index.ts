@@ -14,10 +14,10 @@
 export { runTierLifecycle, startTierLifecycle } from './tier-lifecycle.job.js';
 export {
   loadHolderTierRows,
-  loadTierPlan,
   qualificationWouldWrite,
   type TierPlan,
   tierLevelsForRules,
+  tierPlanOf,
 } from './tier-plan.js';
 export {
   loadTiersForRules,
@@ -28,4 +28,5 @@ export {
   type TierWrites,
 } from './tier-state.service.js';
 export { participantTierRoutes, tierRoutes, tierSchemas, tierStateReader } from './tiers.routes.js';
+export { loadProgramTiers, type TierWithLevels } from './tiers.service.js';
 export type { ParticipantTierRow } from './tiers.store.js';

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { lapseDeadline, qualificationChange } from './tier-state.service.js';
-import { loadProgramTiers, type TierWithLevels } from './tiers.service.js';
+import type { TierWithLevels } from './tiers.service.js';
 import type { ParticipantTierRow } from './tiers.store.js';
 
 export interface TierPlan {
@@ -17,13 +17,8 @@ export interface TierPlan {
   tracksActivity: boolean;
 }
 
-export async function loadTierPlan(
-  db: Database,
-  organizationId: string,
-  programId: string,
-  now: Date,
-): Promise<TierPlan> {
-  const tiers = await loadProgramTiers(db, organizationId, programId, false);
+/** The plan of a program's tiers, all of them (loadProgramTiers with activeOnly false), at `now`. */
+export function tierPlanOf(tiers: TierWithLevels[], now: Date): TierPlan {
   const active = tiers.filter(({ tier }) => tier.status === 'ACTIVE');
   return {
     active,
