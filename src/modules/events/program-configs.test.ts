@@ -149,6 +149,31 @@ describe("a program's rules and tiers kept between claims", () => {
     expect(await levelOf('cy')).toBe('gold');
   });
 
+  it('cap with a budget, and not without it, from the next event on, whoever adds or removes it', async () => {
+    const db = t.database.handle.db;
+    const budgeted = await acme.request('PATCH', `/v1/rules/${ruleId}`, {
+      budgets: [{ asset_id: assetId, limit: '25' }],
+    });
+    expect(budgeted.statusCode, budgeted.body).toBe(200);
+    await purchase('dee', 10);
+    await purchase('dee', 10);
+    // The rule doubles: 20 paid, then a second 20 would pass the budget of 25, so it is not paid.
+    expect(await balanceOf('dee')).toBe('20');
+    const saved = await sql<{ row: unknown }>`select to_jsonb(b) as row from rule_budgets b
+      where rule_id = ${ruleId}`.execute(db);
+    await sql`delete from rule_budgets where rule_id = ${ruleId}`.execute(db);
+    // Read again whatever renews the version: the rule is now kept as one without budgets.
+    await sql`update rules set updated_at = now() where id = ${ruleId}`.execute(db);
+    await purchase('dee', 10);
+    expect(await balanceOf('dee')).toBe('40');
+    await sql`insert into rule_budgets
+      select * from jsonb_populate_record(null::rule_budgets, ${JSON.stringify(saved.rows[0]?.row)}::jsonb)`.execute(
+      db,
+    );
+    await purchase('dee', 10);
+    expect(await balanceOf('dee')).toBe('40');
+  });
+
   it('are read once for a version and again for another', async () => {
     const db = t.database.handle.db;
     const { organizationId } = acme;

@@ -5,13 +5,13 @@
 // older than the version says (at worst newer, as if the claim had started a moment later).
 import type { Database } from '../../platform/db/database.js';
 import { programConfigsKeptMax } from '../../platform/limits.js';
-import { loadActiveRuleVersions, type RuleVersion } from '../rules/index.js';
+import { type ActiveRuleVersion, loadActiveRuleVersions } from '../rules/index.js';
 import { loadProgramTiers, type TierWithLevels } from '../tiers/index.js';
 
 export interface ProgramConfig {
   version: string;
   /** ACTIVE rules in evaluation order. */
-  rules: RuleVersion[];
+  rules: ActiveRuleVersion[];
   /** Every tier, archived ones too. */
   tiers: TierWithLevels[];
 }

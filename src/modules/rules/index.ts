@@ -53,6 +53,7 @@ export {
 export { ruleRoutes, ruleSchemas } from './rules.routes.js';
 export type { RuleEvaluationView } from './rules.schemas.js';
 export {
+  type ActiveRuleVersion,
   compileActiveRules,
   consumeRuleBudgets,
   loadActiveRules,

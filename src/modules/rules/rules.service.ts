@@ -574,14 +574,17 @@ async function assetSymbols(
   return (assetId: string) => symbols.get(assetId) ?? assetId;
 }
 
-/** The program's ACTIVE rules in evaluation order, each as its version in force. */
+/** An ACTIVE rule as its version in force, and whether it has budgets (read with compileActiveRules). */
+export type ActiveRuleVersion = RuleVersion & { budgeted: boolean };
+
+/** The program's ACTIVE rules in evaluation order. */
 export async function loadActiveRuleVersions(
   db: Database,
   organizationId: string,
   programId: string,
-): Promise<RuleVersion[]> {
+): Promise<ActiveRuleVersion[]> {
   const rows = await store.listActiveRules(db, organizationId, programId);
-  return rows.map((row) => ({ ...row, history_id: row.current_history_id }));
+  return rows.map((row) => ({ ...row, history_id: row.current_history_id, budgeted: row.budgeted === true }));
 }
 
 /** The program's ACTIVE rules compiled, with their budgets locked (see compileActiveRules). */
@@ -600,17 +603,13 @@ export async function loadActiveRules(
 export async function compileActiveRules(
   db: Database,
   organizationId: string,
-  versions: RuleVersion[],
+  versions: ActiveRuleVersion[],
 ): Promise<EvaluableRule[]> {
   // Locked until the transaction ends, in one order (rule, asset): another event's transaction waits
   // here and then reads what this one consumed, so a budget caps credits under any number of workers
-  // and processes. A program without budgets locks nothing.
-  const budgets = await store.listBudgets(
-    db,
-    organizationId,
-    versions.map((version) => version.id),
-    true,
-  );
+  // and processes. A program without budgets reads and locks nothing.
+  const budgeted = versions.filter((version) => version.budgeted).map((version) => version.id);
+  const budgets = await store.listBudgets(db, organizationId, budgeted, true);
   return versions.map((version) =>
     compileRule(version, budgets.filter((budget) => budget.rule_id === version.id).map(toBudgetState)),
   );

@@ -152,10 +152,22 @@ export async function countLiveRules(
   return Number(row?.count ?? 0);
 }
 
+/** The program's ACTIVE rules in order, each saying whether it has budgets. */
 export async function listActiveRules(db: Database, organizationId: string, programId: string) {
   return tables(db)
     .selectFrom('rules')
     .selectAll()
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('rule_budgets')
+            .select('rule_budgets.rule_id')
+            .whereRef('rule_budgets.organization_id', '=', 'rules.organization_id')
+            .whereRef('rule_budgets.rule_id', '=', 'rules.id'),
+        )
+        .as('budgeted'),
+    )
     .where('organization_id', '=', organizationId)
     .where('program_id', '=', programId)
     .where('status', '=', 'ACTIVE')
