@@ -42,6 +42,14 @@ await fs.chmod(dataDir, 0o755);
 const serverStatistics = process.env.PG_STAT_STATEMENTS === '1';
 const autoExplainMs = process.env.AUTO_EXPLAIN;
 const server = await openServer();
+// Piped into `head`, say, the output may close before the run ends: stop the server then, rather
+// than leave it running after this process dies of the closed pipe.
+process.stdout.on('error', () => {
+  void server
+    .release()
+    .then(() => fs.rm(dataDir, { recursive: true, force: true }))
+    .finally(() => process.exit(1));
+});
 await migrate(server.connectionString);
 const handle = connect(
   server.connectionString,
