@@ -358,7 +358,9 @@ async function outcomesByRule(program: string) {
   const { rows } = await sql<{ rule_id: string; status: string; evaluations: string }>`
     select o.rule_id, o.status, count(*)::text as evaluations
     from event_evaluations e join events_with_status v on v.organization_id = e.organization_id and v.id = e.event_id
-    cross join lateral unnest(e.rule_history_ids, array(select jsonb_array_elements(e.outcomes)))
+    -- The versions evaluated are the event's rule set's (0038).
+    join evaluated_rule_sets s on s.organization_id = e.organization_id and s.id = e.rule_set_id
+    cross join lateral unnest(s.rule_history_ids, array(select jsonb_array_elements(e.outcomes::jsonb)))
       as o0 (rule_history_id, outcome)
     -- An outcome's rule is its rule version's (0030 stores the versions only).
     join rule_history h on h.organization_id = e.organization_id and h.id = o0.rule_history_id

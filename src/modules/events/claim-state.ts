@@ -4,6 +4,7 @@
 // tier rows and groups). Writes of completed events are queued here and written with one statement
 // per table (new participants, credits, counters, tags, tier levels, history rows, evaluations) when
 // the claim ends or before an event needs the database itself.
+import { cached } from '../../platform/cached.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { type AssetRow, requireUsableAsset } from '../assets/index.js';
@@ -206,16 +207,6 @@ export function forgetEverything(claim: ClaimState): void {
   claim.stale.clear();
   claim.programStates.clear();
   claim.programs.clear();
-}
-
-/** The value under `key`, loaded and kept on first use. */
-export function cached<T>(map: Map<string, T>, key: string, load: () => T): T {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = load();
-    map.set(key, value);
-  }
-  return value;
 }
 
 /**

@@ -4,6 +4,7 @@
 // the event's transaction, so they exist exactly when the event that made them completed, and keyed
 // by that event: a retry cannot make them twice. The automation scheduler fires them, like every
 // automation, through fireSystemEvents.
+import { cached } from '../../platform/cached.js';
 import type { Database } from '../../platform/db/database.js';
 import { DomainError } from '../../platform/errors.js';
 import { oversizedEventDataJson } from '../../platform/event-data.js';
@@ -126,15 +127,6 @@ function serializeEventData(eventData: Record<string, unknown>): SerializedEvent
   const oversized = oversizedEventDataJson(json, 'event_data');
   if (oversized) throw oversized;
   return { json, canonical: canonicalJson(eventData) };
-}
-
-function cached<K, V>(map: Map<K, V>, key: K, make: (key: K) => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make(key);
-    map.set(key, value);
-  }
-  return value;
 }
 
 function payloadHashOf(event: FiredEvent, canonicalEventData: string): Buffer {

@@ -1,9 +1,11 @@
 // Stored rule evaluations: written in the event's transaction by the event processor, read back by
 // GET /v1/events/{id}, one row per event (0010_event_evaluations.sql). The row stays compact: each
 // evaluation's id, rule id, rule name and time are derived when read, a status its reason implies is left
-// out, and each action is stored without its default fields (stored-action.ts). Errors and timeouts are hidden unless
+// out, each action is stored without its default fields (stored-action.ts), and the rule versions
+// evaluated are a rule set the events between two rule changes share (0038_evaluated_rule_sets.sql). Errors and timeouts are hidden unless
 // asked for (include_skipped), so they are also counted on each event and per rule, never silent.
 import { type RawBuilder, sql } from 'kysely';
+import { cached } from '../../platform/cached.js';
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { derivedId } from '../../platform/ids.js';
@@ -34,33 +36,42 @@ export async function recordEventsEvaluations(
   events: EventEvaluations[],
   evaluatedAt: Date,
 ): Promise<void> {
-  // The events of one program share its rules: each list is indexed by version once per call.
+  // The events of one program share its rules: each list is indexed by version, and each rule set
+  // named, once per call.
   const indexes = new Map<readonly EvaluableRule[], Map<string, EvaluableRule>>();
-  const byVersion = (rules: readonly EvaluableRule[]) => {
-    let index = indexes.get(rules);
-    if (index === undefined) {
-      index = new Map(rules.map((rule) => [rule.history_id, rule]));
-      indexes.set(rules, index);
-    }
-    return index;
-  };
+  const byVersion = (rules: readonly EvaluableRule[]) =>
+    cached(indexes, rules, () => new Map(rules.map((rule) => [rule.history_id, rule])));
+  const ruleSetIds = new Map<string, string>();
+  const ruleSetId = (historyIds: string[]) => cached(ruleSetIds, historyIds.join('/'), ruleSetIdOf);
   await store.insertEvaluations(
     db,
     events
       .filter(({ evaluations }) => evaluations.length > 0)
-      .map(({ organizationId, eventId, evaluations, rules = [] }) => ({
-        organization_id: organizationId,
-        event_id: eventId,
-        rule_history_ids: evaluations.map((evaluation) => evaluation.rule_history_id),
-        matched_rule_ids: evaluations
-          .filter((evaluation) => evaluation.status === 'MATCHED')
-          .map((evaluation) => evaluation.rule_id),
-        outcomes: evaluations.map((evaluation) =>
-          storedOutcome(evaluation, byVersion(rules).get(evaluation.rule_history_id)),
-        ),
-        evaluated_at: evaluatedAt,
-      })),
+      .map(({ organizationId, eventId, evaluations, rules = [] }) => {
+        const historyIds = evaluations.map((evaluation) => evaluation.rule_history_id);
+        return {
+          organization_id: organizationId,
+          event_id: eventId,
+          rule_set_id: ruleSetId(historyIds),
+          rule_history_ids: historyIds,
+          matched_rule_ids: evaluations
+            .filter((evaluation) => evaluation.status === 'MATCHED')
+            .map((evaluation) => evaluation.rule_id),
+          outcomes: evaluations.map((evaluation) =>
+            storedOutcome(evaluation, byVersion(rules).get(evaluation.rule_history_id)),
+          ),
+          evaluated_at: evaluatedAt,
+        };
+      }),
   );
+}
+
+/**
+ * The id of a rule set, the rule versions some events evaluated joined by '/': the same list has the
+ * same id (0038_evaluated_rule_sets.sql computes it the same way).
+ */
+function ruleSetIdOf(historyIds: string): string {
+  return derivedId('rule-set', historyIds);
 }
 
 /**

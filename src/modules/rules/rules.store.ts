@@ -50,16 +50,27 @@ export interface HistoryTable {
 }
 
 /**
- * One event's evaluations (0010_event_evaluations.sql): arrays in rule order. Each evaluation's rule
- * id is its version's (rule_history.rule_id), not stored here since 0030.
+ * One event's evaluations (0010_event_evaluations.sql): outcomes in the order of its rule set's
+ * versions. Each evaluation's rule id is its version's (rule_history.rule_id), not stored here since
+ * 0030; the versions are the rule set's since 0038.
  */
 export interface EvaluationTable {
   organization_id: string;
   event_id: string;
-  rule_history_ids: string[];
+  rule_set_id: string;
+  evaluated_at: Date;
   matched_rule_ids: string[];
   outcomes: StoredOutcome[];
-  evaluated_at: Date;
+}
+
+/**
+ * The rule versions some events evaluated, in order (0038_evaluated_rule_sets.sql): written once,
+ * named by a hash of the list, so that the events between two changes of a program's rules share one.
+ */
+export interface RuleSetTable {
+  organization_id: string;
+  id: string;
+  rule_history_ids: string[];
 }
 
 /**
@@ -80,12 +91,14 @@ type Tables = {
   rule_budgets: BudgetTable;
   rule_history: HistoryTable;
   event_evaluations: EvaluationTable;
+  evaluated_rule_sets: RuleSetTable;
 };
 
 export type RuleRow = RuleTable;
 export type BudgetRow = BudgetTable;
 export type HistoryRow = HistoryTable;
-export type EvaluationRow = EvaluationTable;
+/** One event's evaluations as recorded: the row and the versions its rule set names. */
+export type EvaluationRecord = EvaluationTable & Pick<RuleSetTable, 'rule_history_ids'>;
 
 const tables = (db: Database) => db.withTables<Tables>();
 
@@ -328,33 +341,44 @@ export async function listHistory(
   }).execute();
 }
 
-/** One statement however many events: each column goes as one array parameter. */
-export async function insertEvaluations(db: Database, rows: EvaluationRow[]): Promise<void> {
+/**
+ * One statement however many events: each column goes as one array parameter, and the rule sets
+ * they name are inserted beside them unless they are there already.
+ */
+export async function insertEvaluations(db: Database, rows: EvaluationRecord[]): Promise<void> {
   if (rows.length === 0) return;
-  const column = <T>(value: (row: EvaluationRow) => T) => rows.map(value);
+  const column = <T>(value: (row: EvaluationRecord) => T) => rows.map(value);
   const uuids = (ids: string[]) => `{${ids.join(',')}}`;
-  await sql`insert into event_evaluations (organization_id, event_id, rule_history_ids, matched_rule_ids,
-      outcomes, evaluated_at)
-    select organization_id, event_id, rule_history_ids::uuid[], matched_rule_ids::uuid[], outcomes::jsonb,
-      evaluated_at
+  const sets = [...new Map(rows.map((row) => [`${row.organization_id}/${row.rule_set_id}`, row])).values()];
+  await sql`with rule_sets as (
+      insert into evaluated_rule_sets (organization_id, id, rule_history_ids)
+      select organization_id, id, rule_history_ids::uuid[]
+      from unnest(${sets.map((set) => set.organization_id)}::uuid[], ${sets.map((set) => set.rule_set_id)}::uuid[],
+        ${sets.map((set) => uuids(set.rule_history_ids))}::text[]) as s(organization_id, id, rule_history_ids)
+      on conflict do nothing)
+    insert into event_evaluations (organization_id, event_id, rule_set_id, evaluated_at, matched_rule_ids, outcomes)
+    select organization_id, event_id, rule_set_id, evaluated_at, matched_rule_ids::uuid[], outcomes::json
     from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.event_id)}::uuid[],
-      ${column((row) => uuids(row.rule_history_ids))}::text[], ${column((row) => uuids(row.matched_rule_ids))}::text[],
-      ${column((row) => JSON.stringify(row.outcomes))}::text[], ${column((row) => row.evaluated_at)}::timestamptz[])
-      as x(organization_id, event_id, rule_history_ids, matched_rule_ids, outcomes, evaluated_at)`.execute(
-    db,
-  );
+      ${column((row) => row.rule_set_id)}::uuid[], ${column((row) => row.evaluated_at)}::timestamptz[],
+      ${column((row) => uuids(row.matched_rule_ids))}::text[], ${column((row) => JSON.stringify(row.outcomes))}::text[])
+      as x(organization_id, event_id, rule_set_id, evaluated_at, matched_rule_ids, outcomes)`.execute(db);
 }
 
+/** The event's evaluations with the versions of its rule set. */
 export async function findEvaluations(
   db: Database,
   organizationId: string,
   eventId: string,
-): Promise<EvaluationRow | undefined> {
+): Promise<EvaluationRecord | undefined> {
   return tables(db)
-    .selectFrom('event_evaluations')
-    .selectAll()
-    .where('organization_id', '=', organizationId)
-    .where('event_id', '=', eventId)
+    .selectFrom('event_evaluations as e')
+    .innerJoin('evaluated_rule_sets as s', (join) =>
+      join.onRef('s.organization_id', '=', 'e.organization_id').onRef('s.id', '=', 'e.rule_set_id'),
+    )
+    .selectAll('e')
+    .select('s.rule_history_ids')
+    .where('e.organization_id', '=', organizationId)
+    .where('e.event_id', '=', eventId)
     .executeTakeFirst();
 }
 
@@ -395,7 +419,7 @@ export async function countOutcomesByStatus(
 ): Promise<{ event_id: string; count: number }[]> {
   if (eventIds.length === 0) return [];
   const result = await sql<{ event_id: string; count: number }>`select e.event_id, count(*)::int as count
-    from event_evaluations e, jsonb_array_elements(e.outcomes) o
+    from event_evaluations e, json_array_elements(e.outcomes) o
     where e.organization_id = ${organizationId} and e.event_id = any(${eventIds}::uuid[])
       and o->>'status' = any(${statuses}::text[])
     group by e.event_id`.execute(db);
@@ -411,8 +435,9 @@ export interface RecentErrors {
 /**
  * The rule's SKIPPED_ERROR and SKIPPED_TIMEOUT outcomes evaluated since `since`: how many (at most
  * countedMax) and the latest. The partial index event_evaluations_errors holds only the events with
- * such an outcome, by rule version (its predicate is repeated here so that it is used), so healthy
- * rules cost nothing; the rule's versions are read from its history.
+ * such an outcome, by rule set and time (its predicate is repeated here so that it is used), so
+ * healthy rules cost nothing; the rule's versions are read from its history, and the rule sets that
+ * hold them.
  */
 export async function findRecentErrors(
   db: Database,
@@ -423,14 +448,18 @@ export async function findRecentErrors(
   const result = await sql<RecentErrors>`with versions as materialized (
       select coalesce(array_agg(id), '{}') as ids from rule_history
       where organization_id = ${organizationId} and rule_id = ${ruleId}::uuid),
+    rule_sets as materialized (
+      select id, rule_history_ids from evaluated_rule_sets
+      where organization_id = ${organizationId} and rule_history_ids && (select ids from versions)),
     recent as (
       select e.evaluated_at, o.value->>'message' as message
-      from event_evaluations e
-      cross join lateral jsonb_array_elements(e.outcomes) with ordinality as o(value, position)
-      where e.organization_id = ${organizationId} and e.rule_history_ids && (select ids from versions)
-        and (e.outcomes @> '[{"status": "SKIPPED_ERROR"}]' or e.outcomes @> '[{"status": "SKIPPED_TIMEOUT"}]')
+      from rule_sets s
+      join event_evaluations e on e.organization_id = ${organizationId} and e.rule_set_id = s.id
+      cross join lateral json_array_elements(e.outcomes) with ordinality as o(value, position)
+      where (e.outcomes::jsonb @> '[{"status": "SKIPPED_ERROR"}]'
+          or e.outcomes::jsonb @> '[{"status": "SKIPPED_TIMEOUT"}]')
         and e.evaluated_at >= ${window.since}
-        and e.rule_history_ids[o.position] = any((select ids from versions)::uuid[])
+        and s.rule_history_ids[o.position] = any((select ids from versions)::uuid[])
         and o.value->>'status' in ('SKIPPED_ERROR', 'SKIPPED_TIMEOUT')
       order by e.evaluated_at desc
       limit ${window.countedMax})

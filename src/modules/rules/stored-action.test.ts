@@ -215,7 +215,7 @@ describe('stored evaluations', () => {
     ]);
 
     const whole = JSON.stringify(evaluations.map(wholeOutcome));
-    await sql`update event_evaluations set outcomes = ${whole}::jsonb where ${where}`.execute(db);
+    await sql`update event_evaluations set outcomes = ${whole}::json where ${where}`.execute(db);
     const fromWhole = await listRuleEvaluations(db, acme.organizationId, eventId, true);
     expect(JSON.stringify(fromWhole)).toBe(JSON.stringify(fromCompact));
   });
