@@ -38,6 +38,7 @@ import {
   financialActionTypes,
   type ResolvedAction,
   type RuleEvaluation,
+  storedEvaluation,
 } from '../rules/index.js';
 import {
   type ParticipantTierRow,
@@ -487,12 +488,6 @@ async function finishEvent(run: EventRun): Promise<EventOutcome> {
     if (run.draft !== undefined) commitDraft(run.draft, claim.pending.state, claim.now);
     claim.pending.credits.push(...run.credits);
   }
-  claim.pending.evaluations.push({
-    organizationId: event.organization_id,
-    eventId: event.id,
-    evaluations: run.evaluations,
-    rules: context.rules,
-  });
   return {
     organizationId: event.organization_id,
     id: event.id,
@@ -501,6 +496,7 @@ async function finishEvent(run: EventRun): Promise<EventOutcome> {
     participantId: participant?.row.id ?? null,
     externalId: participant?.row.external_id ?? null,
     recipientId: recipientReference(event) === undefined ? null : (recipient?.row.id ?? null),
+    evaluation: storedEvaluation(run.evaluations, context.rules),
     delayMs: 0,
   };
 }

@@ -2,8 +2,8 @@
 // (program, active rules with their budgets, tier plan, usable assets), each program's state, and
 // the participants the events name (locked in one statement, in the global order, with their state,
 // tier rows and groups). Writes of completed events are queued here and written with one statement
-// per table (new participants, credits, counters, tags, tier levels, history rows, evaluations) when
-// the claim ends or before an event needs the database itself.
+// per table (new participants, credits, counters, tags, tier levels, history rows) when the claim
+// ends or before an event needs the database itself; their evaluations go with their outcome rows.
 import { cached } from '../../platform/cached.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
@@ -28,13 +28,7 @@ import {
   saveStateWrites,
 } from '../participants/index.js';
 import { findProgramRowAndConfigVersion, type ProgramRow } from '../programs/index.js';
-import {
-  compileActiveRules,
-  type EvaluableRule,
-  type EventEvaluations,
-  type RuleEvaluation,
-  recordEventsEvaluations,
-} from '../rules/index.js';
+import { compileActiveRules, type EvaluableRule, type RuleEvaluation } from '../rules/index.js';
 import {
   loadHolderTierRows,
   type ParticipantTierRow,
@@ -115,7 +109,6 @@ interface PendingWrites {
   credits: PlainCredit[];
   state: StateWrites;
   tiers: TierWrites;
-  evaluations: EventEvaluations[];
 }
 
 export const programKey = (event: Pick<ClaimedEvent, 'organization_id' | 'program_id'>) =>
@@ -143,7 +136,6 @@ export function openClaimState(trx: Database, clock: Clock, events: ClaimedEvent
       credits: [],
       state: emptyStateWrites(),
       tiers: { rows: new Map(), history: [], notifications: [] },
-      evaluations: [],
     },
   };
 }
@@ -161,9 +153,7 @@ export async function flushPendingWrites(claim: ClaimState): Promise<void> {
   await postPlainCredits(trx, pending.credits);
   await saveStateWrites(trx, pending.state);
   await saveTierWrites(trx, pending.tiers);
-  await recordEventsEvaluations(trx, pending.evaluations, claim.now);
   pending.credits = [];
-  pending.evaluations = [];
 }
 
 /**

@@ -138,6 +138,7 @@ function handedBack(event: ClaimedEvent, delayMs: number): EventOutcome {
     participantId: null,
     externalId: null,
     recipientId: null,
+    evaluation: null,
     delayMs,
   };
 }

@@ -6,6 +6,7 @@
 // column of the queue row, so it is a heap-only update; the event row is not written by a claim.
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
+import { ruleSetsInsert, type StoredEvaluation } from '../rules/index.js';
 import type { ClaimedEvent } from './events.store.js';
 
 /**
@@ -75,6 +76,8 @@ export interface EventOutcome {
   participantId: string | null;
   externalId: string | null;
   recipientId: string | null;
+  /** A completed event's rule evaluations, kept in its outcome row; null when it evaluated no rule. */
+  evaluation: StoredEvaluation | null;
   delayMs: number;
 }
 
@@ -92,12 +95,19 @@ export async function finishClaimedEvents(
   now: Date,
 ): Promise<number> {
   const column = <K extends keyof EventOutcome>(key: K) => outcomes.map((outcome) => outcome[key]);
+  const evaluated = <T>(value: (evaluation: StoredEvaluation) => T) =>
+    outcomes.map(({ evaluation }) => (evaluation === null ? null : value(evaluation)));
   const result = await sql<{ finished: number }>`
     with o as (
       select * from unnest(${column('organizationId')}::uuid[], ${column('id')}::uuid[], ${column('status')}::text[],
         ${column('errorMessage')}::text[], ${column('participantId')}::uuid[], ${column('externalId')}::text[],
-        ${column('recipientId')}::uuid[], ${column('delayMs')}::integer[])
-        as o (organization_id, id, status, error_message, participant_id, external_id, recipient_id, delay_ms)),
+        ${column('recipientId')}::uuid[], ${column('delayMs')}::integer[],
+        ${evaluated((evaluation) => evaluation.ruleSetId)}::uuid[],
+        ${evaluated((evaluation) => `{${evaluation.matchedRuleIds.join(',')}}`)}::text[],
+        ${evaluated((evaluation) => JSON.stringify(evaluation.outcomes))}::text[])
+        as o (organization_id, id, status, error_message, participant_id, external_id, recipient_id, delay_ms,
+          rule_set_id, matched_rule_ids, outcomes)),
+    rule_sets as (${ruleSetsInsert(outcomes)}),
     handed_back as (
       update event_queue q set claim_token = null, lease_expires_at = null,
         available_at = now() + o.delay_ms * interval '1 millisecond'
@@ -110,12 +120,13 @@ export async function finishClaimedEvents(
       where q.organization_id = o.organization_id and q.event_id = o.id and o.status <> 'PENDING'
         and q.claim_token = ${claimToken}::uuid
       returning q.organization_id, q.event_id, q.claim_count, o.status, o.error_message, o.participant_id,
-        o.external_id, o.recipient_id),
+        o.external_id, o.recipient_id, o.rule_set_id, o.matched_rule_ids, o.outcomes),
     finished as (
       insert into event_outcomes (organization_id, event_id, status, error_message, participant_id,
-        external_id, recipient_id, claim_count, processed_at)
+        external_id, recipient_id, claim_count, processed_at, rule_set_id, matched_rule_ids, outcomes)
       select d.organization_id, d.event_id, d.status, d.error_message, d.participant_id, d.external_id,
-        d.recipient_id, d.claim_count, ${now}::timestamptz
+        d.recipient_id, d.claim_count, ${now}::timestamptz, d.rule_set_id, d.matched_rule_ids::uuid[],
+        d.outcomes::json
       from dequeued d
       returning event_id)
     select ((select count(*) from handed_back) + (select count(*) from finished))::int as finished`.execute(

@@ -45,10 +45,11 @@ export {
 } from './rule-actions.js';
 export {
   countSkippedByError,
-  type EventEvaluations,
   listRuleEvaluations,
   matchedByRule,
-  recordEventsEvaluations,
+  ruleSetsInsert,
+  type StoredEvaluation,
+  storedEvaluation,
 } from './rule-evaluations.service.js';
 export { ruleRoutes, ruleSchemas } from './rules.routes.js';
 export type { RuleEvaluationView } from './rules.schemas.js';

@@ -1,9 +1,10 @@
-// Stored rule evaluations: written in the event's transaction by the event processor, read back by
-// GET /v1/events/{id}, one row per event (0010_event_evaluations.sql). The row stays compact: each
-// evaluation's id, rule id, rule name and time are derived when read, a status its reason implies is left
-// out, each action is stored without its default fields (stored-action.ts), and the rule versions
-// evaluated are a rule set the events between two rule changes share (0038_evaluated_rule_sets.sql). Errors and timeouts are hidden unless
-// asked for (include_skipped), so they are also counted on each event and per rule, never silent.
+// Stored rule evaluations: written with the event's outcome row, in the transaction that completes
+// it, by the event processor (storedEvaluation, ruleSetsInsert), and read back by GET /v1/events/{id}
+// (0038_evaluations_in_outcomes.sql). They stay compact: each evaluation's id, rule id, rule name and
+// time are derived when read, a status its reason implies is left out, each action is stored without
+// its default fields (stored-action.ts), and the rule versions evaluated are a rule set the events
+// between two rule changes share. Errors and timeouts are hidden unless asked for (include_skipped),
+// so they are also counted on each event and per rule, never silent.
 import { type RawBuilder, sql } from 'kysely';
 import { cached } from '../../platform/cached.js';
 import { toIso, toIsoOrNull } from '../../platform/clock.js';
@@ -22,53 +23,73 @@ import { compactAction, expandAction } from './stored-action.js';
 /** The statuses include_skipped adds: the rule could not be evaluated. */
 const errorStatuses = ['SKIPPED_ERROR', 'SKIPPED_TIMEOUT'];
 
-export interface EventEvaluations {
-  organizationId: string;
-  eventId: string;
-  evaluations: RuleEvaluation[];
-  /** The rules evaluated: their actions' definitions leave what they say out of the stored row. */
-  rules?: readonly EvaluableRule[];
+/** One event's evaluations as its outcome row stores them. */
+export interface StoredEvaluation {
+  /** Names ruleHistoryIds, the versions evaluated in order (ruleSetIdOf). */
+  ruleSetId: string;
+  ruleHistoryIds: string[];
+  matchedRuleIds: string[];
+  outcomes: store.StoredOutcome[];
 }
 
-/** The evaluations of many events in one statement; an event that evaluated no rule stores nothing. */
-export async function recordEventsEvaluations(
-  db: Database,
-  events: EventEvaluations[],
-  evaluatedAt: Date,
-): Promise<void> {
-  // The events of one program share its rules: each list is indexed by version, and each rule set
-  // named, once per call.
-  const indexes = new Map<readonly EvaluableRule[], Map<string, EvaluableRule>>();
-  const byVersion = (rules: readonly EvaluableRule[]) =>
-    cached(indexes, rules, () => new Map(rules.map((rule) => [rule.history_id, rule])));
-  const ruleSetIds = new Map<string, string>();
-  const ruleSetId = (historyIds: string[]) => cached(ruleSetIds, historyIds.join('/'), ruleSetIdOf);
-  await store.insertEvaluations(
-    db,
-    events
-      .filter(({ evaluations }) => evaluations.length > 0)
-      .map(({ organizationId, eventId, evaluations, rules = [] }) => {
-        const historyIds = evaluations.map((evaluation) => evaluation.rule_history_id);
-        return {
-          organization_id: organizationId,
-          event_id: eventId,
-          rule_set_id: ruleSetId(historyIds),
-          rule_history_ids: historyIds,
-          matched_rule_ids: evaluations
-            .filter((evaluation) => evaluation.status === 'MATCHED')
-            .map((evaluation) => evaluation.rule_id),
-          outcomes: evaluations.map((evaluation) =>
-            storedOutcome(evaluation, byVersion(rules).get(evaluation.rule_history_id)),
-          ),
-          evaluated_at: evaluatedAt,
-        };
-      }),
+// A program's rules stay the same array while unchanged (program-configs.ts in the events module):
+// each is indexed by version, and each list of its versions named, once.
+const versionIndexes = new WeakMap<readonly EvaluableRule[], Map<string, EvaluableRule>>();
+const ruleSetIds = new WeakMap<readonly EvaluableRule[], Map<string, string>>();
+
+/**
+ * What the outcome row of an event stores of its evaluations of `rules`: null when it evaluated none.
+ * Each action leaves out what its definition in the rule says.
+ */
+export function storedEvaluation(
+  evaluations: RuleEvaluation[],
+  rules: readonly EvaluableRule[],
+): StoredEvaluation | null {
+  if (evaluations.length === 0) return null;
+  const byVersion = cached(
+    versionIndexes,
+    rules,
+    () => new Map(rules.map((rule) => [rule.history_id, rule])),
   );
+  const ruleHistoryIds = evaluations.map((evaluation) => evaluation.rule_history_id);
+  return {
+    ruleSetId: cached(
+      cached(ruleSetIds, rules, () => new Map()),
+      ruleHistoryIds.join('/'),
+      ruleSetIdOf,
+    ),
+    ruleHistoryIds,
+    matchedRuleIds: evaluations
+      .filter((evaluation) => evaluation.status === 'MATCHED')
+      .map((evaluation) => evaluation.rule_id),
+    outcomes: evaluations.map((evaluation) =>
+      storedOutcome(evaluation, byVersion.get(evaluation.rule_history_id)),
+    ),
+  };
+}
+
+/**
+ * The statement that stores the rule sets of `evaluations` not stored yet, for the statement that
+ * writes their outcome rows (a common table expression of it).
+ */
+export function ruleSetsInsert(
+  evaluations: { organizationId: string; evaluation: StoredEvaluation | null }[],
+): RawBuilder<unknown> {
+  const sets = new Map<string, store.RuleSetTable>();
+  for (const { organizationId, evaluation } of evaluations) {
+    if (evaluation === null) continue;
+    sets.set(`${organizationId}/${evaluation.ruleSetId}`, {
+      organization_id: organizationId,
+      id: evaluation.ruleSetId,
+      rule_history_ids: evaluation.ruleHistoryIds,
+    });
+  }
+  return store.ruleSetsInsert([...sets.values()]);
 }
 
 /**
  * The id of a rule set, the rule versions some events evaluated joined by '/': the same list has the
- * same id (0038_evaluated_rule_sets.sql computes it the same way).
+ * same id (0038_evaluations_in_outcomes.sql computes it the same way).
  */
 function ruleSetIdOf(historyIds: string): string {
   return derivedId('rule-set', historyIds);

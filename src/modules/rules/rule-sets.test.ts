@@ -1,16 +1,13 @@
-// Evaluation rows name the rule versions they evaluated through a rule set (0038_evaluated_rule_sets.sql):
-// the events that evaluated the same versions in the same order share one set, whoever wrote it first,
-// and each event still shows its own versions.
+// Stored evaluations name the rule versions they evaluated through a rule set
+// (0038_evaluations_in_outcomes.sql): the events that evaluated the same versions in the same order
+// share one set, whoever wrote it first, and each event still shows its own versions.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type EventEvaluations, storeEvaluations } from '../../../test/evaluations.js';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import type { RuleEvaluation } from './evaluate-rules.js';
-import {
-  type EventEvaluations,
-  listRuleEvaluations,
-  recordEventsEvaluations,
-} from './rule-evaluations.service.js';
+import { listRuleEvaluations } from './rule-evaluations.service.js';
 
 let t: TestApp;
 let acme: Tenant;
@@ -54,13 +51,13 @@ describe('rule sets', () => {
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     const at = new Date('2026-05-01T00:00:00.000Z');
     const first = [evaluated([a, b]), evaluated([a, b]), evaluated([b, a])];
-    await recordEventsEvaluations(db, first, at);
+    await storeEvaluations(db, first, at);
     const later = evaluated([a, b]);
-    await recordEventsEvaluations(db, [later], at);
+    await storeEvaluations(db, [later], at);
     // Two transactions writing the same new set at once: one inserts it, the other finds it.
     const concurrent = [evaluated([a, b, c]), evaluated([a, b, c])];
     await Promise.all(
-      concurrent.map((event) => db.transaction().execute((trx) => recordEventsEvaluations(trx, [event], at))),
+      concurrent.map((event) => db.transaction().execute((trx) => storeEvaluations(trx, [event], at))),
     );
 
     expect(await ruleSetsOf(acme.organizationId)).toEqual(
@@ -79,7 +76,7 @@ describe('rule sets', () => {
     const other = await t.createOrganization();
     const versions = [randomUUID()];
     const mine = evaluated(versions);
-    await recordEventsEvaluations(
+    await storeEvaluations(
       t.database.handle.db,
       [mine, { ...evaluated(versions), organizationId: other.organizationId }],
       new Date(),

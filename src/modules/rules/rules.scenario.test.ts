@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { storeEvaluations } from '../../../test/evaluations.js';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import { addDecimals } from '../../platform/money.js';
 import {
@@ -13,7 +14,6 @@ import {
   loadActiveRules,
   type ParticipantState,
   type ResolvedAction,
-  recordEventsEvaluations,
 } from './index.js';
 import { parseDuration } from './schedules.js';
 
@@ -177,7 +177,7 @@ describe('a program with the common patterns', () => {
       }
       const eventId = randomUUID();
       eventIds.push(eventId);
-      await recordEventsEvaluations(
+      await storeEvaluations(
         t.database.handle.db,
         [{ organizationId: acme.organizationId, eventId, evaluations }],
         eventTimestamp,

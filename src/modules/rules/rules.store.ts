@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { pageInKeyOrder, pageInSortOrder, type SortDirection } from '../../platform/db/keyset.js';
 import { containsPattern } from '../../platform/db/search.js';
@@ -50,9 +50,9 @@ export interface HistoryTable {
 }
 
 /**
- * One event's evaluations (0010_event_evaluations.sql): outcomes in the order of its rule set's
- * versions. Each evaluation's rule id is its version's (rule_history.rule_id), not stored here since
- * 0030; the versions are the rule set's since 0038.
+ * One event's evaluations, a view of its outcome row (0038_evaluations_in_outcomes.sql): outcomes in
+ * the order of its rule set's versions. Each evaluation's rule id is its version's
+ * (rule_history.rule_id), and its time the event's processing time.
  */
 export interface EvaluationTable {
   organization_id: string;
@@ -64,7 +64,7 @@ export interface EvaluationTable {
 }
 
 /**
- * The rule versions some events evaluated, in order (0038_evaluated_rule_sets.sql): written once,
+ * The rule versions some events evaluated, in order (0038_evaluations_in_outcomes.sql): written once,
  * named by a hash of the list, so that the events between two changes of a program's rules share one.
  */
 export interface RuleSetTable {
@@ -97,7 +97,7 @@ type Tables = {
 export type RuleRow = RuleTable;
 export type BudgetRow = BudgetTable;
 export type HistoryRow = HistoryTable;
-/** One event's evaluations as recorded: the row and the versions its rule set names. */
+/** One event's evaluations as read: the row and the versions its rule set names. */
 export type EvaluationRecord = EvaluationTable & Pick<RuleSetTable, 'rule_history_ids'>;
 
 const tables = (db: Database) => db.withTables<Tables>();
@@ -341,27 +341,14 @@ export async function listHistory(
   }).execute();
 }
 
-/**
- * One statement however many events: each column goes as one array parameter, and the rule sets
- * they name are inserted beside them unless they are there already.
- */
-export async function insertEvaluations(db: Database, rows: EvaluationRecord[]): Promise<void> {
-  if (rows.length === 0) return;
-  const column = <T>(value: (row: EvaluationRecord) => T) => rows.map(value);
+/** Inserts the rule sets not stored yet (a common table expression of another statement). */
+export function ruleSetsInsert(sets: RuleSetTable[]): RawBuilder<unknown> {
   const uuids = (ids: string[]) => `{${ids.join(',')}}`;
-  const sets = [...new Map(rows.map((row) => [`${row.organization_id}/${row.rule_set_id}`, row])).values()];
-  await sql`with rule_sets as (
-      insert into evaluated_rule_sets (organization_id, id, rule_history_ids)
-      select organization_id, id, rule_history_ids::uuid[]
-      from unnest(${sets.map((set) => set.organization_id)}::uuid[], ${sets.map((set) => set.rule_set_id)}::uuid[],
-        ${sets.map((set) => uuids(set.rule_history_ids))}::text[]) as s(organization_id, id, rule_history_ids)
-      on conflict do nothing)
-    insert into event_evaluations (organization_id, event_id, rule_set_id, evaluated_at, matched_rule_ids, outcomes)
-    select organization_id, event_id, rule_set_id, evaluated_at, matched_rule_ids::uuid[], outcomes::json
-    from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.event_id)}::uuid[],
-      ${column((row) => row.rule_set_id)}::uuid[], ${column((row) => row.evaluated_at)}::timestamptz[],
-      ${column((row) => uuids(row.matched_rule_ids))}::text[], ${column((row) => JSON.stringify(row.outcomes))}::text[])
-      as x(organization_id, event_id, rule_set_id, evaluated_at, matched_rule_ids, outcomes)`.execute(db);
+  return sql`insert into evaluated_rule_sets (organization_id, id, rule_history_ids)
+    select organization_id, id, rule_history_ids::uuid[]
+    from unnest(${sets.map((set) => set.organization_id)}::uuid[], ${sets.map((set) => set.id)}::uuid[],
+      ${sets.map((set) => uuids(set.rule_history_ids))}::text[]) as s(organization_id, id, rule_history_ids)
+    on conflict do nothing`;
 }
 
 /** The event's evaluations with the versions of its rule set. */

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { storeEvaluations } from '../../../test/evaluations.js';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import type { RuleEvaluation } from './evaluate-rules.js';
 import type { ResolvedAction } from './rule-actions.js';
-import { listRuleEvaluations, recordEventsEvaluations } from './rule-evaluations.service.js';
+import { listRuleEvaluations } from './rule-evaluations.service.js';
 import { compactAction, expandAction } from './stored-action.js';
 
 const assetId = '01a24348-637b-7000-809c-5ccd921fa143';
@@ -186,7 +187,7 @@ describe('stored evaluations', () => {
       evaluation({ status: 'SKIPPED_ERROR', reason: 'EVALUATION_ERROR', message: 'division by zero' }),
     ];
     const at = new Date('2026-05-01T00:00:00.000Z');
-    await recordEventsEvaluations(db, [{ organizationId: acme.organizationId, eventId, evaluations }], at);
+    await storeEvaluations(db, [{ organizationId: acme.organizationId, eventId, evaluations }], at);
     const where = sql`organization_id = ${acme.organizationId} and event_id = ${eventId}`;
     const stored = await sql<{ outcomes: unknown[] }>`select outcomes from event_evaluations
       where ${where}`.execute(db);
