@@ -1,5 +1,6 @@
 // Rule evaluations stored as the event processor stores them, with the COMPLETED outcome row of
 // their event, for tests of how they are read that process no event.
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { EvaluableRule, RuleEvaluation } from '../src/modules/rules/evaluate-rules.js';
 import { ruleSetsInsert, storedEvaluation } from '../src/modules/rules/index.js';
@@ -31,4 +32,19 @@ export async function storeEvaluations(db: Database, events: EventEvaluations[],
       ${evaluated((evaluation) => `{${evaluation.matchedRuleIds.join(',')}}`)}::text[],
       ${evaluated((evaluation) => JSON.stringify(evaluation.outcomes))}::text[])
       as x(organization_id, event_id, rule_set_id, matched_rule_ids, outcomes)`.execute(db);
+}
+
+/** A rule's evaluation: MATCHED with no action unless `fields` say otherwise, of a random rule version. */
+export function ruleEvaluation(fields: Partial<RuleEvaluation>): RuleEvaluation {
+  return {
+    rule_id: randomUUID(),
+    rule_history_id: randomUUID(),
+    status: 'MATCHED',
+    reason: null,
+    message: null,
+    stopped_by_rule_id: null,
+    actions: [],
+    budget_consumption: [],
+    ...fields,
+  };
 }

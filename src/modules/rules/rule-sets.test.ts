@@ -4,9 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type EventEvaluations, storeEvaluations } from '../../../test/evaluations.js';
+import { type EventEvaluations, ruleEvaluation, storeEvaluations } from '../../../test/evaluations.js';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
-import type { RuleEvaluation } from './evaluate-rules.js';
 import { listRuleEvaluations } from './rule-evaluations.service.js';
 
 let t: TestApp;
@@ -17,16 +16,7 @@ beforeAll(async () => {
   acme = await t.createOrganization();
 });
 
-const matched = (rule_history_id: string): RuleEvaluation => ({
-  rule_id: randomUUID(),
-  rule_history_id,
-  status: 'MATCHED',
-  reason: null,
-  message: null,
-  stopped_by_rule_id: null,
-  actions: [],
-  budget_consumption: [],
-});
+const matched = (rule_history_id: string) => ruleEvaluation({ rule_history_id });
 
 const evaluated = (versions: string[]): EventEvaluations => ({
   organizationId: acme.organizationId,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { storeEvaluations } from '../../../test/evaluations.js';
+import { ruleEvaluation, storeEvaluations } from '../../../test/evaluations.js';
 import { buildTestApp, type Tenant, type TestApp } from '../../../test/harness.js';
 import type { RuleEvaluation } from './evaluate-rules.js';
 import type { ResolvedAction } from './rule-actions.js';
@@ -153,17 +153,7 @@ describe('stored evaluations', () => {
     acme = await t.createOrganization();
   });
 
-  const evaluation = (fields: Partial<RuleEvaluation>): RuleEvaluation => ({
-    rule_id: randomUUID(),
-    rule_history_id: randomUUID(),
-    status: 'MATCHED',
-    reason: null,
-    message: null,
-    stopped_by_rule_id: null,
-    actions: [],
-    budget_consumption: [],
-    ...fields,
-  });
+  const evaluation = ruleEvaluation;
 
   /** An outcome as rows before 0027 store it: every status, null and empty parts left out. */
   const wholeOutcome = (e: RuleEvaluation) => ({
