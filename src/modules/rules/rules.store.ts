@@ -421,7 +421,7 @@ export interface RecentErrors {
 
 /**
  * The rule's SKIPPED_ERROR and SKIPPED_TIMEOUT outcomes evaluated since `since`: how many (at most
- * countedMax) and the latest. The partial index event_evaluations_errors holds only the events with
+ * countedMax) and the latest. The partial index event_outcomes_errors holds only the events with
  * such an outcome, by rule set and time (its predicate is repeated here so that it is used), so
  * healthy rules cost nothing; the rule's versions are read from its history, and the rule sets that
  * hold them.
