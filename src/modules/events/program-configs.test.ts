@@ -3,7 +3,13 @@
 // next claim reads them again.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, startTestWorkers, type Tenant, type TestApp } from '../../../test/harness.js';
+import {
+  buildTestApp,
+  createLedgerFixture,
+  startTestWorkers,
+  type Tenant,
+  type TestApp,
+} from '../../../test/harness.js';
 import type { EventWorkers } from './index.js';
 import { programConfig } from './program-configs.js';
 
@@ -18,17 +24,7 @@ let sequence = 0;
 beforeAll(async () => {
   t = await buildTestApp();
   acme = await t.createOrganization();
-  programId = (await acme.request('POST', '/v1/programs', { name: 'Kept configuration' })).json().id;
-  assetId = (
-    await acme.request('POST', '/v1/assets', {
-      program_id: programId,
-      name: 'Points',
-      symbol: 'PTS',
-      inventory_mode: 'SIMPLE',
-      issuance_policy: 'UNLIMITED',
-      scale: 0,
-    })
-  ).json().id;
+  ({ programId, assetId } = await createLedgerFixture(acme, { scale: 0 }));
   const rule = await acme.request('POST', '/v1/rules', {
     program_id: programId,
     name: 'Earn',
