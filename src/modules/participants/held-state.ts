@@ -20,7 +20,7 @@ import {
   tagAdded,
   tagsWith,
 } from './state.service.js';
-import type { CounterReading, CounterRow, StateHistoryRow, StateOwner } from './state.store.js';
+import type { CounterReading, CounterRow, StateHistoryChange, StateOwner } from './state.store.js';
 import * as store from './state.store.js';
 
 export interface HeldState {
@@ -107,7 +107,7 @@ export interface StateDraft {
   counters: Map<string, CounterReading>;
   /** The rows to write: the counters the event changed. */
   changedCounters: Map<string, CounterRow>;
-  history: StateHistoryRow[];
+  history: StateHistoryChange[];
 }
 
 export function startDraft(held: HeldState): StateDraft {
@@ -145,7 +145,7 @@ export function draftCounterValues(draft: StateDraft, at: Date): Record<string, 
 export interface StateWrites {
   counters: Map<string, CounterRow>;
   tags: Map<string, { owner: StateOwner; tags: string[]; now: Date }>;
-  history: StateHistoryRow[];
+  history: StateHistoryChange[];
 }
 
 export function emptyStateWrites(): StateWrites {

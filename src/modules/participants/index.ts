@@ -10,7 +10,9 @@
 //   the next write applies the reset, records it as auto_reset and restarts the window.
 // - Every change of state is recorded in state_history with exactly one source: an event (with the
 //   rule that acted), an API key, or a background job (the tier lifecycle). Writes that change
-//   nothing record nothing. Tier changes (owned by the tiers module) are recorded here too.
+//   nothing record nothing. Tier changes (owned by the tiers module) are recorded here too. The
+//   changes one source makes to one owner at one time are stored as one row (state_history_sets),
+//   read one change per row through the state_history view.
 // - Every state write locks its owner's row first, so one owner's changes apply one at a time.
 export {
   commitDraft,
@@ -66,5 +68,5 @@ export {
   setAttribute,
   setCounter,
 } from './state.service.js';
-export type { StateHistoryRow, StateOwner } from './state.store.js';
+export type { StateHistoryChange, StateOwner } from './state.store.js';
 export { normalizeTags } from './tags.js';

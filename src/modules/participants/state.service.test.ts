@@ -337,10 +337,12 @@ describe('the database', () => {
   it('refuses a history row with no source, or with both', async () => {
     const owner = await newParticipantOwner();
     const insert = (eventId: string | null, apiKeyId: string | null) =>
-      sql`insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
-            event_id, event_timestamp, changed_by_api_key_id, changed_at)
-          values (${owner.organizationId}, ${newId()}, 'PARTICIPANT', ${owner.id}, 'tag', 'x', 'add',
-            ${eventId}, ${eventId === null ? null : new Date()}, ${apiKeyId}, now())`.execute(db);
+      sql`insert into state_history_sets (organization_id, id, owner_type, owner_id, event_id, event_timestamp,
+            changed_by_api_key_id, changed_at, changes)
+          values (${owner.organizationId}, ${newId()}, 'PARTICIPANT', ${owner.id}, ${eventId},
+            ${eventId === null ? null : new Date()}, ${apiKeyId}, now(), '[["tag", "x", "add", null, "x", null]]')`.execute(
+        db,
+      );
     await expect(insert(null, null)).rejects.toMatchObject({ code: '23514' });
     await expect(insert(newId(), newId())).rejects.toMatchObject({ code: '23514' });
     await insert(newId(), null);

@@ -6,7 +6,6 @@ import { assert } from '../../platform/assert.js';
 import type { Database } from '../../platform/db/database.js';
 import { parseDurationMs } from '../../platform/duration.js';
 import { DomainError, invalidField, notFound } from '../../platform/errors.js';
-import { newId } from '../../platform/ids.js';
 import {
   attributeKeyLengthMax,
   attributesPerParticipantMax,
@@ -25,7 +24,7 @@ import { findParticipant, type ParticipantStatus } from './participants.store.js
 import type {
   CounterReading,
   CounterRow,
-  StateHistoryRow,
+  StateHistoryChange,
   StateOwner,
   StateType,
   TagsAndAttributes,
@@ -66,7 +65,7 @@ export interface CounterView {
 export interface StateChange {
   stateType: StateType;
   key: string;
-  operation: StateHistoryRow['operation'];
+  operation: StateHistoryChange['operation'];
   oldValue: string | null;
   newValue: string | null;
 }
@@ -83,7 +82,7 @@ export async function recordStateChanges(
 }
 
 /** Stores history rows built by historyRows, of any owners, in one statement. */
-export async function recordHistoryRows(db: Database, rows: StateHistoryRow[]): Promise<void> {
+export async function recordHistoryRows(db: Database, rows: StateHistoryChange[]): Promise<void> {
   await store.insertHistory(db, rows);
 }
 
@@ -92,12 +91,11 @@ export function historyRows(
   source: StateSource,
   now: Date,
   changes: StateChange[],
-): StateHistoryRow[] {
+): StateHistoryChange[] {
   const fromEvent = 'eventId' in source;
   const programId = owner.type === 'PROGRAM' ? owner.id : (source.programId ?? null);
   return changes.map((change) => ({
     organization_id: owner.organizationId,
-    id: newId(),
     owner_type: owner.type,
     owner_id: owner.id,
     state_type: change.stateType,

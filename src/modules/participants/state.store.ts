@@ -2,6 +2,7 @@
 import { type Generated, sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import { pageInKeyOrder } from '../../platform/db/keyset.js';
+import { newId } from '../../platform/ids.js';
 import type { ParticipantTable } from './participants.store.js';
 import { queueChangedParticipants } from './state-changes.store.js';
 
@@ -264,26 +265,83 @@ export async function deleteCounter(
     .executeTakeFirst();
 }
 
+/** A change as written: its id is given by the set it is stored in (see historySets). */
+export type StateHistoryChange = Omit<StateHistoryRow, 'id'>;
+
+/** A row of state_history_sets: the changes one source made to one owner at one time. */
+interface StateHistorySet {
+  change: StateHistoryChange;
+  id: string;
+  changes: unknown[][];
+}
+
+/** A set holds at most this many changes: its changes' ids are its id plus their position in its last byte. */
+const historySetSize = 256;
+
+/** A new set's id: time-ordered like every id, with a last byte of 0 for its changes' positions. */
+function newHistorySetId(): string {
+  return `${newId().slice(0, 34)}00`;
+}
+
+/** Whether two changes go in one set: same owner, source and time (the rule may differ). */
+function sameSet(a: StateHistoryChange, b: StateHistoryChange): boolean {
+  return (
+    a.organization_id === b.organization_id &&
+    a.owner_id === b.owner_id &&
+    a.owner_type === b.owner_type &&
+    a.changed_at.getTime() === b.changed_at.getTime() &&
+    a.program_id === b.program_id &&
+    a.event_id === b.event_id &&
+    a.changed_by_api_key_id === b.changed_by_api_key_id &&
+    a.changed_by_job === b.changed_by_job
+  );
+}
+
+/** Groups changes into sets, each set's changes in the order they were made, sets in order of their first change. */
+function historySets(changes: StateHistoryChange[]): StateHistorySet[] {
+  const open = new Map<string, StateHistorySet>();
+  const sets: StateHistorySet[] = [];
+  for (const change of changes) {
+    const owner = `${change.owner_id}/${change.event_id ?? ''}`;
+    let set = open.get(owner);
+    if (set === undefined || !sameSet(set.change, change) || set.changes.length === historySetSize) {
+      set = { change, id: newHistorySetId(), changes: [] };
+      open.set(owner, set);
+      sets.push(set);
+    }
+    set.changes.push([
+      change.state_type,
+      change.key,
+      change.operation,
+      change.old_value,
+      change.new_value,
+      change.rule_id,
+    ]);
+  }
+  return sets;
+}
+
 /**
- * One statement however many rows (each column goes as one array parameter): writes state history
- * rows and, in the same statement, queues the participants they name for the
+ * One statement however many changes (each column goes as one array parameter): writes them as
+ * state history sets and, in the same statement, queues the participants they name for the
  * re-evaluation of participant_state automations (see queueStateChanges). Every change of tags,
- * attributes and counters, by the API or by an event, passes here.
+ * attributes, counters and tier levels, by the API, an event or a job, passes here.
  */
-export async function insertHistory(db: Database, rows: StateHistoryRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const column = <T>(value: (row: StateHistoryRow) => T) => rows.map(value);
-  await sql`with history as (insert into state_history (organization_id, id, owner_type, owner_id, state_type, key, operation,
-      old_value, new_value, program_id, event_id, event_timestamp, rule_id, changed_by_api_key_id,
-      changed_by_job, changed_at)
-    select * from unnest(${column((row) => row.organization_id)}::uuid[], ${column((row) => row.id)}::uuid[],
-      ${column((row) => row.owner_type)}::state_owner_type[], ${column((row) => row.owner_id)}::uuid[],
-      ${column((row) => row.state_type)}::state_history_type[], ${column((row) => row.key)}::text[],
-      ${column((row) => row.operation)}::state_operation[], ${column((row) => row.old_value)}::text[],
-      ${column((row) => row.new_value)}::text[], ${column((row) => row.program_id)}::uuid[],
-      ${column((row) => row.event_id)}::uuid[], ${column((row) => row.event_timestamp)}::timestamptz[],
-      ${column((row) => row.rule_id)}::uuid[], ${column((row) => row.changed_by_api_key_id)}::uuid[],
-      ${column((row) => row.changed_by_job)}::text[], ${column((row) => row.changed_at)}::timestamptz[])
+export async function insertHistory(db: Database, changes: StateHistoryChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const sets = historySets(changes);
+  const column = <T>(value: (set: StateHistorySet) => T) => sets.map(value);
+  await sql`with history as (insert into state_history_sets (organization_id, owner_id, id, program_id,
+      event_id, changed_by_api_key_id, changed_at, event_timestamp, owner_type, changed_by_job, changes)
+    select * from unnest(${column((set) => set.change.organization_id)}::uuid[],
+      ${column((set) => set.change.owner_id)}::uuid[], ${column((set) => set.id)}::uuid[],
+      ${column((set) => set.change.program_id)}::uuid[], ${column((set) => set.change.event_id)}::uuid[],
+      ${column((set) => set.change.changed_by_api_key_id)}::uuid[],
+      ${column((set) => set.change.changed_at)}::timestamptz[],
+      ${column((set) => set.change.event_timestamp)}::timestamptz[],
+      ${column((set) => set.change.owner_type)}::state_owner_type[],
+      ${column((set) => set.change.changed_by_job)}::text[],
+      ${column((set) => JSON.stringify(set.changes))}::json[])
     returning organization_id, owner_id, owner_type)
     ${queueChangedParticipants(sql`select distinct organization_id, owner_id from history where owner_type = 'PARTICIPANT'`)}`.execute(
     db,
@@ -320,6 +378,8 @@ export async function listHistory(db: Database, owner: StateOwner, filter: State
   const eventTime = sql<Date>`coalesce(event_timestamp, changed_at)`;
   if (filter.eventFrom !== undefined) query = query.where(eventTime, '>=', filter.eventFrom);
   if (filter.eventTo !== undefined) query = query.where(eventTime, '<=', filter.eventTo);
+  // A change's id is computed by the view: the page starts at its time through the primary key.
+  if (filter.after !== undefined) query = query.where(sql<boolean>`changed_at <= ${filter.after[0]}`);
   return pageInKeyOrder(query, {
     column: 'changed_at',
     direction: 'desc',

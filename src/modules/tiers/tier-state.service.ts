@@ -8,7 +8,7 @@ import { enqueueNotification, enqueueNotifications, type Notification } from '..
 import {
   historyRows,
   recordHistoryRows,
-  type StateHistoryRow,
+  type StateHistoryChange,
   type StateSource,
 } from '../participants/index.js';
 import { addDaysUtc, highestQualifying, type LevelRule, nextPeriodEnd } from './lifecycle.js';
@@ -76,7 +76,7 @@ function nextRow(
 /** A level change as stored: the row, and when the level moved its history row and notification. */
 interface LevelChange {
   row: ParticipantTierRow;
-  history: StateHistoryRow[];
+  history: StateHistoryChange[];
   notification: Notification | undefined;
 }
 
@@ -87,7 +87,7 @@ interface LevelChange {
  */
 export interface TierWrites {
   rows: Map<string, ParticipantTierRow>;
-  history: StateHistoryRow[];
+  history: StateHistoryChange[];
   notifications: Notification[];
 }
 
