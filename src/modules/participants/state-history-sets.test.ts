@@ -138,6 +138,23 @@ describe('the state history in sets', () => {
     expect(new Set(entries.map((entry) => entry.id)).size).toBe(300);
   });
 
+  it('keeps values with quotes, backslashes, braces and any script exactly', async () => {
+    const owner = await newParticipantOwner();
+    const values = ['say "hi" \\ back', '{a,b}', 'naïve 東京 🎉', "it's; null"];
+    const changes = values.map((value, i) => ({
+      stateType: 'attribute' as const,
+      key: `k"${i}\\`,
+      operation: 'set' as const,
+      oldValue: null,
+      newValue: value,
+    }));
+    await recordHistoryRows(db, historyRows(owner, eventSource(newId()), new Date(), changes));
+    const [entries = []] = await historyPages(owner, 50);
+    expect(entries.map((entry) => [entry.key, entry.new_value]).reverse()).toEqual(
+      changes.map((change) => [change.key, change.newValue]),
+    );
+  });
+
   it('refuses a set with more changes than its id leaves positions for', async () => {
     const owner = await newParticipantOwner();
     const insert = (id: string, count: number) =>

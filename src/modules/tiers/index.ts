@@ -7,7 +7,7 @@
 // - Archiving is one-way: an archived tier is never assigned again (SET_TIER skips it, PUT/PATCH
 //   answer tier_archived, qualification and the job leave it alone); existing state stays readable.
 // - Auto-qualification only upgrades; downgrades come only from the lifecycle job or explicit calls.
-// - Every level change goes through writeLevel: one state_history row (state_type tier) with its
+// - Every level change goes through writeLevel: one state history entry (state_type tier) with its
 //   source and one participant.tier_changed outbox row, in the caller's transaction.
 // - Period boundaries are 00:00 UTC; the job applies each due moment at its own time, so it is
 //   idempotent and catches up after downtime with the same result.
