@@ -151,7 +151,8 @@ export async function flushPendingWrites(claim: ClaimState): Promise<void> {
   const { pending, trx } = claim;
   await flushNewParticipants(claim);
   await postPlainCredits(trx, pending.credits);
-  // Level changes join the state history's one statement: an event's go in its participant's set.
+  // Level changes are written with the state history, in its one statement: an event's go in its
+  // participant's set.
   pending.state.history.push(...pending.tiers.history);
   pending.tiers.history.length = 0;
   await saveStateWrites(trx, pending.state);

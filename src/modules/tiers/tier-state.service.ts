@@ -82,8 +82,8 @@ interface LevelChange {
 
 /**
  * Level writes a caller queues and stores later with its other writes (the event engine's claim):
- * rows by participant and tier, the last write of each winning; history rows and notifications in
- * the order they were made.
+ * rows by participant and tier, the last write of each winning; history rows (which the caller writes
+ * with its other state history) and notifications in the order they were made.
  */
 export interface TierWrites {
   rows: Map<string, ParticipantTierRow>;
@@ -159,17 +159,16 @@ function queueLevelChange(queue: TierWrites, change: LevelChange): void {
 
 /**
  * Stores queued level writes: the rows in one statement, in the order of their keys, then the
- * history rows and the notifications; empties the queue.
+ * notifications; empties them. The queued history is the caller's to write with its other state
+ * history (the claim puts it in the same statement).
  */
 export async function saveTierWrites(trx: Database, queue: TierWrites): Promise<void> {
   const rows = [...queue.rows.values()].sort(
     (a, b) => compareText(a.participant_id, b.participant_id) || compareText(a.tier_id, b.tier_id),
   );
   await store.saveParticipantTiers(trx, rows);
-  await recordHistoryRows(trx, queue.history);
   await enqueueNotifications(trx, queue.notifications);
   queue.rows.clear();
-  queue.history.length = 0;
   queue.notifications.length = 0;
 }
 
